@@ -1,0 +1,68 @@
+// Wires the pure stages: lines -> Joiner -> Correlator -> records, and closes with a summary.
+import type { ParseError } from '../model/events.js';
+import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord } from '../model/records.js';
+import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.js';
+import { Correlator, type CorrelatorOptions } from './correlator.js';
+
+export interface SessionOptions extends CorrelatorOptions {
+  /** local midnight (epoch s) that -t/-tt times of day count from */
+  baseDay?: number;
+  /** how many parse errors the summary lists */
+  maxErrorSamples?: number;
+  source?: string;
+}
+
+export class TraceSession {
+  readonly joiner: Joiner;
+  readonly correlator: Correlator;
+  readonly errors: ParseError[] = [];
+  private readonly baseDay: number;
+  private readonly maxSamples: number;
+  private readonly sources: Source[] = [];
+  private ended = false;
+
+  constructor(private readonly emit: (r: FdwatchRecord) => void, private readonly opts: SessionOptions = {}) {
+    this.baseDay = opts.baseDay ?? localMidnight(new Date());
+    this.maxSamples = opts.maxErrorSamples ?? 20;
+    this.correlator = new Correlator(emit, opts);
+    this.joiner = new Joiner((e) => this.correlator.push(e), (err) => {
+      if (this.errors.length < this.maxSamples) this.errors.push(err);
+    });
+  }
+
+  /** A new input stream: one for a single log or stdin, one per file of an -ff set. */
+  source(fileTid: number | null = null): Source {
+    const s = newSource(fileTid, this.baseDay);
+    this.sources.push(s);
+    return s;
+  }
+
+  line(text: string, lineNo: number, src: Source): void {
+    this.joiner.push(text, lineNo, src);
+  }
+
+  /** Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. */
+  end(opts: { interrupted?: boolean; truncated?: boolean } = {}): SummaryRecord {
+    if (this.ended) throw new Error('session already ended');
+    this.ended = true;
+    let cutLine = false;
+    for (const s of this.sources) { if (s.splice !== null) cutLine = true; this.joiner.end(s); }
+    this.joiner.end();
+    this.correlator.finish();
+    const st = this.joiner.stats;
+    const c = this.correlator.counts;
+    const summary: SummaryRecord = {
+      v: SCHEMA_VERSION, type: 'summary', ts: null,
+      lines: st.lines, events: st.events, syscalls: st.syscalls, processes: this.correlator.processes.size,
+      transfers: { delivered: c.delivered, inFlight: c.inFlight, lost: c.lost },
+      fdsSent: c.fdsSent, fdsReceived: c.fdsReceived,
+      parseErrors: st.parseErrors, parseErrorSamples: this.errors,
+      alerts: c.alerts,
+      cleanEnd: !opts.interrupted && !opts.truncated && !cutLine && this.correlator.allExited(),
+      opaqueMessages: c.opaqueMessages,
+    };
+    if (this.opts.source !== undefined) summary.source = this.opts.source;
+    this.emit(summary);
+    return summary;
+  }
+}

@@ -1,0 +1,100 @@
+// Readable lines for terminals and logs. Pure: records/state in, strings out. Traced text is escaped.
+import { escapeControl as esc } from '../model/escape.js';
+import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
+import type { FdEntry, Process } from '../correlate/state.js';
+
+export function clock(ts: Ts): string {
+  if (ts === null) return '-';
+  const d = new Date(ts * 1000);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const us = Math.round((ts % 1) * 1e6) % 1e6;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(us, 6)}`;
+}
+
+export function who(e: TransferEnd | null): string {
+  if (!e || e.pid === null) return '?';
+  const tid = e.tid !== null && e.tid !== e.pid ? `/${e.tid}` : '';
+  return `${esc(e.comm ?? '?')}[${e.pid}${tid}]`;
+}
+
+function fdText(fd: number | null): string {
+  return fd === null ? 'fd ?' : `fd ${fd}`;
+}
+
+function uids(t: TransferRecord): string {
+  const a = t.from.uid;
+  const b = t.to?.uid ?? null;
+  return a !== null && b !== null && a !== b ? `  (uid ${a} -> ${b})` : '';
+}
+
+export function formatTransfer(t: TransferRecord): string {
+  const arrow = t.via === 'SCM_RIGHTS' ? '--SCM_RIGHTS-->' : '--pidfd_getfd-->';
+  const to = t.to ? `${who(t.to)} ${fdText(t.to.fd)}` : '(not received)';
+  const state = t.state === 'delivered' ? 'delivered' : t.state === 'lost' ? `LOST: ${t.reason ?? ''}` : 'IN FLIGHT';
+  return `${clock(t.sentTs ?? t.ts)}  ${who(t.from)} ${fdText(t.from.fd)}  ${arrow}  ${to}  ${esc(t.target ?? '?')}  ${state}${uids(t)}`;
+}
+
+export function formatFd(r: FdRecord): string {
+  const cx = r.cloexec === true ? ' cloexec' : '';
+  const from = r.op === 'dup' && r.fromFd != null ? ` (from fd ${r.fromFd})`
+    : (r.op === 'receive' || r.op === 'take') ? ` (from ${r.fromPid ?? '?'} fd ${r.fromFd ?? '?'})` : '';
+  const tid = r.tid !== undefined ? `/${r.tid}` : '';
+  return `${clock(r.ts)}  [${r.pid}${tid}] fd ${r.fd} ${r.op.toUpperCase()} ${r.kind} ${esc(r.target ?? '?')}${cx}${from}  ${r.syscall ?? ''}`;
+}
+
+export function formatAlert(a: AlertRecord): string {
+  return `ALERT ${a.kind}: ${esc(a.message)}`;
+}
+
+/** One line per record, for line mode (live without a TTY). Summary and map records included. */
+export function formatRecord(r: FdwatchRecord): string | null {
+  switch (r.type) {
+    case 'transfer': return formatTransfer(r);
+    case 'fd': return formatFd(r);
+    case 'alert': return formatAlert(r);
+    case 'process': {
+      const extra = r.event === 'exec' ? ` ${esc(r.path ?? '')}` : r.event === 'exit'
+        ? (r.signal ? ` killed by ${r.signal}` : ` status ${r.exitCode ?? '?'}`) : r.event === 'fork' ? ` parent ${r.ppid}` : '';
+      return `${clock(r.ts)}  ${esc(r.comm ?? '?')}[${r.pid}] ${r.event.toUpperCase()}${extra}`;
+    }
+    case 'map': return `${clock(r.ts)}  [${r.pid}] MAP ${r.start}-${r.end} ${r.perms} ${esc(r.path ?? '')}${r.fd != null ? ` (fd ${r.fd}${r.transferred ? ', transferred' : ''})` : ''}`;
+    case 'summary': return formatSummary(r);
+  }
+}
+
+export function formatSummary(s: SummaryRecord): string {
+  const t = s.transfers;
+  const parts = [
+    `${s.lines} lines`, `${s.syscalls} syscalls`, `${s.processes} processes`,
+    `${t.delivered + t.inFlight + t.lost} fds transferred (${t.delivered} delivered, ${t.inFlight} in flight, ${t.lost} lost)`,
+    `${s.alerts} alerts`, `${s.parseErrors} parse errors`,
+  ];
+  if (s.opaqueMessages > 0) parts.push(`${s.opaqueMessages} messages whose fds strace did not show (-e verbose=none or -X raw?)`);
+  return `summary: ${parts.join(', ')}${s.cleanEnd ? '' : ' (trace did not end cleanly)'}`;
+}
+
+function originText(en: FdEntry): string {
+  const o = en.origin;
+  switch (o.how) {
+    case 'opened': return `opened (${o.syscall})`;
+    case 'dup': return `dup of fd ${o.fromFd} (${o.syscall})`;
+    case 'inherited': return `inherited from ${o.fromPid}`;
+    case 'received': return `received from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
+    case 'taken': return `taken via pidfd_getfd from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
+    case 'unknown': return 'open before the trace';
+  }
+}
+
+export function formatProcess(p: Process, fds: FdEntry[]): string[] {
+  const status = p.exited ? (p.exitSignal ? `killed by ${p.exitSignal}` : `exited ${p.exitCode ?? '?'}`) : 'running';
+  const out = [
+    `${esc(p.comm ?? '?')}[${p.pid}] ppid ${p.ppid ?? '?'} uid ${p.uid ?? '?'} ${status}, sent ${p.fdsSent} fds, received ${p.fdsReceived}` +
+      `${p.tids.size > 1 ? `, ${p.tids.size} threads` : ''}`,
+  ];
+  const label = p.exited ? 'fds at exit' : 'fds';
+  if (fds.length === 0) out.push(`    (${label}: none known)`);
+  for (const en of [...fds].sort((a, b) => a.fd - b.fd)) {
+    out.push(`    ${String(en.fd).padStart(4)}  ${en.ofd.kind.padEnd(7)} ${esc(en.ofd.target)}${en.cloexec ? '  [cloexec]' : ''}  <- ${originText(en)}`);
+  }
+  return out;
+}

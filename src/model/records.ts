@@ -1,0 +1,149 @@
+// The JSON contract: one FdwatchRecord per NDJSON line. Imports nothing.
+// Published as docs/schema.md and schema/fdwatch-v1.schema.json; bump SCHEMA_VERSION on breaking change.
+
+export const SCHEMA_VERSION = 1 as const;
+
+/** Seconds since the epoch (float), or null when the trace carries no absolute time. */
+export type Ts = number | null;
+
+export type FdKind = 'file' | 'dir' | 'socket' | 'pipe' | 'anon' | 'memfd' | 'device' | 'unknown';
+
+export interface RecordBase {
+  v: typeof SCHEMA_VERSION;
+  ts: Ts;
+}
+
+export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot';
+
+export interface ProcessRecord extends RecordBase {
+  type: 'process';
+  pid: number;            // tgid
+  ppid: number | null;
+  comm: string | null;
+  uid: number | null;
+  event: ProcessEvent;
+  tid?: number;           // thread that caused the event (fork/exec), when it differs from pid
+  path?: string;          // exec: the program path
+  exitCode?: number | null;
+  signal?: string | null; // exit: killed by
+  shareFdTableWith?: number; // fork with CLONE_FILES: pid whose fd table is shared
+  note?: string;          // snapshot: e.g. "permission denied: fd"
+}
+
+export type FdOp = 'open' | 'close' | 'dup' | 'inherit' | 'receive' | 'take' | 'seen' | 'cloexec' | 'snapshot';
+
+export interface SocketInfo {
+  inode: number | null;
+  peer: number | null;
+  path: string | null;
+  /** snapshot: processes holding the peer socket */
+  peerOwners?: Array<{ pid: number; fd: number; comm: string | null }>;
+}
+
+export interface FdRecord extends RecordBase {
+  type: 'fd';
+  pid: number;
+  tid?: number;
+  fd: number;
+  op: FdOp;
+  target: string | null;
+  kind: FdKind;
+  cloexec: boolean | null;
+  syscall: string | null;
+  /** dup: the fd it was duplicated from; receive/take: the sender's fd */
+  fromFd?: number | null;
+  fromPid?: number | null;
+  // snapshot extras (issue 3)
+  pos?: number | null;
+  flags?: string | null;   // octal as in fdinfo
+  ofd?: string | null;     // equal for fds that are one open file description
+  socket?: SocketInfo | null;
+  inFlight?: number | null; // unix socket fdinfo scm_fds
+}
+
+export type TransferVia = 'SCM_RIGHTS' | 'pidfd_getfd';
+export type TransferState = 'delivered' | 'in-flight' | 'lost';
+
+export interface TransferEnd {
+  pid: number | null;
+  tid: number | null;
+  comm: string | null;
+  uid: number | null;
+  fd: number | null;
+  /** the socket the fd travelled through at this end, e.g. "UNIX-STREAM:[6149->5313]" */
+  socket: string | null;
+}
+
+export interface TransferRecord extends RecordBase {
+  type: 'transfer';
+  via: TransferVia;
+  state: TransferState;
+  from: TransferEnd;
+  to: TransferEnd | null;
+  target: string | null;
+  kind: FdKind;
+  sentTs: Ts;
+  receivedTs: Ts;
+  /** why it was lost, when state is lost */
+  reason?: string;
+  /** kcmp confirmed the two fds are one open file description (live mode) */
+  confirmed?: boolean | null;
+  line?: number | null; // trace line of the send (or of the receive when the send is unseen)
+}
+
+export interface MapRecord extends RecordBase {
+  type: 'map';
+  pid: number;
+  start: string;   // hex, 64-bit
+  end: string;     // hex, 64-bit
+  perms: string;   // as in /proc/PID/maps: r--s
+  offset: string;  // hex
+  path: string | null;
+  fd?: number | null;
+  dev?: string | null;
+  inode?: number | null;
+  /** the fd the mapping was made from arrived by transfer */
+  transferred?: boolean;
+}
+
+export type AlertKind =
+  | 'ctrunc-lost'
+  | 'socket-closed-with-fds'
+  | 'received-fd-survives-exec'
+  | 'in-flight-at-end'
+  | 'unverified-fds';
+
+export interface AlertRecord extends RecordBase {
+  type: 'alert';
+  kind: AlertKind;
+  pid: number | null;
+  fd: number | null;
+  message: string;
+}
+
+export interface ParseErrorSample {
+  line: number;
+  reason: string;
+  text: string;
+}
+
+export interface SummaryRecord extends RecordBase {
+  type: 'summary';
+  lines: number;
+  events: number;
+  syscalls: number;
+  processes: number;
+  transfers: { delivered: number; inFlight: number; lost: number };
+  fdsSent: number;
+  fdsReceived: number;
+  parseErrors: number;
+  parseErrorSamples: ParseErrorSample[];
+  alerts: number;
+  /** the trace ended cleanly (every traced process exited or detached, no cut line) */
+  cleanEnd: boolean;
+  /** sends/receives whose fds strace did not show (-e verbose=none, -X raw) */
+  opaqueMessages: number;
+  source?: string;
+}
+
+export type FdwatchRecord = ProcessRecord | FdRecord | TransferRecord | MapRecord | AlertRecord | SummaryRecord;

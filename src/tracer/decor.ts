@@ -1,0 +1,81 @@
+// -y/-yy fd decorations -> what the fd refers to. `4</etc/hostname>`, `3<UNIX-STREAM:[6149->5313,"/x"]>`, `5</dev/null<char 1:3>>`.
+import type { FdKind } from '../model/records.js';
+import { unescapeC } from './values.js';
+
+export interface FdTarget {
+  target: string;
+  kind: FdKind;
+  /** socket inode (UNIX-*, socket:[N]) */
+  inode: number | null;
+  /** peer socket inode (-yy UNIX-STREAM:[A->B]) */
+  peer: number | null;
+  /** bound/connected path of a unix socket, `@name` for abstract ones */
+  path: string | null;
+  /** pidfd: the pid it refers to */
+  pid: number | null;
+}
+
+function plain(target: string, kind: FdKind): FdTarget {
+  return { target, kind, inode: null, peer: null, path: null, pid: null };
+}
+
+/** `decor` is the text between the outer `<` `>`; `suffix` what strace printed after it, e.g. `(deleted)`. */
+export function parseDecor(decor: string, suffix = ''): FdTarget {
+  const deleted = suffix.includes('(deleted)');
+  if (decor.charCodeAt(0) === 47 /* / */) {
+    // nested device decoration: /dev/null<char 1:3>
+    let path = decor;
+    let kind: FdKind = 'file';
+    const nest = decor.indexOf('<');
+    if (nest > 0 && decor.endsWith('>')) {
+      path = decor.slice(0, nest);
+      const inner = decor.slice(nest + 1, -1);
+      if (inner.startsWith('char ') || inner.startsWith('block ')) kind = 'device';
+    }
+    if (path.includes('\\')) path = unescapeC(path);
+    if (path.startsWith('/memfd:')) kind = 'memfd';
+    else if (kind === 'file' && path.startsWith('/dev/') && !path.startsWith('/dev/shm/')) kind = 'device';
+    return plain(deleted ? `${path} (deleted)` : path, kind);
+  }
+  const colon = decor.indexOf(':');
+  const proto = colon > 0 ? decor.slice(0, colon) : decor;
+  if (proto === 'pipe') return plain(decor, 'pipe');
+  if (proto === 'anon_inode') return plain(decor, 'anon');
+  if (proto === 'pid') {
+    const t = plain(decor, 'anon');
+    const n = parseInt(decor.slice(colon + 1), 10);
+    t.pid = Number.isNaN(n) ? null : n;
+    return t;
+  }
+  const open = decor.indexOf(':[');
+  if (open > 0 && decor.endsWith(']')) {
+    const t = plain(decor, 'socket');
+    if (proto === 'net' || proto === 'mnt' || proto === 'user' || proto === 'uts' || proto === 'ipc' || proto === 'cgroup' || proto === 'time') {
+      t.kind = 'anon';
+      return t;
+    }
+    const body = decor.slice(open + 2, -1);
+    if (proto === 'socket' || proto.startsWith('UNIX') || proto === 'NETLINK') {
+      // A, A->B, A,"path", A->B,"path", A,@"abstract"
+      let p = 0;
+      let n = 0;
+      while (p < body.length && body.charCodeAt(p) >= 48 && body.charCodeAt(p) <= 57) { n = n * 10 + body.charCodeAt(p) - 48; p++; }
+      if (p > 0) t.inode = n;
+      if (body.startsWith('->', p)) {
+        p += 2;
+        let m = 0;
+        const s0 = p;
+        while (p < body.length && body.charCodeAt(p) >= 48 && body.charCodeAt(p) <= 57) { m = m * 10 + body.charCodeAt(p) - 48; p++; }
+        if (p > s0) t.peer = m;
+      }
+      if (body.charCodeAt(p) === 44 /* , */) {
+        let q = p + 1;
+        let at = '';
+        if (body.charCodeAt(q) === 64 /* @ */) { at = '@'; q++; }
+        if (body.charCodeAt(q) === 34 && body.endsWith('"')) t.path = at + unescapeC(body.slice(q + 1, -1));
+      }
+    }
+    return t;
+  }
+  return plain(decor, 'unknown');
+}

@@ -1,0 +1,240 @@
+// Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
+// `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
+import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
+import { scanLine, type ScannedLine } from './scan.js';
+
+/** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
+export class Clock {
+  private days = 0;
+  private last = -1;
+  constructor(private readonly baseDay: number) {}
+  epoch(tod: number): number {
+    if (this.last >= 0 && tod + 43200 < this.last) this.days++;
+    this.last = tod;
+    return this.baseDay + this.days * 86400 + tod;
+  }
+}
+
+/** Local midnight of a date, in epoch seconds. */
+export function localMidnight(d: Date): number {
+  const m = new Date(d.getFullYear(), d.getMonth(), d.getDate());
+  return m.getTime() / 1000;
+}
+
+export interface Source {
+  /** -ff: the pid from the file name; lines carry no prefix */
+  fileTid: number | null;
+  clock: Clock;
+  /** text of a line cut by a spliced `strace: Process N attached` message */
+  splice: string | null;
+  /** the spliced message itself, handled after the cut line so it cannot steal the line's owner */
+  spliceMsg: string | null;
+}
+
+export function newSource(fileTid: number | null, baseDay: number): Source {
+  return { fileTid, clock: new Clock(baseDay), splice: null, spliceMsg: null };
+}
+
+interface Pending {
+  name: string;
+  args: string;
+  line: number;
+  ts: number | null;
+  comm: string | null;
+}
+
+const PLACEHOLDER = -1;
+const MAX_BUFFERED = 100_000;
+
+export interface JoinerStats {
+  lines: number;
+  events: number;
+  syscalls: number;
+  parseErrors: number;
+  cut: number;
+}
+
+export class Joiner {
+  private readonly pending = new Map<number, Pending>();
+  /** `<pid changed to L ...>`: the execve of another thread that will resume as L */
+  private readonly migrated = new Map<number, Pending>();
+  private readonly live = new Set<number>();
+  private placeholderBuffer: TraceEvent[] | null = null;
+  readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
+
+  constructor(
+    private readonly onEvent: (e: TraceEvent) => void,
+    private readonly onError: (e: ParseError) => void,
+  ) {}
+
+  /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
+  push(text: string, lineNo: number, src: Source): void {
+    this.stats.lines++;
+    if (src.splice !== null) {
+      const frag = src.splice;
+      const msg = src.spliceMsg;
+      src.splice = null;
+      src.spliceMsg = null;
+      const probe = scanLine(text);
+      if (probe.kind === 'resumed' || probe.kind === 'call' || probe.kind === 'signal' || probe.kind === 'exit' ||
+          probe.kind === 'unfinished' || probe.kind === 'attached') {
+        // strace went on with a fresh line: the fragment was an entry that will be resumed
+        this.handle(scanLine(frag + ' <unfinished ...>'), lineNo - 1, src, frag);
+        if (msg !== null) this.handle(scanLine(msg), lineNo - 1, src, msg);
+        this.handle(probe, lineNo, src, text);
+      } else {
+        this.handle(scanLine(frag + text), lineNo, src, frag + text);
+        if (msg !== null) this.handle(scanLine(msg), lineNo - 1, src, msg);
+      }
+      return;
+    }
+    const sp = text.indexOf('strace: Process ');
+    if (sp > 0) {
+      src.splice = text.slice(0, sp);
+      src.spliceMsg = text.slice(sp);
+      return;
+    }
+    this.handle(scanLine(text), lineNo, src, text);
+  }
+
+  /** End of input: calls still unfinished are reported as cut; buffered placeholder events are flushed. */
+  end(src?: Source): void {
+    if (src && src.splice !== null) {
+      this.error(0, 'line cut by the end of the trace', src.splice);
+      if (src.spliceMsg !== null) this.handle(scanLine(src.spliceMsg), 0, src, src.spliceMsg);
+      src.splice = null;
+      src.spliceMsg = null;
+    }
+    for (const [tid, p] of this.pending) {
+      this.stats.cut++;
+      this.emit({
+        type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,
+        ret: { value: null, text: '?', errno: null, decor: null }, cut: true,
+      });
+    }
+    this.pending.clear();
+    this.flushPlaceholder(0);
+  }
+
+  private error(line: number, reason: string, text: string): void {
+    this.stats.parseErrors++;
+    this.onError({ line, reason, text: text.length > 200 ? text.slice(0, 200) + '...' : text });
+  }
+
+  private emit(e: TraceEvent): void {
+    // while the unprefixed process is unnamed, hold every event so the order stays as printed
+    if (this.placeholderBuffer) {
+      if (this.placeholderBuffer.length >= MAX_BUFFERED) this.flushPlaceholder(0);
+      else { this.placeholderBuffer.push(e); return; }
+    }
+    this.stats.events++;
+    if (e.type === 'syscall') this.stats.syscalls++;
+    this.onEvent(e);
+  }
+
+  private flushPlaceholder(tid: number): void {
+    const buf = this.placeholderBuffer;
+    if (!buf) return;
+    this.placeholderBuffer = null;
+    const moved = this.pending.get(PLACEHOLDER);
+    if (moved) { this.pending.delete(PLACEHOLDER); this.pending.set(tid, moved); }
+    for (const e of buf) { if (e.tid === PLACEHOLDER) e.tid = tid; this.emit(e); }
+  }
+
+  private resolveTid(l: ScannedLine, src: Source): number {
+    if (l.tid !== null) {
+      if (!this.live.has(l.tid)) {
+        this.live.add(l.tid);
+        // the first unannounced prefixed thread is the one that printed the unprefixed lines
+        if (this.placeholderBuffer && l.kind !== 'attached') this.flushPlaceholder(l.tid);
+      }
+      return l.tid;
+    }
+    if (src.fileTid !== null) return src.fileTid;
+    // strace drops the prefix while it traces a single process: the unannounced launched command, or the only survivor
+    if (this.placeholderBuffer) return PLACEHOLDER;
+    if (this.live.size === 1) for (const t of this.live) return t;
+    this.placeholderBuffer = [];
+    return PLACEHOLDER;
+  }
+
+  private handle(l: ScannedLine, lineNo: number, src: Source, text: string): void {
+    if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
+    switch (l.kind) {
+      case 'blank': case 'stack': case 'message':
+        return;
+      case 'error':
+        this.error(lineNo, l.reason, text);
+        return;
+      case 'attached': case 'detached': {
+        const tid = l.num!;
+        if (l.kind === 'attached') this.live.add(tid);
+        else this.live.delete(tid);
+        this.emit({ type: l.kind, line: lineNo, tid, ts: l.ts });
+        return;
+      }
+      default:
+    }
+    const tid = this.resolveTid(l, src);
+    switch (l.kind) {
+      case 'call':
+        this.emit({
+          type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.body, ret: l.ret!,
+        });
+        return;
+      case 'unfinished': {
+        const p: Pending = { name: l.name, args: l.body, line: lineNo, ts: l.ts, comm: l.comm };
+        if (l.detached) { this.stats.cut++; return; }
+        if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
+        else this.pending.set(tid, p);
+        this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.body });
+        return;
+      }
+      case 'resumed': {
+        let p = this.pending.get(tid);
+        if (p && p.name === l.name) this.pending.delete(tid);
+        else {
+          const m = this.migrated.get(tid);
+          if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
+          else {
+            this.error(lineNo, `resumed ${l.name} without its start`, text);
+            return;
+          }
+        }
+        const ev: SyscallEvent = {
+          type: 'syscall', line: p.line, tid, ts: p.ts, comm: l.comm ?? p.comm, name: l.name,
+          args: p.args + l.body, ret: l.ret!,
+        };
+        this.emit(ev);
+        return;
+      }
+      case 'signal':
+        this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.name, info: l.body });
+        return;
+      case 'exit': {
+        const p = this.pending.get(tid);
+        if (p) {
+          // the call never returned: killed, or exit_group's `= ?` printed as unfinished
+          this.pending.delete(tid);
+          this.stats.cut++;
+          this.emit({
+            type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,
+            ret: { value: null, text: '?', errno: null, decor: null }, cut: true,
+          });
+        }
+        this.live.delete(tid);
+        this.emit({ type: 'exit', line: lineNo, tid, ts: l.ts, code: l.num, signal: l.signal, core: l.core });
+        return;
+      }
+      case 'superseded': {
+        // the old leader's own pending call dies with it; the execve-ing thread resumes under this tid
+        const p = this.pending.get(tid);
+        if (p) { this.pending.delete(tid); this.stats.cut++; }
+        this.live.delete(l.num!);
+        this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.num! });
+        return;
+      }
+      default:
+    }
+  }
+}

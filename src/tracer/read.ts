@@ -1,0 +1,123 @@
+// Log readers (I/O edge): a single log, stdin, or an -ff file set merged in timestamp order.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { scanLine } from './scan.js';
+import { Clock } from './joiner.js';
+
+export type LineSink = (text: string, lineNo: number) => void;
+
+export interface ReadResult {
+  lines: number;
+  /** the input did not end with a newline: its last line may be cut */
+  truncated: boolean;
+}
+
+/** Splits a stream into lines (latin1: strace escapes non-ASCII, so bytes stay bytes). */
+export function readStreamLines(stream: Readable, sink: LineSink): Promise<ReadResult> {
+  return new Promise((resolve, reject) => {
+    let rest = '';
+    let n = 0;
+    stream.on('data', (chunk: Buffer | string) => {
+      const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        sink(text.slice(start, nl), ++n);
+        start = nl + 1;
+      }
+      rest = start === 0 ? text : text.slice(start);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      if (rest.length > 0) sink(rest, ++n);
+      resolve({ lines: n, truncated: rest.length > 0 });
+    });
+  });
+}
+
+export function readFileLines(file: string, sink: LineSink): Promise<ReadResult> {
+  return readStreamLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
+}
+
+export type TraceInput =
+  | { kind: 'stdin' }
+  | { kind: 'file'; path: string }
+  | { kind: 'ff'; files: Array<{ path: string; pid: number }> };
+
+export class InputError extends Error {}
+
+/** `-` is stdin; a file is one log; otherwise PREFIX.<pid> files (strace -ff -o PREFIX), or a folder of them. */
+export function resolveInput(arg: string): TraceInput {
+  if (arg === '-') return { kind: 'stdin' };
+  let st: fs.Stats | null = null;
+  try { st = fs.statSync(arg); } catch { st = null; }
+  if (st?.isFile()) return { kind: 'file', path: arg };
+  let dir: string;
+  let prefix: string | null;
+  if (st?.isDirectory()) { dir = arg; prefix = null; }
+  else { dir = path.dirname(arg); prefix = path.basename(arg) + '.'; }
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch {
+    throw new InputError(`no such trace: ${arg} (neither a file nor ${arg}.<pid> files from strace -ff)`);
+  }
+  const files: Array<{ path: string; pid: number }> = [];
+  for (const name of names) {
+    const m = /^(.*)\.(\d+)$/.exec(name);
+    if (!m) continue;
+    if (prefix !== null && name.slice(0, name.length - m[2]!.length) !== prefix) continue;
+    files.push({ path: path.join(dir, name), pid: Number(m[2]) });
+  }
+  if (files.length === 0) {
+    throw new InputError(st?.isDirectory()
+      ? `no strace -ff files (NAME.<pid>) in folder ${arg}`
+      : `no such trace: ${arg} (neither a file nor ${arg}.<pid> files from strace -ff)`);
+  }
+  files.sort((a, b) => a.pid - b.pid);
+  return { kind: 'ff', files };
+}
+
+export interface FfLine { text: string; lineNo: number; file: number }
+
+/**
+ * Merges -ff files: by timestamp when the logs carry them (-t/-tt/-ttt), else file by file in pid order.
+ * Calls `sink` with the index of the file each line came from.
+ */
+export function mergeFf(files: Array<{ path: string; pid: number }>, baseDay: number, sink: (l: FfLine) => void): { lines: number; truncated: boolean } {
+  const texts = files.map((f) => fs.readFileSync(f.path, 'latin1'));
+  let truncated = false;
+  const lines = texts.map((t) => {
+    if (t.length > 0 && !t.endsWith('\n')) truncated = true;
+    const ls = t.split('\n');
+    if (ls.length > 0 && ls[ls.length - 1] === '') ls.pop();
+    return ls;
+  });
+  let total = 0;
+  const timed = lines.some((ls) => ls.length > 0 && scanLine(ls[0]!).ts !== null);
+  if (!timed) {
+    lines.forEach((ls, file) => ls.forEach((text, i) => { total++; sink({ text, lineNo: i + 1, file }); }));
+    return { lines: total, truncated };
+  }
+  const clocks = files.map(() => new Clock(baseDay));
+  const idx = lines.map(() => 0);
+  const keys = lines.map(() => -Infinity);
+  const keyOf = (f: number): number => {
+    const text = lines[f]![idx[f]!]!;
+    const s = scanLine(text);
+    if (s.ts !== null) keys[f] = s.tod ? clocks[f]!.epoch(s.ts) : s.ts;
+    return keys[f]!;
+  };
+  const heads: number[] = lines.map((ls, f) => (ls.length > 0 ? keyOf(f) : Infinity));
+  for (;;) {
+    let best = -1;
+    for (let f = 0; f < heads.length; f++) if (heads[f]! !== Infinity && (best < 0 || heads[f]! < heads[best]!)) best = f;
+    if (best < 0) break;
+    const i = idx[best]!;
+    total++;
+    sink({ text: lines[best]![i]!, lineNo: i + 1, file: best });
+    idx[best] = i + 1;
+    heads[best] = idx[best]! < lines[best]!.length ? keyOf(best) : Infinity;
+  }
+  return { lines: total, truncated };
+}

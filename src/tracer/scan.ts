@@ -1,0 +1,481 @@
+// One strace output line -> ScannedLine. Hand-written over charCodeAt; never throws.
+// Prefixes handled, in any order: `PID `, `[pid N]`, `PID<comm>`, -t/-tt/-ttt/-r stamps, -n `[ 231]`, -i `[00007f..]`.
+import type { SyscallReturn } from '../model/events.js';
+
+export type LineKind =
+  | 'call'        // name(args) = ret
+  | 'unfinished'  // name(args <unfinished ...>
+  | 'resumed'     // <... name resumed>rest) = ret
+  | 'signal'
+  | 'exit'        // +++ exited with N +++ / +++ killed by SIG +++
+  | 'superseded'  // +++ superseded by execve in pid N +++
+  | 'attached' | 'detached'
+  | 'message'     // other strace: diagnostics
+  | 'stack'       // -k ` > /lib/...`
+  | 'blank'
+  | 'error';
+
+export interface ScannedLine {
+  kind: LineKind;
+  tid: number | null;
+  ts: number | null;      // seconds: epoch for -ttt, seconds since midnight for -t/-tt (see tod), null otherwise
+  tod: boolean;           // ts is a time of day (-t/-tt) that needs a date
+  comm: string | null;
+  name: string;           // syscall name, signal name
+  /** call: args text; unfinished: the args printed so far; resumed: the text after `resumed>` up to the closing paren */
+  body: string;
+  ret: SyscallReturn | null;
+  /** exit code, or N of "superseded by execve in pid N", or N of "Process N attached" */
+  num: number | null;
+  signal: string | null;
+  core: boolean;
+  /** `<pid changed to N ...>` ended this line (a non-leader execve) */
+  pidChangedTo: number | null;
+  /** `<detached ...>` ended this line: the call was cut by strace detaching */
+  detached: boolean;
+  reason: string;         // error: why
+}
+
+const enum Ch {
+  Tab = 9, Space = 32, Bang = 33, Quote = 34, Hash = 35, Plus = 43, Comma = 44, Minus = 45, Dot = 46, Slash = 47,
+  D0 = 48, D9 = 57, Colon = 58, Lt = 60, Eq = 61, Gt = 62, Question = 63, At = 64,
+  A = 65, Z = 90, LBracket = 91, Backslash = 92, RBracket = 93, Underscore = 95,
+  a = 97, z = 122, LBrace = 123, RBrace = 125, LParen = 40, RParen = 41, Star = 42, Tilde = 126,
+}
+
+function blank(kind: LineKind): ScannedLine {
+  return {
+    kind, tid: null, ts: null, tod: false, comm: null, name: '', body: '', ret: null, num: null,
+    signal: null, core: false, pidChangedTo: null, detached: false, reason: '',
+  };
+}
+
+function isDigit(c: number): boolean { return c >= Ch.D0 && c <= Ch.D9; }
+function isIdent(c: number): boolean {
+  return (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || (c >= Ch.D0 && c <= Ch.D9) || c === Ch.Underscore;
+}
+function isHex(c: number): boolean {
+  return isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** Reads the prefixes; returns the position of the body. */
+function scanPrefix(s: string, out: ScannedLine): number {
+  let pos = 0;
+  const end = s.length;
+  for (;;) {
+    if (pos >= end) return pos;
+    const c = s.charCodeAt(pos);
+    if (c === Ch.Space) {
+      // -r pads its stamp; -k stack lines start with " > "
+      if (pos + 1 < end && s.charCodeAt(pos + 1) === Ch.Gt && s.charCodeAt(pos + 2) === Ch.Space) return pos;
+      pos++;
+      continue;
+    }
+    if (c === Ch.LBracket) {
+      if (s.startsWith('[pid ', pos)) {
+        let p = pos + 5;
+        while (p < end && s.charCodeAt(p) === Ch.Space) p++;
+        const start = p;
+        let n = 0;
+        while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
+        if (p === start) return pos;
+        if (s.charCodeAt(p) === Ch.Lt) {
+          const close = s.indexOf('>]', p);
+          if (close < 0) return pos;
+          out.comm = s.slice(p + 1, close);
+          p = close + 1;
+        }
+        if (s.charCodeAt(p) !== Ch.RBracket) return pos;
+        out.tid = n;
+        pos = p + 1;
+        continue;
+      }
+      // -n `[ 231]` or -i `[00007f...]` / `[????????????????]`
+      let p = pos + 1;
+      while (p < end) {
+        const d = s.charCodeAt(p);
+        if (d === Ch.Space || d === Ch.Question || isHex(d)) p++;
+        else break;
+      }
+      if (p > pos + 1 && p < end && s.charCodeAt(p) === Ch.RBracket) { pos = p + 1; continue; }
+      return pos;
+    }
+    if (isDigit(c)) {
+      let p = pos;
+      let n = 0;
+      while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
+      const d = p < end ? s.charCodeAt(p) : -1;
+      if (d === Ch.Colon) {
+        // -t / -tt: HH:MM:SS[.frac]
+        const m = parseClock(s, pos, out);
+        if (m < 0) return pos;
+        pos = m;
+        continue;
+      }
+      if (d === Ch.Dot) {
+        // -ttt (epoch) or -r (relative): digits.digits
+        let q = p + 1;
+        let frac = 0;
+        let scale = 1;
+        while (q < end && isDigit(s.charCodeAt(q))) {
+          if (scale < 1e15) { frac = frac * 10 + (s.charCodeAt(q) - Ch.D0); scale *= 10; }
+          q++;
+        }
+        if (q === p + 1 || (q < end && s.charCodeAt(q) !== Ch.Space)) return pos;
+        if (n >= 100000000) { out.ts = n + frac / scale; out.tod = false; }
+        pos = q;
+        continue;
+      }
+      if (d === Ch.Lt && out.tid === null) {
+        // -Y with -o: PID<comm>
+        const close = s.indexOf('> ', p);
+        if (close < 0) return pos;
+        out.tid = n;
+        out.comm = s.slice(p + 1, close);
+        pos = close + 1;
+        continue;
+      }
+      if (d === Ch.Space && out.tid === null && out.ts === null) {
+        out.tid = n;
+        pos = p;
+        continue;
+      }
+      return pos;
+    }
+    return pos;
+  }
+}
+
+/** HH:MM:SS[.ffffff[fff]] followed by a space; sets ts as seconds since midnight. */
+function parseClock(s: string, pos: number, out: ScannedLine): number {
+  const end = s.length;
+  if (pos + 8 > end) return -1;
+  const h = (s.charCodeAt(pos) - Ch.D0) * 10 + (s.charCodeAt(pos + 1) - Ch.D0);
+  const m = (s.charCodeAt(pos + 3) - Ch.D0) * 10 + (s.charCodeAt(pos + 4) - Ch.D0);
+  const sec = (s.charCodeAt(pos + 6) - Ch.D0) * 10 + (s.charCodeAt(pos + 7) - Ch.D0);
+  if (s.charCodeAt(pos + 2) !== Ch.Colon || s.charCodeAt(pos + 5) !== Ch.Colon) return -1;
+  if (!(h >= 0 && h < 24 && m >= 0 && m < 60 && sec >= 0 && sec < 61)) return -1;
+  let p = pos + 8;
+  let frac = 0;
+  let scale = 1;
+  if (p < end && s.charCodeAt(p) === Ch.Dot) {
+    p++;
+    while (p < end && isDigit(s.charCodeAt(p))) {
+      frac = frac * 10 + (s.charCodeAt(p) - Ch.D0);
+      scale *= 10;
+      p++;
+    }
+  }
+  if (p < end && s.charCodeAt(p) !== Ch.Space) return -1;
+  out.ts = h * 3600 + m * 60 + sec + frac / scale;
+  out.tod = true;
+  return p;
+}
+
+/**
+ * Scans from `pos` (just inside the call's opening paren, at depth 1) to the paren that closes it.
+ * Skips strings (with escapes) and fd decorations `3<...<...>>`. Returns the index of the closing paren or -1.
+ */
+export function findCallClose(s: string, pos: number, depth0 = 1): number {
+  const end = s.length;
+  let depth = depth0;
+  let p = pos;
+  while (p < end) {
+    const c = s.charCodeAt(p);
+    switch (c) {
+      case Ch.Quote: {
+        p++;
+        while (p < end) {
+          const d = s.charCodeAt(p);
+          if (d === Ch.Backslash) p += 2;
+          else if (d === Ch.Quote) break;
+          else p++;
+        }
+        p++;
+        continue;
+      }
+      case Ch.Lt: {
+        // a decoration follows a digit: 3</path>, 5</dev/null<char 1:3>>
+        if (p > 0 && isDigit(s.charCodeAt(p - 1))) {
+          const q = skipDecoration(s, p);
+          if (q < 0) return -1;
+          p = q;
+          continue;
+        }
+        p++;
+        continue;
+      }
+      case Ch.LParen: case Ch.LBracket: case Ch.LBrace:
+        depth++;
+        p++;
+        continue;
+      case Ch.RParen: case Ch.RBracket: case Ch.RBrace:
+        depth--;
+        if (depth === 0) return c === Ch.RParen ? p : -1;
+        p++;
+        continue;
+      case Ch.Slash:
+        // -X verbose comments: /* SOL_SOCKET */
+        if (s.charCodeAt(p + 1) === Ch.Star) {
+          const q = s.indexOf('*/', p + 2);
+          if (q < 0) return -1;
+          p = q + 2;
+          continue;
+        }
+        p++;
+        continue;
+      default:
+        p++;
+    }
+  }
+  return -1;
+}
+
+/** At `<` of a decoration: returns the index after its matching `>` (nested decorations allowed), or -1. */
+export function skipDecoration(s: string, p: number): number {
+  const end = s.length;
+  let depth = 0;
+  let bracket = 0; // UNIX-STREAM:[1->2]: the arrow's '>' is not a closer
+  while (p < end) {
+    const c = s.charCodeAt(p);
+    if (c === Ch.LBracket) bracket++;
+    else if (c === Ch.RBracket) { if (bracket > 0) bracket--; }
+    else if (bracket > 0) {
+      if (c === Ch.Quote) {
+        // UNIX:[1,"path"] — quoted paths inside decorations may hold < > ]
+        p++;
+        while (p < end) {
+          const d = s.charCodeAt(p);
+          if (d === Ch.Backslash) p += 2;
+          else if (d === Ch.Quote) break;
+          else p++;
+        }
+      }
+    } else if (c === Ch.Lt) depth++;
+    else if (c === Ch.Gt) { depth--; if (depth === 0) return p + 1; }
+    p++;
+  }
+  return -1;
+}
+
+const UNFINISHED = ' <unfinished ...>';
+const DETACHED = ' <detached ...>';
+
+/**
+ * Parses what follows the closing paren: `   = 3</x> <0.000018>`, `= -1 ENOENT (No such file)`, `= ?`.
+ * Returns null when no `=` follows.
+ */
+export function scanReturn(s: string, pos: number): SyscallReturn | null {
+  const end = s.length;
+  let p = pos;
+  while (p < end && s.charCodeAt(p) === Ch.Space) p++;
+  if (p >= end || s.charCodeAt(p) !== Ch.Eq) return null;
+  p++;
+  while (p < end && s.charCodeAt(p) === Ch.Space) p++;
+  const start = p;
+  let value: number | null = null;
+  let decor: string | null = null;
+  let errno: string | null = null;
+  const c = s.charCodeAt(p);
+  if (c === Ch.Question) {
+    p++;
+  } else if (c === Ch.Minus || isDigit(c)) {
+    let neg = false;
+    if (c === Ch.Minus) { neg = true; p++; }
+    if (s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === 120 || s.charCodeAt(p + 1) === 88)) {
+      const hs = p + 2;
+      p = hs;
+      while (p < end && isHex(s.charCodeAt(p))) p++;
+      value = parseInt(s.slice(hs, p), 16);
+    } else {
+      let n = 0;
+      const ds = p;
+      while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
+      if (p === ds) return null;
+      value = n;
+    }
+    if (neg && value !== null) value = -value;
+    if (p < end && s.charCodeAt(p) === Ch.Lt) {
+      const q = skipDecoration(s, p);
+      if (q > 0) { decor = s.slice(p + 1, q - 1); p = q; }
+    }
+  } else {
+    return null;
+  }
+  const text = s.slice(start, p);
+  // errno name after the value: ` ENOENT (...)`, ` ERESTARTSYS (...)`
+  let q = p;
+  while (q < end && s.charCodeAt(q) === Ch.Space) q++;
+  if (q < end) {
+    const e0 = q;
+    const first = s.charCodeAt(q);
+    if (first === 69 /* E */) {
+      while (q < end && isIdent(s.charCodeAt(q))) q++;
+      errno = s.slice(e0, q);
+    }
+  }
+  return { value, text, errno, decor };
+}
+
+/** Scans one line (without its newline). Never throws. */
+export function scanLine(s: string): ScannedLine {
+  const out = blank('error');
+  let end = s.length;
+  if (end > 0 && s.charCodeAt(end - 1) === 13) { s = s.slice(0, end - 1); end--; }
+  const pos = scanPrefix(s, out);
+  if (pos >= end) {
+    out.kind = out.tid === null && out.ts === null ? 'blank' : 'error';
+    out.reason = 'prefix without body';
+    return out;
+  }
+  const c = s.charCodeAt(pos);
+  if (c === Ch.Minus && s.startsWith('--- ', pos)) {
+    out.kind = 'signal';
+    let p = pos + 4;
+    const ns = p;
+    while (p < end && isIdent(s.charCodeAt(p))) p++;
+    out.name = s.slice(ns, p);
+    out.signal = out.name;
+    const close = s.lastIndexOf(' ---');
+    out.body = close > p ? s.slice(p + 1, close) : '';
+    if (!out.name) { out.kind = 'error'; out.reason = 'signal line without a signal'; }
+    return out;
+  }
+  if (c === Ch.Plus && s.startsWith('+++ ', pos)) {
+    const rest = s.slice(pos + 4);
+    if (rest.startsWith('exited with ')) {
+      out.kind = 'exit';
+      out.num = parseInt(rest.slice(12), 10);
+      if (Number.isNaN(out.num)) { out.kind = 'error'; out.reason = 'bad exit status'; }
+      return out;
+    }
+    if (rest.startsWith('killed by ')) {
+      out.kind = 'exit';
+      let p = 10;
+      while (p < rest.length && isIdent(rest.charCodeAt(p))) p++;
+      out.signal = rest.slice(10, p);
+      out.core = rest.includes('(core dumped)');
+      return out;
+    }
+    if (rest.startsWith('superseded by execve in pid ')) {
+      out.kind = 'superseded';
+      out.num = parseInt(rest.slice(28), 10);
+      if (Number.isNaN(out.num)) { out.kind = 'error'; out.reason = 'bad superseded pid'; }
+      return out;
+    }
+    out.reason = 'unknown +++ line';
+    return out;
+  }
+  if (c === 115 /* s */ && s.startsWith('strace: ', pos)) {
+    const rest = s.slice(pos + 8);
+    if (rest.startsWith('Process ')) {
+      const n = parseInt(rest.slice(8), 10);
+      if (!Number.isNaN(n)) {
+        if (rest.endsWith(' attached') || rest.includes(' attached')) { out.kind = 'attached'; out.num = n; return out; }
+        if (rest.includes(' detached')) { out.kind = 'detached'; out.num = n; return out; }
+      }
+    }
+    out.kind = 'message';
+    out.body = rest;
+    return out;
+  }
+  if (c === Ch.Gt && s.charCodeAt(pos + 1) === Ch.Space || (c === Ch.Space && s.startsWith(' > ', pos))) {
+    out.kind = 'stack';
+    return out;
+  }
+  if (c === Ch.Lt && s.startsWith('<... ', pos)) {
+    const p = pos + 5;
+    const r = s.indexOf(' resumed>', p);
+    if (r < 0) { out.reason = 'resumed line without a name'; return out; }
+    out.kind = 'resumed';
+    out.name = s.slice(p, r);
+    return finishCall(s, r + 9, 0, out);
+  }
+  if (isIdent(c) || c === Ch.Question) {
+    let p = pos;
+    while (p < end && (isIdent(s.charCodeAt(p)) || s.charCodeAt(p) === Ch.Question)) p++;
+    if (p < end && s.charCodeAt(p) === Ch.LParen) {
+      out.kind = 'call';
+      out.name = s.slice(pos, p);
+      return finishCall(s, p + 1, 1, out);
+    }
+  }
+  out.reason = 'not a strace line';
+  return out;
+}
+
+/** From `pos` (inside the args at `depth`), find the args' end, then the return. */
+function finishCall(s: string, pos: number, depth: number, out: ScannedLine): ScannedLine {
+  // unfinished and friends end the line; they never carry a return
+  if (s.endsWith(UNFINISHED)) {
+    out.kind = out.kind === 'resumed' ? 'resumed' : 'unfinished';
+    if (out.kind === 'resumed') { out.reason = 'resumed line unfinished again'; out.kind = 'error'; return out; }
+    out.body = s.slice(pos, s.length - UNFINISHED.length);
+    return out;
+  }
+  if (s.endsWith(DETACHED)) {
+    out.detached = true;
+    out.body = s.slice(pos, s.length - DETACHED.length);
+    if (out.kind === 'call') out.kind = 'unfinished';
+    return out;
+  }
+  const pc = s.lastIndexOf(' <pid changed to ');
+  if (pc > 0 && s.endsWith(' ...>')) {
+    out.pidChangedTo = parseInt(s.slice(pc + 17), 10);
+    out.body = s.slice(pos, pc);
+    if (out.kind === 'call') out.kind = 'unfinished';
+    return out;
+  }
+  // a resumed body starts at depth 0 relative to the rest of the call: find the paren that closes the call
+  const close = depth === 1 ? findCallClose(s, pos, 1) : findResumedClose(s, pos);
+  if (close < 0) {
+    out.kind = 'error';
+    out.reason = 'unbalanced arguments (truncated line?)';
+    out.body = s.slice(pos);
+    return out;
+  }
+  out.body = s.slice(pos, close);
+  out.ret = scanReturn(s, close + 1);
+  if (out.ret === null) {
+    out.kind = 'error';
+    out.reason = 'no return value';
+  }
+  return out;
+}
+
+/**
+ * For a resumed tail we do not know the depth the entry half stopped at: take the last top-level
+ * `) = ` candidate by scanning forward and remembering every ')' followed by ` = ` outside strings.
+ */
+function findResumedClose(s: string, pos: number): number {
+  const end = s.length;
+  let p = pos;
+  let found = -1;
+  while (p < end) {
+    const c = s.charCodeAt(p);
+    if (c === Ch.Quote) {
+      p++;
+      while (p < end) {
+        const d = s.charCodeAt(p);
+        if (d === Ch.Backslash) p += 2;
+        else if (d === Ch.Quote) break;
+        else p++;
+      }
+      p++;
+      continue;
+    }
+    if (c === Ch.Lt && p > 0 && isDigit(s.charCodeAt(p - 1))) {
+      const q = skipDecoration(s, p);
+      if (q < 0) return found;
+      p = q;
+      continue;
+    }
+    if (c === Ch.RParen) {
+      let q = p + 1;
+      while (q < end && s.charCodeAt(q) === Ch.Space) q++;
+      if (q < end && s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space) found = p;
+    }
+    p++;
+  }
+  return found;
+}

@@ -1,0 +1,306 @@
+// strace argument text -> Value tree. Tolerant: anything it does not know becomes a `sym` span; never throws.
+import { skipDecoration } from './scan.js';
+
+export type Value =
+  | { t: 'num'; n: number; text: string }
+  | { t: 'str'; s: string; trunc: boolean; abstract: boolean }
+  | { t: 'fd'; fd: number; decor: string; suffix: string }
+  | { t: 'arr'; items: Value[] }
+  | { t: 'struct'; fields: Field[] }
+  | { t: 'inout'; before: Value; after: Value }
+  | { t: 'sym'; text: string };
+
+export interface Field {
+  name: string | null;
+  value: Value;
+}
+
+const SPACE = 32, QUOTE = 34, COMMA = 44, LPAREN = 40, RPAREN = 41, LBRACKET = 91, RBRACKET = 93,
+  LBRACE = 123, RBRACE = 125, BACKSLASH = 92, LT = 60, EQ = 61, SLASH = 47, STAR = 42, AT = 64, DOT = 46;
+
+function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
+function isIdent(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+}
+
+class Parser {
+  pos = 0;
+  constructor(readonly s: string) {}
+
+  skipSpaces(): void {
+    while (this.pos < this.s.length && this.s.charCodeAt(this.pos) === SPACE) this.pos++;
+  }
+
+  list(close: number): Value[] {
+    const items: Value[] = [];
+    const s = this.s;
+    for (;;) {
+      this.skipSpaces();
+      if (this.pos >= s.length) return items;
+      const c = s.charCodeAt(this.pos);
+      if (c === close) { this.pos++; return items; }
+      if (c === RPAREN || c === RBRACKET || c === RBRACE) { this.pos++; return items; } // mismatched: stop here
+      items.push(this.value());
+      this.skipSpaces();
+      if (s.charCodeAt(this.pos) === COMMA) this.pos++;
+    }
+  }
+
+  struct(): Field[] {
+    const fields: Field[] = [];
+    const s = this.s;
+    for (;;) {
+      this.skipSpaces();
+      if (this.pos >= s.length) return fields;
+      const c = s.charCodeAt(this.pos);
+      if (c === RBRACE) { this.pos++; return fields; }
+      if (c === RPAREN || c === RBRACKET) { this.pos++; return fields; }
+      // name=value, name being an identifier (strace also prints sa_data, msg_hdr, cmsg_data)
+      let p = this.pos;
+      while (p < s.length && (isIdent(s.charCodeAt(p)) || s.charCodeAt(p) === DOT)) p++;
+      let name: string | null = null;
+      if (p > this.pos && s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) !== EQ) {
+        name = s.slice(this.pos, p);
+        this.pos = p + 1;
+      }
+      fields.push({ name, value: this.value() });
+      this.skipSpaces();
+      if (s.charCodeAt(this.pos) === COMMA) this.pos++;
+    }
+  }
+
+  value(): Value {
+    const v = this.single();
+    // in/out values: `110 => 0`, `{...} => {...}`
+    const s = this.s;
+    let p = this.pos;
+    while (p < s.length && s.charCodeAt(p) === SPACE) p++;
+    if (s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) === 62 /* > */) {
+      this.pos = p + 2;
+      this.skipSpaces();
+      const after = this.single();
+      return { t: 'inout', before: v, after };
+    }
+    return v;
+  }
+
+  single(): Value {
+    const s = this.s;
+    this.skipSpaces();
+    const c = s.charCodeAt(this.pos);
+    if (c === QUOTE) return this.string(false);
+    if (c === AT && s.charCodeAt(this.pos + 1) === QUOTE) { this.pos++; return this.string(true); }
+    if (c === LBRACKET) { this.pos++; return { t: 'arr', items: this.list(RBRACKET) }; }
+    if (c === LBRACE) { this.pos++; return { t: 'struct', fields: this.struct() }; }
+    return this.scalar();
+  }
+
+  string(abstract: boolean): Value {
+    const s = this.s;
+    let p = this.pos + 1;
+    const start = p;
+    let plain = true;
+    while (p < s.length) {
+      const c = s.charCodeAt(p);
+      if (c === BACKSLASH) { plain = false; p += 2; continue; }
+      if (c === QUOTE) break;
+      p++;
+    }
+    const raw = s.slice(start, p);
+    this.pos = p + 1;
+    let trunc = false;
+    if (s.startsWith('...', this.pos)) { trunc = true; this.pos += 3; }
+    return { t: 'str', s: plain ? raw : unescapeC(raw), trunc, abstract };
+  }
+
+  /** A span up to the next top-level `,` or closer: numbers, fds, flag sets, NULL, calls, expressions. */
+  scalar(): Value {
+    const s = this.s;
+    const start = this.pos;
+    let p = start;
+    let depth = 0;
+    let decorAt = -1;
+    let decorEnd = -1;
+    while (p < s.length) {
+      const c = s.charCodeAt(p);
+      if (c === QUOTE) {
+        p++;
+        while (p < s.length) {
+          const d = s.charCodeAt(p);
+          if (d === BACKSLASH) p += 2;
+          else if (d === QUOTE) break;
+          else p++;
+        }
+        p++;
+        continue;
+      }
+      if (c === LT && p > start && isDigit(s.charCodeAt(p - 1))) {
+        const q = skipDecoration(s, p);
+        if (q < 0) { p = s.length; break; }
+        if (decorAt < 0) { decorAt = p; decorEnd = q; }
+        p = q;
+        continue;
+      }
+      if (c === SLASH && s.charCodeAt(p + 1) === STAR) {
+        const q = s.indexOf('*/', p + 2);
+        p = q < 0 ? s.length : q + 2;
+        continue;
+      }
+      if (c === LPAREN || c === LBRACKET || c === LBRACE) { depth++; p++; continue; }
+      if (c === RPAREN || c === RBRACKET || c === RBRACE) {
+        if (depth === 0) break;
+        depth--;
+        p++;
+        continue;
+      }
+      if (depth === 0) {
+        if (c === COMMA) break;
+        // ` => ` ends the before-half of an in/out value
+        if (c === SPACE && s.charCodeAt(p + 1) === EQ && s.charCodeAt(p + 2) === 62) break;
+      }
+      p++;
+    }
+    this.pos = p;
+    let end = p;
+    while (end > start && s.charCodeAt(end - 1) === SPACE) end--;
+    const text = s.slice(start, end);
+    if (decorAt >= 0) {
+      const fd = parseInt(s.slice(start, decorAt), 10);
+      if (!Number.isNaN(fd) && /^-?\d+$/.test(s.slice(start, decorAt))) {
+        return { t: 'fd', fd, decor: s.slice(decorAt + 1, decorEnd - 1), suffix: s.slice(decorEnd, end) };
+      }
+    }
+    const n = parseNumber(text);
+    if (n !== null) return { t: 'num', n, text };
+    return { t: 'sym', text };
+  }
+}
+
+/** Decimal, negative, hex or octal integer text; also `0x1 /* SOL_SOCKET *\/` (-X verbose). */
+export function parseNumber(text: string): number | null {
+  let end = text.length;
+  const cm = text.indexOf(' /*');
+  if (cm > 0) end = cm;
+  if (end === 0) return null;
+  let p = 0;
+  let neg = false;
+  if (text.charCodeAt(0) === 45) { neg = true; p = 1; }
+  if (p >= end) return null;
+  let n: number;
+  if (text.charCodeAt(p) === 48 && (text.charCodeAt(p + 1) === 120 || text.charCodeAt(p + 1) === 88)) {
+    const h = text.slice(p + 2, end);
+    if (!/^[0-9a-fA-F]+$/.test(h)) return null;
+    n = parseInt(h, 16);
+  } else {
+    for (let i = p; i < end; i++) if (!isDigit(text.charCodeAt(i))) return null;
+    n = text.charCodeAt(p) === 48 && end - p > 1 ? parseInt(text.slice(p, end), 8) : parseInt(text.slice(p, end), 10);
+  }
+  return neg ? -n : n;
+}
+
+/** Undoes strace's C escapes (\n \t \" \\ \ooo \xhh) to bytes, then decodes UTF-8. */
+export function unescapeC(raw: string): string {
+  const bytes: number[] = [];
+  let ascii = true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c !== BACKSLASH) {
+      if (c < 0x80) bytes.push(c);
+      else { ascii = false; for (const b of Buffer.from(raw[i]!, 'utf8')) bytes.push(b); }
+      continue;
+    }
+    const e = raw.charCodeAt(++i);
+    switch (e) {
+      case 110: bytes.push(10); break;  // n
+      case 116: bytes.push(9); break;   // t
+      case 114: bytes.push(13); break;  // r
+      case 118: bytes.push(11); break;  // v
+      case 102: bytes.push(12); break;  // f
+      case 97: bytes.push(7); break;    // a
+      case 98: bytes.push(8); break;    // b
+      case 120: { // x
+        let v = 0, k = 0;
+        while (k < 2 && /[0-9a-fA-F]/.test(raw[i + 1] ?? '')) { v = v * 16 + parseInt(raw[i + 1]!, 16); i++; k++; }
+        bytes.push(v);
+        break;
+      }
+      default:
+        if (e >= 48 && e <= 55) {
+          let v = e - 48, k = 1;
+          while (k < 3 && raw.charCodeAt(i + 1) >= 48 && raw.charCodeAt(i + 1) <= 55) { v = v * 8 + raw.charCodeAt(i + 1) - 48; i++; k++; }
+          bytes.push(v & 0xff);
+        } else if (!Number.isNaN(e)) {
+          bytes.push(e);
+        }
+    }
+    if (bytes[bytes.length - 1]! >= 0x80) ascii = false;
+  }
+  if (ascii) return String.fromCharCode(...bytes);
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Parses a syscall's argument text into its top-level values. */
+export function parseArgs(args: string): Value[] {
+  const p = new Parser(args);
+  const out: Value[] = [];
+  for (;;) {
+    p.skipSpaces();
+    if (p.pos >= args.length) return out;
+    const before = p.pos;
+    out.push(p.value());
+    p.skipSpaces();
+    if (args.charCodeAt(p.pos) === COMMA) p.pos++;
+    else if (p.pos === before) p.pos++; // a stray closer: step over it
+  }
+}
+
+// ---- small accessors the correlator uses ----
+
+export function field(v: Value | undefined, name: string): Value | undefined {
+  if (!v) return undefined;
+  if (v.t === 'inout') return field(v.after, name) ?? field(v.before, name);
+  if (v.t !== 'struct') return undefined;
+  for (const f of v.fields) if (f.name === name) return f.value;
+  return undefined;
+}
+
+/** The value a call left behind: the after-half of an in/out pair. */
+export function after(v: Value | undefined): Value | undefined {
+  return v && v.t === 'inout' ? v.after : v;
+}
+
+export function textOf(v: Value | undefined): string {
+  if (!v) return '';
+  switch (v.t) {
+    case 'num': return v.text;
+    case 'sym': return v.text;
+    case 'str': return v.s;
+    case 'fd': return String(v.fd);
+    case 'inout': return textOf(v.after);
+    default: return '';
+  }
+}
+
+export function numOf(v: Value | undefined): number | null {
+  if (!v) return null;
+  if (v.t === 'num') return v.n;
+  if (v.t === 'fd') return v.fd;
+  if (v.t === 'inout') return numOf(v.after);
+  return null;
+}
+
+/** The fd number at an argument, with its -y decoration when present. */
+export function fdOf(v: Value | undefined): { fd: number; decor: string | null; suffix: string } | null {
+  if (!v) return null;
+  if (v.t === 'fd') return { fd: v.fd, decor: v.decor, suffix: v.suffix };
+  if (v.t === 'num' && Number.isInteger(v.n)) return { fd: v.n, decor: null, suffix: '' };
+  return null;
+}
+
+/** Cheap: the first argument as an fd, without building a tree. */
+export function leadingFd(args: string): number | null {
+  let p = 0;
+  let n = 0;
+  while (p < args.length && isDigit(args.charCodeAt(p))) { n = n * 10 + args.charCodeAt(p) - 48; p++; }
+  return p === 0 ? null : n;
+}

@@ -1,0 +1,104 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Joiner, newSource } from '../../src/tracer/joiner.js';
+import type { ParseError, TraceEvent } from '../../src/model/events.js';
+
+function join(text: string, fileTid: number | null = null): { events: TraceEvent[]; errors: ParseError[] } {
+  const events: TraceEvent[] = [];
+  const errors: ParseError[] = [];
+  const j = new Joiner((e) => events.push(e), (e) => errors.push(e));
+  const src = newSource(fileTid, 0);
+  text.split('\n').forEach((l, i) => j.push(l, i + 1, src));
+  j.end(src);
+  j.end();
+  return { events, errors };
+}
+
+const calls = (evs: TraceEvent[]): string[] =>
+  evs.flatMap((e) => (e.type === 'syscall' ? [`${e.tid} ${e.name}(${e.args}) = ${e.ret.text}${e.cut ? ' cut' : ''}`] : []));
+
+test('unfinished/resumed joined per thread, interleaved', () => {
+  const { events, errors } = join([
+    '2533  read(3<pipe:[1]>,  <unfinished ...>',
+    '2532  write(4<pipe:[1]>, "ab", 2 <unfinished ...>',
+    '2533  <... read resumed>"ab", 4096) = 2',
+    '2532  <... write resumed>) = 2',
+  ].join('\n'));
+  assert.equal(errors, []);
+  assert.equal(calls(events), ['2533 read(3<pipe:[1]>, "ab", 4096) = 2', '2532 write(4<pipe:[1]>, "ab", 2) = 2']);
+  assert.is(events[0]!.type, 'entry');
+});
+
+test('a struct cut in the middle joins back', () => {
+  const { events } = join([
+    '10  sendmsg(3, {msg_name=NULL, msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5]}],  <unfinished ...>',
+    '11  close(4) = 0',
+    '10  <... sendmsg resumed>msg_flags=0}, 0) = 1',
+  ].join('\n'));
+  assert.equal(calls(events)[1], '10 sendmsg(3, {msg_name=NULL, msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5]}], msg_flags=0}, 0) = 1');
+});
+
+test('spliced "Process N attached" with a raw continuation line', () => {
+  const { events, errors } = join([
+    'clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0}strace: Process 2905 attached',
+    ' => {parent_tid=[2905]}, 88) = 2905',
+    '[pid  2905] gettid() = 2905',
+    '[pid  2904] close(3) = 0',
+  ].join('\n'));
+  assert.equal(errors, []);
+  assert.ok(events.some((e) => e.type === 'attached' && e.tid === 2905));
+  // the unprefixed lines belonged to 2904, learned when it printed with a prefix
+  assert.equal(calls(events), [
+    '2904 clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0} => {parent_tid=[2905]}, 88) = 2905',
+    '2905 gettid() = 2905',
+    '2904 close(3) = 0',
+  ]);
+});
+
+test('spliced message followed by a resumed line', () => {
+  const { events, errors } = join([
+    '[pid  2583] clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLDstrace: Process 2584 attached',
+    '[pid  2583] <... clone resumed>, child_tidptr=0x7f0e125bda10) = 2584',
+  ].join('\n'));
+  assert.equal(errors, []);
+  assert.equal(calls(events), ['2583 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f0e125bda10) = 2584']);
+});
+
+test('non-leader execve: pid changed, superseded, resumed under the leader', () => {
+  const { events, errors } = join([
+    '2897  clone3({flags=CLONE_VM|CLONE_FILES|CLONE_THREAD} => {parent_tid=[2898]}, 88) = 2898',
+    '2897  pause( <unfinished ...>',
+    '2898  execve("/bin/true", ["true"], 0x7ffe /* 35 vars */ <pid changed to 2897 ...>',
+    '2897  +++ superseded by execve in pid 2898 +++',
+    '2897  <... execve resumed>)             = 0',
+    '2897  +++ exited with 0 +++',
+  ].join('\n'));
+  assert.equal(errors, []);
+  assert.ok(calls(events).includes('2897 execve("/bin/true", ["true"], 0x7ffe /* 35 vars */) = 0'));
+  assert.ok(events.some((e) => e.type === 'superseded' && e.tid === 2897 && e.by === 2898));
+});
+
+test('killed thread: its pending call is cut; garbage is counted and skipped', () => {
+  const { events, errors } = join([
+    '5  read(0,  <unfinished ...>',
+    'Hello from the program',
+    '5  +++ killed by SIGKILL +++',
+    '6  <... write resumed>) = 1',
+  ].join('\n'));
+  assert.equal(calls(events), ['5 read(0, ) = ? cut']);
+  assert.is(errors.length, 2);
+  assert.equal(errors.map((e) => e.line), [2, 4]);
+});
+
+test('-ff files: lines take the pid of their file', () => {
+  const { events } = join('close(3) = 0\n+++ exited with 0 +++', 77);
+  assert.equal(events.map((e) => [e.type, e.tid]), [['syscall', 77], ['exit', 77]]);
+});
+
+test('-tt midnight rollover moves to the next day', () => {
+  const { events } = join('1  23:59:59.900000 close(3) = 0\n1  00:00:00.100000 close(4) = 0');
+  const ts = events.map((e) => e.ts!);
+  assert.ok(Math.abs(ts[1]! - ts[0]! - 0.2) < 1e-6, String(ts));
+});
+
+test.run();

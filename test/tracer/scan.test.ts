@@ -1,0 +1,70 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { scanLine } from '../../src/tracer/scan.js';
+
+// One row per strace output form: line -> the fields it must yield (cf. strace's own golden tests).
+const cases: Array<[string, Record<string, unknown>]> = [
+  ['close(3)                                = 0', { kind: 'call', tid: null, name: 'close', body: '3', ret: 0 }],
+  ['2532  close(3) = 0', { kind: 'call', tid: 2532, name: 'close' }],
+  ['[pid  2583] close(3) = 0', { kind: 'call', tid: 2583 }],
+  ['[pid 2583<python3>] close(3) = 0', { kind: 'call', tid: 2583, comm: 'python3' }],
+  ['2804<sh> 15:39:59.814896 [  12] [00007f723b500c47] brk(NULL) = 0x56372d58f000',
+    { kind: 'call', tid: 2804, comm: 'sh', name: 'brk', retText: '0x56372d58f000', tod: true }],
+  ['2804<sh> 15:39:59.824913 [ 231] [????????????????] +++ exited with 0 +++', { kind: 'exit', tid: 2804, num: 0 }],
+  ['15:39:59 execve("/usr/bin/true", ["true"], 0x7fff9da9f038 /* 35 vars */) = 0', { kind: 'call', ts: 56399, name: 'execve' }],
+  ['1700000000.123456 close(3) = 0', { kind: 'call', ts: 1700000000.123456, tod: false }],
+  ['2532  1700000000.123456789 close(3) = 0', { kind: 'call', tid: 2532, ts: 1700000000.123456789 }],
+  ['     0.000123 close(3)                  = 0', { kind: 'call', ts: null, name: 'close' }],
+  [' > /usr/lib/x86_64-linux-gnu/libc.so.6(_exit+0x29) [0xd4409]', { kind: 'stack' }],
+  ['2533  set_robust_list(0x7fb73d53aa20, 24 <unfinished ...>', { kind: 'unfinished', tid: 2533, name: 'set_robust_list', body: '0x7fb73d53aa20, 24' }],
+  ['2533  <... set_robust_list resumed>) = 0 <0.000070>', { kind: 'resumed', tid: 2533, name: 'set_robust_list', body: '', ret: 0 }],
+  ['2532  <... read resumed>"/usr/bin/readlink\\n", 4096) = 18', { kind: 'resumed', body: '"/usr/bin/readlink\\n", 4096', ret: 18 }],
+  ['openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (No such file or directory)', { kind: 'call', ret: -1, errno: 'ENOENT' }],
+  ['exit_group(0)                           = ?', { kind: 'call', ret: null, retText: '?' }],
+  ['read(0, 0x7ffd, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)', { kind: 'call', ret: null, errno: 'ERESTARTSYS' }],
+  ['poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)', { kind: 'call', ret: 0 }],
+  ['openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3</etc/hostname>', { kind: 'call', ret: 3, decor: '/etc/hostname' }],
+  ['openat(AT_FDCWD, "/tmp/a = b", O_RDONLY) = 3</tmp/a = b> <0.000010>', { kind: 'call', ret: 3, decor: '/tmp/a = b' }],
+  ['getpid() = 42 (INJECTED)', { kind: 'call', ret: 42 }],
+  ['write(1, "a) = 3", 6) = 6', { kind: 'call', body: '1, "a) = 3", 6', ret: 6 }],
+  ['wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 2533', { kind: 'call', ret: 2533 }],
+  ['sendmsg(3<UNIX-STREAM:[4923->4924]>, {msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>]}]}, 0) = 1',
+    { kind: 'call', ret: 1, body: '3<UNIX-STREAM:[4923->4924]>, {msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>]}]}, 0' }],
+  ['close(5</tmp/we\\74i\\76rd (name>) = 0', { kind: 'call', ret: 0 }],
+  ['restart_syscall(<... resuming interrupted read ...>) = 0', { kind: 'call', name: 'restart_syscall', ret: 0 }],
+  ['????( <unfinished ...>', { kind: 'unfinished', name: '????' }],
+  ['syscall_0x1c7(0x1, 0x2) = -1 ENOSYS (Function not implemented)', { kind: 'call', name: 'syscall_0x1c7', errno: 'ENOSYS' }],
+  ['--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2533, si_uid=0, si_status=0} ---', { kind: 'signal', name: 'SIGCHLD' }],
+  ['[pid  2533] +++ exited with 3 +++', { kind: 'exit', tid: 2533, num: 3 }],
+  ['+++ killed by SIGKILL (core dumped) +++', { kind: 'exit', signal: 'SIGKILL', core: true }],
+  ['2897  +++ superseded by execve in pid 2898 +++', { kind: 'superseded', tid: 2897, num: 2898 }],
+  ['2898  execve("/bin/true", ["true"], 0x7ffeae948fe8 /* 35 vars */ <pid changed to 2897 ...>', { kind: 'unfinished', pidChangedTo: 2897 }],
+  ['[pid  2584] wait4(-1,  <detached ...>', { kind: 'unfinished', detached: true }],
+  ['strace: Process 6305 attached', { kind: 'attached', num: 6305 }],
+  ['strace: Process 6305 detached', { kind: 'detached', num: 6305 }],
+  ['strace: Process 1234 attached with 3 threads', { kind: 'attached', num: 1234 }],
+  ['strace: ptrace(PTRACE_SEIZE, 1): Operation not permitted', { kind: 'message' }],
+  ['', { kind: 'blank' }],
+  ['close(3) = 0\r', { kind: 'call', ret: 0 }],
+  ['hello from the traced program', { kind: 'error' }],
+  ['2532  sendmsg(3, {msg_name=NULL, msg_iov=[{iov_base="x"', { kind: 'error' }],
+  ['\u0000\u0001\u00ff garbage', { kind: 'error' }],
+];
+
+for (const [line, want] of cases) {
+  test(`scan ${JSON.stringify(line).slice(0, 70)}`, () => {
+    const s = scanLine(line);
+    for (const [k, v] of Object.entries(want)) {
+      let got: unknown;
+      if (k === 'ret') got = s.ret?.value ?? null;
+      else if (k === 'retText') got = s.ret?.text;
+      else if (k === 'errno') got = s.ret?.errno;
+      else if (k === 'decor') got = s.ret?.decor;
+      else got = (s as unknown as Record<string, unknown>)[k];
+      if (typeof v === 'number' && typeof got === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(got - v) < 1e-6, `${k}: ${got} vs ${v}`);
+      else assert.equal(got, v, `${k} of ${line}`);
+    }
+  });
+}
+
+test.run();

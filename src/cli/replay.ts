@@ -3,7 +3,7 @@ import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatAlert, formatProcess, formatSummary, formatTransfer } from '../export/text.js';
-import { readFileLines, readStreamLines, resolveInput, mergeFf } from '../tracer/read.js';
+import { readFileLines, readStreamLines, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 
@@ -48,7 +48,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
       if (r.type === 'transfer') transfers.push(formatTransfer(r));
       else if (r.type === 'alert') alerts.push(formatAlert(r));
     }
-  }, { baseDay, source: opts.trace });
+  }, { baseDay, source: opts.trace, deferOrphans: input.kind === 'ff' && !ffTimed(input.files) });
   const stop = (): void => {
     // Ctrl-C while reading: keep what was observed
     session.end({ interrupted: true });

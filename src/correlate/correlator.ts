@@ -12,6 +12,17 @@ import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './s
 export interface CorrelatorOptions {
   /** live mode: thread id -> thread group id from /proc, for threads that appear without a clone */
   resolveTgid?: (tid: number) => number | null;
+  /** input not in time order (-ff files without timestamps): a receive may come before its send */
+  deferOrphans?: boolean;
+}
+
+/** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
+interface OrphanFd {
+  p: Process;
+  entry: FdEntry;
+  to: TransferEnd;
+  ts: Ts;
+  line: number;
 }
 
 interface InFlightFd {
@@ -45,8 +56,6 @@ export interface CorrelatorCounts {
   opaqueMessages: number;
 }
 
-const UID_CALLS = new Set(['getuid', 'geteuid', 'setuid', 'setresuid', 'setreuid', 'setfsuid']);
-
 export class Correlator {
   readonly processes = new Map<number, Process>();
   private readonly threads = new Map<number, Process>();
@@ -56,6 +65,7 @@ export class Correlator {
   private readonly peers = new Map<string, string>();
   private readonly queues = new Map<string, InFlightMessage[]>();
   private readonly pendingConnects = new Map<string, string[]>();
+  private readonly orphans = new Map<string, OrphanFd[][]>();
   private nextOfd = 1;
   private nextTable = 1;
   private nextEndpoint = 1;
@@ -98,10 +108,8 @@ export class Correlator {
     const p = this.proc(e.tid, e.ts);
     if (e.comm && p.comm !== e.comm) p.comm = e.comm;
     const spec = SYSCALLS.get(e.name);
-    if (!spec) {
-      if (UID_CALLS.has(e.name)) this.uidCall(p, e);
-      return;
-    }
+    if (!spec) return;
+    if (spec.family === 'uid') { this.uidCall(p, e); return; }
     if (spec.family === 'clone') this.pendingClones.delete(e.tid);
     if (e.cut) return;
     const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
@@ -243,7 +251,7 @@ export class Correlator {
       for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
       p.table = copy;
     }
-    p.comm = e.comm ?? basename(path).slice(0, 15);
+    if (e.comm || path) p.comm = e.comm ?? basename(path).slice(0, 15);
     this.emitProcess(p, 'exec', e.ts, e.tid !== p.pid ? e.tid : undefined, undefined, path);
     for (const en of [...p.table.fds.values()]) {
       if (en.cloexec === true) {
@@ -419,7 +427,12 @@ export class Correlator {
     const en = this.addEntry(p, fd, ofd, cloexec, opened(e.name), e.ts);
     if (spec.family === 'accept') {
       const listener = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-      const path = listener?.ofd.boundPath;
+      let path = listener?.ofd.boundPath ?? null;
+      // a listener bound before the trace: if connects wait on a single path, they are for it
+      if (!path && listener && this.pendingConnects.size === 1) {
+        path = [...this.pendingConnects.keys()][0]!;
+        listener.ofd.boundPath = path;
+      }
       if (path && !this.peers.has(ofd.endpoint!)) {
         const waiting = this.pendingConnects.get(path);
         const client = waiting?.shift();
@@ -559,6 +572,8 @@ export class Correlator {
       this.counts.fdsSent += fds.length;
       const ep = sock?.ofd.endpoint ?? null;
       const key = ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
+      const waiting = this.orphans.get(key);
+      if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
       const q = this.queues.get(key);
       const m: InFlightMessage = { fds, key };
       if (q) q.push(m); else this.queues.set(key, [m]);
@@ -583,7 +598,8 @@ export class Correlator {
 
   private receive(p: Process, e: SyscallEvent, sockArg: Value | undefined, headers: Array<Value | undefined>, flags: string): void {
     const sock = this.entryFor(p, sockArg, e.tid, e.ts, e.name);
-    const ep = sock?.ofd.endpoint ?? null;
+    // out-of-order input: a socket we know nothing about pairs with unknown sockets of the same process
+    const ep = sock?.ofd.endpoint ?? (this.opts.deferOrphans ? `unknown:${p.pid}` : null);
     const sockText = sock ? sock.ofd.target : null;
     const cloexec = flags.includes('MSG_CMSG_CLOEXEC');
     for (const h of headers) {
@@ -594,6 +610,7 @@ export class Correlator {
       const m = this.popMessage(ep);
       const sent = m ? m.fds : [];
       const n = rights.length;
+      const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
       p.fdsReceived += n;
       this.counts.fdsReceived += n;
       for (let i = 0; i < n; i++) {
@@ -614,11 +631,16 @@ export class Correlator {
         const en = this.addEntry(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: e.name, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, e.ts);
         this.emitFd(p, e.tid, en, 'receive', e.name, e.ts, s?.from.fd ?? null, fromPid);
+        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line }); continue; }
         const from: TransferEnd = s ? s.from : { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
         this.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from, to: this.end(p, e.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: e.ts, line: s?.line ?? e.line,
         });
+      }
+      if (orphan && ep !== null) {
+        const list = this.orphans.get(ep);
+        if (list) list.push(orphan); else this.orphans.set(ep, [orphan]);
       }
       for (let i = n; i < sent.length; i++) {
         const s = sent[i]!;
@@ -626,6 +648,25 @@ export class Correlator {
           'ctrunc-lost', p, this.end(p, e.tid, null, sockText));
       }
     }
+  }
+
+  /** A send that arrives after its receive (out-of-order input): the receiver's fds become the sender's files. */
+  private adopt(received: OrphanFd[], sent: InFlightFd[]): void {
+    for (let i = 0; i < received.length; i++) {
+      const r = received[i]!;
+      const s = sent[i];
+      if (s) {
+        r.entry.ofd.refs--;
+        s.ofd.transferred = true;
+        r.entry.ofd = s.ofd; // the in-flight reference becomes the entry's
+        r.entry.origin = { how: 'received', syscall: r.entry.origin.syscall, fromPid: s.from.pid, fromFd: s.from.fd, fromComm: s.from.comm };
+      }
+      this.transfer({
+        via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: r.to,
+        target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
+      });
+    }
+    for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
   }
 
   private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null): void {
@@ -670,11 +711,13 @@ export class Correlator {
     if (flags.includes('MAP_ANONYMOUS')) return;
     const en = this.entryFor(p, args[4], e.tid, e.ts, e.name);
     if (!en) return;
+    const shared = flags.includes('MAP_SHARED');
+    // private file mappings are the loader mapping libraries: only shared ones and transferred fds matter here
+    if (!shared && !en.ofd.transferred) return;
     const prot = textOf(args[2]);
     const len = numOf(args[1]) ?? 0;
     let start: bigint;
     try { start = BigInt(e.ret.text); } catch { return; }
-    const shared = flags.includes('MAP_SHARED');
     const perms = (prot.includes('PROT_READ') ? 'r' : '-') + (prot.includes('PROT_WRITE') ? 'w' : '-') +
       (prot.includes('PROT_EXEC') ? 'x' : '-') + (shared ? 's' : 'p');
     let off = 0n;
@@ -721,8 +764,10 @@ export class Correlator {
     this.emit({ v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message });
   }
 
-  /** End of the trace: what is still queued is in flight. */
+  /** End of the trace: what is still queued is in flight; receives whose send never showed came from outside. */
   finish(): void {
+    for (const list of this.orphans.values()) for (const m of list) this.adopt(m, []);
+    this.orphans.clear();
     for (const q of this.queues.values()) {
       for (const m of q) {
         for (const s of m.fds) {
@@ -749,6 +794,10 @@ export class Correlator {
 
 function opened(syscall: string): Origin {
   return { how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null };
+}
+
+function unknownEnd(): TransferEnd {
+  return { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
 }
 
 function unknownOrigin(syscall: string): Origin {

@@ -12,7 +12,8 @@ export type Family =
   | 'pidfd_getfd'
   | 'mmap' | 'munmap'
   | 'clone' | 'execve' | 'exit'
-  | 'connect' | 'bind' | 'accept';
+  | 'connect' | 'bind' | 'accept'
+  | 'uid';      // tells the process's (effective) uid
 
 export interface SyscallSpec {
   family: Family;
@@ -101,7 +102,16 @@ export const SYSCALLS: ReadonlyMap<string, SyscallSpec> = new Map<string, Syscal
   ['exit_group', { family: 'exit' }],
   ['connect', { family: 'connect' }],
   ['bind', { family: 'bind' }],
+  ['getuid', { family: 'uid' }],
+  ['geteuid', { family: 'uid' }],
+  ['setuid', { family: 'uid' }],
+  ['setresuid', { family: 'uid' }],
+  ['setreuid', { family: 'uid' }],
+  ['setfsuid', { family: 'uid' }],
 ]);
+
+/** Names whose lines the scanner parses in full; every other line is only counted. */
+export const INTERESTING: ReadonlySet<string> = new Set(SYSCALLS.keys());
 
 /** Syscalls strace should trace for fdwatch (live mode): the fd lifecycle, transfers, processes, mappings. */
 export const TRACE_SET: readonly string[] = [...SYSCALLS.keys()].filter((n) => n !== 'fcntl64' && n !== 'mmap2');

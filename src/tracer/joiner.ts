@@ -1,7 +1,7 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
-import { scanLine, type ScannedLine } from './scan.js';
+import { scanLine, newScannedLine, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
 export class Clock {
@@ -59,12 +59,18 @@ export class Joiner {
   /** `<pid changed to L ...>`: the execve of another thread that will resume as L */
   private readonly migrated = new Map<number, Pending>();
   private readonly live = new Set<number>();
+  /** leaders whose thread was replaced by another thread's execve */
+  private readonly superseded = new Set<number>();
   private placeholderBuffer: TraceEvent[] | null = null;
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
+  private readonly reuse = newScannedLine();
+
+  /** `interesting`: syscall names worth parsing; others are counted and dropped (null: keep all). */
   constructor(
     private readonly onEvent: (e: TraceEvent) => void,
     private readonly onError: (e: ParseError) => void,
+    private readonly interesting: ReadonlySet<string> | null = null,
   ) {}
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
@@ -77,7 +83,7 @@ export class Joiner {
       src.spliceMsg = null;
       const probe = scanLine(text);
       if (probe.kind === 'resumed' || probe.kind === 'call' || probe.kind === 'signal' || probe.kind === 'exit' ||
-          probe.kind === 'unfinished' || probe.kind === 'attached') {
+          probe.kind === 'unfinished' || probe.kind === 'attached' || probe.kind === 'superseded') {
         // strace went on with a fresh line: the fragment was an entry that will be resumed
         this.handle(scanLine(frag + ' <unfinished ...>'), lineNo - 1, src, frag);
         if (msg !== null) this.handle(scanLine(msg), lineNo - 1, src, msg);
@@ -94,7 +100,7 @@ export class Joiner {
       src.spliceMsg = text.slice(sp);
       return;
     }
-    this.handle(scanLine(text), lineNo, src, text);
+    this.handle(scanLine(text, this.interesting, this.reuse), lineNo, src, text);
   }
 
   /** End of input: calls still unfinished are reported as cut; buffered placeholder events are flushed. */
@@ -151,6 +157,11 @@ export class Joiner {
       return l.tid;
     }
     if (src.fileTid !== null) return src.fileTid;
+    if (l.kind === 'superseded' && !this.placeholderBuffer) {
+      // the execve-ing thread is gone from the count already: the survivor is the one left
+      const rest = [...this.live].filter((t) => t !== l.num);
+      if (rest.length === 1) return rest[0]!;
+    }
     // strace drops the prefix while it traces a single process: the unannounced launched command, or the only survivor
     if (this.placeholderBuffer) return PLACEHOLDER;
     if (this.live.size === 1) for (const t of this.live) return t;
@@ -162,6 +173,10 @@ export class Joiner {
     if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
     switch (l.kind) {
       case 'blank': case 'stack': case 'message':
+        return;
+      case 'skip': case 'skip-resumed':
+        this.resolveTid(l, src);
+        if (l.kind === 'skip') this.stats.syscalls++;
         return;
       case 'error':
         this.error(lineNo, l.reason, text);
@@ -196,7 +211,10 @@ export class Joiner {
         else {
           const m = this.migrated.get(tid);
           if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
-          else {
+          else if (l.name.startsWith('execve') && this.superseded.has(tid)) {
+            // -ff without time order: the execve's start is in the other thread's file, not read yet
+            p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
+          } else {
             this.error(lineNo, `resumed ${l.name} without its start`, text);
             return;
           }
@@ -230,6 +248,9 @@ export class Joiner {
         // the old leader's own pending call dies with it; the execve-ing thread resumes under this tid
         const p = this.pending.get(tid);
         if (p) { this.pending.delete(tid); this.stats.cut++; }
+        this.superseded.add(tid);
+        const ex = this.pending.get(l.num!);
+        if (ex && ex.name.startsWith('execve')) { this.pending.delete(l.num!); this.migrated.set(tid, ex); }
         this.live.delete(l.num!);
         this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.num! });
         return;

@@ -78,6 +78,15 @@ export function resolveInput(arg: string): TraceInput {
   return { kind: 'ff', files };
 }
 
+/** The -ff logs carry timestamps, so they can be merged in time order. */
+export function ffTimed(files: Array<{ path: string }>): boolean {
+  for (const f of files) {
+    const first = fs.readFileSync(f.path, 'latin1').split('\n', 1)[0] ?? '';
+    if (first) return scanLine(first).ts !== null;
+  }
+  return false;
+}
+
 export interface FfLine { text: string; lineNo: number; file: number }
 
 /**

@@ -13,6 +13,8 @@ export type LineKind =
   | 'message'     // other strace: diagnostics
   | 'stack'       // -k ` > /lib/...`
   | 'blank'
+  | 'skip'        // a syscall the caller does not care about: only tid, ts and name are set
+  | 'skip-resumed'
   | 'error';
 
 export interface ScannedLine {
@@ -317,9 +319,23 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
   return { value, text, errno, decor };
 }
 
-/** Scans one line (without its newline). Never throws. */
-export function scanLine(s: string): ScannedLine {
-  const out = blank('error');
+export function newScannedLine(): ScannedLine {
+  return blank('error');
+}
+
+function reset(out: ScannedLine): ScannedLine {
+  out.kind = 'error'; out.tid = null; out.ts = null; out.tod = false; out.comm = null; out.name = ''; out.body = '';
+  out.ret = null; out.num = null; out.signal = null; out.core = false; out.pidChangedTo = null; out.detached = false;
+  out.reason = '';
+  return out;
+}
+
+/**
+ * Scans one line (without its newline). Never throws. With `interesting`, calls of other names
+ * come back as 'skip' without their arguments being read. `reuse` avoids an allocation per line.
+ */
+export function scanLine(s: string, interesting: ReadonlySet<string> | null = null, reuse?: ScannedLine): ScannedLine {
+  const out = reuse ? reset(reuse) : blank('error');
   let end = s.length;
   if (end > 0 && s.charCodeAt(end - 1) === 13) { s = s.slice(0, end - 1); end--; }
   const pos = scanPrefix(s, out);
@@ -389,6 +405,7 @@ export function scanLine(s: string): ScannedLine {
     if (r < 0) { out.reason = 'resumed line without a name'; return out; }
     out.kind = 'resumed';
     out.name = s.slice(p, r);
+    if (interesting !== null && !interesting.has(out.name)) { out.kind = 'skip-resumed'; return out; }
     return finishCall(s, r + 9, 0, out);
   }
   if (isIdent(c) || c === Ch.Question) {
@@ -397,6 +414,7 @@ export function scanLine(s: string): ScannedLine {
     if (p < end && s.charCodeAt(p) === Ch.LParen) {
       out.kind = 'call';
       out.name = s.slice(pos, p);
+      if (interesting !== null && !interesting.has(out.name)) { out.kind = 'skip'; return out; }
       return finishCall(s, p + 1, 1, out);
     }
   }
@@ -406,25 +424,27 @@ export function scanLine(s: string): ScannedLine {
 
 /** From `pos` (inside the args at `depth`), find the args' end, then the return. */
 function finishCall(s: string, pos: number, depth: number, out: ScannedLine): ScannedLine {
-  // unfinished and friends end the line; they never carry a return
-  if (s.endsWith(UNFINISHED)) {
-    out.kind = out.kind === 'resumed' ? 'resumed' : 'unfinished';
-    if (out.kind === 'resumed') { out.reason = 'resumed line unfinished again'; out.kind = 'error'; return out; }
-    out.body = s.slice(pos, s.length - UNFINISHED.length);
-    return out;
-  }
-  if (s.endsWith(DETACHED)) {
-    out.detached = true;
-    out.body = s.slice(pos, s.length - DETACHED.length);
-    if (out.kind === 'call') out.kind = 'unfinished';
-    return out;
-  }
-  const pc = s.lastIndexOf(' <pid changed to ');
-  if (pc > 0 && s.endsWith(' ...>')) {
-    out.pidChangedTo = parseInt(s.slice(pc + 17), 10);
-    out.body = s.slice(pos, pc);
-    if (out.kind === 'call') out.kind = 'unfinished';
-    return out;
+  // unfinished and friends end the line with '>'; they never carry a return
+  if (s.charCodeAt(s.length - 1) === Ch.Gt && s.charCodeAt(s.length - 2) === Ch.Dot) {
+    if (s.endsWith(UNFINISHED)) {
+      if (out.kind === 'resumed') { out.reason = 'resumed line unfinished again'; out.kind = 'error'; return out; }
+      out.kind = 'unfinished';
+      out.body = s.slice(pos, s.length - UNFINISHED.length);
+      return out;
+    }
+    if (s.endsWith(DETACHED)) {
+      out.detached = true;
+      out.body = s.slice(pos, s.length - DETACHED.length);
+      if (out.kind === 'call') out.kind = 'unfinished';
+      return out;
+    }
+    const pc = s.lastIndexOf(' <pid changed to ');
+    if (pc > 0 && s.endsWith(' ...>')) {
+      out.pidChangedTo = parseInt(s.slice(pc + 17), 10);
+      out.body = s.slice(pos, pc);
+      if (out.kind === 'call') out.kind = 'unfinished';
+      return out;
+    }
   }
   // a resumed body starts at depth 0 relative to the rest of the call: find the paren that closes the call
   const close = depth === 1 ? findCallClose(s, pos, 1) : findResumedClose(s, pos);

@@ -20,7 +20,12 @@ function errorText(e: unknown): string {
 }
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  // `--json -` means stdout; yargs would read the lone dash as a stray positional
+  const argv = hideBin(process.argv);
+  for (let i = 0; i < argv.length - 1; i++) {
+    if (argv[i] === '--json' && argv[i + 1] === '-') argv.splice(i, 2, '--json=-');
+  }
+  await yargs(argv)
     .scriptName('fdwatch')
     .usage('$0 <command>\n\nShows how file descriptors live and move between processes (SCM_RIGHTS, pidfd_getfd, fork, exec).')
     .command(
@@ -34,7 +39,8 @@ async function main(): Promise<void> {
         .example('strace -f -yy CMD 2>&1 | $0 replay -', 'read stdin')
         .example('$0 replay trace.log --json out.ndjson', 'NDJSON export'),
       async (a) => {
-        const s = await replay({ trace: a.trace as string, json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
+        const s = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
+           json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
         process.exitCode = s.lines === 0 ? 1 : 0;
         if (s.lines === 0) process.stderr.write('fdwatch: the trace is empty\n');
       },
@@ -53,13 +59,14 @@ async function main(): Promise<void> {
       },
     )
     .demandCommand(1, 'name a command: replay or snapshot (see --help)')
+    .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
     .version()
     .fail((msg, err) => {
       if (err) throw err;
-      fail(msg, 2);
+      fail(`${msg} (see --help)`, 2);
     })
     .parseAsync();
 }

@@ -29,10 +29,12 @@ export interface Source {
   splice: string | null;
   /** the spliced message itself, handled after the cut line so it cannot steal the line's owner */
   spliceMsg: string | null;
+  /** lines skipped while waiting for the cut line's continuation */
+  spliceWait: number;
 }
 
 export function newSource(fileTid: number | null, baseDay: number): Source {
-  return { fileTid, clock: new Clock(baseDay), splice: null, spliceMsg: null };
+  return { fileTid, clock: new Clock(baseDay), splice: null, spliceMsg: null, spliceWait: 0 };
 }
 
 interface Pending {
@@ -85,11 +87,22 @@ export class Joiner {
       if (probe.kind === 'resumed' || probe.kind === 'call' || probe.kind === 'signal' || probe.kind === 'exit' ||
           probe.kind === 'unfinished' || probe.kind === 'attached' || probe.kind === 'superseded') {
         // strace went on with a fresh line: the fragment was an entry that will be resumed
+        src.spliceWait = 0;
         this.handle(scanLine(frag + ' <unfinished ...>'), lineNo - 1, src, frag);
         if (msg !== null) this.handle(scanLine(msg), lineNo - 1, src, msg);
         this.handle(probe, lineNo, src, text);
       } else {
-        this.handle(scanLine(frag + text), lineNo, src, frag + text);
+        const joined = scanLine(frag + text);
+        if (joined.kind === 'error' && src.spliceWait < 3) {
+          // interleaved program output between the cut line and its continuation: skip it, keep waiting
+          src.splice = frag;
+          src.spliceMsg = msg;
+          src.spliceWait++;
+          this.error(lineNo, 'not a strace line', text);
+          return;
+        }
+        src.spliceWait = 0;
+        this.handle(joined, lineNo, src, frag + text);
         if (msg !== null) this.handle(scanLine(msg), lineNo - 1, src, msg);
       }
       return;

@@ -10,7 +10,7 @@ function fail(msg: string, code = 1): never {
 }
 
 function errorText(e: unknown): string {
-  if (e instanceof UsageError || e instanceof InputError) return e.message;
+  if (e instanceof UsageError || e instanceof InputError || (e instanceof Error && e.name === 'LiveError')) return e.message;
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === 'object' && err.code && err.path) {
     const what: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' };
@@ -28,6 +28,29 @@ async function main(): Promise<void> {
   await yargs(argv)
     .scriptName('fdwatch')
     .usage('$0 <command>\n\nShows how file descriptors live and move between processes (SCM_RIGHTS, pidfd_getfd, fork, exec).')
+    .command(
+      ['$0 [pids..]', 'watch [pids..]'],
+      'Trace processes live (attach to PIDs, or launch a command after --) and show fds as they move',
+      (y) => y
+        .positional('pids', { type: 'number', array: true, describe: 'process ids to attach to (threads resolve to their process)' })
+        .option('pid', { alias: 'p', type: 'number', array: true, describe: 'a process id to attach to (repeatable)' })
+        .option('json', { type: 'string', describe: 'write NDJSON records as they happen to this file (- for stdout)' })
+        .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' })
+        .example('$0 1234', 'attach to a running process, its threads and future children')
+        .example('$0 -- ./server --flag', 'launch and trace')
+        .example('$0 -p 1234 -- getent passwd', 'attach to a daemon and launch its client, in one trace')
+        .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
+      async (a) => {
+        const { runWatch } = await import('./watch.js');
+        const pids = [...((a.pids as number[] | undefined) ?? []), ...((a.pid as number[] | undefined) ?? [])].map(Number);
+        for (const p of pids) if (!Number.isInteger(p) || p <= 0) throw new UsageError(`not a process id: ${p}`);
+        const rest = (a['--'] as Array<string | number> | undefined)?.map(String) ?? [];
+        process.exitCode = await runWatch({
+          pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
+          lines: !(a.tui as boolean) || !process.stdout.isTTY,
+        });
+      },
+    )
     .command(
       'replay <trace>',
       'Read a recorded strace log (strace -f -o FILE, -ff -o PREFIX, or - for stdin) and show fd tables and transfers',
@@ -58,8 +81,7 @@ async function main(): Promise<void> {
         process.exitCode = await runSnapshot({ pids, json: (a.json as string | undefined) ?? null });
       },
     )
-    .demandCommand(1, 'name a command: replay or snapshot (see --help)')
-    .recommendCommands()
+    .parserConfiguration({ 'populate--': true })
     .strict()
     .help()
     .alias('h', 'help')

@@ -25,6 +25,15 @@ interface OrphanFd {
   line: number;
 }
 
+export interface SeedProcess {
+  pid: number;
+  ppid: number | null;
+  comm: string | null;
+  uid: number | null;
+  tids: number[];
+  fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }>;
+}
+
 interface InFlightFd {
   from: TransferEnd;
   ofd: OpenFileDescription;
@@ -138,6 +147,35 @@ export class Correlator {
       case 'bind': this.bind(p, e, args); return;
       default: return;
     }
+  }
+
+  // ---------------------------------------------------------------- attach (live)
+
+  /**
+   * A process found running at attach: its fd table from /proc becomes the starting state
+   * (origin "unknown": opened before the trace). Targets are in strace -yy words.
+   */
+  seedProcess(s: SeedProcess, ts: Ts): void {
+    if (this.processes.has(s.pid)) return;
+    const p = this.newProcess(s.pid, s.ppid, s.comm, ts);
+    p.uid = s.uid;
+    for (const t of s.tids) { p.tids.add(t); this.threads.set(t, p); }
+    this.emitProcess(p, 'attach', ts);
+    for (const f of s.fds) {
+      const ofd = this.newOfd(parseDecor(f.target), false);
+      if (ofd.kind !== f.kind && f.kind !== 'unknown') ofd.kind = f.kind;
+      const en = this.addEntry(p, f.fd, ofd, f.cloexec, unknownOrigin('attach'), ts);
+      this.emitFd(p, p.pid, en, 'snapshot', null, ts);
+    }
+  }
+
+  /** Drops exited processes beyond the newest `keep`, so long runs stay bounded. */
+  pruneExited(keep: number): number {
+    const exited: Process[] = [];
+    for (const p of this.processes.values()) if (p.exited) exited.push(p);
+    const drop = exited.length - keep;
+    for (let i = 0; i < drop; i++) this.processes.delete(exited[i]!.pid);
+    return Math.max(0, drop);
   }
 
   // ---------------------------------------------------------------- processes
@@ -741,7 +779,7 @@ export class Correlator {
     this.emit(r);
   }
 
-  private emitFd(p: Process, tid: number, en: FdEntry, op: FdOp, syscall: string, ts: Ts, fromFd?: number | null, fromPid?: number | null): void {
+  private emitFd(p: Process, tid: number, en: FdEntry, op: FdOp, syscall: string | null, ts: Ts, fromFd?: number | null, fromPid?: number | null): void {
     const r: FdwatchRecord = {
       v: SCHEMA_VERSION, type: 'fd', ts, pid: p.pid, fd: en.fd, op, target: en.ofd.target, kind: en.ofd.kind,
       cloexec: en.cloexec, syscall,

@@ -1,0 +1,60 @@
+// `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
+import type { FdwatchRecord } from '../model/records.js';
+import { openNdjson, type RecordWriter } from '../export/ndjson.js';
+import { formatRecord, formatSummary } from '../export/text.js';
+import { startLive, LiveError, type LiveResult } from '../live/session.js';
+
+export interface WatchOptions {
+  pids: number[];
+  command: string[] | null;
+  json: string | null;
+  /** lines instead of the dashboard */
+  lines: boolean;
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function exitCodeOf(r: LiveResult): number {
+  if (r.error) return 1;
+  const c = r.commandExit;
+  if (!c) return 0;
+  if (c.signal) return 128 + (({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 } as Record<string, number>)[c.signal] ?? 1);
+  return c.code ?? 0;
+}
+
+export async function runWatch(opts: WatchOptions): Promise<number> {
+  if (opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
+    throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND');
+  }
+  // with a launched command, its stdout stays its own: fdwatch's lines go to stderr
+  const lineOut = opts.command ? process.stderr : process.stdout;
+  let writer: RecordWriter | null = null;
+  if (opts.json !== null) writer = openNdjson(opts.json);
+  const jsonOnStdout = opts.json === '-';
+  const flushTimer = writer ? setInterval(() => writer!.flush(), 250) : null;
+
+  const onRecord = (r: FdwatchRecord): void => {
+    writer?.write(r);
+    if (!jsonOnStdout && r.type !== 'summary') {
+      const line = formatRecord(r);
+      if (line !== null) lineOut.write(line + '\n');
+    }
+  };
+  const live = startLive({
+    pids: opts.pids, command: opts.command, onRecord,
+    onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${s.message}\n`); },
+  });
+  const onSignal = (): void => { void live.stop(); };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    const r = await live.done;
+    writer?.close();
+    if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
+    if (!jsonOnStdout) lineOut.write(formatSummary(r.summary) + '\n');
+    return exitCodeOf(r);
+  } finally {
+    if (flushTimer) clearInterval(flushTimer);
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    writer?.close();
+  }
+}

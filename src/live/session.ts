@@ -1,0 +1,256 @@
+// Live tracing (I/O edge): checks, attach snapshot, strace over a FIFO, the pure pipeline, enrichment
+// from /proc and the kernel (tid -> tgid, peers of one-sided transfers, kcmp), and a clean stop.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TraceSession } from '../correlate/session.js';
+import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
+import { readStreamLines } from '../tracer/read.js';
+import { parseDecor } from '../tracer/decor.js';
+import { snapshotProcesses } from '../procfs/snapshot.js';
+import * as native from '../native/index.js';
+import { straceArgv, explainStraceError } from './strace.js';
+
+export class LiveError extends Error {
+  override name = 'LiveError';
+}
+
+export type StraceState = 'starting' | 'tracing' | 'detaching' | 'ended';
+
+export interface LiveStatus {
+  strace: StraceState;
+  traced: number;
+  events: number;
+  commandExit: { code: number | null; signal: string | null } | null;
+  message?: string;
+}
+
+export interface LiveOptions {
+  pids: number[];
+  command: string[] | null;
+  onRecord: (r: FdwatchRecord) => void;
+  onStatus?: (s: LiveStatus) => void;
+  /** how long a stop may take before strace is killed (ms) */
+  stopTimeout?: number;
+}
+
+export interface LiveResult {
+  summary: SummaryRecord;
+  /** the launched command's exit, when there was one */
+  commandExit: { code: number | null; signal: string | null } | null;
+  /** strace failed: what to tell the user */
+  error: string | null;
+}
+
+export interface LiveHandle {
+  /** detach from every tracee (SIGINT to strace, SIGKILL after the timeout) */
+  stop(reason?: string): Promise<void>;
+  done: Promise<LiveResult>;
+}
+
+function which(cmd: string): string | null {
+  if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
+  }
+  return null;
+}
+
+function statusField(pid: number, name: string): string | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text);
+    return m ? m[1]!.trim() : null;
+  } catch { return null; }
+}
+
+function uidOf(pid: number): number | null {
+  const u = Number((statusField(pid, 'Uid') ?? '').split(/\s+/)[1]);
+  return Number.isInteger(u) ? u : null;
+}
+
+function comm(pid: number): string {
+  try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; }
+}
+
+/** Everything that can be told before strace runs, each as one line with what to do. */
+export function preflight(pids: number[], command: string[] | null): void {
+  if (!which('strace')) throw new LiveError('strace is not installed: install the strace package (apt-get install strace)');
+  if (command && command.length > 0 && !which(command[0]!)) throw new LiveError(`command not found: ${command[0]}`);
+  const me = process.getuid?.() ?? 0;
+  let scope = 0;
+  try { scope = Number(fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()); } catch { scope = 0; }
+  for (const pid of pids) {
+    if (!fs.existsSync(`/proc/${pid}`)) throw new LiveError(`no such process: ${pid}`);
+    const tracer = Number(statusField(pid, 'TracerPid') ?? '0');
+    if (tracer > 0) throw new LiveError(`process ${pid} is already traced by ${tracer} (${comm(tracer)}): detach that tracer first`);
+    if (me !== 0) {
+      const uid = uidOf(pid);
+      if (uid !== me) throw new LiveError(`not permitted to trace ${pid} (uid ${uid}): run fdwatch as root or as that user`);
+      if (scope >= 1) throw new LiveError(`Yama ptrace_scope is ${scope}: only descendants can be traced; run as root or set /proc/sys/kernel/yama/ptrace_scope to 0`);
+    }
+  }
+}
+
+/** tid -> tgid from /proc, for threads of attached processes that appear without a clone. */
+function tgidOf(tid: number): number | null {
+  const t = statusField(tid, 'Tgid');
+  return t === null ? null : Number(t);
+}
+
+function threadsOf(pid: number): number[] {
+  try { return fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid); } catch { return []; }
+}
+
+/** The process holding a socket inode, and its fd: names the untraced end of a transfer. */
+function socketOwner(inode: number): { pid: number; fd: number; comm: string | null } | null {
+  const want = `socket:[${inode}]`;
+  for (const d of fs.readdirSync('/proc')) {
+    const pid = Number(d);
+    if (!Number.isInteger(pid)) continue;
+    let fds: string[];
+    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
+    for (const f of fds) {
+      try { if (fs.readlinkSync(`/proc/${pid}/fd/${f}`) === want) return { pid, fd: Number(f), comm: comm(pid) }; } catch { /* gone */ }
+    }
+  }
+  return null;
+}
+
+export function startLive(opts: LiveOptions): LiveHandle {
+  preflight(opts.pids, opts.command);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
+  const fifo = path.join(dir, 'trace');
+  const mk = spawnSync('mkfifo', ['-m', '600', fifo]);
+  if (mk.status !== 0) throw new LiveError(`cannot create a FIFO in ${dir}: ${mk.stderr.toString().trim()}`);
+
+  let events = 0;
+  let state: StraceState = 'starting';
+  let commandExit: LiveResult['commandExit'] = null;
+  const status = (message?: string): void => opts.onStatus?.({
+    strace: state, traced: session.correlator.processes.size, events, commandExit, ...(message ? { message } : {}),
+  });
+
+  // the launched command's process tree sets the lifetime when -p pids are traced too
+  const attached = new Set(opts.pids);
+  const commandTree = new Set<number>();
+  let commandRoot: number | null = null;
+  const ownerCache = new Map<number, { pid: number; fd: number; comm: string | null } | null>();
+  const enrich = (t: TransferRecord): void => {
+    // one-sided traces: name the untraced end through the peer socket's owner
+    const fill = (end: TransferEnd, own: string | null): TransferEnd => {
+      if (end.pid !== null || !own) return end;
+      const d = parseDecor(own.slice(own.indexOf('<') + 1));
+      let peer = d.peer;
+      if (peer === null && d.inode !== null) {
+        const diag = native.unixDiag();
+        if (!native.isUnavailable(diag)) peer = diag.get(d.inode)?.peer ?? null;
+      }
+      if (peer === null) return end;
+      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer));
+      const o = ownerCache.get(peer);
+      return o ? { ...end, pid: o.pid, comm: o.comm, uid: uidOf(o.pid) } : end;
+    };
+    if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
+    if (t.state === 'delivered' && t.from.fd !== null && t.to?.fd != null && t.from.pid !== null && t.to.pid !== null) {
+      const k = native.kcmpFile(t.from.pid, t.from.fd, t.to.pid, t.to.fd);
+      t.confirmed = k === 'same' ? true : null;
+    } else {
+      t.confirmed = null;
+    }
+  };
+
+  const session = new TraceSession((r) => {
+    if (r.type === 'transfer') enrich(r);
+    if (r.type === 'process') {
+      if (r.event === 'attach' && !attached.has(r.pid) && commandRoot === null && opts.command) { commandRoot = r.pid; commandTree.add(r.pid); }
+      else if (r.event === 'fork' && r.ppid !== null && commandTree.has(r.ppid)) commandTree.add(r.pid);
+      else if (r.event === 'exit' && commandTree.has(r.pid)) {
+        commandTree.delete(r.pid);
+        if (r.pid === commandRoot) commandExit = { code: r.exitCode ?? null, signal: r.signal ?? null };
+        if (commandTree.size === 0 && attached.size > 0) void handle.stop('the command and everything it started exited');
+      }
+    }
+    opts.onRecord(r);
+  }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf });
+
+  // fd tables start from what the processes hold now
+  if (opts.pids.length > 0) {
+    const snap = snapshotProcesses('/proc', opts.pids, { maps: false });
+    for (const p of snap.processes) {
+      session.correlator.seedProcess({
+        pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, tids: threadsOf(p.pid),
+        fds: p.fds.map((f) => ({ fd: f.fd, target: f.target, kind: f.kind, cloexec: f.cloexec })),
+      }, snap.ts);
+    }
+  }
+
+  const stderrFd = opts.command ? 3 : null;
+  const argv = straceArgv({ pids: opts.pids, command: opts.command, output: fifo, stderrFd });
+  const stdio: Array<'inherit' | 'pipe' | number> = ['inherit', 'inherit', 'pipe'];
+  if (stderrFd !== null) stdio.push(2);
+  const child: ChildProcess = spawn('strace', argv, { stdio });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-8192);
+    // strace says when each -p process is really attached: the readiness signal for users and tests
+    for (const m of d.matchAll(/strace: Process (\d+) attached/g)) {
+      const pid = Number(m[1]);
+      if (attached.has(pid)) status(`attached to ${pid} (${comm(pid)})`);
+    }
+  });
+
+  const src = session.source(null);
+  let lineNo = 0;
+  const reading = readStreamLines(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (text) => {
+    events++;
+    session.line(text, ++lineNo, src);
+  });
+  if (state === 'starting') { state = 'tracing'; status(); }
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      // strace may die before opening the FIFO: open it for writing once so the reader sees EOF
+      try { const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); fs.closeSync(fd); } catch { /* reader done */ }
+      resolve({ code, signal });
+    });
+    child.on('error', () => resolve({ code: 127, signal: null }));
+  });
+
+  let stopping: Promise<void> | null = null;
+  let interrupted = false;
+  const handle: LiveHandle = {
+    stop(reason?: string): Promise<void> {
+      if (stopping) return stopping;
+      state = 'detaching';
+      status(reason);
+      interrupted = reason === undefined;
+      stopping = (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGINT');
+          const timer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeout ?? 1500);
+          await exited;
+          clearTimeout(timer);
+        }
+      })();
+      return stopping;
+    },
+    done: (async (): Promise<LiveResult> => {
+      const [, ex] = await Promise.all([reading, exited]);
+      state = 'ended';
+      const summary = session.end({ interrupted });
+      fs.rmSync(dir, { recursive: true, force: true });
+      // attach and exec failures are errors even when strace went on; otherwise only an unexplained death is
+      let error = explainStraceError(stderr.split('\n').filter((l) => /PTRACE_SEIZE|Can't stat/.test(l)).join('\n'));
+      if (!error && !stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null)) {
+        error = explainStraceError(stderr) ?? `strace ended with ${ex.signal ?? `status ${ex.code}`}`;
+      }
+      status();
+      return { summary, commandExit, error };
+    })(),
+  };
+  return handle;
+}

@@ -1,0 +1,56 @@
+// How fdwatch runs strace: the argv (pure), and what strace's own complaints mean for the user (pure).
+import { TRACE_SET } from '../model/syscalls.js';
+
+export interface StraceArgs {
+  pids: number[];
+  command: string[] | null;
+  /** where strace writes the trace: a FIFO the tracees do not inherit */
+  output: string;
+  /** fd the wrapper restores as the command's stderr (strace's own stderr is fdwatch's pipe) */
+  stderrFd: number | null;
+}
+
+/**
+ * -f follow forks; -yy decorate fds (paths, socket inodes and peers); -ttt epoch times; -I2 so SIGINT/SIGTERM
+ * detach even when strace launched the command (-o + command defaults to -I3: fatal signals blocked);
+ * a targeted syscall set (not read/write/poll), `?` so names this arch lacks are not errors;
+ * --seccomp-bpf only helps a launched command (it has no effect on -p attaches).
+ */
+export function straceArgv(a: StraceArgs): string[] {
+  const argv = [
+    '-f', '-yy', '-ttt', '-I2', '-s', '64',
+    '-e', `trace=${TRACE_SET.map((n) => '?' + n).join(',')}`,
+    '-e', 'signal=none',
+    '-o', a.output,
+  ];
+  for (const p of a.pids) argv.push('-p', String(p));
+  if (a.command && a.command.length > 0) {
+    argv.push('--seccomp-bpf');
+    if (a.stderrFd !== null) {
+      // strace's diagnostics go to fdwatch; the command gets the user's stderr back before it starts
+      argv.push('--', '/bin/sh', '-c', `exec 2>&${a.stderrFd} ${a.stderrFd}>&-; exec "$0" "$@"`, ...a.command);
+    } else {
+      argv.push('--', ...a.command);
+    }
+  }
+  return argv;
+}
+
+/** strace's stderr -> one line saying what went wrong and what to do, or null when it is not an error. */
+export function explainStraceError(stderr: string): string | null {
+  for (const raw of stderr.split('\n')) {
+    const line = raw.trim();
+    if (!line.startsWith('strace: ')) continue;
+    if (/Process \d+ (attached|detached)/.test(line)) continue;
+    let m = /attach: ptrace\(PTRACE_SEIZE, (\d+)\): Operation not permitted/.exec(line);
+    if (m) return `not permitted to trace ${m[1]}: run fdwatch as root or as the process's user (and check /proc/sys/kernel/yama/ptrace_scope)`;
+    m = /attach: ptrace\(PTRACE_SEIZE, (\d+)\): No such process/.exec(line);
+    if (m) return `process ${m[1]} exited before it could be attached`;
+    m = /Can't stat '([^']*)': No such file or directory/.exec(line);
+    if (m) return `command not found: ${m[1]}`;
+    if (/seccomp/.test(line) && /not supported|failed/.test(line)) return `strace: ${line.slice(8)} (try again without a command, or upgrade strace)`;
+    if (/exec: /.test(line)) return line.slice(8);
+    return `strace failed: ${line.slice(8)}`;
+  }
+  return null;
+}

@@ -1,0 +1,123 @@
+// Live tracing against real programs that really pass fds, as a user runs fdwatch.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AlertRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
+import { root } from '../paths.js';
+import { fdwatch, records, compile, procState, tmp } from './run.js';
+
+const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const transfers = (f: string): TransferRecord[] => records(f).filter((r): r is TransferRecord => r.type === 'transfer');
+
+function idle(): { pid: number; kill: () => void } {
+  const c = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  return { pid: c.pid!, kill: () => c.kill('SIGKILL') };
+}
+
+test('fork + socketpair: one delivered transfer parent -> child, right fds and path, confirmed by kcmp', async () => {
+  const json = path.join(tmp, 'seed.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', compile('seed')], { SEED_HOLD: '1' });
+  await r.waitFor(/--SCM_RIGHTS-->.*delivered/); // the child now holds the fd until its stdin closes
+  r.child.stdin!.end();
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const t = transfers(json);
+  assert.is(t.length, 1);
+  const fork = records(json).find((x): x is ProcessRecord => x.type === 'process' && x.event === 'fork')!;
+  assert.equal([t[0]!.state, t[0]!.from.pid, t[0]!.to?.pid, t[0]!.from.fd, t[0]!.to?.fd, t[0]!.target],
+    ['delivered', fork.ppid, fork.pid, 3, 4, '/etc/hostname']);
+  assert.is(t[0]!.confirmed, true, 'kcmp confirms one open file description');
+  assert.match(r.out(), /parent done/); // the command's stdout passes through
+  assert.is(records(json).pop()!.type, 'summary');
+});
+
+test('Python send_fds: several fds in one message; a too-small control buffer loses the rest (MSG_CTRUNC)', async () => {
+  const json = path.join(tmp, 'py.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', PY, '-I', path.join(root, 'fixtures', 'programs', 'send_fds.py')]);
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const t = transfers(json);
+  assert.is(t.length, 7);
+  assert.is(t.filter((x) => x.state === 'delivered').length, 5);
+  const lost = t.filter((x) => x.state === 'lost');
+  assert.equal(lost.map((x) => x.kind).sort(), ['device', 'pipe']);
+  const alerts = records(json).filter((x): x is AlertRecord => x.type === 'alert' && x.kind === 'ctrunc-lost');
+  assert.is(alerts.length, 2);
+  assert.match(r.err(), /LOST: MSG_CTRUNC/);
+});
+
+test('Node child_process handle passing of a listening TCP server', async () => {
+  const json = path.join(tmp, 'node.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', process.execPath, path.join(root, 'fixtures', 'programs', 'node_handle.mjs')]);
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const t = transfers(json).filter((x) => x.state === 'delivered');
+  assert.is(t.length, 1);
+  assert.is(t[0]!.kind, 'socket');
+  assert.match(t[0]!.target ?? '', /^TCP/);
+  assert.is.not(t[0]!.from.pid, t[0]!.to?.pid);
+});
+
+test('SIGINT while attached to an idle process: back within 1 s, tracee neither traced nor stopped', async () => {
+  const p = idle();
+  try {
+    const json = path.join(tmp, 'idle.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, String(p.pid)]);
+    await r.waitFor(new RegExp(`attached to ${p.pid}`));
+    assert.is(procState(p.pid).tracer > 0, true, 'strace is attached');
+    const t0 = Date.now();
+    r.child.kill('SIGINT');
+    const e = await r.exit;
+    assert.ok(Date.now() - t0 < 1000, `stopped in ${Date.now() - t0} ms`);
+    assert.is(e.code, 0, r.err());
+    const st = procState(p.pid);
+    assert.is(st.tracer, 0);
+    assert.not.ok(st.state === 'T' || st.state === 't', `state ${st.state}`);
+    const recs = records(json);
+    assert.ok(recs.some((x) => x.type === 'fd' && x.op === 'snapshot' && x.pid === p.pid), 'fd table from the attach snapshot');
+    const s = recs.pop()!;
+    assert.equal([s.type, s.type === 'summary' && s.cleanEnd], ['summary', false]);
+  } finally { p.kill(); }
+});
+
+test('-p PID -- command: the command sets the lifetime and the exit status', async () => {
+  const p = idle();
+  try {
+    const r = fdwatch(['--no-tui', '-p', String(p.pid), '--', 'sh', '-c', 'exit 3']);
+    const e = await r.exit;
+    assert.is(e.code, 3, r.err());
+    assert.is(procState(p.pid).tracer, 0);
+    assert.match(r.err(), /summary: /);
+  } finally { p.kill(); }
+});
+
+test('errors: one line with what to do, non-zero exit, nothing left traced', async () => {
+  const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+  const cases: Array<[string[], RegExp]> = [
+    [['--no-tui', gone], new RegExp(`^fdwatch: no such process: ${gone}$`)],
+    [['--no-tui', '--', '/nonexistent/command'], /^fdwatch: command not found: \/nonexistent\/command$/],
+    [['--no-tui'], /^fdwatch: name a process id or a command/],
+  ];
+  for (const [args, re] of cases) {
+    const r = fdwatch(args);
+    const e = await r.exit;
+    assert.is(e.code, 1, `${args.join(' ')}: ${r.err()}`);
+    assert.match(r.err().trim(), re);
+    assert.is(r.err().trim().split('\n').length, 1);
+  }
+  // another tracer already attached: say which
+  const p = idle();
+  const other = spawn('strace', ['-o', '/dev/null', '-p', String(p.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    // strace says "Process N attached" once it is
+    await new Promise<void>((resolve) => { other.stderr!.setEncoding('utf8').on('data', (d: string) => { if (d.includes('attached')) resolve(); }); });
+    const r = fdwatch(['--no-tui', String(p.pid)]);
+    const e = await r.exit;
+    assert.is(e.code, 1);
+    assert.match(r.err(), new RegExp(`^fdwatch: process ${p.pid} is already traced by ${other.pid} \\(strace\\)`));
+  } finally { other.kill('SIGINT'); p.kill(); }
+});
+
+test.run();

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       ['$0 [pids..]', 'watch [pids..]'],
       'Trace processes live (attach to PIDs, or launch a command after --) and show fds as they move',
       (y) => y
-        .positional('pids', { type: 'number', array: true, describe: 'process ids to attach to (threads resolve to their process)' })
+        .positional('pids', { type: 'string', array: true, describe: 'process ids to attach to (threads resolve to their process)' })
         .option('pid', { alias: 'p', type: 'number', array: true, describe: 'a process id to attach to (repeatable)' })
         .option('json', { type: 'string', describe: 'write NDJSON records as they happen to this file (- for stdout)' })
         .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' })
@@ -42,8 +42,11 @@ async function main(): Promise<void> {
         .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
       async (a) => {
         const { runWatch } = await import('./watch.js');
-        const pids = [...((a.pids as number[] | undefined) ?? []), ...((a.pid as number[] | undefined) ?? [])].map(Number);
-        for (const p of pids) if (!Number.isInteger(p) || p <= 0) throw new UsageError(`not a process id: ${p}`);
+        const given = [...((a.pids as Array<string | number> | undefined) ?? []), ...((a.pid as Array<string | number> | undefined) ?? [])].map(String);
+        for (const p of given) {
+          if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`not a command or a process id: ${p} (see --help)`);
+        }
+        const pids = given.map(Number);
         const rest = (a['--'] as Array<string | number> | undefined)?.map(String) ?? [];
         process.exitCode = await runWatch({
           pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
@@ -93,4 +96,4 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
-main().catch((e: unknown) => fail(errorText(e)));
+main().catch((e: unknown) => fail(errorText(e), e instanceof UsageError ? 2 : 1));

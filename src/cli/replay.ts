@@ -3,7 +3,7 @@ import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatAlert, formatProcess, formatSummary, formatTransfer } from '../export/text.js';
-import { readFileLines, readStreamLines, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
+import { readFileRanges, readStreamRanges, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 
@@ -64,8 +64,8 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
       truncated = mergeFf(input.files, baseDay, (l) => session.line(l.text, l.lineNo, srcs[l.file]!)).truncated;
     } else {
       const src = session.source(null);
-      const sink = (t: string, n: number): void => session.line(t, n, src);
-      const r = input.kind === 'stdin' ? await readStreamLines(process.stdin, sink) : await readFileLines(input.path, sink);
+      const sink = (t: string, a: number, b: number, n: number): void => session.range(t, a, b, n, src);
+      const r = input.kind === 'stdin' ? await readStreamRanges(process.stdin, sink) : await readFileRanges(input.path, sink);
       truncated = r.truncated;
     }
   } finally {

@@ -42,6 +42,11 @@ export class TraceSession {
     this.joiner.push(text, lineNo, src);
   }
 
+  /** The line text[start, end): lines that do not matter never become strings. */
+  range(text: string, start: number, end: number, lineNo: number, src: Source): void {
+    this.joiner.pushRange(text, start, end, lineNo, src);
+  }
+
   /** Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. */
   end(opts: { interrupted?: boolean; truncated?: boolean } = {}): SummaryRecord {
     if (this.ended) throw new Error('session already ended');

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
-import { readStreamLines } from '../tracer/read.js';
+import { readStreamRanges } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses } from '../procfs/snapshot.js';
 import * as native from '../native/index.js';
@@ -205,9 +205,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const reading = readStreamLines(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (text) => {
+  const reading = readStreamRanges(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (text, a, b) => {
     events++;
-    session.line(text, ++lineNo, src);
+    session.range(text, a, b, ++lineNo, src);
   });
   if (state === 'starting') { state = 'tracing'; status(); }
 

@@ -1,7 +1,7 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
-import { scanLine, newScannedLine, type ScannedLine } from './scan.js';
+import { scanLine, newScannedLine, quickSkip, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
 export class Clock {
@@ -67,13 +67,28 @@ export class Joiner {
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
   private readonly reuse = newScannedLine();
+  private readonly filter: NameFilter | null;
 
   /** `interesting`: syscall names worth parsing; others are counted and dropped (null: keep all). */
   constructor(
     private readonly onEvent: (e: TraceEvent) => void,
     private readonly onError: (e: ParseError) => void,
     private readonly interesting: ReadonlySet<string> | null = null,
-  ) {}
+  ) {
+    this.filter = interesting ? nameFilter(interesting) : null;
+  }
+
+  /** Feeds the line text[start, end) without making a string of it unless it matters. */
+  pushRange(text: string, start: number, end: number, lineNo: number, src: Source): void {
+    if (src.splice === null && this.filter !== null && quickSkip(text, start, end, this.filter, this.reuse)) {
+      this.stats.lines++;
+      const l = this.reuse;
+      if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
+      this.handle(l, lineNo, src, '');
+      return;
+    }
+    this.push(text.slice(start, end), lineNo, src);
+  }
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
   push(text: string, lineNo: number, src: Source): void {

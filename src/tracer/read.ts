@@ -37,6 +37,36 @@ export function readStreamLines(stream: Readable, sink: LineSink): Promise<ReadR
   });
 }
 
+export type RangeSink = (text: string, start: number, end: number, lineNo: number) => void;
+
+/** Like readStreamLines, but hands out line ranges of the chunk text: no string per line. */
+export function readStreamRanges(stream: Readable, sink: RangeSink): Promise<ReadResult> {
+  return new Promise((resolve, reject) => {
+    let rest = '';
+    let n = 0;
+    stream.on('data', (chunk: Buffer | string) => {
+      const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        sink(text, start, nl, ++n);
+        start = nl + 1;
+      }
+      rest = start === 0 ? text : text.slice(start);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      if (rest.length > 0) sink(rest, 0, rest.length, ++n);
+      resolve({ lines: n, truncated: rest.length > 0 });
+    });
+  });
+}
+
+export function readFileRanges(file: string, sink: RangeSink): Promise<ReadResult> {
+  return readStreamRanges(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
+}
+
 export function readFileLines(file: string, sink: LineSink): Promise<ReadResult> {
   return readStreamLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
 }

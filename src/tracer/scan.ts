@@ -60,10 +60,23 @@ function isHex(c: number): boolean {
   return isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
-/** Reads the prefixes; returns the position of the body. */
-function scanPrefix(s: string, out: ScannedLine): number {
-  let pos = 0;
-  const end = s.length;
+/** Reads the prefixes of the line s[pos0, end); returns the position of the body. */
+function scanPrefix(s: string, out: ScannedLine, pos0 = 0, end = s.length): number {
+  let pos = pos0;
+  // fast path for the common `PID  [clock ]name(` of strace -f -o
+  let c0 = s.charCodeAt(pos);
+  if (c0 >= Ch.D0 && c0 <= Ch.D9) {
+    let p = pos;
+    let n = 0;
+    while (c0 >= Ch.D0 && c0 <= Ch.D9) { n = n * 10 + (c0 - Ch.D0); c0 = s.charCodeAt(++p); }
+    if (c0 === Ch.Space && p < end) {
+      out.tid = n;
+      while (s.charCodeAt(++p) === Ch.Space) { /* padding */ }
+      pos = p;
+      const c1 = s.charCodeAt(pos);
+      if (!(c1 >= Ch.D0 && c1 <= Ch.D9) && c1 !== Ch.LBracket) return pos;
+    }
+  }
   for (;;) {
     if (pos >= end) return pos;
     const c = s.charCodeAt(pos);
@@ -83,7 +96,7 @@ function scanPrefix(s: string, out: ScannedLine): number {
         if (p === start) return pos;
         if (s.charCodeAt(p) === Ch.Lt) {
           const close = s.indexOf('>]', p);
-          if (close < 0) return pos;
+          if (close < 0 || close >= end) return pos;
           out.comm = s.slice(p + 1, close);
           p = close + 1;
         }
@@ -109,7 +122,7 @@ function scanPrefix(s: string, out: ScannedLine): number {
       const d = p < end ? s.charCodeAt(p) : -1;
       if (d === Ch.Colon) {
         // -t / -tt: HH:MM:SS[.frac]
-        const m = parseClock(s, pos, out);
+        const m = parseClock(s, pos, out, end);
         if (m < 0) return pos;
         pos = m;
         continue;
@@ -131,7 +144,7 @@ function scanPrefix(s: string, out: ScannedLine): number {
       if (d === Ch.Lt && out.tid === null) {
         // -Y with -o: PID<comm>
         const close = s.indexOf('> ', p);
-        if (close < 0) return pos;
+        if (close < 0 || close >= end) return pos;
         out.tid = n;
         out.comm = s.slice(p + 1, close);
         pos = close + 1;
@@ -149,8 +162,7 @@ function scanPrefix(s: string, out: ScannedLine): number {
 }
 
 /** HH:MM:SS[.ffffff[fff]] followed by a space; sets ts as seconds since midnight. */
-function parseClock(s: string, pos: number, out: ScannedLine): number {
-  const end = s.length;
+function parseClock(s: string, pos: number, out: ScannedLine, end: number): number {
   if (pos + 8 > end) return -1;
   const h = (s.charCodeAt(pos) - Ch.D0) * 10 + (s.charCodeAt(pos + 1) - Ch.D0);
   const m = (s.charCodeAt(pos + 3) - Ch.D0) * 10 + (s.charCodeAt(pos + 4) - Ch.D0);
@@ -317,6 +329,55 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
     }
   }
   return { value, text, errno, decor };
+}
+
+/** Which (first character, length) pairs some interesting name has: most other names are rejected unsliced. */
+export interface NameFilter {
+  names: ReadonlySet<string>;
+  lengths: Uint32Array;
+}
+
+export function nameFilter(names: ReadonlySet<string>): NameFilter {
+  const lengths = new Uint32Array(128);
+  for (const n of names) if (n.length < 32) lengths[n.charCodeAt(0) & 127]! |= 1 << n.length;
+  return { names, lengths };
+}
+
+function interestingName(s: string, a: number, b: number, f: NameFilter): boolean {
+  const len = b - a;
+  if (len >= 32) return f.names.has(s.slice(a, b));
+  if (((f.lengths[s.charCodeAt(a) & 127]! >>> len) & 1) === 0) return false;
+  return f.names.has(s.slice(a, b));
+}
+
+/**
+ * The hot path: is the line s[start, end) a call (or resumed call) of a name outside `f`? Then `out` gets
+ * kind 'skip'/'skip-resumed' with tid and ts, and no string is made. False means: scan it in full.
+ */
+export function quickSkip(s: string, start: number, end: number, f: NameFilter, out: ScannedLine): boolean {
+  if (end > start && s.charCodeAt(end - 1) === 13) end--;
+  if (end - start < 3) return false;
+  // a line cut by a spliced `strace: Process N attached` ends with it: the full path handles those
+  if (s.charCodeAt(end - 1) === 100 /* d */ && s.startsWith('attached', end - 8)) return false;
+  reset(out);
+  const pos = scanPrefix(s, out, start, end);
+  if (pos >= end) return false;
+  const c = s.charCodeAt(pos);
+  let p: number;
+  if (c === Ch.Lt) {
+    if (!s.startsWith('<... ', pos)) return false;
+    p = pos + 5;
+    while (p < end && isIdent(s.charCodeAt(p))) p++;
+    if (!s.startsWith(' resumed>', p) || interestingName(s, pos + 5, p, f)) return false;
+    out.kind = 'skip-resumed';
+    return true;
+  }
+  if (!isIdent(c)) return false;
+  p = pos + 1;
+  while (p < end && isIdent(s.charCodeAt(p))) p++;
+  if (p >= end || s.charCodeAt(p) !== Ch.LParen || interestingName(s, pos, p, f)) return false;
+  out.kind = 'skip';
+  return true;
 }
 
 export function newScannedLine(): ScannedLine {

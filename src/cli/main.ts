@@ -72,6 +72,20 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'demo',
+      'Watch built-in fd-passing workloads live: fork + socketpair pass, an nscd-style broker, a hot-reload socket hand-over',
+      (y) => y
+        .option('rounds', { type: 'number', default: 0, describe: 'rounds of the three workloads (0: until you quit)' })
+        .option('json', { type: 'string', describe: 'also write NDJSON records to this file (- for stdout)' })
+        .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' }),
+      async (a) => {
+        const { runDemo } = await import('./demo.js');
+        const rounds = a.rounds as number;
+        if (!Number.isInteger(rounds) || rounds < 0) throw new UsageError(`--rounds must be a whole number >= 0, got ${rounds}`);
+        process.exitCode = await runDemo({ rounds, json: (a.json as string | undefined) ?? null, lines: !(a.tui as boolean) || !process.stdout.isTTY });
+      },
+    )
+    .command(
       'snapshot [pids..]',
       'Show what processes hold right now: fd tables, socket peers, shared open file descriptions, mappings',
       (y) => y

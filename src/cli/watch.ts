@@ -10,6 +10,8 @@ export interface WatchOptions {
   json: string | null;
   /** lines instead of the dashboard */
   lines: boolean;
+  /** after detaching, end the launched command too (the demo's workloads loop forever) */
+  killCommand?: boolean;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -48,6 +50,8 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     const r = await live.done;
+    const cmd = live.commandPid();
+    if (opts.killCommand && cmd !== null) { try { process.kill(cmd, 'SIGTERM'); } catch { /* already gone */ } }
     writer?.close();
     if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
     if (!jsonOnStdout) lineOut.write(formatSummary(r.summary) + '\n');

@@ -46,6 +46,8 @@ export interface LiveResult {
 export interface LiveHandle {
   /** detach from every tracee (SIGINT to strace, SIGKILL after the timeout) */
   stop(reason?: string): Promise<void>;
+  /** the launched command's pid, once the trace has shown it */
+  commandPid(): number | null;
   done: Promise<LiveResult>;
 }
 
@@ -223,6 +225,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   let stopping: Promise<void> | null = null;
   let interrupted = false;
   const handle: LiveHandle = {
+    commandPid: () => commandRoot,
     stop(reason?: string): Promise<void> {
       if (stopping) return stopping;
       state = 'detaching';

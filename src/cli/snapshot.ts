@@ -1,0 +1,233 @@
+// `fdwatch snapshot [pids..] [--json FILE|-]`: what processes hold right now, from /proc (+ kcmp, sock_diag).
+// Text mode prints one table per process, then shared open file descriptions, in-flight fds and file
+// mappings; every string that came from another process goes through escapeControl.
+
+import { escapeControl } from '../model/escape.js';
+import type { FdwatchRecord } from '../model/records.js';
+import { openNdjson } from '../export/ndjson.js';
+import { describeOpenFlags } from '../procfs/fdinfo.js';
+import { hex64 } from '../procfs/maps.js';
+import { snapshotRecords } from '../procfs/records.js';
+import { snapshotProcesses, type FdSnapshot, type PeerOwner, type ProcessSnapshot, type Snapshot } from '../procfs/snapshot.js';
+
+export interface SnapshotCliOptions {
+  pids: number[];
+  /** NDJSON output path, or '-' for `out` */
+  json: string | null;
+  /** default /proc */
+  procRoot?: string;
+  /** default process.stdout */
+  out?: NodeJS.WritableStream;
+  /** default process.stderr */
+  err?: NodeJS.WritableStream;
+}
+
+export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const fail = (msg: string): number => {
+    err.write(`fdwatch: ${escapeControl(msg)}\n`);
+    return 1;
+  };
+  let snap: Snapshot;
+  try {
+    snap = snapshotProcesses(opts.procRoot ?? '/proc', opts.pids.length > 0 ? opts.pids : 'all');
+  } catch (e) {
+    return fail(`snapshot failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (snap.notFound.length > 0) {
+    return fail(`no such process: ${snap.notFound.join(', ')}`);
+  }
+  try {
+    if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out);
+    else out.write(renderSnapshotText(snap));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'no such directory' : code ?? (e instanceof Error ? e.message : String(e));
+    return fail(`cannot write ${opts.json ?? 'output'}: ${why}`);
+  }
+  return 0;
+}
+
+function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream): void {
+  if (target === '-') {
+    // join in chunks: one write per record is slow, one giant string can be hundreds of MB
+    let chunk: string[] = [];
+    for (const r of records) {
+      chunk.push(JSON.stringify(r));
+      if (chunk.length === 4096) {
+        out.write(chunk.join('\n') + '\n');
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) out.write(chunk.join('\n') + '\n');
+    return;
+  }
+  const w = openNdjson(target);
+  try {
+    for (const r of records) w.write(r);
+  } finally {
+    w.close();
+  }
+}
+
+const who = (o: { pid: number; comm: string | null }): string => `${escapeControl(o.comm ?? '?')}[${o.pid}]`;
+
+const flagText = new Map<number, string>();
+
+/** "RDWR|CLOEXEC": open flags without the O_ prefix and without LARGEFILE, which the kernel sets on every 64-bit open. */
+export function shortFlags(flags: number): string {
+  let t = flagText.get(flags);
+  if (t === undefined) {
+    t = describeOpenFlags(flags)
+      .split('|')
+      .filter((f) => f !== 'O_LARGEFILE')
+      .map((f) => f.replace(/^O_/, ''))
+      .join('|');
+    flagText.set(flags, t);
+  }
+  return t;
+}
+
+function owners(list: PeerOwner[]): string {
+  return list.map((o) => `${who(o)} fd ${o.fd}`).join(', ');
+}
+
+/** The TARGET column: what the fd refers to, with socket peers and per-type details. */
+export function describeFd(f: FdSnapshot): string {
+  const s = f.socket;
+  if (s) {
+    let text: string;
+    if (s.protocol === null) {
+      text = `socket ino ${s.inode}`;
+    } else if (s.protocol.startsWith('UNIX')) {
+      text = `${s.protocol} ino ${s.inode}`;
+      if (s.peer !== null) text += ` -> ${s.peer}` + (s.peerOwners.length > 0 ? ` ${owners(s.peerOwners)}` : '');
+      const name = s.name ?? s.peerName;
+      if (name !== null) text += ` "${escapeControl(name)}"`;
+      if (s.listening) text += ' listening';
+    } else {
+      text = `${s.protocol} ${s.local ?? '?'}` + (s.remote ? ` -> ${s.remote}` : s.listening ? ' listening' : '');
+    }
+    if (f.inFlight) text += `  in-flight ${f.inFlight}`;
+    return text;
+  }
+  let text = escapeControl(f.target);
+  const i = f.info;
+  if (i?.eventfd) text += ` count ${i.eventfd.count}`;
+  if (i?.pidfd) text += ` pid ${i.pidfd.pid}`;
+  if (i?.epoll) text += ` watching fd ${i.epoll.map((t) => t.tfd).join(',')}`;
+  if (i?.inotify) text += ` ${i.inotify.length} watch${i.inotify.length === 1 ? '' : 'es'}`;
+  if (i?.timerfd) text += ` clock ${i.timerfd.clockid}`;
+  if (i?.signalfd) text += ` sigmask 0x${i.signalfd.sigmask.toString(16)}`;
+  return text;
+}
+
+function typeOf(f: FdSnapshot): string {
+  if (f.socket?.protocol) return f.socket.protocol;
+  if (f.link.type === 'anon') return f.link.name;
+  if (f.link.type === 'deleted') return `${f.kind}(deleted)`;
+  return f.kind;
+}
+
+function table(rows: string[][], indent: string, rightAligned: Set<number>): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
+}
+
+function renderProcess(p: ProcessSnapshot, shared: Set<string>): string[] {
+  const head = [`PID ${p.pid} ${escapeControl(p.comm ?? '?')}`];
+  if (p.uid !== null) head.push(`uid ${p.uid}`);
+  if (p.ppid !== null) head.push(`ppid ${p.ppid}`);
+  if (p.requestedTids.length > 0) head.push(`(asked for thread ${p.requestedTids.join(', ')})`);
+  const lines = [head.join('  ')];
+  const rows: string[][] = [['FD', 'TYPE', 'FLAGS', 'POS', 'OFD', 'TARGET']];
+  for (const f of p.fds) {
+    const flags = f.info ? shortFlags(f.info.flags) : f.cloexec ? 'CLOEXEC' : '?';
+    rows.push([
+      String(f.fd),
+      typeOf(f),
+      flags,
+      f.info ? String(f.info.pos) : '?',
+      // only worth a column when the description is shared with another fd
+      f.ofd !== null && shared.has(f.ofd) ? f.ofd : '',
+      describeFd(f),
+    ]);
+  }
+  if (p.fds.length > 0) lines.push(...table(rows, '  ', new Set([0, 3])));
+  else lines.push('  (no fds listed)');
+  for (const n of p.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
+
+export function renderSnapshotText(snap: Snapshot): string {
+  const lines: string[] = [];
+  const shared = new Set(snap.ofdGroups.map((g) => g.id));
+  let hidden = 0;
+  for (const p of snap.processes) {
+    // a whole-machine listing leaves out kernel threads and zombies: nothing to show but a name
+    if (snap.all && p.fds.length === 0 && p.maps.length === 0 && p.notes.length === 0) {
+      hidden++;
+      continue;
+    }
+    lines.push(...renderProcess(p, shared), '');
+  }
+
+  lines.push('Open file descriptions shared across processes');
+  const across = snap.ofdGroups.filter((g) => new Set(g.members.map((m) => m.pid)).size > 1);
+  if (snap.native.kcmp !== 'ok') lines.push(`  (kcmp unavailable: ${snap.native.kcmp}; ${snap.stats.unverifiedFds} fds not verified)`);
+  if (across.length === 0) lines.push('  (none)');
+  for (const g of across) {
+    lines.push(`  ofd ${g.id}  ${g.kind}  ${escapeControl(g.target)}`);
+    lines.push(`    ${g.members.map((m) => `${who(m)} fd ${m.fd}`).join(', ')}`);
+  }
+  const within = snap.ofdGroups.length - across.length;
+  if (within > 0) lines.push(`  (${within} more shared only between fds of one process: see the OFD column)`);
+  lines.push('');
+
+  lines.push(`In-flight fds (sent over a Unix socket, not yet received): ${snap.inFlightTotal}`);
+  for (const p of snap.processes) {
+    for (const f of p.fds) {
+      if (f.inFlight) lines.push(`  ${who(p)} fd ${f.fd} ${escapeControl(f.target)}: ${f.inFlight}`);
+    }
+  }
+  lines.push('');
+
+  lines.push('File-backed mappings (s = MAP_SHARED)');
+  let any = false;
+  for (const p of snap.processes) {
+    if (p.maps.length === 0) continue;
+    any = true;
+    lines.push(`  ${who(p)}`);
+    const rows = p.maps.map((m) => [
+      `${hex64(m.start)}-${hex64(m.end)}`,
+      m.perms,
+      hex64(m.offset),
+      m.dev,
+      String(m.inode),
+      (m.path.type === 'path' ? escapeControl(m.path.path) + (m.path.deleted ? ' (deleted)' : '') : '') + (m.shared ? '  MAP_SHARED' : ''),
+    ]);
+    lines.push(...table(rows, '    ', new Set([4])));
+  }
+  if (!any) lines.push('  (none)');
+  lines.push('');
+
+  const tail: string[] = [];
+  if (hidden > 0) tail.push(`${hidden} without fds or mappings (kernel threads, zombies) not shown`);
+  if (snap.skipped.permissionDenied > 0) tail.push(`${snap.skipped.permissionDenied} processes not readable by this user`);
+  if (snap.skipped.exited > 0) tail.push(`${snap.skipped.exited} exited during the scan`);
+  if (snap.native.sockDiag !== 'ok') tail.push(`socket peers unavailable: ${snap.native.sockDiag}`);
+  lines.push(
+    `${snap.stats.processes} processes, ${snap.stats.fds} fds, ${snap.ofdGroups.length} shared open file descriptions` +
+      (tail.length > 0 ? `; ${tail.join('; ')}` : ''),
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,524 @@
+// Snapshots fd tables, sockets and file mappings of processes from /proc (+ kcmp and sock_diag when the
+// root is the live /proc). Typed data only: rendering lives in src/cli/snapshot.ts and ./records.ts.
+// The live tracer calls snapshotProcesses at attach.
+
+import fs from 'node:fs';
+import type { FdKind } from '../model/records.js';
+import * as native from '../native/index.js';
+import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
+import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
+import { formatFdLink, parseFdLink, type FdTarget } from './fdlink.js';
+import { O_CLOEXEC, parseFdinfo, type FdInfo } from './fdinfo.js';
+import { isFileBacked, type MapEntry } from './maps.js';
+import { parseNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
+import { groupOpenFileDescriptions, type FdRef, type OfdCompare } from './ofd.js';
+import { ProcReader, type RawFdTable } from './reader.js';
+
+export interface PeerOwner {
+  pid: number;
+  fd: number;
+  comm: string | null;
+}
+
+export interface SocketDetail {
+  inode: number;
+  /** "UNIX-STREAM", "UNIX-DGRAM", "UNIX-SEQPACKET", "TCP", "TCPv6", "UDP", "UDPv6", or null when unknown (netlink, ...) */
+  protocol: string | null;
+  /** inode of the connected peer socket (Unix sockets, from sock_diag) */
+  peer: number | null;
+  /** this socket's bound name ("@..." for abstract) */
+  name: string | null;
+  /** the peer socket's bound name */
+  peerName: string | null;
+  /** inet sockets: "addr:port" */
+  local: string | null;
+  remote: string | null;
+  listening: boolean;
+  /** processes holding the peer socket */
+  peerOwners: PeerOwner[];
+}
+
+export interface FdSnapshot {
+  fd: number;
+  /** the /proc/PID/fd/N link text, raw */
+  linkText: string;
+  link: FdTarget;
+  /** null when fdinfo could not be read (permission) */
+  info: FdInfo | null;
+  cloexec: boolean | null;
+  kind: FdKind;
+  /** what it refers to, in strace -yy words: /path, UNIX-STREAM:[ino->peer], pipe:[ino], TCP:[a->b] */
+  target: string;
+  socket: SocketDetail | null;
+  /** equal for fds that are one open file description (kcmp-proven when shared); null when unverified */
+  ofd: string | null;
+  /** Unix sockets: fds sent to this socket and not yet received (fdinfo scm_fds) */
+  inFlight: number | null;
+}
+
+export interface ProcessSnapshot {
+  /** tgid */
+  pid: number;
+  ppid: number | null;
+  comm: string | null;
+  /** real uid */
+  uid: number | null;
+  fds: FdSnapshot[];
+  /** file-backed mappings only */
+  maps: MapEntry[];
+  /** what could not be read: "permission denied: fd", "exited during the scan" */
+  notes: string[];
+  /** the thread ids the caller asked for that resolved to this thread group */
+  requestedTids: number[];
+}
+
+export interface OfdGroupDetail {
+  id: string;
+  target: string;
+  kind: FdKind;
+  members: Array<{ pid: number; fd: number; comm: string | null }>;
+}
+
+export interface Snapshot {
+  /** seconds since the epoch when the scan started */
+  ts: number;
+  root: string;
+  /** a whole-machine scan (every readable process) rather than chosen pids */
+  all: boolean;
+  processes: ProcessSnapshot[];
+  /** requested pids that do not exist */
+  notFound: number[];
+  /** whole-machine scans: processes skipped because this user may not read them, or gone mid-scan */
+  skipped: { permissionDenied: number; exited: number };
+  /** open file descriptions held by more than one listed fd */
+  ofdGroups: OfdGroupDetail[];
+  /** sum of scm_fds over all listed sockets */
+  inFlightTotal: number;
+  /** 'ok' or why the facility is unavailable */
+  native: { kcmp: string; sockDiag: string };
+  stats: { processes: number; fds: number; kcmpCalls: number; unverifiedFds: number; ms: number };
+}
+
+/** The native calls a snapshot uses; injectable so fixture trees can be grouped with a fake kcmp. */
+export interface SnapshotNative {
+  kcmpFileOrder(pid1: number, fd1: number, pid2: number, fd2: number): -1 | 0 | 1 | { failed: string } | { unavailable: string };
+  unixDiag(): Map<number, UnixDiagSocket> | { unavailable: string };
+  /** 'ok' when kcmp works; asked once up front so a scan with no shared candidates still reports it */
+  kcmpStatus?(): 'ok' | { unavailable: string };
+  /** optional fast path for reading one fd table (directory fds instead of a path walk per file) */
+  readFdTable?(fdDir: string, fdinfoDir: string): RawFdTable | { unavailable: string } | { failed: string };
+}
+
+export interface SnapshotOptions {
+  /** defaults to the real kcmp/sock_diag when root is /proc; null (no native calls) for any other root */
+  native?: SnapshotNative | null;
+  /** read /proc/PID/maps (default true) */
+  maps?: boolean;
+}
+
+const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
+/** stat mode bits */
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+const S_IFSOCK = 0o140000;
+const O_DIRECTORY = 0o200000;
+/** Buckets larger than this are split by file position too (it can move while we read, so only when it pays). */
+const POS_SPLIT = 8;
+
+interface Work {
+  proc: ProcessSnapshot;
+  noted: Set<string>;
+}
+
+function note(w: Work, text: string): void {
+  if (!w.noted.has(text)) {
+    w.noted.add(text);
+    w.proc.notes.push(text);
+  }
+}
+
+function what(err: ProcError): string {
+  return err.kind === 'PermissionDenied' ? 'permission denied' : err.kind === 'NotFound' ? 'gone' : err.code;
+}
+
+function modeKind(mode: number): FdKind {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return 'dir';
+    case S_IFCHR:
+    case S_IFBLK:
+      return 'device';
+    case S_IFIFO:
+      return 'pipe';
+    case S_IFSOCK:
+      return 'socket';
+    default:
+      return 'file';
+  }
+}
+
+/** file / dir / device for a path: from the mode the reader brought, else O_DIRECTORY, else stat (cached per inode). */
+function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | null | undefined, info: FdInfo | null, cache: Map<string, FdKind>): FdKind {
+  if (mode != null) return modeKind(mode);
+  if (info && (info.flags & O_DIRECTORY) !== 0) return 'dir';
+  const key = info && info.ino !== null ? info.mntId + ':' + info.ino : null;
+  const known = key !== null ? cache.get(key) : undefined;
+  if (known) return known;
+  const st = fs.statSync(reader.path(pid, 'fd', fd), { throwIfNoEntry: false });
+  if (!st) return 'file';
+  const kind = modeKind(st.mode);
+  if (key !== null) cache.set(key, kind);
+  return kind;
+}
+
+function linkKind(link: FdTarget): FdKind {
+  switch (link.type) {
+    case 'socket':
+      return 'socket';
+    case 'pipe':
+      return 'pipe';
+    case 'anon':
+      return 'anon';
+    case 'memfd':
+      return 'memfd';
+    case 'path':
+    case 'deleted':
+      return 'file';
+    case 'other':
+      return 'unknown';
+  }
+}
+
+/** The candidate key: fds with different keys are certainly different open file descriptions. */
+function ofdKey(info: FdInfo): string {
+  const key = info.mntId + ':' + info.ino + ':' + (info.flags & ~O_CLOEXEC);
+  if (!(info.eventfd || info.pidfd || info.signalfd || info.timerfd || info.epoll || info.inotify)) return key;
+  // anon inodes share one inode: their per-type state tells them apart without kcmp
+  let extra = '';
+  if (info.eventfd?.id != null) extra += ':e' + info.eventfd.id;
+  if (info.pidfd) extra += ':d' + info.pidfd.pid;
+  if (info.signalfd) extra += ':s' + info.signalfd.sigmask;
+  if (info.timerfd) extra += ':t' + info.timerfd.clockid + ',' + info.timerfd.itInterval.join('.');
+  if (info.epoll) extra += ':p' + info.epoll.map((t) => t.tfd + '/' + t.ino).join(',');
+  if (info.inotify) extra += ':i' + info.inotify.map((w) => w.wd + '/' + w.ino).join(',');
+  return key + extra;
+}
+
+function realNative(): SnapshotNative {
+  return { kcmpFileOrder: native.kcmpFileOrder, unixDiag: native.unixDiag, readFdTable: native.readFdTable, kcmpStatus: native.nativeStatus };
+}
+
+/** The fd table through the native directory-fd reader when there is one, else through Node's fs. */
+function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number): RawFdTable {
+  if (nat?.readFdTable) {
+    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'));
+    if (!('unavailable' in r)) {
+      if (!('failed' in r)) return r;
+      const path = reader.path(pid, 'fd');
+      if (r.failed === 'EACCES' || r.failed === 'EPERM') throw new PermissionDenied(path, r.failed);
+      if (r.failed === 'ENOENT' || r.failed === 'ESRCH' || r.failed === 'ENOTDIR') throw new NotFound(path, r.failed);
+      // anything else: let Node's fs say it
+    }
+  }
+  return reader.fdTable(pid);
+}
+
+/** Resolves requested ids to thread groups; thread ids map to their tgid. */
+function resolveTargets(reader: ProcReader, pids: number[], snap: Snapshot): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const pid of pids) {
+    let tgid = pid;
+    try {
+      tgid = reader.status(pid).tgid;
+    } catch (err) {
+      if (!isProcError(err)) throw err;
+      if (err.kind === 'NotFound') {
+        if (!snap.notFound.includes(pid)) snap.notFound.push(pid);
+        continue;
+      }
+      // status unreadable: keep the id as given; the scan below notes what it can't read
+    }
+    const tids = out.get(tgid) ?? [];
+    if (tgid !== pid) tids.push(pid);
+    out.set(tgid, tids);
+  }
+  return out;
+}
+
+/**
+ * Snapshots `pids` (thread ids resolve to their group) or every readable process, under the proc root `root`.
+ * Synchronous: a whole-machine scan is many tiny reads, and sync reads of /proc are the fast path.
+ */
+export function snapshotProcesses(root: string, pids: number[] | 'all', options: SnapshotOptions = {}): Snapshot {
+  const t0 = performance.now();
+  const reader = new ProcReader(root);
+  const nat = options.native !== undefined ? options.native : root === '/proc' ? realNative() : null;
+  const wantMaps = options.maps ?? true;
+  const snap: Snapshot = {
+    ts: Date.now() / 1000,
+    root,
+    all: pids === 'all',
+    processes: [],
+    notFound: [],
+    skipped: { permissionDenied: 0, exited: 0 },
+    ofdGroups: [],
+    inFlightTotal: 0,
+    native: { kcmp: nat ? 'ok' : 'not used (proc root is not /proc)', sockDiag: nat ? 'ok' : 'not used (proc root is not /proc)' },
+    stats: { processes: 0, fds: 0, kcmpCalls: 0, unverifiedFds: 0, ms: 0 },
+  };
+  const kcmpStatus = nat?.kcmpStatus?.();
+  if (kcmpStatus && kcmpStatus !== 'ok') snap.native.kcmp = kcmpStatus.unavailable;
+  const all = pids === 'all';
+  const targets: Map<number, number[]> = all ? new Map(reader.listPids().map((p) => [p, []])) : resolveTargets(reader, pids, snap);
+
+  // 1. fd tables and maps
+  const kinds = new Map<string, FdKind>();
+  for (const [pid, tids] of targets) {
+    const proc: ProcessSnapshot = { pid, ppid: null, comm: null, uid: null, fds: [], maps: [], notes: [], requestedTids: tids };
+    const w: Work = { proc, noted: new Set() };
+    try {
+      const st = reader.status(pid);
+      // a thread id: the live /proc never lists one, but a fake tree or a racing exec can show it
+      if (all && st.tgid !== pid) continue;
+      proc.ppid = st.ppid;
+      proc.comm = st.name;
+      proc.uid = st.uid[0];
+    } catch (err) {
+      if (!isProcError(err)) throw err;
+      if (err.kind === 'NotFound') {
+        if (all) snap.skipped.exited++;
+        else note(w, 'exited during the scan');
+        if (all) continue;
+      } else {
+        note(w, `${what(err)}: status`);
+      }
+    }
+    let table: RawFdTable;
+    try {
+      table = readTable(reader, nat, pid);
+    } catch (err) {
+      if (!isProcError(err)) throw err;
+      if (all) {
+        // "every process this user may read": the others are counted, not listed
+        if (err.kind === 'NotFound') snap.skipped.exited++;
+        else snap.skipped.permissionDenied++;
+        continue;
+      }
+      note(w, err.kind === 'NotFound' ? 'exited during the scan' : `${what(err)}: fd`);
+      table = { fds: [], linkDenied: false, fdinfoDenied: false };
+    }
+    if (table.linkDenied) note(w, 'permission denied: fd');
+    if (table.fdinfoDenied) note(w, 'permission denied: fdinfo');
+    for (const raw of table.fds) {
+      const info = raw.fdinfo !== null ? parseFdinfo(raw.fdinfo) : null;
+      const link = parseFdLink(raw.link);
+      let kind = linkKind(link);
+      if (link.type === 'path' || link.type === 'deleted') kind = pathKind(reader, pid, raw.fd, raw.mode, info, kinds);
+      proc.fds.push({
+        fd: raw.fd,
+        linkText: raw.link,
+        link,
+        info,
+        cloexec: info ? (info.flags & O_CLOEXEC) !== 0 : null,
+        kind,
+        target: formatFdLink(link),
+        socket: null,
+        ofd: null,
+        inFlight: info?.scmFds ?? null,
+      });
+    }
+    if (wantMaps) {
+      try {
+        proc.maps = reader.maps(pid).filter(isFileBacked);
+      } catch (err) {
+        if (!isProcError(err)) throw err;
+        if (err.kind !== 'NotFound') note(w, `${what(err)}: maps`);
+        else if (!all) note(w, 'exited during the scan');
+      }
+    }
+    snap.processes.push(proc);
+    snap.stats.fds += proc.fds.length;
+  }
+  snap.stats.processes = snap.processes.length;
+
+  // 2. sockets: protocol, names, peers, and who holds the peer
+  describeSockets(reader, snap, nat, all);
+
+  // 3. open file descriptions
+  groupOfds(snap, nat);
+
+  for (const p of snap.processes) for (const f of p.fds) snap.inFlightTotal += f.inFlight ?? 0;
+  snap.stats.ms = performance.now() - t0;
+  return snap;
+}
+
+function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative | null, all: boolean): void {
+  const socketFds: Array<{ proc: ProcessSnapshot; f: FdSnapshot; inode: number }> = [];
+  for (const proc of snap.processes) for (const f of proc.fds) if (f.link.type === 'socket') socketFds.push({ proc, f, inode: f.link.inode });
+  if (socketFds.length === 0) return;
+
+  // Unix sockets: sock_diag has peers; /proc/net/unix only names.
+  let diag: Map<number, UnixDiagSocket> | null = null;
+  let procUnix: Map<number, UnixSocketEntry> | null = null;
+  if (nat) {
+    const d = nat.unixDiag();
+    if ('unavailable' in d && typeof d.unavailable === 'string') snap.native.sockDiag = d.unavailable;
+    else diag = d as Map<number, UnixDiagSocket>;
+  }
+  if (!diag) {
+    try {
+      procUnix = parseNetUnix(reader.netText('unix'));
+    } catch {
+      procUnix = new Map();
+    }
+  }
+  let inet: Map<number, InetSocketEntry> | null = null;
+  const inetTable = (): Map<number, InetSocketEntry> => {
+    if (inet) return inet;
+    inet = new Map();
+    for (const [table, proto] of [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const) {
+      try {
+        for (const [ino, e] of parseNetInet(reader.netText(table), proto)) inet.set(ino, e);
+      } catch {
+        // a kernel without IPv6 has no tcp6/udp6
+      }
+    }
+    return inet;
+  };
+
+  // inode -> holders, among the listed processes
+  const holders = new Map<number, PeerOwner[]>();
+  for (const { proc, f, inode } of socketFds) {
+    const list = holders.get(inode) ?? [];
+    list.push({ pid: proc.pid, fd: f.fd, comm: proc.comm });
+    holders.set(inode, list);
+  }
+
+  for (const { f, inode } of socketFds) {
+    const d = diag?.get(inode);
+    const u = procUnix?.get(inode);
+    const s: SocketDetail = { inode, protocol: null, peer: null, name: null, peerName: null, local: null, remote: null, listening: false, peerOwners: [] };
+    if (d) {
+      s.protocol = `UNIX-${SOCK_TYPES[d.type] ?? 'UNKNOWN'}`;
+      s.peer = d.peer;
+      s.name = d.name;
+      s.peerName = d.peer !== null ? (diag!.get(d.peer)?.name ?? null) : null;
+      s.listening = d.state === 10; // TCP_LISTEN
+    } else if (u) {
+      s.protocol = `UNIX-${u.type === 'UNKNOWN' ? 'UNKNOWN' : u.type}`;
+      s.name = u.path;
+      s.listening = u.listening;
+    } else {
+      const e = inetTable().get(inode);
+      if (e) {
+        s.protocol = e.protocol;
+        s.local = e.local;
+        s.remote = e.state === 'LISTEN' || e.state === 'UNCONN' ? null : e.remote;
+        s.listening = e.state === 'LISTEN';
+      }
+    }
+    f.socket = s;
+    f.target = socketTarget(s);
+  }
+
+  // Peers held by processes outside the listing (a pid-limited snapshot): one light pass over every fd link.
+  const wanted = new Set<number>();
+  for (const { f } of socketFds) if (f.socket?.peer != null && !holders.has(f.socket.peer)) wanted.add(f.socket.peer);
+  if (wanted.size > 0 && !all) findHolders(reader, snap, wanted, holders);
+
+  for (const { f } of socketFds) {
+    const peer = f.socket?.peer;
+    if (peer != null) f.socket!.peerOwners = (holders.get(peer) ?? []).slice();
+  }
+}
+
+/** Finds which processes hold the socket inodes in `wanted`, reading only fd links. */
+function findHolders(reader: ProcReader, snap: Snapshot, wanted: Set<number>, holders: Map<number, PeerOwner[]>): void {
+  const listed = new Set(snap.processes.map((p) => p.pid));
+  let pids: number[];
+  try {
+    pids = reader.listPids();
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (listed.has(pid)) continue;
+    let fds: number[];
+    try {
+      fds = reader.listFds(pid);
+    } catch {
+      continue;
+    }
+    let comm: string | null | undefined;
+    for (const fd of fds) {
+      let t: FdTarget;
+      try {
+        t = parseFdLink(reader.fdLink(pid, fd));
+      } catch {
+        continue;
+      }
+      if (t.type !== 'socket' || !wanted.has(t.inode)) continue;
+      if (comm === undefined) {
+        try {
+          comm = reader.status(pid).name;
+        } catch {
+          comm = null;
+        }
+      }
+      const list = holders.get(t.inode) ?? [];
+      list.push({ pid, fd, comm });
+      holders.set(t.inode, list);
+    }
+  }
+}
+
+/** strace -yy style: UNIX-STREAM:[6149->5313], UNIX-STREAM:[5352->6172,"/var/run/nscd/socket"], TCP:[a->b] */
+export function socketTarget(s: SocketDetail): string {
+  if (s.protocol === null) return `socket:[${s.inode}]`;
+  if (s.protocol.startsWith('UNIX')) {
+    let inner = String(s.inode);
+    if (s.peer !== null) inner += `->${s.peer}`;
+    if (s.name !== null) inner += `,${JSON.stringify(s.name)}`;
+    return `${s.protocol}:[${inner}]`;
+  }
+  return `${s.protocol}:[${s.local ?? '?'}${s.remote ? `->${s.remote}` : ''}]`;
+}
+
+function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
+  const owners: ProcessSnapshot[] = [];
+  const fds: FdSnapshot[] = [];
+  const candidates: Array<FdRef & { key: string | null }> = [];
+  const bucketSizes = new Map<string, number>();
+  for (const proc of snap.processes) {
+    for (const f of proc.fds) {
+      const key = f.info ? ofdKey(f.info) : null;
+      owners.push(proc);
+      fds.push(f);
+      candidates.push({ pid: proc.pid, fd: f.fd, key });
+      if (key !== null) bucketSizes.set(key, (bucketSizes.get(key) ?? 0) + 1);
+    }
+  }
+  // Big buckets (e.g. /dev/null opened by every daemon) are split by position as well.
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    if (c.key !== null && bucketSizes.get(c.key)! > POS_SPLIT) c.key += '@' + fds[i]!.info!.pos;
+  }
+  const compare: OfdCompare = nat && snap.native.kcmp === 'ok' ? (a, b) => nat.kcmpFileOrder(a.pid, a.fd, b.pid, b.fd) : () => ({ unavailable: snap.native.kcmp });
+  const r = groupOpenFileDescriptions(candidates, compare);
+  if (nat && r.unavailable !== null) snap.native.kcmp = r.unavailable;
+  snap.stats.kcmpCalls = r.compares;
+  snap.stats.unverifiedFds = r.unverified;
+  for (let i = 0; i < fds.length; i++) fds[i]!.ofd = r.ofd[i]!;
+  for (const g of r.groups) {
+    const first = fds[g.members[0]!]!;
+    snap.ofdGroups.push({
+      id: g.id,
+      target: first.target,
+      kind: first.kind,
+      members: g.members.map((i) => ({ pid: owners[i]!.pid, fd: fds[i]!.fd, comm: owners[i]!.comm })),
+    });
+  }
+}

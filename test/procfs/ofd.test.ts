@@ -1,0 +1,66 @@
+// Grouping fds into open file descriptions with a fake kcmp: few compares, failures and unavailability.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { groupOpenFileDescriptions, type OfdCandidate, type OfdCompare } from '../../src/procfs/ofd.js';
+
+/** identity per "pid:fd": equal identities are one open file description; order by identity like kcmp does. */
+function fake(identity: Record<string, string>, opts: { dead?: Set<string>; keyOf?: Map<string, string> } = {}): OfdCompare {
+  return (a, b) => {
+    const ra = `${a.pid}:${a.fd}`;
+    const rb = `${b.pid}:${b.fd}`;
+    if (opts.keyOf && opts.keyOf.get(ra) !== opts.keyOf.get(rb)) throw new Error(`compared across keys: ${ra} ${rb}`);
+    if (opts.dead?.has(ra) || opts.dead?.has(rb)) return { failed: 'EBADF' };
+    const x = identity[ra] ?? ra;
+    const y = identity[rb] ?? rb;
+    return x === y ? 0 : x < y ? -1 : 1;
+  };
+}
+
+function cands(spec: Array<[number, number, string | null]>): OfdCandidate[] {
+  return spec.map(([pid, fd, key]) => ({ pid, fd, key }));
+}
+
+test('equal neighbours after a kcmp sort form groups; ids are the first member; other keys are never compared', () => {
+  const c = cands([
+    [20, 4, 'f'], [10, 3, 'f'], [30, 9, 'f'], [10, 5, 'f'], // 10:3, 20:4, 30:9 one description; 10:5 another
+    [11, 1, 'p'], [12, 1, 'p'],
+    [13, 0, 'solo'],
+    [14, 0, null],
+  ]);
+  const keyOf = new Map(c.map((x) => [`${x.pid}:${x.fd}`, x.key ?? '']));
+  const r = groupOpenFileDescriptions(c, fake({ '10:3': 'A', '20:4': 'A', '30:9': 'A', '11:1': 'B', '12:1': 'B' }, { keyOf }));
+  assert.equal(r.groups.map((g) => [g.id, g.members.map((i) => `${c[i]!.pid}:${c[i]!.fd}`)]), [
+    ['10:3', ['10:3', '20:4', '30:9']],
+    ['11:1', ['11:1', '12:1']],
+  ]);
+  assert.equal(r.ofd, ['10:3', '10:3', '10:3', '10:5', '11:1', '11:1', '13:0', null]);
+  assert.is(r.unverified, 0);
+  assert.is(r.unavailable, null);
+});
+
+test('a big bucket of distinct descriptions costs about n log n compares, not n^2', () => {
+  const n = 512;
+  const c = cands(Array.from({ length: n }, (_, i) => [1000 + i, 3, 'same'] as [number, number, string]));
+  const r = groupOpenFileDescriptions(c, fake({}));
+  assert.is(r.groups.length, 0);
+  assert.ok(r.compares < 3 * n * Math.log2(n), `compares ${r.compares}`);
+  assert.ok(r.compares < (n * (n - 1)) / 8);
+});
+
+test('an fd that vanishes mid-sort is dropped as unverified; the rest still group', () => {
+  const c = cands([[1, 3, 'k'], [2, 3, 'k'], [3, 3, 'k'], [4, 3, 'k']]);
+  const r = groupOpenFileDescriptions(c, fake({ '1:3': 'A', '2:3': 'A', '4:3': 'A' }, { dead: new Set(['3:3']) }));
+  assert.equal(r.ofd, ['1:3', '1:3', null, '1:3']);
+  assert.is(r.unverified, 1);
+  assert.is(r.groups.length, 1);
+});
+
+test('kcmp unavailable: singletons keep their ids, shared candidates stay unverified', () => {
+  const c = cands([[1, 3, 'k'], [2, 3, 'k'], [3, 0, 'alone']]);
+  const r = groupOpenFileDescriptions(c, () => ({ unavailable: 'kcmp: ENOSYS' }));
+  assert.equal(r.ofd, [null, null, '3:0']);
+  assert.is(r.unavailable, 'kcmp: ENOSYS');
+  assert.is(r.unverified, 2);
+});
+
+test.run();

@@ -45,15 +45,24 @@ export function readStreamRanges(stream: Readable, sink: RangeSink): Promise<Rea
     let rest = '';
     let n = 0;
     stream.on('data', (chunk: Buffer | string) => {
-      const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      // keep the chunk a flat string: only the line that straddles two chunks is concatenated
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
       let start = 0;
+      if (rest.length > 0) {
+        const nl = text.indexOf('\n');
+        if (nl < 0) { rest += text; return; }
+        const first = rest + text.slice(0, nl);
+        rest = '';
+        sink(first, 0, first.length, ++n);
+        start = nl + 1;
+      }
       for (;;) {
         const nl = text.indexOf('\n', start);
         if (nl < 0) break;
         sink(text, start, nl, ++n);
         start = nl + 1;
       }
-      rest = start === 0 ? text : text.slice(start);
+      rest = text.slice(start);
     });
     stream.on('error', reject);
     stream.on('end', () => {

@@ -334,19 +334,26 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
 /** Which (first character, length) pairs some interesting name has: most other names are rejected unsliced. */
 export interface NameFilter {
   names: ReadonlySet<string>;
-  lengths: Uint32Array;
+  /** bit L of [c] is set when some name of length L starts (first) or ends (last) with c */
+  first: Uint32Array;
+  last: Uint32Array;
 }
 
 export function nameFilter(names: ReadonlySet<string>): NameFilter {
-  const lengths = new Uint32Array(128);
-  for (const n of names) if (n.length < 32) lengths[n.charCodeAt(0) & 127]! |= 1 << n.length;
-  return { names, lengths };
+  const first = new Uint32Array(128);
+  const last = new Uint32Array(128);
+  for (const n of names) {
+    if (n.length >= 32) continue;
+    first[n.charCodeAt(0) & 127]! |= 1 << n.length;
+    last[n.charCodeAt(n.length - 1) & 127]! |= 1 << n.length;
+  }
+  return { names, first, last };
 }
 
 function interestingName(s: string, a: number, b: number, f: NameFilter): boolean {
   const len = b - a;
   if (len >= 32) return f.names.has(s.slice(a, b));
-  if (((f.lengths[s.charCodeAt(a) & 127]! >>> len) & 1) === 0) return false;
+  if (((f.first[s.charCodeAt(a) & 127]! & f.last[s.charCodeAt(b - 1) & 127]!) >>> len & 1) === 0) return false;
   return f.names.has(s.slice(a, b));
 }
 
@@ -355,28 +362,68 @@ function interestingName(s: string, a: number, b: number, f: NameFilter): boolea
  * kind 'skip'/'skip-resumed' with tid and ts, and no string is made. False means: scan it in full.
  */
 export function quickSkip(s: string, start: number, end: number, f: NameFilter, out: ScannedLine): boolean {
-  if (end > start && s.charCodeAt(end - 1) === 13) end--;
   if (end - start < 3) return false;
+  if (s.charCodeAt(end - 1) === 13) end--;
   // a line cut by a spliced `strace: Process N attached` ends with it: the full path handles those
   if (s.charCodeAt(end - 1) === 100 /* d */ && s.startsWith('attached', end - 8)) return false;
-  reset(out);
-  const pos = scanPrefix(s, out, start, end);
-  if (pos >= end) return false;
-  const c = s.charCodeAt(pos);
-  let p: number;
-  if (c === Ch.Lt) {
-    if (!s.startsWith('<... ', pos)) return false;
-    p = pos + 5;
-    while (p < end && isIdent(s.charCodeAt(p))) p++;
-    if (!s.startsWith(' resumed>', p) || interestingName(s, pos + 5, p, f)) return false;
-    out.kind = 'skip-resumed';
-    return true;
+  let p = start;
+  let c = s.charCodeAt(p);
+  let tid = -1;
+  if (c >= Ch.D0 && c <= Ch.D9) {
+    // `PID  `, or a stamp when there is no pid
+    let n = 0;
+    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s.charCodeAt(++p); }
+    if (c === Ch.Space) {
+      tid = n;
+      while (c === Ch.Space) c = s.charCodeAt(++p);
+    } else {
+      p = start;
+      c = s.charCodeAt(p);
+    }
+  } else if (c === Ch.LBracket) {
+    if (!s.startsWith('[pid ', p)) return false;
+    p += 5;
+    c = s.charCodeAt(p);
+    while (c === Ch.Space) c = s.charCodeAt(++p);
+    let n = 0;
+    const d0 = p;
+    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s.charCodeAt(++p); }
+    if (p === d0 || c !== Ch.RBracket || s.charCodeAt(p + 1) !== Ch.Space) return false;
+    tid = n;
+    p += 2;
+    c = s.charCodeAt(p);
   }
-  if (!isIdent(c)) return false;
-  p = pos + 1;
-  while (p < end && isIdent(s.charCodeAt(p))) p++;
-  if (p >= end || s.charCodeAt(p) !== Ch.LParen || interestingName(s, pos, p, f)) return false;
-  out.kind = 'skip';
+  // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
+  if (c >= Ch.D0 && c <= Ch.D9) {
+    // -tt is HH:MM:SS.uuuuuu: jump over it whole
+    if (s.charCodeAt(p + 2) === Ch.Colon && s.charCodeAt(p + 8) === Ch.Dot && s.charCodeAt(p + 15) === Ch.Space) p += 15;
+    c = s.charCodeAt(p);
+    while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s.charCodeAt(++p);
+    if (c !== Ch.Space) return false;
+    c = s.charCodeAt(++p);
+  }
+  if (p >= end) return false;
+  let kind: LineKind;
+  if (c === Ch.Lt) {
+    if (!s.startsWith('<... ', p)) return false;
+    const a = p + 5;
+    p = a;
+    while (p < end && isIdent(s.charCodeAt(p))) p++;
+    if (!s.startsWith(' resumed>', p) || interestingName(s, a, p, f)) return false;
+    kind = 'skip-resumed';
+  } else {
+    if (!isIdent(c)) return false; // -r padding, -n/-i brackets, signals, exits: the full path
+    const a = p;
+    p++;
+    while (p < end && isIdent(s.charCodeAt(p))) p++;
+    if (p >= end || s.charCodeAt(p) !== Ch.LParen || interestingName(s, a, p, f)) return false;
+    kind = 'skip';
+  }
+  out.kind = kind;
+  out.tid = tid >= 0 ? tid : null;
+  out.ts = null;
+  out.tod = false;
+  out.comm = null;
   return true;
 }
 

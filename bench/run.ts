@@ -1,0 +1,135 @@
+// npm run bench: each figure is a ratio against its baseline, both measured in this run.
+//   replay    replay of a large real multi-process trace to NDJSON  vs  bare line splitting of the same file
+//   snapshot  whole-machine snapshot                                 vs  lsof -n -P
+//   live      fdwatch --json on a heavy fd-passing workload          vs  strace -f -yy -o /dev/null
+//   tui       dashboard store + throttled render                     (events/s, memory after 1M events)
+// `npm run bench -- replay live` runs some of them.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TraceSession } from '../src/correlate/session.js';
+import { openNdjson } from '../src/export/ndjson.js';
+import { readFileLines, readFileRanges } from '../src/tracer/read.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
+
+interface Result { name: string; lines: string[] }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const secs = (ms: number): string => (ms / 1000).toFixed(3) + ' s';
+
+async function benchReplay(): Promise<Result> {
+  const log = path.join(tmp, 'big.log');
+  const rec = spawnSync('bash', [path.join(root, 'bench', 'record-big.sh'), log], {
+    encoding: 'utf8', env: { ...process.env, BIG_N: process.env['BIG_N'] ?? '30' },
+  });
+  if (rec.status !== 0) throw new Error(`record-big.sh failed: ${rec.stderr}`);
+  const out = path.join(tmp, 'big.ndjson');
+  const split: number[] = [];
+  const full: number[] = [];
+  let lines = 0;
+  let summary = '';
+  for (let i = 0; i < 5; i++) {
+    let t = performance.now();
+    lines = (await readFileLines(log, () => {})).lines;
+    split.push(performance.now() - t);
+    t = performance.now();
+    const w = openNdjson(out);
+    const s = new TraceSession((r) => w.write(r), { baseDay: 0 });
+    const src = s.source(null);
+    await readFileRanges(log, (x, a, b, n) => s.range(x, a, b, n, src));
+    const sum = s.end();
+    w.close();
+    full.push(performance.now() - t);
+    summary = `${sum.processes} processes, ${sum.syscalls} syscalls, ${sum.transfers.delivered} transfers, ${sum.parseErrors} parse errors`;
+  }
+  const ratio = median(full) / median(split);
+  const mb = fs.statSync(log).size / 1e6;
+  return {
+    name: 'replay',
+    lines: [
+      `replay to NDJSON: ${secs(median(full))}, bare line splitting: ${secs(median(split))}, ratio ${ratio.toFixed(2)} (goal <= 3, aim 1.5)`,
+      `  ${lines} lines, ${mb.toFixed(1)} MB (strace -f -yy -tt -T of make -j2: gcc builds + runs of seed.c); ${summary}; median of 5`,
+    ],
+  };
+}
+
+function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<{ ms: number; out: string; code: number | null }> {
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    c.stderr!.resume();
+    c.on('exit', (code) => resolve({ ms: performance.now() - t, out, code }));
+  });
+}
+
+async function benchLive(): Promise<Result> {
+  const exe = path.join(tmp, 'workload');
+  execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'workload.c')]);
+  const bin = path.join(root, 'bin', 'fdwatch.js');
+  const plain: number[] = [];
+  const ours: number[] = [];
+  let counted = 0;
+  let truth = 0;
+  for (let i = 0; i < 3; i++) {
+    const s = await time('strace', ['-f', '-yy', '-o', '/dev/null', exe]);
+    plain.push(s.ms);
+    truth = Number(/transfers (\d+)/.exec(s.out)?.[1] ?? 0);
+    const json = path.join(tmp, 'live.ndjson');
+    const f = await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe]);
+    ours.push(f.ms);
+    counted = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"transfer"') && l.includes('"state":"delivered"')).length;
+  }
+  const bare = await time(exe, []);
+  const ratio = median(ours) / median(plain);
+  return {
+    name: 'live',
+    lines: [
+      `fdwatch --json: ${secs(median(ours))}, strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${ratio.toFixed(2)} (goal <= 0.8)`,
+      `  transfers seen ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}; untraced run ${secs(bare.ms)}; median of 3`,
+      '  workload: bench/workload.c, 8 processes x 1500 fds passed, 16 ordinary syscalls per pass',
+    ],
+  };
+}
+
+async function benchSnapshotEntry(): Promise<Result> {
+  const m = await import('./snapshot.js');
+  return m.benchSnapshot();
+}
+
+async function benchTuiEntry(): Promise<Result> {
+  const p = path.join(root, 'dist', 'bench', 'tui.js');
+  if (!fs.existsSync(p)) return { name: 'tui', lines: ['(not built)'] };
+  const m = (await import(p)) as { benchTui: () => Promise<Result> };
+  return m.benchTui();
+}
+
+const all: Record<string, () => Promise<Result>> = {
+  replay: benchReplay, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
+};
+
+async function main(): Promise<void> {
+  const want = process.argv.slice(2).filter((a) => a in all);
+  const names = want.length > 0 ? want : Object.keys(all);
+  console.log(`fdwatch bench — ${new Date().toISOString()} — ${os.cpus().length} cpus, node ${process.version}`);
+  let failed = false;
+  for (const n of names) {
+    try {
+      const r = await all[n]!();
+      console.log(`\n[${r.name}]`);
+      for (const l of r.lines) console.log(l);
+    } catch (e) {
+      failed = true;
+      console.log(`\n[${n}] failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exitCode = failed ? 1 : 0;
+}
+
+void main();

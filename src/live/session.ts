@@ -210,6 +210,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   const reading = readStreamRanges(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (text, a, b) => {
     events++;
     session.range(text, a, b, ++lineNo, src);
+    // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
+    if ((events & 0xffff) === 0) session.correlator.pruneExited(4096);
   });
   if (state === 'starting') { state = 'tracing'; status(); }
 

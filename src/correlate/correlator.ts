@@ -6,7 +6,7 @@ import {
 } from '../model/records.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
 import { parseDecor, type FdTarget } from '../tracer/decor.js';
-import { parseArgs, field, after, textOf, numOf, fdOf, type Value } from '../tracer/values.js';
+import { parseArgs, field, after, textOf, numOf, fdOf, leadingFd, type Value } from '../tracer/values.js';
 import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './state.js';
 
 export interface CorrelatorOptions {
@@ -127,6 +127,14 @@ export class Correlator {
       if (spec.family === 'execve' || spec.family === 'exit') return;
       if (e.ret.errno !== null || e.ret.value === null) return;
     }
+    // the two commonest calls skip the argument parser when the table already knows the fd
+    if (spec.family === 'close') {
+      const fd = leadingFd(e.args);
+      const en = fd === null ? undefined : p.table.fds.get(fd);
+      if (en) { this.dropEntry(p, en, e.ts); this.emitFd(p, e.tid, en, 'close', e.name, e.ts); return; }
+    } else if (spec.family === 'mmap' && !p.hasTransferred && !e.args.includes('MAP_SHARED')) {
+      return; // a private mapping matters only for fds that arrived by transfer
+    }
     const args = parseArgs(e.args);
     switch (spec.family) {
       case 'open': case 'accept': this.opened(p, e, spec, args); return;
@@ -185,7 +193,7 @@ export class Correlator {
       pid, ppid, comm, uid: null,
       table: table ?? { id: this.nextTable++, fds: new Map(), users: 1 },
       tids: new Set([pid]), exited: false, exitCode: null, exitSignal: null,
-      fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null,
+      fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null, hasTransferred: false,
     };
     this.processes.set(pid, p);
     this.threads.set(pid, p);
@@ -234,6 +242,7 @@ export class Correlator {
     const ppid = hasFlag(flags, 'CLONE_PARENT', 0x8000) ? parent.ppid : parent.pid;
     const p = this.newProcess(child, ppid, parent.comm, ts, table);
     p.uid = parent.uid;
+    p.hasTransferred = parent.hasTransferred;
     this.emitProcess(p, 'fork', ts, c.tid !== parent.pid ? c.tid : undefined, shareFiles ? parent.pid : undefined);
     if (!shareFiles) {
       for (const src of parent.table.fds.values()) {
@@ -665,6 +674,7 @@ export class Correlator {
             : { target: `fd:${a.fd}`, kind: 'unknown', inode: null, peer: null, path: null, pid: null }, false);
         }
         ofd.transferred = true;
+        p.hasTransferred = true;
         const fromPid = s?.from.pid ?? null;
         const en = this.addEntry(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: e.name, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, e.ts);
@@ -697,6 +707,7 @@ export class Correlator {
         r.entry.ofd.refs--;
         s.ofd.transferred = true;
         r.entry.ofd = s.ofd; // the in-flight reference becomes the entry's
+        r.p.hasTransferred = true;
         r.entry.origin = { how: 'received', syscall: r.entry.origin.syscall, fromPid: s.from.pid, fromFd: s.from.fd, fromComm: s.from.comm };
       }
       this.transfer({
@@ -726,6 +737,7 @@ export class Correlator {
     const t = e.ret.decor !== null ? parseDecor(e.ret.decor) : null;
     const ofd = src ? src.ofd : this.newOfd(t ?? { target: `fd:${srcFd}`, kind: 'unknown', inode: null, peer: null, path: null, pid: null }, false);
     ofd.transferred = true;
+    p.hasTransferred = true;
     const en = this.addEntry(p, e.ret.value!, ofd, true,
       { how: 'taken', syscall: e.name, fromPid, fromFd: srcFd, fromComm: srcProc?.comm ?? null }, e.ts);
     this.counts.fdsSent++;

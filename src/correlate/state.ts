@@ -61,4 +61,6 @@ export interface Process {
   endTs: number | null;
   /** the fd table as it was when the process exited */
   finalFds: FdEntry[] | null;
+  /** some fd of this process (or its table) arrived by transfer */
+  hasTransferred: boolean;
 }

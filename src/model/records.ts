@@ -110,8 +110,7 @@ export type AlertKind =
   | 'ctrunc-lost'
   | 'socket-closed-with-fds'
   | 'received-fd-survives-exec'
-  | 'in-flight-at-end'
-  | 'unverified-fds';
+  | 'in-flight-at-end';
 
 export interface AlertRecord extends RecordBase {
   type: 'alert';

@@ -2,7 +2,6 @@
 // its `fd` records (op "snapshot") and its file-backed `map` records.
 
 import { SCHEMA_VERSION, type FdRecord, type FdwatchRecord, type MapRecord, type ProcessRecord } from '../model/records.js';
-import { hex64 } from './maps.js';
 import type { FdSnapshot, ProcessSnapshot, Snapshot } from './snapshot.js';
 
 export function processRecord(p: ProcessSnapshot, ts: number): ProcessRecord {
@@ -46,10 +45,10 @@ export function mapRecords(p: ProcessSnapshot, ts: number): MapRecord[] {
     type: 'map',
     ts,
     pid: p.pid,
-    start: hex64(m.start),
-    end: hex64(m.end),
+    start: hex(m.start),
+    end: hex(m.end),
     perms: m.perms,
-    offset: hex64(m.offset),
+    offset: hex(m.offset),
     path: m.path.type === 'path' ? m.path.path + (m.path.deleted ? ' (deleted)' : '') : null,
     dev: m.dev,
     inode: Number(m.inode),
@@ -64,4 +63,9 @@ export function snapshotRecords(snap: Snapshot): FdwatchRecord[] {
     out.push(...mapRecords(p, snap.ts));
   }
   return out;
+}
+
+/** The contract's 64-bit hex: 0x-prefixed, lower case, no padding (as the tracer writes it). */
+function hex(v: bigint): string {
+  return '0x' + v.toString(16);
 }

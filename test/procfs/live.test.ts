@@ -224,7 +224,7 @@ test('--json FILE: process, fd and map records with the downstream fields', asyn
   assert.type(file.ofd, 'string');
   const map = recs.find((r): r is MapRecord => r.type === 'map' && r.path === h.data)!;
   assert.is(map.perms, 'r--s');
-  assert.match(map.start, /^[0-9a-f]+$/);
+  assert.match(map.start, /^0x[0-9a-f]+$/);
   assert.type(map.inode, 'number');
   assert.type(map.dev, 'string');
 });

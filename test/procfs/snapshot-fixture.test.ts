@@ -160,10 +160,10 @@ test('records: process/fd/map with the fields downstream tools rely on', () => {
   const map = recs.find((r) => r.type === 'map' && r.pid === 300) as MapRecord;
   assert.equal(
     { ...map, ts: 0 },
-    { v: 1, type: 'map', ts: 0, pid: 300, start: '7f3bd0000000', end: '7f3bd0020000', perms: 'r--s', offset: '00000000', path: '/var/cache/nscd/passwd', dev: 'fe:00', inode: 5555 },
+    { v: 1, type: 'map', ts: 0, pid: 300, start: '0x7f3bd0000000', end: '0x7f3bd0020000', perms: 'r--s', offset: '0x0', path: '/var/cache/nscd/passwd', dev: 'fe:00', inode: 5555 },
   );
   const high = recs.find((r) => r.type === 'map' && r.pid === 100 && r.perms === 'r-xp') as MapRecord;
-  assert.is(high.start, '123456789abc000', 'hex strings keep 64-bit addresses exact');
+  assert.is(high.start, '0x123456789abc000', 'hex strings keep 64-bit addresses exact');
   const inflight = recs.find((r) => r.type === 'fd' && r.pid === 100 && r.fd === 4) as FdRecord;
   assert.is(inflight.inFlight, 2);
   const deleted = recs.find((r) => r.type === 'map' && r.pid === 100 && r.path?.startsWith('/tmp/')) as MapRecord;

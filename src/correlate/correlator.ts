@@ -14,6 +14,8 @@ export interface CorrelatorOptions {
   resolveTgid?: (tid: number) => number | null;
   /** input not in time order (-ff files without timestamps): a receive may come before its send */
   deferOrphans?: boolean;
+  /** live mode: the uid of a process that shows up without a parent in the trace, from /proc */
+  resolveUid?: (pid: number) => number | null;
 }
 
 /** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
@@ -222,6 +224,7 @@ export class Correlator {
       return leader;
     }
     const p = this.newProcess(tid, null, null, ts);
+    p.uid = this.opts.resolveUid?.(tid) ?? null;
     this.emitProcess(p, 'attach', ts);
     return p;
   }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
-import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
+import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { readStreamRanges } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses } from '../procfs/snapshot.js';
@@ -102,6 +102,28 @@ function tgidOf(tid: number): number | null {
   return t === null ? null : Number(t);
 }
 
+/** The kernel's own view of a new mapping (device, inode): /proc/PID/maps, or the file itself once the process is gone. */
+function mapDetails(m: MapRecord): void {
+  try {
+    const start = m.start.slice(2);
+    for (const line of fs.readFileSync(`/proc/${m.pid}/maps`, 'latin1').split('\n')) {
+      if (!line.startsWith(start + '-')) continue;
+      const f = line.split(/\s+/);
+      m.dev = f[3] ?? null;
+      m.inode = f[4] !== undefined ? Number(f[4]) : null;
+      return;
+    }
+  } catch { /* exited already */ }
+  if (!m.path || !m.path.startsWith('/') || m.path.endsWith(' (deleted)')) return;
+  try {
+    const st = fs.statSync(m.path, { bigint: true });
+    const major = Number(((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn));
+    const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn));
+    m.dev = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
+    m.inode = Number(st.ino);
+  } catch { /* gone too */ }
+}
+
 function threadsOf(pid: number): number[] {
   try { return fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid); } catch { return []; }
 }
@@ -166,6 +188,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const session = new TraceSession((r) => {
     if (r.type === 'transfer') enrich(r);
+    if (r.type === 'map') mapDetails(r);
     if (r.type === 'process') {
       if (r.event === 'attach' && !attached.has(r.pid) && commandRoot === null && opts.command) { commandRoot = r.pid; commandTree.add(r.pid); }
       else if (r.event === 'fork' && r.ppid !== null && commandTree.has(r.ppid)) commandTree.add(r.pid);
@@ -176,7 +199,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       }
     }
     opts.onRecord(r);
-  }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf });
+  }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf, resolveUid: uidOf });
 
   // fd tables start from what the processes hold now
   if (opts.pids.length > 0) {

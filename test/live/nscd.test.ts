@@ -61,6 +61,8 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     const maps = recs.filter((x): x is MapRecord => x.type === 'map' && x.pid === getent.pid && x.path === CACHE);
     assert.ok(maps.length >= 1);
     assert.equal([maps[0]!.perms, maps[0]!.transferred], ['r--s', true]);
+    // read back from /proc/PID/maps while getent still had it: the kernel's inode of the cache file
+    assert.is(maps[0]!.inode, fs.statSync(CACHE).ino);
   } finally {
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));

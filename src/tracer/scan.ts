@@ -186,6 +186,18 @@ function parseClock(s: string, pos: number, out: ScannedLine, end: number): numb
   return p;
 }
 
+/** At an opening quote: the index just after its closing quote (backslash escapes skipped), or `end`. */
+export function skipString(s: string, p: number, end: number): number {
+  p++;
+  while (p < end) {
+    const d = s.charCodeAt(p);
+    if (d === Ch.Backslash) p += 2;
+    else if (d === Ch.Quote) return p + 1;
+    else p++;
+  }
+  return end;
+}
+
 /**
  * Scans from `pos` (just inside the call's opening paren, at depth 1) to the paren that closes it.
  * Skips strings (with escapes) and fd decorations `3<...<...>>`. Returns the index of the closing paren or -1.
@@ -197,17 +209,9 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
   while (p < end) {
     const c = s.charCodeAt(p);
     switch (c) {
-      case Ch.Quote: {
-        p++;
-        while (p < end) {
-          const d = s.charCodeAt(p);
-          if (d === Ch.Backslash) p += 2;
-          else if (d === Ch.Quote) break;
-          else p++;
-        }
-        p++;
+      case Ch.Quote:
+        p = skipString(s, p, end);
         continue;
-      }
       case Ch.Lt: {
         // a decoration follows a digit: 3</path>, 5</dev/null<char 1:3>>
         if (p > 0 && isDigit(s.charCodeAt(p - 1))) {
@@ -257,13 +261,8 @@ export function skipDecoration(s: string, p: number): number {
     else if (bracket > 0) {
       if (c === Ch.Quote) {
         // UNIX:[1,"path"] — quoted paths inside decorations may hold < > ]
-        p++;
-        while (p < end) {
-          const d = s.charCodeAt(p);
-          if (d === Ch.Backslash) p += 2;
-          else if (d === Ch.Quote) break;
-          else p++;
-        }
+        p = skipString(s, p, end);
+        continue;
       }
     } else if (c === Ch.Lt) depth++;
     else if (c === Ch.Gt) { depth--; if (depth === 0) return p + 1; }
@@ -582,14 +581,7 @@ function findResumedClose(s: string, pos: number): number {
   while (p < end) {
     const c = s.charCodeAt(p);
     if (c === Ch.Quote) {
-      p++;
-      while (p < end) {
-        const d = s.charCodeAt(p);
-        if (d === Ch.Backslash) p += 2;
-        else if (d === Ch.Quote) break;
-        else p++;
-      }
-      p++;
+      p = skipString(s, p, end);
       continue;
     }
     if (c === Ch.Lt && p > 0 && isDigit(s.charCodeAt(p - 1))) {

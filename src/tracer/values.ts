@@ -1,5 +1,5 @@
 // strace argument text -> Value tree. Tolerant: anything it does not know becomes a `sym` span; never throws.
-import { skipDecoration } from './scan.js';
+import { skipDecoration, skipString } from './scan.js';
 
 export type Value =
   | { t: 'num'; n: number; text: string }
@@ -124,14 +124,7 @@ class Parser {
     while (p < s.length) {
       const c = s.charCodeAt(p);
       if (c === QUOTE) {
-        p++;
-        while (p < s.length) {
-          const d = s.charCodeAt(p);
-          if (d === BACKSLASH) p += 2;
-          else if (d === QUOTE) break;
-          else p++;
-        }
-        p++;
+        p = skipString(s, p, s.length);
         continue;
       }
       if (c === LT && p > start && isDigit(s.charCodeAt(p - 1))) {

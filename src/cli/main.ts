@@ -61,10 +61,16 @@ async function main(): Promise<void> {
         .positional('trace', { type: 'string', demandOption: true, describe: 'log file, -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout) instead of the report' })
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
+        .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
         .example('strace -f -yy CMD 2>&1 | $0 replay -', 'read stdin')
         .example('$0 replay trace.log --json out.ndjson', 'NDJSON export'),
       async (a) => {
+        if (a.tui) {
+          const { runReplayTui } = await import('./tui.js');
+          process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null });
+          return;
+        }
         const s = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
            json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
         process.exitCode = s.lines === 0 ? 1 : 0;

@@ -18,10 +18,10 @@ export interface ReplayOptions {
 
 export class UsageError extends Error {}
 
-function baseDayFor(opts: ReplayOptions, file: string | null): number {
-  if (opts.date) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(opts.date);
-    if (!m) throw new UsageError(`--date must look like 2026-11-24, got ${JSON.stringify(opts.date)}`);
+function baseDayFor(date: string | null, file: string | null): number {
+  if (date) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+    if (!m) throw new UsageError(`--date must look like 2026-11-24, got ${JSON.stringify(date)}`);
     return localMidnight(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
   }
   if (file) {
@@ -30,29 +30,16 @@ function baseDayFor(opts: ReplayOptions, file: string | null): number {
   return localMidnight(new Date());
 }
 
-/** Runs a replay; resolves to the summary. Throws UsageError/InputError for bad input. */
-export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<SummaryRecord> {
-  const out = opts.out ?? process.stdout;
-  const input = resolveInput(opts.trace);
+/** Reads a trace (file, -ff set, or '-' for stdin) through the pipeline; records go to `emit` as they are made. */
+export async function replayTrace(trace: string, date: string | null, emit: (r: FdwatchRecord) => void):
+  Promise<{ summary: SummaryRecord; session: TraceSession }> {
+  const input = resolveInput(trace);
   const firstFile = input.kind === 'file' ? input.path : input.kind === 'ff' ? input.files[0]!.path : null;
-  const baseDay = baseDayFor(opts, firstFile);
-  let writer: RecordWriter | null = null;
-  if (opts.json !== null) writer = openNdjson(opts.json);
-  const transfers: string[] = [];
-  const alerts: string[] = [];
-  const text = opts.json === null;
-  const session = new TraceSession((r) => {
-    writer?.write(r);
-    onRecord?.(r);
-    if (text) {
-      if (r.type === 'transfer') transfers.push(formatTransfer(r));
-      else if (r.type === 'alert') alerts.push(formatAlert(r));
-    }
-  }, { baseDay, source: opts.trace, deferOrphans: input.kind === 'ff' && !ffTimed(input.files) });
+  const baseDay = baseDayFor(date, firstFile);
+  const session = new TraceSession(emit, { baseDay, source: trace, deferOrphans: input.kind === 'ff' && !ffTimed(input.files) });
   const stop = (): void => {
     // Ctrl-C while reading: keep what was observed
     session.end({ interrupted: true });
-    writer?.close();
     process.exit(130);
   };
   process.once('SIGINT', stop);
@@ -72,7 +59,28 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
-  const summary = session.end({ truncated });
+  return { summary: session.end({ truncated }), session };
+}
+
+/** Runs a replay; resolves to the summary. Throws UsageError/InputError for bad input. */
+export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<SummaryRecord> {
+  const out = opts.out ?? process.stdout;
+  let writer: RecordWriter | null = null;
+  const transfers: string[] = [];
+  const alerts: string[] = [];
+  const text = opts.json === null;
+  resolveInput(opts.trace); // a missing trace is an error before any output file is made
+  if (opts.date !== null) baseDayFor(opts.date, null);
+  if (opts.json !== null) writer = openNdjson(opts.json);
+  process.once('exit', () => writer?.close()); // an interrupted replay still closes its NDJSON
+  const { summary, session } = await replayTrace(opts.trace, opts.date, (r) => {
+    writer?.write(r);
+    onRecord?.(r);
+    if (text) {
+      if (r.type === 'transfer') transfers.push(formatTransfer(r));
+      else if (r.type === 'alert') alerts.push(formatAlert(r));
+    }
+  });
   writer?.close();
   if (text) {
     const lines: string[] = [];

@@ -16,7 +16,7 @@ export interface WatchOptions {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-function exitCodeOf(r: LiveResult): number {
+export function exitCodeOf(r: LiveResult): number {
   if (r.error) return 1;
   const c = r.commandExit;
   if (!c) return 0;
@@ -27,6 +27,10 @@ function exitCodeOf(r: LiveResult): number {
 export async function runWatch(opts: WatchOptions): Promise<number> {
   if (opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
     throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND');
+  }
+  if (!opts.lines) {
+    const { runWatchTui } = await import('./watch-tui.js');
+    return runWatchTui(opts, exitCodeOf);
   }
   // with a launched command, its stdout stays its own: fdwatch's lines go to stderr
   const lineOut = opts.command ? process.stderr : process.stdout;

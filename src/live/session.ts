@@ -33,6 +33,8 @@ export interface LiveOptions {
   onStatus?: (s: LiveStatus) => void;
   /** how long a stop may take before strace is killed (ms) */
   stopTimeout?: number;
+  /** the launched command's stdout and stderr go to this file, its stdin is /dev/null (under the dashboard) */
+  commandOutput?: string | null;
 }
 
 export interface LiveResult {
@@ -153,8 +155,13 @@ export function startLive(opts: LiveOptions): LiveHandle {
   let events = 0;
   let state: StraceState = 'starting';
   let commandExit: LiveResult['commandExit'] = null;
+  const traced = (): number => {
+    let n = 0;
+    for (const p of session.correlator.processes.values()) if (!p.exited) n++;
+    return n;
+  };
   const status = (message?: string): void => opts.onStatus?.({
-    strace: state, traced: session.correlator.processes.size, events, commandExit, ...(message ? { message } : {}),
+    strace: state, traced: traced(), events, commandExit, ...(message ? { message } : {}),
   });
 
   // the launched command's process tree sets the lifetime when -p pids are traced too
@@ -214,9 +221,16 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const stderrFd = opts.command ? 3 : null;
   const argv = straceArgv({ pids: opts.pids, command: opts.command, output: fifo, stderrFd });
-  const stdio: Array<'inherit' | 'pipe' | number> = ['inherit', 'inherit', 'pipe'];
-  if (stderrFd !== null) stdio.push(2);
+  let stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'pipe'];
+  let outFd: number | null = null;
+  if (opts.command && opts.commandOutput) {
+    outFd = fs.openSync(opts.commandOutput, 'a');
+    stdio = ['ignore', outFd, 'pipe', outFd];
+  } else if (stderrFd !== null) {
+    stdio.push(2);
+  }
   const child: ChildProcess = spawn('strace', argv, { stdio });
+  if (outFd !== null) fs.closeSync(outFd);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
@@ -237,6 +251,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
     if ((events & 0xffff) === 0) session.correlator.pruneExited(4096);
   });
   if (state === 'starting') { state = 'tracing'; status(); }
+  const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;
+  ticker?.unref();
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -268,6 +284,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     },
     done: (async (): Promise<LiveResult> => {
       const [, ex] = await Promise.all([reading, exited]);
+      if (ticker) clearInterval(ticker);
       state = 'ended';
       const summary = session.end({ interrupted });
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,562 @@
+// Panels (pure): state -> rows of escaped cells, column specs, titles, the layout, detail and help text.
+// Every string that came from a traced program goes through clean() here, before it can reach a terminal.
+import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
+import {
+  HIGHLIGHT_MS, findTransfer, selectedKey, viewModel,
+  type ClosedFd, type FdView, type Model, type Origin, type PanelId, type ProcView, type State, type TransferView,
+} from './store.js';
+import { ALT, ASCII, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
+
+export type RowKey = string | number | null;
+export type Style = 'normal' | 'dim' | 'new' | 'closed' | 'alert' | 'warn' | 'mark' | 'head';
+
+export interface Row {
+  /** what selecting this row selects; null: not selectable (section headers, threads, closed fds) */
+  key: RowKey;
+  /** escaped cell texts; long lists build them lazily (a getter), only for the rows drawn */
+  readonly cells: string[];
+  readonly style: Style;
+  /** a section line: cells[0] across the whole panel */
+  span?: boolean;
+}
+
+export interface Rect { x: number; y: number; w: number; h: number }
+export type Layout = Record<PanelId | 'title' | 'status', Rect>;
+
+/**
+ * Title bar, then Processes | FD table, Transfers across, Maps | Alerts, and the status bar.
+ * Each panel rect includes its own title line; side-by-side panels have one separator column between them.
+ */
+export function layout(cols: number, rows: number): Layout {
+  const H = Math.max(0, rows - 2);
+  const topH = Math.max(Math.min(H, 3), Math.round(H * 0.48));
+  const transH = Math.max(Math.min(H - topH, 3), Math.round(H * 0.3));
+  const botH = Math.max(0, H - topH - transH);
+  const leftW = Math.min(cols, Math.max(32, Math.min(90, Math.round(cols * 0.36))));
+  const rightW = Math.max(0, cols - leftW - 1);
+  const mapsW = Math.max(0, Math.round(cols * 0.5));
+  const alertsW = Math.max(0, cols - mapsW - 1);
+  const y0 = 1;
+  return {
+    title: { x: 0, y: 0, w: cols, h: 1 },
+    processes: { x: 0, y: y0, w: leftW, h: topH },
+    fds: { x: leftW + 1, y: y0, w: rightW, h: topH },
+    transfers: { x: 0, y: y0 + topH, w: cols, h: transH },
+    maps: { x: 0, y: y0 + topH + transH, w: mapsW, h: botH },
+    alerts: { x: mapsW + 1, y: y0 + topH + transH, w: alertsW, h: botH },
+    status: { x: 0, y: Math.max(0, rows - 1), w: cols, h: 1 },
+  };
+}
+
+export function glyphs(s: State): Glyphs {
+  return s.unicode ? UNICODE : ASCII;
+}
+
+export function clock(ts: Ts): string {
+  if (ts === null) return '-';
+  const d = new Date(ts * 1000);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(Math.floor((ts * 1000) % 1000), 3)}`;
+}
+
+function name(comm: string | null, pid: number | null, u: boolean, tid: number | null = null): string {
+  const t = tid !== null && pid !== null && tid !== pid ? `/${tid}` : '';
+  return `${clean(comm ?? '?', u)}[${pid ?? '?'}${t}]`;
+}
+
+export function originText(o: Origin, u: boolean): string {
+  switch (o.how) {
+    case 'opened': return o.syscall ? `opened (${clean(o.syscall, u)})` : 'opened';
+    case 'dup': return `dup of fd ${o.fromFd ?? '?'}`;
+    case 'inherited': return `inherited from ${o.fromPid ?? '?'}`;
+    case 'received': return `received from ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return `taken via pidfd_getfd from ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'before': return 'open before the trace';
+    case 'snapshot': return 'open at attach';
+  }
+}
+
+/** The origin for a narrow column: the long text, or a short form that still names the source. */
+function originCell(o: Origin, u: boolean): string {
+  const long = originText(o, u);
+  switch (o.how) {
+    case 'opened': return long + ALT + 'opened';
+    case 'received': return long + ALT + `recv ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return long + ALT + `pidfd ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'before': return long + ALT + 'pre-trace';
+    default: return long;
+  }
+}
+
+// ------------------------------------------------------------------ filter
+
+/**
+ * The filter matches comm, pid, exec path, fd targets (open or recently closed) and mapped paths
+ * (case-insensitive substring). 'self': the process itself matches, so all its rows show; 'path': only some of its fds/maps.
+ */
+export function procMatches(p: ProcView, f: string): 'self' | 'path' | false {
+  if (!f) return 'self';
+  if (String(p.pid).includes(f) || (p.comm ?? '').toLowerCase().includes(f) || (p.path ?? '').toLowerCase().includes(f)) return 'self';
+  for (const en of p.fds.values()) if (pathMatches(en.target, f)) return 'path';
+  for (const c of p.closed) if (pathMatches(c.target, f)) return 'path';
+  for (const m of p.maps) if (pathMatches(m.path, f)) return 'path';
+  return false;
+}
+
+export function pathMatches(target: string | null, f: string): boolean {
+  return (target ?? '').toLowerCase().includes(f);
+}
+
+function endMatches(e: TransferEnd | null, f: string): boolean {
+  if (!e) return false;
+  return (e.pid !== null && String(e.pid).includes(f)) || (e.comm ?? '').toLowerCase().includes(f) || (e.socket ?? '').toLowerCase().includes(f);
+}
+
+export function transferMatches(t: TransferRecord, f: string): boolean {
+  return !f || endMatches(t.from, f) || endMatches(t.to, f) || (t.target ?? '').toLowerCase().includes(f);
+}
+
+function filterOf(s: State): string {
+  return s.filter.toLowerCase();
+}
+
+// ------------------------------------------------------------------ rows
+
+export function panelRows(s: State, panel: PanelId): Row[] {
+  switch (panel) {
+    case 'processes': return processRows(s);
+    case 'fds': return fdRows(s);
+    case 'transfers': return transferRows(s);
+    case 'maps': return mapRows(s);
+    case 'alerts': return alertRows(s);
+  }
+}
+
+export function panelColumns(s: State, panel: PanelId): Column[] {
+  switch (panel) {
+    case 'processes': return [
+      { title: 'PID', min: 7, flex: 1, max: 22, cut: 'start' },
+      { title: 'COMM', min: 6, flex: 2, max: 30 },
+      { title: 'UID', min: 5, align: 'right' },
+      { title: 'FDS', min: 4, align: 'right' },
+      { title: 'S/R', min: 5, align: 'right' },
+      { title: 'STATE', min: 7, showAt: 46, drop: 1 },
+    ];
+    case 'fds': return [
+      { title: '', min: 1 },
+      { title: 'FD', min: 4, align: 'right' },
+      { title: 'KIND', min: 7, showAt: 60 },
+      { title: 'CX', min: 2 },
+      { title: 'POS', min: 8, align: 'right', showAt: 80, drop: 2 },
+      { title: 'TARGET', min: 10, flex: 1, cut: 'start' },
+      { title: 'ORIGIN', min: 10, flex: 2, drop: 1 },
+    ];
+    case 'transfers': return [
+      { title: '', min: 1 },
+      { title: 'TIME', min: 12, showAt: viewModel(s).lastTs === null ? Infinity : 64, drop: 2 },
+      { title: 'SENDER', min: 16, flex: 1, max: 34 },
+      { title: '', min: glyphs(s).scm.length },
+      { title: 'RECEIVER', min: 16, flex: 1, max: 34 },
+      { title: 'TARGET', min: 8, flex: 2, cut: 'start' },
+    ];
+    case 'maps': return [
+      { title: '', min: 1 },
+      { title: 'START', min: 14, showAt: 56, drop: 1 },
+      { title: 'PERM', min: 4 },
+      { title: 'FD', min: 3, align: 'right' },
+      { title: 'PATH', min: 8, flex: 1, cut: 'start' },
+    ];
+    case 'alerts': return [
+      { title: 'TIME', min: 12, showAt: viewModel(s).lastTs === null ? Infinity : 72, drop: 2 },
+      { title: 'KIND', min: 10, flex: 1, max: 24 },
+      { title: 'PID', min: 6, align: 'right' },
+      { title: 'MESSAGE', min: 10, flex: 4 },
+    ];
+  }
+}
+
+function stateText(p: ProcView): string {
+  if (!p.exited) return 'running';
+  if (p.signal) return `killed ${p.signal}`;
+  return `exit ${p.exitCode ?? '?'}`;
+}
+
+// Cells built only for the rows a frame draws: a busy trace has thousands of processes.
+class ProcRow implements Row {
+  readonly key: number;
+  constructor(private readonly p: ProcView, private readonly head: string, private readonly folded: boolean, readonly style: Style, private readonly u: boolean) {
+    this.key = p.pid;
+  }
+  get cells(): string[] {
+    const p = this.p;
+    const comm = clean(p.comm ?? '?', this.u) + (this.folded ? ` +${p.tids.length} thr` : '');
+    return [this.head + String(p.pid), comm, p.uid === null ? '?' : String(p.uid), String(p.fds.size), `${p.sent}/${p.received}`, stateText(p)];
+  }
+}
+
+/** Processes as a tree: children under their parent, threads folded (right/l unfolds), exited ones dim. */
+export function processRows(s: State): Row[] {
+  const m = viewModel(s);
+  const u = s.unicode;
+  const g = glyphs(s);
+  const f = filterOf(s);
+  const procs = [...m.processes.values()];
+  const shown = new Set<number>();
+  const matched = new Set<number>();
+  if (f) {
+    // both ends of a transfer whose path matches match too (the fds may be long closed)
+    const viaTransfer = new Set<number>();
+    for (let i = 0; i < m.transfers.length; i++) {
+      const t = m.transfers.at(i)!.rec;
+      if (!pathMatches(t.target, f)) continue;
+      if (t.from.pid !== null) viaTransfer.add(t.from.pid);
+      if (t.to?.pid != null) viaTransfer.add(t.to.pid);
+    }
+    for (const p of procs) {
+      if (!procMatches(p, f) && !viaTransfer.has(p.pid)) continue;
+      matched.add(p.pid);
+      // keep the ancestors, for the tree
+      let q: ProcView | undefined = p;
+      let guard = 0;
+      while (q && !shown.has(q.pid) && guard++ < 64) {
+        shown.add(q.pid);
+        q = q.ppid !== null && q.ppid !== q.pid ? m.processes.get(q.ppid) : undefined;
+      }
+    }
+  }
+  const visible = (p: ProcView): boolean => !f || shown.has(p.pid);
+  const children = new Map<number, ProcView[]>();
+  const roots: ProcView[] = [];
+  for (const p of procs) {
+    if (!visible(p)) continue;
+    const parent = p.ppid !== null && p.ppid !== p.pid ? m.processes.get(p.ppid) : undefined;
+    if (parent && visible(parent)) {
+      let c = children.get(parent.pid);
+      if (!c) children.set(parent.pid, (c = []));
+      c.push(p);
+    } else roots.push(p);
+  }
+  const rows: Row[] = [];
+  const seen = new Set<number>();
+  const walk = (p: ProcView, prefix: string, branch: string, depth: number): void => {
+    if (seen.has(p.pid)) return;
+    seen.add(p.pid);
+    const folded = p.tids.length > 0 && !s.unfolded.has(p.pid);
+    const style: Style = f && !matched.has(p.pid) ? 'dim' : p.exited ? 'dim' : p.alerts > 0 ? 'warn' : 'normal';
+    rows.push(new ProcRow(p, prefix + branch, folded, style, u));
+    const inner = depth >= 8 ? prefix : prefix + (branch === g.branch ? g.pipe : branch === '' ? '' : '  ');
+    if (!folded) {
+      for (const tid of p.tids) rows.push({ key: null, cells: [inner + '  ' + String(tid), 'thread', '', '', '', ''], style: 'dim' });
+    }
+    const kids = children.get(p.pid) ?? [];
+    kids.sort((a, b) => a.seq - b.seq);
+    kids.forEach((k, i) => walk(k, inner, i === kids.length - 1 ? g.last : g.branch, depth + 1));
+  };
+  roots.sort((a, b) => a.seq - b.seq);
+  for (const r of roots) walk(r, '', '', 0);
+  return rows;
+}
+
+function fdRow(en: FdView, s: State, key: RowKey, marked: boolean): Row {
+  const u = s.unicode;
+  const fresh = en.addedAt > 0 && s.now - en.addedAt < HIGHLIGHT_MS;
+  return {
+    key,
+    cells: [marked ? '>' : fresh ? '+' : en.transferred ? '*' : ' ', String(en.fd), en.kind, en.cloexec === null ? '?' : en.cloexec ? 'x' : '-',
+      en.pos === null ? '-' : String(en.pos), clean(en.target ?? '?', u), originCell(en.origin, u)],
+    style: marked ? 'mark' : fresh ? 'new' : 'normal',
+  };
+}
+
+function closedRow(c: ClosedFd, s: State, key: RowKey, marked: boolean): Row {
+  return {
+    key,
+    cells: [marked ? '>' : '-', String(c.fd), c.kind, '', '', clean(c.target ?? '?', s.unicode), 'closed; ' + originText(c.origin, s.unicode) + ALT + 'closed'],
+    style: marked ? 'mark' : 'closed',
+  };
+}
+
+/** The selected process's fd table (new fds and recently closed ones highlighted), or both ends of the selected transfer. */
+export function fdRows(s: State): Row[] {
+  const m = viewModel(s);
+  const f = filterOf(s);
+  if (s.fdView === 'transfer' && s.sel.transfer !== null) {
+    const t = findTransfer(m, s.sel.transfer);
+    if (t) return transferFdRows(s, m, t);
+  }
+  const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
+  if (!p) return [];
+  const byPath = f !== '' && procMatches(p, f) !== 'self';
+  const rows: Row[] = [];
+  for (const en of [...p.fds.values()].sort((a, b) => a.fd - b.fd)) {
+    if (byPath && !pathMatches(en.target, f)) continue;
+    rows.push(fdRow(en, s, en.fd, false));
+  }
+  for (const c of p.closed) {
+    if (s.now - c.closedAt >= HIGHLIGHT_MS || p.fds.has(c.fd)) continue;
+    if (byPath && !pathMatches(c.target, f)) continue;
+    rows.push(closedRow(c, s, null, false));
+  }
+  return rows;
+}
+
+function transferFdRows(s: State, m: Model, t: TransferView): Row[] {
+  const rows: Row[] = [];
+  const u = s.unicode;
+  const side = (label: string, e: TransferEnd | null): void => {
+    if (!e || e.pid === null) {
+      rows.push({ key: null, cells: [`${label}: ${e ? 'unknown process' : 'not received'}`], style: 'head', span: true });
+      return;
+    }
+    const p = m.processes.get(e.pid);
+    rows.push({ key: null, cells: [`${label} ${name(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
+    let markedShown = false;
+    if (p) {
+      for (const en of [...p.fds.values()].sort((a, b) => a.fd - b.fd)) {
+        const marked = en.fd === e.fd;
+        if (marked) markedShown = true;
+        rows.push(fdRow(en, s, `${e.pid}:${en.fd}`, marked));
+      }
+    }
+    if (!markedShown && e.fd !== null) {
+      const c = p ? [...p.closed].reverse().find((x) => x.fd === e.fd) : undefined;
+      if (c) rows.push(closedRow(c, s, null, true));
+      else rows.push({ key: null, cells: ['>', String(e.fd), t.rec.kind, '', '', clean(t.rec.target ?? '?', u), 'not open now'], style: 'mark' });
+    }
+  };
+  side('sender', t.rec.from);
+  side('receiver', t.rec.to);
+  return rows;
+}
+
+function transferState(t: TransferRecord): { mark: string; text: string; style: Style } {
+  if (t.state === 'lost') return { mark: '!', text: `LOST${t.reason ? ': ' + clean(t.reason, false) : ''}`, style: 'alert' };
+  if (t.state === 'in-flight') return { mark: '~', text: 'IN FLIGHT', style: 'warn' };
+  return { mark: ' ', text: '', style: 'normal' };
+}
+
+export function transferLine(t: TransferRecord, s: State): string[] {
+  const u = s.unicode;
+  const g = glyphs(s);
+  const st = transferState(t);
+  const from = `${name(t.from.comm, t.from.pid, u, t.from.tid)} fd ${t.from.fd ?? '?'}`;
+  const to = t.to ? `${name(t.to.comm, t.to.pid, u, t.to.tid)} fd ${t.to.fd ?? '?'}` : '(not received)';
+  const a = t.from.uid;
+  const b = t.to?.uid ?? null;
+  const uids = a !== null && b !== null && a !== b ? `  (uid ${a} ${g.to} ${b})` : '';
+  const tail = uids + (st.text ? `  [${st.text}]` : '');
+  const target = clean(t.target ?? '?', u);
+  return [st.mark, clock(t.sentTs ?? t.ts), from, t.via === 'SCM_RIGHTS' ? g.scm : g.take, to, tail ? target + SUFFIX + tail : target];
+}
+
+// A class with prototype getters: cheap to make by the ten thousand, cells built only when drawn.
+class TransferRow implements Row {
+  readonly key: number;
+  constructor(private readonly t: TransferView, private readonly s: State) { this.key = t.seq; }
+  get style(): Style {
+    const st = transferState(this.t.rec).style;
+    return st === 'normal' && this.s.now - this.t.at < HIGHLIGHT_MS ? 'new' : st;
+  }
+  get cells(): string[] { return transferLine(this.t.rec, this.s); }
+}
+
+/** The transfer log, oldest first; in-flight ones marked ~ and lost ones ! (and coloured). */
+export function transferRows(s: State): Row[] {
+  const m = viewModel(s);
+  const f = filterOf(s);
+  const rows: Row[] = [];
+  const n = m.transfers.length;
+  for (let i = 0; i < n; i++) {
+    const t = m.transfers.at(i)!;
+    if (f && !transferMatches(t.rec, f)) continue;
+    rows.push(new TransferRow(t, s));
+  }
+  return rows;
+}
+
+function mapRow(r: MapRecord, s: State): Row {
+  return {
+    key: r.start,
+    cells: [r.transferred ? '*' : ' ', r.start, r.perms, r.fd == null ? '-' : String(r.fd), clean(r.path ?? '?', s.unicode) + (r.transferred ? SUFFIX + '  (transferred fd)' : '')],
+    style: r.transferred ? 'mark' : 'normal',
+  };
+}
+
+/** File-backed mappings of the selected process; those made from a transferred fd marked *. */
+export function mapRows(s: State): Row[] {
+  const m = viewModel(s);
+  const f = filterOf(s);
+  const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
+  if (!p) return [];
+  const byPath = f !== '' && procMatches(p, f) !== 'self';
+  const rows: Row[] = [];
+  for (const r of p.maps) {
+    if (byPath && !pathMatches(r.path, f)) continue;
+    rows.push(mapRow(r, s));
+  }
+  return rows;
+}
+
+export function alertRows(s: State): Row[] {
+  const m = viewModel(s);
+  const f = filterOf(s);
+  const rows: Row[] = [];
+  for (let i = 0; i < m.alerts.length; i++) {
+    const a = m.alerts.at(i)!;
+    const r = a.rec;
+    if (f && !(r.message.toLowerCase().includes(f) || (r.pid !== null && String(r.pid).includes(f)) || r.kind.includes(f))) continue;
+    rows.push({ key: a.seq, style: 'alert', cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), clean(r.message, s.unicode)] });
+  }
+  return rows;
+}
+
+// ------------------------------------------------------------------ titles, details, help
+
+export function panelTitle(s: State, panel: PanelId): string {
+  const m = viewModel(s);
+  const u = s.unicode;
+  const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
+  switch (panel) {
+    case 'processes': {
+      let live = 0;
+      for (const q of m.processes.values()) if (!q.exited) live++;
+      return `Processes ${m.processes.size} (${live} running)`;
+    }
+    case 'fds': {
+      if (s.fdView === 'transfer' && s.sel.transfer !== null) {
+        const t = findTransfer(m, s.sel.transfer);
+        if (t) return `FD table: ${name(t.rec.from.comm, t.rec.from.pid, u)} ${glyphs(s).to} ${t.rec.to ? name(t.rec.to.comm, t.rec.to.pid, u) : '?'} (transfer)`;
+      }
+      if (!p) return 'FD table (select a process)';
+      const drop = p.fdsDropped > 0 ? `, ${p.fdsDropped} not kept` : '';
+      return `FD table: ${name(p.comm, p.pid, u)} ${p.fds.size} fds${p.exited ? ' at exit' : ''}${drop}`;
+    }
+    case 'transfers': {
+      const c = m.counts;
+      return `Transfers ${c.delivered + c.inFlight + c.lost}: ${c.delivered} delivered, ${c.inFlight} in flight, ${c.lost} lost`;
+    }
+    case 'maps': {
+      if (!p) return 'Maps';
+      const tr = p.maps.filter((x) => x.transferred).length;
+      return `Maps: ${name(p.comm, p.pid, u)} ${p.maps.length}${tr ? `, ${tr} from a transferred fd` : ''}`;
+    }
+    case 'alerts':
+      return `Alerts ${m.counts.alerts}`;
+  }
+}
+
+function endLines(label: string, e: TransferEnd | null, u: boolean): string[] {
+  if (!e) return [`${label}: not received`];
+  return [
+    `${label}: ${name(e.comm, e.pid, u, e.tid)} fd ${e.fd ?? '?'}  uid ${e.uid ?? '?'}`,
+    `  socket: ${clean(e.socket ?? '?', u)}`,
+  ];
+}
+
+/** The Enter overlay: every field of the selected row of the focused panel. */
+export function detailLines(s: State): { title: string; lines: string[] } | null {
+  const m = viewModel(s);
+  const u = s.unicode;
+  const key = selectedKey(s, s.focus);
+  if (key === null) return null;
+  switch (s.focus) {
+    case 'processes': {
+      const p = m.processes.get(key as number);
+      if (!p) return null;
+      const lines = [
+        `pid ${p.pid}  ppid ${p.ppid ?? '?'}  uid ${p.uid ?? '?'}`,
+        `comm: ${clean(p.comm ?? '?', u)}`,
+        `program: ${clean(p.path ?? '?', u)}`,
+        `state: ${stateText(p)}${p.placeholder ? ' (known only from other records)' : ''}`,
+        `threads: ${p.tids.length ? p.tids.join(' ') : 'none seen besides the leader'}`,
+        `fds: ${p.fds.size}${p.exited ? ' at exit' : ' open'}; sent ${p.sent}, received ${p.received}; alerts ${p.alerts}`,
+        `maps: ${p.maps.length} file-backed`,
+      ];
+      if (p.shareFdTableWith !== null) lines.push(`shares its fd table with ${p.shareFdTableWith} (CLONE_FILES)`);
+      if (p.note) lines.push(`note: ${clean(p.note, u)}`);
+      if (p.fdsDropped) lines.push(`${p.fdsDropped} fds beyond the dashboard's limit were not kept`);
+      return { title: `Process ${name(p.comm, p.pid, u)}`, lines };
+    }
+    case 'fds': {
+      let pid = s.sel.pid;
+      let fd = key as number;
+      if (typeof key === 'string') { const [a, b] = key.split(':').map(Number); pid = a ?? null; fd = b ?? NaN; }
+      const p = pid !== null ? m.processes.get(pid) : undefined;
+      const en = p?.fds.get(fd);
+      if (!p || !en) return null;
+      const lines = [
+        `fd ${en.fd} of ${name(p.comm, p.pid, u)}${en.tid !== null ? ` (thread ${en.tid})` : ''}`,
+        `kind: ${en.kind}`,
+        `target: ${clean(en.target ?? '?', u)}`,
+        `close-on-exec: ${en.cloexec === null ? 'unknown' : en.cloexec ? 'yes' : 'no'}`,
+        `position: ${en.pos ?? 'unknown'}${en.flags ? `  flags: ${clean(en.flags, u)}` : ''}`,
+        `origin: ${originText(en.origin, u)}`,
+        `by: ${clean(en.syscall ?? '?', u)} at ${clock(en.ts)}`,
+      ];
+      if (en.ofd) lines.push(`open file description: ${clean(en.ofd, u)}`);
+      if (en.transferred) lines.push('arrived by transfer');
+      return { title: `fd ${en.fd}`, lines };
+    }
+    case 'transfers': {
+      const t = findTransfer(m, key as number);
+      if (!t) return null;
+      const r = t.rec;
+      const lines = [
+        `via ${r.via}: ${r.state}${r.reason ? ` (${clean(r.reason, u)})` : ''}${r.confirmed ? ', confirmed by kcmp' : ''}`,
+        `target: ${clean(r.target ?? '?', u)} (${r.kind})`,
+        ...endLines('sender', r.from, u),
+        ...endLines('receiver', r.to, u),
+        `sent ${clock(r.sentTs)}  received ${clock(r.receivedTs)}${r.line != null ? `  trace line ${r.line}` : ''}`,
+      ];
+      return { title: 'Transfer', lines };
+    }
+    case 'maps': {
+      const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
+      const r = p?.maps.find((x) => x.start === key);
+      if (!p || !r) return null;
+      return {
+        title: `Mapping of ${name(p.comm, p.pid, u)}`,
+        lines: [
+          `${r.start}-${r.end} ${r.perms} offset ${r.offset}`,
+          `path: ${clean(r.path ?? '?', u)}`,
+          `fd: ${r.fd ?? '-'}${r.transferred ? ' (arrived by transfer)' : ''}`,
+          `at ${clock(r.ts)}${r.inode != null ? `  inode ${r.inode}` : ''}${r.dev ? `  dev ${clean(r.dev, u)}` : ''}`,
+        ],
+      };
+    }
+    case 'alerts': {
+      const a = m.alerts.toArray().find((x) => x.seq === key);
+      if (!a) return null;
+      return {
+        title: `Alert ${a.rec.kind}`,
+        lines: [`pid ${a.rec.pid ?? '-'}  fd ${a.rec.fd ?? '-'}  at ${clock(a.rec.ts)}`, ...wrap(clean(a.rec.message, u), 72)],
+      };
+    }
+  }
+}
+
+function wrap(text: string, w: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += w) out.push(text.slice(i, i + w));
+  return out.length ? out : [''];
+}
+
+export function helpLines(s: State): string[] {
+  const lines = [
+    'up/down j/k    move        PgUp/PgDn g/G  page, first, last',
+    'Tab/S-Tab      next/previous panel (or click a row)',
+    'Enter          details of the selected row (Esc closes)',
+    'right/left l/h unfold/fold a process\'s threads',
+    '/              filter by comm, pid or path (Enter keeps, Esc clears)',
+    'p              pause/resume the view (tracing goes on)',
+    'f              follow the newest events',
+    'e              write the current state as NDJSON to ./fdwatch-state-*.ndjson',
+    'q  Ctrl-C      quit (detaches from the traced processes)',
+  ];
+  if (s.replay) {
+    lines.push('space          replay: play/pause', '.              replay: one record', '+ / -          replay: faster/slower');
+  }
+  lines.push('', 'FD marks: + new  - closed  * arrived by transfer  > end of the selected transfer');
+  lines.push('Transfers: ~ in flight  ! lost');
+  return lines;
+}

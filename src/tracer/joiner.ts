@@ -67,6 +67,8 @@ export class Joiner {
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
   private readonly reuse = newScannedLine();
+  /** the thread of the last skipped line (known alive) */
+  private lastTid = -1;
   private readonly filter: NameFilter | null;
 
   /** `interesting`: syscall names worth parsing; others are counted and dropped (null: keep all). */
@@ -81,10 +83,11 @@ export class Joiner {
   /** Feeds the line text[start, end) without making a string of it unless it matters. */
   pushRange(text: string, start: number, end: number, lineNo: number, src: Source): void {
     if (src.splice === null && this.filter !== null && quickSkip(text, start, end, this.filter, this.reuse)) {
-      this.stats.lines++;
       const l = this.reuse;
-      if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
-      this.handle(l, lineNo, src, '');
+      this.stats.lines++;
+      if (l.kind === 'skip') this.stats.syscalls++;
+      // a skipped line only tells which threads are alive; the same thread again tells nothing new
+      if (l.tid === null || l.tid !== this.lastTid) { this.resolveTid(l, src); this.lastTid = l.tid ?? -1; }
       return;
     }
     this.push(text.slice(start, end), lineNo, src);
@@ -198,6 +201,7 @@ export class Joiner {
   }
 
   private handle(l: ScannedLine, lineNo: number, src: Source, text: string): void {
+    this.lastTid = -1;
     if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
     switch (l.kind) {
       case 'blank': case 'stack': case 'message':

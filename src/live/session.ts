@@ -185,6 +185,11 @@ export function startLive(opts: LiveOptions): LiveHandle {
       return o ? { ...end, pid: o.pid, comm: o.comm, uid: uidOf(o.pid) } : end;
     };
     if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
+    if (t.to === null && t.from.socket) {
+      // the receiver is not traced: name the process that holds the other end
+      const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
+      if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
+    }
     if (t.state === 'delivered' && t.from.fd !== null && t.to?.fd != null && t.from.pid !== null && t.to.pid !== null) {
       const k = native.kcmpFile(t.from.pid, t.from.fd, t.to.pid, t.to.fd);
       t.confirmed = k === 'same' ? true : null;

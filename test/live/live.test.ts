@@ -60,6 +60,25 @@ test('Node child_process handle passing of a listening TCP server', async () => 
   assert.is.not(t[0]!.from.pid, t[0]!.to?.pid);
 });
 
+test('one-sided: only the receiver is traced; the untraced sender is named through its socket', async () => {
+  const prog = spawn(PY, ['-I', path.join(root, 'fixtures', 'programs', 'one_sided.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const child = Number(await new Promise<string>((resolve) => prog.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim()))));
+    const json = path.join(tmp, 'one-sided.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, String(child)]);
+    await r.waitFor(new RegExp(`attached to ${child}`));
+    prog.stdin!.write('x'); // the child receives now
+    await r.waitFor(/--SCM_RIGHTS-->/);
+    prog.stdin!.end(); // the sender may exit now
+    const e = await r.exit;
+    assert.is(e.code, 0, r.err());
+    const t = transfers(json);
+    assert.is(t.length, 1);
+    assert.equal([t[0]!.state, t[0]!.from.pid, t[0]!.from.comm, t[0]!.from.fd, t[0]!.to?.pid, t[0]!.target],
+      ['delivered', prog.pid, 'python3', null, child, '/etc/hostname']);
+  } finally { prog.kill(); }
+});
+
 test('SIGINT while attached to an idle process: back within 1 s, tracee neither traced nor stopped', async () => {
   const p = idle();
   try {

@@ -1,6 +1,6 @@
 // NDJSON writer (I/O edge): buffers records, writes in large chunks, flushes and closes on every exit path.
 import fs from 'node:fs';
-import type { FdwatchRecord } from '../model/records.js';
+import type { FdRecord, FdwatchRecord } from '../model/records.js';
 
 export interface RecordWriter {
   write(r: FdwatchRecord): void;
@@ -29,7 +29,7 @@ export function openNdjson(target: string): RecordWriter {
     path: target,
     write(r) {
       if (closed) return;
-      const line = JSON.stringify(r) + '\n';
+      const line = (r.type === 'fd' ? fdLine(r) : JSON.stringify(r)) + '\n';
       buf.push(line);
       size += line.length;
       if (size >= FLUSH_AT) flush();
@@ -42,6 +42,20 @@ export function openNdjson(target: string): RecordWriter {
       if (fd !== 1) fs.closeSync(fd);
     },
   };
+}
+
+const FD_KEYS = new Set(['v', 'type', 'ts', 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall', 'tid', 'fromFd', 'fromPid']);
+
+/** The commonest record, written by hand: the same text JSON.stringify gives, without its generic walk. */
+export function fdLine(r: FdRecord): string {
+  for (const k in r) if (!FD_KEYS.has(k)) return JSON.stringify(r); // snapshot extras: the generic path
+  let s = `{"v":${r.v},"type":"fd","ts":${r.ts === null ? 'null' : JSON.stringify(r.ts)},"pid":${r.pid}` +
+    `,"fd":${r.fd},"op":"${r.op}","target":${JSON.stringify(r.target)},"kind":"${r.kind}","cloexec":${r.cloexec}` +
+    `,"syscall":${r.syscall === null ? 'null' : JSON.stringify(r.syscall)}`;
+  if (r.tid !== undefined) s += `,"tid":${r.tid}`;
+  if (r.fromFd !== undefined) s += `,"fromFd":${r.fromFd}`;
+  if (r.fromPid !== undefined) s += `,"fromPid":${r.fromPid}`;
+  return s + '}';
 }
 
 function writeAll(fd: number, data: string): void {

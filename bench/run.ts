@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TraceSession } from '../src/correlate/session.js';
 import { openNdjson } from '../src/export/ndjson.js';
-import { readFileLines, readFileRanges } from '../src/tracer/read.js';
+import { readFileLines, readFileBytes } from '../src/tracer/read.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
@@ -40,7 +40,7 @@ async function benchReplay(): Promise<Result> {
     const w = openNdjson(out);
     const s = new TraceSession((r) => w.write(r), { baseDay: 0 });
     const src = s.source(null);
-    await readFileRanges(log, (x, a, b, n) => s.range(x, a, b, n, src));
+    await readFileBytes(log, (x, a, b, n) => s.bytes(x, a, b, n, src));
     const sum = s.end();
     w.close();
     full.push(performance.now() - t);

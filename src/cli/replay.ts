@@ -3,7 +3,7 @@ import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatAlert, formatProcess, formatSummary, formatTransfer } from '../export/text.js';
-import { readFileRanges, readStreamRanges, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
+import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 
@@ -51,8 +51,8 @@ export async function replayTrace(trace: string, date: string | null, emit: (r: 
       truncated = mergeFf(input.files, baseDay, (l) => session.line(l.text, l.lineNo, srcs[l.file]!)).truncated;
     } else {
       const src = session.source(null);
-      const sink = (t: string, a: number, b: number, n: number): void => session.range(t, a, b, n, src);
-      const r = input.kind === 'stdin' ? await readStreamRanges(process.stdin, sink) : await readFileRanges(input.path, sink);
+      const sink = (t: Buffer, a: number, b: number, n: number): void => session.bytes(t, a, b, n, src);
+      const r = input.kind === 'stdin' ? await readStreamBytes(process.stdin, sink) : await readFileBytes(input.path, sink);
       truncated = r.truncated;
     }
   } finally {

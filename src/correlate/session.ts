@@ -42,9 +42,9 @@ export class TraceSession {
     this.joiner.push(text, lineNo, src);
   }
 
-  /** The line text[start, end): lines that do not matter never become strings. */
-  range(text: string, start: number, end: number, lineNo: number, src: Source): void {
-    this.joiner.pushRange(text, start, end, lineNo, src);
+  /** The line bytes[start, end): lines that do not matter are never decoded. */
+  bytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
+    this.joiner.pushBytes(bytes, start, end, lineNo, src);
   }
 
   /** Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
-import { readStreamRanges } from '../tracer/read.js';
+import { readStreamBytes } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses } from '../procfs/snapshot.js';
 import * as native from '../native/index.js';
@@ -249,9 +249,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const reading = readStreamRanges(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (text, a, b) => {
+  const reading = readStreamBytes(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (bytes, a, b) => {
     events++;
-    session.range(text, a, b, ++lineNo, src);
+    session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
     if ((events & 0xffff) === 0) session.correlator.pruneExited(4096);
   });

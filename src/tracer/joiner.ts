@@ -80,9 +80,9 @@ export class Joiner {
     this.filter = interesting ? nameFilter(interesting) : null;
   }
 
-  /** Feeds the line text[start, end) without making a string of it unless it matters. */
-  pushRange(text: string, start: number, end: number, lineNo: number, src: Source): void {
-    if (src.splice === null && this.filter !== null && quickSkip(text, start, end, this.filter, this.reuse)) {
+  /** Feeds the line bytes[start, end) (latin1) without decoding it unless it matters. */
+  pushBytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
+    if (src.splice === null && this.filter !== null && quickSkip(bytes, start, end, this.filter, this.reuse)) {
       const l = this.reuse;
       this.stats.lines++;
       if (l.kind === 'skip') this.stats.syscalls++;
@@ -90,7 +90,7 @@ export class Joiner {
       if (l.tid === null || l.tid !== this.lastTid) { this.resolveTid(l, src); this.lastTid = l.tid ?? -1; }
       return;
     }
-    this.push(text.slice(start, end), lineNo, src);
+    this.push(bytes.toString('latin1', start, end), lineNo, src);
   }
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */

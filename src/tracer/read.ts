@@ -37,43 +37,43 @@ export function readStreamLines(stream: Readable, sink: LineSink): Promise<ReadR
   });
 }
 
-export type RangeSink = (text: string, start: number, end: number, lineNo: number) => void;
+export type ByteSink = (bytes: Buffer, start: number, end: number, lineNo: number) => void;
 
-/** Like readStreamLines, but hands out line ranges of the chunk text: no string per line. */
-export function readStreamRanges(stream: Readable, sink: RangeSink): Promise<ReadResult> {
+/** Like readStreamLines, but hands out line ranges of the raw chunk: nothing is decoded here. */
+export function readStreamBytes(stream: Readable, sink: ByteSink): Promise<ReadResult> {
   return new Promise((resolve, reject) => {
-    let rest = '';
+    let rest: Buffer | null = null;
     let n = 0;
-    stream.on('data', (chunk: Buffer | string) => {
-      // keep the chunk a flat string: only the line that straddles two chunks is concatenated
-      const text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+    stream.on('data', (data: Buffer | string) => {
+      const chunk = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
       let start = 0;
-      if (rest.length > 0) {
-        const nl = text.indexOf('\n');
-        if (nl < 0) { rest += text; return; }
-        const first = rest + text.slice(0, nl);
-        rest = '';
+      if (rest !== null) {
+        // only the line that straddles two chunks is copied
+        const nl = chunk.indexOf(10);
+        if (nl < 0) { rest = Buffer.concat([rest, chunk]); return; }
+        const first = Buffer.concat([rest, chunk.subarray(0, nl)]);
+        rest = null;
         sink(first, 0, first.length, ++n);
         start = nl + 1;
       }
       for (;;) {
-        const nl = text.indexOf('\n', start);
+        const nl = chunk.indexOf(10, start);
         if (nl < 0) break;
-        sink(text, start, nl, ++n);
+        sink(chunk, start, nl, ++n);
         start = nl + 1;
       }
-      rest = text.slice(start);
+      if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
     });
     stream.on('error', reject);
     stream.on('end', () => {
-      if (rest.length > 0) sink(rest, 0, rest.length, ++n);
-      resolve({ lines: n, truncated: rest.length > 0 });
+      if (rest !== null && rest.length > 0) sink(rest, 0, rest.length, ++n);
+      resolve({ lines: n, truncated: rest !== null && rest.length > 0 });
     });
   });
 }
 
-export function readFileRanges(file: string, sink: RangeSink): Promise<ReadResult> {
-  return readStreamRanges(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
+export function readFileBytes(file: string, sink: ByteSink): Promise<ReadResult> {
+  return readStreamBytes(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
 }
 
 export function readFileLines(file: string, sink: LineSink): Promise<ReadResult> {

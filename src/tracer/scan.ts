@@ -349,73 +349,87 @@ export function nameFilter(names: ReadonlySet<string>): NameFilter {
   return { names, first, last };
 }
 
-function interestingName(s: string, a: number, b: number, f: NameFilter): boolean {
+function interestingName(s: Uint8Array, a: number, b: number, f: NameFilter): boolean {
   const len = b - a;
-  if (len >= 32) return f.names.has(s.slice(a, b));
-  if (((f.first[s.charCodeAt(a) & 127]! & f.last[s.charCodeAt(b - 1) & 127]!) >>> len & 1) === 0) return false;
-  return f.names.has(s.slice(a, b));
+  if (len < 32 && ((f.first[s[a]! & 127]! & f.last[s[b - 1]! & 127]!) >>> len & 1) === 0) return false;
+  return f.names.has(latin1(s, a, b));
 }
 
+function latin1(s: Uint8Array, a: number, b: number): string {
+  return Buffer.from(s.buffer, s.byteOffset + a, b - a).toString('latin1');
+}
+
+/** s[p..] starts with the ASCII text `lit` */
+function bytesAt(s: Uint8Array, p: number, end: number, lit: string): boolean {
+  if (p + lit.length > end) return false;
+  for (let i = 0; i < lit.length; i++) if (s[p + i] !== lit.charCodeAt(i)) return false;
+  return true;
+}
+
+const IDENT = new Uint8Array(256);
+for (let c = 0; c < 128; c++) IDENT[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : 0;
+
 /**
- * The hot path: is the line s[start, end) a call (or resumed call) of a name outside `f`? Then `out` gets
- * kind 'skip'/'skip-resumed' with tid and ts, and no string is made. False means: scan it in full.
+ * The hot path, on the raw bytes of the line s[start, end): is it a call (or resumed call) of a name outside
+ * `f`? Then `out` gets kind 'skip'/'skip-resumed' and the tid, and the line is never decoded. False: scan
+ * it in full.
  */
-export function quickSkip(s: string, start: number, end: number, f: NameFilter, out: ScannedLine): boolean {
+export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilter, out: ScannedLine): boolean {
   if (end - start < 3) return false;
-  if (s.charCodeAt(end - 1) === 13) end--;
+  if (s[end - 1] === 13) end--;
   // a line cut by a spliced `strace: Process N attached` ends with it: the full path handles those
-  if (s.charCodeAt(end - 1) === 100 /* d */ && s.startsWith('attached', end - 8)) return false;
+  if (s[end - 1] === 100 /* d */ && bytesAt(s, end - 8, end, 'attached')) return false;
   let p = start;
-  let c = s.charCodeAt(p);
+  let c = s[p]!;
   let tid = -1;
   if (c >= Ch.D0 && c <= Ch.D9) {
     // `PID  `, or a stamp when there is no pid
     let n = 0;
-    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s.charCodeAt(++p); }
+    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s[++p]!; }
     if (c === Ch.Space) {
       tid = n;
-      while (c === Ch.Space) c = s.charCodeAt(++p);
+      while (c === Ch.Space) c = s[++p]!;
     } else {
       p = start;
-      c = s.charCodeAt(p);
+      c = s[p]!;
     }
   } else if (c === Ch.LBracket) {
-    if (!s.startsWith('[pid ', p)) return false;
+    if (!bytesAt(s, p, end, '[pid ')) return false;
     p += 5;
-    c = s.charCodeAt(p);
-    while (c === Ch.Space) c = s.charCodeAt(++p);
+    c = s[p]!;
+    while (c === Ch.Space) c = s[++p]!;
     let n = 0;
     const d0 = p;
-    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s.charCodeAt(++p); }
-    if (p === d0 || c !== Ch.RBracket || s.charCodeAt(p + 1) !== Ch.Space) return false;
+    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s[++p]!; }
+    if (p === d0 || c !== Ch.RBracket || s[p + 1] !== Ch.Space) return false;
     tid = n;
     p += 2;
-    c = s.charCodeAt(p);
+    c = s[p]!;
   }
   // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
   if (c >= Ch.D0 && c <= Ch.D9) {
     // -tt is HH:MM:SS.uuuuuu: jump over it whole
-    if (s.charCodeAt(p + 2) === Ch.Colon && s.charCodeAt(p + 8) === Ch.Dot && s.charCodeAt(p + 15) === Ch.Space) p += 15;
-    c = s.charCodeAt(p);
-    while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s.charCodeAt(++p);
+    if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
+    c = s[p]!;
+    while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s[++p]!;
     if (c !== Ch.Space) return false;
-    c = s.charCodeAt(++p);
+    c = s[++p]!;
   }
   if (p >= end) return false;
   let kind: LineKind;
   if (c === Ch.Lt) {
-    if (!s.startsWith('<... ', p)) return false;
+    if (!bytesAt(s, p, end, '<... ')) return false;
     const a = p + 5;
     p = a;
-    while (p < end && isIdent(s.charCodeAt(p))) p++;
-    if (!s.startsWith(' resumed>', p) || interestingName(s, a, p, f)) return false;
+    while (p < end && IDENT[s[p]!] === 1) p++;
+    if (!bytesAt(s, p, end, ' resumed>') || interestingName(s, a, p, f)) return false;
     kind = 'skip-resumed';
   } else {
-    if (!isIdent(c)) return false; // -r padding, -n/-i brackets, signals, exits: the full path
+    if (IDENT[c] === 0) return false; // -r padding, -n/-i brackets, signals, exits: the full path
     const a = p;
     p++;
-    while (p < end && isIdent(s.charCodeAt(p))) p++;
-    if (p >= end || s.charCodeAt(p) !== Ch.LParen || interestingName(s, a, p, f)) return false;
+    while (p < end && IDENT[s[p]!] === 1) p++;
+    if (p >= end || s[p] !== Ch.LParen || interestingName(s, a, p, f)) return false;
     kind = 'skip';
   }
   out.kind = kind;

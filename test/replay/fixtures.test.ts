@@ -25,12 +25,18 @@ export function replayFixture(file: string): { records: FdwatchRecord[]; summary
     const srcs = input.files.map((f) => session.source(f.pid));
     truncated = mergeFf(input.files, BASE_DAY, (l) => session.line(l.text, l.lineNo, srcs[l.file]!)).truncated;
   } else if (input.kind === 'file') {
-    const text = fs.readFileSync(input.path, 'latin1');
-    truncated = !text.endsWith('\n');
+    // the whole file as one chunk through the byte path, as readFileBytes hands it out
+    const buf = fs.readFileSync(input.path);
+    truncated = buf.length > 0 && buf[buf.length - 1] !== 10;
     const src = session.source(null);
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    lines.forEach((l, i) => session.line(l, i + 1, src));
+    let start = 0;
+    let n = 0;
+    while (start < buf.length) {
+      let nl = buf.indexOf(10, start);
+      if (nl < 0) nl = buf.length;
+      session.bytes(buf, start, nl, ++n, src);
+      start = nl + 1;
+    }
   }
   const summary = session.end({ truncated });
   return { records, summary };

@@ -31,7 +31,8 @@ function run(lines: string[], truncated = false): Out {
   const session = new TraceSession((r: FdwatchRecord) => { if (r.type !== 'summary') records.push(JSON.stringify(r)); }, { baseDay: 0 });
   const src = session.source(null);
   const before: number[] = [];
-  lines.forEach((l, i) => { before.push(records.length); session.line(l, i + 1, src); });
+  // through the byte path the readers use (lines that cannot matter are never decoded)
+  lines.forEach((l, i) => { before.push(records.length); const b = Buffer.from(l, 'latin1'); session.bytes(b, 0, b.length, i + 1, src); });
   const s = session.end({ truncated });
   return { records, before, parseErrors: s.parseErrors, cleanEnd: s.cleanEnd };
 }

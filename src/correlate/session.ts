@@ -3,7 +3,7 @@ import type { ParseError } from '../model/events.js';
 import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord } from '../model/records.js';
 import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.js';
 import { Correlator, type CorrelatorOptions } from './correlator.js';
-import { INTERESTING } from '../model/syscalls.js';
+import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
 
 export interface SessionOptions extends CorrelatorOptions {
   /** local midnight (epoch s) that -t/-tt times of day count from */
@@ -28,7 +28,7 @@ export class TraceSession {
     this.correlator = new Correlator(emit, opts);
     this.joiner = new Joiner((e) => this.correlator.push(e), (err) => {
       if (this.errors.length < this.maxSamples) this.errors.push(err);
-    }, INTERESTING);
+    }, INTERESTING, ENTRY_EVENTS);
   }
 
   /** A new input stream: one for a single log or stdin, one per file of an -ff set. */

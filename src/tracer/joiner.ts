@@ -76,6 +76,8 @@ export class Joiner {
     private readonly onEvent: (e: TraceEvent) => void,
     private readonly onError: (e: ParseError) => void,
     private readonly interesting: ReadonlySet<string> | null = null,
+    /** entry halves worth an event of their own (clone family: the child may show up before the return) */
+    private readonly entryNames: ReadonlySet<string> | null = null,
   ) {
     this.filter = interesting ? nameFilter(interesting) : null;
   }
@@ -234,7 +236,9 @@ export class Joiner {
         if (l.detached) { this.stats.cut++; return; }
         if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
         else this.pending.set(tid, p);
-        this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.body });
+        if (this.entryNames === null || this.entryNames.has(l.name)) {
+          this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.body });
+        }
         return;
       }
       case 'resumed': {

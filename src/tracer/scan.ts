@@ -336,27 +336,33 @@ export interface NameFilter {
   /** bit L of [c] is set when some name of length L starts (first) or ends (last) with c */
   first: Uint32Array;
   last: Uint32Array;
+  /** the names by length, as bytes, for comparing without decoding */
+  byLength: Uint8Array[][];
 }
 
 export function nameFilter(names: ReadonlySet<string>): NameFilter {
   const first = new Uint32Array(128);
   const last = new Uint32Array(128);
+  const byLength: Uint8Array[][] = [];
   for (const n of names) {
+    (byLength[n.length] ??= []).push(Buffer.from(n, 'latin1'));
     if (n.length >= 32) continue;
     first[n.charCodeAt(0) & 127]! |= 1 << n.length;
     last[n.charCodeAt(n.length - 1) & 127]! |= 1 << n.length;
   }
-  return { names, first, last };
+  return { names, first, last, byLength };
 }
 
 function interestingName(s: Uint8Array, a: number, b: number, f: NameFilter): boolean {
   const len = b - a;
   if (len < 32 && ((f.first[s[a]! & 127]! & f.last[s[b - 1]! & 127]!) >>> len & 1) === 0) return false;
-  return f.names.has(latin1(s, a, b));
-}
-
-function latin1(s: Uint8Array, a: number, b: number): string {
-  return Buffer.from(s.buffer, s.byteOffset + a, b - a).toString('latin1');
+  const cands = f.byLength[len];
+  if (!cands) return false;
+  next: for (const n of cands) {
+    for (let i = 0; i < len; i++) if (n[i] !== s[a + i]) continue next;
+    return true;
+  }
+  return false;
 }
 
 /** s[p..] starts with the ASCII text `lit` */

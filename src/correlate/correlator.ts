@@ -15,7 +15,7 @@ export interface CorrelatorOptions {
   /** input not in time order (-ff files without timestamps): a receive may come before its send */
   deferOrphans?: boolean;
   /** live mode: the uid of a process that shows up without a parent in the trace, from /proc */
-  resolveUid?: (pid: number) => number | null;
+  resolveProcess?: (pid: number) => { uid: number | null } | null;
 }
 
 /** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
@@ -223,8 +223,9 @@ export class Correlator {
       this.threads.set(tid, leader);
       return leader;
     }
-    const p = this.newProcess(tid, null, null, ts);
-    p.uid = this.opts.resolveUid?.(tid) ?? null;
+    const found = this.opts.resolveProcess?.(tid) ?? null;
+    const p = this.newProcess(tid, null, null, ts); // /proc shows its comm now, not at this point of the trace
+    p.uid = found?.uid ?? null;
     this.emitProcess(p, 'attach', ts);
     return p;
   }

@@ -211,7 +211,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
       }
     }
     opts.onRecord(r);
-  }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf, resolveUid: uidOf });
+  }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,
+    resolveProcess: (pid) => ({ uid: uidOf(pid) }) });
 
   // fd tables start from what the processes hold now
   if (opts.pids.length > 0) {

@@ -95,12 +95,13 @@ async function main(): Promise<void> {
       'snapshot [pids..]',
       'Show what processes hold right now: fd tables, socket peers, shared open file descriptions, mappings',
       (y) => y
-        .positional('pids', { type: 'number', array: true, describe: 'process ids (default: every process you may read)' })
+        .positional('pids', { type: 'string', array: true, describe: 'process ids (default: every process you may read)' })
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout)' }),
       async (a) => {
         const { runSnapshot } = await import('./snapshot.js');
-        const pids = ((a.pids as number[] | undefined) ?? []).map(Number);
-        for (const p of pids) if (!Number.isInteger(p) || p <= 0) throw new UsageError(`not a process id: ${p}`);
+        const given = ((a.pids as Array<string | number> | undefined) ?? []).map(String);
+        for (const p of given) if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`not a process id: ${p}`);
+        const pids = given.map(Number);
         process.exitCode = await runSnapshot({ pids, json: (a.json as string | undefined) ?? null });
       },
     )

@@ -84,7 +84,8 @@ export class Joiner {
 
   /** Feeds the line bytes[start, end) (latin1) without decoding it unless it matters. */
   pushBytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
-    if (src.splice === null && this.filter !== null && quickSkip(bytes, start, end, this.filter, this.reuse)) {
+    const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, this.reuse) : 'unknown';
+    if (verdict === 'skip') {
       const l = this.reuse;
       this.stats.lines++;
       if (l.kind === 'skip') this.stats.syscalls++;
@@ -92,11 +93,12 @@ export class Joiner {
       if (l.tid === null || l.tid !== this.lastTid) { this.resolveTid(l, src); this.lastTid = l.tid ?? -1; }
       return;
     }
-    this.push(bytes.toString('latin1', start, end), lineNo, src);
+    this.push(bytes.toString('latin1', start, end), lineNo, src, verdict === 'interesting');
   }
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
-  push(text: string, lineNo: number, src: Source): void {
+  /** `known`: the caller already saw that the line is worth a full scan. */
+  push(text: string, lineNo: number, src: Source, known = false): void {
     this.stats.lines++;
     if (src.splice !== null) {
       const frag = src.splice;
@@ -127,13 +129,16 @@ export class Joiner {
       }
       return;
     }
-    const sp = text.indexOf('strace: Process ');
+    // a spliced `strace: Process N attached` message ends its line
+    let last = text.length - 1;
+    if (text.charCodeAt(last) === 13) last--;
+    const sp = text.charCodeAt(last) === 100 /* d */ ? text.indexOf('strace: Process ') : -1;
     if (sp > 0) {
       src.splice = text.slice(0, sp);
       src.spliceMsg = text.slice(sp);
       return;
     }
-    this.handle(scanLine(text, this.interesting, this.reuse), lineNo, src, text);
+    this.handle(scanLine(text, known ? null : this.interesting, this.reuse), lineNo, src, text);
   }
 
   /** End of input: calls still unfinished are reported as cut; buffered placeholder events are flushed. */

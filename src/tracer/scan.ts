@@ -380,11 +380,13 @@ for (let c = 0; c < 128; c++) IDENT[c] = (c >= 97 && c <= 122) || (c >= 65 && c 
  * `f`? Then `out` gets kind 'skip'/'skip-resumed' and the tid, and the line is never decoded. False: scan
  * it in full.
  */
-export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilter, out: ScannedLine): boolean {
-  if (end - start < 3) return false;
+export type QuickVerdict = 'skip' | 'interesting' | 'unknown';
+
+export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilter, out: ScannedLine): QuickVerdict {
+  if (end - start < 3) return 'unknown';
   if (s[end - 1] === 13) end--;
   // a line cut by a spliced `strace: Process N attached` ends with it: the full path handles those
-  if (s[end - 1] === 100 /* d */ && bytesAt(s, end - 8, end, 'attached')) return false;
+  if (s[end - 1] === 100 /* d */ && bytesAt(s, end - 8, end, 'attached')) return 'unknown';
   let p = start;
   let c = s[p]!;
   let tid = -1;
@@ -400,14 +402,14 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
       c = s[p]!;
     }
   } else if (c === Ch.LBracket) {
-    if (!bytesAt(s, p, end, '[pid ')) return false;
+    if (!bytesAt(s, p, end, '[pid ')) return 'unknown';
     p += 5;
     c = s[p]!;
     while (c === Ch.Space) c = s[++p]!;
     let n = 0;
     const d0 = p;
     while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s[++p]!; }
-    if (p === d0 || c !== Ch.RBracket || s[p + 1] !== Ch.Space) return false;
+    if (p === d0 || c !== Ch.RBracket || s[p + 1] !== Ch.Space) return 'unknown';
     tid = n;
     p += 2;
     c = s[p]!;
@@ -418,24 +420,26 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
     c = s[p]!;
     while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s[++p]!;
-    if (c !== Ch.Space) return false;
+    if (c !== Ch.Space) return 'unknown';
     c = s[++p]!;
   }
-  if (p >= end) return false;
+  if (p >= end) return 'unknown';
   let kind: LineKind;
   if (c === Ch.Lt) {
-    if (!bytesAt(s, p, end, '<... ')) return false;
+    if (!bytesAt(s, p, end, '<... ')) return 'unknown';
     const a = p + 5;
     p = a;
     while (p < end && IDENT[s[p]!] === 1) p++;
-    if (!bytesAt(s, p, end, ' resumed>') || interestingName(s, a, p, f)) return false;
+    if (!bytesAt(s, p, end, ' resumed>')) return 'unknown';
+    if (interestingName(s, a, p, f)) return 'interesting';
     kind = 'skip-resumed';
   } else {
-    if (IDENT[c] === 0) return false; // -r padding, -n/-i brackets, signals, exits: the full path
+    if (IDENT[c] === 0) return 'unknown'; // -r padding, -n/-i brackets, signals, exits: the full path
     const a = p;
     p++;
     while (p < end && IDENT[s[p]!] === 1) p++;
-    if (p >= end || s[p] !== Ch.LParen || interestingName(s, a, p, f)) return false;
+    if (p >= end || s[p] !== Ch.LParen) return 'unknown';
+    if (interestingName(s, a, p, f)) return 'interesting';
     kind = 'skip';
   }
   out.kind = kind;
@@ -443,7 +447,7 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   out.ts = null;
   out.tod = false;
   out.comm = null;
-  return true;
+  return 'skip';
 }
 
 export function newScannedLine(): ScannedLine {

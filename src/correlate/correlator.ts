@@ -652,11 +652,13 @@ export class Correlator {
     // out-of-order input: a socket we know nothing about pairs with unknown sockets of the same process
     const ep = sock?.ofd.endpoint ?? (this.opts.deferOrphans ? `unknown:${p.pid}` : null);
     const sockText = sock ? sock.ofd.target : null;
-    const cloexec = flags.includes('MSG_CMSG_CLOEXEC');
+    // MSG_CMSG_CLOEXEC is 0x40000000 (-X raw prints only the number)
+    const cloexec = flags.includes('MSG_CMSG_CLOEXEC') || (flags.startsWith('0x') && ((parseInt(flags, 16) || 0) & 0x40000000) !== 0);
     for (const h of headers) {
       const rights = scmRights(h);
       if (rights === 'opaque') { this.counts.opaqueMessages++; continue; }
-      const truncated = textOf(field(h, 'msg_flags')).includes('MSG_CTRUNC');
+      const mf = textOf(field(h, 'msg_flags'));
+      const truncated = mf.includes('MSG_CTRUNC') || (mf.startsWith('0x') && ((parseInt(mf, 16) || 0) & 0x8) !== 0); // MSG_CTRUNC is 0x8
       if (rights.length === 0 && !truncated) continue;
       const m = this.popMessage(ep);
       const sent = m ? m.fds : [];
@@ -907,7 +909,10 @@ function scmRights(h: Value | undefined): Value[] | 'opaque' {
   }
   const out: Value[] = [];
   for (const c of ctl.items) {
-    if (!textOf(field(c, 'cmsg_type')).includes('SCM_RIGHTS')) continue;
+    // -X raw prints the numbers: SOL_SOCKET is 1 and SCM_RIGHTS is 1
+    const rights = textOf(field(c, 'cmsg_type')).includes('SCM_RIGHTS') ||
+      (numOf(field(c, 'cmsg_level')) === 1 && numOf(field(c, 'cmsg_type')) === 1);
+    if (!rights) continue;
     const data = after(field(c, 'cmsg_data'));
     if (data && data.t === 'arr') for (const it of data.items) out.push(it);
   }

@@ -165,4 +165,14 @@ test('sendmmsg/recvmmsg carry many messages; -e verbose=none is opaque, not gues
   assert.is(summary.opaqueMessages, 1);
 });
 
+test('-X raw: SCM_RIGHTS, MSG_CTRUNC and MSG_CMSG_CLOEXEC from their numbers', () => {
+  const { records } = runTrace([
+    '1  socketpair(0x1, 0x1, 0, [3, 4]) = 0',
+    '1  sendmsg(3, {msg_control=[{cmsg_len=24, cmsg_level=0x1, cmsg_type=0x1, cmsg_data=[0, 1]}], msg_flags=0}, 0) = 1',
+    '1  recvmsg(4, {msg_control=[{cmsg_len=20, cmsg_level=0x1, cmsg_type=0x1, cmsg_data=[5]}], msg_flags=0x40000008}, 0x40000000) = 1',
+  ].join('\n'));
+  assert.equal(ofType(records, 'transfer').map((t) => [t.state, t.from.fd, t.to?.fd ?? null]), [['delivered', 0, 5], ['lost', 1, null]]);
+  assert.is(ofType(records, 'fd').find((f) => f.op === 'receive')!.cloexec, true);
+});
+
 test.run();

@@ -35,6 +35,28 @@ test('real strace -f -yy -o of the seed program: one delivered transfer, parent 
   assert.is(recs[recs.length - 1]!['type'], 'summary');
 });
 
+test('real pidfd_getfd: a child takes its parent\'s pipe end; one delivered transfer via pidfd_getfd', () => {
+  const py = [
+    'import os, ctypes',
+    'r, w = os.pipe()',
+    'pid = os.fork()',
+    'if pid == 0:',
+    '    pfd = os.pidfd_open(os.getppid())',
+    '    fd = ctypes.CDLL(None).syscall(438, pfd, r, 0)  # pidfd_getfd on x86-64',
+    '    os._exit(0 if fd >= 0 else 1)',
+    '_, st = os.waitpid(pid, 0)',
+    'raise SystemExit(os.waitstatus_to_exitcode(st))',
+  ].join('\n');
+  const log = path.join(tmp, 'pidfd.log');
+  execFileSync('strace', ['-f', '-yy', '-qq', '-o', log, fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', '-I', '-c', py]);
+  const r = fdwatch(['replay', log, '--json', '-']);
+  assert.is(r.code, 0, r.err);
+  const t = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; via?: string; state?: string; from?: { fd: number; pid: number }; to?: { pid: number }; kind?: string })
+    .filter((x) => x.type === 'transfer');
+  assert.equal(t.map((x) => [x.via, x.state, x.kind]), [['pidfd_getfd', 'delivered', 'pipe']]);
+  assert.is.not(t[0]!.from!.pid, t[0]!.to!.pid);
+});
+
 test('strace to a pipe into `replay -` (the [pid N] form with spliced attach messages)', () => {
   const trace = spawnSync('strace', ['-f', '-yy', seedBinary()], { encoding: 'latin1' }).stderr;
   const r = fdwatch(['replay', '-'], trace);

@@ -296,12 +296,7 @@ export class Correlator {
       // non-leader exec under -ff or without the leader's line: the process keeps its pid
       this.threads.set(e.tid, p);
     }
-    if (p.table.users > 1) {
-      p.table.users--;
-      const copy: FdTable = { id: this.nextTable++, fds: new Map(), users: 1 };
-      for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
-      p.table = copy;
-    }
+    if (p.table.users > 1) this.unshareTable(p);
     if (e.comm || path) p.comm = e.comm ?? basename(path).slice(0, 15);
     this.emitProcess(p, 'exec', e.ts, e.tid !== p.pid ? e.tid : undefined, undefined, path);
     for (const en of [...p.table.fds.values()]) {
@@ -313,6 +308,14 @@ export class Correlator {
           `${procName(p)} fd ${en.fd} (${en.ofd.target}) ${en.origin.how} from ${en.origin.fromComm ?? '?'}[${en.origin.fromPid ?? '?'}] has no CLOEXEC and survives execve of ${path}`);
       }
     }
+  }
+
+  /** The kernel's unshare_files: the process gets its own copy of a shared fd table. */
+  private unshareTable(p: Process): void {
+    p.table.users--;
+    const copy: FdTable = { id: this.nextTable++, fds: new Map(), users: 1 };
+    for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
+    p.table = copy;
   }
 
   private exitThread(e: ExitEvent): void {
@@ -564,12 +567,7 @@ export class Correlator {
     const lastText = textOf(args[1]);
     const last = lastText.startsWith('~') || lastText === '-1' ? Infinity : (numOf(args[1]) ?? Infinity);
     const flags = textOf(args[2]);
-    if (flags.includes('CLOSE_RANGE_UNSHARE') && p.table.users > 1) {
-      p.table.users--;
-      const copy: FdTable = { id: this.nextTable++, fds: new Map(), users: 1 };
-      for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
-      p.table = copy;
-    }
+    if (flags.includes('CLOSE_RANGE_UNSHARE') && p.table.users > 1) this.unshareTable(p);
     const hit = [...p.table.fds.values()].filter((en) => en.fd >= first && en.fd <= last).sort((a, b) => a.fd - b.fd);
     for (const en of hit) {
       if (flags.includes('CLOSE_RANGE_CLOEXEC')) {

@@ -10,7 +10,7 @@ export interface RecordWriter {
   readonly path: string;
 }
 
-const FLUSH_AT = 1 << 16;
+const FLUSH_AT = 1 << 20;
 
 /** `target` is a file path or '-' for stdout. */
 export function openNdjson(target: string): RecordWriter {

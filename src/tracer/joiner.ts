@@ -1,7 +1,7 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
-import { scanLine, newScannedLine, quickSkip, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
+import { scanLine, newScannedLine, quickSkip, finishScan, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
 export class Clock {
@@ -93,7 +93,16 @@ export class Joiner {
       if (l.tid === null || l.tid !== this.lastTid) { this.resolveTid(l, src); this.lastTid = l.tid ?? -1; }
       return;
     }
-    this.push(bytes.toString('latin1', start, end), lineNo, src, verdict === 'interesting');
+    if (verdict === 'interesting') {
+      // decode only the arguments (and the stamp of a call): the prefix and name are known
+      this.stats.lines++;
+      const l = this.reuse;
+      const stamp = l.kind === 'call' && l.stampAt >= 0 ? bytes.toString('latin1', l.stampAt, l.nameAt) : null;
+      finishScan(l, bytes.toString('latin1', l.bodyAt, bytes[end - 1] === 13 ? end - 1 : end), stamp);
+      this.handle(l, lineNo, src, l.kind === 'error' ? bytes.toString('latin1', start, end) : '');
+      return;
+    }
+    this.push(bytes.toString('latin1', start, end), lineNo, src);
   }
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */

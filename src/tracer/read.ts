@@ -72,12 +72,15 @@ export function readStreamBytes(stream: Readable, sink: ByteSink): Promise<ReadR
   });
 }
 
+/** Large chunks: fewer callbacks and fewer lines cut between two chunks. */
+export const FILE_CHUNK = 1 << 22;
+
 export function readFileBytes(file: string, sink: ByteSink): Promise<ReadResult> {
-  return readStreamBytes(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
+  return readStreamBytes(fs.createReadStream(file, { highWaterMark: FILE_CHUNK }), sink);
 }
 
 export function readFileLines(file: string, sink: LineSink): Promise<ReadResult> {
-  return readStreamLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }), sink);
+  return readStreamLines(fs.createReadStream(file, { highWaterMark: FILE_CHUNK }), sink);
 }
 
 export type TraceInput =

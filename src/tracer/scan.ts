@@ -36,6 +36,10 @@ export interface ScannedLine {
   /** `<detached ...>` ended this line: the call was cut by strace detaching */
   detached: boolean;
   reason: string;         // error: why
+  /** quickSkip 'interesting': byte offsets of the stamp (-1: none), the name and the arguments */
+  stampAt: number;
+  nameAt: number;
+  bodyAt: number;
 }
 
 const enum Ch {
@@ -48,7 +52,7 @@ const enum Ch {
 function blank(kind: LineKind): ScannedLine {
   return {
     kind, tid: null, ts: null, tod: false, comm: null, name: '', body: '', ret: null, num: null,
-    signal: null, core: false, pidChangedTo: null, detached: false, reason: '',
+    signal: null, core: false, pidChangedTo: null, detached: false, reason: '', stampAt: -1, nameAt: -1, bodyAt: -1,
   };
 }
 
@@ -337,15 +341,15 @@ export interface NameFilter {
   first: Uint32Array;
   last: Uint32Array;
   /** the names by length, as bytes, for comparing without decoding */
-  byLength: Uint8Array[][];
+  byLength: Array<Array<{ bytes: Uint8Array; name: string }>>;
 }
 
 export function nameFilter(names: ReadonlySet<string>): NameFilter {
   const first = new Uint32Array(128);
   const last = new Uint32Array(128);
-  const byLength: Uint8Array[][] = [];
+  const byLength: NameFilter['byLength'] = [];
   for (const n of names) {
-    (byLength[n.length] ??= []).push(Buffer.from(n, 'latin1'));
+    (byLength[n.length] ??= []).push({ bytes: Buffer.from(n, 'latin1'), name: n });
     if (n.length >= 32) continue;
     first[n.charCodeAt(0) & 127]! |= 1 << n.length;
     last[n.charCodeAt(n.length - 1) & 127]! |= 1 << n.length;
@@ -353,16 +357,17 @@ export function nameFilter(names: ReadonlySet<string>): NameFilter {
   return { names, first, last, byLength };
 }
 
-function interestingName(s: Uint8Array, a: number, b: number, f: NameFilter): boolean {
+/** The interesting name at s[a, b), or null. */
+function interestingName(s: Uint8Array, a: number, b: number, f: NameFilter): string | null {
   const len = b - a;
-  if (len < 32 && ((f.first[s[a]! & 127]! & f.last[s[b - 1]! & 127]!) >>> len & 1) === 0) return false;
+  if (len < 32 && ((f.first[s[a]! & 127]! & f.last[s[b - 1]! & 127]!) >>> len & 1) === 0) return null;
   const cands = f.byLength[len];
-  if (!cands) return false;
+  if (!cands) return null;
   next: for (const n of cands) {
-    for (let i = 0; i < len; i++) if (n[i] !== s[a + i]) continue next;
-    return true;
+    for (let i = 0; i < len; i++) if (n.bytes[i] !== s[a + i]) continue next;
+    return n.name;
   }
-  return false;
+  return null;
 }
 
 /** s[p..] starts with the ASCII text `lit` */
@@ -390,6 +395,7 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   let p = start;
   let c = s[p]!;
   let tid = -1;
+  let stampAt = -1;
   if (c >= Ch.D0 && c <= Ch.D9) {
     // `PID  `, or a stamp when there is no pid
     let n = 0;
@@ -416,6 +422,7 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   }
   // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
   if (c >= Ch.D0 && c <= Ch.D9) {
+    stampAt = p;
     // -tt is HH:MM:SS.uuuuuu: jump over it whole
     if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
     c = s[p]!;
@@ -431,7 +438,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     p = a;
     while (p < end && IDENT[s[p]!] === 1) p++;
     if (!bytesAt(s, p, end, ' resumed>')) return 'unknown';
-    if (interestingName(s, a, p, f)) return 'interesting';
+    const name = interestingName(s, a, p, f);
+    if (name !== null) return interesting(out, 'resumed', name, tid, -1, -1, p + 9);
     kind = 'skip-resumed';
   } else {
     if (IDENT[c] === 0) return 'unknown'; // -r padding, -n/-i brackets, signals, exits: the full path
@@ -439,7 +447,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     p++;
     while (p < end && IDENT[s[p]!] === 1) p++;
     if (p >= end || s[p] !== Ch.LParen) return 'unknown';
-    if (interestingName(s, a, p, f)) return 'interesting';
+    const name = interestingName(s, a, p, f);
+    if (name !== null) return interesting(out, 'call', name, tid, stampAt, a, p + 1);
     kind = 'skip';
   }
   out.kind = kind;
@@ -448,6 +457,34 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   out.tod = false;
   out.comm = null;
   return 'skip';
+}
+
+function interesting(out: ScannedLine, kind: 'call' | 'resumed', name: string, tid: number, stampAt: number, nameAt: number, bodyAt: number): QuickVerdict {
+  out.kind = kind;
+  out.name = name;
+  out.tid = tid >= 0 ? tid : null;
+  out.ts = null;
+  out.tod = false;
+  out.comm = null;
+  out.stampAt = stampAt;
+  out.nameAt = nameAt;
+  out.bodyAt = bodyAt;
+  return 'interesting';
+}
+
+/**
+ * Completes a line quickSkip found interesting: `rest` is the decoded text from `bodyAt` to the line's end,
+ * `stamp` the decoded stamp (calls only: a resumed half's time is its entry's).
+ */
+export function finishScan(out: ScannedLine, rest: string, stamp: string | null): ScannedLine {
+  out.body = ''; out.ret = null; out.num = null; out.signal = null; out.core = false; out.pidChangedTo = null;
+  out.detached = false; out.reason = '';
+  if (stamp !== null) {
+    const tid = out.tid;
+    scanPrefix(stamp, out);
+    out.tid = tid;
+  }
+  return finishCall(rest, 0, out.kind === 'call' ? 1 : 0, out);
 }
 
 export function newScannedLine(): ScannedLine {

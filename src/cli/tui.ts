@@ -25,7 +25,7 @@ export async function runReplayTui(opts: { trace: string; json: string | null })
   }
   const records: FdwatchRecord[] = [];
   try {
-    await collect(opts.trace, (r) => records.push(r));
+    await replayTrace(opts.trace, null, (r) => records.push(r));
   } catch (e) {
     if (e instanceof InputError) { process.stderr.write(`fdwatch: ${e.message}\n`); return 1; }
     throw e;
@@ -59,6 +59,3 @@ export async function runReplayTui(opts: { trace: string; json: string | null })
   return how === 'signal' ? 130 : 0;
 }
 
-async function collect(trace: string, emit: (r: FdwatchRecord) => void): Promise<void> {
-  await replayTrace(trace, null, emit);
-}

@@ -1,16 +1,14 @@
 // The live tracer under the dashboard: records and strace's state go to the view; q detaches.
 import os from 'node:os';
 import path from 'node:path';
-import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import type { WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, type WatchOptions } from './watch.js';
 
-export async function runWatchTui(opts: WatchOptions, exitCodeOf: (r: Awaited<ReturnType<typeof startLive>['done']>) => number): Promise<number> {
+export async function runWatchTui(opts: WatchOptions): Promise<number> {
   if (opts.json === '-') throw new LiveError('with the dashboard, --json needs a file (or add --no-tui for NDJSON on stdout)');
-  let writer: RecordWriter | null = opts.json !== null ? openNdjson(opts.json) : null;
-  const flushTimer = writer ? setInterval(() => writer!.flush(), 250) : null;
+  const { writer, close } = liveJson(opts.json);
   // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
   const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
   const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
@@ -28,10 +26,8 @@ export async function runWatchTui(opts: WatchOptions, exitCodeOf: (r: Awaited<Re
     ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),
   });
   const result = await live.done;
-  if (opts.killCommand) { const c = live.commandPid(); if (c !== null) { try { process.kill(c, 'SIGTERM'); } catch { /* gone */ } } }
-  writer?.close();
-  writer = null;
-  if (flushTimer) clearInterval(flushTimer);
+  endCommand(opts, live);
+  close();
   // the dashboard stays on the final state until q
   dash.status({
     strace: 'ended', commandExit: result.commandExit,

@@ -1,8 +1,9 @@
 // `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
+import os from 'node:os';
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveResult } from '../live/session.js';
+import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -20,8 +21,21 @@ export function exitCodeOf(r: LiveResult): number {
   if (r.error) return 1;
   const c = r.commandExit;
   if (!c) return 0;
-  if (c.signal) return 128 + (({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 } as Record<string, number>)[c.signal] ?? 1);
+  if (c.signal) return 128 + ((os.constants.signals as Record<string, number>)[c.signal] ?? 1);
   return c.code ?? 0;
+}
+
+/** NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs. */
+export function liveJson(json: string | null): { writer: RecordWriter | null; close: () => void } {
+  const writer = json !== null ? openNdjson(json) : null;
+  const timer = writer ? setInterval(() => writer.flush(), 250) : null;
+  return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
+}
+
+/** After detaching: the demo's workloads loop forever, so the launched command is ended too. */
+export function endCommand(opts: WatchOptions, live: LiveHandle): void {
+  const cmd = live.commandPid();
+  if (opts.killCommand && cmd !== null) { try { process.kill(cmd, 'SIGTERM'); } catch { /* already gone */ } }
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
@@ -30,14 +44,12 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   }
   if (!opts.lines) {
     const { runWatchTui } = await import('./watch-tui.js');
-    return runWatchTui(opts, exitCodeOf);
+    return runWatchTui(opts);
   }
   // with a launched command, its stdout stays its own: fdwatch's lines go to stderr
   const lineOut = opts.command ? process.stderr : process.stdout;
-  let writer: RecordWriter | null = null;
-  if (opts.json !== null) writer = openNdjson(opts.json);
+  const { writer, close } = liveJson(opts.json);
   const jsonOnStdout = opts.json === '-';
-  const flushTimer = writer ? setInterval(() => writer!.flush(), 250) : null;
 
   const onRecord = (r: FdwatchRecord): void => {
     writer?.write(r);
@@ -54,15 +66,13 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     const r = await live.done;
-    const cmd = live.commandPid();
-    if (opts.killCommand && cmd !== null) { try { process.kill(cmd, 'SIGTERM'); } catch { /* already gone */ } }
-    writer?.close();
+    endCommand(opts, live);
+    close();
     if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
     if (!jsonOnStdout) lineOut.write(formatSummary(r.summary) + '\n');
     return exitCodeOf(r);
   } finally {
-    if (flushTimer) clearInterval(flushTimer);
     for (const s of SIGNALS) process.removeListener(s, onSignal);
-    writer?.close();
+    close();
   }
 }

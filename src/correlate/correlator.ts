@@ -71,8 +71,8 @@ export class Correlator {
   readonly processes = new Map<number, Process>();
   private readonly threads = new Map<number, Process>();
   private readonly pendingClones = new Map<number, PendingClone>();
-  /** child pid -> clone that made it, when the parent's clone returned before the child showed up */
-  private readonly cloneResults = new Map<number, PendingClone>();
+  /** children made from a pending clone before their parent's clone returned: the return must not make them again */
+  private readonly madeEarly = new Set<number>();
   private readonly peers = new Map<string, string>();
   private readonly queues = new Map<string, InFlightMessage[]>();
   private readonly pendingConnects = new Map<string, string[]>();
@@ -206,14 +206,12 @@ export class Correlator {
   private proc(tid: number, ts: Ts): Process {
     const known = this.threads.get(tid);
     if (known) return known;
-    const made = this.cloneResults.get(tid);
-    if (made) { this.cloneResults.delete(tid); return this.fromClone(made, tid, ts); }
     // the child ran before its parent's clone returned: the newest pending clone made it
     let last: PendingClone | null = null;
     for (const c of this.pendingClones.values()) last = c;
     if (last && this.threads.has(last.tid)) {
       this.pendingClones.delete(last.tid);
-      this.cloneResults.set(-tid, last); // remember so the parent's return does not clone twice
+      this.madeEarly.add(tid);
       return this.fromClone(last, tid, ts);
     }
     const tgid = this.opts.resolveTgid?.(tid) ?? tid;
@@ -250,11 +248,7 @@ export class Correlator {
     this.emitProcess(p, 'fork', ts, c.tid !== parent.pid ? c.tid : undefined, shareFiles ? parent.pid : undefined);
     if (!shareFiles) {
       for (const src of parent.table.fds.values()) {
-        const entry: FdEntry = {
-          fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts,
-          origin: { how: 'inherited', syscall: c.name, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
-        };
-        src.ofd.refs++;
+        const entry = inherited(parent, src, c.name, ts);
         table.fds.set(src.fd, entry);
         this.emitFd(p, child, entry, 'inherit', c.name, ts);
       }
@@ -265,25 +259,19 @@ export class Correlator {
   private cloned(p: Process, e: SyscallEvent): void {
     const child = e.ret.value;
     if (child === null || child <= 0) return;
-    const c: PendingClone = { tid: e.tid, flags: e.args, name: e.name };
-    if (this.cloneResults.has(-child)) { this.cloneResults.delete(-child); return; }
+    if (this.madeEarly.delete(child)) return;
     const existing = this.threads.get(child);
     if (existing) {
       // it showed up first as an unrelated process: now we know its parent and its inherited fds
       if (existing.pid === child && existing.ppid === null && existing !== p) {
         existing.ppid = p.pid;
         for (const src of p.table.fds.values()) {
-          if (existing.table.fds.has(src.fd)) continue;
-          src.ofd.refs++;
-          existing.table.fds.set(src.fd, {
-            fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts: e.ts,
-            origin: { how: 'inherited', syscall: e.name, fromPid: p.pid, fromFd: src.fd, fromComm: p.comm },
-          });
+          if (!existing.table.fds.has(src.fd)) existing.table.fds.set(src.fd, inherited(p, src, e.name, e.ts));
         }
       }
       return;
     }
-    this.fromClone(c, child, e.ts);
+    this.fromClone({ tid: e.tid, flags: e.args, name: e.name }, child, e.ts);
   }
 
   private exec(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
@@ -848,6 +836,15 @@ export class Correlator {
 
 function opened(syscall: string): Origin {
   return { how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null };
+}
+
+/** The child's copy of a parent's fd: one more reference to the same open file description. */
+function inherited(parent: Process, src: FdEntry, syscall: string, ts: Ts): FdEntry {
+  src.ofd.refs++;
+  return {
+    fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts,
+    origin: { how: 'inherited', syscall, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
+  };
 }
 
 function unknownEnd(): TransferEnd {

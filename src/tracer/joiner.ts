@@ -106,8 +106,7 @@ export class Joiner {
   }
 
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
-  /** `known`: the caller already saw that the line is worth a full scan. */
-  push(text: string, lineNo: number, src: Source, known = false): void {
+  push(text: string, lineNo: number, src: Source): void {
     this.stats.lines++;
     if (src.splice !== null) {
       const frag = src.splice;
@@ -147,7 +146,7 @@ export class Joiner {
       src.spliceMsg = text.slice(sp);
       return;
     }
-    this.handle(scanLine(text, known ? null : this.interesting, this.reuse), lineNo, src, text);
+    this.handle(scanLine(text, this.interesting, this.reuse), lineNo, src, text);
   }
 
   /** End of input: calls still unfinished are reported as cut; buffered placeholder events are flushed. */

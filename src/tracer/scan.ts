@@ -56,8 +56,8 @@ function blank(kind: LineKind): ScannedLine {
   };
 }
 
-function isDigit(c: number): boolean { return c >= Ch.D0 && c <= Ch.D9; }
-function isIdent(c: number): boolean {
+export function isDigit(c: number): boolean { return c >= Ch.D0 && c <= Ch.D9; }
+export function isIdent(c: number): boolean {
   return (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || (c >= Ch.D0 && c <= Ch.D9) || c === Ch.Underscore;
 }
 function isHex(c: number): boolean {

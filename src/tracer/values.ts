@@ -1,5 +1,5 @@
 // strace argument text -> Value tree. Tolerant: anything it does not know becomes a `sym` span; never throws.
-import { skipDecoration, skipString } from './scan.js';
+import { isDigit, isIdent, skipDecoration, skipString } from './scan.js';
 
 export type Value =
   | { t: 'num'; n: number; text: string }
@@ -17,11 +17,6 @@ export interface Field {
 
 const SPACE = 32, QUOTE = 34, COMMA = 44, LPAREN = 40, RPAREN = 41, LBRACKET = 91, RBRACKET = 93,
   LBRACE = 123, RBRACE = 125, BACKSLASH = 92, LT = 60, EQ = 61, SLASH = 47, STAR = 42, AT = 64, DOT = 46;
-
-function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
-function isIdent(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-}
 
 class Parser {
   pos = 0;

@@ -13,14 +13,14 @@ export interface StraceArgs {
 /**
  * -f follow forks; -yy decorate fds (paths, socket inodes and peers); -ttt epoch times; -I2 so SIGINT/SIGTERM
  * detach even when strace launched the command (-o + command defaults to -I3: fatal signals blocked);
- * a targeted syscall set (not read/write/poll), `?` so names this arch lacks are not errors;
+ * a targeted syscall set (not read/write/poll), `?` so names this arch lacks are not errors; signals stay
+ * traced: `-e signal=none` would also hide `+++ killed by SIG +++`, the only sign a process died of one;
  * --seccomp-bpf only helps a launched command (it has no effect on -p attaches).
  */
 export function straceArgv(a: StraceArgs): string[] {
   const argv = [
     '-f', '-yy', '-ttt', '-I2', '-s', '64',
     '-e', `trace=${TRACE_SET.map((n) => '?' + n).join(',')}`,
-    '-e', 'signal=none',
     '-o', a.output,
   ];
   for (const p of a.pids) argv.push('-p', String(p));

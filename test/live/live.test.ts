@@ -112,6 +112,16 @@ test('-p PID -- command: the command sets the lifetime and the exit status', asy
   } finally { p.kill(); }
 });
 
+test('a command killed by a signal: fdwatch exits 128 + its number, and that is no error', async () => {
+  const json = path.join(tmp, 'killed.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', 'sh', '-c', 'kill -TERM $$']);
+  const e = await r.exit;
+  assert.is(e.code, 143, r.err());
+  assert.not.match(r.err(), /^fdwatch: /m);
+  const exit = records(json).find((x): x is ProcessRecord => x.type === 'process' && x.event === 'exit')!;
+  assert.is(exit.signal, 'SIGTERM');
+});
+
 test('errors: one line with what to do, non-zero exit, nothing left traced', async () => {
   const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
   const cases: Array<[string[], RegExp]> = [

@@ -12,6 +12,7 @@ test('strace argv: follow, decorate, epoch times, detachable, targeted, FIFO out
   for (const n of ['sendmsg', 'recvmsg', 'close_range', 'pidfd_getfd', 'execve', 'clone3', 'mmap']) assert.ok(trace.includes(`?${n}`), n);
   for (const n of ['read', 'write', 'poll', 'futex']) assert.not.ok(new RegExp(`\\?${n}(,|$)`).test(trace), n);
   assert.not.ok(a.includes('--seccomp-bpf'), 'seccomp-bpf does nothing for -p');
+  assert.not.ok(a.includes('signal=none'), 'signal=none would hide +++ killed by +++ lines');
 });
 
 test('strace argv with a command: seccomp-bpf, and the command gets the user\'s stderr back', () => {

@@ -9,6 +9,8 @@ import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferReco
 import { readStreamBytes } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses } from '../procfs/snapshot.js';
+import { ProcReader } from '../procfs/reader.js';
+import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { straceArgv, explainStraceError } from './strace.js';
 
@@ -62,21 +64,20 @@ function which(cmd: string): string | null {
   return null;
 }
 
-function statusField(pid: number, name: string): string | null {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text);
-    return m ? m[1]!.trim() : null;
-  } catch { return null; }
+const proc = new ProcReader('/proc');
+
+/** /proc/PID/status, or null once the process is gone. */
+function readStatus(pid: number): ProcStatus | null {
+  try { return proc.status(pid); } catch { return null; }
 }
 
+/** The effective uid: whose files the process may open. */
 function uidOf(pid: number): number | null {
-  const u = Number((statusField(pid, 'Uid') ?? '').split(/\s+/)[1]);
-  return Number.isInteger(u) ? u : null;
+  return readStatus(pid)?.uid[1] ?? null;
 }
 
 function comm(pid: number): string {
-  try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; }
+  return readStatus(pid)?.name ?? '?';
 }
 
 /** Everything that can be told before strace runs, each as one line with what to do. */
@@ -87,11 +88,12 @@ export function preflight(pids: number[], command: string[] | null): void {
   let scope = 0;
   try { scope = Number(fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()); } catch { scope = 0; }
   for (const pid of pids) {
-    if (!fs.existsSync(`/proc/${pid}`)) throw new LiveError(`no such process: ${pid}`);
-    const tracer = Number(statusField(pid, 'TracerPid') ?? '0');
+    const st = readStatus(pid);
+    if (!st) throw new LiveError(`no such process: ${pid}`);
+    const tracer = st.tracerPid;
     if (tracer > 0) throw new LiveError(`process ${pid} is already traced by ${tracer} (${comm(tracer)}): detach that tracer first`);
     if (me !== 0) {
-      const uid = uidOf(pid);
+      const uid = st.uid[1];
       if (uid !== me) throw new LiveError(`not permitted to trace ${pid} (uid ${uid}): run fdwatch as root or as that user`);
       if (scope >= 1) throw new LiveError(`Yama ptrace_scope is ${scope}: only descendants can be traced; run as root or set /proc/sys/kernel/yama/ptrace_scope to 0`);
     }
@@ -100,21 +102,15 @@ export function preflight(pids: number[], command: string[] | null): void {
 
 /** tid -> tgid from /proc, for threads of attached processes that appear without a clone. */
 function tgidOf(tid: number): number | null {
-  const t = statusField(tid, 'Tgid');
-  return t === null ? null : Number(t);
+  return readStatus(tid)?.tgid ?? null;
 }
 
 /** The kernel's own view of a new mapping (device, inode): /proc/PID/maps, or the file itself once the process is gone. */
 function mapDetails(m: MapRecord): void {
   try {
-    const start = m.start.slice(2);
-    for (const line of fs.readFileSync(`/proc/${m.pid}/maps`, 'latin1').split('\n')) {
-      if (!line.startsWith(start + '-')) continue;
-      const f = line.split(/\s+/);
-      m.dev = f[3] ?? null;
-      m.inode = f[4] !== undefined ? Number(f[4]) : null;
-      return;
-    }
+    const start = BigInt(m.start);
+    const e = proc.maps(m.pid).find((x) => x.start === start);
+    if (e) { m.dev = e.dev; m.inode = Number(e.inode); return; }
   } catch { /* exited already */ }
   if (!m.path || !m.path.startsWith('/') || m.path.endsWith(' (deleted)')) return;
   try {
@@ -127,19 +123,17 @@ function mapDetails(m: MapRecord): void {
 }
 
 function threadsOf(pid: number): number[] {
-  try { return fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid); } catch { return []; }
+  try { return proc.listTasks(pid).filter((t) => t !== pid); } catch { return []; }
 }
 
 /** The process holding a socket inode, and its fd: names the untraced end of a transfer. */
 function socketOwner(inode: number): { pid: number; fd: number; comm: string | null } | null {
   const want = `socket:[${inode}]`;
-  for (const d of fs.readdirSync('/proc')) {
-    const pid = Number(d);
-    if (!Number.isInteger(pid)) continue;
-    let fds: string[];
-    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
-    for (const f of fds) {
-      try { if (fs.readlinkSync(`/proc/${pid}/fd/${f}`) === want) return { pid, fd: Number(f), comm: comm(pid) }; } catch { /* gone */ }
+  for (const pid of proc.listPids()) {
+    let fds: number[];
+    try { fds = proc.listFds(pid); } catch { continue; }
+    for (const fd of fds) {
+      try { if (proc.fdLink(pid, fd) === want) return { pid, fd, comm: comm(pid) }; } catch { /* gone */ }
     }
   }
   return null;
@@ -173,7 +167,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     // one-sided traces: name the untraced end through the peer socket's owner
     const fill = (end: TransferEnd, own: string | null): TransferEnd => {
       if (end.pid !== null || !own) return end;
-      const d = parseDecor(own.slice(own.indexOf('<') + 1));
+      const d = parseDecor(own);
       let peer = d.peer;
       if (peer === null && d.inode !== null) {
         const diag = native.unixDiag();

@@ -1,4 +1,4 @@
-// Parses /proc/PID/status: the fields a snapshot needs (Name, Tgid, Pid, PPid, Uid).
+// Parses /proc/PID/status: the fields a snapshot and the live tracer need (Name, Tgid, Pid, PPid, TracerPid, Uid).
 
 export interface ProcStatus {
   /** comm, unescaped (the kernel prints "\n" and "\\" escaped in this file) */
@@ -8,6 +8,8 @@ export interface ProcStatus {
   ppid: number;
   /** real, effective, saved set, filesystem */
   uid: [number, number, number, number];
+  /** the process tracing this one (strace, gdb), 0 when none */
+  tracerPid: number;
 }
 
 const UNESCAPE: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', e: '\x1b', '\\': '\\' };
@@ -23,6 +25,7 @@ export function parseStatus(text: string): ProcStatus | null {
   let tgid = -1;
   let pid = -1;
   let ppid = 0;
+  let tracerPid = 0;
   let uid: [number, number, number, number] = [-1, -1, -1, -1];
   let start = 0;
   while (start < text.length) {
@@ -46,6 +49,9 @@ export function parseStatus(text: string): ProcStatus | null {
         case 'PPid':
           ppid = Number(raw);
           break;
+        case 'TracerPid':
+          tracerPid = Number(raw);
+          break;
         case 'Uid': {
           const u = raw.trim().split(/\s+/).map(Number);
           uid = [u[0] ?? -1, u[1] ?? -1, u[2] ?? -1, u[3] ?? -1];
@@ -57,5 +63,5 @@ export function parseStatus(text: string): ProcStatus | null {
     start = end + 1;
   }
   if (name === null || tgid < 0 || pid < 0) return null;
-  return { name, tgid, pid, ppid, uid };
+  return { name, tgid, pid, ppid, uid, tracerPid };
 }

@@ -103,7 +103,8 @@ test('maps: bigint addresses above 2^53, shared/private, spaces, escaped newline
 
 test('status: Name unescaped, Tgid vs Pid (a thread), PPid, Uid', () => {
   const s = parseStatus('Name:\tweird\\nname\\\\x\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t100\nNgid:\t0\nPid:\t101\nPPid:\t1\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\n')!;
-  assert.equal(s, { name: 'weird\nname\\x', tgid: 100, pid: 101, ppid: 1, uid: [1000, 1001, 1002, 1003] });
+  assert.equal(s, { name: 'weird\nname\\x', tgid: 100, pid: 101, ppid: 1, uid: [1000, 1001, 1002, 1003], tracerPid: 0 });
+  assert.is(parseStatus('Name:\tx\nTgid:\t5\nPid:\t5\nTracerPid:\t77\nUid:\t0\t0\t0\t0\n')!.tracerPid, 77);
   assert.is(parseStatus('Name:\t  lead spaces\nTgid:\t1\nPid:\t1\n')!.name, '  lead spaces');
   assert.is(parseStatus('Umask:\t0022\n'), null);
 });

@@ -5,41 +5,15 @@ import type { Readable } from 'node:stream';
 import { scanLine } from './scan.js';
 import { Clock } from './joiner.js';
 
-export type LineSink = (text: string, lineNo: number) => void;
-
 export interface ReadResult {
   lines: number;
   /** the input did not end with a newline: its last line may be cut */
   truncated: boolean;
 }
 
-/** Splits a stream into lines (latin1: strace escapes non-ASCII, so bytes stay bytes). */
-export function readStreamLines(stream: Readable, sink: LineSink): Promise<ReadResult> {
-  return new Promise((resolve, reject) => {
-    let rest = '';
-    let n = 0;
-    stream.on('data', (chunk: Buffer | string) => {
-      const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        sink(text.slice(start, nl), ++n);
-        start = nl + 1;
-      }
-      rest = start === 0 ? text : text.slice(start);
-    });
-    stream.on('error', reject);
-    stream.on('end', () => {
-      if (rest.length > 0) sink(rest, ++n);
-      resolve({ lines: n, truncated: rest.length > 0 });
-    });
-  });
-}
-
 export type ByteSink = (bytes: Buffer, start: number, end: number, lineNo: number) => void;
 
-/** Like readStreamLines, but hands out line ranges of the raw chunk: nothing is decoded here. */
+/** Splits a stream into lines, handed out as ranges of the raw chunk: nothing is decoded here. */
 export function readStreamBytes(stream: Readable, sink: ByteSink): Promise<ReadResult> {
   return new Promise((resolve, reject) => {
     let rest: Buffer | null = null;
@@ -77,10 +51,6 @@ export const FILE_CHUNK = 1 << 22;
 
 export function readFileBytes(file: string, sink: ByteSink): Promise<ReadResult> {
   return readStreamBytes(fs.createReadStream(file, { highWaterMark: FILE_CHUNK }), sink);
-}
-
-export function readFileLines(file: string, sink: LineSink): Promise<ReadResult> {
-  return readStreamLines(fs.createReadStream(file, { highWaterMark: FILE_CHUNK }), sink);
 }
 
 export type TraceInput =
@@ -122,11 +92,27 @@ export function resolveInput(arg: string): TraceInput {
 
 /** The -ff logs carry timestamps, so they can be merged in time order. */
 export function ffTimed(files: Array<{ path: string }>): boolean {
-  for (const f of files) {
-    const first = fs.readFileSync(f.path, 'latin1').split('\n', 1)[0] ?? '';
-    if (first) return scanLine(first).ts !== null;
-  }
+  return timedHeads(files.map((f) => firstLine(f.path)));
+}
+
+/** The first non-empty file's first line has a timestamp. */
+function timedHeads(heads: string[]): boolean {
+  for (const h of heads) if (h) return scanLine(h).ts !== null;
   return false;
+}
+
+/** A file's first line, from its first 4 KB: no need to read the whole log for it. */
+function firstLine(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.toString('latin1', 0, n);
+    const nl = text.indexOf('\n');
+    return nl < 0 ? text : text.slice(0, nl);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export interface FfLine { text: string; lineNo: number; file: number }
@@ -145,7 +131,7 @@ export function mergeFf(files: Array<{ path: string; pid: number }>, baseDay: nu
     return ls;
   });
   let total = 0;
-  const timed = lines.some((ls) => ls.length > 0 && scanLine(ls[0]!).ts !== null);
+  const timed = timedHeads(lines.map((ls) => ls[0] ?? ''));
   if (!timed) {
     lines.forEach((ls, file) => ls.forEach((text, i) => { total++; sink({ text, lineNo: i + 1, file }); }));
     return { lines: total, truncated };

@@ -5,7 +5,7 @@ import {
   SCHEMA_VERSION, type AlertKind, type FdKind, type FdOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
-import { parseDecor, type FdTarget } from '../tracer/decor.js';
+import { parseDecor, plainTarget, type FdTarget } from '../tracer/decor.js';
 import { parseArgs, field, after, textOf, numOf, fdOf, leadingFd, type Value } from '../tracer/values.js';
 import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './state.js';
 
@@ -406,7 +406,7 @@ export class Correlator {
       return en;
     }
     if (!en) {
-      en = this.addEntry(p, a.fd, this.newOfd({ target: `fd:${a.fd}`, kind: 'unknown', inode: null, peer: null, path: null, pid: null }, false),
+      en = this.addEntry(p, a.fd, this.newOfd(plainTarget(`fd:${a.fd}`, 'unknown'), false),
         null, unknownOrigin(syscall), ts);
       this.emitFd(p, tid, en, 'seen', syscall, ts);
     }
@@ -447,7 +447,7 @@ export class Correlator {
       target = target ? target.replace('%s', path) : path;
     }
     if (!target) target = `${e.name}:?`;
-    return { target, kind: spec.kind ?? 'unknown', inode: null, peer: null, path: null, pid: null };
+    return plainTarget(target, spec.kind ?? 'unknown');
   }
 
   private flagsText(spec: SyscallSpec, args: Value[]): string {
@@ -493,7 +493,7 @@ export class Correlator {
       const a = fdOf(item);
       if (!a) return;
       const t: FdTarget = a.decor !== null ? parseDecor(a.decor, a.suffix)
-        : { target: spec.target ?? '?', kind: spec.kind ?? 'unknown', inode: null, peer: null, path: null, pid: null };
+        : plainTarget(spec.target ?? '?', spec.kind ?? 'unknown');
       const ofd = this.newOfd(t, true);
       if (ofd.kind === 'socket' && ofd.endpoint === null) ofd.endpoint = `ep:${this.nextEndpoint++}`;
       ends.push(this.addEntry(p, a.fd, ofd, cloexec, opened(e.name), e.ts));
@@ -663,7 +663,7 @@ export class Correlator {
           if (a.decor !== null) this.learnEndpoint(ofd, parseDecor(a.decor, a.suffix));
         } else {
           ofd = this.newOfd(a.decor !== null ? parseDecor(a.decor, a.suffix)
-            : { target: `fd:${a.fd}`, kind: 'unknown', inode: null, peer: null, path: null, pid: null }, false);
+            : plainTarget(`fd:${a.fd}`, 'unknown'), false);
         }
         ofd.transferred = true;
         p.hasTransferred = true;
@@ -727,7 +727,7 @@ export class Correlator {
     const src = fromPid !== null && srcFd !== null ? this.processes.get(fromPid)?.table.fds.get(srcFd) : undefined;
     const srcProc = fromPid !== null ? this.processes.get(fromPid) : undefined;
     const t = e.ret.decor !== null ? parseDecor(e.ret.decor) : null;
-    const ofd = src ? src.ofd : this.newOfd(t ?? { target: `fd:${srcFd}`, kind: 'unknown', inode: null, peer: null, path: null, pid: null }, false);
+    const ofd = src ? src.ofd : this.newOfd(t ?? plainTarget(`fd:${srcFd}`, 'unknown'), false);
     ofd.transferred = true;
     p.hasTransferred = true;
     const en = this.addEntry(p, e.ret.value!, ofd, true,

@@ -15,7 +15,8 @@ export interface FdTarget {
   pid: number | null;
 }
 
-function plain(target: string, kind: FdKind): FdTarget {
+/** A target known only by its text and kind (no socket or pidfd details). */
+export function plainTarget(target: string, kind: FdKind): FdTarget {
   return { target, kind, inode: null, peer: null, path: null, pid: null };
 }
 
@@ -35,21 +36,21 @@ export function parseDecor(decor: string, suffix = ''): FdTarget {
     if (path.includes('\\')) path = unescapeC(path);
     if (path.startsWith('/memfd:')) kind = 'memfd';
     else if (kind === 'file' && path.startsWith('/dev/') && !path.startsWith('/dev/shm/')) kind = 'device';
-    return plain(deleted ? `${path} (deleted)` : path, kind);
+    return plainTarget(deleted ? `${path} (deleted)` : path, kind);
   }
   const colon = decor.indexOf(':');
   const proto = colon > 0 ? decor.slice(0, colon) : decor;
-  if (proto === 'pipe') return plain(decor, 'pipe');
-  if (proto === 'anon_inode') return plain(decor, 'anon');
+  if (proto === 'pipe') return plainTarget(decor, 'pipe');
+  if (proto === 'anon_inode') return plainTarget(decor, 'anon');
   if (proto === 'pid') {
-    const t = plain(decor, 'anon');
+    const t = plainTarget(decor, 'anon');
     const n = parseInt(decor.slice(colon + 1), 10);
     t.pid = Number.isNaN(n) ? null : n;
     return t;
   }
   const open = decor.indexOf(':[');
   if (open > 0 && decor.endsWith(']')) {
-    const t = plain(decor, 'socket');
+    const t = plainTarget(decor, 'socket');
     if (proto === 'net' || proto === 'mnt' || proto === 'user' || proto === 'uts' || proto === 'ipc' || proto === 'cgroup' || proto === 'time') {
       t.kind = 'anon';
       return t;
@@ -77,5 +78,5 @@ export function parseDecor(decor: string, suffix = ''): FdTarget {
     }
     return t;
   }
-  return plain(decor, 'unknown');
+  return plainTarget(decor, 'unknown');
 }

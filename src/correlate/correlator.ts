@@ -47,8 +47,6 @@ interface InFlightFd {
 
 interface InFlightMessage {
   fds: InFlightFd[];
-  /** receiving endpoint key this message waits on */
-  key: string;
 }
 
 interface PendingClone {
@@ -381,7 +379,6 @@ export class Correlator {
     if (!q) return;
     this.queues.delete(from);
     const dst = this.queues.get(to);
-    for (const m of q) m.key = to;
     if (dst) dst.push(...q); else this.queues.set(to, q);
   }
 
@@ -612,7 +609,7 @@ export class Correlator {
       const waiting = this.orphans.get(key);
       if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
       const q = this.queues.get(key);
-      const m: InFlightMessage = { fds, key };
+      const m: InFlightMessage = { fds };
       if (q) q.push(m); else this.queues.set(key, [m]);
     }
   }

@@ -97,8 +97,9 @@ export class Joiner {
       // decode only the arguments (and the stamp of a call): the prefix and name are known
       this.stats.lines++;
       const l = this.reuse;
-      const stamp = l.kind === 'call' && l.stampAt >= 0 ? bytes.toString('latin1', l.stampAt, l.nameAt) : null;
-      finishScan(l, bytes.toString('latin1', l.bodyAt, bytes[end - 1] === 13 ? end - 1 : end), stamp);
+      const from = l.kind === 'call' && l.stampAt >= 0 ? l.stampAt : l.bodyAt;
+      const text = bytes.toString('latin1', from, bytes[end - 1] === 13 ? end - 1 : end);
+      finishScan(l, text, l.bodyAt - from, from === l.stampAt ? l.nameAt - from : 0);
       this.handle(l, lineNo, src, l.kind === 'error' ? bytes.toString('latin1', start, end) : '');
       return;
     }

@@ -473,18 +473,19 @@ function interesting(out: ScannedLine, kind: 'call' | 'resumed', name: string, t
 }
 
 /**
- * Completes a line quickSkip found interesting: `rest` is the decoded text from `bodyAt` to the line's end,
- * `stamp` the decoded stamp (calls only: a resumed half's time is its entry's).
+ * Completes a line quickSkip found interesting. `text` is the line decoded from its stamp (a call with one)
+ * or from its arguments (a resumed half's time is its entry's) to its end; the arguments start at `bodyAt`
+ * and the stamp, if any, ends before `stampEnd`.
  */
-export function finishScan(out: ScannedLine, rest: string, stamp: string | null): ScannedLine {
+export function finishScan(out: ScannedLine, text: string, bodyAt: number, stampEnd: number): ScannedLine {
   out.body = ''; out.ret = null; out.num = null; out.signal = null; out.core = false; out.pidChangedTo = null;
   out.detached = false; out.reason = '';
-  if (stamp !== null) {
+  if (stampEnd > 0) {
     const tid = out.tid;
-    scanPrefix(stamp, out);
+    scanPrefix(text, out, 0, stampEnd);
     out.tid = tid;
   }
-  return finishCall(rest, 0, out.kind === 'call' ? 1 : 0, out);
+  return finishCall(text, bodyAt, out.kind === 'call' ? 1 : 0, out);
 }
 
 export function newScannedLine(): ScannedLine {

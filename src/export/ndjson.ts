@@ -28,13 +28,14 @@ export function openNdjson(target: string): RecordWriter {
     path: target,
     write(r) {
       if (closed) return;
-      lineAscii = false;
-      const line = r.type === 'fd' ? fdLine(r) : JSON.stringify(r);
-      // ASCII text is its own UTF-8, and a latin1 write is a plain byte copy: several times cheaper than encoding UTF-8
-      const room = lineAscii ? line.length + 1 : 3 * line.length + 1;
+      // the commonest record is printable ASCII, and ASCII is its own UTF-8: a latin1 write is a plain byte
+      // copy, several times cheaper than encoding UTF-8
+      const fast = r.type === 'fd' ? fdLine(r) : null;
+      const line = fast ?? JSON.stringify(r);
+      const room = (fast !== null ? line.length : 3 * line.length) + 1;
       if (off + room > BUFFER_SIZE) flush();
       if (room > BUFFER_SIZE) { writeAll(fd, Buffer.from(line + '\n', 'utf8')); return; }
-      off += buf.write(line, off, lineAscii ? 'latin1' : 'utf8');
+      off += buf.write(line, off, fast !== null ? 'latin1' : 'utf8');
       buf[off++] = 10;
     },
     flush,
@@ -49,37 +50,40 @@ export function openNdjson(target: string): RecordWriter {
 
 const FD_KEYS = new Set(['v', 'type', 'ts', 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall', 'tid', 'fromFd', 'fromPid']);
 
-/** Set by fdLine: the line it returned is all ASCII. */
-let lineAscii = false;
 let lastTs: number | null = null;
 let lastTsText = 'null';
 
-/** A string's JSON text when it is printable ASCII with nothing to escape (the common case), else null. */
+/**
+ * JSON.stringify(r)'s exact text, written by hand for the commonest record when it is printable ASCII;
+ * null when it needs the generic path: snapshot extras, or a string to escape or encode as UTF-8.
+ */
+export function fdLine(r: FdRecord): string | null {
+  for (const k in r) if (!FD_KEYS.has(k)) return null;
+  const target = r.target === null ? 'null' : plainQuoted(r.target);
+  const syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
+  if (target === null || syscall === null) return null;
+  // the records of one syscall share a stamp: format it once
+  if (r.ts !== lastTs) { lastTs = r.ts; lastTsText = JSON.stringify(r.ts); }
+  let s = '{"v":' + r.v + ',"type":"fd","ts":' + lastTsText + ',"pid":' + num(r.pid) + ',"fd":' + num(r.fd) +
+    ',"op":"' + r.op + '","target":' + target + ',"kind":"' + r.kind + '","cloexec":' + r.cloexec + ',"syscall":' + syscall;
+  if (r.tid !== undefined) s += ',"tid":' + num(r.tid);
+  if (r.fromFd !== undefined) s += ',"fromFd":' + num(r.fromFd);
+  if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
+  return s + '}';
+}
+
+/** A number as JSON prints it: integers as they are, anything else (NaN included) through JSON.stringify. */
+function num(n: number | null): string {
+  return n !== null && Number.isSafeInteger(n) ? '' + n : JSON.stringify(n);
+}
+
+/** A string's JSON text when it is printable ASCII with nothing to escape; else null. */
 function plainQuoted(s: string): string | null {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 34 /* " */ || c === 92 /* \ */) return null;
   }
   return '"' + s + '"';
-}
-
-/** The commonest record, written by hand: the same text JSON.stringify gives, without its generic walk. */
-export function fdLine(r: FdRecord): string {
-  for (const k in r) if (!FD_KEYS.has(k)) return JSON.stringify(r); // snapshot extras: the generic path
-  // the records of one syscall share a stamp: format it once
-  if (r.ts !== lastTs) { lastTs = r.ts; lastTsText = JSON.stringify(r.ts); }
-  let target = r.target === null ? 'null' : plainQuoted(r.target);
-  let ascii = true;
-  if (target === null) { target = JSON.stringify(r.target); ascii = false; }
-  let syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
-  if (syscall === null) { syscall = JSON.stringify(r.syscall); ascii = false; }
-  let s = '{"v":' + r.v + ',"type":"fd","ts":' + lastTsText + ',"pid":' + r.pid + ',"fd":' + r.fd + ',"op":"' + r.op +
-    '","target":' + target + ',"kind":"' + r.kind + '","cloexec":' + r.cloexec + ',"syscall":' + syscall;
-  if (r.tid !== undefined) s += ',"tid":' + r.tid;
-  if (r.fromFd !== undefined) s += ',"fromFd":' + r.fromFd;
-  if (r.fromPid !== undefined) s += ',"fromPid":' + r.fromPid;
-  lineAscii = ascii;
-  return s + '}';
 }
 
 function writeAll(fd: number, b: Buffer): void {

@@ -640,6 +640,12 @@ function finishCall(s: string, pos: number, depth: number, out: ScannedLine): Sc
  */
 function findResumedClose(s: string, pos: number): number {
   const end = s.length;
+  // the common `<... NAME resumed>) = RET`: a ')' first and no other ')' is the only candidate there can be
+  if (s.charCodeAt(pos) === Ch.RParen && s.indexOf(')', pos + 1) < 0) {
+    let q = pos + 1;
+    while (s.charCodeAt(q) === Ch.Space) q++;
+    return s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space ? pos : -1;
+  }
   let p = pos;
   let found = -1;
   while (p < end) {

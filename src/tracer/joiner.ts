@@ -57,7 +57,8 @@ export interface JoinerStats {
 }
 
 export class Joiner {
-  private readonly pending = new Map<number, Pending>();
+  /** a thread's unfinished call; null once resumed (kept until the thread exits: no Map shrink and regrow per call) */
+  private readonly pending = new Map<number, Pending | null>();
   /** `<pid changed to L ...>`: the execve of another thread that will resume as L */
   private readonly migrated = new Map<number, Pending>();
   private readonly live = new Set<number>();
@@ -159,6 +160,7 @@ export class Joiner {
       src.spliceMsg = null;
     }
     for (const [tid, p] of this.pending) {
+      if (p === null) continue;
       this.stats.cut++;
       this.emit({
         type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,
@@ -257,7 +259,7 @@ export class Joiner {
       }
       case 'resumed': {
         let p = this.pending.get(tid);
-        if (p && p.name === l.name) this.pending.delete(tid);
+        if (p && p.name === l.name) this.pending.set(tid, null);
         else {
           const m = this.migrated.get(tid);
           if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
@@ -281,9 +283,9 @@ export class Joiner {
         return;
       case 'exit': {
         const p = this.pending.get(tid);
+        this.pending.delete(tid);
         if (p) {
           // the call never returned: killed, or exit_group's `= ?` printed as unfinished
-          this.pending.delete(tid);
           this.stats.cut++;
           this.emit({
             type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,

@@ -634,17 +634,24 @@ function finishCall(s: string, pos: number, depth: number, out: ScannedLine): Sc
   return out;
 }
 
+/** The ')' at `p` is followed by ` = ` (strace pads the return to a column with more spaces). */
+function closesBeforeReturn(s: string, p: number): boolean {
+  let q = p + 1;
+  while (s.charCodeAt(q) === Ch.Space) q++;
+  return s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space;
+}
+
 /**
  * For a resumed tail we do not know the depth the entry half stopped at: take the last top-level
  * `) = ` candidate by scanning forward and remembering every ')' followed by ` = ` outside strings.
  */
 function findResumedClose(s: string, pos: number): number {
   const end = s.length;
-  // the common `<... NAME resumed>) = RET`: a ')' first and no other ')' is the only candidate there can be
-  if (s.charCodeAt(pos) === Ch.RParen && s.indexOf(')', pos + 1) < 0) {
-    let q = pos + 1;
-    while (s.charCodeAt(q) === Ch.Space) q++;
-    return s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space ? pos : -1;
+  // the common `<... NAME resumed>) = RET`: when no later ')' is followed by ` = `, the first one is the close
+  if (s.charCodeAt(pos) === Ch.RParen && closesBeforeReturn(s, pos)) {
+    let later = s.indexOf(')', pos + 1);
+    while (later >= 0 && !closesBeforeReturn(s, later)) later = s.indexOf(')', later + 1);
+    if (later < 0) return pos;
   }
   let p = pos;
   let found = -1;
@@ -660,11 +667,7 @@ function findResumedClose(s: string, pos: number): number {
       p = q;
       continue;
     }
-    if (c === Ch.RParen) {
-      let q = p + 1;
-      while (q < end && s.charCodeAt(q) === Ch.Space) q++;
-      if (q < end && s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space) found = p;
-    }
+    if (c === Ch.RParen && closesBeforeReturn(s, p)) found = p;
     p++;
   }
   return found;

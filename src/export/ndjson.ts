@@ -48,17 +48,15 @@ export function openNdjson(target: string): RecordWriter {
   };
 }
 
-const FD_KEYS = new Set(['v', 'type', 'ts', 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall', 'tid', 'fromFd', 'fromPid']);
-
 let lastTs: number | null = null;
 let lastTsText = 'null';
 
 /**
  * JSON.stringify(r)'s exact text, written by hand for the commonest record when it is printable ASCII;
- * null when it needs the generic path: snapshot extras, or a string to escape or encode as UTF-8.
+ * null when it needs the generic path: a snapshot's extra fields, or a string to escape or encode as UTF-8.
  */
 export function fdLine(r: FdRecord): string | null {
-  for (const k in r) if (!FD_KEYS.has(k)) return null;
+  if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined) return null;
   const target = r.target === null ? 'null' : plainQuoted(r.target);
   const syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
   if (target === null || syscall === null) return null;

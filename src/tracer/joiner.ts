@@ -68,8 +68,9 @@ export class Joiner {
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
   private readonly reuse = newScannedLine();
-  /** the thread of the last skipped line (known alive) */
+  /** the threads of the last two skipped lines (known alive; -f logs of two busy processes alternate) */
   private lastTid = -1;
+  private prevTid = -1;
   private readonly filter: NameFilter | null;
 
   /** `interesting`: syscall names worth parsing; others are counted and dropped (null: keep all). */
@@ -91,7 +92,13 @@ export class Joiner {
       this.stats.lines++;
       if (l.kind === 'skip') this.stats.syscalls++;
       // a skipped line only tells which threads are alive; the same thread again tells nothing new
-      if (l.tid === null || l.tid !== this.lastTid) { this.resolveTid(l, src); this.lastTid = l.tid ?? -1; }
+      const tid = l.tid;
+      if (tid === null) this.resolveTid(l, src);
+      else if (tid !== this.lastTid) {
+        if (tid !== this.prevTid) this.resolveTid(l, src);
+        this.prevTid = this.lastTid;
+        this.lastTid = tid;
+      }
       return;
     }
     if (verdict === 'interesting') {
@@ -220,6 +227,7 @@ export class Joiner {
 
   private handle(l: ScannedLine, lineNo: number, src: Source, text: string): void {
     this.lastTid = -1;
+    this.prevTid = -1;
     if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
     switch (l.kind) {
       case 'blank': case 'stack': case 'message':

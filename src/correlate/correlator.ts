@@ -6,7 +6,7 @@ import {
 } from '../model/records.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
 import { parseDecor, plainTarget, type FdTarget } from '../tracer/decor.js';
-import { parseArgs, field, after, textOf, numOf, fdOf, leadingFd, type Value } from '../tracer/values.js';
+import { parseArgs, parseArg, field, after, textOf, numOf, fdOf, leadingFd, type ArgAt, type Value } from '../tracer/values.js';
 import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './state.js';
 
 export interface CorrelatorOptions {
@@ -134,10 +134,14 @@ export class Correlator {
       if (en) { this.dropEntry(p, en, e.ts); this.emitFd(p, e.tid, en, 'close', e.name, e.ts); return; }
     } else if (spec.family === 'mmap' && !p.hasTransferred && !e.args.includes('MAP_SHARED')) {
       return; // a private mapping matters only for fds that arrived by transfer
+    } else if (spec.family === 'open' && e.ret.decor !== null) {
+      // -y/-yy named the new fd: of the arguments only the flags are read, so parse only what is asked for
+      this.opened(p, e, spec, (i) => parseArg(e.args, i));
+      return;
     }
     const args = parseArgs(e.args);
     switch (spec.family) {
-      case 'open': case 'accept': this.opened(p, e, spec, args); return;
+      case 'open': case 'accept': this.opened(p, e, spec, (i) => args[i]); return;
       case 'pair': this.pair(p, e, spec, args); return;
       case 'dup': this.dup(p, e, spec, args); return;
       case 'fcntl': this.fcntl(p, e, args); return;
@@ -436,36 +440,36 @@ export class Correlator {
     }
   }
 
-  private targetFor(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdTarget {
+  private targetFor(e: SyscallEvent, spec: SyscallSpec, arg: ArgAt): FdTarget {
     if (e.ret.decor !== null) return parseDecor(e.ret.decor);
     let target = spec.target ?? '';
     if (spec.pathArg !== undefined) {
-      const path = textOf(args[spec.pathArg]);
+      const path = textOf(arg(spec.pathArg));
       target = target ? target.replace('%s', path) : path;
     }
     if (!target) target = `${e.name}:?`;
     return plainTarget(target, spec.kind ?? 'unknown');
   }
 
-  private flagsText(spec: SyscallSpec, args: Value[]): string {
+  private flagsText(spec: SyscallSpec, arg: ArgAt): string {
     if (spec.flagsArg === undefined) return '';
-    const v = args[spec.flagsArg];
+    const v = arg(spec.flagsArg);
     return spec.flagsField ? textOf(field(v, spec.flagsField)) : textOf(v);
   }
 
-  private opened(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
-    if (spec.newIfMinusOne !== undefined && numOf(args[spec.newIfMinusOne]) !== -1) return;
+  private opened(p: Process, e: SyscallEvent, spec: SyscallSpec, arg: ArgAt): void {
+    if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return;
     const fd = e.ret.value!;
-    const t = this.targetFor(e, spec, args);
-    if (e.name === 'pidfd_open') t.pid = numOf(args[0]);
+    const t = this.targetFor(e, spec, arg);
+    if (e.name === 'pidfd_open') t.pid = numOf(arg(0));
     const ofd = this.newOfd(t, true);
     if (spec.kind === 'socket' && ofd.endpoint === null) ofd.endpoint = `ep:${this.nextEndpoint++}`;
-    const flags = this.flagsText(spec, args);
+    const flags = this.flagsText(spec, arg);
     if (flags.includes('O_DIRECTORY') && ofd.kind === 'file') ofd.kind = 'dir';
     const cloexec = spec.alwaysCloexec === true || flags.includes('CLOEXEC');
     const en = this.addEntry(p, fd, ofd, cloexec, opened(e.name), e.ts);
     if (spec.family === 'accept') {
-      const listener = this.entryFor(p, args[0], e.tid, e.ts, e.name);
+      const listener = this.entryFor(p, arg(0), e.tid, e.ts, e.name);
       let path = listener?.ofd.boundPath ?? null;
       // a listener bound before the trace: if connects wait on a single path, they are for it
       if (!path && listener && this.pendingConnects.size === 1) {
@@ -484,7 +488,7 @@ export class Correlator {
   private pair(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
     const arr = after(args[spec.pairArg!]);
     if (!arr || arr.t !== 'arr' || arr.items.length < 2) return;
-    const cloexec = this.flagsText(spec, args).includes('CLOEXEC');
+    const cloexec = this.flagsText(spec, (i) => args[i]).includes('CLOEXEC');
     const ends: FdEntry[] = [];
     for (const item of arr.items.slice(0, 2)) {
       const a = fdOf(item);
@@ -515,7 +519,7 @@ export class Correlator {
   private dup(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
     const src = this.entryFor(p, args[spec.fromArg!], e.tid, e.ts, e.name);
     if (!src) return;
-    this.dupTo(p, e, src, e.ret.value!, this.flagsText(spec, args).includes('CLOEXEC'));
+    this.dupTo(p, e, src, e.ret.value!, this.flagsText(spec, (i) => args[i]).includes('CLOEXEC'));
   }
 
   private fcntl(p: Process, e: SyscallEvent, args: Value[]): void {

@@ -108,14 +108,20 @@ class Parser {
     return { t: 'str', s: plain ? raw : unescapeC(raw), trunc, abstract };
   }
 
-  /** A span up to the next top-level `,` or closer: numbers, fds, flag sets, NULL, calls, expressions. */
-  scalar(): Value {
+  /** where span() saw the first fd decoration (-1: none) and where it ends */
+  decorAt = -1;
+  decorEnd = -1;
+
+  /**
+   * Moves to the end of a span: up to the next top-level `,` or closer, over strings, decorations, comments
+   * and nested brackets. Allocates nothing.
+   */
+  span(): void {
     const s = this.s;
     const start = this.pos;
     let p = start;
     let depth = 0;
-    let decorAt = -1;
-    let decorEnd = -1;
+    this.decorAt = -1;
     while (p < s.length) {
       const c = s.charCodeAt(p);
       if (c === QUOTE) {
@@ -125,7 +131,7 @@ class Parser {
       if (c === LT && p > start && isDigit(s.charCodeAt(p - 1))) {
         const q = skipDecoration(s, p);
         if (q < 0) { p = s.length; break; }
-        if (decorAt < 0) { decorAt = p; decorEnd = q; }
+        if (this.decorAt < 0) { this.decorAt = p; this.decorEnd = q; }
         p = q;
         continue;
       }
@@ -149,7 +155,29 @@ class Parser {
       p++;
     }
     this.pos = p;
-    let end = p;
+  }
+
+  /** Steps over one value (in/out pairs included) without building it. */
+  skip(): void {
+    this.skipSpaces();
+    this.span();
+    const s = this.s;
+    let p = this.pos;
+    while (p < s.length && s.charCodeAt(p) === SPACE) p++;
+    if (s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) === 62 /* > */) {
+      this.pos = p + 2;
+      this.skipSpaces();
+      this.span();
+    }
+  }
+
+  /** Numbers, fds, flag sets, NULL, calls, expressions: a span as one value. */
+  scalar(): Value {
+    const s = this.s;
+    const start = this.pos;
+    this.span();
+    const { decorAt, decorEnd } = this;
+    let end = this.pos;
     while (end > start && s.charCodeAt(end - 1) === SPACE) end--;
     const text = s.slice(start, end);
     if (decorAt >= 0) {
@@ -166,6 +194,8 @@ class Parser {
 
 /** Decimal, negative, hex or octal integer text; also `0x1 /* SOL_SOCKET *\/` (-X verbose). */
 export function parseNumber(text: string): number | null {
+  const c0 = text.charCodeAt(0);
+  if (c0 !== 45 /* - */ && !isDigit(c0)) return null; // flags, NULL, AT_FDCWD: most scalars are no numbers
   let end = text.length;
   const cm = text.indexOf(' /*');
   if (cm > 0) end = cm;
@@ -241,6 +271,24 @@ export function parseArgs(args: string): Value[] {
     else if (p.pos === before) p.pos++; // a stray closer: step over it
   }
 }
+
+/** The argument at index `i` alone: the ones before it are stepped over, nothing after it is read. */
+export function parseArg(args: string, i: number): Value | undefined {
+  const p = new Parser(args);
+  for (let k = 0; ; k++) {
+    p.skipSpaces();
+    if (p.pos >= args.length) return undefined;
+    if (k === i) return p.value();
+    const before = p.pos;
+    p.skip();
+    p.skipSpaces();
+    if (args.charCodeAt(p.pos) === COMMA) p.pos++;
+    else if (p.pos === before) p.pos++; // a stray closer: step over it, as parseArgs does
+  }
+}
+
+/** A syscall's arguments by index: all parsed at once, or one at a time when few are read. */
+export type ArgAt = (i: number) => Value | undefined;
 
 // ---- small accessors the correlator uses ----
 

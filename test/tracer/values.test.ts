@@ -1,7 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseArgs, field, after, textOf, unescapeC, type Value } from '../../src/tracer/values.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs, parseArg, field, after, textOf, unescapeC, type Value } from '../../src/tracer/values.js';
 import { parseDecor } from '../../src/tracer/decor.js';
+import { scanLine } from '../../src/tracer/scan.js';
+import { root } from '../paths.js';
 
 test('sendmsg with SCM_RIGHTS and SCM_CREDENTIALS', () => {
   const a = parseArgs('3<UNIX-STREAM:[6149->5313]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=6303, uid=0, gid=0}}, {cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>, 6</dev/null<char 1:3>>]}], msg_controllen=56, msg_flags=0}, MSG_NOSIGNAL');
@@ -79,3 +83,24 @@ test('decorations -> targets', () => {
 });
 
 test.run();
+
+test('parseArg(i) is parseArgs()[i], for every argument of every call in every fixture log', () => {
+  let checked = 0;
+  const dir = path.join(root, 'fixtures', 'traces');
+  for (const c of fs.readdirSync(dir)) {
+    for (const f of fs.readdirSync(path.join(dir, c)).filter((n) => n.endsWith('.log'))) {
+      for (const line of fs.readFileSync(path.join(dir, c, f), 'latin1').split('\n')) {
+        const l = scanLine(line);
+        if (l.kind !== 'call' && l.kind !== 'resumed' && l.kind !== 'unfinished') continue;
+        const all = parseArgs(l.body);
+        for (let i = 0; i <= all.length; i++) { assert.equal(parseArg(l.body, i), all[i], `${line} [${i}]`); checked++; }
+      }
+    }
+  }
+  assert.ok(checked > 5000, `checked ${checked}`);
+  // odd shapes: in/out values, comments, stray closers
+  for (const a of ['110 => 0, [4 => 5], x', '0x1 /* SOL_SOCKET */, ) , 3', '"a\\"b"..., {x=[1, 2]}, @"abs", 7</a<b>>(deleted), 9']) {
+    const all = parseArgs(a);
+    for (let i = 0; i <= all.length; i++) assert.equal(parseArg(a, i), all[i], `${a} [${i}]`);
+  }
+});

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       'replay <trace>',
       'Read a recorded strace log (strace -f -o FILE, -ff -o PREFIX, or - for stdin) and show fd tables and transfers',
       (y) => y
-        .positional('trace', { type: 'string', demandOption: true, describe: 'log file, -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
+        .positional('trace', { type: 'string', demandOption: true, describe: 'log file (or pipe), -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout) instead of the report' })
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })

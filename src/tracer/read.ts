@@ -97,7 +97,8 @@ export function resolveInput(arg: string): TraceInput {
   if (arg === '-') return { kind: 'stdin' };
   let st: fs.Stats | null = null;
   try { st = fs.statSync(arg); } catch { st = null; }
-  if (st?.isFile()) return { kind: 'file', path: arg };
+  // a pipe or a terminal (`fdwatch replay <(strace ... 2>&1)`) is read as one log, like a file
+  if (st?.isFile() || st?.isFIFO() || st?.isCharacterDevice()) return { kind: 'file', path: arg };
   let dir: string;
   let prefix: string | null;
   if (st?.isDirectory()) { dir = arg; prefix = null; }

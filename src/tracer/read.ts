@@ -61,13 +61,12 @@ export function readStreamBytes(stream: Readable, sink: ByteSink): Promise<ReadR
 export const FILE_CHUNK = 1 << 22;
 
 /**
- * Splits a file into lines. Two buffers take turns: the kernel fills the next chunk while the lines of this
- * one are handled, so reading costs no time of its own.
+ * Reads a file in FILE_CHUNK pieces. Two buffers take turns: the kernel fills the next chunk while
+ * `onChunk` handles this one, so reading costs no time of its own. A chunk is only valid during its call.
  */
-export async function readFileBytes(file: string, sink: ByteSink): Promise<ReadResult> {
+export async function readFileChunks(file: string, onChunk: (chunk: Buffer) => void): Promise<void> {
   const fh = await fs.promises.open(file, 'r');
   try {
-    const lines = new LineSplitter(sink);
     const bufs = [Buffer.allocUnsafe(FILE_CHUNK), Buffer.allocUnsafe(FILE_CHUNK)] as const;
     let turn = 0;
     let reading = fh.read(bufs[0], 0, FILE_CHUNK, null);
@@ -77,12 +76,18 @@ export async function readFileBytes(file: string, sink: ByteSink): Promise<ReadR
       const chunk = bufs[turn]!;
       turn ^= 1;
       reading = fh.read(bufs[turn]!, 0, FILE_CHUNK, null);
-      lines.push(bytesRead === FILE_CHUNK ? chunk : chunk.subarray(0, bytesRead));
+      onChunk(bytesRead === FILE_CHUNK ? chunk : chunk.subarray(0, bytesRead));
     }
-    return lines.end();
   } finally {
     await fh.close();
   }
+}
+
+/** Splits a file (or a named pipe) into lines. */
+export async function readFileBytes(file: string, sink: ByteSink): Promise<ReadResult> {
+  const lines = new LineSplitter(sink);
+  await readFileChunks(file, (chunk) => lines.push(chunk));
+  return lines.end();
 }
 
 export type TraceInput =

@@ -300,10 +300,12 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
     let neg = false;
     if (c === Ch.Minus) { neg = true; p++; }
     if (s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === 120 || s.charCodeAt(p + 1) === 88)) {
-      const hs = p + 2;
-      p = hs;
-      while (p < end && isHex(s.charCodeAt(p))) p++;
-      value = parseInt(s.slice(hs, p), 16);
+      // addresses (mmap) fit a double exactly below 2^53; a longer value loses precision, as parseInt would
+      p += 2;
+      const hs = p;
+      let n = 0;
+      for (let d = s.charCodeAt(p); p < end && isHex(d); d = s.charCodeAt(++p)) n = n * 16 + (d <= Ch.D9 ? d - Ch.D0 : (d | 32) - 87);
+      value = p > hs ? n : null;
     } else {
       let n = 0;
       const ds = p;
@@ -483,9 +485,12 @@ export function finishScan(out: ScannedLine, text: string, bodyAt: number, stamp
   out.body = ''; out.ret = null; out.num = null; out.signal = null; out.core = false; out.pidChangedTo = null;
   out.detached = false; out.reason = '';
   if (stampEnd > 0) {
-    const tid = out.tid;
-    scanPrefix(text, out, 0, stampEnd);
-    out.tid = tid;
+    // -t/-tt (HH:MM:SS) straight to the clock; -ttt and the rest through the prefix scanner
+    if (text.charCodeAt(2) !== Ch.Colon || parseClock(text, 0, out, stampEnd) < 0) {
+      const tid = out.tid;
+      scanPrefix(text, out, 0, stampEnd);
+      out.tid = tid;
+    }
   }
   return finishCall(text, bodyAt, out.kind === 'call' ? 1 : 0, out);
 }

@@ -217,8 +217,8 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
         p = skipString(s, p, end);
         continue;
       case Ch.Lt: {
-        // a decoration follows a digit: 3</path>, 5</dev/null<char 1:3>>
-        if (p > 0 && isDigit(s.charCodeAt(p - 1))) {
+        // a decoration follows an fd: 3</path>, 5</dev/null<char 1:3>>, AT_FDCWD</cwd>
+        if (p > 0 && opensDecoration(s, p)) {
           const q = skipDecoration(s, p);
           if (q < 0) return -1;
           p = q;
@@ -251,6 +251,12 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
     }
   }
   return -1;
+}
+
+/** The '<' at `p` opens an fd decoration: after an fd number (`3</path>`) or after AT_FDCWD (-y: `AT_FDCWD</cwd>`). */
+export function opensDecoration(s: string, p: number): boolean {
+  const b = s.charCodeAt(p - 1);
+  return isDigit(b) || (b === 68 /* D */ && p >= 8 && s.startsWith('AT_FDCWD', p - 8));
 }
 
 /** At `<` of a decoration: returns the index after its matching `>` (nested decorations allowed), or -1. */
@@ -666,7 +672,7 @@ function findResumedClose(s: string, pos: number): number {
       p = skipString(s, p, end);
       continue;
     }
-    if (c === Ch.Lt && p > 0 && isDigit(s.charCodeAt(p - 1))) {
+    if (c === Ch.Lt && p > 0 && opensDecoration(s, p)) {
       const q = skipDecoration(s, p);
       if (q < 0) return found;
       p = q;

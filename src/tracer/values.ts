@@ -1,5 +1,5 @@
 // strace argument text -> Value tree. Tolerant: anything it does not know becomes a `sym` span; never throws.
-import { isDigit, isIdent, skipDecoration, skipString } from './scan.js';
+import { isDigit, isIdent, opensDecoration, skipDecoration, skipString } from './scan.js';
 
 export type Value =
   | { t: 'num'; n: number; text: string }
@@ -128,7 +128,7 @@ class Parser {
         p = skipString(s, p, s.length);
         continue;
       }
-      if (c === LT && p > start && isDigit(s.charCodeAt(p - 1))) {
+      if (c === LT && p > start && opensDecoration(s, p)) {
         const q = skipDecoration(s, p);
         if (q < 0) { p = s.length; break; }
         if (this.decorAt < 0) { this.decorAt = p; this.decorEnd = q; }

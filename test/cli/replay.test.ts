@@ -72,6 +72,21 @@ test('a named pipe is read as one log: `replay <(strace -f -yy -o /dev/stdout se
   assert.match(r.stdout, /seed\[\d+\] fd 3 {2}--SCM_RIGHTS--> {2}seed\[\d+\] fd 4 {2}\/etc\/hostname {2}delivered/);
 });
 
+test('a working directory with , ) and > in its name: AT_FDCWD</cwd> decorations do not shift the arguments', () => {
+  const cwd = path.join(tmp, 'we,ird) <dir>');
+  fs.mkdirSync(cwd, { recursive: true });
+  const log = path.join(tmp, 'cwd.log');
+  execFileSync('strace', ['-f', '-yy', '-o', log, 'cat', '/etc/hostname'], { cwd, stdio: 'ignore' });
+  assert.match(fs.readFileSync(log, 'latin1'), /openat\(AT_FDCWD<[^\n]*we,ird\)/);
+  const r = fdwatch(['replay', log, '--json', '-']);
+  assert.is(r.code, 0, r.err);
+  const recs = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; op?: string; target?: string; cloexec?: boolean; parseErrors?: number });
+  const open = (t: string) => recs.find((x) => x.type === 'fd' && x.op === 'open' && x.target === t);
+  assert.is(open('/etc/ld.so.cache')?.cloexec, true); // libc: O_RDONLY|O_CLOEXEC
+  assert.is(open('/etc/hostname')?.cloexec, false); // cat: O_RDONLY
+  assert.is(recs[recs.length - 1]!.parseErrors, 0);
+});
+
 test('report: transfers, process tables with origins, alerts, summary', () => {
   const r = fdwatch(['replay', path.join(root, 'fixtures', 'traces', 'send_fds', 'f-yy.log')]);
   assert.is(r.code, 0);

@@ -104,3 +104,11 @@ test('parseArg(i) is parseArgs()[i], for every argument of every call in every f
     for (let i = 0; i <= all.length; i++) assert.equal(parseArg(a, i), all[i], `${a} [${i}]`);
   }
 });
+
+test('AT_FDCWD</cwd> is one argument even when the directory name holds , ) or >', () => {
+  const a = parseArgs('AT_FDCWD</tmp/a,b) <c>>, "x", O_RDONLY|O_CLOEXEC');
+  assert.is(a.length, 3);
+  assert.equal(a[0], { t: 'sym', text: 'AT_FDCWD</tmp/a,b) <c>>' });
+  assert.is(textOf(a[2]), 'O_RDONLY|O_CLOEXEC');
+  assert.equal(parseArg('AT_FDCWD</tmp/a,b) <c>>, "x", O_RDONLY|O_CLOEXEC', 2), a[2]);
+});

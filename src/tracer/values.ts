@@ -66,17 +66,18 @@ class Parser {
 
   value(): Value {
     const v = this.single();
-    // in/out values: `110 => 0`, `{...} => {...}`
+    return this.arrow() ? { t: 'inout', before: v, after: this.single() } : v;
+  }
+
+  /** In/out values (`110 => 0`, `{...} => {...}`): at ` => `, moves to the after-half and says so. */
+  arrow(): boolean {
     const s = this.s;
     let p = this.pos;
     while (p < s.length && s.charCodeAt(p) === SPACE) p++;
-    if (s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) === 62 /* > */) {
-      this.pos = p + 2;
-      this.skipSpaces();
-      const after = this.single();
-      return { t: 'inout', before: v, after };
-    }
-    return v;
+    if (s.charCodeAt(p) !== EQ || s.charCodeAt(p + 1) !== 62 /* > */) return false;
+    this.pos = p + 2;
+    this.skipSpaces();
+    return true;
   }
 
   single(): Value {
@@ -161,14 +162,7 @@ class Parser {
   skip(): void {
     this.skipSpaces();
     this.span();
-    const s = this.s;
-    let p = this.pos;
-    while (p < s.length && s.charCodeAt(p) === SPACE) p++;
-    if (s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) === 62 /* > */) {
-      this.pos = p + 2;
-      this.skipSpaces();
-      this.span();
-    }
+    if (this.arrow()) this.span();
   }
 
   /** Numbers, fds, flag sets, NULL, calls, expressions: a span as one value. */

@@ -264,8 +264,16 @@ export function skipDecoration(s: string, p: number): number {
   const end = s.length;
   let depth = 0;
   let bracket = 0; // UNIX-STREAM:[1->2]: the arrow's '>' is not a closer
+  // a path (`3</tmp/a[b>`) may hold brackets and quotes as they are; strace escapes only its < and >
+  const path = s.charCodeAt(p + 1) === Ch.Slash;
   while (p < end) {
     const c = s.charCodeAt(p);
+    if (path) {
+      if (c === Ch.Lt) depth++;
+      else if (c === Ch.Gt && --depth === 0) return p + 1;
+      p++;
+      continue;
+    }
     if (c === Ch.LBracket) bracket++;
     else if (c === Ch.RBracket) { if (bracket > 0) bracket--; }
     else if (bracket > 0) {

@@ -30,6 +30,7 @@ const cases: Array<[string, Record<string, unknown>]> = [
   ['openat(AT_FDCWD, "/tmp/a = b", O_RDONLY) = 3</tmp/a = b> <0.000010>', { kind: 'call', ret: 3, decor: '/tmp/a = b' }],
   ['getpid() = 42 (INJECTED)', { kind: 'call', ret: 42 }],
   ['write(1, "a) = 3", 6) = 6', { kind: 'call', body: '1, "a) = 3", 6', ret: 6 }],
+  ['dup2(3</tmp/a[b"c>, 0</dev/pts/0<char 136:0>>) = 0</tmp/a[b"c>', { kind: 'call', body: '3</tmp/a[b"c>, 0</dev/pts/0<char 136:0>>', ret: 0, decor: '/tmp/a[b"c' }],
   ['openat(AT_FDCWD</tmp/a) = b>, "x", O_RDONLY) = 3</tmp/a) = b/x>', { kind: 'call', body: 'AT_FDCWD</tmp/a) = b>, "x", O_RDONLY', ret: 3 }],
   ['wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 2533', { kind: 'call', ret: 2533 }],
   ['sendmsg(3<UNIX-STREAM:[4923->4924]>, {msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>]}]}, 0) = 1',

@@ -593,8 +593,10 @@ export class Correlator {
     const sock = this.entryFor(p, sockArg, e.tid, e.ts, e.name);
     const sockText = sock ? sock.ofd.target : null;
     for (const h of headers) {
-      const rights = scmRights(h);
-      if (rights === 'opaque') { this.counts.opaqueMessages++; continue; }
+      const shown = scmRights(h);
+      if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
+      if (shown.hidden) this.counts.opaqueMessages++;
+      const rights = shown.fds;
       if (rights.length === 0) continue;
       const fds: InFlightFd[] = [];
       for (const item of rights) {
@@ -642,8 +644,10 @@ export class Correlator {
     // MSG_CMSG_CLOEXEC is 0x40000000 (-X raw prints only the number)
     const cloexec = flags.includes('MSG_CMSG_CLOEXEC') || (flags.startsWith('0x') && ((parseInt(flags, 16) || 0) & 0x40000000) !== 0);
     for (const h of headers) {
-      const rights = scmRights(h);
-      if (rights === 'opaque') { this.counts.opaqueMessages++; continue; }
+      const shown = scmRights(h);
+      if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
+      if (shown.hidden) this.counts.opaqueMessages++;
+      const rights = shown.fds;
       const mf = textOf(field(h, 'msg_flags'));
       const truncated = mf.includes('MSG_CTRUNC') || (mf.startsWith('0x') && ((parseInt(mf, 16) || 0) & 0x8) !== 0); // MSG_CTRUNC is 0x8
       if (rights.length === 0 && !truncated) continue;
@@ -891,26 +895,39 @@ function mmsgHeaders(v: Value | undefined, n: number): Array<Value | undefined> 
   return arr.items.slice(0, Math.max(0, n)).map((m) => field(m, 'msg_hdr'));
 }
 
-/** The fds of the SCM_RIGHTS control messages in a msghdr, or 'opaque' when strace did not decode it. */
-function scmRights(h: Value | undefined): Value[] | 'opaque' {
+/**
+ * The fds of the SCM_RIGHTS control messages in a msghdr, or 'opaque' when strace did not decode it.
+ * `hidden` says strace left some out: it prints at most -s elements of an array, then `...`.
+ */
+function scmRights(h: Value | undefined): { fds: Value[]; hidden: boolean } | 'opaque' {
   const hdr = after(h);
   if (!hdr) return 'opaque';
   if (hdr.t !== 'struct') return 'opaque';
   const ctl = after(field(hdr, 'msg_control'));
-  if (!ctl) return [];
+  const out = { fds: [] as Value[], hidden: false };
+  if (!ctl) return out;
   if (ctl.t !== 'arr') {
     // an undecoded buffer address holds control data only when msg_controllen says so
-    if (ctl.t !== 'sym' || ctl.text === 'NULL' || numOf(field(hdr, 'msg_controllen')) === 0) return [];
+    if (ctl.t !== 'sym' || ctl.text === 'NULL' || numOf(field(hdr, 'msg_controllen')) === 0) return out;
     return 'opaque';
   }
-  const out: Value[] = [];
   for (const c of ctl.items) {
+    if (elided(c)) { out.hidden = true; continue; }
     // -X raw prints the numbers: SOL_SOCKET is 1 and SCM_RIGHTS is 1
     const rights = textOf(field(c, 'cmsg_type')).includes('SCM_RIGHTS') ||
       (numOf(field(c, 'cmsg_level')) === 1 && numOf(field(c, 'cmsg_type')) === 1);
     if (!rights) continue;
     const data = after(field(c, 'cmsg_data'));
-    if (data && data.t === 'arr') for (const it of data.items) out.push(it);
+    if (!data || data.t !== 'arr') { out.hidden = true; continue; }
+    for (const it of data.items) {
+      if (elided(it)) out.hidden = true;
+      else out.fds.push(it);
+    }
   }
-  return out;
+  return out.fds.length === 0 && out.hidden ? 'opaque' : out;
+}
+
+/** strace's `...` for array elements past its -s limit */
+function elided(v: Value): boolean {
+  return v.t === 'sym' && v.text === '...';
 }

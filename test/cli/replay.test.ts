@@ -91,6 +91,22 @@ test('odd names: a working directory with , ) and <>, files with [ ] and " in th
   assert.ok(recs.some((x) => x.type === 'fd' && x.op === 'dup' && x.target?.endsWith('/a[b')), 'dup2 of the a[b fd onto stdin');
 });
 
+test('-s 2 prints two fds of a message and then `...`: the shown ones pair, the message counts as partly hidden', () => {
+  const log = path.join(tmp, 's2.log');
+  execFileSync('strace', ['-f', '-s', '2', '-yy', '-o', log, 'python3', path.join(root, 'fixtures', 'programs', 'send_fds.py')], { stdio: 'ignore' });
+  assert.match(fs.readFileSync(log, 'latin1'), /cmsg_data=\[\d+<[^\n]*>, \.\.\.\]/);
+  const r = fdwatch(['replay', log, '--json', '-']);
+  assert.is(r.code, 0, r.err);
+  const recs = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; state?: string; fdsSent?: number; fdsReceived?: number; opaqueMessages?: number });
+  const sum = recs[recs.length - 1]!;
+  // four fds in one message, three in the next (the receiver gets one, MSG_CTRUNC): strace shows two of each
+  assert.is(sum.fdsSent, 4);
+  assert.is(sum.fdsReceived, 3);
+  assert.is(sum.opaqueMessages, 3); // both sendmsg and the first recvmsg left fds out; the second recvmsg got one
+  assert.is(recs.filter((x) => x.type === 'transfer' && x.state === 'delivered').length, 3);
+  assert.is(recs.filter((x) => x.type === 'transfer' && x.state === 'lost').length, 1);
+});
+
 test('report: transfers, process tables with origins, alerts, summary', () => {
   const r = fdwatch(['replay', path.join(root, 'fixtures', 'traces', 'send_fds', 'f-yy.log')]);
   assert.is(r.code, 0);

@@ -165,6 +165,16 @@ test('sendmmsg/recvmmsg carry many messages; -e verbose=none is opaque, not gues
   assert.is(summary.opaqueMessages, 1);
 });
 
+test('-s 0 hides every fd of a message (`cmsg_data=[...]`): opaque, and no fd is counted that was not shown', () => {
+  const { records, summary } = runTrace([
+    '1  socketpair(AF_UNIX, SOCK_STREAM, 0, [3, 4]) = 0',
+    '1  sendmsg(3, {msg_iov=[...], msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[...]}], msg_flags=0}, 0) = 1',
+    '1  recvmsg(4, {msg_iov=[...], msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[...]}], msg_flags=0}, 0) = 1',
+  ].join('\n'));
+  assert.is(ofType(records, 'transfer').length, 0);
+  assert.equal([summary.fdsSent, summary.fdsReceived, summary.opaqueMessages], [0, 0, 2]);
+});
+
 test('-X raw: SCM_RIGHTS, MSG_CTRUNC and MSG_CMSG_CLOEXEC from their numbers', () => {
   const { records } = runTrace([
     '1  socketpair(0x1, 0x1, 0, [3, 4]) = 0',

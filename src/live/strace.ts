@@ -15,11 +15,12 @@ export interface StraceArgs {
  * detach even when strace launched the command (-o + command defaults to -I3: fatal signals blocked);
  * a targeted syscall set (not read/write/poll), `?` so names this arch lacks are not errors; signals stay
  * traced: `-e signal=none` would also hide `+++ killed by SIG +++`, the only sign a process died of one;
- * --seccomp-bpf only helps a launched command (it has no effect on -p attaches).
+ * --seccomp-bpf only helps a launched command (it has no effect on -p attaches); -s 256 because strace prints
+ * at most -s fds of an SCM_RIGHTS message and one message holds up to 253 (SCM_MAX_FD).
  */
 export function straceArgv(a: StraceArgs): string[] {
   const argv = [
-    '-f', '-yy', '-ttt', '-I2', '-s', '64',
+    '-f', '-yy', '-ttt', '-I2', '-s', '256',
     '-e', `trace=${TRACE_SET.map((n) => '?' + n).join(',')}`,
     '-o', a.output,
   ];

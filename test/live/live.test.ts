@@ -48,6 +48,26 @@ test('Python send_fds: several fds in one message; a too-small control buffer lo
   assert.match(r.err(), /LOST: MSG_CTRUNC/);
 });
 
+test('the most fds one message can hold (SCM_MAX_FD, 253): every one is seen, none hidden by strace\'s -s', async () => {
+  const json = path.join(tmp, 'max.ndjson');
+  const prog = [
+    'import os, socket, resource',
+    'resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))',
+    'a, b = socket.socketpair()',
+    'fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(253)]',
+    'socket.send_fds(a, [b"x"], fds)',
+    'print(len(socket.recv_fds(b, 1, 253)[1]))',
+  ].join('\n');
+  const r = fdwatch(['--no-tui', '--json', json, '--', PY, '-c', prog]);
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  assert.match(r.out(), /^253$/m);
+  const t = transfers(json);
+  assert.is(t.filter((x) => x.state === 'delivered').length, 253);
+  const sum = records(json).pop() as { type: string; opaqueMessages?: number };
+  assert.is(sum.opaqueMessages, 0);
+});
+
 test('Node child_process handle passing of a listening TCP server', async () => {
   const json = path.join(tmp, 'node.ndjson');
   const r = fdwatch(['--no-tui', '--json', json, '--', process.execPath, path.join(root, 'fixtures', 'programs', 'node_handle.mjs')]);

@@ -6,6 +6,7 @@ import { runTrace } from '../helpers.js';
 test('strace argv: follow, decorate, epoch times, detachable, targeted, FIFO output', () => {
   const a = straceArgv({ pids: [12, 34], command: null, output: '/tmp/x/trace', stderrFd: null });
   for (const f of ['-f', '-yy', '-ttt', '-I2']) assert.ok(a.includes(f), f);
+  assert.ok(Number(a[a.indexOf('-s') + 1]) >= 253, 'strace prints all of the up to 253 fds of one SCM_RIGHTS message');
   assert.equal(a.slice(a.indexOf('-o'), a.indexOf('-o') + 2), ['-o', '/tmp/x/trace']);
   assert.equal(a.filter((x, i) => a[i - 1] === '-p'), ['12', '34']);
   const trace = a[a.indexOf('-e') + 1]!;

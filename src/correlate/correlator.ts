@@ -134,14 +134,13 @@ export class Correlator {
       if (en) { this.dropEntry(p, en, e.ts); this.emitFd(p, e.tid, en, 'close', e.name, e.ts); return; }
     } else if (spec.family === 'mmap' && !p.hasTransferred && !e.args.includes('MAP_SHARED')) {
       return; // a private mapping matters only for fds that arrived by transfer
-    } else if (spec.family === 'open' && e.ret.decor !== null) {
-      // -y/-yy named the new fd: of the arguments only the flags are read, so parse only what is asked for
+    } else if (spec.family === 'open' || spec.family === 'accept') {
+      // a new fd needs one or two of the arguments (the flags; the path or socket when undecorated): parse only those
       this.opened(p, e, spec, (i) => parseArg(e.args, i));
       return;
     }
     const args = parseArgs(e.args);
     switch (spec.family) {
-      case 'open': case 'accept': this.opened(p, e, spec, (i) => args[i]); return;
       case 'pair': this.pair(p, e, spec, args); return;
       case 'dup': this.dup(p, e, spec, args); return;
       case 'fcntl': this.fcntl(p, e, args); return;

@@ -158,6 +158,19 @@ class Parser {
     this.pos = p;
   }
 
+  /** Top level: at the start of another argument (spaces skipped), or at the end. */
+  atArg(): boolean {
+    this.skipSpaces();
+    return this.pos < this.s.length;
+  }
+
+  /** Top level, after the argument that began at `before`: past its comma, or past a stray closer. */
+  nextArg(before: number): void {
+    this.skipSpaces();
+    if (this.s.charCodeAt(this.pos) === COMMA) this.pos++;
+    else if (this.pos === before) this.pos++;
+  }
+
   /** Steps over one value (in/out pairs included) without building it. */
   skip(): void {
     this.skipSpaces();
@@ -255,30 +268,24 @@ export function unescapeC(raw: string): string {
 export function parseArgs(args: string): Value[] {
   const p = new Parser(args);
   const out: Value[] = [];
-  for (;;) {
-    p.skipSpaces();
-    if (p.pos >= args.length) return out;
+  while (p.atArg()) {
     const before = p.pos;
     out.push(p.value());
-    p.skipSpaces();
-    if (args.charCodeAt(p.pos) === COMMA) p.pos++;
-    else if (p.pos === before) p.pos++; // a stray closer: step over it
+    p.nextArg(before);
   }
+  return out;
 }
 
 /** The argument at index `i` alone: the ones before it are stepped over, nothing after it is read. */
 export function parseArg(args: string, i: number): Value | undefined {
   const p = new Parser(args);
-  for (let k = 0; ; k++) {
-    p.skipSpaces();
-    if (p.pos >= args.length) return undefined;
+  for (let k = 0; p.atArg(); k++) {
     if (k === i) return p.value();
     const before = p.pos;
     p.skip();
-    p.skipSpaces();
-    if (args.charCodeAt(p.pos) === COMMA) p.pos++;
-    else if (p.pos === before) p.pos++; // a stray closer: step over it, as parseArgs does
+    p.nextArg(before);
   }
+  return undefined;
 }
 
 /** A syscall's arguments by index: all parsed at once, or one at a time when few are read. */

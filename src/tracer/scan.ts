@@ -499,12 +499,9 @@ export function finishScan(out: ScannedLine, text: string, bodyAt: number, stamp
   out.body = ''; out.ret = null; out.num = null; out.signal = null; out.core = false; out.pidChangedTo = null;
   out.detached = false; out.reason = '';
   if (stampEnd > 0) {
-    // -t/-tt (HH:MM:SS) straight to the clock; -ttt and the rest through the prefix scanner
-    if (text.charCodeAt(2) !== Ch.Colon || parseClock(text, 0, out, stampEnd) < 0) {
-      const tid = out.tid;
-      scanPrefix(text, out, 0, stampEnd);
-      out.tid = tid;
-    }
+    const tid = out.tid;
+    scanPrefix(text, out, 0, stampEnd);
+    out.tid = tid;
   }
   return finishCall(text, bodyAt, out.kind === 'call' ? 1 : 0, out);
 }

@@ -53,6 +53,23 @@ static int recv_fd(int sock) {
     return fd;
 }
 
+/*
+ * A socketpair and a child to pass `sent` to: the child keeps sv[1] (and does not inherit `sent`), the
+ * parent keeps sv[0]. Returns the child's pid in the parent, 0 in the child.
+ */
+static pid_t fork_over_pair(int sv[2], int sent) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        close(sv[0]);
+        close(sent);
+    } else {
+        close(sv[1]);
+    }
+    return pid;
+}
+
 static int wait_child(pid_t pid) {
     int status;
     if (waitpid(pid, &status, 0) != pid) die("waitpid");
@@ -64,12 +81,8 @@ static int pass(void) {
     if (file < 0) file = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
     if (file < 0) die("open");
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
-    pid_t pid = fork();
-    if (pid < 0) die("fork");
+    pid_t pid = fork_over_pair(sv, file);
     if (pid == 0) {
-        close(sv[0]);
-        close(file);
         int got = recv_fd(sv[1]);
         char buf[64];
         ssize_t n = read(got, buf, sizeof buf);
@@ -77,7 +90,6 @@ static int pass(void) {
         close(got);
         _exit(0);
     }
-    close(sv[1]);
     send_fd(sv[0], file);
     close(file);
     close(sv[0]);
@@ -92,12 +104,8 @@ static int broker(const char *dir) {
     if (ftruncate(file, 4096) < 0) die("ftruncate");
     if (pwrite(file, "cached entries\n", 15, 0) != 15) die("pwrite");
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
-    pid_t pid = fork();
-    if (pid < 0) die("fork");
+    pid_t pid = fork_over_pair(sv, file);
     if (pid == 0) {
-        close(sv[0]);
-        close(file);
         /* the client runs unprivileged; it still gets the broker's private file */
         if (geteuid() == 0 && setresuid(65534, 65534, 65534) < 0) die("setresuid");
         char req = 'q';
@@ -110,7 +118,6 @@ static int broker(const char *dir) {
         munmap(m, 4096);
         _exit(0);
     }
-    close(sv[1]);
     char req;
     if (read(sv[0], &req, 1) != 1) die("read");
     send_fd(sv[0], file);
@@ -128,12 +135,8 @@ static int reload(void) {
     socklen_t len = sizeof a;
     getsockname(lsock, (struct sockaddr *)&a, &len);
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
-    pid_t pid = fork(); /* the new version of the server */
-    if (pid < 0) die("fork");
+    pid_t pid = fork_over_pair(sv, lsock); /* the child is the new version of the server */
     if (pid == 0) {
-        close(sv[0]);
-        close(lsock);
         int got = recv_fd(sv[1]);
         int c = accept4(got, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) die("accept4");
@@ -142,7 +145,6 @@ static int reload(void) {
         close(got);
         _exit(0);
     }
-    close(sv[1]);
     send_fd(sv[0], lsock); /* hand over, then go away: the socket stays open in the new server */
     close(lsock);
     close(sv[0]);

@@ -1,871 +1,182 @@
-// TraceEvents -> FdwatchRecords: the process tree, fd tables driven by the syscall table,
-// the SCM_RIGHTS / pidfd_getfd transfer matcher, fd-backed mappings and alerts. Pure: no I/O.
-import type { TraceEvent, SyscallEvent, EntryEvent, ExitEvent } from '../model/events.js';
-import {
-  SCHEMA_VERSION, type AlertKind, type FdKind, type FdOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
-} from '../model/records.js';
-import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
-import { parseDecor, plainTarget, type FdTarget } from '../tracer/decor.js';
-import { parseArgs, parseArg, field, after, textOf, numOf, fdOf, leadingFd, type ArgAt, type Value } from '../tracer/values.js';
-import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './state.js';
+// FdOps -> kernel state -> FdwatchRecords. The dispatcher: each op goes to the state it changes (the process
+// tree, fd tables and open file descriptions, socket endpoints and transfers). Pure: no I/O, no strace text.
+import { SCHEMA_VERSION, type FdwatchRecord, type Ts } from '../model/records.js';
+import type { FdOp } from '../model/fdop.js';
+import { FdTables, openedOrigin } from './fdtables.js';
+import { ProcessTree, type ProcessOptions, type SeedProcess } from './processes.js';
+import { RecordBuilder, procName, type CorrelatorCounts } from './records.js';
+import { Transfers, type TransferOptions, type Via } from './transfers.js';
+import type { FdEntry, Process } from './state.js';
 
-export interface CorrelatorOptions {
-  /** live mode: thread id -> thread group id from /proc, for threads that appear without a clone */
-  resolveTgid?: (tid: number) => number | null;
-  /** input not in time order (-ff files without timestamps): a receive may come before its send */
-  deferOrphans?: boolean;
-  /** live mode: the uid of a process that shows up without a parent in the trace, from /proc */
-  resolveProcess?: (pid: number) => { uid: number | null } | null;
-}
+export type { CorrelatorCounts } from './records.js';
+export type { SeedProcess } from './processes.js';
 
-/** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
-interface OrphanFd {
-  p: Process;
-  entry: FdEntry;
-  to: TransferEnd;
-  ts: Ts;
-  line: number;
-}
-
-export interface SeedProcess {
-  pid: number;
-  ppid: number | null;
-  comm: string | null;
-  uid: number | null;
-  tids: number[];
-  fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }>;
-}
-
-interface InFlightFd {
-  from: TransferEnd;
-  ofd: OpenFileDescription;
-  target: string;
-  kind: FdKind;
-  sentTs: Ts;
-  line: number;
-}
-
-interface InFlightMessage {
-  fds: InFlightFd[];
-}
-
-interface PendingClone {
-  tid: number;
-  flags: string;
-  name: string;
-}
-
-export interface CorrelatorCounts {
-  delivered: number;
-  inFlight: number;
-  lost: number;
-  fdsSent: number;
-  fdsReceived: number;
-  alerts: number;
-  opaqueMessages: number;
-}
+export interface CorrelatorOptions extends ProcessOptions, TransferOptions {}
 
 export class Correlator {
-  readonly processes = new Map<number, Process>();
-  private readonly threads = new Map<number, Process>();
-  private readonly pendingClones = new Map<number, PendingClone>();
-  /** children made from a pending clone before their parent's clone returned: the return must not make them again */
-  private readonly madeEarly = new Set<number>();
-  private readonly peers = new Map<string, string>();
-  private readonly queues = new Map<string, InFlightMessage[]>();
-  private readonly pendingConnects = new Map<string, string[]>();
-  private readonly orphans = new Map<string, OrphanFd[][]>();
-  private nextOfd = 1;
-  private nextTable = 1;
-  private nextEndpoint = 1;
-  readonly counts: CorrelatorCounts = {
-    delivered: 0, inFlight: 0, lost: 0, fdsSent: 0, fdsReceived: 0, alerts: 0, opaqueMessages: 0,
-  };
-  private lastTs: Ts = null;
+  private readonly out: RecordBuilder;
+  private readonly tables: FdTables;
+  private readonly tree: ProcessTree;
+  private readonly transfers: Transfers;
 
-  constructor(private readonly emit: (r: FdwatchRecord) => void, private readonly opts: CorrelatorOptions = {}) {}
-
-  // ---------------------------------------------------------------- events
-
-  push(e: TraceEvent): void {
-    if (e.ts !== null) this.lastTs = e.ts;
-    switch (e.type) {
-      case 'syscall': this.syscall(e); return;
-      case 'entry': this.entry(e); return;
-      case 'exit': this.exitThread(e); return;
-      case 'superseded': {
-        const p = this.threads.get(e.by);
-        if (p) { p.tids.delete(e.by); this.threads.delete(e.by); }
-        return;
-      }
-      case 'attached': this.proc(e.tid, e.ts); return;
-      case 'detached': {
-        const p = this.threads.get(e.tid);
-        if (p) { p.tids.delete(e.tid); this.threads.delete(e.tid); if (p.tids.size === 0) p.endTs = e.ts; }
-        return;
-      }
-      case 'signal': return;
-    }
+  constructor(emit: (r: FdwatchRecord) => void, opts: CorrelatorOptions = {}) {
+    this.out = new RecordBuilder(emit);
+    this.tables = new FdTables(this.out, { learn: (o, t) => this.transfers.learn(o, t), released: (o, ts, p) => this.transfers.released(o, ts, p) });
+    this.tree = new ProcessTree(this.out, this.tables, opts);
+    this.transfers = new Transfers(this.out, () => this.tables, this.tree.processes, opts);
   }
 
-  private entry(e: EntryEvent): void {
-    const spec = SYSCALLS.get(e.name);
-    if (spec?.family === 'clone') this.pendingClones.set(e.tid, { tid: e.tid, flags: e.args, name: e.name });
+  get processes(): ReadonlyMap<number, Process> {
+    return this.tree.processes;
   }
 
-  private syscall(e: SyscallEvent): void {
-    const p = this.proc(e.tid, e.ts);
-    if (e.comm && p.comm !== e.comm) p.comm = e.comm;
-    const spec = SYSCALLS.get(e.name);
-    if (!spec) return;
-    if (spec.family === 'uid') { this.uidCall(p, e); return; }
-    if (spec.family === 'clone') this.pendingClones.delete(e.tid);
-    if (e.cut) return;
-    const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
-    // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
-    if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
-      if (spec.family === 'execve' || spec.family === 'exit') return;
-      if (e.ret.errno !== null || e.ret.value === null) return;
-    }
-    // the two commonest calls skip the argument parser when the table already knows the fd
-    if (spec.family === 'close') {
-      const fd = leadingFd(e.args);
-      const en = fd === null ? undefined : p.table.fds.get(fd);
-      if (en) { this.dropEntry(p, en, e.ts); this.emitFd(p, e.tid, en, 'close', e.name, e.ts); return; }
-    } else if (spec.family === 'mmap' && !p.hasTransferred && !e.args.includes('MAP_SHARED')) {
-      return; // a private mapping matters only for fds that arrived by transfer
-    } else if (spec.family === 'open' || spec.family === 'accept') {
-      // a new fd needs one or two of the arguments (the flags; the path or socket when undecorated): parse only those
-      this.opened(p, e, spec, (i) => parseArg(e.args, i));
-      return;
-    }
-    const args = parseArgs(e.args);
-    switch (spec.family) {
-      case 'pair': this.pair(p, e, spec, args); return;
-      case 'dup': this.dup(p, e, spec, args); return;
-      case 'fcntl': this.fcntl(p, e, args); return;
-      case 'close': this.close(p, e, args); return;
-      case 'close_range': this.closeRange(p, e, args); return;
-      case 'sendmsg': this.send(p, e, args[0], [args[1]]); return;
-      case 'sendmmsg': this.send(p, e, args[0], mmsgHeaders(args[1], e.ret.value ?? 0)); return;
-      case 'recvmsg': this.receive(p, e, args[0], [args[1]], textOf(args[2])); return;
-      case 'recvmmsg': this.receive(p, e, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), textOf(args[3])); return;
-      case 'pidfd_getfd': this.take(p, e, args); return;
-      case 'mmap': this.mmap(p, e, args); return;
-      case 'clone': this.cloned(p, e); return;
-      case 'execve': this.exec(p, e, spec, args); return;
-      case 'connect': this.connect(p, e, args); return;
-      case 'bind': this.bind(p, e, args); return;
-      default: return;
-    }
+  get counts(): Readonly<CorrelatorCounts> {
+    return this.out.counts;
   }
 
-  // ---------------------------------------------------------------- attach (live)
+  /** Decode may skip a private file mapping unless the process holds a transferred fd. */
+  privateMapsMatter(tid: number, ts: Ts): boolean {
+    // the task's process is looked up (made) as its op would: the answer is the same as at the op
+    return this.tree.of(tid, ts).hasTransferred;
+  }
 
-  /**
-   * A process found running at attach: its fd table from /proc becomes the starting state
-   * (origin "unknown": opened before the trace). Targets are in strace -yy words.
-   */
   seedProcess(s: SeedProcess, ts: Ts): void {
-    if (this.processes.has(s.pid)) return;
-    const p = this.newProcess(s.pid, s.ppid, s.comm, ts);
-    p.uid = s.uid;
-    for (const t of s.tids) { p.tids.add(t); this.threads.set(t, p); }
-    this.emitProcess(p, 'attach', ts);
-    for (const f of s.fds) {
-      const ofd = this.newOfd(parseDecor(f.target), false);
-      if (ofd.kind !== f.kind && f.kind !== 'unknown') ofd.kind = f.kind;
-      const en = this.addEntry(p, f.fd, ofd, f.cloexec, unknownOrigin('attach'), ts);
-      this.emitFd(p, p.pid, en, 'snapshot', null, ts);
-    }
+    this.tree.seed(s, ts);
   }
 
-  /** Drops exited processes beyond the newest `keep`, so long runs stay bounded. */
   pruneExited(keep: number): number {
-    const exited: Process[] = [];
-    for (const p of this.processes.values()) if (p.exited) exited.push(p);
-    const drop = exited.length - keep;
-    for (let i = 0; i < drop; i++) this.processes.delete(exited[i]!.pid);
-    return Math.max(0, drop);
+    return this.tree.pruneExited(keep);
   }
 
-  // ---------------------------------------------------------------- processes
-
-  private newProcess(pid: number, ppid: number | null, comm: string | null, ts: Ts, table?: FdTable): Process {
-    const p: Process = {
-      pid, ppid, comm, uid: null,
-      table: table ?? { id: this.nextTable++, fds: new Map(), users: 1 },
-      tids: new Set([pid]), exited: false, exitCode: null, exitSignal: null,
-      fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null, hasTransferred: false,
-    };
-    this.processes.set(pid, p);
-    this.threads.set(pid, p);
-    return p;
+  allExited(): boolean {
+    return this.tree.allExited();
   }
 
-  /** The process of a thread; a thread never seen before is a clone child or an attached process. */
-  private proc(tid: number, ts: Ts): Process {
-    const known = this.threads.get(tid);
-    if (known) return known;
-    // the child ran before its parent's clone returned: the newest pending clone made it
-    let last: PendingClone | null = null;
-    for (const c of this.pendingClones.values()) last = c;
-    if (last && this.threads.has(last.tid)) {
-      this.pendingClones.delete(last.tid);
-      this.madeEarly.add(tid);
-      return this.fromClone(last, tid, ts);
-    }
-    const tgid = this.opts.resolveTgid?.(tid) ?? tid;
-    if (tgid !== tid) {
-      const leader = this.processes.get(tgid) ?? this.proc(tgid, ts);
-      leader.tids.add(tid);
-      this.threads.set(tid, leader);
-      return leader;
-    }
-    const found = this.opts.resolveProcess?.(tid) ?? null;
-    const p = this.newProcess(tid, null, null, ts); // /proc shows its comm now, not at this point of the trace
-    p.uid = found?.uid ?? null;
-    this.emitProcess(p, 'attach', ts);
-    return p;
+  finish(): void {
+    this.transfers.finish();
   }
 
-  private fromClone(c: PendingClone, child: number, ts: Ts): Process {
-    const parent = this.threads.get(c.tid)!;
-    const flags = c.flags;
-    const thread = c.name !== 'fork' && c.name !== 'vfork' && hasFlag(flags, 'CLONE_THREAD', 0x10000);
-    if (thread) {
-      parent.tids.add(child);
-      this.threads.set(child, parent);
-      return parent;
+  push(op: FdOp): void {
+    if (op.ts !== null) this.out.lastTs = op.ts;
+    switch (op.op) {
+      case 'clone-entry': this.tree.cloneEntered(op.tid, op.flags, op.syscall); return;
+      case 'exit': this.tree.exitThread(op.tid, op.code, op.signal, op.ts); return;
+      case 'superseded': this.tree.superseded(op.by); return;
+      case 'detached': this.tree.detached(op.tid, op.ts); return;
+      case 'attached': this.tree.of(op.tid, op.ts); return;
+      default: break;
     }
-    const shareFiles = c.name !== 'fork' && c.name !== 'vfork' && hasFlag(flags, 'CLONE_FILES', 0x400);
-    let table: FdTable;
-    if (shareFiles) { table = parent.table; table.users++; }
-    else table = { id: this.nextTable++, fds: new Map(), users: 1 };
-    const ppid = hasFlag(flags, 'CLONE_PARENT', 0x8000) ? parent.ppid : parent.pid;
-    const p = this.newProcess(child, ppid, parent.comm, ts, table);
-    p.uid = parent.uid;
-    p.hasTransferred = parent.hasTransferred;
-    this.emitProcess(p, 'fork', ts, c.tid !== parent.pid ? c.tid : undefined, shareFiles ? parent.pid : undefined);
-    if (!shareFiles) {
-      for (const src of parent.table.fds.values()) {
-        const entry = inherited(parent, src, c.name, ts);
-        table.fds.set(src.fd, entry);
-        this.emitFd(p, child, entry, 'inherit', c.name, ts);
+    // a call: its task exists, and -Y tells its comm
+    const p = this.tree.of(op.tid, op.ts);
+    if (op.comm && p.comm !== op.comm) p.comm = op.comm;
+    const { tid, ts, syscall } = op;
+    switch (op.op) {
+      case 'task': return;
+      case 'uid': if (op.effective || p.uid === null) p.uid = op.uid; return;
+      case 'clone': this.tree.cloned(p, tid, op.child, op.flags, syscall, ts); return;
+      case 'open': case 'accept': {
+        const ofd = this.tables.newOfd(op.target, true);
+        if (op.op === 'accept' || op.socket) this.transfers.newEndpoint(ofd);
+        const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
+        if (op.op === 'accept') this.transfers.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
+        this.out.fd(p, tid, en, 'open', syscall, ts);
+        return;
       }
-    }
-    return p;
-  }
-
-  private cloned(p: Process, e: SyscallEvent): void {
-    const child = e.ret.value;
-    if (child === null || child <= 0) return;
-    if (this.madeEarly.delete(child)) return;
-    const existing = this.threads.get(child);
-    if (existing) {
-      // it showed up first as an unrelated process: now we know its parent and its inherited fds
-      if (existing.pid === child && existing.ppid === null && existing !== p) {
-        existing.ppid = p.pid;
-        for (const src of p.table.fds.values()) {
-          if (!existing.table.fds.has(src.fd)) existing.table.fds.set(src.fd, inherited(p, src, e.name, e.ts));
+      case 'pair': {
+        const ends: FdEntry[] = [];
+        for (const end of op.fds) {
+          const ofd = this.tables.newOfd(end.target, true);
+          if (ofd.kind === 'socket') this.transfers.newEndpoint(ofd);
+          ends.push(this.tables.add(p, end.fd, ofd, op.cloexec, openedOrigin(syscall), ts));
         }
+        const [x, y] = ends as [FdEntry, FdEntry];
+        if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.link(x.ofd.endpoint, y.ofd.endpoint);
+        for (const en of ends) this.out.fd(p, tid, en, 'open', syscall, ts);
+        return;
       }
-      return;
-    }
-    this.fromClone({ tid: e.tid, flags: e.args, name: e.name }, child, e.ts);
-  }
-
-  private exec(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
-    if (e.ret.value !== 0) return;
-    const path = textOf(args[spec.pathArg ?? 0]);
-    // other threads die; a shared fd table is unshared (the kernel's unshare_files)
-    for (const t of p.tids) if (t !== e.tid) this.threads.delete(t);
-    p.tids = new Set([e.tid]);
-    if (e.tid !== p.pid) {
-      // non-leader exec under -ff or without the leader's line: the process keeps its pid
-      this.threads.set(e.tid, p);
-    }
-    if (p.table.users > 1) this.unshareTable(p);
-    if (e.comm || path) p.comm = e.comm ?? basename(path).slice(0, 15);
-    this.emitProcess(p, 'exec', e.ts, e.tid !== p.pid ? e.tid : undefined, undefined, path);
-    for (const en of [...p.table.fds.values()]) {
-      if (en.cloexec === true) {
-        this.dropEntry(p, en, e.ts);
-        this.emitFd(p, e.tid, en, 'close', e.name, e.ts);
-      } else if (en.origin.how === 'received' || en.origin.how === 'taken') {
-        this.alert('received-fd-survives-exec', p.pid, en.fd, e.ts,
-          `${procName(p)} fd ${en.fd} (${en.ofd.target}) ${en.origin.how} from ${en.origin.fromComm ?? '?'}[${en.origin.fromPid ?? '?'}] has no CLOEXEC and survives execve of ${path}`);
+      case 'dup': {
+        const src = this.tables.entryFor(p, op.from, tid, ts, syscall);
+        if (src) this.dupTo(p, tid, ts, syscall, src, op.fd, op.cloexec);
+        return;
       }
-    }
-  }
-
-  /** The kernel's unshare_files: the process gets its own copy of a shared fd table. */
-  private unshareTable(p: Process): void {
-    p.table.users--;
-    const copy: FdTable = { id: this.nextTable++, fds: new Map(), users: 1 };
-    for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
-    p.table = copy;
-  }
-
-  private exitThread(e: ExitEvent): void {
-    const p = this.threads.get(e.tid);
-    if (!p) return;
-    this.threads.delete(e.tid);
-    p.tids.delete(e.tid);
-    if (e.tid === p.pid || p.tids.size === 0) { p.exitCode = e.code; p.exitSignal = e.signal; }
-    if (p.tids.size > 0) return;
-    this.endProcess(p, e.ts);
-  }
-
-  private endProcess(p: Process, ts: Ts): void {
-    if (p.exited) return;
-    p.exited = true;
-    p.endTs = ts;
-    p.finalFds = [...p.table.fds.values()];
-    for (const t of p.tids) this.threads.delete(t);
-    this.emit({
-      v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event: 'exit',
-      exitCode: p.exitCode, signal: p.exitSignal,
-    });
-    p.table.users--;
-    if (p.table.users === 0) {
-      for (const en of [...p.table.fds.values()]) this.dropEntry(p, en, ts);
-    }
-  }
-
-  private uidCall(p: Process, e: SyscallEvent): void {
-    if (e.ret.errno !== null || e.ret.value === null || e.ret.value < 0) return;
-    if (e.name === 'getuid' || e.name === 'geteuid') { if (e.name === 'geteuid' || p.uid === null) p.uid = e.ret.value; return; }
-    const a = parseArgs(e.args);
-    const pick = e.name === 'setresuid' || e.name === 'setreuid' ? a[1] : a[0];
-    const n = numOf(pick);
-    if (n !== null && n >= 0 && n !== 4294967295) p.uid = n;
-  }
-
-  // ---------------------------------------------------------------- fd tables
-
-  private newOfd(t: FdTarget, complete: boolean): OpenFileDescription {
-    const ofd: OpenFileDescription = {
-      id: this.nextOfd++, target: t.target, kind: t.kind, refs: 0, complete,
-      endpoint: null, pidfdPid: t.pid, boundPath: null, transferred: false,
-    };
-    this.learnEndpoint(ofd, t);
-    return ofd;
-  }
-
-  /** -y/-yy decorations say which socket this is, and with -yy its peer. */
-  private learnEndpoint(ofd: OpenFileDescription, t: FdTarget): void {
-    if (t.kind !== 'socket') return;
-    if (t.inode !== null) {
-      const ep = `ino:${t.inode}`;
-      if (ofd.endpoint !== ep) {
-        // a made-up endpoint learned its inode: carry its peer link over
-        const old = ofd.endpoint;
-        if (old && old.startsWith('ep:')) {
-          const peer = this.peers.get(old);
-          if (peer) { this.peers.set(ep, peer); this.peers.set(peer, ep); }
-          this.moveQueue(old, ep);
+      case 'close': {
+        const en = p.table.fds.get(op.fd.fd) ?? this.tables.entryFor(p, op.fd, tid, ts, syscall);
+        if (!en) return;
+        this.tables.drop(p, en, ts);
+        this.out.fd(p, tid, en, 'close', syscall, ts);
+        return;
+      }
+      case 'close_range': {
+        if (op.unshare && p.table.users > 1) this.tables.unshare(p);
+        const hit = [...p.table.fds.values()].filter((en) => en.fd >= op.first && en.fd <= op.last).sort((a, b) => a.fd - b.fd);
+        for (const en of hit) {
+          if (op.cloexec) {
+            if (en.cloexec !== true) { en.cloexec = true; this.out.fd(p, tid, en, 'cloexec', syscall, ts); }
+          } else {
+            this.tables.drop(p, en, ts);
+            this.out.fd(p, tid, en, 'close', syscall, ts);
+          }
         }
-        ofd.endpoint = ep;
+        return;
       }
-      if (t.peer !== null && t.peer !== 0) {
-        const pe = `ino:${t.peer}`;
-        this.peers.set(ep, pe);
-        this.peers.set(pe, ep);
+      case 'set-cloexec': {
+        const en = this.tables.entryFor(p, op.fd, tid, ts, syscall);
+        if (!en || en.cloexec === op.cloexec) return;
+        en.cloexec = op.cloexec;
+        if (op.set) this.out.fd(p, tid, en, 'cloexec', syscall, ts);
+        return;
       }
-    }
-    if (t.path !== null && ofd.boundPath === null) ofd.boundPath = t.path;
-  }
-
-  private moveQueue(from: string, to: string): void {
-    const q = this.queues.get(from);
-    if (!q) return;
-    this.queues.delete(from);
-    const dst = this.queues.get(to);
-    if (dst) dst.push(...q); else this.queues.set(to, q);
-  }
-
-  /** The table entry an fd argument refers to; fds from before the trace are added as "seen". */
-  private entryFor(p: Process, v: Value | undefined, tid: number, ts: Ts, syscall: string): FdEntry | null {
-    const a = fdOf(after(v));
-    if (a === null || a.fd < 0) return null;
-    let en = p.table.fds.get(a.fd);
-    if (a.decor !== null) {
-      const t = parseDecor(a.decor, a.suffix);
-      if (en) {
-        if (en.ofd.target.endsWith(':[?]') || en.origin.how === 'unknown' || en.ofd.kind === 'unknown') {
-          en.ofd.target = t.target;
-          en.ofd.kind = t.kind;
-        }
-        this.learnEndpoint(en.ofd, t);
-        if (t.pid !== null) en.ofd.pidfdPid = t.pid;
-      } else {
-        en = this.addEntry(p, a.fd, this.newOfd(t, false), null, unknownOrigin(syscall), ts);
-        this.emitFd(p, tid, en, 'seen', syscall, ts);
+      case 'send': case 'receive': {
+        const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
+        if (op.op === 'send') this.transfers.send(v, op.messages);
+        else this.transfers.receive(v, op.messages, op.cloexec);
+        return;
       }
-      return en;
-    }
-    if (!en) {
-      en = this.addEntry(p, a.fd, this.newOfd(plainTarget(`fd:${a.fd}`, 'unknown'), false),
-        null, unknownOrigin(syscall), ts);
-      this.emitFd(p, tid, en, 'seen', syscall, ts);
-    }
-    return en;
-  }
-
-  private addEntry(p: Process, fd: number, ofd: OpenFileDescription, cloexec: boolean | null, origin: Origin, ts: Ts): FdEntry {
-    const old = p.table.fds.get(fd);
-    if (old) this.dropEntry(p, old, ts);
-    const en: FdEntry = { fd, ofd, cloexec, origin, ts };
-    ofd.refs++;
-    p.table.fds.set(fd, en);
-    return en;
-  }
-
-  private dropEntry(p: Process, en: FdEntry, ts: Ts): void {
-    if (p.table.fds.get(en.fd) === en) p.table.fds.delete(en.fd);
-    this.unref(en.ofd, ts, p);
-  }
-
-  private unref(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
-    ofd.refs--;
-    if (ofd.refs > 0 || !ofd.complete || ofd.endpoint === null) return;
-    // the last reference to a socket is gone: messages still queued on it lose their fds
-    const q = this.queues.get(ofd.endpoint);
-    if (!q || q.length === 0) return;
-    this.queues.delete(ofd.endpoint);
-    for (const m of q) {
-      for (const f of m.fds) this.lose(f, ts, 'receiving socket closed with the fd still queued', 'socket-closed-with-fds', p);
-    }
-  }
-
-  private targetFor(e: SyscallEvent, spec: SyscallSpec, arg: ArgAt): FdTarget {
-    if (e.ret.decor !== null) return parseDecor(e.ret.decor);
-    let target = spec.target ?? '';
-    if (spec.pathArg !== undefined) {
-      const path = textOf(arg(spec.pathArg));
-      target = target ? target.replace('%s', path) : path;
-    }
-    if (!target) target = `${e.name}:?`;
-    return plainTarget(target, spec.kind ?? 'unknown');
-  }
-
-  private flagsText(spec: SyscallSpec, arg: ArgAt): string {
-    if (spec.flagsArg === undefined) return '';
-    const v = arg(spec.flagsArg);
-    return spec.flagsField ? textOf(field(v, spec.flagsField)) : textOf(v);
-  }
-
-  private opened(p: Process, e: SyscallEvent, spec: SyscallSpec, arg: ArgAt): void {
-    if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return;
-    const fd = e.ret.value!;
-    const t = this.targetFor(e, spec, arg);
-    if (e.name === 'pidfd_open') t.pid = numOf(arg(0));
-    const ofd = this.newOfd(t, true);
-    if (spec.kind === 'socket' && ofd.endpoint === null) ofd.endpoint = `ep:${this.nextEndpoint++}`;
-    const flags = this.flagsText(spec, arg);
-    if (flags.includes('O_DIRECTORY') && ofd.kind === 'file') ofd.kind = 'dir';
-    const cloexec = spec.alwaysCloexec === true || flags.includes('CLOEXEC');
-    const en = this.addEntry(p, fd, ofd, cloexec, opened(e.name), e.ts);
-    if (spec.family === 'accept') {
-      const listener = this.entryFor(p, arg(0), e.tid, e.ts, e.name);
-      let path = listener?.ofd.boundPath ?? null;
-      // a listener bound before the trace: if connects wait on a single path, they are for it
-      if (!path && listener && this.pendingConnects.size === 1) {
-        path = [...this.pendingConnects.keys()][0]!;
-        listener.ofd.boundPath = path;
+      case 'take': {
+        const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
+        this.transfers.take({ p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
+        return;
       }
-      if (path && !this.peers.has(ofd.endpoint!)) {
-        const waiting = this.pendingConnects.get(path);
-        const client = waiting?.shift();
-        if (client) { this.peers.set(ofd.endpoint!, client); this.peers.set(client, ofd.endpoint!); }
-      }
+      case 'connect': this.transfers.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'bind': this.transfers.bound(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'map': this.map(p, op); return;
+      case 'exec': this.exec(p, op); return;
     }
-    this.emitFd(p, e.tid, en, 'open', e.name, e.ts);
   }
 
-  private pair(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
-    const arr = after(args[spec.pairArg!]);
-    if (!arr || arr.t !== 'arr' || arr.items.length < 2) return;
-    const cloexec = this.flagsText(spec, (i) => args[i]).includes('CLOEXEC');
-    const ends: FdEntry[] = [];
-    for (const item of arr.items.slice(0, 2)) {
-      const a = fdOf(item);
-      if (!a) return;
-      const t: FdTarget = a.decor !== null ? parseDecor(a.decor, a.suffix)
-        : plainTarget(spec.target ?? '?', spec.kind ?? 'unknown');
-      const ofd = this.newOfd(t, true);
-      if (ofd.kind === 'socket' && ofd.endpoint === null) ofd.endpoint = `ep:${this.nextEndpoint++}`;
-      ends.push(this.addEntry(p, a.fd, ofd, cloexec, opened(e.name), e.ts));
-    }
-    const [x, y] = ends as [FdEntry, FdEntry];
-    if (x.ofd.endpoint && y.ofd.endpoint) {
-      this.peers.set(x.ofd.endpoint, y.ofd.endpoint);
-      this.peers.set(y.ofd.endpoint, x.ofd.endpoint);
-    }
-    for (const en of ends) this.emitFd(p, e.tid, en, 'open', e.name, e.ts);
-  }
-
-  private dupTo(p: Process, e: SyscallEvent, src: FdEntry, fd: number, cloexec: boolean): void {
+  private dupTo(p: Process, tid: number, ts: Ts, syscall: string, src: FdEntry, fd: number, cloexec: boolean): void {
     if (fd === src.fd) return; // dup2(fd, fd) is a no-op
     const old = p.table.fds.get(fd);
-    if (old) { this.dropEntry(p, old, e.ts); this.emitFd(p, e.tid, old, 'close', e.name, e.ts); }
-    const en = this.addEntry(p, fd, src.ofd, cloexec,
-      { how: 'dup', syscall: e.name, fromPid: p.pid, fromFd: src.fd, fromComm: p.comm }, e.ts);
-    this.emitFd(p, e.tid, en, 'dup', e.name, e.ts, src.fd);
+    if (old) { this.tables.drop(p, old, ts); this.out.fd(p, tid, old, 'close', syscall, ts); }
+    const en = this.tables.add(p, fd, src.ofd, cloexec, { how: 'dup', syscall, fromPid: p.pid, fromFd: src.fd, fromComm: p.comm }, ts);
+    this.out.fd(p, tid, en, 'dup', syscall, ts, src.fd);
   }
 
-  private dup(p: Process, e: SyscallEvent, spec: SyscallSpec, args: Value[]): void {
-    const src = this.entryFor(p, args[spec.fromArg!], e.tid, e.ts, e.name);
-    if (!src) return;
-    this.dupTo(p, e, src, e.ret.value!, this.flagsText(spec, (i) => args[i]).includes('CLOEXEC'));
-  }
-
-  private fcntl(p: Process, e: SyscallEvent, args: Value[]): void {
-    const cmd = textOf(args[1]);
-    if (cmd.startsWith('F_DUPFD')) {
-      const src = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-      if (src) this.dupTo(p, e, src, e.ret.value!, cmd.startsWith('F_DUPFD_CLOEXEC'));
-      return;
-    }
-    if (cmd.startsWith('F_SETFD') || cmd.startsWith('F_GETFD')) {
-      const en = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-      if (!en) return;
-      const now = cmd.startsWith('F_SETFD')
-        ? textOf(args[2]).includes('FD_CLOEXEC') || numOf(args[2]) === 1
-        : e.ret.text.includes('FD_CLOEXEC') || e.ret.value === 1;
-      if (en.cloexec !== now) {
-        en.cloexec = now;
-        if (cmd.startsWith('F_SETFD')) this.emitFd(p, e.tid, en, 'cloexec', e.name, e.ts);
-      }
-    }
-  }
-
-  private close(p: Process, e: SyscallEvent, args: Value[]): void {
-    const a = fdOf(args[0]);
-    if (!a) return;
-    const en = p.table.fds.get(a.fd) ?? this.entryFor(p, args[0], e.tid, e.ts, e.name);
-    if (!en) return;
-    this.dropEntry(p, en, e.ts);
-    this.emitFd(p, e.tid, en, 'close', e.name, e.ts);
-  }
-
-  private closeRange(p: Process, e: SyscallEvent, args: Value[]): void {
-    const first = numOf(args[0]) ?? 0;
-    const lastText = textOf(args[1]);
-    const last = lastText.startsWith('~') || lastText === '-1' ? Infinity : (numOf(args[1]) ?? Infinity);
-    const flags = textOf(args[2]);
-    if (flags.includes('CLOSE_RANGE_UNSHARE') && p.table.users > 1) this.unshareTable(p);
-    const hit = [...p.table.fds.values()].filter((en) => en.fd >= first && en.fd <= last).sort((a, b) => a.fd - b.fd);
-    for (const en of hit) {
-      if (flags.includes('CLOSE_RANGE_CLOEXEC')) {
-        if (en.cloexec !== true) { en.cloexec = true; this.emitFd(p, e.tid, en, 'cloexec', e.name, e.ts); }
-      } else {
-        this.dropEntry(p, en, e.ts);
-        this.emitFd(p, e.tid, en, 'close', e.name, e.ts);
-      }
-    }
-  }
-
-  private connect(p: Process, e: SyscallEvent, args: Value[]): void {
-    if (e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return;
-    const en = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-    const path = sunPath(args[1]);
-    if (!en || !path || !en.ofd.endpoint || this.peers.has(en.ofd.endpoint)) return;
-    const q = this.pendingConnects.get(path);
-    if (q) q.push(en.ofd.endpoint); else this.pendingConnects.set(path, [en.ofd.endpoint]);
-  }
-
-  private bind(p: Process, e: SyscallEvent, args: Value[]): void {
-    const en = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-    const path = sunPath(args[1]);
-    if (en && path) en.ofd.boundPath = path;
-  }
-
-  // ---------------------------------------------------------------- transfers
-
-  private end(p: Process, tid: number, fd: number | null, socket: string | null): TransferEnd {
-    return { pid: p.pid, tid, comm: p.comm, uid: p.uid, fd, socket };
-  }
-
-  private send(p: Process, e: SyscallEvent, sockArg: Value | undefined, headers: Array<Value | undefined>): void {
-    const sock = this.entryFor(p, sockArg, e.tid, e.ts, e.name);
-    const sockText = sock ? sock.ofd.target : null;
-    for (const h of headers) {
-      const shown = scmRights(h);
-      if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
-      if (shown.hidden) this.counts.opaqueMessages++;
-      const rights = shown.fds;
-      if (rights.length === 0) continue;
-      const fds: InFlightFd[] = [];
-      for (const item of rights) {
-        const en = this.entryFor(p, item, e.tid, e.ts, e.name);
-        if (!en) continue;
-        en.ofd.refs++; // the message holds a reference until it is received or dropped
-        fds.push({
-          from: this.end(p, e.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
-          sentTs: e.ts, line: e.line,
-        });
-      }
-      p.fdsSent += fds.length;
-      this.counts.fdsSent += fds.length;
-      const ep = sock?.ofd.endpoint ?? null;
-      const key = ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
-      const waiting = this.orphans.get(key);
-      if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
-      const q = this.queues.get(key);
-      const m: InFlightMessage = { fds };
-      if (q) q.push(m); else this.queues.set(key, [m]);
-    }
-  }
-
-  private popMessage(ep: string | null): InFlightMessage | null {
-    if (!ep) return null;
-    const keys = [ep];
-    const peer = this.peers.get(ep);
-    if (peer) keys.push(`peer-of:${peer}`);
-    for (const k of keys) {
-      const q = this.queues.get(k);
-      if (q && q.length > 0) {
-        const m = q.shift()!;
-        if (q.length === 0) this.queues.delete(k);
-        return m;
-      }
-    }
-    return null;
-  }
-
-  private receive(p: Process, e: SyscallEvent, sockArg: Value | undefined, headers: Array<Value | undefined>, flags: string): void {
-    const sock = this.entryFor(p, sockArg, e.tid, e.ts, e.name);
-    // out-of-order input: a socket we know nothing about pairs with unknown sockets of the same process
-    const ep = sock?.ofd.endpoint ?? (this.opts.deferOrphans ? `unknown:${p.pid}` : null);
-    const sockText = sock ? sock.ofd.target : null;
-    // MSG_CMSG_CLOEXEC is 0x40000000 (-X raw prints only the number)
-    const cloexec = flags.includes('MSG_CMSG_CLOEXEC') || (flags.startsWith('0x') && ((parseInt(flags, 16) || 0) & 0x40000000) !== 0);
-    for (const h of headers) {
-      const shown = scmRights(h);
-      if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
-      if (shown.hidden) this.counts.opaqueMessages++;
-      const rights = shown.fds;
-      const mf = textOf(field(h, 'msg_flags'));
-      const truncated = mf.includes('MSG_CTRUNC') || (mf.startsWith('0x') && ((parseInt(mf, 16) || 0) & 0x8) !== 0); // MSG_CTRUNC is 0x8
-      if (rights.length === 0 && !truncated) continue;
-      const m = this.popMessage(ep);
-      const sent = m ? m.fds : [];
-      const n = rights.length;
-      const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
-      p.fdsReceived += n;
-      this.counts.fdsReceived += n;
-      for (let i = 0; i < n; i++) {
-        const a = fdOf(rights[i]);
-        if (!a) continue;
-        const s = sent[i];
-        let ofd: OpenFileDescription;
-        if (s) {
-          ofd = s.ofd;
-          ofd.refs--; // the in-flight reference becomes the new entry's
-          if (a.decor !== null) this.learnEndpoint(ofd, parseDecor(a.decor, a.suffix));
-        } else {
-          ofd = this.newOfd(a.decor !== null ? parseDecor(a.decor, a.suffix)
-            : plainTarget(`fd:${a.fd}`, 'unknown'), false);
-        }
-        ofd.transferred = true;
-        p.hasTransferred = true;
-        const fromPid = s?.from.pid ?? null;
-        const en = this.addEntry(p, a.fd, ofd, cloexec,
-          { how: 'received', syscall: e.name, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, e.ts);
-        this.emitFd(p, e.tid, en, 'receive', e.name, e.ts, s?.from.fd ?? null, fromPid);
-        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line }); continue; }
-        const from: TransferEnd = s ? s.from : { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
-        this.transfer({
-          via: 'SCM_RIGHTS', state: 'delivered', from, to: this.end(p, e.tid, a.fd, sockText),
-          target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: e.ts, line: s?.line ?? e.line,
-        });
-      }
-      if (orphan && ep !== null) {
-        const list = this.orphans.get(ep);
-        if (list) list.push(orphan); else this.orphans.set(ep, [orphan]);
-      }
-      for (let i = n; i < sent.length; i++) {
-        const s = sent[i]!;
-        this.lose(s, e.ts, truncated ? 'MSG_CTRUNC: the receiver\'s control buffer was too small' : 'not installed by the receiver',
-          'ctrunc-lost', p, this.end(p, e.tid, null, sockText));
-      }
-    }
-  }
-
-  /** A send that arrives after its receive (out-of-order input): the receiver's fds become the sender's files. */
-  private adopt(received: OrphanFd[], sent: InFlightFd[]): void {
-    for (let i = 0; i < received.length; i++) {
-      const r = received[i]!;
-      const s = sent[i];
-      if (s) {
-        r.entry.ofd.refs--;
-        s.ofd.transferred = true;
-        r.entry.ofd = s.ofd; // the in-flight reference becomes the entry's
-        r.p.hasTransferred = true;
-        r.entry.origin = { how: 'received', syscall: r.entry.origin.syscall, fromPid: s.from.pid, fromFd: s.from.fd, fromComm: s.from.comm };
-      }
-      this.transfer({
-        via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: r.to,
-        target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
-      });
-    }
-    for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
-  }
-
-  private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null): void {
-    this.transfer({
-      via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
-      sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
-    });
-    this.alert(kind, to?.pid ?? p?.pid ?? null, s.from.fd, ts,
-      `fd ${s.from.fd} (${s.target}) sent by ${s.from.comm ?? '?'}[${s.from.pid ?? '?'}] was lost: ${reason}`);
-    this.unref(s.ofd, ts, null);
-  }
-
-  private take(p: Process, e: SyscallEvent, args: Value[]): void {
-    const pidfd = this.entryFor(p, args[0], e.tid, e.ts, e.name);
-    const srcFd = numOf(args[1]);
-    const fromPid = pidfd?.ofd.pidfdPid ?? null;
-    const src = fromPid !== null && srcFd !== null ? this.processes.get(fromPid)?.table.fds.get(srcFd) : undefined;
-    const srcProc = fromPid !== null ? this.processes.get(fromPid) : undefined;
-    const t = e.ret.decor !== null ? parseDecor(e.ret.decor) : null;
-    const ofd = src ? src.ofd : this.newOfd(t ?? plainTarget(`fd:${srcFd}`, 'unknown'), false);
-    ofd.transferred = true;
-    p.hasTransferred = true;
-    const en = this.addEntry(p, e.ret.value!, ofd, true,
-      { how: 'taken', syscall: e.name, fromPid, fromFd: srcFd, fromComm: srcProc?.comm ?? null }, e.ts);
-    this.counts.fdsSent++;
-    this.counts.fdsReceived++;
-    p.fdsReceived++;
-    if (srcProc) srcProc.fdsSent++;
-    this.emitFd(p, e.tid, en, 'take', e.name, e.ts, srcFd, fromPid);
-    this.transfer({
-      via: 'pidfd_getfd', state: 'delivered',
-      from: { pid: fromPid, tid: null, comm: srcProc?.comm ?? null, uid: srcProc?.uid ?? null, fd: srcFd, socket: null },
-      to: this.end(p, e.tid, en.fd, null), target: ofd.target, kind: ofd.kind, sentTs: e.ts, receivedTs: e.ts, line: e.line,
-    });
-  }
-
-  // ---------------------------------------------------------------- mappings
-
-  private mmap(p: Process, e: SyscallEvent, args: Value[]): void {
-    const fdv = fdOf(args[4]);
-    if (!fdv || fdv.fd < 0) return;
-    const flags = textOf(args[3]);
-    if (flags.includes('MAP_ANONYMOUS')) return;
-    const en = this.entryFor(p, args[4], e.tid, e.ts, e.name);
-    if (!en) return;
-    const shared = flags.includes('MAP_SHARED');
+  private map(p: Process, op: Extract<FdOp, { op: 'map' }>): void {
+    const en = this.tables.entryFor(p, op.fd, op.tid, op.ts, op.syscall);
     // private file mappings are the loader mapping libraries: only shared ones and transferred fds matter here
-    if (!shared && !en.ofd.transferred) return;
-    const prot = textOf(args[2]);
-    const len = numOf(args[1]) ?? 0;
-    let start: bigint;
-    try { start = BigInt(e.ret.text); } catch { return; }
-    const perms = (prot.includes('PROT_READ') ? 'r' : '-') + (prot.includes('PROT_WRITE') ? 'w' : '-') +
-      (prot.includes('PROT_EXEC') ? 'x' : '-') + (shared ? 's' : 'p');
-    let off = 0n;
-    try { off = BigInt(textOf(args[5]).split(' ')[0] || '0'); } catch { off = 0n; }
-    this.emit({
-      v: SCHEMA_VERSION, type: 'map', ts: e.ts, pid: p.pid, start: hex(start), end: hex(start + ((BigInt(len) + 4095n) & ~4095n)), // page-rounded, as /proc/PID/maps shows it
-     
-      perms, offset: hex(off), path: en.ofd.target, fd: en.fd, transferred: en.ofd.transferred,
+    if (!en || (!op.shared && !en.ofd.transferred)) return;
+    this.out.record({
+      v: SCHEMA_VERSION, type: 'map', ts: op.ts, pid: p.pid, start: hex(op.start), end: hex(op.start + op.length),
+      perms: op.perms, offset: hex(op.offset), path: en.ofd.target, fd: en.fd, transferred: en.ofd.transferred,
     });
   }
 
-  // ---------------------------------------------------------------- output
-
-  private emitProcess(p: Process, event: 'attach' | 'fork' | 'exec', ts: Ts, tid?: number, shareWith?: number, path?: string): void {
-    const r: FdwatchRecord = {
-      v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event,
-    };
-    if (tid !== undefined) r.tid = tid;
-    if (shareWith !== undefined) r.shareFdTableWith = shareWith;
-    if (path !== undefined) r.path = path;
-    this.emit(r);
-  }
-
-  private emitFd(p: Process, tid: number, en: FdEntry, op: FdOp, syscall: string | null, ts: Ts, fromFd?: number | null, fromPid?: number | null): void {
-    const r: FdwatchRecord = {
-      v: SCHEMA_VERSION, type: 'fd', ts, pid: p.pid, fd: en.fd, op, target: en.ofd.target, kind: en.ofd.kind,
-      cloexec: en.cloexec, syscall,
-    };
-    if (tid !== p.pid) r.tid = tid;
-    if (fromFd !== undefined) r.fromFd = fromFd;
-    if (fromPid !== undefined) r.fromPid = fromPid;
-    this.emit(r);
-  }
-
-  private transfer(t: Omit<TransferRecord, 'v' | 'type' | 'ts'>): void {
-    if (t.state === 'delivered') this.counts.delivered++;
-    else if (t.state === 'lost') this.counts.lost++;
-    else this.counts.inFlight++;
-    this.emit({ v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t });
-  }
-
-  private alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string): void {
-    this.counts.alerts++;
-    this.emit({ v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message });
-  }
-
-  /** End of the trace: what is still queued is in flight; receives whose send never showed came from outside. */
-  finish(): void {
-    for (const list of this.orphans.values()) for (const m of list) this.adopt(m, []);
-    this.orphans.clear();
-    for (const q of this.queues.values()) {
-      for (const m of q) {
-        for (const s of m.fds) {
-          this.transfer({
-            via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
-            sentTs: s.sentTs, receivedTs: null, line: s.line,
-          });
-          this.alert('in-flight-at-end', s.from.pid, s.from.fd, this.lastTs,
-            `fd ${s.from.fd} (${s.target}) sent by ${s.from.comm ?? '?'}[${s.from.pid ?? '?'}] was never received in the trace`);
-        }
+  private exec(p: Process, op: Extract<FdOp, { op: 'exec' }>): void {
+    const { tid, ts, syscall, path } = op;
+    this.tree.execed(p, tid);
+    if (op.comm || path) p.comm = op.comm ?? basename(path).slice(0, 15);
+    this.out.process(p, 'exec', ts, tid !== p.pid ? tid : undefined, undefined, path);
+    for (const en of [...p.table.fds.values()]) {
+      if (en.cloexec === true) {
+        this.tables.drop(p, en, ts);
+        this.out.fd(p, tid, en, 'close', syscall, ts);
+      } else if (en.origin.how === 'received' || en.origin.how === 'taken') {
+        this.out.alert('received-fd-survives-exec', p.pid, en.fd, ts,
+          `${procName(p.comm, p.pid)} fd ${en.fd} (${en.ofd.target}) ${en.origin.how} from ${procName(en.origin.fromComm, en.origin.fromPid)} has no CLOEXEC and survives execve of ${path}`);
       }
     }
-    this.queues.clear();
   }
-
-  /** Every traced process has exited. */
-  allExited(): boolean {
-    for (const p of this.processes.values()) if (!p.exited && p.tids.size > 0) return false;
-    return true;
-  }
-}
-
-// ---------------------------------------------------------------- helpers
-
-function opened(syscall: string): Origin {
-  return { how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null };
-}
-
-/** The child's copy of a parent's fd: one more reference to the same open file description. */
-function inherited(parent: Process, src: FdEntry, syscall: string, ts: Ts): FdEntry {
-  src.ofd.refs++;
-  return {
-    fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts,
-    origin: { how: 'inherited', syscall, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
-  };
-}
-
-function unknownEnd(): TransferEnd {
-  return { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
-}
-
-function unknownOrigin(syscall: string): Origin {
-  return { how: 'unknown', syscall, fromPid: null, fromFd: null, fromComm: null };
-}
-
-function hasFlag(args: string, name: string, bit: number): boolean {
-  if (args.includes(name)) return true;
-  // -X raw prints flags=0x...: test the bit
-  const i = args.indexOf('flags=0x');
-  if (i < 0) return false;
-  const m = /^flags=0x([0-9a-f]+)/.exec(args.slice(i));
-  return m !== null && (parseInt(m[1]!, 16) & bit) !== 0;
 }
 
 function basename(path: string): string {
@@ -873,60 +184,6 @@ function basename(path: string): string {
   return i >= 0 ? path.slice(i + 1) : path;
 }
 
-function procName(p: Process): string {
-  return `${p.comm ?? '?'}[${p.pid}]`;
-}
-
 function hex(n: bigint): string {
   return '0x' + n.toString(16);
-}
-
-function sunPath(v: Value | undefined): string | null {
-  const s = field(v, 'sun_path');
-  if (!s || s.t !== 'str') return null;
-  return (s.abstract ? '@' : '') + s.s;
-}
-
-/** recvmmsg/sendmmsg: the msg_hdr of each of the first `n` messages. */
-function mmsgHeaders(v: Value | undefined, n: number): Array<Value | undefined> {
-  const arr = after(v);
-  if (!arr || arr.t !== 'arr') return [];
-  return arr.items.slice(0, Math.max(0, n)).map((m) => field(m, 'msg_hdr'));
-}
-
-/**
- * The fds of the SCM_RIGHTS control messages in a msghdr, or 'opaque' when strace did not decode it.
- * `hidden` says strace left some out: it prints at most -s elements of an array, then `...`.
- */
-function scmRights(h: Value | undefined): { fds: Value[]; hidden: boolean } | 'opaque' {
-  const hdr = after(h);
-  if (!hdr) return 'opaque';
-  if (hdr.t !== 'struct') return 'opaque';
-  const ctl = after(field(hdr, 'msg_control'));
-  const out = { fds: [] as Value[], hidden: false };
-  if (!ctl) return out;
-  if (ctl.t !== 'arr') {
-    // an undecoded buffer address holds control data only when msg_controllen says so
-    if (ctl.t !== 'sym' || ctl.text === 'NULL' || numOf(field(hdr, 'msg_controllen')) === 0) return out;
-    return 'opaque';
-  }
-  for (const c of ctl.items) {
-    if (elided(c)) { out.hidden = true; continue; }
-    // -X raw prints the numbers: SOL_SOCKET is 1 and SCM_RIGHTS is 1
-    const rights = textOf(field(c, 'cmsg_type')).includes('SCM_RIGHTS') ||
-      (numOf(field(c, 'cmsg_level')) === 1 && numOf(field(c, 'cmsg_type')) === 1);
-    if (!rights) continue;
-    const data = after(field(c, 'cmsg_data'));
-    if (!data || data.t !== 'arr') { out.hidden = true; continue; }
-    for (const it of data.items) {
-      if (elided(it)) out.hidden = true;
-      else out.fds.push(it);
-    }
-  }
-  return out.fds.length === 0 && out.hidden ? 'opaque' : out;
-}
-
-/** strace's `...` for array elements past its -s limit */
-function elided(v: Value): boolean {
-  return v.t === 'sym' && v.text === '...';
 }

@@ -1,9 +1,22 @@
-// Wires the pure stages: lines -> Joiner -> Correlator -> records, and closes with a summary.
+// Wires the pure stages: lines -> Joiner -> SyscallEvents -> decode -> FdOps -> Correlator -> records,
+// and closes with a summary. What live mode needs of the kernel model goes through here.
 import type { ParseError } from '../model/events.js';
-import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord } from '../model/records.js';
+import { SCHEMA_VERSION, type FdKind, type FdwatchRecord, type SummaryRecord, type Ts } from '../model/records.js';
 import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.js';
+import { decode } from '../tracer/decode.js';
+import { parseDecor } from '../tracer/decor.js';
 import { Correlator, type CorrelatorOptions } from './correlator.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
+
+/** A process found running at attach, as /proc shows it: fd targets in strace -yy words. */
+export interface SeedProcess {
+  pid: number;
+  ppid: number | null;
+  comm: string | null;
+  uid: number | null;
+  tids: number[];
+  fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }>;
+}
 
 export interface SessionOptions extends CorrelatorOptions {
   /** local midnight (epoch s) that -t/-tt times of day count from */
@@ -26,7 +39,8 @@ export class TraceSession {
     this.baseDay = opts.baseDay ?? localMidnight(new Date());
     this.maxSamples = opts.maxErrorSamples ?? 20;
     this.correlator = new Correlator(emit, opts);
-    this.joiner = new Joiner((e) => this.correlator.push(e), (err) => {
+    const c = this.correlator;
+    this.joiner = new Joiner((e) => { const op = decode(e, c); if (op !== null) c.push(op); }, (err) => {
       if (this.errors.length < this.maxSamples) this.errors.push(err);
     }, INTERESTING, ENTRY_EVENTS);
   }
@@ -45,6 +59,30 @@ export class TraceSession {
   /** The line bytes[start, end): lines that do not matter are never decoded. */
   bytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
     this.joiner.pushBytes(bytes, start, end, lineNo, src);
+  }
+
+  /** The starting state of a process found running at attach (live mode). */
+  seedProcess(s: SeedProcess, ts: Ts): void {
+    this.correlator.seedProcess({
+      ...s,
+      fds: s.fds.map((f) => {
+        const target = parseDecor(f.target);
+        if (target.kind !== f.kind && f.kind !== 'unknown') target.kind = f.kind;
+        return { fd: f.fd, target, cloexec: f.cloexec };
+      }),
+    }, ts);
+  }
+
+  /** Processes the trace has seen that have not exited. */
+  liveProcesses(): number {
+    let n = 0;
+    for (const p of this.correlator.processes.values()) if (!p.exited) n++;
+    return n;
+  }
+
+  /** Long runs stay bounded: exited processes beyond the newest `keep` are forgotten. */
+  pruneExited(keep: number): number {
+    return this.correlator.pruneExited(keep);
   }
 
   /** Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. */

@@ -149,11 +149,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   let events = 0;
   let state: StraceState = 'starting';
   let commandExit: LiveResult['commandExit'] = null;
-  const traced = (): number => {
-    let n = 0;
-    for (const p of session.correlator.processes.values()) if (!p.exited) n++;
-    return n;
-  };
+  const traced = (): number => session.liveProcesses();
   const status = (message?: string): void => opts.onStatus?.({
     strace: state, traced: traced(), events, commandExit, ...(message ? { message } : {}),
   });
@@ -212,7 +208,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   if (opts.pids.length > 0) {
     const snap = snapshotProcesses('/proc', opts.pids, { maps: false });
     for (const p of snap.processes) {
-      session.correlator.seedProcess({
+      session.seedProcess({
         pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, tids: threadsOf(p.pid),
         fds: p.fds.map((f) => ({ fd: f.fd, target: f.target, kind: f.kind, cloexec: f.cloexec })),
       }, snap.ts);
@@ -248,7 +244,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
-    if ((events & 0xffff) === 0) session.correlator.pruneExited(4096);
+    if ((events & 0xffff) === 0) session.pruneExited(4096);
   });
   if (state === 'starting') { state = 'tracing'; status(); }
   const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;

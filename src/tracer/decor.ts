@@ -1,24 +1,7 @@
 // -y/-yy fd decorations -> what the fd refers to. `4</etc/hostname>`, `3<UNIX-STREAM:[6149->5313,"/x"]>`, `5</dev/null<char 1:3>>`.
 import type { FdKind } from '../model/records.js';
+import { plainTarget, type FdTarget } from '../model/fdop.js';
 import { unescapeC } from './values.js';
-
-export interface FdTarget {
-  target: string;
-  kind: FdKind;
-  /** socket inode (UNIX-*, socket:[N]) */
-  inode: number | null;
-  /** peer socket inode (-yy UNIX-STREAM:[A->B]) */
-  peer: number | null;
-  /** bound/connected path of a unix socket, `@name` for abstract ones */
-  path: string | null;
-  /** pidfd: the pid it refers to */
-  pid: number | null;
-}
-
-/** A target known only by its text and kind (no socket or pidfd details). */
-export function plainTarget(target: string, kind: FdKind): FdTarget {
-  return { target, kind, inode: null, peer: null, path: null, pid: null };
-}
 
 /** `decor` is the text between the outer `<` `>`; `suffix` what strace printed after it, e.g. `(deleted)`. */
 export function parseDecor(decor: string, suffix = ''): FdTarget {

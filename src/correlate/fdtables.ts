@@ -1,0 +1,106 @@
+// fd tables and open file descriptions: entries, references, dup/inherit/unshare. Pure: no I/O, no strace text.
+import type { Ts } from '../model/records.js';
+import { plainTarget, type FdRef, type FdTarget } from '../model/fdop.js';
+import type { RecordBuilder } from './records.js';
+import type { FdEntry, FdTable, OpenFileDescription, Origin, Process } from './state.js';
+
+/** What the socket layer must hear from the fd tables. */
+export interface SocketHooks {
+  /** a decoration told more about a socket (its inode, its peer, its path) */
+  learn(ofd: OpenFileDescription, t: FdTarget): void;
+  /** the last reference to an open file description is gone */
+  released(ofd: OpenFileDescription, ts: Ts, p: Process | null): void;
+}
+
+export function openedOrigin(syscall: string): Origin {
+  return { how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null };
+}
+
+export function unknownOrigin(syscall: string): Origin {
+  return { how: 'unknown', syscall, fromPid: null, fromFd: null, fromComm: null };
+}
+
+export class FdTables {
+  private nextOfd = 1;
+  private nextTable = 1;
+
+  constructor(private readonly out: RecordBuilder, private readonly sockets: SocketHooks) {}
+
+  newTable(): FdTable {
+    return { id: this.nextTable++, fds: new Map(), users: 1 };
+  }
+
+  /** `complete`: every holder is in the trace (false for what was open before it began) */
+  newOfd(t: FdTarget, complete: boolean): OpenFileDescription {
+    const ofd: OpenFileDescription = {
+      id: this.nextOfd++, target: t.target, kind: t.kind, refs: 0, complete,
+      endpoint: null, pidfdPid: t.pid, boundPath: null, transferred: false,
+    };
+    this.sockets.learn(ofd, t);
+    return ofd;
+  }
+
+  /** The entry a call's fd refers to; fds from before the trace are added as "seen" (and reported so). */
+  entryFor(p: Process, ref: FdRef | null, tid: number, ts: Ts, syscall: string): FdEntry | null {
+    if (ref === null || ref.fd < 0) return null;
+    let en = p.table.fds.get(ref.fd);
+    const t = ref.target;
+    if (t !== null) {
+      if (en) {
+        // what we knew only vaguely, the decoration now names
+        if (en.ofd.target.endsWith(':[?]') || en.origin.how === 'unknown' || en.ofd.kind === 'unknown') {
+          en.ofd.target = t.target;
+          en.ofd.kind = t.kind;
+        }
+        this.sockets.learn(en.ofd, t);
+        if (t.pid !== null) en.ofd.pidfdPid = t.pid;
+        return en;
+      }
+      en = this.add(p, ref.fd, this.newOfd(t, false), null, unknownOrigin(syscall), ts);
+    } else if (!en) {
+      en = this.add(p, ref.fd, this.newOfd(plainTarget(`fd:${ref.fd}`, 'unknown'), false), null, unknownOrigin(syscall), ts);
+    } else {
+      return en;
+    }
+    this.out.fd(p, tid, en, 'seen', syscall, ts);
+    return en;
+  }
+
+  /** Installs `ofd` at `fd`, closing what was there. */
+  add(p: Process, fd: number, ofd: OpenFileDescription, cloexec: boolean | null, origin: Origin, ts: Ts): FdEntry {
+    const old = p.table.fds.get(fd);
+    if (old) this.drop(p, old, ts);
+    const en: FdEntry = { fd, ofd, cloexec, origin, ts };
+    ofd.refs++;
+    p.table.fds.set(fd, en);
+    return en;
+  }
+
+  drop(p: Process, en: FdEntry, ts: Ts): void {
+    if (p.table.fds.get(en.fd) === en) p.table.fds.delete(en.fd);
+    this.unref(en.ofd, ts, p);
+  }
+
+  unref(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
+    ofd.refs--;
+    if (ofd.refs > 0 || !ofd.complete) return;
+    this.sockets.released(ofd, ts, p);
+  }
+
+  /** The kernel's unshare_files: the process gets its own copy of a shared fd table. */
+  unshare(p: Process): void {
+    p.table.users--;
+    const copy = this.newTable();
+    for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
+    p.table = copy;
+  }
+
+  /** The child's copy of a parent's fd: one more reference to the same open file description. */
+  inherited(parent: Process, src: FdEntry, syscall: string, ts: Ts): FdEntry {
+    src.ofd.refs++;
+    return {
+      fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts,
+      origin: { how: 'inherited', syscall, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
+    };
+  }
+}

@@ -1,0 +1,82 @@
+// Record building: kernel state -> FdwatchRecords (the JSON contract), and the counts the summary reports.
+import {
+  SCHEMA_VERSION, type AlertKind, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
+} from '../model/records.js';
+import type { FdEntry, Process } from './state.js';
+
+export interface CorrelatorCounts {
+  delivered: number;
+  inFlight: number;
+  lost: number;
+  fdsSent: number;
+  fdsReceived: number;
+  alerts: number;
+  opaqueMessages: number;
+}
+
+/** `comm[pid]`, as every message names a process */
+export function procName(comm: string | null, pid: number | null): string {
+  return `${comm ?? '?'}[${pid ?? '?'}]`;
+}
+
+export function unknownEnd(): TransferEnd {
+  return { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
+}
+
+export function endOf(p: Process, tid: number, fd: number | null, socket: string | null): TransferEnd {
+  return { pid: p.pid, tid, comm: p.comm, uid: p.uid, fd, socket };
+}
+
+export class RecordBuilder {
+  readonly counts: CorrelatorCounts = {
+    delivered: 0, inFlight: 0, lost: 0, fdsSent: 0, fdsReceived: 0, alerts: 0, opaqueMessages: 0,
+  };
+  /** the newest time seen: what records of the trace's end are stamped with */
+  lastTs: Ts = null;
+
+  constructor(private readonly emit: (r: FdwatchRecord) => void) {}
+
+  record(r: FdwatchRecord): void {
+    this.emit(r);
+  }
+
+  process(p: Process, event: 'attach' | 'fork' | 'exec', ts: Ts, tid?: number, shareWith?: number, path?: string): void {
+    const r: FdwatchRecord = {
+      v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event,
+    };
+    if (tid !== undefined) r.tid = tid;
+    if (shareWith !== undefined) r.shareFdTableWith = shareWith;
+    if (path !== undefined) r.path = path;
+    this.emit(r);
+  }
+
+  exit(p: Process, ts: Ts): void {
+    this.emit({
+      v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event: 'exit',
+      exitCode: p.exitCode, signal: p.exitSignal,
+    });
+  }
+
+  fd(p: Process, tid: number, en: FdEntry, op: FdRecordOp, syscall: string | null, ts: Ts, fromFd?: number | null, fromPid?: number | null): void {
+    const r: FdwatchRecord = {
+      v: SCHEMA_VERSION, type: 'fd', ts, pid: p.pid, fd: en.fd, op, target: en.ofd.target, kind: en.ofd.kind,
+      cloexec: en.cloexec, syscall,
+    };
+    if (tid !== p.pid) r.tid = tid;
+    if (fromFd !== undefined) r.fromFd = fromFd;
+    if (fromPid !== undefined) r.fromPid = fromPid;
+    this.emit(r);
+  }
+
+  transfer(t: Omit<TransferRecord, 'v' | 'type' | 'ts'>): void {
+    if (t.state === 'delivered') this.counts.delivered++;
+    else if (t.state === 'lost') this.counts.lost++;
+    else this.counts.inFlight++;
+    this.emit({ v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t });
+  }
+
+  alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string): void {
+    this.counts.alerts++;
+    this.emit({ v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message });
+  }
+}

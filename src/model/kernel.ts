@@ -1,0 +1,48 @@
+// Kernel constants fdwatch reads, with their kernel names (x86-64 / asm-generic values; strace -X raw prints them).
+
+/** clone(2) flags (include/uapi/linux/sched.h) */
+export const CLONE_FILES = 0x400;
+export const CLONE_PARENT = 0x8000;
+export const CLONE_THREAD = 0x10000;
+
+/** recvmsg(2) flags (include/linux/socket.h) */
+export const MSG_CTRUNC = 0x8;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+
+/** control message level and type of an fd-passing message */
+export const SOL_SOCKET = 1;
+export const SCM_RIGHTS = 1;
+/** most fds one SCM_RIGHTS message carries (include/net/scm.h) */
+export const SCM_MAX_FD = 253;
+
+/** fcntl(F_SETFD) / F_GETFD */
+export const FD_CLOEXEC = 1;
+
+/** (uid_t)-1: "leave this id unchanged" in setresuid(2) and friends */
+export const UID_UNCHANGED = 4294967295;
+
+/** mappings are page-granular in /proc/PID/maps */
+export const PAGE_SIZE = 4096n;
+
+/** fdinfo `flags` (octal) bit for O_CLOEXEC */
+export const O_CLOEXEC = 0o2000000;
+
+/** Whether `flags` (strace's text: `A|B|0x..`, or a bare number under -X raw) has `name` or, as a number, `bit`. */
+export function hasFlag(flags: string, name: string, bit: number): boolean {
+  if (flags.includes(name)) return true;
+  let i = flags.indexOf('0x');
+  while (i >= 0) {
+    let n = 0;
+    let j = i + 2;
+    for (; j < flags.length; j++) {
+      const c = flags.charCodeAt(j);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (d < 0) break;
+      n = n * 16 + d;
+    }
+    // bits above 2^31 do not survive `&` on a double: compare through division
+    if (j > i + 2 && Math.floor(n / bit) % 2 === 1) return true;
+    i = flags.indexOf('0x', j);
+  }
+  return false;
+}

@@ -29,7 +29,11 @@ export const O_CLOEXEC = 0o2000000;
 
 /** Whether `flags` (strace's text: `A|B|0x..`, or a bare number under -X raw) has `name` or, as a number, `bit`. */
 export function hasFlag(flags: string, name: string, bit: number): boolean {
-  if (flags.includes(name)) return true;
+  // whole names only: CLONE_PARENT is not CLONE_PARENT_SETTID
+  for (let i = flags.indexOf(name); i >= 0; i = flags.indexOf(name, i + 1)) {
+    const end = i + name.length;
+    if ((i === 0 || flags.charCodeAt(i - 1) === 124 /* | */) && (end === flags.length || flags.charCodeAt(end) === 124)) return true;
+  }
   let i = flags.indexOf('0x');
   while (i >= 0) {
     let n = 0;
@@ -40,7 +44,7 @@ export function hasFlag(flags: string, name: string, bit: number): boolean {
       if (d < 0) break;
       n = n * 16 + d;
     }
-    // bits above 2^31 do not survive `&` on a double: compare through division
+    // bits above 2^31 do not survive `&` on a double: test through division
     if (j > i + 2 && Math.floor(n / bit) % 2 === 1) return true;
     i = flags.indexOf('0x', j);
   }

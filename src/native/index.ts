@@ -46,7 +46,7 @@ export function isFailed(x: unknown): x is Failed {
 }
 
 // x86-64 syscall numbers; other architectures report Unavailable rather than call the wrong syscall.
-const SYSCALLS: Record<string, { kcmp: number; pidfd_open: number; pidfd_getfd: number }> = {
+const SYSCALL_NUMBERS: Record<string, { kcmp: number; pidfd_open: number; pidfd_getfd: number }> = {
   x64: { kcmp: 312, pidfd_open: 434, pidfd_getfd: 438 },
   arm64: { kcmp: 272, pidfd_open: 434, pidfd_getfd: 438 },
 };
@@ -86,7 +86,7 @@ const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
 function loadLibc(): Libc | Unavailable {
   if (libc) return libc;
   if (process.env['FDWATCH_NATIVE'] === 'off') return (libc = { unavailable: 'disabled by FDWATCH_NATIVE=off' });
-  const nr = SYSCALLS[process.arch];
+  const nr = SYSCALL_NUMBERS[process.arch];
   if (process.platform !== 'linux' || !nr) return (libc = { unavailable: `unsupported platform ${process.platform}/${process.arch}` });
   try {
     const require = createRequire(import.meta.url);

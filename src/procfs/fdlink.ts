@@ -1,7 +1,7 @@
 // Parses the text of a /proc/PID/fd/N symlink into a tagged union (the kernel's d_path / dname output).
 
 /** What an fd refers to, from its /proc/PID/fd/N link text. */
-export type FdTarget =
+export type FdLink =
   | { type: 'path'; path: string }
   | { type: 'deleted'; path: string }          // "/tmp/x (deleted)": unlinked while open
   | { type: 'socket'; inode: number }          // "socket:[6149]"
@@ -24,7 +24,7 @@ function bracketNumber(text: string, from: number): number {
   return Number(digits);
 }
 
-export function parseFdLink(text: string): FdTarget {
+export function parseFdLink(text: string): FdLink {
   if (text.charCodeAt(0) === 0x2f /* / */) {
     const deleted = text.endsWith(DELETED);
     const path = deleted ? text.slice(0, -DELETED.length) : text;
@@ -47,7 +47,7 @@ export function parseFdLink(text: string): FdTarget {
 }
 
 /** The link text back, as the kernel prints it (round trip of parseFdLink). */
-export function formatFdLink(t: FdTarget): string {
+export function formatFdLink(t: FdLink): string {
   switch (t.type) {
     case 'path':
       return t.path;

@@ -7,7 +7,7 @@ import type { FdKind } from '../model/records.js';
 import * as native from '../native/index.js';
 import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
-import { formatFdLink, parseFdLink, type FdTarget } from './fdlink.js';
+import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, type FdInfo } from './fdinfo.js';
 import { isFileBacked, type MapEntry } from './maps.js';
 import { parseNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
@@ -42,7 +42,7 @@ export interface FdSnapshot {
   fd: number;
   /** the /proc/PID/fd/N link text, raw */
   linkText: string;
-  link: FdTarget;
+  link: FdLink;
   /** null when fdinfo could not be read (permission) */
   info: FdInfo | null;
   cloexec: boolean | null;
@@ -174,7 +174,7 @@ function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | nu
   return kind;
 }
 
-function linkKind(link: FdTarget): FdKind {
+function linkKind(link: FdLink): FdKind {
   switch (link.type) {
     case 'socket':
       return 'socket';
@@ -454,7 +454,7 @@ function findHolders(reader: ProcReader, snap: Snapshot, wanted: Set<number>, ho
     }
     let comm: string | null | undefined;
     for (const fd of fds) {
-      let t: FdTarget;
+      let t: FdLink;
       try {
         t = parseFdLink(reader.fdLink(pid, fd));
       } catch {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validate } from '../../src/model/validate.js';
+import { validate } from './validate.js';
 import {
   SCHEMA_VERSION,
   type AlertKind, type AlertRecord, type FdKind, type FdOp, type FdRecord, type FdwatchRecord, type MapRecord,

@@ -1,0 +1,103 @@
+// The correlator driven by FdOps built by hand: no strace text at all, as the eBPF source will drive it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Correlator } from '../../src/correlate/correlator.js';
+import { plainTarget, type CloneFlags, type FdOp, type FdRef, type ScmMessage } from '../../src/model/fdop.js';
+import type { FdwatchRecord } from '../../src/model/records.js';
+import { ofType } from '../helpers.js';
+
+type OpBody = FdOp extends infer O ? O extends FdOp ? Omit<O, 'tid' | 'ts' | 'line' | 'comm' | 'syscall'> : never : never;
+
+/** A correlator fed ops one by one; each op gets a line number and a time of its own. */
+function drive(steps: Array<[tid: number, syscall: string, body: OpBody]>): FdwatchRecord[] {
+  const records: FdwatchRecord[] = [];
+  const c = new Correlator((r) => records.push(r));
+  steps.forEach(([tid, syscall, body], i) => c.push({ tid, syscall, ts: 1000 + i, line: i + 1, comm: null, ...body } as FdOp));
+  c.finish();
+  return records;
+}
+
+const ref = (fd: number, target: string | null = null): FdRef => ({ fd, target: target === null ? null : plainTarget(target, 'file') });
+const msg = (...fds: FdRef[]): ScmMessage => ({ fds, hidden: false, ctrunc: false });
+const FORK: CloneFlags = { thread: false, files: false, parent: false };
+const THREAD: CloneFlags = { thread: true, files: true, parent: false };
+const sock = (t: string) => ({ target: t, kind: 'socket' as const, inode: null, peer: null, path: null, pid: null });
+
+test('fdops: fork + socketpair pass (the seed program): delivered, receiver fd differs, one open file', () => {
+  const rs = drive([
+    [1, 'openat', { op: 'open', fd: 3, target: plainTarget('/etc/hostname', 'file'), cloexec: false, socket: false }],
+    [1, 'socketpair', { op: 'pair', fds: [{ fd: 4, target: sock('socket:[?]') }, { fd: 5, target: sock('socket:[?]') }], cloexec: false }],
+    [1, 'clone', { op: 'clone', child: 2, flags: FORK }],
+    [2, 'close', { op: 'close', fd: ref(3) }],
+    [1, 'sendmsg', { op: 'send', socket: ref(4), messages: [msg(ref(3))] }],
+    [2, 'recvmsg', { op: 'receive', socket: ref(5), messages: [msg(ref(6))], cloexec: false }],
+    [2, 'exit', { op: 'exit', code: 0, signal: null }],
+    [1, 'exit', { op: 'exit', code: 0, signal: null }],
+  ]);
+  const t = ofType(rs, 'transfer');
+  assert.is(t.length, 1);
+  assert.equal([t[0]!.state, t[0]!.from.pid, t[0]!.from.fd, t[0]!.to?.pid, t[0]!.to?.fd, t[0]!.target], ['delivered', 1, 3, 2, 6, '/etc/hostname']);
+  const inherit = ofType(rs, 'fd').filter((r) => r.op === 'inherit' && r.pid === 2).map((r) => r.fd);
+  assert.equal(inherit, [3, 4, 5]);
+  assert.equal(ofType(rs, 'fd').find((r) => r.op === 'receive'), {
+    v: 1, type: 'fd', ts: 1005, pid: 2, fd: 6, op: 'receive', target: '/etc/hostname', kind: 'file', cloexec: false,
+    syscall: 'recvmsg', fromFd: 3, fromPid: 1,
+  });
+});
+
+test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client that connected by path and maps it r--s', () => {
+  const rs = drive([
+    [100, 'geteuid', { op: 'uid', uid: 0, effective: true }],
+    [100, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [100, 'bind', { op: 'bind', socket: ref(3), path: '/run/broker.sock' }],
+    [100, 'openat', { op: 'open', fd: 4, target: plainTarget('/var/cache/broker/db', 'file'), cloexec: true, socket: false }],
+    [200, 'setuid', { op: 'uid', uid: 65534, effective: true }],
+    [200, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [200, 'connect', { op: 'connect', socket: ref(3), path: '/run/broker.sock' }],
+    [100, 'accept', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],
+    [100, 'sendmsg', { op: 'send', socket: ref(5), messages: [msg(ref(4))] }],
+    [200, 'recvmsg', { op: 'receive', socket: ref(3), messages: [msg(ref(4))], cloexec: true }],
+    [200, 'mmap', { op: 'map', fd: ref(4), start: 0x7f0000000000n, length: 0x35000n, perms: 'r--s', shared: true, offset: 0n }],
+  ]);
+  const [t] = ofType(rs, 'transfer');
+  assert.equal([t!.state, t!.from.uid, t!.to?.uid, t!.target], ['delivered', 0, 65534, '/var/cache/broker/db']);
+  assert.equal(ofType(rs, 'map'), [{
+    v: 1, type: 'map', ts: 1010, pid: 200, start: '0x7f0000000000', end: '0x7f0000035000', perms: 'r--s', offset: '0x0',
+    path: '/var/cache/broker/db', fd: 4, transferred: true,
+  }]);
+});
+
+test('fdops: MSG_CTRUNC: the fds that did not fit are lost, with an alert', () => {
+  const rs = drive([
+    [1, 'socketpair', { op: 'pair', fds: [{ fd: 3, target: sock('socket:[?]') }, { fd: 4, target: sock('socket:[?]') }], cloexec: false }],
+    [1, 'openat', { op: 'open', fd: 5, target: plainTarget('/a', 'file'), cloexec: false, socket: false }],
+    [1, 'openat', { op: 'open', fd: 6, target: plainTarget('/b', 'file'), cloexec: false, socket: false }],
+    [1, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5), ref(6))] }],
+    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [{ fds: [ref(7)], hidden: false, ctrunc: true }], cloexec: false }],
+  ]);
+  const t = ofType(rs, 'transfer').map((x) => `${x.state} ${x.target}`);
+  assert.equal(t, ['delivered /a', 'lost /b']);
+  assert.equal(ofType(rs, 'alert').map((a) => a.kind), ['ctrunc-lost']);
+});
+
+test('fdops: CLONE_FILES threads share one table; exec closes CLOEXEC fds and flags a received fd that survives', () => {
+  const rs = drive([
+    [1, 'socketpair', { op: 'pair', fds: [{ fd: 3, target: sock('socket:[?]') }, { fd: 4, target: sock('socket:[?]') }], cloexec: false }],
+    [1, 'clone3', { op: 'clone', child: 11, flags: THREAD }],
+    [11, 'openat', { op: 'open', fd: 5, target: plainTarget('/secret', 'file'), cloexec: true, socket: false }],
+    [11, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5))] }],
+    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [msg(ref(6))], cloexec: false }],
+    [1, 'openat', { op: 'open', fd: 7, target: plainTarget('/etc/passwd', 'file'), cloexec: true, socket: false }],
+    [1, 'execve', { op: 'exec', path: '/bin/true' }],
+  ]);
+  const fd = ofType(rs, 'fd');
+  // one process: the thread's open is in the leader's table (tid says who)
+  assert.equal(fd.find((r) => r.fd === 5 && r.op === 'open'), {
+    v: 1, type: 'fd', ts: 1002, pid: 1, tid: 11, fd: 5, op: 'open', target: '/secret', kind: 'file', cloexec: true, syscall: 'openat',
+  });
+  assert.equal(ofType(rs, 'process').map((p) => `${p.pid} ${p.event}`), ['1 attach', '1 exec']);
+  assert.equal(fd.filter((r) => r.op === 'close' && r.syscall === 'execve').map((r) => r.fd), [5, 7]);
+  assert.equal(ofType(rs, 'alert').map((a) => `${a.kind} ${a.fd}`), ['received-fd-survives-exec 6']);
+});
+
+test.run();

@@ -10,7 +10,7 @@ export const HIGHLIGHT_MS = 3000;
 
 /** What the marks in the panels mean (the end of the help screen). */
 export const LEGEND: readonly string[] = [
-  'FD marks: + new  - closed  * arrived by transfer  > end of the selected transfer',
+  'FD marks: + new  - closed  * by transfer  > end of the selected transfer',
   'Transfers: ~ in flight  ! lost',
 ];
 

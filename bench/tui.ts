@@ -12,7 +12,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { TraceSession } from '../src/correlate/session.js';
 import type { FdwatchRecord, TransferEnd } from '../src/model/records.js';
-import { initialState, reduce, type DashboardEvent } from '../src/tui/store.js';
+import { initialState, type DashboardEvent } from '../src/tui/state.js';
+import { reduce } from '../src/tui/store.js';
 import { openDashboard, FRAME_MS } from '../src/tui/app.js';
 
 const TOTAL = 1_000_000;

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import blessed from 'blessed';
 import type { FdwatchRecord } from '../model/records.js';
-import { initialState, reduce, type DashboardEvent, type DashboardStatus, type Effect, type State } from './store.js';
+import { initialState, type DashboardEvent, type DashboardStatus, type Effect, type State } from './state.js';
+import { reduce } from './store.js';
 import { renderScreen, type Frame, type Seg, type SegStyle } from './screen.js';
 import { colorWanted, localeIsUnicode } from './text.js';
 import { stateRecords, exportName } from './export.js';
@@ -70,12 +71,13 @@ export function frameTags(f: Frame, color: boolean): string {
 
 // ------------------------------------------------------------------ keys
 
-const NAMED = new Set(['up', 'down', 'left', 'right', 'pageup', 'pagedown', 'home', 'end', 'tab', 'escape', 'backspace', 'enter']);
+/** The named keys keyName() passes on (besides S-tab, C-<name> and printable characters). */
+export const NAMED_KEYS: ReadonlySet<string> = new Set(['up', 'down', 'left', 'right', 'pageup', 'pagedown', 'home', 'end', 'tab', 'escape', 'backspace', 'enter']);
 
 export function keyName(ch: string | undefined, key: { name?: string; full?: string; ctrl?: boolean; shift?: boolean; meta?: boolean } | undefined): string | null {
   const name = key?.name;
   if (name === 'return' || name === 'linefeed') return null; // blessed also sends the same key as 'enter'
-  if (name && NAMED.has(name)) return name === 'tab' && key?.shift ? 'S-tab' : name;
+  if (name && NAMED_KEYS.has(name)) return name === 'tab' && key?.shift ? 'S-tab' : name;
   if (key?.ctrl && name) return `C-${name}`;
   if (key?.meta) return null;
   if (ch && ch.length === 1 && ch >= ' ' && ch <= '~') return ch;

@@ -1,13 +1,19 @@
-// Panels (pure): state -> rows of escaped cells, column specs, titles, the layout, detail and help text.
-// Every string that came from a traced program goes through clean() here, before it can reach a terminal.
+// Panels (pure): state -> rows of escaped cells and column specs, per panel, and the marks they use.
+// Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
-import {
-  HIGHLIGHT_MS, findTransfer, selectedKey, viewModel,
-  type ClosedFd, type FdView, type Model, type Origin, type PanelId, type ProcView, type State, type TransferView,
-} from './store.js';
+import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from './model.js';
+import { viewModel, type PanelId, type RowKey, type State } from './state.js';
 import { ALT, ASCII, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
 
-export type RowKey = string | number | null;
+/** New and closed fds (and new transfers) stay highlighted this long (ms of wall time). */
+export const HIGHLIGHT_MS = 3000;
+
+/** What the marks in the panels mean (the end of the help screen). */
+export const LEGEND: readonly string[] = [
+  'FD marks: + new  - closed  * by transfer  > end of the selected transfer',
+  'Transfers: ~ in flight  ! lost',
+];
+
 export type Style = 'normal' | 'dim' | 'new' | 'closed' | 'alert' | 'warn' | 'mark' | 'head';
 
 export interface Row {
@@ -18,34 +24,6 @@ export interface Row {
   readonly style: Style;
   /** a section line: cells[0] across the whole panel */
   span?: boolean;
-}
-
-export interface Rect { x: number; y: number; w: number; h: number }
-export type Layout = Record<PanelId | 'title' | 'status', Rect>;
-
-/**
- * Title bar, then Processes | FD table, Transfers across, Maps | Alerts, and the status bar.
- * Each panel rect includes its own title line; side-by-side panels have one separator column between them.
- */
-export function layout(cols: number, rows: number): Layout {
-  const H = Math.max(0, rows - 2);
-  const topH = Math.max(Math.min(H, 3), Math.round(H * 0.48));
-  const transH = Math.max(Math.min(H - topH, 3), Math.round(H * 0.3));
-  const botH = Math.max(0, H - topH - transH);
-  const leftW = Math.min(cols, Math.max(32, Math.min(90, Math.round(cols * 0.36))));
-  const rightW = Math.max(0, cols - leftW - 1);
-  const mapsW = Math.max(0, Math.round(cols * 0.5));
-  const alertsW = Math.max(0, cols - mapsW - 1);
-  const y0 = 1;
-  return {
-    title: { x: 0, y: 0, w: cols, h: 1 },
-    processes: { x: 0, y: y0, w: leftW, h: topH },
-    fds: { x: leftW + 1, y: y0, w: rightW, h: topH },
-    transfers: { x: 0, y: y0 + topH, w: cols, h: transH },
-    maps: { x: 0, y: y0 + topH + transH, w: mapsW, h: botH },
-    alerts: { x: mapsW + 1, y: y0 + topH + transH, w: alertsW, h: botH },
-    status: { x: 0, y: Math.max(0, rows - 1), w: cols, h: 1 },
-  };
 }
 
 export function glyphs(s: State): Glyphs {
@@ -59,30 +37,31 @@ export function clock(ts: Ts): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(Math.floor((ts * 1000) % 1000), 3)}`;
 }
 
-function name(comm: string | null, pid: number | null, u: boolean, tid: number | null = null): string {
+/** "comm[pid]" or "comm[pid/tid]", escaped. */
+export function commPid(comm: string | null, pid: number | null, u: boolean, tid: number | null = null): string {
   const t = tid !== null && pid !== null && tid !== pid ? `/${tid}` : '';
   return `${clean(comm ?? '?', u)}[${pid ?? '?'}${t}]`;
 }
 
-export function originText(o: Origin, u: boolean): string {
+export function originText(o: FdOrigin, u: boolean): string {
   switch (o.how) {
     case 'opened': return o.syscall ? `opened (${clean(o.syscall, u)})` : 'opened';
     case 'dup': return `dup of fd ${o.fromFd ?? '?'}`;
     case 'inherited': return `inherited from ${o.fromPid ?? '?'}`;
-    case 'received': return `received from ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
-    case 'taken': return `taken via pidfd_getfd from ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'received': return `received from ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return `taken via pidfd_getfd from ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
     case 'before': return 'open before the trace';
     case 'snapshot': return 'open at attach';
   }
 }
 
 /** The origin for a narrow column: the long text, or a short form that still names the source. */
-function originCell(o: Origin, u: boolean): string {
+function originCell(o: FdOrigin, u: boolean): string {
   const long = originText(o, u);
   switch (o.how) {
     case 'opened': return long + ALT + 'opened';
-    case 'received': return long + ALT + `recv ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
-    case 'taken': return long + ALT + `pidfd ${name(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'received': return long + ALT + `recv ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return long + ALT + `pidfd ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
     case 'before': return long + ALT + 'pre-trace';
     default: return long;
   }
@@ -175,7 +154,7 @@ export function panelColumns(s: State, panel: PanelId): Column[] {
   }
 }
 
-function stateText(p: ProcView): string {
+export function stateText(p: ProcView): string {
   if (!p.exited) return 'running';
   if (p.signal) return `killed ${p.signal}`;
   return `exit ${p.exitCode ?? '?'}`;
@@ -309,7 +288,7 @@ function transferFdRows(s: State, m: Model, t: TransferView): Row[] {
       return;
     }
     const p = m.processes.get(e.pid);
-    rows.push({ key: null, cells: [`${label} ${name(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
+    rows.push({ key: null, cells: [`${label} ${commPid(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
     let markedShown = false;
     if (p) {
       for (const en of [...p.fds.values()].sort((a, b) => a.fd - b.fd)) {
@@ -339,8 +318,8 @@ export function transferLine(t: TransferRecord, s: State): string[] {
   const u = s.unicode;
   const g = glyphs(s);
   const st = transferState(t);
-  const from = `${name(t.from.comm, t.from.pid, u, t.from.tid)} fd ${t.from.fd ?? '?'}`;
-  const to = t.to ? `${name(t.to.comm, t.to.pid, u, t.to.tid)} fd ${t.to.fd ?? '?'}` : '(not received)';
+  const from = `${commPid(t.from.comm, t.from.pid, u, t.from.tid)} fd ${t.from.fd ?? '?'}`;
+  const to = t.to ? `${commPid(t.to.comm, t.to.pid, u, t.to.tid)} fd ${t.to.fd ?? '?'}` : '(not received)';
   const a = t.from.uid;
   const b = t.to?.uid ?? null;
   const uids = a !== null && b !== null && a !== b ? `  (uid ${a} ${g.to} ${b})` : '';
@@ -408,155 +387,4 @@ export function alertRows(s: State): Row[] {
     rows.push({ key: a.seq, style: 'alert', cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), clean(r.message, s.unicode)] });
   }
   return rows;
-}
-
-// ------------------------------------------------------------------ titles, details, help
-
-export function panelTitle(s: State, panel: PanelId): string {
-  const m = viewModel(s);
-  const u = s.unicode;
-  const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
-  switch (panel) {
-    case 'processes': {
-      let live = 0;
-      for (const q of m.processes.values()) if (!q.exited) live++;
-      return `Processes ${m.processes.size} (${live} running)`;
-    }
-    case 'fds': {
-      if (s.fdView === 'transfer' && s.sel.transfer !== null) {
-        const t = findTransfer(m, s.sel.transfer);
-        if (t) return `FD table: ${name(t.rec.from.comm, t.rec.from.pid, u)} ${glyphs(s).to} ${t.rec.to ? name(t.rec.to.comm, t.rec.to.pid, u) : '?'} (transfer)`;
-      }
-      if (!p) return 'FD table (select a process)';
-      const drop = p.fdsDropped > 0 ? `, ${p.fdsDropped} not kept` : '';
-      return `FD table: ${name(p.comm, p.pid, u)} ${p.fds.size} fds${p.exited ? ' at exit' : ''}${drop}`;
-    }
-    case 'transfers': {
-      const c = m.counts;
-      return `Transfers ${c.delivered + c.inFlight + c.lost}: ${c.delivered} delivered, ${c.inFlight} in flight, ${c.lost} lost`;
-    }
-    case 'maps': {
-      if (!p) return 'Maps';
-      const tr = p.maps.filter((x) => x.transferred).length;
-      return `Maps: ${name(p.comm, p.pid, u)} ${p.maps.length}${tr ? `, ${tr} from a transferred fd` : ''}`;
-    }
-    case 'alerts':
-      return `Alerts ${m.counts.alerts}`;
-  }
-}
-
-function endLines(label: string, e: TransferEnd | null, u: boolean): string[] {
-  if (!e) return [`${label}: not received`];
-  return [
-    `${label}: ${name(e.comm, e.pid, u, e.tid)} fd ${e.fd ?? '?'}  uid ${e.uid ?? '?'}`,
-    `  socket: ${clean(e.socket ?? '?', u)}`,
-  ];
-}
-
-/** The Enter overlay: every field of the selected row of the focused panel. */
-export function detailLines(s: State): { title: string; lines: string[] } | null {
-  const m = viewModel(s);
-  const u = s.unicode;
-  const key = selectedKey(s, s.focus);
-  if (key === null) return null;
-  switch (s.focus) {
-    case 'processes': {
-      const p = m.processes.get(key as number);
-      if (!p) return null;
-      const lines = [
-        `pid ${p.pid}  ppid ${p.ppid ?? '?'}  uid ${p.uid ?? '?'}`,
-        `comm: ${clean(p.comm ?? '?', u)}`,
-        `program: ${clean(p.path ?? '?', u)}`,
-        `state: ${stateText(p)}${p.placeholder ? ' (known only from other records)' : ''}`,
-        `threads: ${p.tids.length ? p.tids.join(' ') : 'none seen besides the leader'}`,
-        `fds: ${p.fds.size}${p.exited ? ' at exit' : ' open'}; sent ${p.sent}, received ${p.received}; alerts ${p.alerts}`,
-        `maps: ${p.maps.length} file-backed`,
-      ];
-      if (p.shareFdTableWith !== null) lines.push(`shares its fd table with ${p.shareFdTableWith} (CLONE_FILES)`);
-      if (p.note) lines.push(`note: ${clean(p.note, u)}`);
-      if (p.fdsDropped) lines.push(`${p.fdsDropped} fds beyond the dashboard's limit were not kept`);
-      return { title: `Process ${name(p.comm, p.pid, u)}`, lines };
-    }
-    case 'fds': {
-      let pid = s.sel.pid;
-      let fd = key as number;
-      if (typeof key === 'string') { const [a, b] = key.split(':').map(Number); pid = a ?? null; fd = b ?? NaN; }
-      const p = pid !== null ? m.processes.get(pid) : undefined;
-      const en = p?.fds.get(fd);
-      if (!p || !en) return null;
-      const lines = [
-        `fd ${en.fd} of ${name(p.comm, p.pid, u)}${en.tid !== null ? ` (thread ${en.tid})` : ''}`,
-        `kind: ${en.kind}`,
-        `target: ${clean(en.target ?? '?', u)}`,
-        `close-on-exec: ${en.cloexec === null ? 'unknown' : en.cloexec ? 'yes' : 'no'}`,
-        `position: ${en.pos ?? 'unknown'}${en.flags ? `  flags: ${clean(en.flags, u)}` : ''}`,
-        `origin: ${originText(en.origin, u)}`,
-        `by: ${clean(en.syscall ?? '?', u)} at ${clock(en.ts)}`,
-      ];
-      if (en.ofd) lines.push(`open file description: ${clean(en.ofd, u)}`);
-      if (en.transferred) lines.push('arrived by transfer');
-      return { title: `fd ${en.fd}`, lines };
-    }
-    case 'transfers': {
-      const t = findTransfer(m, key as number);
-      if (!t) return null;
-      const r = t.rec;
-      const lines = [
-        `via ${r.via}: ${r.state}${r.reason ? ` (${clean(r.reason, u)})` : ''}${r.confirmed ? ', confirmed by kcmp' : ''}`,
-        `target: ${clean(r.target ?? '?', u)} (${r.kind})`,
-        ...endLines('sender', r.from, u),
-        ...endLines('receiver', r.to, u),
-        `sent ${clock(r.sentTs)}  received ${clock(r.receivedTs)}${r.line != null ? `  trace line ${r.line}` : ''}`,
-      ];
-      return { title: 'Transfer', lines };
-    }
-    case 'maps': {
-      const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
-      const r = p?.maps.find((x) => x.start === key);
-      if (!p || !r) return null;
-      return {
-        title: `Mapping of ${name(p.comm, p.pid, u)}`,
-        lines: [
-          `${r.start}-${r.end} ${r.perms} offset ${r.offset}`,
-          `path: ${clean(r.path ?? '?', u)}`,
-          `fd: ${r.fd ?? '-'}${r.transferred ? ' (arrived by transfer)' : ''}`,
-          `at ${clock(r.ts)}${r.inode != null ? `  inode ${r.inode}` : ''}${r.dev ? `  dev ${clean(r.dev, u)}` : ''}`,
-        ],
-      };
-    }
-    case 'alerts': {
-      const a = m.alerts.toArray().find((x) => x.seq === key);
-      if (!a) return null;
-      return {
-        title: `Alert ${a.rec.kind}`,
-        lines: [`pid ${a.rec.pid ?? '-'}  fd ${a.rec.fd ?? '-'}  at ${clock(a.rec.ts)}`, ...wrap(clean(a.rec.message, u), 72)],
-      };
-    }
-  }
-}
-
-function wrap(text: string, w: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += w) out.push(text.slice(i, i + w));
-  return out.length ? out : [''];
-}
-
-export function helpLines(s: State): string[] {
-  const lines = [
-    'up/down j/k    move        PgUp/PgDn g/G  page, first, last',
-    'Tab/S-Tab      next/previous panel (or click a row)',
-    'Enter          details of the selected row (Esc closes)',
-    'right/left l/h unfold/fold a process\'s threads',
-    '/              filter by comm, pid or path (Enter keeps, Esc clears)',
-    'p              pause/resume the view (tracing goes on)',
-    'f              follow the newest events',
-    'e              write the current state as NDJSON to ./fdwatch-state-*.ndjson',
-    'q  Ctrl-C      quit (detaches from the traced processes)',
-  ];
-  if (s.replay) {
-    lines.push('space          replay: play/pause', '.              replay: one record', '+ / -          replay: faster/slower');
-  }
-  lines.push('', 'FD marks: + new  - closed  * arrived by transfer  > end of the selected transfer');
-  lines.push('Transfers: ~ in flight  ! lost');
-  return lines;
 }

@@ -1,7 +1,7 @@
 // Playing a recorded trace's records into the dashboard: when each record is due (pure), and a player with
 // play/pause, step and speed that the dashboard's replay keys drive.
 import type { FdwatchRecord } from '../model/records.js';
-import type { ReplayState } from './store.js';
+import type { ReplayState } from './state.js';
 
 export interface ReplayControls {
   state(): ReplayState;

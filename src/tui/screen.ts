@@ -1,8 +1,10 @@
 // The whole screen as styled text (pure but for one memo): state -> Frame of lines of segments.
 // The app turns a Frame into terminal output; tests read frameText(). The renderer records, per panel, the first
 // row shown and the keys of the rows it drew (state.scroll, state.shown): a click then selects what was on screen.
-import { PANELS, viewModel, selectedKey, type PanelId, type State } from './store.js';
-import { glyphs, layout, panelColumns, panelRows, panelTitle, type Rect, type Style } from './panels.js';
+import { panelTitle } from './details.js';
+import { layout, type Rect } from './layout.js';
+import { glyphs, panelColumns, panelRows, type Style } from './panels.js';
+import { PANELS, viewModel, selectedKey, type PanelId, type RowKey, type State } from './state.js';
 import { clean, columnWidths, fit, layoutCells } from './text.js';
 
 export type SegStyle = Style | 'title' | 'titleFocus' | 'bar' | 'colhead' | 'sep' | 'overlay';
@@ -78,7 +80,7 @@ function drawPanel(c: Canvas, s: State, id: PanelId, r: Rect): void {
   c.put(r.x, r.y, fit(` ${panelTitle(s, id)}`, r.w, 'end', 'left', g.ellipsis), focused ? 'titleFocus' : 'title');
   const cols = panelColumns(s, id);
   const widths = columnWidths(cols, r.w);
-  const shown: Array<string | number | null> = [];
+  const shown: RowKey[] = [];
   let y = r.y + 1;
   if (r.h >= 3) {
     c.put(r.x, y, layoutCells(cols.map((k) => k.title), cols, widths, r.w, g.ellipsis), 'colhead');

@@ -1,13 +1,14 @@
 // Panels and the screen as text: layout at every size, escaping of traced text, ASCII and NO_COLOR output.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initialState, reduce, HIGHLIGHT_MS, type State } from '../../src/tui/store.js';
-import { layout, mapRows, panelRows, processRows, fdRows, transferRows, alertRows } from '../../src/tui/panels.js';
+import { initialState, PANELS, type State } from '../../src/tui/state.js';
+import { reduce } from '../../src/tui/store.js';
+import { layout } from '../../src/tui/layout.js';
+import { HIGHLIGHT_MS, mapRows, panelRows, processRows, fdRows, transferRows, alertRows } from '../../src/tui/panels.js';
 import { renderScreen, frameText } from '../../src/tui/screen.js';
 import { frameTags, keyName } from '../../src/tui/app.js';
 import { ALT, SUFFIX, clean, columnWidths, fit, type Column } from '../../src/tui/text.js';
 import { stateRecords } from '../../src/tui/export.js';
-import { PANELS } from '../../src/tui/store.js';
 import type { FdwatchRecord } from '../../src/model/records.js';
 import { alert, fd, map, proc, seedRecords, transfer } from './records.js';
 

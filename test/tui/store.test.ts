@@ -1,7 +1,9 @@
 // The view store without a terminal: records -> model, keys -> view state and effects, bounded buffers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initialState, reduce, viewModel, LIMITS, type State, type DashboardEvent } from '../../src/tui/store.js';
+import { initialState, viewModel, type State, type DashboardEvent } from '../../src/tui/state.js';
+import { reduce } from '../../src/tui/store.js';
+import { LIMITS } from '../../src/tui/model.js';
 import { fdRows, originText, processRows, transferRows } from '../../src/tui/panels.js';
 import { renderScreen } from '../../src/tui/screen.js';
 import type { FdwatchRecord } from '../../src/model/records.js';

@@ -25,6 +25,8 @@ interface OrphanFd {
   to: TransferEnd;
   ts: Ts;
   line: number;
+  /** what the receiver's decoration said the fd is */
+  seen: FdTarget | null;
 }
 
 export interface SeedProcess {
@@ -43,11 +45,28 @@ interface InFlightFd {
   kind: FdKind;
   sentTs: Ts;
   line: number;
+  /** what the sender's decoration said the fd is (-y/-yy), checked against the receiver's */
+  seen: FdTarget | null;
 }
 
 interface InFlightMessage {
   fds: InFlightFd[];
+  /** queued; taken by a receive; dropped (its send failed); stranded (its receive is not in the trace) */
+  state: 'queued' | 'taken' | 'dropped' | 'stranded';
+  /** event order of the send's entry and of its return (Infinity until it returns) */
+  entrySeq: number;
+  doneSeq: number;
 }
+
+/** A sendmsg whose message was queued at its `<unfinished ...>` entry: its return decides whether it stays. */
+interface PendingSend {
+  line: number;
+  p: Process;
+  messages: InFlightMessage[];
+}
+
+/** How far a receive looks past the oldest queued message for the one its fds name. */
+const MAX_SCAN = 256;
 
 interface PendingClone {
   tid: number;
@@ -75,6 +94,12 @@ export class Correlator {
   private readonly queues = new Map<string, InFlightMessage[]>();
   private readonly pendingConnects = new Map<string, string[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
+  /** per thread: the send whose entry queued its message, until its return shows */
+  private readonly sendEntries = new Map<number, PendingSend>();
+  /** messages taken out of a queue because a later one was received first: their receive is not in the trace */
+  private readonly stranded: InFlightMessage[] = [];
+  /** order of events as they arrive (print order, or time order of an -ff merge) */
+  private seq = 0;
   private nextOfd = 1;
   private nextTable = 1;
   private nextEndpoint = 1;
@@ -89,6 +114,7 @@ export class Correlator {
 
   push(e: TraceEvent): void {
     if (e.ts !== null) this.lastTs = e.ts;
+    this.seq++;
     switch (e.type) {
       case 'syscall': this.syscall(e); return;
       case 'entry': this.entry(e); return;
@@ -111,6 +137,25 @@ export class Correlator {
   private entry(e: EntryEvent): void {
     const spec = SYSCALLS.get(e.name);
     if (spec?.family === 'clone') this.pendingClones.set(e.tid, { tid: e.tid, flags: e.args, name: e.name });
+    else if (spec?.family === 'sendmsg') {
+      // strace prints a sendmsg's msghdr at entry: the message is queued from here, before any receive can return it
+      const p = this.proc(e.tid, e.ts);
+      const args = parseArgs(e.args);
+      const messages = this.send(p, e.tid, e.ts, e.line, e.name, args[0], [args[1]], Infinity);
+      this.sendEntries.set(e.tid, { line: e.line, p, messages });
+    }
+  }
+
+  /** The return of a send queued at its entry: a failed (or never returned) send sent nothing. */
+  private sendReturned(pend: PendingSend, sent: boolean, ts: Ts): void {
+    for (const m of pend.messages) {
+      if (sent) { m.doneSeq = this.seq; continue; }
+      if (m.state !== 'queued') continue; // a receive already proved it was sent
+      m.state = 'dropped';
+      pend.p.fdsSent -= m.fds.length;
+      this.counts.fdsSent -= m.fds.length;
+      for (const f of m.fds) this.unref(f.ofd, ts, null);
+    }
   }
 
   private syscall(e: SyscallEvent): void {
@@ -120,8 +165,15 @@ export class Correlator {
     if (!spec) return;
     if (spec.family === 'uid') { this.uidCall(p, e); return; }
     if (spec.family === 'clone') this.pendingClones.delete(e.tid);
-    if (e.cut) return;
     const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
+    if (spec.family === 'sendmsg') {
+      const pend = this.sendEntries.get(e.tid);
+      if (pend !== undefined) {
+        this.sendEntries.delete(e.tid);
+        if (pend.line === e.line) { this.sendReturned(pend, ok && e.cut !== true, e.ts); return; }
+      }
+    }
+    if (e.cut) return;
     // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
     if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
       if (spec.family === 'execve' || spec.family === 'exit') return;
@@ -146,8 +198,8 @@ export class Correlator {
       case 'fcntl': this.fcntl(p, e, args); return;
       case 'close': this.close(p, e, args); return;
       case 'close_range': this.closeRange(p, e, args); return;
-      case 'sendmsg': this.send(p, e, args[0], [args[1]]); return;
-      case 'sendmmsg': this.send(p, e, args[0], mmsgHeaders(args[1], e.ret.value ?? 0)); return;
+      case 'sendmsg': this.send(p, e.tid, e.ts, e.line, e.name, args[0], [args[1]], this.seq); return;
+      case 'sendmmsg': this.send(p, e.tid, e.ts, e.line, e.name, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), this.seq); return;
       case 'recvmsg': this.receive(p, e, args[0], [args[1]], textOf(args[2])); return;
       case 'recvmmsg': this.receive(p, e, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), textOf(args[3])); return;
       case 'pidfd_getfd': this.take(p, e, args); return;
@@ -435,6 +487,8 @@ export class Correlator {
     if (!q || q.length === 0) return;
     this.queues.delete(ofd.endpoint);
     for (const m of q) {
+      if (m.state !== 'queued') continue;
+      m.state = 'taken';
       for (const f of m.fds) this.lose(f, ts, 'receiving socket closed with the fd still queued', 'socket-closed-with-fds', p);
     }
   }
@@ -588,9 +642,15 @@ export class Correlator {
     return { pid: p.pid, tid, comm: p.comm, uid: p.uid, fd, socket };
   }
 
-  private send(p: Process, e: SyscallEvent, sockArg: Value | undefined, headers: Array<Value | undefined>): void {
-    const sock = this.entryFor(p, sockArg, e.tid, e.ts, e.name);
+  /**
+   * Queues one message per header on the receiving endpoint. `doneSeq` is the event order of the send's
+   * return (Infinity when queued at its entry, set when it returns).
+   */
+  private send(p: Process, tid: number, ts: Ts, line: number, name: string, sockArg: Value | undefined,
+    headers: Array<Value | undefined>, doneSeq: number): InFlightMessage[] {
+    const sock = this.entryFor(p, sockArg, tid, ts, name);
     const sockText = sock ? sock.ofd.target : null;
+    const out: InFlightMessage[] = [];
     for (const h of headers) {
       const shown = scmRights(h);
       if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
@@ -599,38 +659,65 @@ export class Correlator {
       if (rights.length === 0) continue;
       const fds: InFlightFd[] = [];
       for (const item of rights) {
-        const en = this.entryFor(p, item, e.tid, e.ts, e.name);
+        const en = this.entryFor(p, item, tid, ts, name);
         if (!en) continue;
         en.ofd.refs++; // the message holds a reference until it is received or dropped
         fds.push({
-          from: this.end(p, e.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
-          sentTs: e.ts, line: e.line,
+          from: this.end(p, tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
+          sentTs: ts, line, seen: decorOf(item),
         });
       }
       p.fdsSent += fds.length;
       this.counts.fdsSent += fds.length;
+      const m: InFlightMessage = { fds, state: 'queued', entrySeq: this.seq, doneSeq };
+      out.push(m);
       const ep = sock?.ofd.endpoint ?? null;
       const key = ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
       const waiting = this.orphans.get(key);
-      if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
+      const at = waiting ? waiting.findIndex((o) => fits(fds, o.map((r) => r.seen))) : -1;
+      if (at >= 0) {
+        m.state = 'taken';
+        this.adopt(waiting!.splice(at, 1)[0]!, fds);
+        continue;
+      }
       const q = this.queues.get(key);
-      const m: InFlightMessage = { fds };
       if (q) q.push(m); else this.queues.set(key, [m]);
     }
+    return out;
   }
 
-  private popMessage(ep: string | null): InFlightMessage | null {
+  /**
+   * The message a receive got: the oldest queued one its fds could be. A message whose fds the receiver's
+   * decorations name as other files is never taken, so one unseen send or receive shifts nothing after it.
+   */
+  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean): InFlightMessage | null {
     if (!ep) return null;
     const keys = [ep];
     const peer = this.peers.get(ep);
     if (peer) keys.push(`peer-of:${peer}`);
     for (const k of keys) {
       const q = this.queues.get(k);
-      if (q && q.length > 0) {
-        const m = q.shift()!;
-        if (q.length === 0) this.queues.delete(k);
-        return m;
+      if (!q) continue;
+      while (q.length > 0 && q[0]!.state !== 'queued') q.shift(); // dropped sends leave their place lazily
+      let i = 0;
+      while (i < q.length && i < MAX_SCAN && (q[i]!.state !== 'queued' || !fits(q[i]!.fds, got))) i++;
+      if (q.length === 0) this.queues.delete(k);
+      if (i >= q.length || i >= MAX_SCAN) continue;
+      const m = q[i]!;
+      if (peek) return m; // MSG_PEEK installs copies of the fds and leaves the message queued
+      q.splice(i, 1);
+      if (i > 0 && !this.opts.deferOrphans) {
+        // the queue is FIFO: a message whose send returned before this one's began left it before this one
+        const keep: InFlightMessage[] = [];
+        for (const x of q.splice(0, i)) {
+          if (x.state !== 'queued') continue;
+          if (x.doneSeq < m.entrySeq) { x.state = 'stranded'; this.stranded.push(x); } else keep.push(x);
+        }
+        q.unshift(...keep);
       }
+      if (q.length === 0) this.queues.delete(k);
+      m.state = 'taken';
+      return m;
     }
     return null;
   }
@@ -642,6 +729,7 @@ export class Correlator {
     const sockText = sock ? sock.ofd.target : null;
     // MSG_CMSG_CLOEXEC is 0x40000000 (-X raw prints only the number)
     const cloexec = flags.includes('MSG_CMSG_CLOEXEC') || (flags.startsWith('0x') && ((parseInt(flags, 16) || 0) & 0x40000000) !== 0);
+    const peek = flags.includes('MSG_PEEK') || (flags.startsWith('0x') && ((parseInt(flags, 16) || 0) & 0x2) !== 0); // MSG_PEEK is 0x2
     for (const h of headers) {
       const shown = scmRights(h);
       if (shown === 'opaque') { this.counts.opaqueMessages++; continue; }
@@ -650,7 +738,8 @@ export class Correlator {
       const mf = textOf(field(h, 'msg_flags'));
       const truncated = mf.includes('MSG_CTRUNC') || (mf.startsWith('0x') && ((parseInt(mf, 16) || 0) & 0x8) !== 0); // MSG_CTRUNC is 0x8
       if (rights.length === 0 && !truncated) continue;
-      const m = this.popMessage(ep);
+      const got = rights.map(decorOf);
+      const m = this.takeMessage(ep, got, peek);
       const sent = m ? m.fds : [];
       const n = rights.length;
       const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
@@ -663,7 +752,7 @@ export class Correlator {
         let ofd: OpenFileDescription;
         if (s) {
           ofd = s.ofd;
-          ofd.refs--; // the in-flight reference becomes the new entry's
+          if (!peek) ofd.refs--; // the in-flight reference becomes the new entry's
           if (a.decor !== null) this.learnEndpoint(ofd, parseDecor(a.decor, a.suffix));
         } else {
           ofd = this.newOfd(a.decor !== null ? parseDecor(a.decor, a.suffix)
@@ -675,7 +764,7 @@ export class Correlator {
         const en = this.addEntry(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: e.name, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, e.ts);
         this.emitFd(p, e.tid, en, 'receive', e.name, e.ts, s?.from.fd ?? null, fromPid);
-        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line }); continue; }
+        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line, seen: got[i] ?? null }); continue; }
         const from: TransferEnd = s ? s.from : { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
         this.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from, to: this.end(p, e.tid, a.fd, sockText),
@@ -686,7 +775,7 @@ export class Correlator {
         const list = this.orphans.get(ep);
         if (list) list.push(orphan); else this.orphans.set(ep, [orphan]);
       }
-      for (let i = n; i < sent.length; i++) {
+      for (let i = n; i < sent.length && !peek; i++) {
         const s = sent[i]!;
         this.lose(s, e.ts, truncated ? 'MSG_CTRUNC: the receiver\'s control buffer was too small' : 'not installed by the receiver',
           'ctrunc-lost', p, this.end(p, e.tid, null, sockText));
@@ -814,8 +903,9 @@ export class Correlator {
   finish(): void {
     for (const list of this.orphans.values()) for (const m of list) this.adopt(m, []);
     this.orphans.clear();
-    for (const q of this.queues.values()) {
+    for (const q of [...this.queues.values(), this.stranded]) {
       for (const m of q) {
+        if (m.state !== 'queued' && m.state !== 'stranded') continue;
         for (const s of m.fds) {
           this.transfer({
             via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
@@ -827,6 +917,7 @@ export class Correlator {
       }
     }
     this.queues.clear();
+    this.stranded.length = 0;
   }
 
   /** Every traced process has exited. */
@@ -924,6 +1015,37 @@ function scmRights(h: Value | undefined): { fds: Value[]; hidden: boolean } | 'o
     }
   }
   return out.fds.length === 0 && out.hidden ? 'opaque' : out;
+}
+
+/** What strace's -y/-yy decoration of an fd value says it is; null when undecorated. */
+function decorOf(v: Value | undefined): FdTarget | null {
+  const a = fdOf(v);
+  return a !== null && a.decor !== null ? parseDecor(a.decor, a.suffix) : null;
+}
+
+/** false when two decorations clearly name different files; null when they cannot tell. */
+function sameFile(a: FdTarget, b: FdTarget): boolean | null {
+  if (a.inode !== null && b.inode !== null) return a.inode === b.inode;
+  if (a.kind === 'unknown' || b.kind === 'unknown') return null;
+  if (a.kind !== b.kind) return false;
+  // a socket's address may change while it travels (bind, connect): only its protocol is fixed
+  if (a.kind === 'socket') return a.target.slice(0, a.target.indexOf(':[')) === b.target.slice(0, b.target.indexOf(':['));
+  return undeleted(a.target) === undeleted(b.target);
+}
+
+function undeleted(target: string): string {
+  return target.endsWith(' (deleted)') ? target.slice(0, -10) : target;
+}
+
+/** A receive that got `got` could have taken the message `sent`: not more fds, and none clearly another file. */
+function fits(sent: readonly { seen: FdTarget | null }[], got: readonly (FdTarget | null)[]): boolean {
+  if (got.length > sent.length) return false;
+  for (let i = 0; i < got.length; i++) {
+    const a = sent[i]!.seen;
+    const b = got[i];
+    if (a && b && sameFile(a, b) === false) return false;
+  }
+  return true;
 }
 
 /** strace's `...` for array elements past its -s limit */

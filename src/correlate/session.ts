@@ -5,6 +5,9 @@ import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.
 import { Correlator, type CorrelatorOptions } from './correlator.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
 
+/** Entry halves the correlator reads: clone (the child may run first) and sendmsg (its msghdr is printed at entry). */
+const ENTRIES: ReadonlySet<string> = new Set([...ENTRY_EVENTS, 'sendmsg']);
+
 export interface SessionOptions extends CorrelatorOptions {
   /** local midnight (epoch s) that -t/-tt times of day count from */
   baseDay?: number;
@@ -28,7 +31,7 @@ export class TraceSession {
     this.correlator = new Correlator(emit, opts);
     this.joiner = new Joiner((e) => this.correlator.push(e), (err) => {
       if (this.errors.length < this.maxSamples) this.errors.push(err);
-    }, INTERESTING, ENTRY_EVENTS);
+    }, INTERESTING, ENTRIES);
   }
 
   /** A new input stream: one for a single log or stdin, one per file of an -ff set. */

@@ -2,7 +2,7 @@
 // the SCM_RIGHTS / pidfd_getfd transfer matcher, fd-backed mappings and alerts. Pure: no I/O.
 import type { TraceEvent, SyscallEvent, EntryEvent, ExitEvent } from '../model/events.js';
 import {
-  SCHEMA_VERSION, type AlertKind, type FdKind, type FdOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
+  SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdKind, type FdOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
 import { parseDecor, plainTarget, type FdTarget } from '../tracer/decor.js';
@@ -97,7 +97,7 @@ export class Correlator {
   /** per thread: the send whose entry queued its message, until its return shows */
   private readonly sendEntries = new Map<number, PendingSend>();
   /** messages taken out of a queue because a later one was received first: their receive is not in the trace */
-  private readonly stranded: InFlightMessage[] = [];
+  private readonly stranded: Array<{ key: string; m: InFlightMessage }> = [];
   /** order of events as they arrive (print order, or time order of an -ff merge) */
   private seq = 0;
   private nextOfd = 1;
@@ -486,10 +486,20 @@ export class Correlator {
     const q = this.queues.get(ofd.endpoint);
     if (!q || q.length === 0) return;
     this.queues.delete(ofd.endpoint);
+    const why = 'receiving socket closed with the fd still queued';
+    // one cause, one alert per sender: however many messages were queued
+    const bySender = new Map<number | null, InFlightFd[]>();
     for (const m of q) {
       if (m.state !== 'queued') continue;
       m.state = 'taken';
-      for (const f of m.fds) this.lose(f, ts, 'receiving socket closed with the fd still queued', 'socket-closed-with-fds', p);
+      for (const f of m.fds) {
+        this.lose(f, ts, why, 'socket-closed-with-fds', p, null, false);
+        const g = bySender.get(f.from.pid);
+        if (g) g.push(f); else bySender.set(f.from.pid, [f]);
+      }
+    }
+    for (const fds of bySender.values()) {
+      this.alertFds('socket-closed-with-fds', p?.pid ?? null, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
     }
   }
 
@@ -711,7 +721,7 @@ export class Correlator {
         const keep: InFlightMessage[] = [];
         for (const x of q.splice(0, i)) {
           if (x.state !== 'queued') continue;
-          if (x.doneSeq < m.entrySeq) { x.state = 'stranded'; this.stranded.push(x); } else keep.push(x);
+          if (x.doneSeq < m.entrySeq) { x.state = 'stranded'; this.stranded.push({ key: k, m: x }); } else keep.push(x);
         }
         q.unshift(...keep);
       }
@@ -803,13 +813,13 @@ export class Correlator {
     for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
   }
 
-  private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null): void {
+  /** A lost fd: its transfer record and, unless `alert` is false (the caller groups them), its alert. */
+  private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null, alert = true): void {
     this.transfer({
       via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
       sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
     });
-    this.alert(kind, to?.pid ?? p?.pid ?? null, s.from.fd, ts,
-      `fd ${s.from.fd} (${s.target}) sent by ${s.from.comm ?? '?'}[${s.from.pid ?? '?'}] was lost: ${reason}`);
+    if (alert) this.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
     this.unref(s.ofd, ts, null);
   }
 
@@ -894,27 +904,49 @@ export class Correlator {
     this.emit({ v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t });
   }
 
-  private alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string): void {
+  private alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string, count = 1): void {
     this.counts.alerts++;
-    this.emit({ v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message });
+    const r: AlertRecord = { v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message };
+    if (count > 1) r.count = count;
+    this.emit(r);
+  }
+
+  /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
+  private alertFds(kind: AlertKind, pid: number | null, fds: InFlightFd[], ts: Ts, one: string, many: string): void {
+    const s = fds[0]!;
+    const by = `${s.from.comm ?? '?'}[${s.from.pid ?? '?'}]`;
+    if (fds.length === 1) { this.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`); return; }
+    const fd = fds.every((f) => f.from.fd === s.from.fd) ? s.from.fd : null;
+    const times = new Map<string, number>();
+    for (const f of fds) { const d = `fd ${f.from.fd} (${f.target})`; times.set(d, (times.get(d) ?? 0) + 1); }
+    const shown = [...times].slice(0, 3).map(([d, n]) => (n > 1 ? `${d} ${n} times` : d)).join(', ');
+    const more = times.size > 3 ? `, and ${times.size - 3} others` : '';
+    this.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length);
   }
 
   /** End of the trace: what is still queued is in flight; receives whose send never showed came from outside. */
   finish(): void {
     for (const list of this.orphans.values()) for (const m of list) this.adopt(m, []);
     this.orphans.clear();
-    for (const q of [...this.queues.values(), this.stranded]) {
-      for (const m of q) {
-        if (m.state !== 'queued' && m.state !== 'stranded') continue;
-        for (const s of m.fds) {
-          this.transfer({
-            via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
-            sentTs: s.sentTs, receivedTs: null, line: s.line,
-          });
-          this.alert('in-flight-at-end', s.from.pid, s.from.fd, this.lastTs,
-            `fd ${s.from.fd} (${s.target}) sent by ${s.from.comm ?? '?'}[${s.from.pid ?? '?'}] was never received in the trace`);
-        }
+    // one alert per receiving socket and sender: an untraced receiver is one cause, not one per message
+    const groups = new Map<string, InFlightFd[]>();
+    const add = (key: string, m: InFlightMessage): void => {
+      for (const s of m.fds) {
+        const g = `${key} ${s.from.pid}`;
+        const list = groups.get(g);
+        if (list) list.push(s); else groups.set(g, [s]);
       }
+    };
+    for (const [key, q] of this.queues) for (const m of q) if (m.state === 'queued') add(key, m);
+    for (const { key, m } of this.stranded) add(key, m);
+    for (const fds of groups.values()) {
+      for (const s of fds) {
+        this.transfer({
+          via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
+          sentTs: s.sentTs, receivedTs: null, line: s.line,
+        });
+      }
+      this.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.lastTs, 'was never received in the trace', 'were never received in the trace');
     }
     this.queues.clear();
     this.stranded.length = 0;

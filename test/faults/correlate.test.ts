@@ -139,6 +139,36 @@ test('replay never claims kcmp confirmed a pairing', () => {
   for (const t of ofType(records, 'transfer')) assert.not.ok('confirmed' in t, JSON.stringify(t));
 });
 
+test('an untraced receiver: one in-flight-at-end alert per socket and sender, with a count', () => {
+  const lines = [
+    `100  socketpair(AF_UNIX, SOCK_STREAM, 0, [3<${SOCK_A}>, 4<${SOCK_B}>]) = 0`,
+    '100  openat(AT_FDCWD, "/tmp/A", O_RDONLY) = 5</tmp/A>',
+    '100  openat(AT_FDCWD, "/tmp/B", O_RDONLY) = 6</tmp/B>',
+  ];
+  // 819 messages on one socket whose other end is not traced, one on another socket
+  for (let i = 0; i < 819; i++) lines.push(send(i % 2 === 0 ? '5</tmp/A>' : '6</tmp/B>'));
+  lines.push(`100  sendmsg(8<UNIX-STREAM:[30->31]>, ${hdr('5</tmp/A>')}, 0) = 1`);
+  const { records, summary } = runTrace(lines.join('\n'));
+  assert.is(ofType(records, 'transfer').filter((t) => t.state === 'in-flight').length, 820);
+  const a = ofType(records, 'alert');
+  assert.equal(a.map((x) => [x.kind, x.pid, x.fd, x.count ?? 1]), [['in-flight-at-end', 100, null, 819], ['in-flight-at-end', 100, 5, 1]]);
+  assert.match(a[0]!.message, /^819 fds sent by \?\[100\] on UNIX-STREAM:\[10->11\] were never received in the trace/);
+  assert.is(a[1]!.message, 'fd 5 (/tmp/A) sent by ?[100] was never received in the trace');
+  assert.equal([summary.alerts, summary.transfers.inFlight], [2, 820]);
+});
+
+test('a receiving socket closed with many messages queued: one socket-closed-with-fds alert with a count', () => {
+  const { records, summary } = runTrace([
+    ...PAIR, send('5</tmp/A>'), send('6</tmp/B>'), send('5</tmp/A>'),
+    '100  close(4) = 0',
+    '101  close(4) = 0',
+  ].join('\n'));
+  assert.equal(ofType(records, 'transfer').map((t) => t.state), ['lost', 'lost', 'lost']);
+  const a = ofType(records, 'alert');
+  assert.equal(a.map((x) => [x.kind, x.pid, x.fd, x.count]), [['socket-closed-with-fds', 101, null, 3]]);
+  assert.is(summary.alerts, 1);
+});
+
 // ---------------------------------------------------------------- real strace
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-faults-'));
@@ -173,6 +203,28 @@ test('real strace -f -yy -ttt: receives printed before their send resumes; every
     assert.equal(t.map((x) => [x.state, x.from.fd, x.target]), truth.map(([fd, p]) => ['delivered', fd, p]), flags.join(' '));
     assert.equal([summary.transfers.inFlight, summary.transfers.lost, summary.alerts], [0, 0, 0]);
   }
+});
+
+test('real strace without -f: a receiver that is not traced gives one in-flight-at-end alert, not one per message', () => {
+  const N = 200;
+  const prog = [
+    'import os, socket',
+    'a, b = socket.socketpair()',
+    'f = os.open("/etc/hostname", os.O_RDONLY)',
+    'pid = os.fork()',
+    'if pid == 0:',
+    `    for _ in range(${N}): os.close(socket.recv_fds(b, 1, 1)[1][0])`,
+    '    os._exit(0)',
+    `for _ in range(${N}): socket.send_fds(a, [b"x"], [f])`,
+    'os.waitpid(pid, 0)',
+  ].join('\n');
+  const log = path.join(tmp, 'one-sided.log');
+  execFileSync('strace', ['-yy', '-qq', '-o', log, '/usr/bin/python3', '-I', '-c', prog]);
+  const { records, summary } = runTrace(fs.readFileSync(log, 'latin1'));
+  assert.is(ofType(records, 'transfer').filter((t) => t.state === 'in-flight' && t.target === '/etc/hostname').length, N);
+  const a = ofType(records, 'alert');
+  assert.equal(a.map((x) => [x.kind, x.count]), [['in-flight-at-end', N]]);
+  assert.is(summary.alerts, 1);
 });
 
 test.run();

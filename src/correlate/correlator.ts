@@ -16,7 +16,15 @@ export interface CorrelatorOptions {
   deferOrphans?: boolean;
   /** live mode: the uid of a process that shows up without a parent in the trace, from /proc */
   resolveProcess?: (pid: number) => { uid: number | null } | null;
+  /** exited processes kept in `processes` (their final fd tables, for reports); older ones are forgotten */
+  keepExited?: number;
 }
+
+/** The default of `keepExited`: memory is bounded by the running processes plus this many. */
+export const KEEP_EXITED = 4096;
+
+/** connects to one path still waiting for their accept: a server that is not traced never accepts them */
+const MAX_PENDING_CONNECTS = 1024;
 
 /** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
 interface OrphanFd {
@@ -100,6 +108,14 @@ export class Correlator {
   private readonly stranded: Array<{ key: string; m: InFlightMessage }> = [];
   /** order of events as they arrive (print order, or time order of an -ff merge) */
   private seq = 0;
+  /** exited processes still in `processes`, oldest exit first (from `exitedHead` on) */
+  private readonly exitedOrder: Process[] = [];
+  private exitedHead = 0;
+  private readonly keepExited: number;
+  /** exited processes forgotten to keep memory bounded (their records are out already) */
+  exitedDropped = 0;
+  /** processes seen in the whole trace, forgotten ones included */
+  processesSeen = 0;
   private nextOfd = 1;
   private nextTable = 1;
   private nextEndpoint = 1;
@@ -108,7 +124,9 @@ export class Correlator {
   };
   private lastTs: Ts = null;
 
-  constructor(private readonly emit: (r: FdwatchRecord) => void, private readonly opts: CorrelatorOptions = {}) {}
+  constructor(private readonly emit: (r: FdwatchRecord) => void, private readonly opts: CorrelatorOptions = {}) {
+    this.keepExited = Math.max(0, opts.keepExited ?? KEEP_EXITED);
+  }
 
   // ---------------------------------------------------------------- events
 
@@ -232,13 +250,22 @@ export class Correlator {
     }
   }
 
-  /** Drops exited processes beyond the newest `keep`, so long runs stay bounded. */
+  /** Drops exited processes beyond the `keep` that exited last, so long runs stay bounded; returns how many. */
   pruneExited(keep: number): number {
-    const exited: Process[] = [];
-    for (const p of this.processes.values()) if (p.exited) exited.push(p);
-    const drop = exited.length - keep;
-    for (let i = 0; i < drop; i++) this.processes.delete(exited[i]!.pid);
-    return Math.max(0, drop);
+    let n = 0;
+    while (this.exitedOrder.length - this.exitedHead > keep) {
+      const p = this.exitedOrder[this.exitedHead]!;
+      this.exitedOrder[this.exitedHead++] = undefined as unknown as Process; // let it go now, compacted below
+      // a reused pid may belong to a newer process by now
+      if (this.processes.get(p.pid) === p) this.processes.delete(p.pid);
+      n++;
+    }
+    if (this.exitedHead > 1024 && this.exitedHead * 2 > this.exitedOrder.length) {
+      this.exitedOrder.splice(0, this.exitedHead);
+      this.exitedHead = 0;
+    }
+    this.exitedDropped += n;
+    return n;
   }
 
   // ---------------------------------------------------------------- processes
@@ -250,6 +277,7 @@ export class Correlator {
       tids: new Set([pid]), exited: false, exitCode: null, exitSignal: null,
       fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null, hasTransferred: false,
     };
+    this.processesSeen++;
     this.processes.set(pid, p);
     this.threads.set(pid, p);
     return p;
@@ -383,6 +411,9 @@ export class Correlator {
     if (p.table.users === 0) {
       for (const en of [...p.table.fds.values()]) this.dropEntry(p, en, ts);
     }
+    // its records are out and no later event can refer to it: keep only the last few for reports
+    this.exitedOrder.push(p);
+    if (this.exitedOrder.length - this.exitedHead > this.keepExited) this.pruneExited(this.keepExited);
   }
 
   private uidCall(p: Process, e: SyscallEvent): void {
@@ -415,7 +446,7 @@ export class Correlator {
         const old = ofd.endpoint;
         if (old && old.startsWith('ep:')) {
           const peer = this.peers.get(old);
-          if (peer) { this.peers.set(ep, peer); this.peers.set(peer, ep); }
+          if (peer) { this.peers.set(ep, peer); this.peers.set(peer, ep); this.peers.delete(old); }
           this.moveQueue(old, ep);
         }
         ofd.endpoint = ep;
@@ -482,6 +513,13 @@ export class Correlator {
   private unref(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
     ofd.refs--;
     if (ofd.refs > 0 || !ofd.complete || ofd.endpoint === null) return;
+    // the socket is gone: it sends nothing more (its inode may be reused), and its peer link can go
+    const peer = this.peers.get(ofd.endpoint);
+    if (peer !== undefined) {
+      this.peers.delete(ofd.endpoint);
+      if (this.peers.get(peer) === ofd.endpoint) this.peers.delete(peer);
+      this.moveQueue(`peer-of:${ofd.endpoint}`, peer); // what it sent before its peer was known is the peer's
+    }
     // the last reference to a socket is gone: messages still queued on it lose their fds
     const q = this.queues.get(ofd.endpoint);
     if (!q || q.length === 0) return;
@@ -542,6 +580,7 @@ export class Correlator {
       if (path && !this.peers.has(ofd.endpoint!)) {
         const waiting = this.pendingConnects.get(path);
         const client = waiting?.shift();
+        if (waiting && waiting.length === 0) this.pendingConnects.delete(path);
         if (client) { this.peers.set(ofd.endpoint!, client); this.peers.set(client, ofd.endpoint!); }
       }
     }
@@ -637,7 +676,9 @@ export class Correlator {
     const path = sunPath(args[1]);
     if (!en || !path || !en.ofd.endpoint || this.peers.has(en.ofd.endpoint)) return;
     const q = this.pendingConnects.get(path);
-    if (q) q.push(en.ofd.endpoint); else this.pendingConnects.set(path, [en.ofd.endpoint]);
+    if (!q) { this.pendingConnects.set(path, [en.ofd.endpoint]); return; }
+    q.push(en.ofd.endpoint);
+    if (q.length > MAX_PENDING_CONNECTS) q.shift();
   }
 
   private bind(p: Process, e: SyscallEvent, args: Value[]): void {
@@ -688,6 +729,7 @@ export class Correlator {
       if (at >= 0) {
         m.state = 'taken';
         this.adopt(waiting!.splice(at, 1)[0]!, fds);
+        if (waiting!.length === 0) this.orphans.delete(key);
         continue;
       }
       const q = this.queues.get(key);
@@ -950,6 +992,18 @@ export class Correlator {
     }
     this.queues.clear();
     this.stranded.length = 0;
+  }
+
+  /** How many entries each of the correlator's tables holds: what memory grows with. */
+  stateSizes(): Record<string, number> {
+    let queued = 0;
+    for (const q of this.queues.values()) queued += q.length;
+    return {
+      processes: this.processes.size, threads: this.threads.size, exitedOrder: this.exitedOrder.length,
+      pendingClones: this.pendingClones.size, madeEarly: this.madeEarly.size, peers: this.peers.size,
+      queues: this.queues.size, queued, pendingConnects: this.pendingConnects.size, orphans: this.orphans.size,
+      sendEntries: this.sendEntries.size, stranded: this.stranded.length,
+    };
   }
 
   /** Every traced process has exited. */

@@ -801,14 +801,14 @@ export class Correlator {
         const a = fdOf(rights[i]);
         if (!a) continue;
         const s = sent[i];
+        const seen = got[i] ?? null;
         let ofd: OpenFileDescription;
         if (s) {
           ofd = s.ofd;
           if (!peek) ofd.refs--; // the in-flight reference becomes the new entry's
-          if (a.decor !== null) this.learnEndpoint(ofd, parseDecor(a.decor, a.suffix));
+          if (seen) this.learnEndpoint(ofd, seen);
         } else {
-          ofd = this.newOfd(a.decor !== null ? parseDecor(a.decor, a.suffix)
-            : plainTarget(`fd:${a.fd}`, 'unknown'), false);
+          ofd = this.newOfd(seen ?? plainTarget(`fd:${a.fd}`, 'unknown'), false);
         }
         ofd.transferred = true;
         p.hasTransferred = true;
@@ -816,7 +816,7 @@ export class Correlator {
         const en = this.addEntry(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: e.name, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, e.ts);
         this.emitFd(p, e.tid, en, 'receive', e.name, e.ts, s?.from.fd ?? null, fromPid);
-        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line, seen: got[i] ?? null }); continue; }
+        if (orphan) { orphan.push({ p, entry: en, to: this.end(p, e.tid, a.fd, sockText), ts: e.ts, line: e.line, seen }); continue; }
         const from: TransferEnd = s ? s.from : { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
         this.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from, to: this.end(p, e.tid, a.fd, sockText),

@@ -88,6 +88,22 @@ test('two messages of one file: the receive of the first (line lost) cannot be t
   assert.equal(pairs(records), [['delivered', 5, 11, '/tmp/A', 6], ['in-flight', 5, null, '/tmp/A', 7]]);
 });
 
+test('two threads sending on one socket: the kernel may queue the later entry first; decorations sort it out', () => {
+  const { records, summary } = runTrace([
+    ...PAIR,
+    '100  clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0} => {parent_tid=[102]}, 88) = 102',
+    `100  sendmsg(3<${SOCK_A}>, ${hdr('5</tmp/A>')}, 0 <unfinished ...>`,
+    `102  sendmsg(3<${SOCK_A}>, ${hdr('6</tmp/B>')}, 0 <unfinished ...>`,
+    recv('11</tmp/B>'),
+    recv('12</tmp/A>'),
+    '102  <... sendmsg resumed>) = 1',
+    '100  <... sendmsg resumed>) = 1',
+  ].join('\n'));
+  assert.equal(ofType(records, 'transfer').map((x) => [x.state, x.from.tid, x.from.fd, x.to?.fd, x.target]),
+    [['delivered', 102, 6, 11, '/tmp/B'], ['delivered', 100, 5, 12, '/tmp/A']]);
+  assert.is(summary.transfers.inFlight, 0);
+});
+
 test('a send that fails after its entry queued the message is taken back', () => {
   const { records, summary } = runTrace([
     ...PAIR,

@@ -104,6 +104,8 @@ export class Correlator {
   private readonly orphans = new Map<string, OrphanFd[][]>();
   /** per thread: the send whose entry queued its message, until its return shows */
   private readonly sendEntries = new Map<number, PendingSend>();
+  /** per thread: a sendmmsg under way (strace prints its messages only at its return), and the queue it fills */
+  private readonly mmsgEntries = new Map<number, { line: number; key: string }>();
   /** messages taken out of a queue because a later one was received first: their receive is not in the trace */
   private readonly stranded: Array<{ key: string; m: InFlightMessage }> = [];
   /** order of events as they arrive (print order, or time order of an -ff merge) */
@@ -161,7 +163,39 @@ export class Correlator {
       const args = parseArgs(e.args);
       const messages = this.send(p, e.tid, e.ts, e.line, e.name, args[0], [args[1]], Infinity);
       this.sendEntries.set(e.tid, { line: e.line, p, messages });
+    } else if (spec?.family === 'sendmmsg') {
+      // its msgvec is printed only at its return: a receive that returns first waits for it as an orphan
+      const p = this.proc(e.tid, e.ts);
+      const sock = this.entryFor(p, parseArg(e.args, 0), e.tid, e.ts, e.name);
+      this.mmsgEntries.set(e.tid, { line: e.line, key: this.queueKey(p, sock) });
     }
+  }
+
+  /** The queue a send on `sock` fills: the receiving endpoint's, or a stand-in until the peer is known. */
+  private queueKey(p: Process, sock: FdEntry | null): string {
+    const ep = sock?.ofd.endpoint ?? null;
+    return ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
+  }
+
+  /** The sendmmsg under way whose queue a receive on `ep` reads, if any. */
+  private mmsgUnderWay(ep: string | null): string | null {
+    if (ep === null || this.mmsgEntries.size === 0) return null;
+    const peer = this.peers.get(ep);
+    for (const m of this.mmsgEntries.values()) if (m.key === ep || (peer !== undefined && m.key === `peer-of:${peer}`)) return m.key;
+    return null;
+  }
+
+  /** A sendmmsg returned: receives that waited for it and found nothing in it came from elsewhere. */
+  private mmsgReturned(tid: number): void {
+    const m = this.mmsgEntries.get(tid);
+    if (!m) return;
+    this.mmsgEntries.delete(tid);
+    if (this.opts.deferOrphans) return; // out-of-order input: they wait for the end
+    for (const other of this.mmsgEntries.values()) if (other.key === m.key) return;
+    const waiting = this.orphans.get(m.key);
+    if (!waiting) return;
+    this.orphans.delete(m.key);
+    for (const o of waiting) this.adopt(o, []);
   }
 
   /** The return of a send queued at its entry: a failed (or never returned) send sent nothing. */
@@ -191,6 +225,7 @@ export class Correlator {
         if (pend.line === e.line) { this.sendReturned(pend, ok && e.cut !== true, e.ts); return; }
       }
     }
+    if (spec.family === 'sendmmsg' && (e.cut || !ok)) this.mmsgReturned(e.tid);
     if (e.cut) return;
     // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
     if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
@@ -217,7 +252,10 @@ export class Correlator {
       case 'close': this.close(p, e, args); return;
       case 'close_range': this.closeRange(p, e, args); return;
       case 'sendmsg': this.send(p, e.tid, e.ts, e.line, e.name, args[0], [args[1]], this.seq); return;
-      case 'sendmmsg': this.send(p, e.tid, e.ts, e.line, e.name, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), this.seq); return;
+      case 'sendmmsg':
+        this.send(p, e.tid, e.ts, e.line, e.name, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), this.seq);
+        this.mmsgReturned(e.tid);
+        return;
       case 'recvmsg': this.receive(p, e, args[0], [args[1]], textOf(args[2])); return;
       case 'recvmmsg': this.receive(p, e, args[0], mmsgHeaders(args[1], e.ret.value ?? 0), textOf(args[3])); return;
       case 'pidfd_getfd': this.take(p, e, args); return;
@@ -722,8 +760,7 @@ export class Correlator {
       this.counts.fdsSent += fds.length;
       const m: InFlightMessage = { fds, state: 'queued', entrySeq: this.seq, doneSeq };
       out.push(m);
-      const ep = sock?.ofd.endpoint ?? null;
-      const key = ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
+      const key = this.queueKey(p, sock);
       const waiting = this.orphans.get(key);
       const at = waiting ? waiting.findIndex((o) => fits(fds, o.map((r) => r.seen))) : -1;
       if (at >= 0) {
@@ -794,7 +831,9 @@ export class Correlator {
       const m = this.takeMessage(ep, got, peek);
       const sent = m ? m.fds : [];
       const n = rights.length;
-      const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
+      // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
+      const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;
+      const orphan: OrphanFd[] | null = waitOn !== null ? [] : null;
       p.fdsReceived += n;
       this.counts.fdsReceived += n;
       for (let i = 0; i < n; i++) {
@@ -823,9 +862,9 @@ export class Correlator {
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: e.ts, line: s?.line ?? e.line,
         });
       }
-      if (orphan && ep !== null) {
-        const list = this.orphans.get(ep);
-        if (list) list.push(orphan); else this.orphans.set(ep, [orphan]);
+      if (orphan && waitOn !== null) {
+        const list = this.orphans.get(waitOn);
+        if (list) list.push(orphan); else this.orphans.set(waitOn, [orphan]);
       }
       for (let i = n; i < sent.length && !peek; i++) {
         const s = sent[i]!;
@@ -1002,7 +1041,7 @@ export class Correlator {
       processes: this.processes.size, threads: this.threads.size, exitedOrder: this.exitedOrder.length,
       pendingClones: this.pendingClones.size, madeEarly: this.madeEarly.size, peers: this.peers.size,
       queues: this.queues.size, queued, pendingConnects: this.pendingConnects.size, orphans: this.orphans.size,
-      sendEntries: this.sendEntries.size, stranded: this.stranded.length,
+      sendEntries: this.sendEntries.size, mmsgEntries: this.mmsgEntries.size, stranded: this.stranded.length,
     };
   }
 

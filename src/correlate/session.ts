@@ -5,8 +5,9 @@ import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.
 import { Correlator, type CorrelatorOptions } from './correlator.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
 
-/** Entry halves the correlator reads: clone (the child may run first) and sendmsg (its msghdr is printed at entry). */
-const ENTRIES: ReadonlySet<string> = new Set([...ENTRY_EVENTS, 'sendmsg']);
+/** Entry halves the correlator reads: clone (the child may run first), sendmsg (its msghdr is printed at entry)
+ *  and sendmmsg (its messages are printed at its return: a receive may come first). */
+const ENTRIES: ReadonlySet<string> = new Set([...ENTRY_EVENTS, 'sendmsg', 'sendmmsg']);
 
 export interface SessionOptions extends CorrelatorOptions {
   /** local midnight (epoch s) that -t/-tt times of day count from */

@@ -104,6 +104,26 @@ test('two threads sending on one socket: the kernel may queue the later entry fi
   assert.is(summary.transfers.inFlight, 0);
 });
 
+test('sendmmsg prints its messages only at its return: a receive that returns first waits for it', () => {
+  const { records, summary } = runTrace([
+    ...PAIR,
+    `100  sendmmsg(3<${SOCK_A}>,  <unfinished ...>`,
+    recv('11</tmp/A>'),
+    `100  <... sendmmsg resumed>[{msg_hdr=${hdr('5</tmp/A>')}, msg_len=1}], 1, 0) = 1`,
+    send('5</tmp/A>'), recv('12</tmp/A>'),
+    // a receive while a sendmmsg is under way that gets something else is not held past that send's return
+    `100  sendmmsg(3<${SOCK_A}>,  <unfinished ...>`,
+    recv('13</tmp/X>'),
+    `100  <... sendmmsg resumed>[{msg_hdr=${hdr('6</tmp/B>')}, msg_len=1}], 1, 0) = 1`,
+    recv('14</tmp/B>'),
+  ].join('\n'));
+  assert.equal(pairs(records), [
+    ['delivered', 5, 11, '/tmp/A', 6], ['delivered', 5, 12, '/tmp/A', 9],
+    ['delivered', null, 13, '/tmp/X', 12], ['delivered', 6, 14, '/tmp/B', 11],
+  ]);
+  assert.is(summary.transfers.inFlight, 0);
+});
+
 test('a send that fails after its entry queued the message is taken back', () => {
   const { records, summary } = runTrace([
     ...PAIR,
@@ -190,7 +210,7 @@ test('a receiving socket closed with many messages queued: one socket-closed-wit
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-faults-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test('real strace -f -yy -ttt: receives printed before their send resumes; every transfer names the file sent', () => {
+test('real strace -f -yy -ttt: receives printed before their send (sendmsg, sendmmsg) resumes; every transfer names the file sent', () => {
   const exe = path.join(tmp, 'reorder');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'fixtures', 'programs', 'reorder.c')]);
   const a = path.join(tmp, 'A');
@@ -198,9 +218,9 @@ test('real strace -f -yy -ttt: receives printed before their send resumes; every
   fs.writeFileSync(a, 'a');
   fs.writeFileSync(b, 'b');
   const N = 300;
-  for (const flags of [['-f', '-yy', '-ttt'], ['-f', '-ttt']]) {
-    const log = path.join(tmp, `reorder${flags.join('')}.log`);
-    const out = execFileSync('strace', [...flags, '-qq', '-o', log, exe, a, b, String(N)], { encoding: 'utf8' });
+  for (const [call, ...flags] of [['sendmsg', '-f', '-yy', '-ttt'], ['sendmsg', '-f', '-ttt'], ['sendmmsg', '-f', '-yy', '-ttt']] as const) {
+    const log = path.join(tmp, `reorder-${call}${flags.join('')}.log`);
+    const out = execFileSync('strace', [...flags, '-qq', '-o', log, exe, a, b, String(N), call], { encoding: 'utf8' });
     // ground truth, in receive order: the path each message's data named and the sender's fd for it
     const truth = out.trim().split('\n').map((l) => { const w = l.split(' '); return [Number(w[5]), w[7]]; });
     assert.is(truth.length, N);
@@ -209,14 +229,14 @@ test('real strace -f -yy -ttt: receives printed before their send resumes; every
     let inside = false;
     let reordered = 0;
     for (const l of text.split('\n')) {
-      if (/ sendmsg\(.*<unfinished \.\.\.>$/.test(l)) inside = true;
-      else if (l.includes('<... sendmsg resumed>')) inside = false;
+      if (l.includes(` ${call}(`) && l.endsWith('<unfinished ...>')) inside = true;
+      else if (l.includes(`<... ${call} resumed>`)) inside = false;
       else if (inside && l.includes('recvmsg') && l.includes('SCM_RIGHTS')) reordered++;
     }
-    assert.ok(reordered > 0, `${flags.join(' ')}: no receive printed inside a send`);
+    assert.ok(reordered > 0, `${call} ${flags.join(' ')}: no receive printed inside a send`);
     const { records, summary } = runTrace(text);
     const t = ofType(records, 'transfer');
-    assert.equal(t.map((x) => [x.state, x.from.fd, x.target]), truth.map(([fd, p]) => ['delivered', fd, p]), flags.join(' '));
+    assert.equal(t.map((x) => [x.state, x.from.fd, x.target]), truth.map(([fd, p]) => ['delivered', fd, p]), `${call} ${flags.join(' ')}`);
     assert.equal([summary.transfers.inFlight, summary.transfers.lost, summary.alerts], [0, 0, 0]);
   }
 });

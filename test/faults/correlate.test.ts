@@ -207,10 +207,13 @@ test('a receiving socket closed with many messages queued: one socket-closed-wit
 
 // ---------------------------------------------------------------- real strace
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-faults-'));
-test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+/** A temp dir made and removed by the test itself (an after-hook does not run when another file crashes uvu). */
+function inTmp(body: (tmp: string) => void): void {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-faults-'));
+  try { body(tmp); } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+}
 
-test('real strace -f -yy -ttt: receives printed before their send (sendmsg, sendmmsg) resumes; every transfer names the file sent', () => {
+test('real strace -f -yy -ttt: receives printed before their send (sendmsg, sendmmsg) resumes; every transfer names the file sent', () => inTmp((tmp) => {
   const exe = path.join(tmp, 'reorder');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'fixtures', 'programs', 'reorder.c')]);
   const a = path.join(tmp, 'A');
@@ -239,9 +242,9 @@ test('real strace -f -yy -ttt: receives printed before their send (sendmsg, send
     assert.equal(t.map((x) => [x.state, x.from.fd, x.target]), truth.map(([fd, p]) => ['delivered', fd, p]), `${call} ${flags.join(' ')}`);
     assert.equal([summary.transfers.inFlight, summary.transfers.lost, summary.alerts], [0, 0, 0]);
   }
-});
+}));
 
-test('real strace without -f: a receiver that is not traced gives one in-flight-at-end alert, not one per message', () => {
+test('real strace without -f: a receiver that is not traced gives one in-flight-at-end alert, not one per message', () => inTmp((tmp) => {
   const N = 200;
   const prog = [
     'import os, socket',
@@ -261,6 +264,6 @@ test('real strace without -f: a receiver that is not traced gives one in-flight-
   const a = ofType(records, 'alert');
   assert.equal(a.map((x) => [x.kind, x.count]), [['in-flight-at-end', N]]);
   assert.is(summary.alerts, 1);
-});
+}));
 
 test.run();

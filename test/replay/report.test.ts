@@ -8,10 +8,13 @@ import path from 'node:path';
 import { KEEP_EXITED } from '../../src/correlate/correlator.js';
 import { root } from '../paths.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-report-'));
-test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
 test('text report: running processes and the last exited ones; how many were left out', () => {
+  // made and removed here: an after-hook does not run when another test file crashes uvu
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-report-'));
+  try { report(tmp); } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+});
+
+function report(tmp: string): void {
   const n = KEEP_EXITED + 25;
   const lines = ['100  execve("/bin/sh", ["sh"], 0x7ffd /* 3 vars */) = 0'];
   for (let i = 0; i < n; i++) {
@@ -34,6 +37,6 @@ test('text report: running processes and the last exited ones; how many were lef
   assert.match(out, new RegExp(`/etc/p${n - 1}\\b`));
   assert.match(out, new RegExp(`\\(25 earlier exited processes left out: the report keeps the last ${KEEP_EXITED} that exited; --json has every record\\)`));
   assert.match(out, new RegExp(`${n + 1} processes`), 'the summary counts every process');
-});
+}
 
 test.run();

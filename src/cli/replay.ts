@@ -1,5 +1,6 @@
 // `fdwatch replay TRACE`: a recorded strace log (-o file, -ff set, or stdin) -> report or NDJSON.
 import { TraceSession } from '../correlate/session.js';
+import { KEEP_EXITED } from '../correlate/correlator.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatAlert, formatProcess, formatSummary, formatTransfer } from '../export/text.js';
@@ -91,6 +92,9 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
     for (const p of session.correlator.processes.values()) {
       for (const l of formatProcess(p, p.finalFds ?? [...p.table.fds.values()])) lines.push('  ' + l);
     }
+    // the correlator keeps the last KEEP_EXITED exited processes (memory stays bounded); say what is not shown
+    const left = session.correlator.exitedDropped;
+    if (left > 0) lines.push(`  (${left} earlier exited processes left out: the report keeps the last ${KEEP_EXITED} that exited; --json has every record)`);
     lines.push('', `ALERTS (${alerts.length})`);
     for (const a of alerts) lines.push('  ' + a);
     if (alerts.length === 0) lines.push('  (none)');

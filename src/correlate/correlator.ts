@@ -9,7 +9,7 @@ import { Transfers, type TransferOptions, type Via } from './transfers.js';
 import type { FdEntry, Process } from './state.js';
 
 export type { CorrelatorCounts } from './records.js';
-export type { SeedProcess } from './processes.js';
+export { KEEP_EXITED, type SeedProcess } from './processes.js';
 
 export interface CorrelatorOptions extends ProcessOptions, TransferOptions {}
 
@@ -52,12 +52,28 @@ export class Correlator {
     return this.tree.allExited();
   }
 
+  /** processes seen in the whole trace, forgotten ones included */
+  get processesSeen(): number {
+    return this.tree.seen;
+  }
+
+  /** exited processes forgotten to keep memory bounded */
+  get exitedDropped(): number {
+    return this.tree.exitedDropped;
+  }
+
+  /** How many entries each of the kernel model's tables holds: what memory grows with. */
+  stateSizes(): Record<string, number> {
+    return { ...this.tree.stateSizes(), ...this.transfers.stateSizes() };
+  }
+
   finish(): void {
     this.transfers.finish();
   }
 
   push(op: FdOp): void {
     if (op.ts !== null) this.out.lastTs = op.ts;
+    this.transfers.seq++;
     switch (op.op) {
       case 'clone-entry': this.tree.cloneEntered(op.tid, op.flags, op.syscall); return;
       case 'exit': this.tree.exitThread(op.tid, op.code, op.signal, op.ts); return;
@@ -126,12 +142,14 @@ export class Correlator {
         if (op.set) this.out.fd(p, tid, en, 'cloexec', syscall, ts);
         return;
       }
-      case 'send': case 'receive': {
+      case 'send': case 'send-begin': case 'receive': {
         const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
-        if (op.op === 'send') this.transfers.send(v, op.messages);
-        else this.transfers.receive(v, op.messages, op.cloexec);
+        if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
+        else if (op.op === 'send-begin') this.transfers.sendBegins(v);
+        else this.transfers.receive(v, op.messages, op.cloexec, op.peek);
         return;
       }
+      case 'send-failed': this.transfers.sendFailed(tid, op.line, ts); return;
       case 'take': {
         const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
         this.transfers.take({ p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);

@@ -5,7 +5,12 @@ import { unknownOrigin, type FdTables } from './fdtables.js';
 import type { RecordBuilder } from './records.js';
 import type { FdTable, Process } from './state.js';
 
+/** Exited processes kept by default: memory is bounded by the running processes plus this many. */
+export const KEEP_EXITED = 4096;
+
 export interface ProcessOptions {
+  /** exited processes kept in `processes` (their final fd tables, for reports); older ones are forgotten */
+  keepExited?: number;
   /** live mode: thread id -> thread group id from /proc, for threads that appear without a clone */
   resolveTgid?: (tid: number) => number | null;
   /** live mode: the uid of a process that shows up without a parent in the trace, from /proc */
@@ -34,8 +39,18 @@ export class ProcessTree {
   private readonly pendingClones = new Map<number, PendingClone>();
   /** children made from a pending clone before their parent's clone returned: the return must not make them again */
   private readonly madeEarly = new Set<number>();
+  /** exited processes still in `processes`, oldest exit first (from `exitedHead` on) */
+  private readonly exitedOrder: Array<Process | undefined> = [];
+  private exitedHead = 0;
+  private readonly keepExited: number;
+  /** exited processes forgotten to keep memory bounded (their records are out already) */
+  exitedDropped = 0;
+  /** processes seen in the whole trace, forgotten ones included */
+  seen = 0;
 
-  constructor(private readonly out: RecordBuilder, private readonly tables: FdTables, private readonly opts: ProcessOptions) {}
+  constructor(private readonly out: RecordBuilder, private readonly tables: FdTables, private readonly opts: ProcessOptions) {
+    this.keepExited = Math.max(0, opts.keepExited ?? KEEP_EXITED);
+  }
 
   /** The process of a thread; a thread never seen before is a clone child or an attached process. */
   of(tid: number, ts: Ts): Process {
@@ -77,13 +92,30 @@ export class ProcessTree {
     }
   }
 
-  /** Drops exited processes beyond the newest `keep`, so long runs stay bounded. */
+  /** Drops exited processes beyond the `keep` that exited last, so long runs stay bounded; returns how many. */
   pruneExited(keep: number): number {
-    const exited: Process[] = [];
-    for (const p of this.processes.values()) if (p.exited) exited.push(p);
-    const drop = exited.length - keep;
-    for (let i = 0; i < drop; i++) this.processes.delete(exited[i]!.pid);
-    return Math.max(0, drop);
+    let n = 0;
+    while (this.exitedOrder.length - this.exitedHead > keep) {
+      const p = this.exitedOrder[this.exitedHead]!;
+      this.exitedOrder[this.exitedHead++] = undefined; // let it go now, compacted below
+      // a reused pid may belong to a newer process by now
+      if (this.processes.get(p.pid) === p) this.processes.delete(p.pid);
+      n++;
+    }
+    if (this.exitedHead > 1024 && this.exitedHead * 2 > this.exitedOrder.length) {
+      this.exitedOrder.splice(0, this.exitedHead);
+      this.exitedHead = 0;
+    }
+    this.exitedDropped += n;
+    return n;
+  }
+
+  /** How many entries each table holds: what memory grows with. */
+  stateSizes(): Record<string, number> {
+    return {
+      processes: this.processes.size, threads: this.threads.size, exitedOrder: this.exitedOrder.length,
+      pendingClones: this.pendingClones.size, madeEarly: this.madeEarly.size,
+    };
   }
 
   private create(pid: number, ppid: number | null, comm: string | null, ts: Ts, table?: FdTable): Process {
@@ -93,6 +125,7 @@ export class ProcessTree {
       tids: new Set([pid]), exited: false, exitCode: null, exitSignal: null,
       fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null, hasTransferred: false,
     };
+    this.seen++;
     this.processes.set(pid, p);
     this.threads.set(pid, p);
     return p;
@@ -186,6 +219,9 @@ export class ProcessTree {
     if (p.table.users === 0) {
       for (const en of [...p.table.fds.values()]) this.tables.drop(p, en, ts);
     }
+    // its records are out and no later event can refer to it: keep only the last few for reports
+    this.exitedOrder.push(p);
+    if (this.exitedOrder.length - this.exitedHead > this.keepExited) this.pruneExited(this.keepExited);
   }
 
   /** Every traced process has exited. */

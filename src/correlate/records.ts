@@ -1,6 +1,6 @@
 // Record building: kernel state -> FdwatchRecords (the JSON contract), and the counts the summary reports.
 import {
-  SCHEMA_VERSION, type AlertKind, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
+  SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import type { FdEntry, Process } from './state.js';
 
@@ -75,8 +75,11 @@ export class RecordBuilder {
     this.emit({ v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t });
   }
 
-  alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string): void {
+  /** `count`: how many fds the alert stands for, when more than one */
+  alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string, count = 1): void {
     this.counts.alerts++;
-    this.emit({ v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message });
+    const r: AlertRecord = { v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message };
+    if (count > 1) r.count = count;
+    this.emit(r);
   }
 }

@@ -97,7 +97,7 @@ export class TraceSession {
     const c = this.correlator.counts;
     const summary: SummaryRecord = {
       v: SCHEMA_VERSION, type: 'summary', ts: null,
-      lines: st.lines, events: st.events, syscalls: st.syscalls, processes: this.correlator.processes.size,
+      lines: st.lines, events: st.events, syscalls: st.syscalls, processes: this.correlator.processesSeen,
       transfers: { delivered: c.delivered, inFlight: c.inFlight, lost: c.lost },
       fdsSent: c.fdsSent, fdsReceived: c.fdsReceived,
       parseErrors: st.parseErrors, parseErrorSamples: this.errors,

@@ -11,6 +11,12 @@ export interface TransferOptions {
   deferOrphans?: boolean;
 }
 
+/** How far a receive looks past the oldest queued message for the one its fds name. */
+const MAX_SCAN = 256;
+
+/** connects to one path still waiting for their accept: a server that is not traced never accepts them */
+const MAX_PENDING_CONNECTS = 1024;
+
 /** An fd inside a message on its way: the message holds a reference to the open file description. */
 interface InFlightFd {
   from: TransferEnd;
@@ -19,10 +25,24 @@ interface InFlightFd {
   kind: FdKind;
   sentTs: Ts;
   line: number;
+  /** what the sender's decoration said the fd is (-y/-yy), checked against the receiver's */
+  seen: FdTarget | null;
 }
 
 interface InFlightMessage {
   fds: InFlightFd[];
+  /** queued; taken by a receive; dropped (its send failed); stranded (its receive is not in the trace) */
+  state: 'queued' | 'taken' | 'dropped' | 'stranded';
+  /** op order of the send's entry and of its return (Infinity until it returns) */
+  entrySeq: number;
+  doneSeq: number;
+}
+
+/** A sendmsg whose message was queued at its entry: its return decides whether it stays. */
+interface PendingSend {
+  line: number;
+  p: Process;
+  messages: InFlightMessage[];
 }
 
 /** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
@@ -32,6 +52,8 @@ interface OrphanFd {
   to: TransferEnd;
   ts: Ts;
   line: number;
+  /** what the receiver's decoration said the fd is */
+  seen: FdTarget | null;
 }
 
 /** Who passes or takes fds, and through which socket of its fd table (null: the socket is not known). */
@@ -52,6 +74,14 @@ export class Transfers implements SocketHooks {
   /** unix socket path -> client endpoints whose connect() waits for the listener's accept() */
   private readonly pendingConnects = new Map<string, string[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
+  /** per thread: the send whose entry queued its message, until its return shows */
+  private readonly sendEntries = new Map<number, PendingSend>();
+  /** per thread: a sendmmsg under way (its messages show at its return), and the queue it fills */
+  private readonly mmsgEntries = new Map<number, { line: number; key: string }>();
+  /** messages taken out of a queue because a later one was received first: their receive is not in the trace */
+  private readonly stranded: Array<{ key: string; m: InFlightMessage }> = [];
+  /** order of ops as they arrive (print order, or time order of an -ff merge) */
+  seq = 0;
   private nextEndpoint = 1;
 
   constructor(
@@ -78,7 +108,7 @@ export class Transfers implements SocketHooks {
         const old = ofd.endpoint;
         if (old && old.startsWith('ep:')) {
           const peer = this.peers.get(old);
-          if (peer) this.link(ep, peer);
+          if (peer) { this.link(ep, peer); this.peers.delete(old); }
           this.moveQueue(old, ep);
         }
         ofd.endpoint = ep;
@@ -105,18 +135,39 @@ export class Transfers implements SocketHooks {
   /** The last reference to a socket is gone: messages still queued on it lose their fds. */
   released(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
     if (ofd.endpoint === null) return;
+    // the socket is gone: it sends nothing more (its inode may be reused), and its peer link can go
+    const peer = this.peers.get(ofd.endpoint);
+    if (peer !== undefined) {
+      this.peers.delete(ofd.endpoint);
+      if (this.peers.get(peer) === ofd.endpoint) this.peers.delete(peer);
+      this.moveQueue(`peer-of:${ofd.endpoint}`, peer); // what it sent before its peer was known is the peer's
+    }
     const q = this.queues.get(ofd.endpoint);
     if (!q || q.length === 0) return;
     this.queues.delete(ofd.endpoint);
+    const why = 'receiving socket closed with the fd still queued';
+    // one cause, one alert per sender: however many messages were queued
+    const bySender = new Map<number | null, InFlightFd[]>();
     for (const m of q) {
-      for (const f of m.fds) this.lose(f, ts, 'receiving socket closed with the fd still queued', 'socket-closed-with-fds', p);
+      if (m.state !== 'queued') continue;
+      m.state = 'taken';
+      for (const f of m.fds) {
+        this.lose(f, ts, why, 'socket-closed-with-fds', p, null, false);
+        const g = bySender.get(f.from.pid);
+        if (g) g.push(f); else bySender.set(f.from.pid, [f]);
+      }
+    }
+    for (const fds of bySender.values()) {
+      this.alertFds('socket-closed-with-fds', p?.pid ?? null, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
     }
   }
 
   connected(sock: FdEntry | null, path: string | null): void {
     if (!sock || !path || !sock.ofd.endpoint || this.peers.has(sock.ofd.endpoint)) return;
     const q = this.pendingConnects.get(path);
-    if (q) q.push(sock.ofd.endpoint); else this.pendingConnects.set(path, [sock.ofd.endpoint]);
+    if (!q) { this.pendingConnects.set(path, [sock.ofd.endpoint]); return; }
+    q.push(sock.ofd.endpoint);
+    if (q.length > MAX_PENDING_CONNECTS) q.shift();
   }
 
   bound(sock: FdEntry | null, path: string | null): void {
@@ -132,56 +183,162 @@ export class Transfers implements SocketHooks {
       listener.ofd.boundPath = path;
     }
     if (path && !this.peers.has(ofd.endpoint!)) {
-      const client = this.pendingConnects.get(path)?.shift();
+      const waiting = this.pendingConnects.get(path);
+      const client = waiting?.shift();
+      if (waiting && waiting.length === 0) this.pendingConnects.delete(path);
       if (client) this.link(ofd.endpoint!, client);
     }
   }
 
   // ---------------------------------------------------------------- SCM_RIGHTS
 
-  send(v: Via, messages: Array<ScmMessage | 'opaque'>): void {
-    const { p } = v;
-    const sockText = v.sock ? v.sock.ofd.target : null;
-    for (const m of messages) {
-      if (m === 'opaque') { this.out.counts.opaqueMessages++; continue; }
-      if (m.hidden) this.out.counts.opaqueMessages++;
-      if (m.fds.length === 0) continue;
-      const fds: InFlightFd[] = [];
-      for (const ref of m.fds) {
-        const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
-        if (!en) continue;
-        en.ofd.refs++; // the message holds a reference until it is received or dropped
-        fds.push({ from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind, sentTs: v.ts, line: v.line });
-      }
-      p.fdsSent += fds.length;
-      this.out.counts.fdsSent += fds.length;
-      const ep = v.sock?.ofd.endpoint ?? null;
-      const key = ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
-      const waiting = this.orphans.get(key);
-      if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
-      const q = this.queues.get(key);
-      const msg: InFlightMessage = { fds };
-      if (q) q.push(msg); else this.queues.set(key, [msg]);
+  /** The queue a send on `sock` fills: the receiving endpoint's, or a stand-in until the peer is known. */
+  private queueKey(p: Process, sock: FdEntry | null): string {
+    const ep = sock?.ofd.endpoint ?? null;
+    return ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
+  }
+
+  /**
+   * A send. At its entry (`entry`) the message is queued before any receive can return it, and its return decides
+   * whether it stays; a return whose entry was seen only confirms it.
+   */
+  send(v: Via, messages: Array<ScmMessage | 'opaque'>, entry: boolean): void {
+    if (entry) {
+      this.sendEntries.set(v.tid, { line: v.line, p: v.p, messages: this.queue(v, messages, Infinity) });
+      return;
+    }
+    const pend = this.sendEntries.get(v.tid);
+    if (pend !== undefined) {
+      this.sendEntries.delete(v.tid);
+      if (pend.line === v.line) { this.sendReturned(pend, true, v.ts); return; }
+    }
+    this.queue(v, messages, this.seq);
+    this.mmsgReturned(v.tid);
+  }
+
+  /** A sendmmsg is under way: strace prints its messages at its return, so a receive that returns first waits. */
+  sendBegins(v: Via): void {
+    this.mmsgEntries.set(v.tid, { line: v.line, key: this.queueKey(v.p, v.sock) });
+  }
+
+  /** A send failed or never returned: what its entry queued was not sent. */
+  sendFailed(tid: number, line: number, ts: Ts): void {
+    const pend = this.sendEntries.get(tid);
+    if (pend !== undefined) {
+      this.sendEntries.delete(tid);
+      if (pend.line === line) this.sendReturned(pend, false, ts);
+    }
+    this.mmsgReturned(tid);
+  }
+
+  /** The return of a send queued at its entry: a failed (or never returned) send sent nothing. */
+  private sendReturned(pend: PendingSend, sent: boolean, ts: Ts): void {
+    for (const m of pend.messages) {
+      if (sent) { m.doneSeq = this.seq; continue; }
+      if (m.state !== 'queued') continue; // a receive already proved it was sent
+      m.state = 'dropped';
+      pend.p.fdsSent -= m.fds.length;
+      this.out.counts.fdsSent -= m.fds.length;
+      for (const f of m.fds) this.tables().unref(f.ofd, ts, null);
     }
   }
 
-  private popMessage(ep: string | null): InFlightMessage | null {
+  /** The sendmmsg under way whose queue a receive on `ep` reads, if any. */
+  private mmsgUnderWay(ep: string | null): string | null {
+    if (ep === null || this.mmsgEntries.size === 0) return null;
+    const peer = this.peers.get(ep);
+    for (const m of this.mmsgEntries.values()) if (m.key === ep || (peer !== undefined && m.key === `peer-of:${peer}`)) return m.key;
+    return null;
+  }
+
+  /** A sendmmsg returned: receives that waited for it and found nothing in it came from elsewhere. */
+  private mmsgReturned(tid: number): void {
+    const m = this.mmsgEntries.get(tid);
+    if (!m) return;
+    this.mmsgEntries.delete(tid);
+    if (this.opts.deferOrphans) return; // out-of-order input: they wait for the end
+    for (const other of this.mmsgEntries.values()) if (other.key === m.key) return;
+    const waiting = this.orphans.get(m.key);
+    if (!waiting) return;
+    this.orphans.delete(m.key);
+    for (const o of waiting) this.adopt(o, []);
+  }
+
+  /** Queues one message per header on the receiving endpoint; `doneSeq`: when the send returned (Infinity: not yet). */
+  private queue(v: Via, messages: Array<ScmMessage | 'opaque'>, doneSeq: number): InFlightMessage[] {
+    const { p } = v;
+    const sockText = v.sock ? v.sock.ofd.target : null;
+    const out: InFlightMessage[] = [];
+    for (const msg of messages) {
+      if (msg === 'opaque') { this.out.counts.opaqueMessages++; continue; }
+      if (msg.hidden) this.out.counts.opaqueMessages++;
+      if (msg.fds.length === 0) continue;
+      const fds: InFlightFd[] = [];
+      for (const ref of msg.fds) {
+        const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
+        if (!en) continue;
+        en.ofd.refs++; // the message holds a reference until it is received or dropped
+        fds.push({
+          from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
+          sentTs: v.ts, line: v.line, seen: ref.target,
+        });
+      }
+      p.fdsSent += fds.length;
+      this.out.counts.fdsSent += fds.length;
+      const m: InFlightMessage = { fds, state: 'queued', entrySeq: this.seq, doneSeq };
+      out.push(m);
+      const key = this.queueKey(p, v.sock);
+      const waiting = this.orphans.get(key);
+      const at = waiting ? waiting.findIndex((o) => fits(fds, o.map((r) => r.seen))) : -1;
+      if (at >= 0) {
+        m.state = 'taken';
+        this.adopt(waiting!.splice(at, 1)[0]!, fds);
+        if (waiting!.length === 0) this.orphans.delete(key);
+        continue;
+      }
+      const q = this.queues.get(key);
+      if (q) q.push(m); else this.queues.set(key, [m]);
+    }
+    return out;
+  }
+
+  /**
+   * The message a receive got: the oldest queued one its fds could be. A message whose fds the receiver's
+   * decorations name as other files is never taken, so one unseen send or receive shifts nothing after it.
+   */
+  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean): InFlightMessage | null {
     if (!ep) return null;
     const keys = [ep];
     const peer = this.peers.get(ep);
     if (peer) keys.push(`peer-of:${peer}`);
     for (const k of keys) {
       const q = this.queues.get(k);
-      if (q && q.length > 0) {
-        const m = q.shift()!;
-        if (q.length === 0) this.queues.delete(k);
-        return m;
+      if (!q) continue;
+      while (q.length > 0 && q[0]!.state !== 'queued') q.shift(); // dropped sends leave their place lazily
+      let i = 0;
+      while (i < q.length && i < MAX_SCAN && (q[i]!.state !== 'queued' || !fits(q[i]!.fds, got))) i++;
+      if (q.length === 0) this.queues.delete(k);
+      if (i >= q.length || i >= MAX_SCAN) continue;
+      const m = q[i]!;
+      if (peek) return m; // MSG_PEEK installs copies of the fds and leaves the message queued
+      q.splice(i, 1);
+      if (i > 0 && !this.opts.deferOrphans) {
+        // the queue is FIFO: a message whose send returned before this one's began left it before this one
+        const keep: InFlightMessage[] = [];
+        for (const x of q.splice(0, i)) {
+          if (x.state !== 'queued') continue;
+          if (x.doneSeq < m.entrySeq) { x.state = 'stranded'; this.stranded.push({ key: k, m: x }); } else keep.push(x);
+        }
+        q.unshift(...keep);
       }
+      if (q.length === 0) this.queues.delete(k);
+      m.state = 'taken';
+      return m;
     }
     return null;
   }
 
-  receive(v: Via, messages: Array<ScmMessage | 'opaque'>, cloexec: boolean): void {
+  receive(v: Via, messages: Array<ScmMessage | 'opaque'>, cloexec: boolean, peek: boolean): void {
     const { p } = v;
     // out-of-order input: a socket we know nothing about pairs with unknown sockets of the same process
     const ep = v.sock?.ofd.endpoint ?? (this.opts.deferOrphans ? `unknown:${p.pid}` : null);
@@ -191,21 +348,25 @@ export class Transfers implements SocketHooks {
       if (msg.hidden) this.out.counts.opaqueMessages++;
       const n = msg.fds.length;
       if (n === 0 && !msg.ctrunc) continue;
-      const m = this.popMessage(ep);
+      const got = msg.fds.map((f) => f.target);
+      const m = this.takeMessage(ep, got, peek);
       const sent = m ? m.fds : [];
-      const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
+      // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
+      const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;
+      const orphan: OrphanFd[] | null = waitOn !== null ? [] : null;
       p.fdsReceived += n;
       this.out.counts.fdsReceived += n;
       for (let i = 0; i < n; i++) {
         const a = msg.fds[i]!;
         const s = sent[i];
+        const seen = a.target;
         let ofd: OpenFileDescription;
         if (s) {
           ofd = s.ofd;
-          ofd.refs--; // the in-flight reference becomes the new entry's
-          if (a.target !== null) this.learn(ofd, a.target);
+          if (!peek) ofd.refs--; // the in-flight reference becomes the new entry's
+          if (seen) this.learn(ofd, seen);
         } else {
-          ofd = this.tables().newOfd(a.target ?? plainTarget(`fd:${a.fd}`, 'unknown'), false);
+          ofd = this.tables().newOfd(seen ?? plainTarget(`fd:${a.fd}`, 'unknown'), false);
         }
         ofd.transferred = true;
         p.hasTransferred = true;
@@ -213,17 +374,17 @@ export class Transfers implements SocketHooks {
         const en = this.tables().add(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: v.syscall, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, v.ts);
         this.out.fd(p, v.tid, en, 'receive', v.syscall, v.ts, s?.from.fd ?? null, fromPid);
-        if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line }); continue; }
+        if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen }); continue; }
         this.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: endOf(p, v.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
         });
       }
-      if (orphan && ep !== null) {
-        const list = this.orphans.get(ep);
-        if (list) list.push(orphan); else this.orphans.set(ep, [orphan]);
+      if (orphan && waitOn !== null) {
+        const list = this.orphans.get(waitOn);
+        if (list) list.push(orphan); else this.orphans.set(waitOn, [orphan]);
       }
-      for (let i = n; i < sent.length; i++) {
+      for (let i = n; i < sent.length && !peek; i++) {
         this.lose(sent[i]!, v.ts, msg.ctrunc ? 'MSG_CTRUNC: the receiver\'s control buffer was too small' : 'not installed by the receiver',
           'ctrunc-lost', p, endOf(p, v.tid, null, sockText));
       }
@@ -250,14 +411,27 @@ export class Transfers implements SocketHooks {
     for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
   }
 
-  private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null): void {
+  /** A lost fd: its transfer record and, unless `alert` is false (the caller groups them), its alert. */
+  private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null, alert = true): void {
     this.out.transfer({
       via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
       sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
     });
-    this.out.alert(kind, to?.pid ?? p?.pid ?? null, s.from.fd, ts,
-      `fd ${s.from.fd} (${s.target}) sent by ${procName(s.from.comm, s.from.pid)} was lost: ${reason}`);
+    if (alert) this.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
     this.tables().unref(s.ofd, ts, null);
+  }
+
+  /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
+  private alertFds(kind: AlertKind, pid: number | null, fds: InFlightFd[], ts: Ts, one: string, many: string): void {
+    const s = fds[0]!;
+    const by = procName(s.from.comm, s.from.pid);
+    if (fds.length === 1) { this.out.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`); return; }
+    const fd = fds.every((f) => f.from.fd === s.from.fd) ? s.from.fd : null;
+    const times = new Map<string, number>();
+    for (const f of fds) { const d = `fd ${f.from.fd} (${f.target})`; times.set(d, (times.get(d) ?? 0) + 1); }
+    const shown = [...times].slice(0, 3).map(([d, n]) => (n > 1 ? `${d} ${n} times` : d)).join(', ');
+    const more = times.size > 3 ? `, and ${times.size - 3} others` : '';
+    this.out.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length);
   }
 
   // ---------------------------------------------------------------- pidfd_getfd
@@ -289,19 +463,62 @@ export class Transfers implements SocketHooks {
   finish(): void {
     for (const list of this.orphans.values()) for (const m of list) this.adopt(m, []);
     this.orphans.clear();
-    for (const q of this.queues.values()) {
-      for (const m of q) {
-        for (const s of m.fds) {
-          this.out.transfer({
-            via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
-            sentTs: s.sentTs, receivedTs: null, line: s.line,
-          });
-          this.out.alert('in-flight-at-end', s.from.pid, s.from.fd, this.out.lastTs,
-            `fd ${s.from.fd} (${s.target}) sent by ${procName(s.from.comm, s.from.pid)} was never received in the trace`);
-        }
+    // one alert per receiving socket and sender: an untraced receiver is one cause, not one per message
+    const groups = new Map<string, InFlightFd[]>();
+    const add = (key: string, m: InFlightMessage): void => {
+      for (const s of m.fds) {
+        const g = `${key} ${s.from.pid}`;
+        const list = groups.get(g);
+        if (list) list.push(s); else groups.set(g, [s]);
       }
+    };
+    for (const [key, q] of this.queues) for (const m of q) if (m.state === 'queued') add(key, m);
+    for (const { key, m } of this.stranded) add(key, m);
+    for (const fds of groups.values()) {
+      for (const s of fds) {
+        this.out.transfer({
+          via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
+          sentTs: s.sentTs, receivedTs: null, line: s.line,
+        });
+      }
+      this.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.out.lastTs, 'was never received in the trace', 'were never received in the trace');
     }
     this.queues.clear();
+    this.stranded.length = 0;
+  }
+
+  /** How many entries each table holds: what memory grows with. */
+  stateSizes(): Record<string, number> {
+    let queued = 0;
+    for (const q of this.queues.values()) queued += q.length;
+    return {
+      peers: this.peers.size, queues: this.queues.size, queued, pendingConnects: this.pendingConnects.size,
+      orphans: this.orphans.size, sendEntries: this.sendEntries.size, mmsgEntries: this.mmsgEntries.size, stranded: this.stranded.length,
+    };
   }
 }
 
+/** false when two decorations clearly name different files; null when they cannot tell. */
+function sameFile(a: FdTarget, b: FdTarget): boolean | null {
+  if (a.inode !== null && b.inode !== null) return a.inode === b.inode;
+  if (a.kind === 'unknown' || b.kind === 'unknown') return null;
+  if (a.kind !== b.kind) return false;
+  // a socket's address may change while it travels (bind, connect): only its protocol is fixed
+  if (a.kind === 'socket') return a.target.slice(0, a.target.indexOf(':[')) === b.target.slice(0, b.target.indexOf(':['));
+  return undeleted(a.target) === undeleted(b.target);
+}
+
+function undeleted(target: string): string {
+  return target.endsWith(' (deleted)') ? target.slice(0, -10) : target;
+}
+
+/** A receive that got `got` could have taken the message `sent`: not more fds, and none clearly another file. */
+function fits(sent: readonly { seen: FdTarget | null }[], got: readonly (FdTarget | null)[]): boolean {
+  if (got.length > sent.length) return false;
+  for (let i = 0; i < got.length; i++) {
+    const a = sent[i]!.seen;
+    const b = got[i];
+    if (a && b && sameFile(a, b) === false) return false;
+  }
+  return true;
+}

@@ -76,9 +76,14 @@ export type FdOp = OpBase & (
   | { op: 'close_range'; first: number; last: number; cloexec: boolean; unshare: boolean }
   /** F_SETFD (`set`) or what F_GETFD reported */
   | { op: 'set-cloexec'; fd: FdRef; cloexec: boolean; set: boolean }
-  | { op: 'send'; socket: FdRef | null; messages: Array<ScmMessage | 'opaque'> }
-  /** `cloexec`: MSG_CMSG_CLOEXEC */
-  | { op: 'receive'; socket: FdRef | null; messages: Array<ScmMessage | 'opaque'>; cloexec: boolean }
+  /** messages sent; `entry`: seen at the call's entry (strace prints a sendmsg's msghdr there), its return decides */
+  | { op: 'send'; socket: FdRef | null; messages: Array<ScmMessage | 'opaque'>; entry: boolean }
+  /** a send is under way whose messages show only at its return (sendmmsg) */
+  | { op: 'send-begin'; socket: FdRef | null }
+  /** a send failed or never returned: what its entry queued was not sent */
+  | { op: 'send-failed' }
+  /** `cloexec`: MSG_CMSG_CLOEXEC; `peek`: MSG_PEEK (the fds are installed, the message stays queued) */
+  | { op: 'receive'; socket: FdRef | null; messages: Array<ScmMessage | 'opaque'>; cloexec: boolean; peek: boolean }
   /** pidfd_getfd: a copy of fd `targetFd` of the process behind `pidfd` is the caller's new `fd` */
   | { op: 'take'; pidfd: FdRef | null; targetFd: number | null; fd: number; target: FdTarget | null }
   /** mmap of an fd; perms as /proc/PID/maps writes them (`r--s`) */

@@ -6,6 +6,7 @@ export const CLONE_PARENT = 0x8000;
 export const CLONE_THREAD = 0x10000;
 
 /** recvmsg(2) flags (include/linux/socket.h) */
+export const MSG_PEEK = 0x2;
 export const MSG_CTRUNC = 0x8;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 

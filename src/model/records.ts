@@ -119,6 +119,8 @@ export interface AlertRecord extends RecordBase {
   pid: number | null;
   fd: number | null;
   message: string;
+  /** how many fds this alert stands for, when more than one (fds of one sender that share one cause) */
+  count?: number;
 }
 
 export interface ParseErrorSample {

@@ -133,8 +133,13 @@ export const SYSCALLS: ReadonlyMap<string, SyscallSpec> = new Map<string, Syscal
 /** Names whose lines the scanner parses in full; every other line is only counted. */
 export const INTERESTING: ReadonlySet<string> = new Set(SYSCALLS.keys());
 
-/** Calls whose `<unfinished ...>` entry half the correlator wants to see (the child may run before clone returns). */
-export const ENTRY_EVENTS: ReadonlySet<string> = new Set([...SYSCALLS].filter(([, s]) => s.family === 'clone').map(([n]) => n));
+/**
+ * Calls whose `<unfinished ...>` entry half decode reads: clone (the child may run before clone returns), sendmsg
+ * (strace prints its msghdr at entry, so its message is queued before any receive can return it) and sendmmsg
+ * (its messages are printed only at its return: a receive that returns first waits for it).
+ */
+export const ENTRY_EVENTS: ReadonlySet<string> = new Set([...SYSCALLS]
+  .filter(([, s]) => s.family === 'clone' || s.family === 'sendmsg' || s.family === 'sendmmsg').map(([n]) => n));
 
 /** Syscalls strace should trace for fdwatch (live mode): the fd lifecycle, transfers, processes, mappings. */
 export const TRACE_SET: readonly string[] = [...SYSCALLS.keys()].filter((n) => n !== 'fcntl64' && n !== 'mmap2');

@@ -4,7 +4,7 @@
 import type { TraceEvent, SyscallEvent } from '../model/events.js';
 import { plainTarget, type CloneFlags, type FdOp, type FdRef, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import {
-  CLONE_FILES, CLONE_PARENT, CLONE_THREAD, FD_CLOEXEC, MSG_CMSG_CLOEXEC, MSG_CTRUNC, PAGE_SIZE, SCM_RIGHTS, SOL_SOCKET,
+  CLONE_FILES, CLONE_PARENT, CLONE_THREAD, FD_CLOEXEC, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, PAGE_SIZE, SCM_RIGHTS, SOL_SOCKET,
   UID_UNCHANGED, hasFlag,
 } from '../model/kernel.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
@@ -25,8 +25,17 @@ export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | nul
     case 'syscall': return decodeSyscall(e, ctx);
     case 'entry': {
       const spec = SYSCALLS.get(e.name);
-      if (spec?.family !== 'clone') return null;
-      return { op: 'clone-entry', tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, flags: cloneFlags(e.name, e.args) };
+      const base = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null };
+      switch (spec?.family) {
+        case 'clone': return { op: 'clone-entry', ...base, flags: cloneFlags(e.name, e.args) };
+        case 'sendmsg': {
+          // the msghdr is printed at entry: the message is on its way from here
+          const args = parseArgs(e.args);
+          return { op: 'send', ...base, socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
+        }
+        case 'sendmmsg': return { op: 'send-begin', ...base, socket: fdRef(parseArg(e.args, spec.fdArg!)) };
+        default: return null;
+      }
     }
     case 'exit': return { op: 'exit', tid: e.tid, ts: e.ts, line: e.line, syscall: 'exit', comm: null, code: e.code, signal: e.signal };
     case 'superseded': return { op: 'superseded', tid: e.tid, ts: e.ts, line: e.line, syscall: 'execve', comm: null, by: e.by };
@@ -52,8 +61,9 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
   if (spec.family === 'clone' && (e.cut || e.ret.errno !== null || e.ret.value === null || e.ret.value <= 0)) {
     return { op: 'clone', ...base, child: null, flags: cloneFlags(e.name, e.args) };
   }
-  if (e.cut) return task;
   const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
+  if ((spec.family === 'sendmsg' || spec.family === 'sendmmsg') && (e.cut || !ok)) return { op: 'send-failed', ...base };
+  if (e.cut) return task;
   // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
   if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
     if (spec.family === 'execve' || spec.family === 'exit') return task;
@@ -120,12 +130,12 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       const headers = spec.vector ? mmsgHeaders(hdr, ret) : [hdr];
       const socket = fdRef(args[spec.fdArg ?? 0]);
       if (spec.family === 'sendmsg' || spec.family === 'sendmmsg') {
-        return { op: 'send', ...base, socket, messages: headers.map((h) => scmRights(h, false)) };
+        return { op: 'send', ...base, socket, messages: headers.map((h) => scmRights(h, false)), entry: false };
       }
       const flags = flagsText(spec, arg);
       return {
         op: 'receive', ...base, socket, messages: headers.map((h) => scmRights(h, true)),
-        cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC),
+        cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC), peek: hasFlag(flags, 'MSG_PEEK', MSG_PEEK),
       };
     }
     case 'pidfd_getfd': {

@@ -29,8 +29,8 @@ test('fdops: fork + socketpair pass (the seed program): delivered, receiver fd d
     [1, 'socketpair', { op: 'pair', fds: [{ fd: 4, target: sock('socket:[?]') }, { fd: 5, target: sock('socket:[?]') }], cloexec: false }],
     [1, 'clone', { op: 'clone', child: 2, flags: FORK }],
     [2, 'close', { op: 'close', fd: ref(3) }],
-    [1, 'sendmsg', { op: 'send', socket: ref(4), messages: [msg(ref(3))] }],
-    [2, 'recvmsg', { op: 'receive', socket: ref(5), messages: [msg(ref(6))], cloexec: false }],
+    [1, 'sendmsg', { op: 'send', socket: ref(4), messages: [msg(ref(3))], entry: false }],
+    [2, 'recvmsg', { op: 'receive', socket: ref(5), messages: [msg(ref(6))], cloexec: false, peek: false }],
     [2, 'exit', { op: 'exit', code: 0, signal: null }],
     [1, 'exit', { op: 'exit', code: 0, signal: null }],
   ]);
@@ -55,8 +55,8 @@ test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client
     [200, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
     [200, 'connect', { op: 'connect', socket: ref(3), path: '/run/broker.sock' }],
     [100, 'accept', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],
-    [100, 'sendmsg', { op: 'send', socket: ref(5), messages: [msg(ref(4))] }],
-    [200, 'recvmsg', { op: 'receive', socket: ref(3), messages: [msg(ref(4))], cloexec: true }],
+    [100, 'sendmsg', { op: 'send', socket: ref(5), messages: [msg(ref(4))], entry: false }],
+    [200, 'recvmsg', { op: 'receive', socket: ref(3), messages: [msg(ref(4))], cloexec: true, peek: false }],
     [200, 'mmap', { op: 'map', fd: ref(4), start: 0x7f0000000000n, length: 0x35000n, perms: 'r--s', shared: true, offset: 0n }],
   ]);
   const [t] = ofType(rs, 'transfer');
@@ -72,8 +72,8 @@ test('fdops: MSG_CTRUNC: the fds that did not fit are lost, with an alert', () =
     [1, 'socketpair', { op: 'pair', fds: [{ fd: 3, target: sock('socket:[?]') }, { fd: 4, target: sock('socket:[?]') }], cloexec: false }],
     [1, 'openat', { op: 'open', fd: 5, target: plainTarget('/a', 'file'), cloexec: false, socket: false }],
     [1, 'openat', { op: 'open', fd: 6, target: plainTarget('/b', 'file'), cloexec: false, socket: false }],
-    [1, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5), ref(6))] }],
-    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [{ fds: [ref(7)], hidden: false, ctrunc: true }], cloexec: false }],
+    [1, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5), ref(6))], entry: false }],
+    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [{ fds: [ref(7)], hidden: false, ctrunc: true }], cloexec: false, peek: false }],
   ]);
   const t = ofType(rs, 'transfer').map((x) => `${x.state} ${x.target}`);
   assert.equal(t, ['delivered /a', 'lost /b']);
@@ -85,8 +85,8 @@ test('fdops: CLONE_FILES threads share one table; exec closes CLOEXEC fds and fl
     [1, 'socketpair', { op: 'pair', fds: [{ fd: 3, target: sock('socket:[?]') }, { fd: 4, target: sock('socket:[?]') }], cloexec: false }],
     [1, 'clone3', { op: 'clone', child: 11, flags: THREAD }],
     [11, 'openat', { op: 'open', fd: 5, target: plainTarget('/secret', 'file'), cloexec: true, socket: false }],
-    [11, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5))] }],
-    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [msg(ref(6))], cloexec: false }],
+    [11, 'sendmsg', { op: 'send', socket: ref(3), messages: [msg(ref(5))], entry: false }],
+    [1, 'recvmsg', { op: 'receive', socket: ref(4), messages: [msg(ref(6))], cloexec: false, peek: false }],
     [1, 'openat', { op: 'open', fd: 7, target: plainTarget('/etc/passwd', 'file'), cloexec: true, socket: false }],
     [1, 'execve', { op: 'exec', path: '/bin/true' }],
   ]);

@@ -58,7 +58,7 @@ const TRANSFER_OPT = ['reason', 'confirmed', 'line'] as const satisfies readonly
 const MAP_REQ = [...BASE_REQ, 'pid', 'start', 'end', 'perms', 'offset', 'path'] as const satisfies readonly RequiredKeys<MapRecord>[];
 const MAP_OPT = ['fd', 'dev', 'inode', 'transferred'] as const satisfies readonly OptionalKeys<MapRecord>[];
 const ALERT_REQ = [...BASE_REQ, 'kind', 'pid', 'fd', 'message'] as const satisfies readonly RequiredKeys<AlertRecord>[];
-const ALERT_OPT = [] as const satisfies readonly OptionalKeys<AlertRecord>[];
+const ALERT_OPT = ['count'] as const satisfies readonly OptionalKeys<AlertRecord>[];
 const SUMMARY_REQ = [...BASE_REQ, 'lines', 'events', 'syscalls', 'processes', 'transfers', 'fdsSent', 'fdsReceived', 'parseErrors',
   'parseErrorSamples', 'alerts', 'cleanEnd', 'opaqueMessages'] as const satisfies readonly RequiredKeys<SummaryRecord>[];
 const SUMMARY_OPT = ['source'] as const satisfies readonly OptionalKeys<SummaryRecord>[];

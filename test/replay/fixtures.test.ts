@@ -97,6 +97,7 @@ for (const c of cases) {
       assert.is(summary.fdsReceived, expect.fdsReceived, 'fds received vs program');
       const transfers = records.filter((r): r is TransferRecord => r.type === 'transfer');
       assert.is(transfers.filter((t) => t.state === 'lost').length, expect.lost, 'lost');
+      assert.ok(transfers.every((t) => t.confirmed === undefined), 'only kcmp (live mode) confirms a pairing');
       // pairing: every received fd names its sender, except a -p daemon's threads without -yy (no tid -> tgid in a log)
       const unpaired = transfers.filter((t) => t.state === 'delivered' && t.from.pid === null);
       const pairable = c !== 'nscd' || v.includes('yy');

@@ -256,13 +256,13 @@ test('as an unprivileged user: root processes give a partial result with a note;
     copy.remove();
   }
   const failed = (why: string): string =>
-    `${why}: the child as uid 65534 (${process.execPath}) exited with ${r.error?.message ?? r.signal ?? r.status}; its stderr:\n${r.stderr}`;
-  assert.is(r.status, 0, failed('the child failed'));
+    `the child (uid 65534, ${process.execPath}) ${why}: ${r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`)}; its stderr:\n${r.stderr}`;
+  assert.is(r.status, 0, failed('failed'));
   let summary: { code: number; skipped: { permissionDenied: number }; pids: number[] };
   try {
     summary = JSON.parse(r.stderr.trim().split('\n').pop()!) as typeof summary;
   } catch {
-    assert.unreachable(failed('no JSON summary as the last line'));
+    assert.unreachable(failed('printed no JSON summary as its last line'));
     return;
   }
   assert.is(summary.code, 0);

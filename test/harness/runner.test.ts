@@ -114,12 +114,14 @@ test('FILTER runs the matching files only; no match is a failure, not a pass', (
 
 test('a file that hangs is killed at --timeout with what it started, and named with its test', () => {
   fs.rmSync(PIDFILE, { force: true });
-  const r = run('hang', '--timeout', '1');
+  // long enough for node to reach the test on a loaded machine
+  const r = run('hang', '--timeout', '3');
+  assert.ok(fs.existsSync(PIDFILE), `the hanging test never started:\n${r.out}`);
   const pid = Number(fs.readFileSync(PIDFILE, 'utf8'));
   try {
     assert.is(r.code, 1, r.out);
     assert.is(r.last, '0 passed, 1 failed', r.out);
-    assert.ok(r.out.includes('h/hang.test.js: timed out after 1 s and was killed during test "waits forever"'), r.out);
+    assert.ok(r.out.includes('h/hang.test.js: timed out after 3 s and was killed during test "waits forever"'), r.out);
     assert.not.ok(alive(pid), `sleep ${pid} outlived its test file`);
   } finally {
     if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -1,20 +1,48 @@
 // glibc's nscd, for real: the root daemon hands its root-only cache file to an unprivileged getent.
+// The daemon is the test's own, in a mount namespace of its own with fresh tmpfs on its socket and cache
+// folders: a host nscd, its socket and its cache are never touched, whether or not the host runs one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
-import { fdwatch, records, tmp } from './run.js';
+import { fdwatch, records, tmp, type Running } from './run.js';
 
 const NSCD = ['/usr/sbin/nscd', '/sbin/nscd'].find((p) => fs.existsSync(p));
+// the paths glibc compiles in, as the daemon and its client see them inside the namespace
 const SOCKET = '/var/run/nscd/socket';
 const CACHE = '/var/cache/nscd/passwd';
 
-function connectable(): Promise<boolean> {
+// In the new namespace (private propagation: nothing mounted here shows outside), an empty tmpfs on each
+// folder, or on its nearest existing parent if the host has no such folder; then the daemon, in the foreground.
+const NAMESPACE = `set -e
+for d in ${path.dirname(SOCKET)} ${path.dirname(CACHE)}; do
+  m=$d; while [ ! -d "$m" ]; do m=$(dirname "$m"); done
+  mount -t tmpfs -o mode=0755,size=64m fdwatch-nscd-test "$m"
+  mkdir -p "$d"
+done
+exec "$0" -F -f "$1"`;
+
+/** A folder of the host, as entries (name, inode) and its own mtime: what creating or deleting changes. */
+function listing(dir: string): string {
+  if (!fs.existsSync(dir)) return `${dir}: absent`;
+  const names = fs.readdirSync(dir).sort().map((n) => `${n}@${fs.lstatSync(path.join(dir, n)).ino}`);
+  return `${dir}: mtime ${fs.statSync(dir).mtimeMs} ${names.join(' ')}`;
+}
+
+/** A path inside the daemon's namespace, from here: through /proc/PID/root, with the host's symlinks (/var/run ->
+ * /run) resolved first, since an absolute symlink met under /proc/PID/root resolves from this process's root. */
+function inside(pid: number, p: string): string {
+  let dir = p;
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  return path.join(`/proc/${pid}/root`, fs.realpathSync(dir), path.relative(dir, p));
+}
+
+function connectable(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(SOCKET, () => { s.destroy(); resolve(true); });
+    const s = net.connect(socket, () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
   });
 }
@@ -26,49 +54,103 @@ async function startNscd(): Promise<ChildProcess> {
     'shared passwd yes', 'check-files passwd yes', 'enable-cache group no', 'enable-cache hosts no',
     'enable-cache services no', 'enable-cache netgroup no', '',
   ].join('\n'));
-  fs.rmSync(CACHE, { force: true });
-  fs.mkdirSync(path.dirname(SOCKET), { recursive: true });
-  fs.mkdirSync(path.dirname(CACHE), { recursive: true });
-  const d = spawn(NSCD!, ['-F', '-f', conf], { stdio: 'ignore' });
-  // ready when its socket accepts a connection (bounded: 100 tries)
+  // unshare and sh exec in place: the child's pid is the daemon's
+  const d = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', NAMESPACE, NSCD!, conf],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  d.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  d.on('error', (e) => { err += `${e.message}\n`; });
+  // ready when it is nscd (so the mounts are made: until then the path below is the host's) and its
+  // socket, seen through its own root, accepts a connection (bounded: 100 tries)
+  const exe = fs.realpathSync(NSCD!);
   for (let i = 0; i < 100; i++) {
-    if (d.exitCode !== null) throw new Error(`nscd exited with ${d.exitCode}`);
-    if (await connectable()) return d;
+    if (d.exitCode !== null || d.pid === undefined) throw new Error(`nscd exited (${d.exitCode}) during startup: ${err}`);
+    let running = '';
+    try { running = fs.readlinkSync(`/proc/${d.pid}/exe`); } catch { /* between execs */ }
+    if (running === exe && await connectable(inside(d.pid, SOCKET))) return d;
     await new Promise((r) => setTimeout(r, 50));
   }
   d.kill('SIGKILL');
-  throw new Error('nscd did not open its socket');
+  throw new Error(`nscd did not open its socket: ${err}`);
+}
+
+/** Opens a FIFO both ways and fills it: the next write into it blocks until `drain` reads it out. */
+function fullFifo(file: string): { drain: () => string; close: () => void } {
+  execFileSync('mkfifo', ['-m', '0600', file]);
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  const fill = (size: number): void => {
+    const b = Buffer.alloc(size, 0x2e);
+    for (;;) {
+      try { fs.writeSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return; throw err; }
+    }
+  };
+  fill(4096);
+  fill(1); // down to the last byte: even a short write now blocks
+  return {
+    close: () => fs.closeSync(fd),
+    drain: () => {
+      let out = '';
+      const b = Buffer.alloc(65536);
+      for (;;) {
+        let n: number;
+        try { n = fs.readSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break; throw err; }
+        if (n === 0) break;
+        out += b.subarray(0, n).toString('latin1');
+      }
+      return out.replace(/^\.+/, '');
+    },
+  };
 }
 
 test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapped r--s', async () => {
   assert.ok(NSCD, 'nscd is not installed (.ci/run installs the Debian package nscd)');
   assert.is(process.getuid?.(), 0, 'the nscd test needs root');
+  const host = [path.dirname(SOCKET), path.dirname(CACHE)].map(listing);
   const daemon = await startNscd();
+  let r: Running | null = null;
+  let stdout: { drain: () => string; close: () => void } | null = null;
   try {
+    assert.is.not(fs.readlinkSync(`/proc/${daemon.pid}/ns/mnt`), fs.readlinkSync('/proc/self/ns/mnt'), 'a mount namespace of its own');
     const json = path.join(tmp, 'nscd.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, '-p', String(daemon.pid), '--',
-      'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'getent', 'passwd', 'root']);
+    // getent's stdout is a full FIFO: it prints after its lookup, so it holds the mapping until the test reads
+    stdout = fullFifo(path.join(tmp, 'getent.out'));
+    // the client joins the daemon's namespace, where the socket is
+    r = fdwatch(['--no-tui', '--json', json, '-p', String(daemon.pid), '--',
+      'nsenter', '-t', String(daemon.pid), '-m', '--', 'sh', '-c',
+      'exec setpriv --reuid=65534 --regid=65534 --clear-groups getent passwd root >"$0"', path.join(tmp, 'getent.out')]);
+    // setpriv (still root, looking up uid 65534) and then getent each map a cache fd they received
+    await r.waitFor(/(?:MAP [^\n]* r--s \/var\/cache\/nscd\/passwd \(fd \d+, transferred\)[^]*){2}/);
+    let printed = stdout.drain();
     const e = await r.exit;
+    printed += stdout.drain();
     assert.is(e.code, 0, r.err());
-    assert.match(r.out(), /^root:/m);
+    assert.match(printed, /^root:x:0:0:/m);
     const recs = records(json);
     const t = recs.filter((x): x is TransferRecord => x.type === 'transfer' && x.to?.comm === 'getent');
     assert.is(t.length, 1, JSON.stringify(recs.filter((x) => x.type === 'transfer')));
     assert.equal([t[0]!.state, t[0]!.target, t[0]!.from.pid, t[0]!.from.comm, t[0]!.from.uid, t[0]!.to?.uid],
       ['delivered', CACHE, daemon.pid, 'nscd', 0, 65534]);
     assert.match(t[0]!.from.socket ?? '', /UNIX-STREAM:\[\d+->\d+,?"?\/var\/run\/nscd\/socket/);
-    const getent = recs.find((x): x is ProcessRecord => x.type === 'process' && x.event === 'exec' && x.comm === 'getent')!;
-    const maps = recs.filter((x): x is MapRecord => x.type === 'map' && x.pid === getent.pid && x.path === CACHE);
-    assert.ok(maps.length >= 1);
+    const exec = recs.findIndex((x) => x.type === 'process' && x.event === 'exec' && x.comm === 'getent');
+    assert.ok(exec >= 0, 'getent exec record');
+    const getent = recs[exec] as ProcessRecord;
+    const maps = recs.slice(exec).filter((x): x is MapRecord => x.type === 'map' && x.pid === getent.pid && x.path === CACHE);
+    assert.is(maps.length, 1, JSON.stringify(maps));
     assert.equal([maps[0]!.perms, maps[0]!.transferred], ['r--s', true]);
-    // read back from /proc/PID/maps while getent still had it: the kernel's inode of the cache file
-    assert.is(maps[0]!.inode, fs.statSync(CACHE).ino);
+    // read back from /proc/PID/maps while getent still had it: the kernel's inode of the daemon's cache file
+    const cache = fs.statSync(inside(daemon.pid!, CACHE));
+    assert.is(maps[0]!.inode, cache.ino);
+    assert.is(cache.mode & 0o777, 0o600, 'root-only');
   } finally {
+    // on a failure: getent may still wait on its stdout, and fdwatch on it
+    stdout?.drain();
+    if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+    await r?.exit;
+    stdout?.close();
     daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-    fs.rmSync(CACHE, { force: true });
-    fs.rmSync(SOCKET, { force: true });
+    if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   }
+  assert.equal([path.dirname(SOCKET), path.dirname(CACHE)].map(listing), host, "the host's nscd folders are as they were");
 });
 
 test.run();

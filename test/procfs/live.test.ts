@@ -1,6 +1,6 @@
 // Live snapshots of processes the test starts (python3 with socket.send_fds), checked against the
 // kernel's other witnesses: ss -xp for socket peers, ls /proc/PID/fd for fd sets, kcmp for grouping.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { renderSnapshotText, runSnapshot } from '../../src/cli/snapshot.js';
 import type { FdRecord, FdwatchRecord, MapRecord, ProcessRecord } from '../../src/model/records.js';
 import { snapshotProcesses, type ProcessSnapshot, type Snapshot } from '../../src/procfs/snapshot.js';
+import { worldReadableCopy } from '../harness/unprivileged.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -239,17 +240,31 @@ test('a pid that does not exist: one line on stderr, exit 1', () => {
 });
 
 test('as an unprivileged user: root processes give a partial result with a note; a whole-machine scan skips them', () => {
-  const cli = path.resolve(here, '../../src/cli/snapshot.js');
-  const snapJs = path.resolve(here, '../../src/procfs/snapshot.js');
-  const script = `
-    const { runSnapshot } = await import(${JSON.stringify(cli)});
-    const { snapshotProcesses } = await import(${JSON.stringify(snapJs)});
-    const code = await runSnapshot({ pids: [${h.parent}], json: '-' });
-    const all = snapshotProcesses('/proc', 'all');
-    process.stderr.write(JSON.stringify({ code, skipped: all.skipped, pids: all.processes.map((p) => p.pid) }) + '\\n');
-  `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, cwd: '/' });
-  const summary = JSON.parse(r.stderr.trim().split('\n').pop()!) as { code: number; skipped: { permissionDenied: number }; pids: number[] };
+  // the child loads a world-readable copy: uid 65534 may not enter the folder the checkout is in
+  const copy = worldReadableCopy(['koffi']);
+  let r: SpawnSyncReturns<string>;
+  try {
+    const script = `
+      const { runSnapshot } = await import(${JSON.stringify(copy.path('dist/src/cli/snapshot.js'))});
+      const { snapshotProcesses } = await import(${JSON.stringify(copy.path('dist/src/procfs/snapshot.js'))});
+      const code = await runSnapshot({ pids: [${h.parent}], json: '-' });
+      const all = snapshotProcesses('/proc', 'all');
+      process.stderr.write(JSON.stringify({ code, skipped: all.skipped, pids: all.processes.map((p) => p.pid) }) + '\\n');
+    `;
+    r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', uid: 65534, gid: 65534, cwd: '/' });
+  } finally {
+    copy.remove();
+  }
+  const failed = (why: string): string =>
+    `the child (uid 65534, ${process.execPath}) ${why}: ${r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`)}; its stderr:\n${r.stderr}`;
+  assert.is(r.status, 0, failed('failed'));
+  let summary: { code: number; skipped: { permissionDenied: number }; pids: number[] };
+  try {
+    summary = JSON.parse(r.stderr.trim().split('\n').pop()!) as typeof summary;
+  } catch {
+    assert.unreachable(failed('printed no JSON summary as its last line'));
+    return;
+  }
   assert.is(summary.code, 0);
   const first = JSON.parse(r.stdout.split('\n')[0]!) as ProcessRecord;
   assert.is(first.pid, h.parent);

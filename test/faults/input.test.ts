@@ -3,7 +3,7 @@
 // error, the rest of the trace goes on, the exit is 0 with a summary, and the child's peak RSS stays bounded.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,6 +189,93 @@ test('a file of 256 MB of NULs and no newline at all: one too-long line, exit 0,
   const s = summaryOf(records(r));
   assert.equal([s.lines, s.parseErrors, s.parseErrorSamples[0]?.reason], [1, 1, TOO_LONG]);
   assert.ok(r.maxRssKB < b.rssKB + 48 * 1024, `peak RSS ${r.maxRssKB} KB`);
+});
+
+// ---- names that lie: invalid UTF-8 and a right-to-left override, in real files traced by real strace ----
+
+const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const RLO = '\u202e';
+/** A folder with `bad\xff\xfename` and `rtl<U+202E>txt.exe`; returns it and the two names as NDJSON should carry them. */
+function lyingNames(): { dir: string; bad: string; rtl: string } {
+  const dir = fs.mkdtempSync(path.join(tmp, 'names-'));
+  const badBytes = Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0xfe]), Buffer.from('name')]);
+  fs.closeSync(fs.openSync(Buffer.concat([Buffer.from(dir + '/'), badBytes]), 'w'));
+  fs.writeFileSync(path.join(dir, `rtl${RLO}txt.exe`), '');
+  // docs/schema.md: each invalid byte becomes U+FFFD
+  return { dir, bad: path.join(dir, 'bad\ufffd\ufffdname'), rtl: path.join(dir, `rtl${RLO}txt.exe`) };
+}
+
+// opens every file of the folder (sorted), sends the fds to a forked child over a socketpair
+const SENDER = [
+  'import os, socket, sys',
+  'd = os.fsencode(sys.argv[1])',
+  'fds = [os.open(os.path.join(d, n), os.O_RDONLY) for n in sorted(os.listdir(d))]',
+  'a, b = socket.socketpair()',
+  'pid = os.fork()',
+  'if pid == 0:',
+  '    socket.recv_fds(b, 1, len(fds))',
+  '    os._exit(0)',
+  "socket.send_fds(a, [b'x'], fds)",
+  'os.waitpid(pid, 0)',
+].join('\n');
+
+/** Lines a terminal gets: the escaped RTL override, never the raw one. */
+function assertEscaped(text: string, what: string): void {
+  assert.ok(!text.includes(RLO), `${what}: a raw U+202E reached the terminal:\n${text}`);
+  assert.ok(text.includes('rtl\\u{202e}txt.exe'), `${what}: the escaped name:\n${text}`);
+}
+
+test('real strace, names with invalid UTF-8 and U+202E: NDJSON as the schema says, text lines escaped', async () => {
+  const { dir, bad, rtl } = lyingNames();
+  const log = path.join(tmp, 'names.log');
+  const st = spawnSync('strace', ['-f', '-yy', '-qq', '-o', log, PY, '-I', '-c', SENDER, dir], { encoding: 'utf8' });
+  assert.is(st.status, 0, st.stderr);
+  // strace prints the bytes as octal escapes, in the path argument and in the -yy decoration alike
+  const raw = fs.readFileSync(log, 'latin1');
+  assert.ok(raw.includes('bad\\377\\376name>'), 'strace escapes invalid UTF-8');
+  assert.ok(raw.includes('rtl\\342\\200\\256txt.exe>'), 'strace escapes U+202E');
+
+  const json = records(await fdwatch(['replay', log, '--json', '-']));
+  const targets = json.filter((x) => x['type'] === 'transfer').map((x) => x['target']);
+  assert.equal(targets, [bad, rtl]);
+
+  const text = await fdwatch(['replay', log]);
+  assert.is(text.code, 0, text.err);
+  assertEscaped(text.out, 'replay report');
+  assert.ok(text.out.includes(`${dir}/bad\ufffd\ufffdname`));
+
+  // live line mode (--no-tui): lines go to stderr when fdwatch launched the command
+  const live = await fdwatch(['--no-tui', '--', PY, '-I', '-c', SENDER, dir]);
+  assert.is(live.code, 0, live.err);
+  assert.match(live.err, '--SCM_RIGHTS-->');
+  assertEscaped(live.err, '--no-tui');
+});
+
+test('snapshot of a process holding such names: text escaped, JSON as the schema says', async () => {
+  const { dir, bad, rtl } = lyingNames();
+  const holder = spawn(PY, ['-I', '-c', [
+    'import os, sys',
+    'd = os.fsencode(sys.argv[1])',
+    'fds = [os.open(os.path.join(d, n), os.O_RDONLY) for n in sorted(os.listdir(d))]',
+    "print('ready', flush=True)",
+    'sys.stdin.read()',
+  ].join('\n'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once('data', () => resolve());
+      holder.once('exit', () => reject(new Error('holder exited early')));
+    });
+    const pid = String(holder.pid);
+    const text = await fdwatch(['snapshot', pid]);
+    assert.is(text.code, 0, text.err);
+    assertEscaped(text.out, 'snapshot');
+    const recs = (await fdwatch(['snapshot', pid, '--json', '-'])).out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const targets = recs.filter((x) => x['type'] === 'fd').map((x) => x['target']);
+    assert.ok(targets.includes(bad) && targets.includes(rtl), JSON.stringify(targets));
+  } finally {
+    holder.stdin.end();
+    holder.kill();
+  }
 });
 
 test.after(() => {

@@ -1,6 +1,7 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
+import { escapeControl } from '../model/escape.js';
 import { scanLine, newScannedLine, quickSkip, finishScan, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
@@ -48,6 +49,15 @@ interface Pending {
 const PLACEHOLDER = -1;
 const MAX_BUFFERED = 100_000;
 
+/**
+ * Longer lines are parse errors (their bytes past this are never kept: see LineSplitter). strace -s 256
+ * prints a string argument in at most 4 x 256 bytes (\ooo escapes); the longest line that matters, a
+ * sendmsg of SCM_MAX_FD (253) fds each with a -yy path of 1 KB of escapes, stays near 300 KB. 1 MiB leaves
+ * room for larger -s values and costs 1 MiB of memory at most.
+ */
+export const MAX_LINE = 1 << 20;
+const TOO_LONG = `line longer than ${MAX_LINE} bytes`;
+
 export interface JoinerStats {
   lines: number;
   events: number;
@@ -86,6 +96,7 @@ export class Joiner {
 
   /** Feeds the line bytes[start, end) (latin1) without decoding it unless it matters. */
   pushBytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
+    if (end - start > MAX_LINE) { this.tooLong(bytes, start, end, lineNo, src); return; }
     const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, this.reuse) : 'unknown';
     if (verdict === 'skip') {
       const l = this.reuse;
@@ -114,8 +125,29 @@ export class Joiner {
     this.push(bytes.toString('latin1', start, end), lineNo, src);
   }
 
+  /**
+   * A line over MAX_LINE: only its head is read. A call that does not matter (a long write with a large -s)
+   * is skipped as any other; anything else is a parse error.
+   */
+  private tooLong(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
+    this.stats.lines++;
+    const l = this.reuse;
+    if (this.filter !== null && quickSkip(bytes, start, end, this.filter, l) === 'skip') {
+      if (l.kind === 'skip') this.stats.syscalls++;
+      this.resolveTid(l, src);
+      return;
+    }
+    this.error(lineNo, TOO_LONG, bytes.toString('latin1', start, start + 201));
+  }
+
   /** Feeds one line (without newline). `lineNo` is 1-based in its source. */
   push(text: string, lineNo: number, src: Source): void {
+    if (text.length > MAX_LINE) {
+      // the same verdict as for bytes; a line that long is latin1 text from a reader, one char per byte
+      const head = Buffer.from(text.slice(0, MAX_LINE + 1), 'latin1');
+      this.tooLong(head, 0, head.length, lineNo, src);
+      return;
+    }
     this.stats.lines++;
     if (src.splice !== null) {
       const frag = src.splice;
@@ -275,7 +307,7 @@ export class Joiner {
             // -ff without time order: the execve's start is in the other thread's file, not read yet
             p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
           } else {
-            this.error(lineNo, `resumed ${l.name} without its start`, text);
+            this.error(lineNo, `resumed ${escapeControl(l.name.slice(0, 64))} without its start`, text);
             return;
           }
         }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { scanLine } from './scan.js';
-import { Clock } from './joiner.js';
+import { Clock, MAX_LINE } from './joiner.js';
 
 export interface ReadResult {
   lines: number;
@@ -13,21 +13,26 @@ export interface ReadResult {
 
 export type ByteSink = (bytes: Buffer, start: number, end: number, lineNo: number) => void;
 
-/** Cuts chunks into lines, handed out as ranges of the raw chunk: nothing is decoded here. */
+/**
+ * Cuts chunks into lines, handed out as ranges of the raw chunk: nothing is decoded here. A line that
+ * straddles chunks is kept as a list of copied pieces and joined once; past MAX_LINE + 1 bytes the rest of
+ * it is dropped as it comes (the joiner counts it as too long), so a line costs linear time and at most
+ * MAX_LINE + 1 bytes whatever its length.
+ */
 class LineSplitter {
-  private rest: Buffer | null = null;
+  private parts: Buffer[] = [];
+  private partLen = 0;
   private n = 0;
   constructor(private readonly sink: ByteSink) {}
 
   /** The sink is done with `chunk` when this returns: it may be reused. */
   push(chunk: Buffer): void {
     let start = 0;
-    if (this.rest !== null) {
-      // only the line that straddles two chunks is copied
+    if (this.partLen > 0) {
       const nl = chunk.indexOf(10);
-      if (nl < 0) { this.rest = Buffer.concat([this.rest, chunk]); return; }
-      const first = Buffer.concat([this.rest, chunk.subarray(0, nl)]);
-      this.rest = null;
+      if (nl < 0) { this.keep(chunk, 0, chunk.length); return; }
+      this.keep(chunk, 0, nl);
+      const first = this.take();
       this.sink(first, 0, first.length, ++this.n);
       start = nl + 1;
     }
@@ -37,13 +42,31 @@ class LineSplitter {
       this.sink(chunk, start, nl, ++this.n);
       start = nl + 1;
     }
-    if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) this.keep(chunk, start, chunk.length);
+  }
+
+  /** Copies chunk[a, b) into the line being assembled, up to MAX_LINE + 1 bytes of it. */
+  private keep(chunk: Buffer, a: number, b: number): void {
+    const take = Math.min(b - a, MAX_LINE + 1 - this.partLen);
+    if (take <= 0) return;
+    this.parts.push(Buffer.from(chunk.subarray(a, a + take)));
+    this.partLen += take;
+  }
+
+  private take(): Buffer {
+    const line = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLen);
+    this.parts = [];
+    this.partLen = 0;
+    return line;
   }
 
   end(): ReadResult {
-    const rest = this.rest;
-    if (rest !== null && rest.length > 0) this.sink(rest, 0, rest.length, ++this.n);
-    return { lines: this.n, truncated: rest !== null && rest.length > 0 };
+    const cut = this.partLen > 0;
+    if (cut) {
+      const rest = this.take();
+      this.sink(rest, 0, rest.length, ++this.n);
+    }
+    return { lines: this.n, truncated: cut };
   }
 }
 
@@ -155,44 +178,122 @@ function firstLine(file: string): string {
 
 export interface FfLine { text: string; lineNo: number; file: number }
 
+/** Bytes read from one -ff file at a time: the merge holds one such piece per file, not whole files. */
+const FF_CHUNK = 1 << 16;
+
+/**
+ * One -ff file read line by line (latin1 text), synchronously. The file is opened for each read and read at
+ * its offset, so thousands of files need no fd each; a line longer than MAX_LINE is cut to MAX_LINE + 1
+ * chars (the joiner counts it as too long) and its rest dropped as it is read.
+ */
+class FileLines {
+  private offset = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private at = 0;
+  private len = 0;
+  private eof = false;
+  private readonly parts: Buffer[] = [];
+  private partLen = 0;
+  /** the file did not end with a newline */
+  truncated = false;
+  lineNo = 0;
+
+  constructor(private readonly file: string) {}
+
+  /** The next line without its newline, or null at the end of the file. */
+  next(): string | null {
+    for (;;) {
+      if (this.at < this.len) {
+        const nl = this.buf.indexOf(10, this.at);
+        if (nl >= 0 && nl < this.len) {
+          let text: string;
+          if (this.partLen === 0) text = this.buf.toString('latin1', this.at, nl);
+          else { this.keep(this.at, nl); text = this.joined(); }
+          this.at = nl + 1;
+          this.lineNo++;
+          return text;
+        }
+        this.keep(this.at, this.len);
+        this.at = this.len;
+      }
+      if (this.eof || !this.fill()) {
+        this.eof = true;
+        if (this.partLen === 0) return null;
+        this.truncated = true;
+        this.lineNo++;
+        return this.joined();
+      }
+    }
+  }
+
+  private keep(a: number, b: number): void {
+    const take = Math.min(b - a, MAX_LINE + 1 - this.partLen);
+    if (take <= 0) return;
+    this.parts.push(Buffer.from(this.buf.subarray(a, a + take)));
+    this.partLen += take;
+  }
+
+  private joined(): string {
+    const text = Buffer.concat(this.parts, this.partLen).toString('latin1');
+    this.parts.length = 0;
+    this.partLen = 0;
+    return text;
+  }
+
+  /** Reads the next piece; false at the end of the file. */
+  private fill(): boolean {
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      if (this.buf.length === 0) {
+        // a small file (most -ff files are) gets a buffer of its own size, not a whole chunk
+        const size = fs.fstatSync(fd).size;
+        this.buf = Buffer.allocUnsafe(size > 0 && size < FF_CHUNK ? size : FF_CHUNK);
+      }
+      const n = fs.readSync(fd, this.buf, 0, this.buf.length, this.offset);
+      this.offset += n;
+      this.at = 0;
+      this.len = n;
+      if (n === 0) this.buf = Buffer.alloc(0);
+      return n > 0;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
 /**
  * Merges -ff files: by timestamp when the logs carry them (-t/-tt/-ttt), else file by file in pid order.
- * Calls `sink` with the index of the file each line came from.
+ * Calls `sink` with the index of the file each line came from. Each file is streamed: memory holds one
+ * piece and one line per file.
  */
 export function mergeFf(files: Array<{ path: string; pid: number }>, baseDay: number, sink: (l: FfLine) => void): { lines: number; truncated: boolean } {
-  const texts = files.map((f) => fs.readFileSync(f.path, 'latin1'));
-  let truncated = false;
-  const lines = texts.map((t) => {
-    if (t.length > 0 && !t.endsWith('\n')) truncated = true;
-    const ls = t.split('\n');
-    if (ls.length > 0 && ls[ls.length - 1] === '') ls.pop();
-    return ls;
-  });
+  const readers = files.map((f) => new FileLines(f.path));
+  const heads = readers.map((r) => r.next());
+  const truncated = (): boolean => readers.some((r) => r.truncated);
   let total = 0;
-  const timed = timedHeads(lines.map((ls) => ls[0] ?? ''));
-  if (!timed) {
-    lines.forEach((ls, file) => ls.forEach((text, i) => { total++; sink({ text, lineNo: i + 1, file }); }));
-    return { lines: total, truncated };
+  if (!timedHeads(heads.map((h) => h ?? ''))) {
+    readers.forEach((r, file) => {
+      for (let text = heads[file] ?? null; text !== null; text = r.next()) { total++; sink({ text, lineNo: r.lineNo, file }); }
+      heads[file] = null;
+    });
+    return { lines: total, truncated: truncated() };
   }
   const clocks = files.map(() => new Clock(baseDay));
-  const idx = lines.map(() => 0);
-  const keys = lines.map(() => -Infinity);
+  const keys = files.map(() => -Infinity);
   const keyOf = (f: number): number => {
-    const text = lines[f]![idx[f]!]!;
-    const s = scanLine(text);
+    const s = scanLine(heads[f]!);
     if (s.ts !== null) keys[f] = s.tod ? clocks[f]!.epoch(s.ts) : s.ts;
     return keys[f]!;
   };
-  const heads: number[] = lines.map((ls, f) => (ls.length > 0 ? keyOf(f) : Infinity));
+  const order: number[] = heads.map((h, f) => (h !== null ? keyOf(f) : Infinity));
   for (;;) {
     let best = -1;
-    for (let f = 0; f < heads.length; f++) if (heads[f]! !== Infinity && (best < 0 || heads[f]! < heads[best]!)) best = f;
+    for (let f = 0; f < order.length; f++) if (order[f]! !== Infinity && (best < 0 || order[f]! < order[best]!)) best = f;
     if (best < 0) break;
-    const i = idx[best]!;
     total++;
-    sink({ text: lines[best]![i]!, lineNo: i + 1, file: best });
-    idx[best] = i + 1;
-    heads[best] = idx[best]! < lines[best]!.length ? keyOf(best) : Infinity;
+    sink({ text: heads[best]!, lineNo: readers[best]!.lineNo, file: best });
+    heads[best] = readers[best]!.next();
+    order[best] = heads[best] !== null ? keyOf(best) : Infinity;
   }
-  return { lines: total, truncated };
+  return { lines: total, truncated: truncated() };
 }

@@ -203,8 +203,18 @@ export function skipString(s: string, p: number, end: number): number {
 }
 
 /**
+ * Arguments nested deeper than this make the line a parse error. strace output nests about 6 deep (a
+ * recvmmsg vector of msghdrs with cmsgs); the argument parser recurses per level and must stay off the stack limit.
+ */
+export const MAX_NESTING = 64;
+/** findCallClose / findResumedClose: the arguments nest deeper than MAX_NESTING */
+export const TOO_DEEP = -2;
+const TOO_DEEP_REASON = `arguments nested deeper than ${MAX_NESTING} levels`;
+
+/**
  * Scans from `pos` (just inside the call's opening paren, at depth 1) to the paren that closes it.
- * Skips strings (with escapes) and fd decorations `3<...<...>>`. Returns the index of the closing paren or -1.
+ * Skips strings (with escapes) and fd decorations `3<...<...>>`. Returns the index of the closing paren,
+ * -1, or TOO_DEEP.
  */
 export function findCallClose(s: string, pos: number, depth0 = 1): number {
   const end = s.length;
@@ -228,7 +238,8 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
         continue;
       }
       case Ch.LParen: case Ch.LBracket: case Ch.LBrace:
-        depth++;
+        // depth counts the call's own paren
+        if (++depth > MAX_NESTING + 1) return TOO_DEEP;
         p++;
         continue;
       case Ch.RParen: case Ch.RBracket: case Ch.RBrace:
@@ -616,25 +627,23 @@ function finishCall(s: string, pos: number, depth: number, out: ScannedLine): Sc
     if (s.endsWith(UNFINISHED)) {
       if (out.kind === 'resumed') { out.reason = 'resumed line unfinished again'; out.kind = 'error'; return out; }
       out.kind = 'unfinished';
-      out.body = s.slice(pos, s.length - UNFINISHED.length);
-      return out;
+      return entryHalf(s, pos, s.length - UNFINISHED.length, out);
     }
     if (s.endsWith(DETACHED)) {
       out.detached = true;
-      out.body = s.slice(pos, s.length - DETACHED.length);
       if (out.kind === 'call') out.kind = 'unfinished';
-      return out;
+      return entryHalf(s, pos, s.length - DETACHED.length, out);
     }
     const pc = s.lastIndexOf(' <pid changed to ');
     if (pc > 0 && s.endsWith(' ...>')) {
       out.pidChangedTo = parseInt(s.slice(pc + 17), 10);
-      out.body = s.slice(pos, pc);
       if (out.kind === 'call') out.kind = 'unfinished';
-      return out;
+      return entryHalf(s, pos, pc, out);
     }
   }
   // a resumed body starts at depth 0 relative to the rest of the call: find the paren that closes the call
   const close = depth === 1 ? findCallClose(s, pos, 1) : findResumedClose(s, pos);
+  if (close === TOO_DEEP) return tooDeep(s, pos, out);
   if (close < 0) {
     out.kind = 'error';
     out.reason = 'unbalanced arguments (truncated line?)';
@@ -648,6 +657,40 @@ function finishCall(s: string, pos: number, depth: number, out: ScannedLine): Sc
     out.reason = 'no return value';
   }
   return out;
+}
+
+/** The half printed before `<unfinished ...>` (or `<detached ...>`, `<pid changed to N ...>`): s[pos, end). */
+function entryHalf(s: string, pos: number, end: number, out: ScannedLine): ScannedLine {
+  if (nestedTooDeep(s, pos, end)) return tooDeep(s, pos, out);
+  out.body = s.slice(pos, end);
+  return out;
+}
+
+function tooDeep(s: string, pos: number, out: ScannedLine): ScannedLine {
+  out.kind = 'error';
+  out.reason = TOO_DEEP_REASON;
+  out.body = s.slice(pos, pos + 200);
+  return out;
+}
+
+/** s[pos, end) opens more than MAX_NESTING brackets inside the call's paren (strings, decorations, comments skipped). */
+function nestedTooDeep(s: string, pos: number, end: number): boolean {
+  let depth = 0;
+  let p = pos;
+  while (p < end) {
+    const c = s.charCodeAt(p);
+    if (c === Ch.Quote) { p = skipString(s, p, end); continue; }
+    if (c === Ch.Lt && p > 0 && opensDecoration(s, p)) {
+      const q = skipDecoration(s, p);
+      if (q < 0) return false;
+      p = q;
+      continue;
+    }
+    if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) { if (++depth > MAX_NESTING) return true; }
+    else if ((c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) && depth > 0) depth--;
+    p++;
+  }
+  return false;
 }
 
 /** The ')' at `p` is followed by ` = ` (strace pads the return to a column with more spaces). */
@@ -671,6 +714,8 @@ function findResumedClose(s: string, pos: number): number {
   }
   let p = pos;
   let found = -1;
+  // brackets opened in this half (the entry half's are closed here too, taking it below 0)
+  let depth = 0;
   while (p < end) {
     const c = s.charCodeAt(p);
     if (c === Ch.Quote) {
@@ -683,7 +728,12 @@ function findResumedClose(s: string, pos: number): number {
       p = q;
       continue;
     }
-    if (c === Ch.RParen && closesBeforeReturn(s, p)) found = p;
+    if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) { if (++depth > MAX_NESTING) return TOO_DEEP; }
+    else if (c === Ch.RBracket || c === Ch.RBrace) depth--;
+    else if (c === Ch.RParen) {
+      depth--;
+      if (closesBeforeReturn(s, p)) found = p;
+    }
     p++;
   }
   return found;

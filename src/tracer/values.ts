@@ -18,8 +18,17 @@ export interface Field {
 const SPACE = 32, QUOTE = 34, COMMA = 44, LPAREN = 40, RPAREN = 41, LBRACKET = 91, RBRACKET = 93,
   LBRACE = 123, RBRACE = 125, BACKSLASH = 92, LT = 60, EQ = 61, SLASH = 47, STAR = 42, AT = 64, DOT = 46;
 
+/**
+ * Brackets deeper than this are not built: the rest of such a value becomes one `sym` span (stepped over
+ * without recursion). The scanner already rejects lines nested deeper than MAX_NESTING (64) per half, so
+ * an entry half joined with its resumed half stays far below this; the cap only keeps the stack bounded.
+ */
+export const MAX_VALUE_DEPTH = 256;
+
 class Parser {
   pos = 0;
+  /** brackets open around the value being built */
+  private depth = 0;
   constructor(readonly s: string) {}
 
   skipSpaces(): void {
@@ -86,8 +95,13 @@ class Parser {
     const c = s.charCodeAt(this.pos);
     if (c === QUOTE) return this.string(false);
     if (c === AT && s.charCodeAt(this.pos + 1) === QUOTE) { this.pos++; return this.string(true); }
-    if (c === LBRACKET) { this.pos++; return { t: 'arr', items: this.list(RBRACKET) }; }
-    if (c === LBRACE) { this.pos++; return { t: 'struct', fields: this.struct() }; }
+    if ((c === LBRACKET || c === LBRACE) && this.depth < MAX_VALUE_DEPTH) {
+      this.pos++;
+      this.depth++;
+      const v: Value = c === LBRACKET ? { t: 'arr', items: this.list(RBRACKET) } : { t: 'struct', fields: this.struct() };
+      this.depth--;
+      return v;
+    }
     return this.scalar();
   }
 
@@ -260,8 +274,8 @@ export function unescapeC(raw: string): string {
     }
     if (bytes[bytes.length - 1]! >= 0x80) ascii = false;
   }
-  if (ascii) return String.fromCharCode(...bytes);
-  return Buffer.from(bytes).toString('utf8');
+  // not String.fromCharCode(...bytes): a long string would pass more arguments than the stack holds
+  return Buffer.from(bytes).toString(ascii ? 'latin1' : 'utf8');
 }
 
 /** Parses a syscall's argument text into its top-level values. */

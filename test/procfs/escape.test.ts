@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { escapeControl } from '../../src/model/escape.js';
+import { clean } from '../../src/tui/text.js';
 
 test('C0, DEL and C1 controls become escapes; backslash doubles; the rest is untouched', () => {
   assert.is(escapeControl('plain /path with space'), 'plain /path with space');
@@ -10,6 +11,20 @@ test('C0, DEL and C1 controls become escapes; backslash doubles; the rest is unt
   assert.is(escapeControl('\x00\x7f\x85\x9b'), '\\x00\\x7f\\x85\\x9b');
   assert.is(escapeControl('back\\slash'), 'back\\\\slash');
   assert.is(escapeControl('ünïcødé ✓ \u00a0'), 'ünïcødé ✓ \u00a0');
+});
+
+test('bidi controls and other invisible format characters become \\u{...}, as the dashboard shows them', () => {
+  assert.is(escapeControl('rtl\u202etxt.exe'), 'rtl\\u{202e}txt.exe');
+  const all = [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c,
+    0x200b, 0x200c, 0x200d, 0x2028, 0x2029, 0xfeff];
+  for (const c of all) {
+    const s = `a${String.fromCharCode(c)}b`;
+    assert.is(escapeControl(s), `a\\u{${c.toString(16)}}b`);
+    assert.is(escapeControl(s), clean(s, true), 'the same text as the dashboard');
+  }
+  assert.is(escapeControl('soft\u00adhyphen'), 'soft\\xadhyphen');
+  // neighbours stay as they are: Arabic and Hebrew letters, en dash, ellipsis, U+FFFD
+  assert.is(escapeControl('\u0627\u05d0\u2013\u2026\ufffd'), '\u0627\u05d0\u2013\u2026\ufffd');
 });
 
 test.run();

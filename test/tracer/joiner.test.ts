@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Joiner, newSource } from '../../src/tracer/joiner.js';
+import { Joiner, newSource, MAX_LINE } from '../../src/tracer/joiner.js';
+import { INTERESTING } from '../../src/model/syscalls.js';
 import type { ParseError, TraceEvent } from '../../src/model/events.js';
 
 function join(text: string, fileTid: number | null = null): { events: TraceEvent[]; errors: ParseError[] } {
@@ -99,6 +100,40 @@ test('-tt midnight rollover moves to the next day', () => {
   const { events } = join('1  23:59:59.900000 close(3) = 0\n1  00:00:00.100000 close(4) = 0');
   const ts = events.map((e) => e.ts!);
   assert.ok(Math.abs(ts[1]! - ts[0]! - 0.2) < 1e-6, String(ts));
+});
+
+test('a line longer than MAX_LINE is a parse error unless it is a call that does not matter; the next lines go on', () => {
+  assert.is(MAX_LINE, 1 << 20);
+  const reason = `line longer than ${MAX_LINE} bytes`;
+  const events: TraceEvent[] = [];
+  const errors: ParseError[] = [];
+  const j = new Joiner((e) => events.push(e), (e) => errors.push(e), INTERESTING);
+  const src = newSource(null, 0);
+  const long = (body: string): string => body + 'x'.repeat(MAX_LINE + 1 - body.length);
+  const lines = [
+    long('5 openat(AT_FDCWD, "'),              // matters: an error, whatever follows
+    long('5 write(1, "'),                      // does not matter (strace -s 2000000): skipped like any write
+    '\u0000'.repeat(MAX_LINE + 1),              // not a strace line
+    '5 close(3) = 0',
+  ];
+  lines.forEach((l, i) => j.push(l, i + 1, src));
+  // the byte path (readers) gives the same verdicts
+  lines.forEach((l, i) => { const b = Buffer.from(l, 'latin1'); j.pushBytes(b, 0, b.length, i + 11, src); });
+  j.end(src);
+  j.end();
+  assert.equal(errors.map((e) => [e.line, e.reason]), [[1, reason], [3, reason], [11, reason], [13, reason]]);
+  assert.ok(errors.every((e) => e.text.length <= 203), 'samples are cut');
+  assert.equal(calls(events), ['5 close(3) = 0', '5 close(3) = 0']);
+  assert.equal([j.stats.lines, j.stats.parseErrors], [8, 4]);
+  // exactly MAX_LINE is still read
+  const { errors: e2, events: ev2 } = join(`5 close(3${' '.repeat(MAX_LINE - 14)}) = 0`);
+  assert.equal(e2, []);
+  assert.is(calls(ev2).length, 1);
+});
+
+test('a reason quoting the trace is escaped (it is printed to a terminal)', () => {
+  const { errors } = join('5 <... re\u001b]0;pwned\u0007ad resumed>) = 0');
+  assert.equal(errors.map((e) => e.reason), ['resumed re\\x1b]0;pwned\\x07ad without its start']);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scanLine } from '../../src/tracer/scan.js';
+import { scanLine, quickSkip, finishScan, nameFilter, newScannedLine, MAX_NESTING } from '../../src/tracer/scan.js';
 
 // One row per strace output form: line -> the fields it must yield (cf. strace's own golden tests).
 const cases: Array<[string, Record<string, unknown>]> = [
@@ -71,5 +71,42 @@ for (const [line, want] of cases) {
     }
   });
 }
+
+const DEEP = `arguments nested deeper than ${MAX_NESTING} levels`;
+const nest = (n: number, open = '[', close = ']'): string => open.repeat(n) + close.repeat(n);
+
+test('nesting: 64 levels inside the call parse, 65 are a parse error, whatever the kind of line', () => {
+  assert.is(MAX_NESTING, 64);
+  assert.is(scanLine(`1 sendmsg(3, ${nest(64)}, 0) = 1`).kind, 'call');
+  assert.is(scanLine(`1 sendmsg(3, ${nest(64, '{', '}')}, 0) = 1`).kind, 'call');
+  for (const line of [
+    `1 sendmsg(3, ${nest(65)}, 0) = 1`,
+    `1 sendmsg(3, ${nest(65, '{a=', '}')}, 0) = 1`,
+    `1 sendmsg(3, ${nest(100_000)}, 0) = 1`,
+    `1 recvmsg(3, ${'{'.repeat(65)} <unfinished ...>`,
+    `1 execve("/x", ${'['.repeat(65)} <pid changed to 2 ...>`,
+    `1 wait4(-1, ${'['.repeat(65)} <detached ...>`,
+    `1 <... recvmsg resumed>${nest(65)}}, 0) = 1`,
+  ]) {
+    const s = scanLine(line);
+    assert.equal([s.kind, s.reason], ['error', DEEP], line.slice(0, 40));
+    assert.ok(s.body.length <= 200, 'the body of a rejected line is cut');
+  }
+  // brackets inside strings, decorations and comments do not count
+  const quoted = `1 openat(AT_FDCWD</${'['.repeat(100)}>, "${'{'.repeat(100)}", O_RDONLY /* ${'('.repeat(100)} */) = 3`;
+  assert.is(scanLine(quoted).kind, 'call');
+  assert.is(scanLine(`1 recvmsg(3, ${'{'.repeat(64)} <unfinished ...>`).kind, 'unfinished');
+  assert.is(scanLine(`1 <... recvmsg resumed>${'}'.repeat(64)}, 0) = 1`).kind, 'resumed');
+});
+
+test('nesting on the hot path (quickSkip + finishScan) is checked too', () => {
+  const f = nameFilter(new Set(['sendmsg']));
+  const line = Buffer.from(`7 1700000000.000001 sendmsg(3, ${nest(65)}, 0) = 1`, 'latin1');
+  const out = newScannedLine();
+  assert.is(quickSkip(line, 0, line.length, f, out), 'interesting');
+  const text = line.toString('latin1', out.stampAt);
+  finishScan(out, text, out.bodyAt - out.stampAt, out.nameAt - out.stampAt);
+  assert.equal([out.kind, out.reason], ['error', DEEP]);
+});
 
 test.run();

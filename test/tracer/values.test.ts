@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs, parseArg, field, after, textOf, unescapeC, type Value } from '../../src/tracer/values.js';
+import { parseArgs, parseArg, field, after, textOf, unescapeC, MAX_VALUE_DEPTH, type Value } from '../../src/tracer/values.js';
 import { parseDecor } from '../../src/tracer/decor.js';
 import { scanLine } from '../../src/tracer/scan.js';
 import { root } from '../paths.js';
@@ -80,6 +80,33 @@ test('decorations -> targets', () => {
   assert.is(parseDecor('pipe:[10875]').kind, 'pipe');
   assert.is(parseDecor('anon_inode:[eventfd]').kind, 'anon');
   assert.is(parseDecor('pid:6432').pid, 6432);
+});
+
+test('depth is bounded: past MAX_VALUE_DEPTH the rest of a value is one sym span; 100k levels do not throw', () => {
+  const depthOf = (v: Value | undefined): number => {
+    let d = 0;
+    while (v && (v.t === 'arr' || v.t === 'struct')) { d++; v = v.t === 'arr' ? v.items[0] : v.fields[0]?.value; }
+    return d;
+  };
+  for (const n of [MAX_VALUE_DEPTH + 1, 100_000]) {
+    const a = parseArgs(`3, ${'['.repeat(n)}${']'.repeat(n)}, 0`);
+    assert.is(a.length, 3);
+    assert.is(depthOf(a[1]), MAX_VALUE_DEPTH);
+    assert.is(textOf(a[2]), '0');
+    const b = parseArgs(`3, ${'{a='.repeat(n)}1${'}'.repeat(n)}, 7`);
+    assert.is(depthOf(b[1]), MAX_VALUE_DEPTH);
+    assert.is(textOf(b[2]), '7');
+    assert.is(textOf(parseArg(`${'['.repeat(n)}${']'.repeat(n)}, 9`, 1)), '9');
+  }
+  // what the scanner lets through (64 levels per half, so at most 129 joined) is built in full
+  assert.is(depthOf(parseArgs(`3, ${'['.repeat(129)}${']'.repeat(129)}`)[1]), 129);
+});
+
+test('unescapeC of a long string: no argument spread, bytes as they were', () => {
+  const s = unescapeC('\\n'.repeat(300_000));
+  assert.is(s.length, 300_000);
+  assert.is(s, '\n'.repeat(300_000));
+  assert.is(unescapeC('\\377\\376' + 'a'.repeat(200_000)).length, 200_002);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Titles and the Enter overlay (pure): each panel's title line, and every field of the selected row.
 import type { TransferEnd } from '../model/records.js';
-import { findTransfer } from './model.js';
+import { findTransfer } from '../view/model.js';
 import { clock, commPid, glyphs, originText, stateText } from './panels.js';
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';

@@ -1,6 +1,6 @@
 // `e`: the dashboard's current state as NDJSON records (pure part): what is open now, in the contract's record types.
 import { SCHEMA_VERSION, type FdRecord, type FdwatchRecord, type ProcessRecord, type SummaryRecord } from '../model/records.js';
-import type { FdView, Model } from './model.js';
+import type { FdView, Model } from '../view/model.js';
 
 function fdRecord(pid: number, en: FdView, ts: number | null): FdRecord {
   const r: FdRecord = {

@@ -1,7 +1,7 @@
 // Panels (pure): state -> rows of escaped cells and column specs, per panel, and the marks they use.
 // Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
-import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from './model.js';
+import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
 import { viewModel, type PanelId, type RowKey, type State } from './state.js';
 import { ALT, ASCII, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
 

@@ -1,5 +1,5 @@
 // Selection, focus, follow and pause: the view-state steps that the keymap and the mouse share.
-import { cloneModel, findTransfer } from './model.js';
+import { cloneModel, findTransfer } from '../view/model.js';
 import { layout } from './layout.js';
 import { panelRows } from './panels.js';
 import { PANELS, selectedKey, viewModel, type PanelId, type RowKey, type State } from './state.js';

@@ -1,7 +1,7 @@
 // The dashboard's state: the model it folds records into, plus what the user chose to see (focus, selection,
 // filter, overlays, pause). Types and pure readers only; store.ts changes it, panels.ts and screen.ts draw it.
 import type { FdwatchRecord } from '../model/records.js';
-import { emptyModel, type Model } from './model.js';
+import { emptyModel, type Model } from '../view/model.js';
 
 export interface DashboardStatus {
   source: string;

@@ -2,7 +2,7 @@
 // (model.ts), keys through the keymap (keys.ts), clicks and the wheel select rows; effects (quit, export, replay
 // control) are left in state.effects for the app to carry out.
 // reduce() updates the state in place and returns it: copying a process table per event would not keep 50k events/s.
-import { applyRecord } from './model.js';
+import { applyRecord } from '../view/model.js';
 import { layout } from './layout.js';
 import { onKey } from './keys.js';
 import { follow, move, setSelected } from './select.js';

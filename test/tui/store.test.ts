@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialState, viewModel, type State, type DashboardEvent } from '../../src/tui/state.js';
 import { reduce } from '../../src/tui/store.js';
-import { LIMITS } from '../../src/tui/model.js';
+import { LIMITS } from '../../src/view/model.js';
 import { fdRows, originText, processRows, transferRows } from '../../src/tui/panels.js';
 import { renderScreen } from '../../src/tui/screen.js';
 import type { FdwatchRecord } from '../../src/model/records.js';

@@ -5,18 +5,11 @@ import { SCHEMA_VERSION, type FdKind, type FdwatchRecord, type SummaryRecord, ty
 import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.js';
 import { decode } from '../tracer/decode.js';
 import { parseDecor } from '../tracer/decor.js';
-import { Correlator, type CorrelatorOptions } from './correlator.js';
+import { Correlator, type CorrelatorOptions, type SeedProcess as ModelSeed } from './correlator.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
 
 /** A process found running at attach, as /proc shows it: fd targets in strace -yy words. */
-export interface SeedProcess {
-  pid: number;
-  ppid: number | null;
-  comm: string | null;
-  uid: number | null;
-  tids: number[];
-  fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }>;
-}
+export type SeedProcess = Omit<ModelSeed, 'fds'> & { fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }> };
 
 export interface SessionOptions extends CorrelatorOptions {
   /** local midnight (epoch s) that -t/-tt times of day count from */

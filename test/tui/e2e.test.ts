@@ -142,7 +142,7 @@ test('LANG=C NO_COLOR=1 at 80x24: ASCII only, no colours, --json written alongsi
     keys(s, 'Escape');
     await waitFor(s, 'the help to close', (x) => !x.includes('pause/resume the view'));
     process.kill(Number(fs.readFileSync(pidfile, 'utf8')), 'SIGTERM');
-    const after = await waitFor(s, 'exit after SIGTERM', (x) => x.includes('EXIT=130'));
+    const after = await waitFor(s, 'exit after SIGTERM', (x) => x.includes('EXIT=143'));
     assert.not.ok(after.includes('Processes'));
     assertRestored(s);
     const out = fs.readFileSync(path.join(tmp, 'out.ndjson'), 'utf8').trim().split('\n');

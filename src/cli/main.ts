@@ -3,11 +3,19 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { replay, UsageError } from './replay.js';
 import { InputError } from '../tracer/read.js';
+import { signalExit } from './signals.js';
+
+/** One line on stderr; returns the exit status to set. */
+function complain(msg: string, code: number): number {
+  process.stderr.write(`fdwatch: ${msg}\n`);
+  return code;
+}
 
 function fail(msg: string, code = 1): never {
-  process.stderr.write(`fdwatch: ${msg}\n`);
-  process.exit(code);
+  process.exit(complain(msg, code));
 }
+
+const isPid = (p: string): boolean => /^[1-9]\d*$/.test(p);
 
 function errorText(e: unknown): string {
   if (e instanceof UsageError || e instanceof InputError || (e instanceof Error && e.name === 'LiveError')) return e.message;
@@ -33,7 +41,7 @@ async function main(): Promise<void> {
       'Trace processes live (attach to PIDs, or launch a command after --) and show fds as they move',
       (y) => y
         .positional('pids', { type: 'string', array: true, describe: 'process ids to attach to (threads resolve to their process)' })
-        .option('pid', { alias: 'p', type: 'number', array: true, describe: 'a process id to attach to (repeatable)' })
+        .option('pid', { alias: 'p', type: 'string', array: true, describe: 'a process id to attach to (repeatable)' })
         .option('json', { type: 'string', describe: 'write NDJSON records as they happen to this file (- for stdout)' })
         .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
@@ -42,11 +50,13 @@ async function main(): Promise<void> {
         .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
       async (a) => {
         const { runWatch } = await import('./watch.js');
-        const given = [...((a.pids as Array<string | number> | undefined) ?? []), ...((a.pid as Array<string | number> | undefined) ?? [])].map(String);
-        for (const p of given) {
-          if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`not a command or a process id: ${p} (see --help)`);
+        const positional = ((a.pids as Array<string | number> | undefined) ?? []).map(String);
+        const flagged = ((a.pid as Array<string | number> | undefined) ?? []).map(String);
+        for (const p of positional) {
+          if (!isPid(p)) throw new UsageError(`not a command or a process id: ${p} (see --help)`);
         }
-        const pids = given.map(Number);
+        for (const p of flagged) if (!isPid(p)) throw new UsageError(`not a process id: ${p}`);
+        const pids = [...positional, ...flagged].map(Number);
         const rest = (a['--'] as Array<string | number> | undefined)?.map(String) ?? [];
         process.exitCode = await runWatch({
           pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
@@ -68,13 +78,18 @@ async function main(): Promise<void> {
       async (a) => {
         if (a.tui) {
           const { runReplayTui } = await import('./tui.js');
-          process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null });
+          process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null,
+            date: (a.date as string | undefined) ?? null });
           return;
         }
-        const s = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
+        const r = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
            json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
-        process.exitCode = s.lines === 0 ? 1 : 0;
-        if (s.lines === 0) process.stderr.write('fdwatch: the trace is empty\n');
+        // a closed stdout ends a replay as it ends any Unix filter: quietly, status 0
+        if (r.failure) process.exitCode = complain(r.failure, 1);
+        else if (r.signal) process.exitCode = signalExit(r.signal);
+        else if (r.closed) process.exitCode = 0;
+        else if (r.summary.lines === 0) process.exitCode = complain('the trace is empty', 1);
+        else process.exitCode = 0;
       },
     )
     .command(
@@ -105,6 +120,10 @@ async function main(): Promise<void> {
         process.exitCode = await runSnapshot({ pids, json: (a.json as string | undefined) ?? null });
       },
     )
+    .epilogue('Exit status: a live trace gives the launched command\'s (0 for -p traces); 128+N once fdwatch is stopped by ' +
+      'signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), also in the dashboard and in replay; 1 for an error, including an ' +
+      'output that cannot be written; 2 for a usage error. A reader closing stdout early (| head) ends replay and ' +
+      'snapshot quietly with 0.')
     .parserConfiguration({ 'populate--': true })
     .strict()
     .help()

@@ -5,6 +5,7 @@
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson } from '../export/ndjson.js';
+import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
 import { snapshotRecords } from '../procfs/records.js';
@@ -38,22 +39,31 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   if (snap.notFound.length > 0) {
     return fail(`no such process: ${snap.notFound.join(', ')}`);
   }
+  const toOut = opts.json === null || opts.json === '-';
+  // a reader that closes the pipe (`| head -1`) has read enough: a normal end, as for any Unix filter
+  const guard = toOut ? guardStream(out) : null;
   try {
-    if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out);
+    if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
-    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'no such directory' : code ?? (e instanceof Error ? e.message : String(e));
+    const why = code === 'ENOENT' ? 'no such directory' : errnoText(e);
     return fail(`cannot write ${opts.json ?? 'output'}: ${why}`);
+  }
+  if (guard) {
+    await guard.settled();
+    const e = guard.failed();
+    if (e && !isClosedPipe(e)) return fail(`cannot write stdout: ${errnoText(e)}`);
   }
   return 0;
 }
 
-function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream): void {
+function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
   if (target === '-') {
     // join in chunks: one write per record is slow, one giant string can be hundreds of MB
     let chunk: string[] = [];
     for (const r of records) {
+      if (failed()) return;
       chunk.push(JSON.stringify(r));
       if (chunk.length === 4096) {
         out.write(chunk.join('\n') + '\n');

@@ -4,6 +4,7 @@ import { openNdjson } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
 import { InputError } from '../tracer/read.js';
 import { replayTrace } from './replay.js';
+import { signalExit, watchSignals } from './signals.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { ReplayPlayer } from '../tui/replay.js';
 
@@ -11,10 +12,12 @@ export interface ReplayTuiOptions {
   trace: string;
   /** NDJSON of every record: a file, or '-' for stdout once the dashboard has closed */
   json: string | null;
+  /** YYYY-MM-DD for -t/-tt logs; default: the log's modification day */
+  date?: string | null;
 }
 
 /** Reads the whole trace (so the position bar knows the end), then opens the dashboard. Resolves to an exit code. */
-export async function runReplayTui(opts: { trace: string; json: string | null }): Promise<number> {
+export async function runReplayTui(opts: ReplayTuiOptions): Promise<number> {
   if (opts.trace === '-') {
     process.stderr.write('fdwatch: replay --tui reads a trace file; stdin is the terminal\n');
     return 2;
@@ -25,11 +28,15 @@ export async function runReplayTui(opts: { trace: string; json: string | null })
   }
   const records: FdwatchRecord[] = [];
   try {
-    await replayTrace(opts.trace, null, (r) => records.push(r));
+    // a signal while reading ends it here, before any dashboard: 128 + its number
+    const r = await replayTrace(opts.trace, opts.date ?? null, (rec) => records.push(rec));
+    if (r.signal) return signalExit(r.signal);
   } catch (e) {
     if (e instanceof InputError) { process.stderr.write(`fdwatch: ${e.message}\n`); return 1; }
     throw e;
   }
+  // the dashboard hooks the signals itself; this only tells which one arrived
+  const signals = watchSignals(() => { /* the dashboard quits */ });
   const toStdout = opts.json === '-';
   if (opts.json !== null && !toStdout) {
     const w = openNdjson(opts.json);
@@ -56,6 +63,7 @@ export async function runReplayTui(opts: { trace: string; json: string | null })
   } else if (summary && summary.type === 'summary') {
     process.stderr.write(formatSummary(summary) + (opts.json ? `; records in ${opts.json}` : '') + '\n');
   }
-  return how === 'signal' ? 130 : 0;
+  signals.dispose();
+  return how === 'signal' ? signalExit(signals.first ?? 'SIGINT') : 0;
 }
 

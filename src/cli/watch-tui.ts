@@ -2,39 +2,63 @@
 import os from 'node:os';
 import path from 'node:path';
 import { formatSummary } from '../export/text.js';
-import { startLive, LiveError } from '../live/session.js';
+import { startLive, LiveError, type LiveHandle } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, liveJson, type WatchOptions } from './watch.js';
+import { watchSignals } from './signals.js';
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
   if (opts.json === '-') throw new LiveError('with the dashboard, --json needs a file (or add --no-tui for NDJSON on stdout)');
-  const { writer, close } = liveJson(opts.json);
-  // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
-  const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
-  const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
+  // caught before strace exists; once the dashboard is open it handles them too (quit, or exit on a second one)
+  let live: LiveHandle | null = null;
   let dash: DashboardHandle | null = null;
-  const live = startLive({
-    pids: opts.pids, command: opts.command, commandOutput,
-    onRecord: (r) => { writer?.write(r); dash?.push(r); },
-    onStatus: (s) => dash?.status({
-      strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
-    }),
-  });
-  dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => live.stop() });
-  dash.status({
-    source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
-    ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),
-  });
-  const result = await live.done;
-  endCommand(opts, live);
-  close();
-  // the dashboard stays on the final state until q
-  dash.status({
-    strace: 'ended', commandExit: result.commandExit,
-    message: result.error ?? 'q quits',
-  });
-  const how = await dash.closed;
-  process.stderr.write(formatSummary(result.summary) + (opts.json ? `; records in ${opts.json}` : '') + '\n');
-  if (result.error) process.stderr.write(`fdwatch: ${result.error}\n`);
-  return how === 'signal' ? 130 : exitCodeOf(result);
+  const signals = watchSignals(() => { if (!dash) void live?.stop(); });
+  let failure: string | null = null;
+  try {
+    const { writer, close } = liveJson(opts.json, (message) => {
+      if (failure) return;
+      failure = message;
+      void live?.stop();
+      dash?.status({ message: `${message}; detached, q quits` });
+    });
+    // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
+    const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
+    const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
+    try {
+      live = startLive({
+        pids: opts.pids, command: opts.command, commandOutput,
+        onRecord: (r) => { writer?.write(r); dash?.push(r); },
+        onStatus: (s) => dash?.status({
+          strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
+        }),
+      });
+      const stopLive = live.stop;
+      dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
+      dash.status({
+        source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
+        ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),
+      });
+      if (signals.first || failure) void live.stop();
+      if (failure) dash.status({ message: `${failure}; detached, q quits` });
+      const result = await live.done;
+      endCommand(opts, live);
+      close();
+      // the dashboard stays on the final state until q, unless a signal asked fdwatch to go
+      dash.status({
+        strace: 'ended', commandExit: result.commandExit,
+        message: failure ? `${failure}; detached, q quits` : result.error ?? result.detachProblem ?? 'q quits',
+      });
+      let how: 'quit' | 'signal' = 'signal';
+      if (signals.first) dash.destroy();
+      else how = await dash.closed;
+      process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
+      for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${m}\n`);
+      const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
+      return exitCodeOf(result, { failure, signal: sig });
+    } finally {
+      close();
+    }
+  } finally {
+    signals.dispose();
+  }
 }

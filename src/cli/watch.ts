@@ -1,9 +1,10 @@
 // `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
-import os from 'node:os';
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
+import { guardStream, writeFailure } from './output.js';
+import { signalExit, watchSignals } from './signals.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -15,19 +16,25 @@ export interface WatchOptions {
   killCommand?: boolean;
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-export function exitCodeOf(r: LiveResult): number {
-  if (r.error) return 1;
+/**
+ * One convention for every way a live trace ends: an error (strace failed, an output could not be written) is 1;
+ * a stop signal to fdwatch is 128 + its number, as shells report it; otherwise the launched command's status.
+ */
+export function exitCodeOf(r: LiveResult, how: { failure: string | null; signal: NodeJS.Signals | null }): number {
+  if (r.error || how.failure) return 1;
+  if (how.signal) return signalExit(how.signal);
   const c = r.commandExit;
   if (!c) return 0;
-  if (c.signal) return 128 + ((os.constants.signals as Record<string, number>)[c.signal] ?? 1);
+  if (c.signal) return signalExit(c.signal);
   return c.code ?? 0;
 }
 
-/** NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs. */
-export function liveJson(json: string | null): { writer: RecordWriter | null; close: () => void } {
-  const writer = json !== null ? openNdjson(json) : null;
+/**
+ * NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs. A write error never
+ * throws (it would from the timer): it goes to `onError` once and later records are dropped.
+ */
+export function liveJson(json: string | null, onError: (message: string) => void): { writer: RecordWriter | null; close: () => void } {
+  const writer = json !== null ? openNdjson(json, (e) => onError(writeFailure(json, e))) : null;
   const timer = writer ? setInterval(() => writer.flush(), 250) : null;
   return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
 }
@@ -46,33 +53,52 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     const { runWatchTui } = await import('./watch-tui.js');
     return runWatchTui(opts);
   }
+  // caught before strace exists: a signal at any moment after this gives a clean detach and a summary
+  let live: LiveHandle | null = null;
+  const signals = watchSignals((_sig, count) => { if (count > 1) live?.kill(); else void live?.stop(); });
   // with a launched command, its stdout stays its own: fdwatch's lines go to stderr
   const lineOut = opts.command ? process.stderr : process.stdout;
-  const { writer, close } = liveJson(opts.json);
   const jsonOnStdout = opts.json === '-';
-
-  const onRecord = (r: FdwatchRecord): void => {
-    writer?.write(r);
-    if (!jsonOnStdout && r.type !== 'summary') {
-      const line = formatRecord(r);
-      if (line !== null) lineOut.write(line + '\n');
-    }
+  let failure: string | null = null;
+  let linesFailed = false;
+  const fail = (message: string): void => {
+    if (failure) return;
+    failure = message;
+    process.stderr.write(`fdwatch: ${message}\n`);
+    void live?.stop();
   };
-  const live = startLive({
-    pids: opts.pids, command: opts.command, onRecord,
-    onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${s.message}\n`); },
-  });
-  const onSignal = (): void => { void live.stop(); };
-  for (const s of SIGNALS) process.on(s, onSignal);
+  const lineGuard = guardStream(lineOut, (e) => { linesFailed = true; fail(writeFailure(opts.command ? 'stderr' : '-', e)); });
+  if (lineOut !== process.stderr) guardStream(process.stderr); // a closed stderr is no reason to crash
   try {
-    const r = await live.done;
-    endCommand(opts, live);
-    close();
-    if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
-    if (!jsonOnStdout) lineOut.write(formatSummary(r.summary) + '\n');
-    return exitCodeOf(r);
+    const { writer, close } = liveJson(opts.json, fail);
+    const onRecord = (r: FdwatchRecord): void => {
+      writer?.write(r);
+      if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
+        const line = formatRecord(r);
+        if (line !== null) lineOut.write(line + '\n');
+      }
+    };
+    try {
+      live = startLive({
+        pids: opts.pids, command: opts.command, onRecord,
+        onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${s.message}\n`); },
+      });
+      if (signals.first) void live.stop();
+      if (failure) void live.stop();
+      const r = await live.done;
+      endCommand(opts, live);
+      close();
+      if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
+      const summary = formatSummary(r.summary) + '\n';
+      // the summary line goes where the lines went; when that output failed, to stderr
+      if (!jsonOnStdout && !linesFailed) lineOut.write(summary);
+      else if (failure) process.stderr.write(summary);
+      await lineGuard.settled();
+      return exitCodeOf(r, { failure, signal: signals.first });
+    } finally {
+      close();
+    }
   } finally {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    close();
+    signals.dispose();
   }
 }

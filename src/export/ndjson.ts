@@ -8,33 +8,53 @@ export interface RecordWriter {
   flush(): void;
   close(): void;
   readonly path: string;
+  /** the write error that ended this writer (with an onError callback), else null */
+  readonly failed: NodeJS.ErrnoException | null;
 }
+
+/** Called once, with the error, when a write fails; the writer then drops everything. */
+export type WriteErrorHandler = (e: NodeJS.ErrnoException) => void;
 
 const BUFFER_SIZE = 1 << 20;
 
-/** `target` is a file path or '-' for stdout. */
-export function openNdjson(target: string): RecordWriter {
+/**
+ * `target` is a file path or '-' for stdout. Without `onError` a write error throws from write/flush/close;
+ * with it, the first error goes to `onError` (never thrown: flushes run from timers) and later records are dropped.
+ */
+export function openNdjson(target: string, onError?: WriteErrorHandler): RecordWriter {
   const fd = target === '-' ? 1 : fs.openSync(target, 'w');
   const buf = Buffer.allocUnsafe(BUFFER_SIZE);
   let off = 0;
   let closed = false;
+  let failed: NodeJS.ErrnoException | null = null;
+  const out = (b: Buffer): void => {
+    if (failed) return;
+    try {
+      writeAll(fd, b);
+    } catch (e) {
+      if (!onError) throw e;
+      failed = e as NodeJS.ErrnoException;
+      onError(failed);
+    }
+  };
   const flush = (): void => {
     if (off === 0) return;
     const n = off;
     off = 0;
-    writeAll(fd, buf.subarray(0, n));
+    out(buf.subarray(0, n));
   };
   return {
     path: target,
+    get failed() { return failed; },
     write(r) {
-      if (closed) return;
+      if (closed || failed) return;
       // the commonest record is printable ASCII, and ASCII is its own UTF-8: a latin1 write is a plain byte
       // copy, several times cheaper than encoding UTF-8
       const fast = r.type === 'fd' ? fdLine(r) : null;
       const line = fast ?? JSON.stringify(r);
       const room = (fast !== null ? line.length : 3 * line.length) + 1;
       if (off + room > BUFFER_SIZE) flush();
-      if (room > BUFFER_SIZE) { writeAll(fd, Buffer.from(line + '\n', 'utf8')); return; }
+      if (room > BUFFER_SIZE) { out(Buffer.from(line + '\n', 'utf8')); return; }
       off += buf.write(line, off, fast !== null ? 'latin1' : 'utf8');
       buf[off++] = 10;
     },
@@ -43,7 +63,13 @@ export function openNdjson(target: string): RecordWriter {
       if (closed) return;
       flush();
       closed = true;
-      if (fd !== 1) fs.closeSync(fd);
+      if (fd !== 1) {
+        try { fs.closeSync(fd); } catch (e) {
+          // NFS and full file systems may report a lost write only at close
+          if (!onError) throw e;
+          if (!failed) { failed = e as NodeJS.ErrnoException; onError(failed); }
+        }
+      }
     },
   };
 }

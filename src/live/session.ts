@@ -1,7 +1,8 @@
-// Live tracing (I/O edge): checks, attach snapshot, strace over a FIFO, the pure pipeline, enrichment
+// Live tracing (I/O edge): checks, attach snapshot, strace over a trace channel, the pure pipeline, enrichment
 // from /proc and the kernel (tid -> tgid, peers of one-sided transfers, kcmp), and a clean stop.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
@@ -12,7 +13,7 @@ import { snapshotProcesses } from '../procfs/snapshot.js';
 import { ProcReader } from '../procfs/reader.js';
 import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
-import { straceArgv, explainStraceError } from './strace.js';
+import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 export class LiveError extends Error {
   override name = 'LiveError';
@@ -33,7 +34,7 @@ export interface LiveOptions {
   command: string[] | null;
   onRecord: (r: FdwatchRecord) => void;
   onStatus?: (s: LiveStatus) => void;
-  /** how long a stop may take before strace is killed (ms) */
+  /** how long a stop may take before strace is killed (ms; default STOP_GRACE_MS) */
   stopTimeout?: number;
   /** the launched command's stdout and stderr go to this file, its stdin is /dev/null (under the dashboard) */
   commandOutput?: string | null;
@@ -45,11 +46,18 @@ export interface LiveResult {
   commandExit: { code: number | null; signal: string | null } | null;
   /** strace failed: what to tell the user */
   error: string | null;
+  /** tracees strace could not detach from in time (it was killed; the kernel detached them): one line, or null */
+  detachProblem: string | null;
 }
 
+/** How long strace may take to detach after SIGINT before it is killed (ms): stopping stays within a second. */
+export const STOP_GRACE_MS = 500;
+
 export interface LiveHandle {
-  /** detach from every tracee (SIGINT to strace, SIGKILL after the timeout) */
+  /** detach from every tracee (SIGINT to strace, SIGKILL after the grace period); no reason: interrupted */
   stop(reason?: string): Promise<void>;
+  /** end strace now (a second signal): the kernel detaches whatever strace had not */
+  kill(): void;
   /** the launched command's pid, once the trace has shown it */
   commandPid(): number | null;
   done: Promise<LiveResult>;
@@ -80,6 +88,38 @@ function comm(pid: number): string {
   return readStatus(pid)?.name ?? '?';
 }
 
+/** The state letter of /proc/PID/stat (R, S, D, T, t, Z...), or null once the process is gone. */
+function stateOf(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.charAt(stat.lastIndexOf(')') + 2) || null; // comm may hold ')': the state follows the last one
+  } catch { return null; }
+}
+
+function zombieText(pid: number, ppid: number): string {
+  return `process ${pid} is a zombie: it exited and its parent ${ppid} has not reaped it`;
+}
+
+/**
+ * strace's stderr -> one line, with what /proc says now: PTRACE_SEIZE fails with EPERM on a zombie (and on a
+ * process that exits during the attach), which is no permission problem even though strace says so.
+ */
+export function attachFailure(stderr: string): string | null {
+  const m = /attach: ptrace\(PTRACE_SEIZE, (\d+)\): (Operation not permitted|No such process)/.exec(stderr);
+  if (m) {
+    const pid = Number(m[1]);
+    const st = readStatus(pid);
+    const state = stateOf(pid);
+    if (st === null || state === null) return `process ${pid} exited before it could be attached`;
+    if (state === 'Z') return zombieText(pid, st.ppid);
+    if (st.tracerPid > 0) return `process ${pid} is already traced by ${st.tracerPid} (${comm(st.tracerPid)}): detach that tracer first`;
+    if ((process.getuid?.() ?? 0) === 0 && m[2] === 'Operation not permitted') {
+      return `not permitted to trace ${pid} (${comm(pid)}) even as root: a kernel thread, or Yama ptrace_scope 3 or a security module forbids it`;
+    }
+  }
+  return explainStraceError(stderr);
+}
+
 /** Everything that can be told before strace runs, each as one line with what to do. */
 export function preflight(pids: number[], command: string[] | null): void {
   if (!which('strace')) throw new LiveError('strace is not installed: install the strace package (apt-get install strace)');
@@ -90,6 +130,7 @@ export function preflight(pids: number[], command: string[] | null): void {
   for (const pid of pids) {
     const st = readStatus(pid);
     if (!st) throw new LiveError(`no such process: ${pid}`);
+    if (stateOf(pid) === 'Z') throw new LiveError(zombieText(pid, st.ppid));
     const tracer = st.tracerPid;
     if (tracer > 0) throw new LiveError(`process ${pid} is already traced by ${tracer} (${comm(tracer)}): detach that tracer first`);
     if (me !== 0) {
@@ -139,12 +180,44 @@ function socketOwner(inode: number): { pid: number; fd: number; comm: string | n
   return null;
 }
 
+/**
+ * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
+ * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
+ * reads the other end as a libuv stream on the event loop, never in a threadpool read that could block exit.
+ */
+function traceChannel(): { read: number; write: number } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
+  try {
+    const fifo = path.join(dir, 'trace');
+    const mk = spawnSync('mkfifo', ['-m', '600', fifo], { encoding: 'utf8' });
+    if (mk.status !== 0) throw new LiveError(`cannot create a FIFO in ${dir}: ${(mk.stderr || mk.error?.message || '').trim()}`);
+    const read = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const write = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    return { read, write };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Processes strace still traces (it did not detach them in time), with their state: read before it is killed. */
+function stillTraced(tracer: number): Array<{ pid: number; comm: string; state: string }> {
+  const out: Array<{ pid: number; comm: string; state: string }> = [];
+  for (const pid of proc.listPids()) {
+    const st = readStatus(pid);
+    if (st && st.tracerPid === tracer) out.push({ pid, comm: st.name, state: stateOf(pid) ?? '?' });
+  }
+  return out;
+}
+
+function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, ms: number): string {
+  const who = stuck.map((p) => `${p.pid} (${p.comm}, state ${p.state}${p.state === 'D' ? ': uninterruptible, e.g. in vfork until its child execs or exits' : ''})`);
+  return `could not detach cleanly from ${who.join(', ')}: strace was still detaching after ${ms} ms and was ended; ` +
+    `the kernel detached ${stuck.length === 1 ? 'it' : 'them'}, running on untraced`;
+}
+
 export function startLive(opts: LiveOptions): LiveHandle {
   preflight(opts.pids, opts.command);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
-  const fifo = path.join(dir, 'trace');
-  const mk = spawnSync('mkfifo', ['-m', '600', fifo]);
-  if (mk.status !== 0) throw new LiveError(`cannot create a FIFO in ${dir}: ${mk.stderr.toString().trim()}`);
+  const setpriv = which('setpriv');
 
   let events = 0;
   let state: StraceState = 'starting';
@@ -197,7 +270,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       else if (r.event === 'exit' && commandTree.has(r.pid)) {
         commandTree.delete(r.pid);
         if (r.pid === commandRoot) commandExit = { code: r.exitCode ?? null, signal: r.signal ?? null };
-        if (commandTree.size === 0 && attached.size > 0) void handle.stop('the command and everything it started exited');
+        if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited', false);
       }
     }
     opts.onRecord(r);
@@ -215,24 +288,53 @@ export function startLive(opts: LiveOptions): LiveHandle {
     }
   }
 
-  const stderrFd = opts.command ? 3 : null;
-  const argv = straceArgv({ pids: opts.pids, command: opts.command, output: fifo, stderrFd });
-  let stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'pipe'];
+  const stderrFd = opts.command ? COMMAND_STDERR_FD : null;
+  const argv = straceArgv({ pids: opts.pids, command: opts.command, output: `/proc/self/fd/${TRACE_FD}`, stderrFd, closeFds: [TRACE_FD] });
+  const channel = traceChannel();
+  const stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'pipe', channel.write];
   let outFd: number | null = null;
   if (opts.command && opts.commandOutput) {
     outFd = fs.openSync(opts.commandOutput, 'a');
-    stdio = ['ignore', outFd, 'pipe', outFd];
+    stdio[0] = 'ignore';
+    stdio[1] = outFd;
+    stdio.push(outFd);
   } else if (stderrFd !== null) {
     stdio.push(2);
   }
-  const child: ChildProcess = spawn('strace', argv, { stdio });
-  if (outFd !== null) fs.closeSync(outFd);
+  const run = straceCommand(argv, setpriv);
+  let child: ChildProcess;
+  try {
+    child = spawn(run.file, run.args, { stdio });
+  } finally {
+    // strace holds its own copies now: the write end must not stay open here, or the reader never sees EOF
+    fs.closeSync(channel.write);
+    if (outFd !== null) fs.closeSync(outFd);
+  }
+  if (!setpriv) status('setpriv (util-linux) not found: if fdwatch is killed with SIGKILL, strace stays attached');
+
+  // strace installs its SIGINT handler just before it attaches (after it started the command): a signal sent
+  // earlier kills it, which could leave a just-started command stopped. The first sign of life says it is in.
+  let ready = false;
+  let interruptSent = false;
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const interrupt = (): void => {
+    if (interruptSent || !alive()) return;
+    interruptSent = true;
+    child.kill('SIGINT');
+  };
+  const becameReady = (): void => {
+    if (ready) return;
+    ready = true;
+    if (stopping) interrupt();
+  };
+
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     stderr = (stderr + d).slice(-8192);
     // strace says when each -p process is really attached: the readiness signal for users and tests
     for (const m of d.matchAll(/strace: Process (\d+) attached/g)) {
+      becameReady();
       const pid = Number(m[1]);
       if (attached.has(pid)) status(`attached to ${pid} (${comm(pid)})`);
     }
@@ -240,57 +342,77 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const reading = readStreamBytes(fs.createReadStream(fifo, { highWaterMark: 1 << 16 }), (bytes, a, b) => {
+  const trace = new net.Socket({ fd: channel.read, readable: true, writable: false });
+  trace.once('data', becameReady);
+  const reading = readStreamBytes(trace, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
     if ((events & 0xffff) === 0) session.pruneExited(4096);
-  });
+  }).catch(() => ({ lines: lineNo, truncated: true }));
   if (state === 'starting') { state = 'tracing'; status(); }
   const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;
   ticker?.unref();
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      // strace may die before opening the FIFO: open it for writing once so the reader sees EOF
-      try { const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); fs.closeSync(fd); } catch { /* reader done */ }
-      resolve({ code, signal });
-    });
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    // a failed exec closes the child's copy of the write end too: the channel reads EOF and the reading ends
     child.on('error', () => resolve({ code: 127, signal: null }));
   });
 
+  // fdwatch ending some other way (process.exit after a second signal, an uncaught error): strace goes too;
+  // kill -9 and crashes of Node itself are covered by the parent-death signal
+  const onExit = (): void => { if (alive()) { try { child.kill(stopping ? 'SIGKILL' : 'SIGTERM'); } catch { /* gone */ } } };
+  process.on('exit', onExit);
+
+  const grace = opts.stopTimeout ?? STOP_GRACE_MS;
+  let detachProblem: string | null = null;
+  const killNow = (): void => {
+    if (!alive()) return;
+    const stuck = child.pid !== undefined ? stillTraced(child.pid) : [];
+    if (stuck.length > 0 && detachProblem === null) { detachProblem = stuckText(stuck, Date.now() - stopStart); status(detachProblem); }
+    child.kill('SIGKILL');
+  };
+
   let stopping: Promise<void> | null = null;
+  let stopStart = 0;
   let interrupted = false;
+  const stopWith = (reason: string | undefined, isInterrupt: boolean): Promise<void> => {
+    if (stopping) return stopping;
+    state = 'detaching';
+    stopStart = Date.now();
+    status(reason);
+    interrupted = isInterrupt;
+    stopping = (async () => {
+      if (alive()) {
+        if (ready) interrupt();
+        const timer = setTimeout(killNow, grace);
+        await exited;
+        clearTimeout(timer);
+      }
+    })();
+    return stopping;
+  };
   const handle: LiveHandle = {
     commandPid: () => commandRoot,
-    stop(reason?: string): Promise<void> {
-      if (stopping) return stopping;
-      state = 'detaching';
-      status(reason);
-      interrupted = reason === undefined;
-      stopping = (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGINT');
-          const timer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeout ?? 1500);
-          await exited;
-          clearTimeout(timer);
-        }
-      })();
-      return stopping;
+    stop: (reason?: string) => stopWith(reason, true),
+    kill(): void {
+      void stopWith(undefined, true);
+      killNow();
     },
     done: (async (): Promise<LiveResult> => {
       const [, ex] = await Promise.all([reading, exited]);
+      process.removeListener('exit', onExit);
       if (ticker) clearInterval(ticker);
       state = 'ended';
       const summary = session.end({ interrupted });
-      fs.rmSync(dir, { recursive: true, force: true });
       // attach and exec failures are errors even when strace went on; otherwise only an unexplained death is
-      let error = explainStraceError(stderr.split('\n').filter((l) => /PTRACE_SEIZE|Can't stat/.test(l)).join('\n'));
+      let error = attachFailure(stderr.split('\n').filter((l) => /PTRACE_SEIZE|Can't stat/.test(l)).join('\n'));
       if (!error && !stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null)) {
-        error = explainStraceError(stderr) ?? `strace ended with ${ex.signal ?? `status ${ex.code}`}`;
+        error = attachFailure(stderr) ?? `strace ended with ${ex.signal ?? `status ${ex.code}`}`;
       }
       status();
-      return { summary, commandExit, error };
+      return { summary, commandExit, error, detachProblem };
     })(),
   };
   return handle;

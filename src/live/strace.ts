@@ -4,11 +4,17 @@ import { TRACE_SET } from '../model/syscalls.js';
 export interface StraceArgs {
   pids: number[];
   command: string[] | null;
-  /** where strace writes the trace: a FIFO the tracees do not inherit */
+  /** where strace writes the trace (fdwatch: /proc/self/fd/N of the trace channel strace inherits as fd N) */
   output: string;
   /** fd the wrapper restores as the command's stderr (strace's own stderr is fdwatch's pipe) */
   stderrFd: number | null;
+  /** fds strace inherits that the launched command must not: the wrapper closes them before the command starts */
+  closeFds?: number[];
 }
+
+/** The fd strace inherits the trace channel on, and the one it gets the user's stderr on for the command. */
+export const TRACE_FD = 3;
+export const COMMAND_STDERR_FD = 4;
 
 /**
  * -f follow forks; -yy decorate fds (paths, socket inodes and peers); -ttt epoch times; -I2 so SIGINT/SIGTERM
@@ -28,13 +34,23 @@ export function straceArgv(a: StraceArgs): string[] {
   if (a.command && a.command.length > 0) {
     argv.push('--seccomp-bpf');
     if (a.stderrFd !== null) {
-      // strace's diagnostics go to fdwatch; the command gets the user's stderr back before it starts
-      argv.push('--', '/bin/sh', '-c', `exec 2>&${a.stderrFd} ${a.stderrFd}>&-; exec "$0" "$@"`, ...a.command);
+      // strace's diagnostics go to fdwatch; the command gets the user's stderr back before it starts, and
+      // none of the fds strace inherited for itself (the trace channel)
+      const close = [a.stderrFd, ...(a.closeFds ?? [])].map((fd) => ` ${fd}>&-`).join('');
+      argv.push('--', '/bin/sh', '-c', `exec 2>&${a.stderrFd}${close}; exec "$0" "$@"`, ...a.command);
     } else {
       argv.push('--', ...a.command);
     }
   }
   return argv;
+}
+
+/**
+ * Runs strace under `setpriv --pdeathsig SIGTERM` when util-linux has it: strace then gets SIGTERM when fdwatch
+ * disappears however it ends (kill -9, a crash), and with -I2 SIGTERM makes strace detach from every tracee.
+ */
+export function straceCommand(argv: string[], setpriv: string | null): { file: string; args: string[] } {
+  return setpriv ? { file: setpriv, args: ['--pdeathsig', 'SIGTERM', 'strace', ...argv] } : { file: 'strace', args: argv };
 }
 
 /** strace's stderr -> one line saying what went wrong and what to do, or null when it is not an error. */

@@ -41,13 +41,16 @@ export function fdwatch(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     err: () => err,
     exit,
     waitFor: (re, ms = 15000) => new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output:\n${out}\n${err}`)), ms);
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output:\n${tail(out)}\n${tail(err)}`)), ms);
       waiters.push({ re, resolve: () => { clearTimeout(t); resolve(); } });
       check();
-      void exit.then(() => setTimeout(() => { check(); reject(new Error(`fdwatch exited before ${re}; output:\n${out}\n${err}`)); }, 50));
+      void exit.then(() => setTimeout(() => { check(); reject(new Error(`fdwatch exited before ${re}; output:\n${tail(out)}\n${tail(err)}`)); }, 50));
     }),
   };
 }
+
+/** The end of a long output, for failure messages. */
+const tail = (s: string): string => (s.length > 3000 ? '...' + s.slice(-3000) : s);
 
 export function records(file: string): FdwatchRecord[] {
   return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as FdwatchRecord);
@@ -63,4 +66,54 @@ export function compile(name: string, extra: string[] = []): string {
 export function procState(pid: number): { state: string; tracer: number } {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return { state: /^State:\s+(\S)/m.exec(s)![1]!, tracer: Number(/^TracerPid:\s+(\d+)/m.exec(s)![1]) };
+}
+
+/** Direct children of a process (every thread's), from /proc/PID/task/TID/children; [] once it is gone. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tids) {
+    try {
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+    } catch { /* thread gone */ }
+  }
+  return out;
+}
+
+/** Every descendant of a process, depth first. */
+export function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const c of childrenOf(pid)) out.push(c, ...descendantsOf(c));
+  return out;
+}
+
+/** State letter and TracerPid, or null when the process is gone. */
+export function procStateOrNull(pid: number): { state: string; tracer: number } | null {
+  try { return procState(pid); } catch { return null; }
+}
+
+export function comm(pid: number): string | null {
+  try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return null; }
+}
+
+/** Polls a condition on /proc (which has no readiness event) until it holds; rejects after `ms`. */
+export async function until(what: string, pred: () => boolean, ms = 10_000, every = 10): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (pred()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** Freed: not traced and not stopped (a zombie or a gone process counts as freed too). */
+export function untraced(pid: number): boolean {
+  const s = procStateOrNull(pid);
+  return s === null || (s.tracer === 0 && s.state !== 't' && s.state !== 'T');
+}
+
+/** Kills what a test started, strace included, by pid: SIGKILL, then the tracer is gone and the kernel detaches. */
+export function killAll(pids: Iterable<number>): void {
+  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
 }

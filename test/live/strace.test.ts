@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { straceArgv, explainStraceError } from '../../src/live/strace.js';
+import { straceArgv, straceCommand, explainStraceError } from '../../src/live/strace.js';
 import { runTrace } from '../helpers.js';
 
 test('strace argv: follow, decorate, epoch times, detachable, targeted, FIFO output', () => {
@@ -23,6 +23,17 @@ test('strace argv with a command: seccomp-bpf, and the command gets the user\'s 
   assert.equal(a.slice(dd + 1, dd + 3), ['/bin/sh', '-c']);
   assert.match(a[dd + 3]!, /exec 2>&3 3>&-; exec "\$0" "\$@"/);
   assert.equal(a.slice(dd + 4), ['./server', '--flag']);
+});
+
+test('the wrapper also closes the fds strace inherited for itself (the trace channel) before the command starts', () => {
+  const a = straceArgv({ pids: [], command: ['./server'], output: '/proc/self/fd/3', stderrFd: 4, closeFds: [3] });
+  assert.equal(a.slice(a.indexOf('-o'), a.indexOf('-o') + 2), ['-o', '/proc/self/fd/3']);
+  assert.match(a[a.indexOf('--') + 3]!, /^exec 2>&4 4>&- 3>&-; exec "\$0" "\$@"$/);
+});
+
+test('strace runs under setpriv --pdeathsig SIGTERM when there is one, else as is', () => {
+  assert.equal(straceCommand(['-f'], '/usr/bin/setpriv'), { file: '/usr/bin/setpriv', args: ['--pdeathsig', 'SIGTERM', 'strace', '-f'] });
+  assert.equal(straceCommand(['-f'], null), { file: 'strace', args: ['-f'] });
 });
 
 test('strace complaints become one line with what to do', () => {

@@ -25,7 +25,12 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 let socketPath: string | null = null;
 
+let kept = false;
+
 function start(name: string, cols: number, rows: number, env: string, args: string[], script = ENTRY): void {
+  // a session that lives as long as the file: the server must not exit (and race the next new-session) each time
+  // a test kills its own last session
+  if (!kept) { tmux('new-session', '-d', '-s', 'keep', 'sleep 600'); kept = true; }
   const cmd = `cd ${q(tmp)} && env ${env} ${q(process.execPath)} ${q(script)} ${args.map(q).join(' ')}; echo EXIT=$?; sleep 120`;
   tmux('new-session', '-d', '-x', String(cols), '-y', String(rows), '-s', name, cmd);
   socketPath ??= tmux('display-message', '-p', '-t', name, '#{socket_path}').trim();
@@ -142,7 +147,7 @@ test('LANG=C NO_COLOR=1 at 80x24: ASCII only, no colours, --json written alongsi
     keys(s, 'Escape');
     await waitFor(s, 'the help to close', (x) => !x.includes('pause/resume the view'));
     process.kill(Number(fs.readFileSync(pidfile, 'utf8')), 'SIGTERM');
-    const after = await waitFor(s, 'exit after SIGTERM', (x) => x.includes('EXIT=130'));
+    const after = await waitFor(s, 'exit after SIGTERM', (x) => x.includes('EXIT=143'));
     assert.not.ok(after.includes('Processes'));
     assertRestored(s);
     const out = fs.readFileSync(path.join(tmp, 'out.ndjson'), 'utf8').trim().split('\n');

@@ -1,8 +1,8 @@
 // fdwatch command line: yargs commands wired to their runners. Errors are one line and a non-zero exit.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { replay, UsageError } from './replay.js';
-import { InputError } from '../tracer/read.js';
+import { replay } from './replay.js';
+import { FdwatchError, UsageError } from '../model/errors.js';
 import { signalExit } from './signals.js';
 
 /** One line on stderr; returns the exit status to set. */
@@ -18,7 +18,7 @@ function fail(msg: string, code = 1): never {
 const isPid = (p: string): boolean => /^[1-9]\d*$/.test(p);
 
 function errorText(e: unknown): string {
-  if (e instanceof UsageError || e instanceof InputError || (e instanceof Error && e.name === 'LiveError')) return e.message;
+  if (e instanceof FdwatchError) return e.message;
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === 'object' && err.code && err.path) {
     const what: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' };
@@ -136,4 +136,4 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
-main().catch((e: unknown) => fail(errorText(e), e instanceof UsageError ? 2 : 1));
+main().catch((e: unknown) => fail(errorText(e), e instanceof FdwatchError ? e.exitCode : 1));

@@ -1,9 +1,9 @@
 // `fdwatch replay TRACE`: a recorded strace log (-o file, -ff set, or stdin) -> report or NDJSON.
 import { TraceSession } from '../correlate/session.js';
-import { KEEP_EXITED } from '../correlate/correlator.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
-import { formatAlert, formatProcess, formatSummary, formatTransfer } from '../export/text.js';
+import { formatSummary } from '../export/text.js';
+import { Report } from '../export/report.js';
 import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
+import { UsageError } from '../model/errors.js';
 
 export interface ReplayOptions {
   trace: string;
@@ -21,7 +22,6 @@ export interface ReplayOptions {
   err?: NodeJS.WritableStream;
 }
 
-export class UsageError extends Error {}
 
 function baseDayFor(date: string | null, file: string | null): number {
   if (date !== null) {
@@ -132,9 +132,8 @@ export interface ReplayOutcome {
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
   let writer: RecordWriter | null = null;
-  const transfers: string[] = [];
-  const alerts: string[] = [];
   const text = opts.json === null;
+  const report = text ? new Report() : null;
   resolveInput(opts.trace); // a missing trace is an error before any output file is made
   if (opts.date !== null) baseDayFor(opts.date, null);
   const stop = new AbortController();
@@ -148,34 +147,16 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   };
   const json = opts.json;
   if (json !== null) writer = openNdjson(json, failed(json));
-  const { summary, session, signal } = await replayTrace(opts.trace, opts.date, (r) => {
+  const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     writer?.write(r);
     onRecord?.(r);
-    if (text) {
-      if (r.type === 'transfer') transfers.push(formatTransfer(r));
-      else if (r.type === 'alert') alerts.push(formatAlert(r));
-    }
+    report?.push(r);
   }, { stop: stop.signal });
   writer?.close();
-  if (text) {
-    const lines: string[] = [];
-    lines.push(`TRANSFERS (${transfers.length})`);
-    for (const t of transfers) lines.push('  ' + t);
-    if (transfers.length === 0) lines.push('  (none)');
-    lines.push('', 'PROCESSES');
-    for (const p of session.correlator.processes.values()) {
-      for (const l of formatProcess(p, p.finalFds ?? [...p.table.fds.values()])) lines.push('  ' + l);
-    }
-    // the correlator keeps the last KEEP_EXITED exited processes (memory stays bounded); say what is not shown
-    const left = session.correlator.exitedDropped;
-    if (left > 0) lines.push(`  (${left} earlier exited processes left out: the report keeps the last ${KEEP_EXITED} that exited; --json has every record)`);
-    lines.push('', `ALERTS (${alerts.length})`);
-    for (const a of alerts) lines.push('  ' + a);
-    if (alerts.length === 0) lines.push('  (none)');
-    lines.push('', formatSummary(summary));
-    for (const e of summary.parseErrorSamples.slice(0, 5)) lines.push(`  line ${e.line}: ${e.reason}`);
+  if (report) {
+    // a fold of the records, as every view is: bounded by the view model's limits however long the trace
     const guard = guardStream(out, failed('-'));
-    out.write(lines.join('\n') + '\n');
+    out.write(report.render(summary));
     await guard.settled(); // the guard stays: a late 'error' from this stream must not become a stack trace
   } else if (opts.json !== '-' && !failure) {
     (opts.err ?? process.stderr).write(formatSummary(summary) + `; records in ${opts.json}\n`);

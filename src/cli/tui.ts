@@ -2,7 +2,7 @@
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
-import { InputError } from '../tracer/read.js';
+import { InputError } from '../model/errors.js';
 import { replayTrace } from './replay.js';
 import { signalExit, watchSignals } from './signals.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';

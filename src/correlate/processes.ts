@@ -123,7 +123,7 @@ export class ProcessTree {
       pid, ppid, comm, uid: null,
       table: table ?? this.tables.newTable(),
       tids: new Set([pid]), exited: false, exitCode: null, exitSignal: null,
-      fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, finalFds: null, hasTransferred: false,
+      fdsSent: 0, fdsReceived: 0, startTs: ts, endTs: null, hasTransferred: false,
     };
     this.seen++;
     this.processes.set(pid, p);
@@ -212,7 +212,6 @@ export class ProcessTree {
     if (p.exited) return;
     p.exited = true;
     p.endTs = ts;
-    p.finalFds = [...p.table.fds.values()];
     for (const t of p.tids) this.threads.delete(t);
     this.out.exit(p, ts);
     p.table.users--;

@@ -59,8 +59,6 @@ export interface Process {
   fdsReceived: number;
   startTs: number | null;
   endTs: number | null;
-  /** the fd table as it was when the process exited */
-  finalFds: FdEntry[] | null;
   /** some fd of this process (or its table) arrived by transfer */
   hasTransferred: boolean;
 }

@@ -1,7 +1,6 @@
-// Readable lines for terminals and logs. Pure: records/state in, strings out. Traced text is escaped.
+// Readable lines for terminals and logs. Pure: records in, strings out. Traced text is escaped.
 import { escapeControl as esc } from '../model/escape.js';
 import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
-import type { FdEntry, Process } from '../correlate/state.js';
 
 export function clock(ts: Ts): string {
   if (ts === null) return '-';
@@ -71,30 +70,4 @@ export function formatSummary(s: SummaryRecord): string {
   ];
   if (s.opaqueMessages > 0) parts.push(`${s.opaqueMessages} messages whose fds strace did not show, or not all of them (-e verbose=none, or more fds than -s N shows?)`);
   return `summary: ${parts.join(', ')}${s.cleanEnd ? '' : ' (trace did not end cleanly)'}`;
-}
-
-function originText(en: FdEntry): string {
-  const o = en.origin;
-  switch (o.how) {
-    case 'opened': return `opened (${o.syscall})`;
-    case 'dup': return `dup of fd ${o.fromFd} (${o.syscall})`;
-    case 'inherited': return `inherited from ${o.fromPid}`;
-    case 'received': return `received from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
-    case 'taken': return `taken via pidfd_getfd from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
-    case 'unknown': return 'open before the trace';
-  }
-}
-
-export function formatProcess(p: Process, fds: FdEntry[]): string[] {
-  const status = p.exited ? (p.exitSignal ? `killed by ${p.exitSignal}` : `exited ${p.exitCode ?? '?'}`) : 'running';
-  const out = [
-    `${esc(p.comm ?? '?')}[${p.pid}] ppid ${p.ppid ?? '?'} uid ${p.uid ?? '?'} ${status}, sent ${p.fdsSent} fds, received ${p.fdsReceived}` +
-      `${p.tids.size > 1 ? `, ${p.tids.size} threads` : ''}`,
-  ];
-  const label = p.exited ? 'fds at exit' : 'fds';
-  if (fds.length === 0) out.push(`    (${label}: none known)`);
-  for (const en of [...fds].sort((a, b) => a.fd - b.fd)) {
-    out.push(`    ${String(en.fd).padStart(4)}  ${en.ofd.kind.padEnd(7)} ${esc(en.ofd.target)}${en.cloexec ? '  [cloexec]' : ''}  <- ${originText(en)}`);
-  }
-  return out;
 }

@@ -13,11 +13,10 @@ import { snapshotProcesses } from '../procfs/snapshot.js';
 import { ProcReader } from '../procfs/reader.js';
 import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
+import { LiveError } from '../model/errors.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
-export class LiveError extends Error {
-  override name = 'LiveError';
-}
+export { LiveError } from '../model/errors.js';
 
 export type StraceState = 'starting' | 'tracing' | 'detaching' | 'ended';
 

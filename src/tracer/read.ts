@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { scanLine } from './scan.js';
+import { InputError } from '../model/errors.js';
 import { Clock, MAX_LINE } from './joiner.js';
 
 export interface ReadResult {
@@ -118,7 +119,7 @@ export type TraceInput =
   | { kind: 'file'; path: string }
   | { kind: 'ff'; files: Array<{ path: string; pid: number }> };
 
-export class InputError extends Error {}
+export { InputError } from '../model/errors.js';
 
 /** `-` is stdin; a file is one log; otherwise PREFIX.<pid> files (strace -ff -o PREFIX), or a folder of them. */
 export function resolveInput(arg: string): TraceInput {

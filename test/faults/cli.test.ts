@@ -10,7 +10,8 @@ import { openNdjson } from '../../src/export/ndjson.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-faults-cli-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const clean = (): void => fs.rmSync(tmp, { recursive: true, force: true });
+process.on('exit', clean);
 
 function fdwatch(args: string[], input?: string): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, cwd: tmp, maxBuffer: 64 << 20 });
@@ -169,5 +170,7 @@ test('the NDJSON writer reports a write error once, through its callback, and ne
   assert.equal(seen, ['ENOSPC']);
   assert.ok(w.failed !== null);
 });
+
+test.after(clean);
 
 test.run();

@@ -8,15 +8,16 @@ import { BIN, tmp, procStateOrNull, descendantsOf, until, untraced, killAll } fr
 
 const SOCK = `fdwatch-faults-${process.pid}`;
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
+let socketPath: string | null = null;
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-u', '-L', SOCK, ...args], { encoding: 'utf8', env: { ...process.env, LANG: 'C.UTF-8' } });
 }
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** fdwatch in a tmux pane; its stderr and exit status land in files. Returns the pane's shell pid. */
 let kept = false;
 
+/** fdwatch in a tmux pane; its stderr and exit status land in files (their paths are returned). */
 function start(name: string, args: string[]): { err: string; rc: string } {
   // a session that lives as long as the file, so the server never exits (and races the next new-session)
   if (!kept) { tmux('new-session', '-d', '-s', 'keep', 'sleep 600'); kept = true; }
@@ -24,6 +25,7 @@ function start(name: string, args: string[]): { err: string; rc: string } {
   const rc = path.join(tmp, `${name}.rc`);
   const cmd = `cd ${q(tmp)} && ${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')} 2>${q(err)}; echo $? >${q(rc)}; sleep 60`;
   tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', name, cmd);
+  socketPath ??= tmux('display-message', '-p', '-t', name, '#{socket_path}').trim();
   return { err, rc };
 }
 
@@ -41,7 +43,11 @@ function fdwatchPid(name: string): number | null {
 
 const capture = (name: string): string => tmux('capture-pane', '-p', '-t', name);
 
-test.after(() => { spawnSync('tmux', ['-L', SOCK, 'kill-server'], { stdio: 'ignore' }); });
+test.after(() => {
+  spawnSync('tmux', ['-L', SOCK, 'kill-server'], { stdio: 'ignore' });
+  // the server's socket file outlives it when nobody reaps the server (a container's pid 1 may not)
+  if (socketPath) fs.rmSync(socketPath, { force: true });
+});
 
 test('dashboard, --json /dev/full: the tracee is freed within 1 s with no key sent, the error shows, q exits 1', async () => {
   assert.ok(haveTmux, 'tmux is needed (.ci/run installs it)');

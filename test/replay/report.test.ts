@@ -1,11 +1,12 @@
-// The text report of `fdwatch replay` stays bounded: the last KEEP_EXITED exited processes, and a line for the rest.
+// The text report of `fdwatch replay` stays bounded: a fold of the records into the view model, which keeps
+// LIMITS.processes processes (exited ones leave first), and a line for the rest.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KEEP_EXITED } from '../../src/correlate/correlator.js';
+import { LIMITS } from '../../src/view/model.js';
 import { root } from '../paths.js';
 
 test('text report: running processes and the last exited ones; how many were left out', () => {
@@ -15,7 +16,7 @@ test('text report: running processes and the last exited ones; how many were lef
 });
 
 function report(tmp: string): void {
-  const n = KEEP_EXITED + 25;
+  const n = LIMITS.processes + 25;
   const lines = ['100  execve("/bin/sh", ["sh"], 0x7ffd /* 3 vars */) = 0'];
   for (let i = 0; i < n; i++) {
     const pid = 1000 + i;
@@ -31,11 +32,12 @@ function report(tmp: string): void {
   const r = spawnSync(process.execPath, [path.join(root, 'bin', 'fdwatch.js'), 'replay', log], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.is(r.status, 0, r.stderr);
   const out = r.stdout;
-  // the first 25 exited processes are not in the report, the last KEEP_EXITED are, and so is the running shell
-  assert.not.match(out, /\/etc\/p24\b/);
-  assert.match(out, /\/etc\/p25\b/);
+  // the running shell stays; of the exited ones the first 26 leave (26 + the shell's room), the last ones stay
+  assert.match(out, /^  sh\[100\] /m);
+  assert.not.match(out, /\/etc\/p25\b/);
+  assert.match(out, /\/etc\/p26\b/);
   assert.match(out, new RegExp(`/etc/p${n - 1}\\b`));
-  assert.match(out, new RegExp(`\\(25 earlier exited processes left out: the report keeps the last ${KEEP_EXITED} that exited; --json has every record\\)`));
+  assert.match(out, new RegExp(`\\(26 earlier processes left out: the report keeps ${LIMITS.processes}, exited ones go first; --json has every record\\)`));
   assert.match(out, new RegExp(`${n + 1} processes`), 'the summary counts every process');
 }
 

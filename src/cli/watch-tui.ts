@@ -1,4 +1,5 @@
 // The live tracer under the dashboard: records and strace's state go to the view; q detaches.
+import { escapeControl as esc } from '../model/escape.js';
 import os from 'node:os';
 import path from 'node:path';
 import { formatSummary } from '../export/text.js';
@@ -52,7 +53,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       if (signals.first) dash.destroy();
       else how = await dash.closed;
       process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
-      for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${m}\n`);
+      for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${esc(m)}\n`);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });
     } finally {

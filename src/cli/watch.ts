@@ -1,5 +1,6 @@
 // `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
 import type { FdwatchRecord } from '../model/records.js';
+import { escapeControl as esc } from '../model/escape.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
@@ -81,14 +82,14 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, onRecord,
-        onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${s.message}\n`); },
+        onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${esc(s.message)}\n`); }, // it names comms
       });
       if (signals.first) void live.stop();
       if (failure) void live.stop();
       const r = await live.done;
       endCommand(opts, live);
       close();
-      if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
+      if (r.error) process.stderr.write(`fdwatch: ${esc(r.error)}\n`);
       const summary = formatSummary(r.summary) + '\n';
       // the summary line goes where the lines went; when that output failed, to stderr
       if (!jsonOnStdout && !linesFailed) lineOut.write(summary);

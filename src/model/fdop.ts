@@ -24,8 +24,8 @@ export function plainTarget(target: string, kind: FdKind): FdTarget {
 
 /** An fd a call names, with what the source says it refers to (null: the source said nothing). */
 export interface FdRef {
-  fd: number;
-  target: FdTarget | null;
+  readonly fd: number;
+  readonly target: FdTarget | null;
 }
 
 /** One SCM_RIGHTS message of a send or receive. */

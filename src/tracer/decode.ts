@@ -25,15 +25,14 @@ export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | nul
     case 'syscall': return decodeSyscall(e, ctx);
     case 'entry': {
       const spec = SYSCALLS.get(e.name);
-      const base = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null };
       switch (spec?.family) {
-        case 'clone': return { op: 'clone-entry', ...base, flags: cloneFlags(e.name, e.args) };
+        case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'clone-entry', flags: cloneFlags(e.name, e.args) };
         case 'sendmsg': {
           // the msghdr is printed at entry: the message is on its way from here
           const args = parseArgs(e.args);
-          return { op: 'send', ...base, socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
+          return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
         }
-        case 'sendmmsg': return { op: 'send-begin', ...base, socket: fdRef(parseArg(e.args, spec.fdArg!)) };
+        case 'sendmmsg': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send-begin', socket: fdRef(parseArg(e.args, spec.fdArg!)) };
         default: return null;
       }
     }
@@ -52,47 +51,51 @@ export function fdRef(v: Value | undefined): FdRef | null {
   return { fd: a.fd, target: a.decor !== null ? parseDecor(a.decor, a.suffix) : null };
 }
 
+/** A call that changed nothing (ops are object literals with their fields in one order: decode is a hot path). */
+function taskOp(e: SyscallEvent): FdOp {
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'task' };
+}
+
 function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
-  const base = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm };
-  const task: FdOp = { op: 'task', ...base };
   const spec = SYSCALLS.get(e.name);
-  if (!spec) return task;
-  if (spec.family === 'uid') return uid(e, spec) ?? task;
+  if (!spec) return taskOp(e);
+  if (spec.family === 'uid') return uid(e, spec) ?? taskOp(e);
   if (spec.family === 'clone' && (e.cut || e.ret.errno !== null || e.ret.value === null || e.ret.value <= 0)) {
-    return { op: 'clone', ...base, child: null, flags: cloneFlags(e.name, e.args) };
+    return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: null, flags: cloneFlags(e.name, e.args) };
   }
   const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
-  if ((spec.family === 'sendmsg' || spec.family === 'sendmmsg') && (e.cut || !ok)) return { op: 'send-failed', ...base };
-  if (e.cut) return task;
+  if ((spec.family === 'sendmsg' || spec.family === 'sendmmsg') && (e.cut || !ok)) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send-failed' };
+  if (e.cut) return taskOp(e);
   // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
   if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
-    if (spec.family === 'execve' || spec.family === 'exit') return task;
-    if (e.ret.errno !== null || e.ret.value === null) return task;
+    if (spec.family === 'execve' || spec.family === 'exit') return taskOp(e);
+    if (e.ret.errno !== null || e.ret.value === null) return taskOp(e);
   }
   const ret = e.ret.value!;
   switch (spec.family) {
     case 'close': {
       // the commonest call: one argument, read without the parser
       const fd = leadingFd(e.args);
-      if (fd === null) return task;
-      return { op: 'close', ...base, fd: { fd, target: soleDecoration(e.args) } };
+      if (fd === null) return taskOp(e);
+      // its decoration is read only if the fd table does not know the fd already
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close', fd: new CloseRef(fd, e.args) };
     }
     case 'open': case 'accept': {
       // a new fd needs one or two of the arguments: parse only those
       const arg: ArgAt = (i) => parseArg(e.args, i);
-      if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return task;
+      if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return taskOp(e);
       const target = targetFor(e, spec, arg);
       if (spec.pidArg !== undefined) target.pid = numOf(arg(spec.pidArg));
       const flags = flagsText(spec, arg);
       if (flags.includes('O_DIRECTORY') && target.kind === 'file') target.kind = 'dir';
       const cloexec = spec.alwaysCloexec === true || flags.includes('CLOEXEC');
-      if (spec.family === 'accept') return { op: 'accept', ...base, fd: ret, target, cloexec, listener: fdRef(arg(spec.fdArg ?? 0)) };
-      return { op: 'open', ...base, fd: ret, target, cloexec, socket: spec.kind === 'socket' };
+      if (spec.family === 'accept') return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'accept', fd: ret, target, cloexec, listener: fdRef(arg(spec.fdArg ?? 0)) };
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'open', fd: ret, target, cloexec, socket: spec.kind === 'socket' };
     }
     case 'mmap': {
       const shared = e.args.includes('MAP_SHARED');
-      if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return task;
-      return mmap(e, spec, parseArgs(e.args), shared) ?? task;
+      if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
+      return mmap(e, spec, parseArgs(e.args), shared) ?? taskOp(e);
     }
     default: break;
   }
@@ -101,26 +104,26 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
   switch (spec.family) {
     case 'pair': {
       const arr = after(args[spec.pairArg!]);
-      if (!arr || arr.t !== 'arr' || arr.items.length < 2) return task;
+      if (!arr || arr.t !== 'arr' || arr.items.length < 2) return taskOp(e);
       const cloexec = flagsText(spec, arg).includes('CLOEXEC');
       const ends: Array<FdRef & { target: FdTarget }> = [];
       for (const item of arr.items.slice(0, 2)) {
         const a = fdOf(item);
-        if (!a) return task;
+        if (!a) return taskOp(e);
         ends.push({ fd: a.fd, target: a.decor !== null ? parseDecor(a.decor, a.suffix) : plainTarget(spec.target ?? '?', spec.kind ?? 'unknown') });
       }
-      return { op: 'pair', ...base, fds: [ends[0]!, ends[1]!], cloexec };
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'pair', fds: [ends[0]!, ends[1]!], cloexec };
     }
     case 'dup': {
       const from = fdRef(args[spec.fdArg ?? 0]);
-      return from ? { op: 'dup', ...base, from, fd: ret, cloexec: flagsText(spec, arg).includes('CLOEXEC') } : task;
+      return from ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from, fd: ret, cloexec: flagsText(spec, arg).includes('CLOEXEC') } : taskOp(e);
     }
-    case 'fcntl': return fcntl(e, spec, args) ?? task;
+    case 'fcntl': return fcntl(e, spec, args) ?? taskOp(e);
     case 'close_range': {
       const lastText = textOf(args[1]);
       const flags = textOf(args[spec.flagsArg!]);
       return {
-        op: 'close_range', ...base, first: numOf(args[0]) ?? 0,
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close_range', first: numOf(args[0]) ?? 0,
         last: lastText.startsWith('~') || lastText === '-1' ? Infinity : (numOf(args[1]) ?? Infinity),
         cloexec: flags.includes('CLOSE_RANGE_CLOEXEC'), unshare: flags.includes('CLOSE_RANGE_UNSHARE'),
       };
@@ -130,37 +133,43 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       const headers = spec.vector ? mmsgHeaders(hdr, ret) : [hdr];
       const socket = fdRef(args[spec.fdArg ?? 0]);
       if (spec.family === 'sendmsg' || spec.family === 'sendmmsg') {
-        return { op: 'send', ...base, socket, messages: headers.map((h) => scmRights(h, false)), entry: false };
+        return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send', socket, messages: headers.map((h) => scmRights(h, false)), entry: false };
       }
       const flags = flagsText(spec, arg);
       return {
-        op: 'receive', ...base, socket, messages: headers.map((h) => scmRights(h, true)),
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket, messages: headers.map((h) => scmRights(h, true)),
         cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC), peek: hasFlag(flags, 'MSG_PEEK', MSG_PEEK),
       };
     }
     case 'pidfd_getfd': {
       return {
-        op: 'take', ...base, pidfd: fdRef(args[spec.fdArg ?? 0]), targetFd: numOf(args[spec.targetFdArg!]), fd: ret,
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'take', pidfd: fdRef(args[spec.fdArg ?? 0]), targetFd: numOf(args[spec.targetFdArg!]), fd: ret,
         target: e.ret.decor !== null ? parseDecor(e.ret.decor) : null,
       };
     }
-    case 'clone': return { op: 'clone', ...base, child: ret, flags: cloneFlags(e.name, e.args) };
-    case 'execve': return e.ret.value === 0 ? { op: 'exec', ...base, path: textOf(args[spec.pathArg ?? 0]) } : task;
+    case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: ret, flags: cloneFlags(e.name, e.args) };
+    case 'execve': return e.ret.value === 0 ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'exec', path: textOf(args[spec.pathArg ?? 0]) } : taskOp(e);
     case 'connect':
-      if (e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return task;
-      return { op: 'connect', ...base, socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
-    case 'bind': return { op: 'bind', ...base, socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
-    default: return task;
+      if (e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return taskOp(e);
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'connect', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
+    case 'bind': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'bind', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
+    default: return taskOp(e);
   }
 }
 
-/** close's one argument `3</path>(deleted)`: its decoration without the argument parser. */
-function soleDecoration(args: string): FdTarget | null {
-  const lt = args.indexOf('<');
-  if (lt < 0) return null;
-  const gt = args.lastIndexOf('>');
-  if (gt <= lt) return null;
-  return parseDecor(args.slice(lt + 1, gt), args.slice(gt + 1));
+/** close's one argument `3</path>(deleted)`: its decoration is parsed without the argument parser, when asked. */
+class CloseRef implements FdRef {
+  private t: FdTarget | null | undefined = undefined;
+  constructor(readonly fd: number, private readonly args: string) {}
+
+  get target(): FdTarget | null {
+    if (this.t === undefined) {
+      const lt = this.args.indexOf('<');
+      const gt = this.args.lastIndexOf('>');
+      this.t = lt < 0 || gt <= lt ? null : parseDecor(this.args.slice(lt + 1, gt), this.args.slice(gt + 1));
+    }
+    return this.t;
+  }
 }
 
 function targetFor(e: SyscallEvent, spec: SyscallSpec, arg: ArgAt): FdTarget {
@@ -182,26 +191,24 @@ function flagsText(spec: SyscallSpec, arg: ArgAt): string {
 
 function uid(e: SyscallEvent, spec: SyscallSpec): FdOp | null {
   if (e.ret.errno !== null || e.ret.value === null || e.ret.value < 0) return null;
-  const base = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm };
   // getuid/geteuid return it; the set*uid calls name it in an argument
-  if (spec.uidArg === undefined) return { op: 'uid', ...base, uid: e.ret.value, effective: e.name === 'geteuid' };
+  if (spec.uidArg === undefined) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: e.ret.value, effective: e.name === 'geteuid' };
   const n = numOf(parseArgs(e.args)[spec.uidArg]);
   if (n === null || n < 0 || n === UID_UNCHANGED) return null;
-  return { op: 'uid', ...base, uid: n, effective: true };
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: n, effective: true };
 }
 
 function fcntl(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp | null {
-  const base = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm };
   const c = spec.cmdArg!;
   const cmd = textOf(args[c]);
   const fd = fdRef(args[spec.fdArg!]);
   if (!fd) return null;
-  if (cmd.startsWith('F_DUPFD')) return { op: 'dup', ...base, from: fd, fd: e.ret.value!, cloexec: cmd.startsWith('F_DUPFD_CLOEXEC') };
+  if (cmd.startsWith('F_DUPFD')) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from: fd, fd: e.ret.value!, cloexec: cmd.startsWith('F_DUPFD_CLOEXEC') };
   if (cmd.startsWith('F_SETFD')) {
-    return { op: 'set-cloexec', ...base, fd, set: true, cloexec: textOf(args[c + 1]).includes('FD_CLOEXEC') || numOf(args[c + 1]) === FD_CLOEXEC };
+    return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'set-cloexec', fd, set: true, cloexec: textOf(args[c + 1]).includes('FD_CLOEXEC') || numOf(args[c + 1]) === FD_CLOEXEC };
   }
   if (cmd.startsWith('F_GETFD')) {
-    return { op: 'set-cloexec', ...base, fd, set: false, cloexec: e.ret.text.includes('FD_CLOEXEC') || e.ret.value === FD_CLOEXEC };
+    return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'set-cloexec', fd, set: false, cloexec: e.ret.text.includes('FD_CLOEXEC') || e.ret.value === FD_CLOEXEC };
   }
   return null;
 }

@@ -24,6 +24,8 @@ function decodeLine(text: string): Array<Record<string, unknown>> {
   return ops.map(({ tid, ts, line, comm, ...rest }) => {
     assert.is(tid, 10);
     assert.is(line, 1);
+    // an FdRef may be a lazy one (close reads its decoration when asked): compare what it says
+    if (rest.op === 'close') return { ...rest, fd: { fd: rest.fd.fd, target: rest.fd.target } };
     return rest as Record<string, unknown>;
   });
 }

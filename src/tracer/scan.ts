@@ -624,8 +624,13 @@ export function scanLine(s: string, interesting: ReadonlySet<string> | null = nu
 function finishCall(s: string, pos: number, depth: number, out: ScannedLine): ScannedLine {
   // unfinished and friends end the line with '>'; they never carry a return
   if (s.charCodeAt(s.length - 1) === Ch.Gt && s.charCodeAt(s.length - 2) === Ch.Dot) {
+    // a resumed half is the call's end: it cannot be cut again (it would carry no return)
+    if (out.kind === 'resumed' && (s.endsWith(UNFINISHED) || s.endsWith(DETACHED) || (s.lastIndexOf(' <pid changed to ') > 0 && s.endsWith(' ...>')))) {
+      out.reason = 'resumed line unfinished again';
+      out.kind = 'error';
+      return out;
+    }
     if (s.endsWith(UNFINISHED)) {
-      if (out.kind === 'resumed') { out.reason = 'resumed line unfinished again'; out.kind = 'error'; return out; }
       out.kind = 'unfinished';
       return entryHalf(s, pos, s.length - UNFINISHED.length, out);
     }

@@ -45,6 +45,10 @@ const cases: Array<[string, Record<string, unknown>]> = [
   ['2897  +++ superseded by execve in pid 2898 +++', { kind: 'superseded', tid: 2897, num: 2898 }],
   ['2898  execve("/bin/true", ["true"], 0x7ffeae948fe8 /* 35 vars */ <pid changed to 2897 ...>', { kind: 'unfinished', pidChangedTo: 2897 }],
   ['[pid  2584] wait4(-1,  <detached ...>', { kind: 'unfinished', detached: true }],
+  // a resumed half carries the call's return: cut again, it is a parse error (not a call without a return)
+  ['[pid  2584] <... wait4 resumed> <detached ...>', { kind: 'error', reason: 'resumed line unfinished again' }],
+  ['2898  <... execve resumed> <pid changed to 2897 ...>', { kind: 'error', reason: 'resumed line unfinished again' }],
+  ['2898  <... read resumed> <unfinished ...>', { kind: 'error', reason: 'resumed line unfinished again' }],
   ['strace: Process 6305 attached', { kind: 'attached', num: 6305 }],
   ['strace: Process 6305 detached', { kind: 'detached', num: 6305 }],
   ['strace: Process 1234 attached with 3 threads', { kind: 'attached', num: 1234 }],

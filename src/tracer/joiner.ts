@@ -1,6 +1,7 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
+import { Ch } from '../model/chars.js';
 import { escapeControl } from '../model/escape.js';
 import { scanLine, newScannedLine, quickSkip, finishScan, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
 
@@ -117,7 +118,7 @@ export class Joiner {
       this.stats.lines++;
       const l = this.reuse;
       const from = l.kind === 'call' && l.stampAt >= 0 ? l.stampAt : l.bodyAt;
-      const text = bytes.toString('latin1', from, bytes[end - 1] === 13 ? end - 1 : end);
+      const text = bytes.toString('latin1', from, bytes[end - 1] === Ch.CR ? end - 1 : end);
       finishScan(l, text, l.bodyAt - from, from === l.stampAt ? l.nameAt - from : 0);
       this.handle(l, lineNo, src, l.kind === 'error' ? bytes.toString('latin1', start, end) : '');
       return;
@@ -180,8 +181,8 @@ export class Joiner {
     }
     // a spliced `strace: Process N attached` message ends its line
     let last = text.length - 1;
-    if (text.charCodeAt(last) === 13) last--;
-    const sp = text.charCodeAt(last) === 100 /* d */ ? text.indexOf('strace: Process ') : -1;
+    if (text.charCodeAt(last) === Ch.CR) last--;
+    const sp = text.charCodeAt(last) === Ch.d ? text.indexOf('strace: Process ') : -1;
     if (sp > 0) {
       src.splice = text.slice(0, sp);
       src.spliceMsg = text.slice(sp);

@@ -1,6 +1,7 @@
 // One strace output line -> ScannedLine. Hand-written over charCodeAt; never throws.
 // Prefixes handled, in any order: `PID `, `[pid N]`, `PID<comm>`, -t/-tt/-ttt/-r stamps, -n `[ 231]`, -i `[00007f..]`.
 import type { SyscallReturn } from '../model/events.js';
+import { Ch, isDigit, isHex, isIdent, readEnd, readFraction, readHex, readUint, readUintBytes } from '../model/chars.js';
 
 export type LineKind =
   | 'call'        // name(args) = ret
@@ -42,13 +43,6 @@ export interface ScannedLine {
   bodyAt: number;
 }
 
-const enum Ch {
-  Tab = 9, Space = 32, Bang = 33, Quote = 34, Hash = 35, Plus = 43, Comma = 44, Minus = 45, Dot = 46, Slash = 47,
-  D0 = 48, D9 = 57, Colon = 58, Lt = 60, Eq = 61, Gt = 62, Question = 63, At = 64,
-  A = 65, Z = 90, LBracket = 91, Backslash = 92, RBracket = 93, Underscore = 95,
-  a = 97, z = 122, LBrace = 123, RBrace = 125, LParen = 40, RParen = 41, Star = 42, Tilde = 126,
-}
-
 function blank(kind: LineKind): ScannedLine {
   return {
     kind, tid: null, ts: null, tod: false, comm: null, name: '', body: '', ret: null, num: null,
@@ -56,29 +50,19 @@ function blank(kind: LineKind): ScannedLine {
   };
 }
 
-export function isDigit(c: number): boolean { return c >= Ch.D0 && c <= Ch.D9; }
-export function isIdent(c: number): boolean {
-  return (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || (c >= Ch.D0 && c <= Ch.D9) || c === Ch.Underscore;
-}
-function isHex(c: number): boolean {
-  return isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
 /** Reads the prefixes of the line s[pos0, end); returns the position of the body. */
 function scanPrefix(s: string, out: ScannedLine, pos0 = 0, end = s.length): number {
   let pos = pos0;
   // fast path for the common `PID  [clock ]name(` of strace -f -o
-  let c0 = s.charCodeAt(pos);
-  if (c0 >= Ch.D0 && c0 <= Ch.D9) {
-    let p = pos;
-    let n = 0;
-    while (c0 >= Ch.D0 && c0 <= Ch.D9) { n = n * 10 + (c0 - Ch.D0); c0 = s.charCodeAt(++p); }
-    if (c0 === Ch.Space && p < end) {
+  if (isDigit(s.charCodeAt(pos))) {
+    const n = readUint(s, pos, end);
+    let p = readEnd;
+    if (p < end && s.charCodeAt(p) === Ch.Space) {
       out.tid = n;
       while (s.charCodeAt(++p) === Ch.Space) { /* padding */ }
       pos = p;
       const c1 = s.charCodeAt(pos);
-      if (!(c1 >= Ch.D0 && c1 <= Ch.D9) && c1 !== Ch.LBracket) return pos;
+      if (!isDigit(c1) && c1 !== Ch.LBracket) return pos;
     }
   }
   for (;;) {
@@ -94,10 +78,9 @@ function scanPrefix(s: string, out: ScannedLine, pos0 = 0, end = s.length): numb
       if (s.startsWith('[pid ', pos)) {
         let p = pos + 5;
         while (p < end && s.charCodeAt(p) === Ch.Space) p++;
-        const start = p;
-        let n = 0;
-        while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
-        if (p === start) return pos;
+        const n = readUint(s, p, end);
+        if (readEnd === p) return pos;
+        p = readEnd;
         if (s.charCodeAt(p) === Ch.Lt) {
           const close = s.indexOf('>]', p);
           if (close < 0 || close >= end) return pos;
@@ -120,9 +103,8 @@ function scanPrefix(s: string, out: ScannedLine, pos0 = 0, end = s.length): numb
       return pos;
     }
     if (isDigit(c)) {
-      let p = pos;
-      let n = 0;
-      while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
+      const n = readUint(s, pos, end);
+      const p = readEnd;
       const d = p < end ? s.charCodeAt(p) : -1;
       if (d === Ch.Colon) {
         // -t / -tt: HH:MM:SS[.frac]
@@ -133,15 +115,10 @@ function scanPrefix(s: string, out: ScannedLine, pos0 = 0, end = s.length): numb
       }
       if (d === Ch.Dot) {
         // -ttt (epoch) or -r (relative): digits.digits
-        let q = p + 1;
-        let frac = 0;
-        let scale = 1;
-        while (q < end && isDigit(s.charCodeAt(q))) {
-          if (scale < 1e15) { frac = frac * 10 + (s.charCodeAt(q) - Ch.D0); scale *= 10; }
-          q++;
-        }
+        const frac = readFraction(s, p + 1, end);
+        const q = readEnd;
         if (q === p + 1 || (q < end && s.charCodeAt(q) !== Ch.Space)) return pos;
-        if (n >= 100000000) { out.ts = n + frac / scale; out.tod = false; }
+        if (n >= 100000000) { out.ts = n + frac; out.tod = false; }
         pos = q;
         continue;
       }
@@ -175,17 +152,12 @@ function parseClock(s: string, pos: number, out: ScannedLine, end: number): numb
   if (!(h >= 0 && h < 24 && m >= 0 && m < 60 && sec >= 0 && sec < 61)) return -1;
   let p = pos + 8;
   let frac = 0;
-  let scale = 1;
   if (p < end && s.charCodeAt(p) === Ch.Dot) {
-    p++;
-    while (p < end && isDigit(s.charCodeAt(p))) {
-      frac = frac * 10 + (s.charCodeAt(p) - Ch.D0);
-      scale *= 10;
-      p++;
-    }
+    frac = readFraction(s, p + 1, end);
+    p = readEnd;
   }
   if (p < end && s.charCodeAt(p) !== Ch.Space) return -1;
-  out.ts = h * 3600 + m * 60 + sec + frac / scale;
+  out.ts = h * 3600 + m * 60 + sec + frac;
   out.tod = true;
   return p;
 }
@@ -267,7 +239,7 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
 /** The '<' at `p` opens an fd decoration: after an fd number (`3</path>`) or after AT_FDCWD (-y: `AT_FDCWD</cwd>`). */
 export function opensDecoration(s: string, p: number): boolean {
   const b = s.charCodeAt(p - 1);
-  return isDigit(b) || (b === 68 /* D */ && p >= 8 && s.startsWith('AT_FDCWD', p - 8));
+  return isDigit(b) || (b === Ch.D && p >= 8 && s.startsWith('AT_FDCWD', p - 8));
 }
 
 /** At `<` of a decoration: returns the index after its matching `>` (nested decorations allowed), or -1. */
@@ -324,18 +296,15 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
   } else if (c === Ch.Minus || isDigit(c)) {
     let neg = false;
     if (c === Ch.Minus) { neg = true; p++; }
-    if (s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === 120 || s.charCodeAt(p + 1) === 88)) {
+    if (s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === Ch.x || s.charCodeAt(p + 1) === Ch.X)) {
       // addresses (mmap) fit a double exactly below 2^53; a longer value loses precision, as parseInt would
-      p += 2;
-      const hs = p;
-      let n = 0;
-      for (let d = s.charCodeAt(p); p < end && isHex(d); d = s.charCodeAt(++p)) n = n * 16 + (d <= Ch.D9 ? d - Ch.D0 : (d | 32) - 87);
-      value = p > hs ? n : null;
+      const n = readHex(s, p + 2, end);
+      value = readEnd > p + 2 ? n : null;
+      p = readEnd;
     } else {
-      let n = 0;
-      const ds = p;
-      while (p < end && isDigit(s.charCodeAt(p))) { n = n * 10 + (s.charCodeAt(p) - Ch.D0); p++; }
-      if (p === ds) return null;
+      const n = readUint(s, p, end);
+      if (readEnd === p) return null;
+      p = readEnd;
       value = n;
     }
     if (neg && value !== null) value = -value;
@@ -353,7 +322,7 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
   if (q < end) {
     const e0 = q;
     const first = s.charCodeAt(q);
-    if (first === 69 /* E */) {
+    if (first === Ch.E) {
       while (q < end && isIdent(s.charCodeAt(q))) q++;
       errno = s.slice(e0, q);
     }
@@ -405,7 +374,7 @@ function bytesAt(s: Uint8Array, p: number, end: number, lit: string): boolean {
 }
 
 const IDENT = new Uint8Array(256);
-for (let c = 0; c < 128; c++) IDENT[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : 0;
+for (let c = 0; c < 128; c++) IDENT[c] = isIdent(c) ? 1 : 0;
 
 /**
  * The hot path, on the raw bytes of the line s[start, end): is it a call (or resumed call) of a name outside
@@ -416,17 +385,18 @@ export type QuickVerdict = 'skip' | 'interesting' | 'unknown';
 
 export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilter, out: ScannedLine): QuickVerdict {
   if (end - start < 3) return 'unknown';
-  if (s[end - 1] === 13) end--;
+  if (s[end - 1] === Ch.CR) end--;
   // a line cut by a spliced `strace: Process N attached` ends with it: the full path handles those
-  if (s[end - 1] === 100 /* d */ && bytesAt(s, end - 8, end, 'attached')) return 'unknown';
+  if (s[end - 1] === Ch.d && bytesAt(s, end - 8, end, 'attached')) return 'unknown';
   let p = start;
   let c = s[p]!;
   let tid = -1;
   let stampAt = -1;
   if (c >= Ch.D0 && c <= Ch.D9) {
     // `PID  `, or a stamp when there is no pid
-    let n = 0;
-    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s[++p]!; }
+    const n = readUintBytes(s, p, end);
+    p = readEnd;
+    c = s[p]!;
     if (c === Ch.Space) {
       tid = n;
       while (c === Ch.Space) c = s[++p]!;
@@ -439,9 +409,10 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     p += 5;
     c = s[p]!;
     while (c === Ch.Space) c = s[++p]!;
-    let n = 0;
     const d0 = p;
-    while (c >= Ch.D0 && c <= Ch.D9) { n = n * 10 + (c - Ch.D0); c = s[++p]!; }
+    const n = readUintBytes(s, p, end);
+    p = readEnd;
+    c = s[p]!;
     if (p === d0 || c !== Ch.RBracket || s[p + 1] !== Ch.Space) return 'unknown';
     tid = n;
     p += 2;
@@ -465,8 +436,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     const a = p + 5;
     p = a;
     while (p < end && IDENT[s[p]!] === 1) p++;
-    if (p + 9 > end || s[p] !== Ch.Space || s[p + 1] !== 114 || s[p + 2] !== 101 || s[p + 3] !== 115 || s[p + 4] !== 117 ||
-        s[p + 5] !== 109 || s[p + 6] !== 101 || s[p + 7] !== 100 || s[p + 8] !== Ch.Gt) return 'unknown'; // ` resumed>`
+    if (p + 9 > end || s[p] !== Ch.Space || s[p + 1] !== Ch.r || s[p + 2] !== Ch.e || s[p + 3] !== Ch.s || s[p + 4] !== Ch.u ||
+        s[p + 5] !== Ch.m || s[p + 6] !== Ch.e || s[p + 7] !== Ch.d || s[p + 8] !== Ch.Gt) return 'unknown'; // ` resumed>`
     const name = interestingName(s, a, p, f);
     if (name !== null) return interesting(out, 'resumed', name, tid, -1, -1, p + 9);
     kind = 'skip-resumed';
@@ -535,7 +506,7 @@ function reset(out: ScannedLine): ScannedLine {
 export function scanLine(s: string, interesting: ReadonlySet<string> | null = null, reuse?: ScannedLine): ScannedLine {
   const out = reuse ? reset(reuse) : blank('error');
   let end = s.length;
-  if (end > 0 && s.charCodeAt(end - 1) === 13) { s = s.slice(0, end - 1); end--; }
+  if (end > 0 && s.charCodeAt(end - 1) === Ch.CR) { s = s.slice(0, end - 1); end--; }
   const pos = scanPrefix(s, out);
   if (pos >= end) {
     out.kind = out.tid === null && out.ts === null ? 'blank' : 'error';
@@ -580,7 +551,7 @@ export function scanLine(s: string, interesting: ReadonlySet<string> | null = nu
     out.reason = 'unknown +++ line';
     return out;
   }
-  if (c === 115 /* s */ && s.startsWith('strace: ', pos)) {
+  if (c === Ch.s && s.startsWith('strace: ', pos)) {
     const rest = s.slice(pos + 8);
     if (rest.startsWith('Process ')) {
       const n = parseInt(rest.slice(8), 10);

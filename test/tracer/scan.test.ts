@@ -13,6 +13,8 @@ const cases: Array<[string, Record<string, unknown>]> = [
   ['2804<sh> 15:39:59.824913 [ 231] [????????????????] +++ exited with 0 +++', { kind: 'exit', tid: 2804, num: 0 }],
   ['15:39:59 execve("/usr/bin/true", ["true"], 0x7fff9da9f038 /* 35 vars */) = 0', { kind: 'call', ts: 56399, name: 'execve' }],
   ['1700000000.123456 close(3) = 0', { kind: 'call', ts: 1700000000.123456, tod: false }],
+  // a fraction longer than a double holds: its digits past 15 are stepped over (they made the time NaN)
+  [`2804 15:39:59.${'1'.repeat(400)} close(3) = 0`, { kind: 'call', tid: 2804, ts: 56399 + 1 / 9, tod: true }],
   ['2532  1700000000.123456789 close(3) = 0', { kind: 'call', tid: 2532, ts: 1700000000.123456789 }],
   ['     0.000123 close(3)                  = 0', { kind: 'call', ts: null, name: 'close' }],
   [' > /usr/lib/x86_64-linux-gnu/libc.so.6(_exit+0x29) [0xd4409]', { kind: 'stack' }],

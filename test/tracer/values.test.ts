@@ -119,8 +119,8 @@ test('parseArg(i) is parseArgs()[i], for every argument of every call in every f
       for (const line of fs.readFileSync(path.join(dir, c, f), 'latin1').split('\n')) {
         const l = scanLine(line);
         if (l.kind !== 'call' && l.kind !== 'resumed' && l.kind !== 'unfinished') continue;
-        const all = parseArgs(l.body);
-        for (let i = 0; i <= all.length; i++) { assert.equal(parseArg(l.body, i), all[i], `${line} [${i}]`); checked++; }
+        const all = parseArgs(l.args);
+        for (let i = 0; i <= all.length; i++) { assert.equal(parseArg(l.args, i), all[i], `${line} [${i}]`); checked++; }
       }
     }
   }

@@ -109,8 +109,6 @@ test('unescapeC of a long string: no argument spread, bytes as they were', () =>
   assert.is(unescapeC('\\377\\376' + 'a'.repeat(200_000)).length, 200_002);
 });
 
-test.run();
-
 test('parseArg(i) is parseArgs()[i], for every argument of every call in every fixture log', () => {
   let checked = 0;
   const dir = path.join(root, 'fixtures', 'traces');
@@ -139,3 +137,5 @@ test('AT_FDCWD</cwd> is one argument even when the directory name holds , ) or >
   assert.is(textOf(a[2]), 'O_RDONLY|O_CLOEXEC');
   assert.equal(parseArg('AT_FDCWD</tmp/a,b) <c>>, "x", O_RDONLY|O_CLOEXEC', 2), a[2]);
 });
+
+test.run();

@@ -3,12 +3,12 @@
 // (the emitted JS reads `47 /* Ch.Slash */`), so a name costs nothing at run time.
 
 export const enum Ch {
-  Bell = 7, Backspace = 8, Tab = 9, LF = 10, VT = 11, FF = 12, CR = 13, Space = 32, Bang = 33, Quote = 34, Hash = 35,
+  Bell = 7, Backspace = 8, Tab = 9, LF = 10, VT = 11, FF = 12, CR = 13, Space = 32, Quote = 34,
   LParen = 40, RParen = 41, Star = 42, Plus = 43, Comma = 44, Minus = 45, Dot = 46, Slash = 47,
   D0 = 48, D7 = 55, D9 = 57, Colon = 58, Lt = 60, Eq = 61, Gt = 62, Question = 63, At = 64,
-  A = 65, D = 68, E = 69, F = 70, X = 88, Z = 90, LBracket = 91, Backslash = 92, RBracket = 93, Underscore = 95,
+  A = 65, D = 68, E = 69, X = 88, Z = 90, LBracket = 91, Backslash = 92, RBracket = 93, Underscore = 95,
   a = 97, b = 98, d = 100, e = 101, f = 102, m = 109, n = 110, r = 114, s = 115, t = 116, u = 117, v = 118,
-  x = 120, z = 122, LBrace = 123, Pipe = 124, RBrace = 125, Tilde = 126,
+  x = 120, z = 122, LBrace = 123, Pipe = 124, RBrace = 125,
 }
 
 export function isDigit(c: number): boolean { return c >= Ch.D0 && c <= Ch.D9; }

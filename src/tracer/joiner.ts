@@ -3,7 +3,7 @@
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
 import { Ch } from '../model/chars.js';
 import { escapeControl } from '../model/escape.js';
-import { scanLine, newQuickScan, quickSkip, finishScan, nameFilter, LineRecord, type NameFilter, type ScannedLine } from './scan.js';
+import { scanLine, quickSkip, finishScan, nameFilter, LineRecord, QuickScan, type NameFilter, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
 export class Clock {
@@ -79,7 +79,7 @@ export class Joiner {
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
   /** quickSkip's verdict on the line at hand */
-  private readonly quick = newQuickScan();
+  private readonly quick = new QuickScan();
   /** the line at hand, scanned: handled before the next one is read (a spliced line's pieces get their own) */
   private readonly line = new LineRecord();
   /** the threads of the last two skipped lines (known alive; -f logs of two busy processes alternate) */

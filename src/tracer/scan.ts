@@ -465,19 +465,15 @@ for (let c = 0; c < 128; c++) IDENT[c] = isIdent(c) ? 1 : 0;
  * quickSkip's verdict on a line's raw bytes, written into one object the caller keeps: the hot path allocates
  * nothing for the lines it skips.
  */
-export interface QuickScan {
+export class QuickScan {
   /** skip / skip-resumed: a call (or resumed half) of a name outside the filter; call / resumed: one inside it */
-  kind: 'skip' | 'skip-resumed' | 'call' | 'resumed';
-  tid: number | null;
+  kind: 'skip' | 'skip-resumed' | 'call' | 'resumed' = 'skip';
+  tid: number | null = null;
   /** call / resumed: the name, and the byte offsets of the stamp (-1: none), the name and the arguments */
-  name: string;
-  stampAt: number;
-  nameAt: number;
-  bodyAt: number;
-}
-
-export function newQuickScan(): QuickScan {
-  return { kind: 'skip', tid: null, name: '', stampAt: -1, nameAt: -1, bodyAt: -1 };
+  name = '';
+  stampAt = -1;
+  nameAt = -1;
+  bodyAt = -1;
 }
 
 /** skip: `q` says which kind and thread (the line is never decoded); interesting: finishScan it; unknown: scanLine it. */

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanLine, quickSkip, finishScan, nameFilter, newQuickScan, MAX_NESTING, LineRecord } from '../../src/tracer/scan.js';
+import { scanLine, quickSkip, finishScan, nameFilter, QuickScan, MAX_NESTING, LineRecord } from '../../src/tracer/scan.js';
 import { INTERESTING } from '../../src/model/syscalls.js';
 import { root } from '../paths.js';
 
@@ -114,7 +114,7 @@ test('nesting: 64 levels inside the call parse, 65 are a parse error, whatever t
 test('nesting on the hot path (quickSkip + finishScan) is checked too', () => {
   const f = nameFilter(new Set(['sendmsg']));
   const line = Buffer.from(`7 1700000000.000001 sendmsg(3, ${nest(65)}, 0) = 1`, 'latin1');
-  const q = newQuickScan();
+  const q = new QuickScan();
   assert.is(quickSkip(line, 0, line.length, f, q), 'interesting');
   const l = finishScan(q, line, line.length);
   assert.equal([l.kind, l.kind === 'error' && l.reason], ['error', DEEP]);
@@ -145,7 +145,7 @@ test('a reused LineRecord carries nothing of the line scanned into it before', (
 
 test('the hot path (quickSkip, finishScan) reads every line of every fixture log as scanLine does', () => {
   const f = nameFilter(INTERESTING);
-  const q = newQuickScan();
+  const q = new QuickScan();
   const seen = { skip: 0, interesting: 0, unknown: 0 };
   const dir = path.join(root, 'fixtures', 'traces');
   for (const c of fs.readdirSync(dir)) {

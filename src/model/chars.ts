@@ -37,7 +37,11 @@ export let readEnd = 0;
 /** The decimal digits of s[p, end) from `p` as a number (0 when there are none: then readEnd === p). */
 export function readUint(s: string, p: number, end: number): number {
   let n = 0;
-  for (let c = s.charCodeAt(p); p < end && c >= Ch.D0 && c <= Ch.D9; c = s.charCodeAt(++p)) n = n * 10 + (c - Ch.D0);
+  for (; p < end; p++) {
+    const c = s.charCodeAt(p);
+    if (c < Ch.D0 || c > Ch.D9) break;
+    n = n * 10 + (c - Ch.D0);
+  }
   readEnd = p;
   return n;
 }
@@ -45,15 +49,23 @@ export function readUint(s: string, p: number, end: number): number {
 /** readUint over raw bytes (a line not yet decoded). */
 export function readUintBytes(s: Uint8Array, p: number, end: number): number {
   let n = 0;
-  for (let c = s[p]!; p < end && c >= Ch.D0 && c <= Ch.D9; c = s[++p]!) n = n * 10 + (c - Ch.D0);
+  for (; p < end; p++) {
+    const c = s[p]!;
+    if (c < Ch.D0 || c > Ch.D9) break;
+    n = n * 10 + (c - Ch.D0);
+  }
   readEnd = p;
   return n;
 }
 
-/** The hex digits of s[p, end) (after a `0x`): exact below 2^53, rounded above it as parseInt does. */
+/** The hex digits of s[p, end) (after a `0x`): exact below 2^53 (past it each digit rounds; parseInt rounds once). */
 export function readHex(s: string, p: number, end: number): number {
   let n = 0;
-  for (let d = hexDigit(s.charCodeAt(p)); p < end && d >= 0; d = hexDigit(s.charCodeAt(++p))) n = n * 16 + d;
+  for (; p < end; p++) {
+    const d = hexDigit(s.charCodeAt(p));
+    if (d < 0) break;
+    n = n * 16 + d;
+  }
   readEnd = p;
   return n;
 }
@@ -65,7 +77,9 @@ const FRACTION_DIGITS = 15;
 export function readFraction(s: string, p: number, end: number): number {
   let frac = 0;
   let scale = 1;
-  for (let c = s.charCodeAt(p), k = 0; p < end && c >= Ch.D0 && c <= Ch.D9; c = s.charCodeAt(++p), k++) {
+  for (let k = 0; p < end; p++, k++) {
+    const c = s.charCodeAt(p);
+    if (c < Ch.D0 || c > Ch.D9) break;
     if (k < FRACTION_DIGITS) { frac = frac * 10 + (c - Ch.D0); scale *= 10; }
   }
   readEnd = p;

@@ -1,4 +1,5 @@
 // Kernel constants fdwatch reads, with their kernel names (x86-64 / asm-generic values; strace -X raw prints them).
+import { Ch, readEnd, readHex } from './chars.js';
 
 /** clone(2) flags (include/uapi/linux/sched.h) */
 export const CLONE_FILES = 0x400;
@@ -33,18 +34,12 @@ export function hasFlag(flags: string, name: string, bit: number): boolean {
   // whole names only: CLONE_PARENT is not CLONE_PARENT_SETTID
   for (let i = flags.indexOf(name); i >= 0; i = flags.indexOf(name, i + 1)) {
     const end = i + name.length;
-    if ((i === 0 || flags.charCodeAt(i - 1) === 124 /* | */) && (end === flags.length || flags.charCodeAt(end) === 124)) return true;
+    if ((i === 0 || flags.charCodeAt(i - 1) === Ch.Pipe) && (end === flags.length || flags.charCodeAt(end) === Ch.Pipe)) return true;
   }
   let i = flags.indexOf('0x');
   while (i >= 0) {
-    let n = 0;
-    let j = i + 2;
-    for (; j < flags.length; j++) {
-      const c = flags.charCodeAt(j);
-      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-      if (d < 0) break;
-      n = n * 16 + d;
-    }
+    const n = readHex(flags, i + 2, flags.length);
+    const j = readEnd;
     // bits above 2^31 do not survive `&` on a double: test through division
     if (j > i + 2 && Math.floor(n / bit) % 2 === 1) return true;
     i = flags.indexOf('0x', j);

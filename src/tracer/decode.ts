@@ -1,6 +1,7 @@
 // strace's events -> FdOps: what each call did to kernel state, driven by the syscall table
 // (src/model/syscalls.ts: argument positions, flag arguments, what the return means), with one decoder per
 // kernel struct (msghdr, mmsghdr, sockaddr_un). The only place that reads strace argument text.
+import { Ch } from '../model/chars.js';
 import type { TraceEvent, SyscallEvent } from '../model/events.js';
 import { plainTarget, type CloneFlags, type FdOp, type FdRef, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import {
@@ -236,7 +237,7 @@ function cloneFlags(name: string, args: string): CloneFlags {
   let text = '';
   if (i >= 0) {
     let j = i + 6;
-    while (j < args.length && args.charCodeAt(j) !== 44 /* , */ && args.charCodeAt(j) !== 125 /* } */) j++;
+    while (j < args.length && args.charCodeAt(j) !== Ch.Comma && args.charCodeAt(j) !== Ch.RBrace) j++;
     text = args.slice(i + 6, j);
   }
   return {

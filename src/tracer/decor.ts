@@ -1,12 +1,13 @@
 // -y/-yy fd decorations -> what the fd refers to. `4</etc/hostname>`, `3<UNIX-STREAM:[6149->5313,"/x"]>`, `5</dev/null<char 1:3>>`.
 import type { FdKind } from '../model/records.js';
 import { plainTarget, type FdTarget } from '../model/fdop.js';
+import { Ch, readEnd, readUint } from '../model/chars.js';
 import { unescapeC } from './values.js';
 
 /** `decor` is the text between the outer `<` `>`; `suffix` what strace printed after it, e.g. `(deleted)`. */
 export function parseDecor(decor: string, suffix = ''): FdTarget {
   const deleted = suffix.includes('(deleted)');
-  if (decor.charCodeAt(0) === 47 /* / */) {
+  if (decor.charCodeAt(0) === Ch.Slash) {
     // nested device decoration: /dev/null<char 1:3>
     let path = decor;
     let kind: FdKind = 'file';
@@ -41,22 +42,19 @@ export function parseDecor(decor: string, suffix = ''): FdTarget {
     const body = decor.slice(open + 2, -1);
     if (proto === 'socket' || proto.startsWith('UNIX') || proto === 'NETLINK') {
       // A, A->B, A,"path", A->B,"path", A,@"abstract"
-      let p = 0;
-      let n = 0;
-      while (p < body.length && body.charCodeAt(p) >= 48 && body.charCodeAt(p) <= 57) { n = n * 10 + body.charCodeAt(p) - 48; p++; }
-      if (p > 0) t.inode = n;
+      const inode = readUint(body, 0, body.length);
+      let p = readEnd;
+      if (p > 0) t.inode = inode;
       if (body.startsWith('->', p)) {
-        p += 2;
-        let m = 0;
-        const s0 = p;
-        while (p < body.length && body.charCodeAt(p) >= 48 && body.charCodeAt(p) <= 57) { m = m * 10 + body.charCodeAt(p) - 48; p++; }
-        if (p > s0) t.peer = m;
+        const peer = readUint(body, p + 2, body.length);
+        if (readEnd > p + 2) t.peer = peer;
+        p = readEnd;
       }
-      if (body.charCodeAt(p) === 44 /* , */) {
+      if (body.charCodeAt(p) === Ch.Comma) {
         let q = p + 1;
         let at = '';
-        if (body.charCodeAt(q) === 64 /* @ */) { at = '@'; q++; }
-        if (body.charCodeAt(q) === 34 && body.endsWith('"')) t.path = at + unescapeC(body.slice(q + 1, -1));
+        if (body.charCodeAt(q) === Ch.At) { at = '@'; q++; }
+        if (body.charCodeAt(q) === Ch.Quote && body.endsWith('"')) t.path = at + unescapeC(body.slice(q + 1, -1));
       }
     }
     return t;

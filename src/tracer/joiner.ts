@@ -1,8 +1,9 @@
 // Lines -> TraceEvents: joins `<unfinished ...>` with `<... resumed>` per thread, splits spliced
 // `strace: Process N attached` messages, resolves unprefixed lines, turns -t/-tt clocks into epoch time.
 import type { ParseError, SyscallEvent, TraceEvent } from '../model/events.js';
+import { Ch } from '../model/chars.js';
 import { escapeControl } from '../model/escape.js';
-import { scanLine, newScannedLine, quickSkip, finishScan, nameFilter, type NameFilter, type ScannedLine } from './scan.js';
+import { scanLine, quickSkip, finishScan, nameFilter, LineRecord, QuickScan, type NameFilter, type ScannedLine } from './scan.js';
 
 /** Time of day (-t/-tt) -> epoch seconds, counting midnight rollovers. One per input stream. */
 export class Clock {
@@ -77,7 +78,10 @@ export class Joiner {
   private placeholderBuffer: TraceEvent[] | null = null;
   readonly stats: JoinerStats = { lines: 0, events: 0, syscalls: 0, parseErrors: 0, cut: 0 };
 
-  private readonly reuse = newScannedLine();
+  /** quickSkip's verdict on the line at hand */
+  private readonly quick = new QuickScan();
+  /** the line at hand, scanned: handled before the next one is read (a spliced line's pieces get their own) */
+  private readonly line = new LineRecord();
   /** the threads of the last two skipped lines (known alive; -f logs of two busy processes alternate) */
   private lastTid = -1;
   private prevTid = -1;
@@ -97,16 +101,16 @@ export class Joiner {
   /** Feeds the line bytes[start, end) (latin1) without decoding it unless it matters. */
   pushBytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
     if (end - start > MAX_LINE) { this.tooLong(bytes, start, end, lineNo, src); return; }
-    const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, this.reuse) : 'unknown';
+    const q = this.quick;
+    const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, q) : 'unknown';
     if (verdict === 'skip') {
-      const l = this.reuse;
       this.stats.lines++;
-      if (l.kind === 'skip') this.stats.syscalls++;
+      if (q.kind === 'skip') this.stats.syscalls++;
       // a skipped line only tells which threads are alive; the same thread again tells nothing new
-      const tid = l.tid;
-      if (tid === null) this.resolveTid(l, src);
+      const tid = q.tid;
+      if (tid === null) this.resolveTid(null, src);
       else if (tid !== this.lastTid) {
-        if (tid !== this.prevTid) this.resolveTid(l, src);
+        if (tid !== this.prevTid) this.resolveTid(tid, src);
         this.prevTid = this.lastTid;
         this.lastTid = tid;
       }
@@ -115,10 +119,7 @@ export class Joiner {
     if (verdict === 'interesting') {
       // decode only the arguments (and the stamp of a call): the prefix and name are known
       this.stats.lines++;
-      const l = this.reuse;
-      const from = l.kind === 'call' && l.stampAt >= 0 ? l.stampAt : l.bodyAt;
-      const text = bytes.toString('latin1', from, bytes[end - 1] === 13 ? end - 1 : end);
-      finishScan(l, text, l.bodyAt - from, from === l.stampAt ? l.nameAt - from : 0);
+      const l = finishScan(q, bytes, end, this.line);
       this.handle(l, lineNo, src, l.kind === 'error' ? bytes.toString('latin1', start, end) : '');
       return;
     }
@@ -131,10 +132,10 @@ export class Joiner {
    */
   private tooLong(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
     this.stats.lines++;
-    const l = this.reuse;
-    if (this.filter !== null && quickSkip(bytes, start, end, this.filter, l) === 'skip') {
-      if (l.kind === 'skip') this.stats.syscalls++;
-      this.resolveTid(l, src);
+    const q = this.quick;
+    if (this.filter !== null && quickSkip(bytes, start, end, this.filter, q) === 'skip') {
+      if (q.kind === 'skip') this.stats.syscalls++;
+      this.resolveTid(q.tid, src);
       return;
     }
     this.error(lineNo, TOO_LONG, bytes.toString('latin1', start, start + 201));
@@ -180,14 +181,14 @@ export class Joiner {
     }
     // a spliced `strace: Process N attached` message ends its line
     let last = text.length - 1;
-    if (text.charCodeAt(last) === 13) last--;
-    const sp = text.charCodeAt(last) === 100 /* d */ ? text.indexOf('strace: Process ') : -1;
+    if (text.charCodeAt(last) === Ch.CR) last--;
+    const sp = text.charCodeAt(last) === Ch.d ? text.indexOf('strace: Process ') : -1;
     if (sp > 0) {
       src.splice = text.slice(0, sp);
       src.spliceMsg = text.slice(sp);
       return;
     }
-    this.handle(scanLine(text, this.interesting, this.reuse), lineNo, src, text);
+    this.handle(scanLine(text, this.interesting, this.line), lineNo, src, text);
   }
 
   /** End of input: calls still unfinished are reported as cut; buffered placeholder events are flushed. */
@@ -235,19 +236,20 @@ export class Joiner {
     for (const e of buf) { if (e.tid === PLACEHOLDER) e.tid = tid; this.emit(e); }
   }
 
-  private resolveTid(l: ScannedLine, src: Source): number {
-    if (l.tid !== null) {
-      if (!this.live.has(l.tid)) {
-        this.live.add(l.tid);
+  /** The thread of a line with prefix `tid`; `execer`: a superseded line's execve-ing thread. */
+  private resolveTid(tid: number | null, src: Source, execer: number | null = null): number {
+    if (tid !== null) {
+      if (!this.live.has(tid)) {
+        this.live.add(tid);
         // the first unannounced prefixed thread is the one that printed the unprefixed lines
-        if (this.placeholderBuffer && l.kind !== 'attached') this.flushPlaceholder(l.tid);
+        if (this.placeholderBuffer) this.flushPlaceholder(tid);
       }
-      return l.tid;
+      return tid;
     }
     if (src.fileTid !== null) return src.fileTid;
-    if (l.kind === 'superseded' && !this.placeholderBuffer) {
+    if (execer !== null && !this.placeholderBuffer) {
       // the execve-ing thread is gone from the count already: the survivor is the one left
-      const rest = [...this.live].filter((t) => t !== l.num);
+      const rest = [...this.live].filter((t) => t !== execer);
       if (rest.length === 1) return rest[0]!;
     }
     // strace drops the prefix while it traces a single process: the unannounced launched command, or the only survivor
@@ -265,14 +267,14 @@ export class Joiner {
       case 'blank': case 'stack': case 'message':
         return;
       case 'skip': case 'skip-resumed':
-        this.resolveTid(l, src);
+        this.resolveTid(l.tid, src);
         if (l.kind === 'skip') this.stats.syscalls++;
         return;
       case 'error':
         this.error(lineNo, l.reason, text);
         return;
       case 'attached': case 'detached': {
-        const tid = l.num!;
+        const tid = l.pid;
         if (l.kind === 'attached') this.live.add(tid);
         else this.live.delete(tid);
         this.emit({ type: l.kind, line: lineNo, tid, ts: l.ts });
@@ -280,20 +282,20 @@ export class Joiner {
       }
       default:
     }
-    const tid = this.resolveTid(l, src);
+    const tid = this.resolveTid(l.tid, src, l.kind === 'superseded' ? l.by : null);
     switch (l.kind) {
       case 'call':
         this.emit({
-          type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.body, ret: l.ret!,
+          type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.args, ret: l.ret,
         });
         return;
       case 'unfinished': {
-        const p: Pending = { name: l.name, args: l.body, line: lineNo, ts: l.ts, comm: l.comm };
+        const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
         if (l.detached) { this.stats.cut++; return; }
         if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
         else this.pending.set(tid, p);
         if (this.entryNames === null || this.entryNames.has(l.name)) {
-          this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.body });
+          this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.args });
         }
         return;
       }
@@ -313,13 +315,13 @@ export class Joiner {
         }
         const ev: SyscallEvent = {
           type: 'syscall', line: p.line, tid, ts: p.ts, comm: l.comm ?? p.comm, name: l.name,
-          args: p.args + l.body, ret: l.ret!,
+          args: p.args + l.args, ret: l.ret,
         };
         this.emit(ev);
         return;
       }
       case 'signal':
-        this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.name, info: l.body });
+        this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.signal, info: l.info });
         return;
       case 'exit': {
         const p = this.pending.get(tid);
@@ -333,7 +335,7 @@ export class Joiner {
           });
         }
         this.live.delete(tid);
-        this.emit({ type: 'exit', line: lineNo, tid, ts: l.ts, code: l.num, signal: l.signal, core: l.core });
+        this.emit({ type: 'exit', line: lineNo, tid, ts: l.ts, code: l.code, signal: l.signal, core: l.core });
         return;
       }
       case 'superseded': {
@@ -341,10 +343,10 @@ export class Joiner {
         const p = this.pending.get(tid);
         if (p) { this.pending.delete(tid); this.stats.cut++; }
         this.superseded.add(tid);
-        const ex = this.pending.get(l.num!);
-        if (ex && ex.name.startsWith('execve')) { this.pending.delete(l.num!); this.migrated.set(tid, ex); }
-        this.live.delete(l.num!);
-        this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.num! });
+        const ex = this.pending.get(l.by);
+        if (ex && ex.name.startsWith('execve')) { this.pending.delete(l.by); this.migrated.set(tid, ex); }
+        this.live.delete(l.by);
+        this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.by });
         return;
       }
       default:

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { Ch } from '../model/chars.js';
 import { scanLine } from './scan.js';
 import { InputError } from '../model/errors.js';
 import { Clock, MAX_LINE } from './joiner.js';
@@ -30,7 +31,7 @@ class LineSplitter {
   push(chunk: Buffer): void {
     let start = 0;
     if (this.partLen > 0) {
-      const nl = chunk.indexOf(10);
+      const nl = chunk.indexOf(Ch.LF);
       if (nl < 0) { this.keep(chunk, 0, chunk.length); return; }
       this.keep(chunk, 0, nl);
       const first = this.take();
@@ -38,7 +39,7 @@ class LineSplitter {
       start = nl + 1;
     }
     for (;;) {
-      const nl = chunk.indexOf(10, start);
+      const nl = chunk.indexOf(Ch.LF, start);
       if (nl < 0) break;
       this.sink(chunk, start, nl, ++this.n);
       start = nl + 1;
@@ -205,7 +206,7 @@ class FileLines {
   next(): string | null {
     for (;;) {
       if (this.at < this.len) {
-        const nl = this.buf.indexOf(10, this.at);
+        const nl = this.buf.indexOf(Ch.LF, this.at);
         if (nl >= 0 && nl < this.len) {
           let text: string;
           if (this.partLen === 0) text = this.buf.toString('latin1', this.at, nl);

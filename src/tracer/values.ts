@@ -1,5 +1,6 @@
 // strace argument text -> Value tree. Tolerant: anything it does not know becomes a `sym` span; never throws.
-import { isDigit, isIdent, opensDecoration, skipDecoration, skipString } from './scan.js';
+import { Ch, hexDigit, isDigit, isHex, isIdent, readEnd, readUint } from '../model/chars.js';
+import { opensDecoration, skipDecoration, skipString } from './scan.js';
 
 export type Value =
   | { t: 'num'; n: number; text: string }
@@ -15,9 +16,6 @@ export interface Field {
   value: Value;
 }
 
-const SPACE = 32, QUOTE = 34, COMMA = 44, LPAREN = 40, RPAREN = 41, LBRACKET = 91, RBRACKET = 93,
-  LBRACE = 123, RBRACE = 125, BACKSLASH = 92, LT = 60, EQ = 61, SLASH = 47, STAR = 42, AT = 64, DOT = 46;
-
 /**
  * Brackets deeper than this are not built: the rest of such a value becomes one `sym` span (stepped over
  * without recursion). The scanner already rejects lines nested deeper than MAX_NESTING (64) per half, so
@@ -32,7 +30,7 @@ class Parser {
   constructor(readonly s: string) {}
 
   skipSpaces(): void {
-    while (this.pos < this.s.length && this.s.charCodeAt(this.pos) === SPACE) this.pos++;
+    while (this.pos < this.s.length && this.s.charCodeAt(this.pos) === Ch.Space) this.pos++;
   }
 
   list(close: number): Value[] {
@@ -43,10 +41,10 @@ class Parser {
       if (this.pos >= s.length) return items;
       const c = s.charCodeAt(this.pos);
       if (c === close) { this.pos++; return items; }
-      if (c === RPAREN || c === RBRACKET || c === RBRACE) { this.pos++; return items; } // mismatched: stop here
+      if (c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) { this.pos++; return items; } // mismatched: stop here
       items.push(this.value());
       this.skipSpaces();
-      if (s.charCodeAt(this.pos) === COMMA) this.pos++;
+      if (s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     }
   }
 
@@ -57,19 +55,19 @@ class Parser {
       this.skipSpaces();
       if (this.pos >= s.length) return fields;
       const c = s.charCodeAt(this.pos);
-      if (c === RBRACE) { this.pos++; return fields; }
-      if (c === RPAREN || c === RBRACKET) { this.pos++; return fields; }
+      if (c === Ch.RBrace) { this.pos++; return fields; }
+      if (c === Ch.RParen || c === Ch.RBracket) { this.pos++; return fields; }
       // name=value, name being an identifier (strace also prints sa_data, msg_hdr, cmsg_data)
       let p = this.pos;
-      while (p < s.length && (isIdent(s.charCodeAt(p)) || s.charCodeAt(p) === DOT)) p++;
+      while (p < s.length && (isIdent(s.charCodeAt(p)) || s.charCodeAt(p) === Ch.Dot)) p++;
       let name: string | null = null;
-      if (p > this.pos && s.charCodeAt(p) === EQ && s.charCodeAt(p + 1) !== EQ) {
+      if (p > this.pos && s.charCodeAt(p) === Ch.Eq && s.charCodeAt(p + 1) !== Ch.Eq) {
         name = s.slice(this.pos, p);
         this.pos = p + 1;
       }
       fields.push({ name, value: this.value() });
       this.skipSpaces();
-      if (s.charCodeAt(this.pos) === COMMA) this.pos++;
+      if (s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     }
   }
 
@@ -82,8 +80,8 @@ class Parser {
   arrow(): boolean {
     const s = this.s;
     let p = this.pos;
-    while (p < s.length && s.charCodeAt(p) === SPACE) p++;
-    if (s.charCodeAt(p) !== EQ || s.charCodeAt(p + 1) !== 62 /* > */) return false;
+    while (p < s.length && s.charCodeAt(p) === Ch.Space) p++;
+    if (s.charCodeAt(p) !== Ch.Eq || s.charCodeAt(p + 1) !== Ch.Gt) return false;
     this.pos = p + 2;
     this.skipSpaces();
     return true;
@@ -93,12 +91,12 @@ class Parser {
     const s = this.s;
     this.skipSpaces();
     const c = s.charCodeAt(this.pos);
-    if (c === QUOTE) return this.string(false);
-    if (c === AT && s.charCodeAt(this.pos + 1) === QUOTE) { this.pos++; return this.string(true); }
-    if ((c === LBRACKET || c === LBRACE) && this.depth < MAX_VALUE_DEPTH) {
+    if (c === Ch.Quote) return this.string(false);
+    if (c === Ch.At && s.charCodeAt(this.pos + 1) === Ch.Quote) { this.pos++; return this.string(true); }
+    if ((c === Ch.LBracket || c === Ch.LBrace) && this.depth < MAX_VALUE_DEPTH) {
       this.pos++;
       this.depth++;
-      const v: Value = c === LBRACKET ? { t: 'arr', items: this.list(RBRACKET) } : { t: 'struct', fields: this.struct() };
+      const v: Value = c === Ch.LBracket ? { t: 'arr', items: this.list(Ch.RBracket) } : { t: 'struct', fields: this.struct() };
       this.depth--;
       return v;
     }
@@ -112,8 +110,8 @@ class Parser {
     let plain = true;
     while (p < s.length) {
       const c = s.charCodeAt(p);
-      if (c === BACKSLASH) { plain = false; p += 2; continue; }
-      if (c === QUOTE) break;
+      if (c === Ch.Backslash) { plain = false; p += 2; continue; }
+      if (c === Ch.Quote) break;
       p++;
     }
     const raw = s.slice(start, p);
@@ -139,33 +137,33 @@ class Parser {
     this.decorAt = -1;
     while (p < s.length) {
       const c = s.charCodeAt(p);
-      if (c === QUOTE) {
+      if (c === Ch.Quote) {
         p = skipString(s, p, s.length);
         continue;
       }
-      if (c === LT && p > start && opensDecoration(s, p)) {
+      if (c === Ch.Lt && p > start && opensDecoration(s, p)) {
         const q = skipDecoration(s, p);
         if (q < 0) { p = s.length; break; }
         if (this.decorAt < 0) { this.decorAt = p; this.decorEnd = q; }
         p = q;
         continue;
       }
-      if (c === SLASH && s.charCodeAt(p + 1) === STAR) {
+      if (c === Ch.Slash && s.charCodeAt(p + 1) === Ch.Star) {
         const q = s.indexOf('*/', p + 2);
         p = q < 0 ? s.length : q + 2;
         continue;
       }
-      if (c === LPAREN || c === LBRACKET || c === LBRACE) { depth++; p++; continue; }
-      if (c === RPAREN || c === RBRACKET || c === RBRACE) {
+      if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) { depth++; p++; continue; }
+      if (c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) {
         if (depth === 0) break;
         depth--;
         p++;
         continue;
       }
       if (depth === 0) {
-        if (c === COMMA) break;
+        if (c === Ch.Comma) break;
         // ` => ` ends the before-half of an in/out value
-        if (c === SPACE && s.charCodeAt(p + 1) === EQ && s.charCodeAt(p + 2) === 62) break;
+        if (c === Ch.Space && s.charCodeAt(p + 1) === Ch.Eq && s.charCodeAt(p + 2) === Ch.Gt) break;
       }
       p++;
     }
@@ -181,7 +179,7 @@ class Parser {
   /** Top level, after the argument that began at `before`: past its comma, or past a stray closer. */
   nextArg(before: number): void {
     this.skipSpaces();
-    if (this.s.charCodeAt(this.pos) === COMMA) this.pos++;
+    if (this.s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     else if (this.pos === before) this.pos++;
   }
 
@@ -199,12 +197,14 @@ class Parser {
     this.span();
     const { decorAt, decorEnd } = this;
     let end = this.pos;
-    while (end > start && s.charCodeAt(end - 1) === SPACE) end--;
+    while (end > start && s.charCodeAt(end - 1) === Ch.Space) end--;
     const text = s.slice(start, end);
     if (decorAt >= 0) {
-      const fd = parseInt(s.slice(start, decorAt), 10);
-      if (!Number.isNaN(fd) && /^-?\d+$/.test(s.slice(start, decorAt))) {
-        return { t: 'fd', fd, decor: s.slice(decorAt + 1, decorEnd - 1), suffix: s.slice(decorEnd, end) };
+      // the fd before its decoration: `3</x>`, `-1<...>`; anything else before it (AT_FDCWD) makes a sym
+      const digits = s.charCodeAt(start) === Ch.Minus ? start + 1 : start;
+      const fd = readUint(s, digits, decorAt);
+      if (readEnd === decorAt && decorAt > digits) {
+        return { t: 'fd', fd: digits > start ? -fd : fd, decor: s.slice(decorAt + 1, decorEnd - 1), suffix: s.slice(decorEnd, end) };
       }
     }
     const n = parseNumber(text);
@@ -216,23 +216,24 @@ class Parser {
 /** Decimal, negative, hex or octal integer text; also `0x1 /* SOL_SOCKET *\/` (-X verbose). */
 export function parseNumber(text: string): number | null {
   const c0 = text.charCodeAt(0);
-  if (c0 !== 45 /* - */ && !isDigit(c0)) return null; // flags, NULL, AT_FDCWD: most scalars are no numbers
+  if (c0 !== Ch.Minus && !isDigit(c0)) return null; // flags, NULL, AT_FDCWD: most scalars are no numbers
   let end = text.length;
   const cm = text.indexOf(' /*');
   if (cm > 0) end = cm;
   if (end === 0) return null;
   let p = 0;
   let neg = false;
-  if (text.charCodeAt(0) === 45) { neg = true; p = 1; }
+  if (c0 === Ch.Minus) { neg = true; p = 1; }
   if (p >= end) return null;
   let n: number;
-  if (text.charCodeAt(p) === 48 && (text.charCodeAt(p + 1) === 120 || text.charCodeAt(p + 1) === 88)) {
-    const h = text.slice(p + 2, end);
-    if (!/^[0-9a-fA-F]+$/.test(h)) return null;
-    n = parseInt(h, 16);
+  // parseInt, not readHex: a value past 2^53 (a 64-bit mask) is rounded once, not at every digit
+  if (text.charCodeAt(p) === Ch.D0 && (text.charCodeAt(p + 1) === Ch.x || text.charCodeAt(p + 1) === Ch.X)) {
+    if (p + 2 >= end) return null;
+    for (let i = p + 2; i < end; i++) if (!isHex(text.charCodeAt(i))) return null;
+    n = parseInt(text.slice(p + 2, end), 16);
   } else {
     for (let i = p; i < end; i++) if (!isDigit(text.charCodeAt(i))) return null;
-    n = text.charCodeAt(p) === 48 && end - p > 1 ? parseInt(text.slice(p, end), 8) : parseInt(text.slice(p, end), 10);
+    n = text.charCodeAt(p) === Ch.D0 && end - p > 1 ? parseInt(text.slice(p, end), 8) : parseInt(text.slice(p, end), 10);
   }
   return neg ? -n : n;
 }
@@ -243,30 +244,30 @@ export function unescapeC(raw: string): string {
   let ascii = true;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c !== BACKSLASH) {
+    if (c !== Ch.Backslash) {
       if (c < 0x80) bytes.push(c);
       else { ascii = false; for (const b of Buffer.from(raw[i]!, 'utf8')) bytes.push(b); }
       continue;
     }
     const e = raw.charCodeAt(++i);
     switch (e) {
-      case 110: bytes.push(10); break;  // n
-      case 116: bytes.push(9); break;   // t
-      case 114: bytes.push(13); break;  // r
-      case 118: bytes.push(11); break;  // v
-      case 102: bytes.push(12); break;  // f
-      case 97: bytes.push(7); break;    // a
-      case 98: bytes.push(8); break;    // b
-      case 120: { // x
+      case Ch.n: bytes.push(Ch.LF); break;
+      case Ch.t: bytes.push(Ch.Tab); break;
+      case Ch.r: bytes.push(Ch.CR); break;
+      case Ch.v: bytes.push(Ch.VT); break;
+      case Ch.f: bytes.push(Ch.FF); break;
+      case Ch.a: bytes.push(Ch.Bell); break;
+      case Ch.b: bytes.push(Ch.Backspace); break;
+      case Ch.x: {
         let v = 0, k = 0;
-        while (k < 2 && /[0-9a-fA-F]/.test(raw[i + 1] ?? '')) { v = v * 16 + parseInt(raw[i + 1]!, 16); i++; k++; }
+        while (k < 2 && isHex(raw.charCodeAt(i + 1))) { v = v * 16 + hexDigit(raw.charCodeAt(i + 1)); i++; k++; }
         bytes.push(v);
         break;
       }
       default:
-        if (e >= 48 && e <= 55) {
-          let v = e - 48, k = 1;
-          while (k < 3 && raw.charCodeAt(i + 1) >= 48 && raw.charCodeAt(i + 1) <= 55) { v = v * 8 + raw.charCodeAt(i + 1) - 48; i++; k++; }
+        if (e >= Ch.D0 && e <= Ch.D7) {
+          let v = e - Ch.D0, k = 1;
+          while (k < 3 && raw.charCodeAt(i + 1) >= Ch.D0 && raw.charCodeAt(i + 1) <= Ch.D7) { v = v * 8 + (raw.charCodeAt(i + 1) - Ch.D0); i++; k++; }
           bytes.push(v & 0xff);
         } else if (!Number.isNaN(e)) {
           bytes.push(e);
@@ -350,8 +351,6 @@ export function fdOf(v: Value | undefined): { fd: number; decor: string | null; 
 
 /** Cheap: the first argument as an fd, without building a tree. */
 export function leadingFd(args: string): number | null {
-  let p = 0;
-  let n = 0;
-  while (p < args.length && isDigit(args.charCodeAt(p))) { n = n * 10 + args.charCodeAt(p) - 48; p++; }
-  return p === 0 ? null : n;
+  const n = readUint(args, 0, args.length);
+  return readEnd === 0 ? null : n;
 }

@@ -1,5 +1,5 @@
 // Text for the dashboard (pure): escaping of traced text, glyph sets for UTF-8 and plain ASCII terminals, fitting to a width.
-import { escapeControl } from '../model/escape.js';
+import { escapeControl, isInvisible } from '../model/escape.js';
 
 export interface Glyphs {
   scm: string;      // the arrow of an SCM_RIGHTS transfer
@@ -45,12 +45,6 @@ function wide(c: number): boolean {
     (c >= 0xffe0 && c <= 0xffe6) || c >= 0x1f000;
 }
 
-// Format characters that reorder or hide text (bidi overrides, zero-width), and the line/paragraph separators.
-function invisible(c: number): boolean {
-  return (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
-    c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0x061c || c === 0x00ad;
-}
-
 /**
  * Text that came from a traced program (comm, paths, socket names), made safe to draw: control characters
  * escaped (escapeControl), invisible or reordering format characters shown as \u{...}, and on an ASCII
@@ -62,14 +56,14 @@ export function clean(s: string | null | undefined, unicode: boolean): string {
   let i = 0;
   for (; i < e.length; i++) {
     const c = e.charCodeAt(i);
-    if (c > 0x7e && (!unicode || invisible(c) || (c >= 0xd800 && c <= 0xdfff) || wide(c))) break;
+    if (c > 0x7e && (!unicode || isInvisible(c) || (c >= 0xd800 && c <= 0xdfff) || wide(c))) break;
   }
   if (i === e.length) return e;
   let out = e.slice(0, i);
   for (const ch of e.slice(i)) {
     const c = ch.codePointAt(0)!;
     // wide (CJK, emoji) characters and lone surrogates would break the column arithmetic: escape them too
-    if (c <= 0x7e || (unicode && !wide(c) && !invisible(c) && !(c >= 0xd800 && c <= 0xdfff) && c <= 0xffff)) out += ch;
+    if (c <= 0x7e || (unicode && !wide(c) && !isInvisible(c) && !(c >= 0xd800 && c <= 0xdfff) && c <= 0xffff)) out += ch;
     else if (c <= 0xff) out += '\\x' + c.toString(16).padStart(2, '0');
     else out += '\\u{' + c.toString(16) + '}';
   }

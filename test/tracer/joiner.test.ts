@@ -91,6 +91,17 @@ test('killed thread: its pending call is cut; garbage is counted and skipped', (
   assert.equal(errors.map((e) => e.line), [2, 4]);
 });
 
+test('a resumed half cut by <detached ...> or <pid changed to N ...> is a parse error; its call is reported cut', () => {
+  const { events, errors } = join([
+    '10  recvmsg(3,  <unfinished ...>',
+    '10  <... recvmsg resumed> <detached ...>',
+    '11  execve("/x", [], 0x1 <unfinished ...>',
+    '11  <... execve resumed> <pid changed to 10 ...>',
+  ].join('\n'));
+  assert.equal(errors.map((e) => [e.line, e.reason]), [[2, 'resumed line unfinished again'], [4, 'resumed line unfinished again']]);
+  assert.equal(calls(events), ['10 recvmsg(3, ) = ? cut', '11 execve("/x", [], 0x1) = ? cut']);
+});
+
 test('-ff files: lines take the pid of their file', () => {
   const { events } = join('close(3) = 0\n+++ exited with 0 +++', 77);
   assert.equal(events.map((e) => [e.type, e.tid]), [['syscall', 77], ['exit', 77]]);

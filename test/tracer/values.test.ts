@@ -109,8 +109,6 @@ test('unescapeC of a long string: no argument spread, bytes as they were', () =>
   assert.is(unescapeC('\\377\\376' + 'a'.repeat(200_000)).length, 200_002);
 });
 
-test.run();
-
 test('parseArg(i) is parseArgs()[i], for every argument of every call in every fixture log', () => {
   let checked = 0;
   const dir = path.join(root, 'fixtures', 'traces');
@@ -119,8 +117,8 @@ test('parseArg(i) is parseArgs()[i], for every argument of every call in every f
       for (const line of fs.readFileSync(path.join(dir, c, f), 'latin1').split('\n')) {
         const l = scanLine(line);
         if (l.kind !== 'call' && l.kind !== 'resumed' && l.kind !== 'unfinished') continue;
-        const all = parseArgs(l.body);
-        for (let i = 0; i <= all.length; i++) { assert.equal(parseArg(l.body, i), all[i], `${line} [${i}]`); checked++; }
+        const all = parseArgs(l.args);
+        for (let i = 0; i <= all.length; i++) { assert.equal(parseArg(l.args, i), all[i], `${line} [${i}]`); checked++; }
       }
     }
   }
@@ -139,3 +137,5 @@ test('AT_FDCWD</cwd> is one argument even when the directory name holds , ) or >
   assert.is(textOf(a[2]), 'O_RDONLY|O_CLOEXEC');
   assert.equal(parseArg('AT_FDCWD</tmp/a,b) <c>>, "x", O_RDONLY|O_CLOEXEC', 2), a[2]);
 });
+
+test.run();

@@ -269,7 +269,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       else if (r.event === 'exit' && commandTree.has(r.pid)) {
         commandTree.delete(r.pid);
         if (r.pid === commandRoot) commandExit = { code: r.exitCode ?? null, signal: r.signal ?? null };
-        if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited', false);
+        if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited');
       }
     }
     opts.onRecord(r);
@@ -375,13 +375,11 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   let stopping: Promise<void> | null = null;
   let stopStart = 0;
-  let interrupted = false;
-  const stopWith = (reason: string | undefined, isInterrupt: boolean): Promise<void> => {
+  const stopWith = (reason: string | undefined): Promise<void> => {
     if (stopping) return stopping;
     state = 'detaching';
     stopStart = Date.now();
     status(reason);
-    interrupted = isInterrupt;
     stopping = (async () => {
       if (alive()) {
         if (ready) interrupt();
@@ -394,17 +392,21 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
   const handle: LiveHandle = {
     commandPid: () => commandRoot,
-    stop: (reason?: string) => stopWith(reason, true),
+    stop: (reason?: string) => stopWith(reason),
     kill(): void {
-      void stopWith(undefined, true);
+      void stopWith(undefined);
       killNow();
     },
     done: (async (): Promise<LiveResult> => {
-      const [, ex] = await Promise.all([reading, exited]);
+      const [read, ex] = await Promise.all([reading, exited]);
       process.removeListener('exit', onExit);
       if (ticker) clearInterval(ticker);
       state = 'ended';
-      const summary = session.end({ interrupted });
+      // strace detached what still runs (it says so on stderr, not in the trace): a detach is a clean end, unless
+      // strace had to be killed with tracees it had not let go, or died on its own
+      const cut = detachProblem !== null || (!stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null));
+      if (!cut) session.detachAll();
+      const summary = session.end({ interrupted: cut, truncated: read.truncated });
       // attach and exec failures are errors even when strace went on; otherwise only an unexplained death is
       let error = attachFailure(stderr.split('\n').filter((l) => /PTRACE_SEIZE|Can't stat/.test(l)).join('\n'));
       if (!error && !stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null)) {

@@ -1,6 +1,7 @@
 // The live tracer under the dashboard: records and strace's state go to the view; q detaches.
 import os from 'node:os';
 import path from 'node:path';
+import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
@@ -24,16 +25,19 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
     const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
     const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
+    // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
+    const early: FdwatchRecord[] = [];
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, commandOutput,
-        onRecord: (r) => { writer?.write(r); dash?.push(r); },
+        onRecord: (r) => { writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),
       });
       const stopLive = live.stop;
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
+      for (const r of early.splice(0)) dash.push(r);
       dash.status({
         source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
         ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),

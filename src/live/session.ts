@@ -10,6 +10,7 @@ import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferReco
 import { readStreamBytes } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses } from '../procfs/snapshot.js';
+import { mapRecords } from '../procfs/records.js';
 import { ProcReader } from '../procfs/reader.js';
 import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
@@ -278,12 +279,14 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   // fd tables start from what the processes hold now
   if (opts.pids.length > 0) {
-    const snap = snapshotProcesses('/proc', opts.pids, { maps: false });
+    const snap = snapshotProcesses('/proc', opts.pids);
     for (const p of snap.processes) {
       session.seedProcess({
         pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, tids: threadsOf(p.pid),
         fds: p.fds.map((f) => ({ fd: f.fd, target: f.target, kind: f.kind, cloexec: f.cloexec })),
       }, snap.ts);
+      // its shared file mappings, as the trace reports new ones (private ones are the loader's libraries)
+      for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) opts.onRecord(m);
     }
   }
 

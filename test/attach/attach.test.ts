@@ -5,9 +5,9 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ProcessRecord, SummaryRecord } from '../../src/model/records.js';
+import type { AlertRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
-import { BIN, records, tmp } from '../live/run.js';
+import { BIN, fdwatch, records, tmp } from '../live/run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const SOCK = `fdwatch-attach-${process.pid}`;
@@ -80,6 +80,67 @@ test('dashboard: an idle pre-forked master shows at once, with comm, uid, its fd
     fs.rmSync(socketPath, { force: true });
     srv.kill();
   }
+});
+
+const transfers = (f: string): TransferRecord[] => records(f).filter((r): r is TransferRecord => r.type === 'transfer');
+
+test('attached to the master only (nginx-style channels, both ends kept): deliveries to its untraced workers are named and delivered', async () => {
+  const srv = await prefork({ PREFORK_KEEP: '1' });
+  try {
+    const json = path.join(tmp, 'attach-deliver.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, String(srv.master)]);
+    await r.waitFor(new RegExp(`attached to ${srv.master}`));
+    srv.child.stdin!.write('send\n');
+    for (const w of srv.workers) await r.waitFor(new RegExp(`prefork-worker\\[${w}\\] fd \\d+ +/etc/hostname +delivered`));
+    r.child.kill('SIGINT');
+    const e = await r.exit;
+    assert.is(e.code, 130, r.err());
+    const t = transfers(json);
+    assert.is(t.length, 4, JSON.stringify(t));
+    for (const x of t) {
+      assert.is(x.state, 'delivered');
+      assert.is(x.reason, undefined, 'no reason: nothing was lost');
+      assert.ok(x.to !== null && x.to.fd !== null, 'the fd it became in the worker');
+    }
+    // each worker named after the channel it reads, the second one included
+    const peerOf = (x: TransferRecord): string => /->(\d+)\]/.exec(x.from.socket ?? '')![1]!;
+    const byWorker = new Map<number, Set<string>>();
+    for (const x of t) { const s = byWorker.get(x.to!.pid!) ?? new Set(); s.add(peerOf(x)); byWorker.set(x.to!.pid!, s); }
+    assert.equal([...byWorker.keys()].sort(), [...srv.workers].sort());
+    assert.ok([...byWorker.values()].every((s) => s.size === 1), 'one channel per worker');
+    for (const x of t) assert.is(x.to!.socket, `UNIX-STREAM:[${peerOf(x)}->${/\[(\d+)->/.exec(x.from.socket!)![1]}]`);
+    assert.ok(t.filter((x) => x.kind === 'socket').every((x) => x.confirmed === true), 'kcmp: the listening socket is one open file');
+    const recs = records(json);
+    assert.not.ok(recs.some((x) => x.type === 'alert'), 'no alerts');
+    assert.equal((recs[recs.length - 1] as SummaryRecord).transfers, { delivered: 4, inFlight: 0, lost: 0 });
+  } finally { srv.kill(); }
+});
+
+test('a worker stopped, then killed with fds queued on its socket: lost (socket-closed-with-fds), named as the receiver', async () => {
+  const srv = await prefork();
+  const [w1, w2] = srv.workers as [number, number];
+  try {
+    const json = path.join(tmp, 'attach-lost.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, String(srv.master)]);
+    await r.waitFor(new RegExp(`attached to ${srv.master}`));
+    process.kill(w2, 'SIGSTOP');
+    srv.child.stdin!.write('send\n');
+    // the poll that saw w1 take its fds saw w2's queued: w2 is named now, while it still holds its socket
+    await r.waitFor(new RegExp(`prefork-worker\\[${w1}\\] fd \\d+ +/etc/hostname +delivered`));
+    process.kill(w2, 'SIGKILL');
+    await r.waitFor(/ALERT socket-closed-with-fds/);
+    r.child.kill('SIGINT');
+    await r.exit;
+    const lost = transfers(json).filter((x) => x.state === 'lost');
+    assert.is(lost.length, 2);
+    for (const x of lost) {
+      assert.equal([x.to?.pid, x.to?.comm, x.to?.fd], [w2, 'prefork-worker', null]);
+      assert.is(x.reason, 'receiving socket closed with the fd still queued');
+    }
+    const a = records(json).filter((x): x is AlertRecord => x.type === 'alert');
+    assert.equal(a.map((x) => [x.kind, x.pid]), [['socket-closed-with-fds', w2]]);
+    assert.not.ok(transfers(json).some((x) => x.state === 'in-flight'));
+  } finally { srv.kill(); }
 });
 
 test.run();

@@ -55,7 +55,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       let how: 'quit' | 'signal' = 'signal';
       if (signals.first) dash.destroy();
       else how = await dash.closed;
-      process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
+      if (!result.error || result.summary.lines > 0) process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
       for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${m}\n`);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });

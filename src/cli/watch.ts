@@ -91,7 +91,9 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       if (r.error) process.stderr.write(`fdwatch: ${r.error}\n`);
       const summary = formatSummary(r.summary) + '\n';
       // the summary line goes where the lines went; when that output failed, to stderr
-      if (!jsonOnStdout && !linesFailed) lineOut.write(summary);
+      // nothing traced at all (the attach failed): the error says it all, no summary as if it had worked
+      const traced = !r.error || r.summary.lines > 0;
+      if (!jsonOnStdout && !linesFailed) { if (traced) lineOut.write(summary); }
       else if (failure) process.stderr.write(summary);
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });

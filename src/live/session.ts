@@ -452,11 +452,23 @@ export function startLive(opts: LiveOptions): LiveHandle {
         if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited');
       }
     }
-    opts.onRecord(r);
+    if (held !== null && 'pid' in r && r.pid !== null && attached.has(r.pid)) hold(r.pid, r);
+    else opts.onRecord(r);
   }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,
     resolveProcess: (pid) => ({ uid: uidOf(pid) }) });
 
-  // fd tables start from what the processes hold now
+  // fd tables start from what the processes hold now; their records wait until strace says it attached (or the
+  // trace shows a call): a process strace may not trace is then never reported as traced
+  let held: Map<number, FdwatchRecord[]> | null = new Map();
+  const hold = (pid: number, r: FdwatchRecord): void => { const l = held!.get(pid); if (l) l.push(r); else held!.set(pid, [r]); };
+  const release = (pid: number | null): void => {
+    if (held === null) return;
+    for (const [k, rs] of [...held]) {
+      if (pid !== null && k !== pid) continue;
+      held.delete(k);
+      for (const r of rs) opts.onRecord(r);
+    }
+  };
   let seeded: Snapshot['processes'] = [];
   if (opts.pids.length > 0) {
     const snap = snapshotProcesses('/proc', opts.pids);
@@ -467,7 +479,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
         fds: p.fds.map((f) => ({ fd: f.fd, target: f.target, kind: f.kind, cloexec: f.cloexec })),
       }, snap.ts);
       // its shared file mappings, as the trace reports new ones (private ones are the loader's libraries)
-      for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) opts.onRecord(m);
+      for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) hold(p.pid, m);
     }
   }
 
@@ -524,14 +536,14 @@ export function startLive(opts: LiveOptions): LiveHandle {
     for (const m of d.matchAll(/strace: Process (\d+) attached/g)) {
       becameReady();
       const pid = Number(m[1]);
-      if (attached.has(pid)) status(`attached to ${pid} (${comm(pid)})`);
+      if (attached.has(pid)) { release(pid); status(`attached to ${pid} (${comm(pid)})`); }
     }
   });
 
   const src = session.source(null);
   let lineNo = 0;
   const trace = new net.Socket({ fd: channel.read, readable: true, writable: false });
-  trace.once('data', becameReady);
+  trace.once('data', () => { release(null); held = null; becameReady(); });
   const reading = readStreamBytes(trace, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
@@ -590,6 +602,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     },
     done: (async (): Promise<LiveResult> => {
       const [read, ex] = await Promise.all([reading, exited]);
+      held = null; // never attached: strace could not trace them
       process.removeListener('exit', onExit);
       if (ticker) clearInterval(ticker);
       clearInterval(peerTimer);

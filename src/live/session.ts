@@ -440,6 +440,15 @@ export function startLive(opts: LiveOptions): LiveHandle {
     lastSeen = seen;
   };
 
+  // fdwatch's own wrapper (strace's exec of `sh -c 'exec 2>&4 ...; exec "$0" "$@"' CMD`, its dup2 and close of
+  // strace's fds) is not the user's program: the command's records start at its exec of CMD
+  let rootExecs = 0;
+  const wrapper = (r: FdwatchRecord): boolean => {
+    if (!opts.command || commandRoot === null || rootExecs >= 2 || !('pid' in r) || r.pid !== commandRoot) return false;
+    if (r.type === 'process' && r.event === 'exec') return ++rootExecs < 2;
+    return !(r.type === 'process' && r.event === 'exit'); // a command that could not start still ends
+  };
+
   const session = new TraceSession((r) => {
     if (r.type === 'transfer') enrich(r);
     if (r.type === 'map') mapDetails(r);
@@ -452,6 +461,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
         if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited');
       }
     }
+    if (wrapper(r)) return;
     if (held !== null && 'pid' in r && r.pid !== null && attached.has(r.pid)) hold(r.pid, r);
     else opts.onRecord(r);
   }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,

@@ -99,6 +99,21 @@ test('one-sided: only the receiver is traced; the untraced sender is named throu
   } finally { prog.kill(); }
 });
 
+test('a launched command is the root of what is shown: fdwatch\'s own sh wrapper and its plumbing are not in the records', async () => {
+  const json = path.join(tmp, 'root.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', 'cat', '/etc/hostname']);
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const recs = records(json);
+  const first = recs[0]! as ProcessRecord;
+  assert.equal(first.type === 'process' && [first.event, first.comm, first.path], ['exec', 'cat', '/usr/bin/cat'], JSON.stringify(first));
+  assert.not.ok(recs.some((x) => x.type === 'process' && (x.comm === 'sh' || x.path === '/bin/sh')), 'no sh');
+  assert.not.ok(recs.some((x) => x.type === 'fd' && (/fdwatch-/.test(x.target ?? '') || x.syscall === 'dup2')), 'not strace\'s channel, nor the wrapper\'s dup2 of its stderr');
+  assert.ok(recs.some((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname'), 'the command\'s own fds are');
+  assert.not.match(r.err(), /\?\[\d+\] ATTACH|sh\[\d+\] EXEC/);
+  assert.ok(recs.some((x) => x.type === 'process' && x.event === 'exit' && x.pid === first.pid), 'its exit');
+});
+
 test('SIGINT while attached to an idle process: back within 1 s, tracee neither traced nor stopped', async () => {
   const p = idle();
   try {

@@ -135,4 +135,23 @@ test('fdops: an untraced receiver whose socket closed with fds queued: lost, soc
   assert.equal(a.map((x) => [x.kind, x.pid, x.count ?? 1]), [['socket-closed-with-fds', 20, 2]]);
 });
 
+test('fdops: a target gains detail as the kernel object does, and a transfer reports what its message showed', () => {
+  const tcp = (t: string) => ({ target: t, kind: 'socket' as const, inode: 12553, peer: null, path: null, pid: null });
+  const rs = drive([
+    [1, 'socket', { op: 'open', fd: 19, target: tcp('TCP:[12553]'), cloexec: true, socket: true }],
+    [1, 'memfd_create', { op: 'open', fd: 7, target: { target: '/memfd:zone', kind: 'memfd', inode: null, peer: null, path: null, pid: null }, cloexec: true, socket: false }],
+    [1, 'socketpair', { op: 'pair', fds: [{ fd: 4, target: usock('UNIX-STREAM:[121635]', 121635, 0) }, { fd: 5, target: usock('UNIX-STREAM:[121632]', 121632, 0) }], cloexec: false }],
+    [1, 'clone', { op: 'clone', child: 2, flags: FORK }],
+    [1, 'sendmsg', { op: 'send', socket: { fd: 4, target: usock('UNIX-STREAM:[121635->121632]', 121635, 121632) },
+      messages: [msg({ fd: 19, target: tcp('TCP:[127.0.0.1:45127]') }, { fd: 7, target: { target: '/memfd:zone (deleted)', kind: 'memfd', inode: null, peer: null, path: null, pid: null } })], entry: false }],
+    [2, 'recvmsg', { op: 'receive', socket: { fd: 5, target: usock('UNIX-STREAM:[121632->121635]', 121632, 121635) }, messages: [msg(ref(6), ref(8))], cloexec: false, peek: false }],
+  ]);
+  const t = ofType(rs, 'transfer');
+  assert.equal(t.map((x) => [x.state, x.target, x.to?.socket]), [
+    ['delivered', 'TCP:[127.0.0.1:45127]', 'UNIX-STREAM:[121632->121635]'],
+    ['delivered', '/memfd:zone (deleted)', 'UNIX-STREAM:[121632->121635]'],
+  ]);
+  assert.is(t[0]!.from.socket, 'UNIX-STREAM:[121635->121632]');
+});
+
 test.run();

@@ -95,6 +95,7 @@ test('attached to the master only (nginx-style channels, both ends kept): delive
     r.child.kill('SIGINT');
     const e = await r.exit;
     assert.is(e.code, 130, r.err());
+    assert.match(r.out(), new RegExp(`prefork-master\\[${srv.master}\\] ATTACH thread \\d+`), 'its thread, told apart from the process');
     const t = transfers(json);
     assert.is(t.length, 4, JSON.stringify(t));
     for (const x of t) {

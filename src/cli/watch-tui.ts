@@ -5,7 +5,7 @@ import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, type WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, wanted, type WatchOptions } from './watch.js';
 import { watchSignals } from './signals.js';
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
@@ -30,7 +30,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, commandOutput,
-        onRecord: (r) => { writer?.write(r); if (dash) dash.push(r); else early.push(r); },
+        onRecord: (r) => { if (wanted(opts, r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),

@@ -5,6 +5,8 @@ import { formatRecord, formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
 import { guardStream, writeFailure } from './output.js';
 import { signalExit, watchSignals } from './signals.js';
+import { choose } from '../live/select.js';
+import { UsageError } from '../model/errors.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -14,6 +16,32 @@ export interface WatchOptions {
   lines: boolean;
   /** after detaching, end the launched command too (the demo's workloads loop forever) */
   killCommand?: boolean;
+  /** processes chosen as pgrep/lsof do: by comm, by a path or port they hold, with their descendants */
+  names?: string[];
+  paths?: string[];
+  ports?: number[];
+  tree?: boolean;
+  /** line mode and JSON: only these record types (the summary always) */
+  only?: string[] | null;
+}
+
+/** Whether a record passes `--only`. */
+export function wanted(opts: WatchOptions, r: FdwatchRecord): boolean {
+  return !opts.only || r.type === 'summary' || opts.only.includes(r.type);
+}
+
+/** Resolves names, paths, ports and --tree to pids, and says what it chose. */
+function resolve(opts: WatchOptions): void {
+  const sel = { pids: opts.pids, names: opts.names ?? [], paths: opts.paths ?? [], ports: opts.ports ?? [], tree: opts.tree ?? false };
+  if (sel.names.length + sel.paths.length + sel.ports.length === 0 && !sel.tree) return;
+  if (sel.names.length > 0 && sel.pids.length === 0 && sel.paths.length + sel.ports.length === 0 && !opts.command && !sel.tree) {
+    // one word that names no running process is more likely a mistyped command
+    const any = sel.names.some((n) => { try { choose({ ...sel, names: [n] }); return true; } catch { return false; } });
+    if (!any) throw new UsageError(`not a command or a process id: ${sel.names.join(' ')} (see --help)`);
+  }
+  const c = choose(sel);
+  opts.pids = c.pids;
+  for (const l of c.lines) process.stderr.write(`fdwatch: ${l}\n`);
 }
 
 /**
@@ -46,6 +74,7 @@ export function endCommand(opts: WatchOptions, live: LiveHandle): void {
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
+  resolve(opts);
   if (opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
     throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND');
   }
@@ -72,6 +101,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     const { writer, close } = liveJson(opts.json, fail);
     const onRecord = (r: FdwatchRecord): void => {
+      if (!wanted(opts, r)) return;
       writer?.write(r);
       if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
         const line = formatRecord(r);

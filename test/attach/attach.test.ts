@@ -144,4 +144,51 @@ test('a worker stopped, then killed with fds queued on its socket: lost (socket-
   } finally { srv.kill(); }
 });
 
+test('choosing as pgrep/lsof do: by comm with --tree (master and workers), --only transfer,alert; by --port; by --path', async () => {
+  const srv = await prefork();
+  try {
+    const json = path.join(tmp, 'attach-tree.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, '--only', 'transfer,alert', 'prefork-master', '--tree']);
+    for (const p of [srv.master, ...srv.workers]) await r.waitFor(new RegExp(`attached to ${p}`));
+    assert.match(r.err(), new RegExp(`tracing ${srv.master} \\(prefork-master\\): named prefork-master`));
+    for (const w of srv.workers) assert.match(r.err(), new RegExp(`tracing ${w} \\(prefork-worker\\): child of ${srv.master}`));
+    srv.child.stdin!.write('send\n');
+    await until('both workers got their fds', () => (srv.lines().match(/^got /gm) ?? []).length === 2);
+    for (const w of srv.workers) await r.waitFor(new RegExp(`prefork-worker\\[${w}\\] fd \\d+ +/etc/hostname +delivered`));
+    r.child.kill('SIGINT');
+    await r.exit;
+    const recs = records(json);
+    assert.equal([...new Set(recs.map((x) => x.type))].sort(), ['summary', 'transfer'], 'only transfers (no alerts happened) and the summary');
+    const t = recs.filter((x): x is TransferRecord => x.type === 'transfer');
+    assert.equal(t.map((x) => x.state), ['delivered', 'delivered', 'delivered', 'delivered']);
+    assert.ok(t.every((x) => x.to !== null && x.to.fd !== null && x.to.tid !== null), 'traced receivers: their own receive');
+    assert.not.match(r.out(), /ATTACH|OPEN|CLOSE/, 'line mode shows only what --only asks for');
+  } finally { srv.kill(); }
+  // the holders of a port: the master and the workers that inherited its listening socket
+  const srv2 = await prefork();
+  try {
+    const r = fdwatch(['--no-tui', '--port', String(srv2.port)]);
+    for (const p of [srv2.master, ...srv2.workers]) await r.waitFor(new RegExp(`attached to ${p}`));
+    assert.match(r.err(), new RegExp(`tracing ${srv2.master} \\(prefork-master\\): holds port ${srv2.port}`));
+    r.child.kill('SIGINT');
+    assert.is((await r.exit).code, 130);
+  } finally { srv2.kill(); }
+  // the holders of a file
+  const file = path.join(tmp, 'held-file');
+  fs.writeFileSync(file, 'x');
+  const held = fs.openSync(file, 'r');
+  const holder = spawn('sleep', ['100'], { stdio: [held, 'ignore', 'ignore'] });
+  fs.closeSync(held);
+  try {
+    const r = fdwatch(['--no-tui', '--path', file]);
+    await r.waitFor(new RegExp(`attached to ${holder.pid}`));
+    assert.match(r.err(), new RegExp(`tracing ${holder.pid} \\(sleep\\): holds ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    r.child.kill('SIGINT');
+    await r.exit;
+  } finally { holder.kill('SIGKILL'); }
+  const none = fdwatch(['--no-tui', '--port', '1']);
+  assert.is((await none.exit).code, 1);
+  assert.is(none.err(), 'fdwatch: no process holds port 1\n');
+});
+
 test.run();

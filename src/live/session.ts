@@ -185,6 +185,8 @@ function socketOwner(inode: number): { pid: number; fd: number; comm: string | n
 const PEER_POLL_MS = 100;
 /** Polls a drained socket may wait for the fds its holder is installing (the kernel dequeues first). */
 const SETTLE_POLLS = 3;
+/** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
+const MAX_HOLDERS = 4096;
 
 /** A process holding a receiving socket: `fds`, its fd numbers when first seen (what it receives comes after). */
 interface Holder { pid: number; fd: number; comm: string | null; uid: number | null; traced: boolean; fds: Set<number> | null }
@@ -437,6 +439,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
       if (got) session.correlator.push({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
     }
     for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
+    for (const k of receiverOf.keys()) if (!seen.has(k)) receiverOf.delete(k);
+    // long runs stay bounded: past this many, holders of sockets with nothing queued are looked up again if needed
+    if (holders.size > MAX_HOLDERS) for (const k of holders.keys()) if (!seen.has(k)) holders.delete(k);
     lastSeen = seen;
   };
 

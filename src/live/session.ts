@@ -266,7 +266,7 @@ function sameAs(s: { pid: number | null; fd: number | null; target: string }, pi
  * became. Only untraced holders count; while a traced one holds it too, its receive may still be on its way through
  * the trace, so only a found fd settles it (or the end, when the trace is complete).
  */
-function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean): { by: Holder; fds: Array<Array<number | null>> } | 'defer' | null {
+function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean): { by: Holder; fds: Array<Array<number | null>> } | 'defer' | 'queued' | null {
   const untraced = found.filter((h) => !h.traced);
   if (untraced.length === 0 && !final) return null;
   const cands = untraced.length > 0 ? untraced : found;
@@ -280,7 +280,7 @@ function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean):
   if (queued !== undefined && n === 0) {
     // nothing taken yet: what the holders hold now is what they held before (what they receive will be new)
     for (const h of found) if (h.fds === null) { try { h.fds = new Set(proc.listFds(h.pid)); } catch { /* gone */ } }
-    return null;
+    return queued >= total ? 'queued' : null;
   }
   // where each fd went: the lowest fd of a holder that is the same open file
   let best: { by: Holder; fds: Array<Array<number | null>>; hits: number } | null = null;
@@ -414,6 +414,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
   let lastSeen = new Set<number>();
   const waits = new Map<number, number>();
+  /** sockets the kernel was seen to hold the queued fds on (their holder alive then) */
+  const observed = new Set<number>();
   const pollPeers = (final: boolean): void => {
     const seen = new Set<number>();
     for (const q of session.correlator.queued()) {
@@ -424,6 +426,14 @@ export function startLive(opts: LiveOptions): LiveHandle {
         const last = untracedHolders(q.inode)[0] ?? null;
         holders.delete(q.inode);
         receiverOf.delete(q.inode);
+        const wasQueued = observed.delete(q.inode);
+        if (last && !wasQueued) {
+          // gone before the kernel was seen to hold them: its holder took them and closed it (as a worker told to
+          // quit reads its channel first), which fds they became nobody can tell now
+          session.correlator.push({ op: 'peer-received', inode: q.inode, messages: q.messages.length, to: peerEnd(last), fds: q.messages.map((m) => m.fds.map(() => null)), tid: last.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
+          continue;
+        }
+        // seen queued, then the socket closed: they died with it
         session.correlator.push({ op: 'peer-closed', inode: q.inode, to: last ? peerEnd(last) : null, tid: last?.pid ?? 0, ts: now(), line: 0, syscall: 'close', comm: null });
         continue;
       }
@@ -433,12 +443,20 @@ export function startLive(opts: LiveOptions): LiveHandle {
       const tries = waits.get(q.inode) ?? 0;
       const got = drained(q, found, final, final || tries >= SETTLE_POLLS);
       if (got === 'defer') { waits.set(q.inode, tries + 1); continue; }
+      if (got === 'queued') {
+        const h = untracedHolders(q.inode)[0];
+        const n = q.messages.reduce((k, m) => k + m.fds.length, 0);
+        if (!observed.has(q.inode) && h) status(`${n} fd${n === 1 ? '' : 's'} sent to ${h.comm ?? '?'}[${h.pid}] (not traced) still queued on its socket`);
+        observed.add(q.inode);
+        continue;
+      }
       waits.delete(q.inode);
       // what it holds now is the baseline for what it receives next on this socket
       if (got) { receiverOf.delete(q.inode); try { got.by.fds = new Set(proc.listFds(got.by.pid)); } catch { /* gone */ } }
       if (got) session.correlator.push({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
     }
     for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
+    for (const k of observed) if (!seen.has(k)) observed.delete(k);
     for (const k of receiverOf.keys()) if (!seen.has(k)) receiverOf.delete(k);
     // long runs stay bounded: past this many, holders of sockets with nothing queued are looked up again if needed
     if (holders.size > MAX_HOLDERS) for (const k of holders.keys()) if (!seen.has(k)) holders.delete(k);

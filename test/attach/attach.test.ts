@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { AlertRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
@@ -126,7 +127,8 @@ test('a worker stopped, then killed with fds queued on its socket: lost (socket-
     await r.waitFor(new RegExp(`attached to ${srv.master}`));
     process.kill(w2, 'SIGSTOP');
     srv.child.stdin!.write('send\n');
-    // the poll that saw w1 take its fds saw w2's queued: w2 is named now, while it still holds its socket
+    // fdwatch says when it sees fds wait on an untraced receiver's socket: w2 is named now, while it still holds it
+    await r.waitFor(new RegExp(`fdwatch: 2 fds sent to prefork-worker\\[${w2}\\] \\(not traced\\) still queued on its socket`));
     await r.waitFor(new RegExp(`prefork-worker\\[${w1}\\] fd \\d+ +/etc/hostname +delivered`));
     process.kill(w2, 'SIGKILL');
     await r.waitFor(/ALERT socket-closed-with-fds/);
@@ -189,6 +191,44 @@ test('choosing as pgrep/lsof do: by comm with --tree (master and workers), --onl
   const none = fdwatch(['--no-tui', '--port', '1']);
   assert.is((await none.exit).code, 1);
   assert.is(none.err(), 'fdwatch: no process holds port 1\n');
+});
+
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p)) ?? null;
+
+test('a real nginx master attached alone, then reloaded: channels passed to its old workers (not traced) are delivered to them', async () => {
+  if (!NGINX) { console.log('  (nginx not installed: apt-get install nginx-light; skipped)'); return; }
+  const prefix = fs.mkdtempSync(path.join(tmp, 'nginx-'));
+  const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  fs.writeFileSync(path.join(prefix, 'nginx.conf'), [
+    'worker_processes 2;', `pid ${prefix}/nginx.pid;`, `error_log ${prefix}/error.log;`, 'events { worker_connections 64; }',
+    `http { access_log off; client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;`,
+    `  server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }`,
+  ].join('\n'));
+  const ngx = spawn(NGINX, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  const master = ngx.pid!;
+  const kids = (): number[] => { try { return fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; } };
+  try {
+    await until('two workers', () => kids().length === 2);
+    const old = kids();
+    const json = path.join(tmp, 'nginx.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, String(master)]);
+    await r.waitFor(new RegExp(`attached to ${master}`));
+    process.kill(master, 'SIGHUP'); // reload: new workers, whose channels the master passes to every other worker
+    for (const w of old) await r.waitFor(new RegExp(`nginx\\[${master}\\] fd \\d+ +--SCM_RIGHTS--> +nginx\\[${w}\\] fd \\S+ +UNIX-STREAM\\S* +delivered`));
+    await until('the old workers gone', () => old.every((w) => !fs.existsSync(`/proc/${w}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${w}/status`, 'utf8'))));
+    r.child.kill('SIGINT');
+    await r.exit;
+    const t = transfers(json);
+    const toOld = t.filter((x) => x.to !== null && old.includes(x.to.pid ?? -1));
+    assert.ok(toOld.length >= 2, JSON.stringify(t));
+    assert.ok(toOld.every((x) => x.state === 'delivered' && x.kind === 'socket' && x.to!.comm === 'nginx'), JSON.stringify(toOld));
+    assert.not.ok(t.some((x) => x.state !== 'delivered'), 'nothing in flight or lost: ' + JSON.stringify(t.filter((x) => x.state !== 'delivered')));
+    assert.not.ok(records(json).some((x) => x.type === 'alert'), 'no "never received" alerts');
+    assert.is((records(json).pop() as SummaryRecord).cleanEnd, true);
+  } finally {
+    ngx.kill('SIGKILL');
+    for (const k of kids()) { try { process.kill(k, 'SIGKILL'); } catch { /* gone */ } }
+  }
 });
 
 test.run();

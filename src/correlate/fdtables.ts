@@ -54,6 +54,10 @@ export class FdTables {
         } else if (t.kind === en.ofd.kind && t.target !== en.ofd.target && gained(en.ofd.target, t.target)) {
           // the kernel object gained detail since (bind, listen, connect, a peer, unlink): say what it is now
           en.ofd.target = t.target;
+          this.sockets.learn(en.ofd, t);
+          if (t.pid !== null) en.ofd.pidfdPid = t.pid;
+          this.out.fd(p, tid, en, 'seen', syscall, ts);
+          return en;
         }
         this.sockets.learn(en.ofd, t);
         if (t.pid !== null) en.ofd.pidfdPid = t.pid;

@@ -52,4 +52,19 @@ test('the receiver fd number held an older file before: the closed older entry i
   assert.not.match(m[1]!, /motd/);
 });
 
+test('a socket that gained its address since it was opened: the fd table shows the address, and the transfer marks it', () => {
+  const s = feed(initialState(), [
+    proc(1, 'attach', { comm: 'node' }), proc(2, 'fork', { ppid: 1, comm: 'node' }),
+    fd(1, 19, 'open', 'TCP:[12553]', { kind: 'socket', syscall: 'socket', ts: 10 }),
+    fd(1, 19, 'seen', 'TCP:[127.0.0.1:45127]', { kind: 'socket', syscall: 'sendmsg', ts: 11 }),
+    fd(2, 20, 'receive', 'TCP:[127.0.0.1:45127]', { kind: 'socket', fromPid: 1, fromFd: 19, ts: 11 }),
+    transfer([1, 19, 'node'], [2, 20, 'node'], 'TCP:[127.0.0.1:45127]', { kind: 'socket', sentTs: 11, receivedTs: 11 }),
+  ]);
+  selectLastTransfer(s);
+  const m = marked(s);
+  assert.is(m.length, 2, m.join('\n'));
+  assert.match(m[0]!, /19 .*TCP:\[127\.0\.0\.1:45127\]/);
+  assert.not.match(m.join('\n'), /not open now|12553/);
+});
+
 test.run();

@@ -16,8 +16,6 @@ function fail(msg: string, code = 1): never {
 }
 
 const isPid = (p: string): boolean => /^[1-9]\d*$/.test(p);
-/** record types `--only` may name */
-const ONLY = ['process', 'fd', 'transfer', 'map', 'alert'];
 
 function errorText(e: unknown): string {
   if (e instanceof FdwatchError) return e.message;
@@ -49,7 +47,7 @@ async function main(): Promise<void> {
         .option('path', { type: 'string', array: true, describe: 'attach to every process holding this file or unix socket path (as lsof PATH)' })
         .option('port', { type: 'string', array: true, describe: 'attach to every process holding this TCP/UDP port (as lsof -i :PORT)' })
         .option('tree', { type: 'boolean', default: false, describe: 'also attach to the existing descendants of the processes chosen' })
-        .option('only', { type: 'string', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert; the summary always)' })
+        .option('only', { type: 'string', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert), pid=N, comm=NAME, path=TEXT (the summary always)' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
         .example('$0 nginx --tree', 'every process named nginx (as pgrep -x) and its existing workers')
         .example('$0 --port 8088 --no-tui --only transfer,alert', 'the holders of a port; only transfers and alerts')
@@ -57,7 +55,7 @@ async function main(): Promise<void> {
         .example('$0 -p 1234 -- getent passwd', 'attach to a daemon and launch its client, in one trace')
         .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
       async (a) => {
-        const { runWatch } = await import('./watch.js');
+        const { runWatch, ONLY_TYPES } = await import('./watch.js');
         const positional = ((a.pids as Array<string | number> | undefined) ?? []).map(String);
         const flagged = ((a.pid as Array<string | number> | undefined) ?? []).map(String);
         // a positional that is no pid is a process name (pgrep -x), or a mistyped command
@@ -66,7 +64,9 @@ async function main(): Promise<void> {
         const ports = ((a.port as Array<string | number> | undefined) ?? []).map(String);
         for (const p of ports) if (!/^\d+$/.test(p) || Number(p) > 65535) throw new UsageError(`not a port: ${p}`);
         const only = a.only !== undefined ? String(a.only).split(',').map((x) => x.trim()).filter(Boolean) : null;
-        for (const o of only ?? []) if (!ONLY.includes(o)) throw new UsageError(`--only: not a record type: ${o} (one of ${ONLY.join(', ')})`);
+        for (const o of only ?? []) {
+          if (!ONLY_TYPES.includes(o) && !/^(pid=\d+|comm=.+|path=.+)$/.test(o)) throw new UsageError(`--only: not a record type or pid=N, comm=NAME, path=TEXT: ${o} (types: ${ONLY_TYPES.join(', ')})`);
+        }
         const pids = [...positional.filter(isPid), ...flagged].map(Number);
         const rest = (a['--'] as Array<string | number> | undefined)?.map(String) ?? [];
         process.exitCode = await runWatch({

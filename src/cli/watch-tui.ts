@@ -5,7 +5,7 @@ import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, wanted, type WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './watch.js';
 import { watchSignals } from './signals.js';
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
@@ -27,10 +27,11 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
     // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
     const early: FdwatchRecord[] = [];
+    const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, commandOutput,
-        onRecord: (r) => { if (wanted(opts, r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
+        onRecord: (r) => { if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),

@@ -25,9 +25,37 @@ export interface WatchOptions {
   only?: string[] | null;
 }
 
-/** Whether a record passes `--only`. */
-export function wanted(opts: WatchOptions, r: FdwatchRecord): boolean {
-  return !opts.only || r.type === 'summary' || opts.only.includes(r.type);
+/** record types `--only` may name; `pid=N`, `comm=NAME` and `path=TEXT` (a part of a target or path) narrow them */
+export const ONLY_TYPES = ['process', 'fd', 'transfer', 'map', 'alert'];
+
+/** `--only` as a predicate over records in trace order (the summary always passes); null: everything passes. */
+export function recordFilter(only: string[] | null | undefined): ((r: FdwatchRecord) => boolean) | null {
+  if (!only || only.length === 0) return null;
+  const types = new Set<string>();
+  const pids = new Set<number>();
+  const comms = new Set<string>();
+  const paths: string[] = [];
+  for (const o of only) {
+    const m = /^(pid|comm|path)=(.+)$/.exec(o);
+    if (!m) { types.add(o); continue; }
+    if (m[1] === 'pid') pids.add(Number(m[2])); else if (m[1] === 'comm') comms.add(m[2]!); else paths.push(m[2]!);
+  }
+  const commOf = new Map<number, string>();
+  const who = (pid: number | null, comm: string | null): boolean =>
+    (pids.size === 0 && comms.size === 0) || (pid !== null && pids.has(pid)) || comms.has(comm ?? (pid !== null ? commOf.get(pid) ?? '' : ''));
+  const what = (t: string | null): boolean => paths.length === 0 || (t !== null && paths.some((x) => t.includes(x)));
+  return (r) => {
+    if (r.type === 'process' && r.comm !== null) commOf.set(r.pid, r.comm);
+    if (r.type === 'summary') return true;
+    if (types.size > 0 && !types.has(r.type)) return false;
+    switch (r.type) {
+      case 'process': return who(r.pid, r.comm) && what(r.path ?? null);
+      case 'fd': return who(r.pid, null) && what(r.target);
+      case 'map': return who(r.pid, null) && what(r.path);
+      case 'alert': return who(r.pid, null) && what(r.message);
+      case 'transfer': return (who(r.from.pid, r.from.comm) || (r.to !== null && who(r.to.pid, r.to.comm))) && what(r.target);
+    }
+  };
 }
 
 /** Resolves names, paths, ports and --tree to pids, and says what it chose. */
@@ -100,8 +128,9 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   if (lineOut !== process.stderr) guardStream(process.stderr); // a closed stderr is no reason to crash
   try {
     const { writer, close } = liveJson(opts.json, fail);
+    const pass = recordFilter(opts.only);
     const onRecord = (r: FdwatchRecord): void => {
-      if (!wanted(opts, r)) return;
+      if (pass && !pass(r)) return;
       writer?.write(r);
       if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
         const line = formatRecord(r);

@@ -44,23 +44,36 @@ async function main(): Promise<void> {
         .option('pid', { alias: 'p', type: 'string', array: true, describe: 'a process id to attach to (repeatable)' })
         .option('json', { type: 'string', describe: 'write NDJSON records as they happen to this file (- for stdout)' })
         .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' })
+        .option('path', { type: 'string', array: true, describe: 'attach to every process holding this file or unix socket path (as lsof PATH)' })
+        .option('port', { type: 'string', array: true, describe: 'attach to every process holding this TCP/UDP port (as lsof -i :PORT)' })
+        .option('tree', { type: 'boolean', default: false, describe: 'also attach to the existing descendants of the processes chosen' })
+        .option('only', { type: 'string', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert), pid=N, comm=NAME, path=TEXT (the summary always)' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
+        .example('$0 nginx --tree', 'every process named nginx (as pgrep -x) and its existing workers')
+        .example('$0 --port 8088 --no-tui --only transfer,alert', 'the holders of a port; only transfers and alerts')
         .example('$0 -- ./server --flag', 'launch and trace')
         .example('$0 -p 1234 -- getent passwd', 'attach to a daemon and launch its client, in one trace')
         .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
       async (a) => {
-        const { runWatch } = await import('./watch.js');
+        const { runWatch, ONLY_TYPES } = await import('./watch.js');
         const positional = ((a.pids as Array<string | number> | undefined) ?? []).map(String);
         const flagged = ((a.pid as Array<string | number> | undefined) ?? []).map(String);
-        for (const p of positional) {
-          if (!isPid(p)) throw new UsageError(`not a command or a process id: ${p} (see --help)`);
-        }
+        // a positional that is no pid is a process name (pgrep -x), or a mistyped command
+        const names = positional.filter((p) => !isPid(p));
         for (const p of flagged) if (!isPid(p)) throw new UsageError(`not a process id: ${p}`);
-        const pids = [...positional, ...flagged].map(Number);
+        const ports = ((a.port as Array<string | number> | undefined) ?? []).map(String);
+        for (const p of ports) if (!/^\d+$/.test(p) || Number(p) > 65535) throw new UsageError(`not a port: ${p}`);
+        const only = a.only !== undefined ? String(a.only).split(',').map((x) => x.trim()).filter(Boolean) : null;
+        for (const o of only ?? []) {
+          if (!ONLY_TYPES.includes(o) && !/^(pid=\d+|comm=.+|path=.+)$/.test(o)) throw new UsageError(`--only: not a record type or pid=N, comm=NAME, path=TEXT: ${o} (types: ${ONLY_TYPES.join(', ')})`);
+        }
+        const pids = [...positional.filter(isPid), ...flagged].map(Number);
         const rest = (a['--'] as Array<string | number> | undefined)?.map(String) ?? [];
         process.exitCode = await runWatch({
           pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
           lines: !(a.tui as boolean) || !process.stdout.isTTY,
+          names, paths: ((a.path as Array<string | number> | undefined) ?? []).map(String), ports: ports.map(Number),
+          tree: a.tree as boolean, only,
         });
       },
     )

@@ -2,10 +2,11 @@
 import { escapeControl as esc } from '../model/escape.js';
 import os from 'node:os';
 import path from 'node:path';
+import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, type WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './watch.js';
 import { watchSignals } from './signals.js';
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
@@ -25,16 +26,20 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
     const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
     const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
+    // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
+    const early: FdwatchRecord[] = [];
+    const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, commandOutput,
-        onRecord: (r) => { writer?.write(r); dash?.push(r); },
+        onRecord: (r) => { if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),
       });
       const stopLive = live.stop;
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
+      for (const r of early.splice(0)) dash.push(r);
       dash.status({
         source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
         ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),
@@ -52,7 +57,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       let how: 'quit' | 'signal' = 'signal';
       if (signals.first) dash.destroy();
       else how = await dash.closed;
-      process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
+      if (!result.error || result.summary.lines > 0) process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
       for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${esc(m)}\n`);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });

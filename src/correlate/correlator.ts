@@ -1,7 +1,7 @@
 // FdOps -> kernel state -> FdwatchRecords. The dispatcher: each op goes to the state it changes (the process
 // tree, fd tables and open file descriptions, socket endpoints and transfers). Pure: no I/O, no strace text.
 import { SCHEMA_VERSION, type FdwatchRecord, type Ts } from '../model/records.js';
-import type { FdOp } from '../model/fdop.js';
+import type { FdOp, QueuedOn } from '../model/fdop.js';
 import { FdTables, openedOrigin } from './fdtables.js';
 import { ProcessTree, type ProcessOptions, type SeedProcess } from './processes.js';
 import { RecordBuilder, procName, type CorrelatorCounts } from './records.js';
@@ -67,6 +67,11 @@ export class Correlator {
     return { ...this.tree.stateSizes(), ...this.transfers.stateSizes() };
   }
 
+  /** Messages queued on sockets known by inode: what live mode asks the kernel about. */
+  queued(): QueuedOn[] {
+    return this.transfers.queued();
+  }
+
   finish(): void {
     this.transfers.finish();
   }
@@ -80,6 +85,8 @@ export class Correlator {
       case 'superseded': this.tree.superseded(op.by); return;
       case 'detached': this.tree.detached(op.tid, op.ts); return;
       case 'attached': this.tree.of(op.tid, op.ts); return;
+      case 'peer-received': this.transfers.peerReceived(op.inode, op.messages, op.to, op.fds, op.ts); return;
+      case 'peer-closed': this.transfers.peerClosed(op.inode, op.to, op.ts); return;
       default: break;
     }
     // a call: its task exists, and -Y tells its comm

@@ -51,6 +51,13 @@ export class FdTables {
         if (en.ofd.target.endsWith(':[?]') || en.origin.how === 'unknown' || en.ofd.kind === 'unknown') {
           en.ofd.target = t.target;
           en.ofd.kind = t.kind;
+        } else if (t.kind === en.ofd.kind && t.target !== en.ofd.target && gained(en.ofd.target, t.target)) {
+          // the kernel object gained detail since (bind, listen, connect, a peer, unlink): say what it is now
+          en.ofd.target = t.target;
+          this.sockets.learn(en.ofd, t);
+          if (t.pid !== null) en.ofd.pidfdPid = t.pid;
+          this.out.fd(p, tid, en, 'seen', syscall, ts);
+          return en;
         }
         this.sockets.learn(en.ofd, t);
         if (t.pid !== null) en.ofd.pidfdPid = t.pid;
@@ -103,4 +110,18 @@ export class FdTables {
       origin: { how: 'inherited', syscall, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
     };
   }
+}
+
+/**
+ * A later decoration of one open file that tells more: a socket's address or peer (`TCP:[12553]` ->
+ * `TCP:[127.0.0.1:45127]`, `UNIX-STREAM:[1]` -> `UNIX-STREAM:[1->2]`), or a file that was unlinked (` (deleted)`).
+ */
+export function gained(was: string, now: string): boolean {
+  if (now === was + ' (deleted)') return true;
+  const i = was.indexOf(':[');
+  const j = now.indexOf(':[');
+  if (i < 0 || j < 0 || was.slice(0, i) !== now.slice(0, j) || !was.endsWith(']')) return false;
+  const inner = was.slice(i + 2, -1);
+  // only an inode before: anything more (an address, a peer) is detail the kernel object gained
+  return /^\d+$/.test(inner) && now.slice(j + 2, -1) !== inner;
 }

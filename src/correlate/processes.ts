@@ -85,6 +85,8 @@ export class ProcessTree {
     p.uid = s.uid;
     for (const t of s.tids) { p.tids.add(t); this.threads.set(t, p); }
     this.out.process(p, 'attach', ts);
+    // its other threads, each named once, so views list them before any of them makes a call
+    for (const t of [...s.tids].sort((a, b) => a - b)) if (t !== s.pid) this.out.process(p, 'attach', ts, t);
     for (const f of s.fds) {
       const ofd = this.tables.newOfd(f.target, false);
       const en = this.tables.add(p, f.fd, ofd, f.cloexec, unknownOrigin('attach'), ts);

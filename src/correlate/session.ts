@@ -73,6 +73,14 @@ export class TraceSession {
     return n;
   }
 
+  /** Live mode: the tracer let go of every process still running (a detach ends their trace cleanly). */
+  detachAll(): void {
+    for (const p of [...this.correlator.processes.values()]) {
+      if (p.exited) continue;
+      for (const tid of [...p.tids]) this.correlator.push({ op: 'detached', tid, ts: null, line: 0, syscall: 'detach', comm: null });
+    }
+  }
+
   /** Long runs stay bounded: exited processes beyond the newest `keep` are forgotten. */
   pruneExited(keep: number): number {
     return this.correlator.pruneExited(keep);

@@ -1,7 +1,7 @@
 // Socket endpoints and the fd-passing matcher: peers, per-endpoint FIFOs of in-flight SCM_RIGHTS messages,
 // receives waiting for their send (out-of-order input), pidfd_getfd, and what is lost. Pure.
 import type { AlertKind, FdKind, TransferEnd, Ts } from '../model/records.js';
-import { plainTarget, type FdTarget, type ScmMessage } from '../model/fdop.js';
+import { plainTarget, type FdTarget, type PeerEnd, type QueuedOn, type ScmMessage } from '../model/fdop.js';
 import type { FdTables, SocketHooks } from './fdtables.js';
 import { endOf, procName, unknownEnd, type RecordBuilder } from './records.js';
 import type { FdEntry, OpenFileDescription, Process } from './state.js';
@@ -142,9 +142,14 @@ export class Transfers implements SocketHooks {
       if (this.peers.get(peer) === ofd.endpoint) this.peers.delete(peer);
       this.moveQueue(`peer-of:${ofd.endpoint}`, peer); // what it sent before its peer was known is the peer's
     }
-    const q = this.queues.get(ofd.endpoint);
+    this.loseQueue(ofd.endpoint, ts, p?.pid ?? null, null);
+  }
+
+  /** The receiving socket `key` is gone: every message still queued on it loses its fds (`to`: who held it). */
+  private loseQueue(key: string, ts: Ts, pid: number | null, to: TransferEnd | null): void {
+    const q = this.queues.get(key);
     if (!q || q.length === 0) return;
-    this.queues.delete(ofd.endpoint);
+    this.queues.delete(key);
     const why = 'receiving socket closed with the fd still queued';
     // one cause, one alert per sender: however many messages were queued
     const bySender = new Map<number | null, InFlightFd[]>();
@@ -152,14 +157,59 @@ export class Transfers implements SocketHooks {
       if (m.state !== 'queued') continue;
       m.state = 'taken';
       for (const f of m.fds) {
-        this.lose(f, ts, why, 'socket-closed-with-fds', p, null, false);
+        this.lose(f, ts, why, 'socket-closed-with-fds', null, to, false);
         const g = bySender.get(f.from.pid);
         if (g) g.push(f); else bySender.set(f.from.pid, [f]);
       }
     }
     for (const fds of bySender.values()) {
-      this.alertFds('socket-closed-with-fds', p?.pid ?? null, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
+      this.alertFds('socket-closed-with-fds', pid, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
     }
+  }
+
+  /** Messages queued on sockets known by inode (oldest first): live mode asks the kernel whether they still are. */
+  queued(): QueuedOn[] {
+    const out: QueuedOn[] = [];
+    for (const [key, q] of this.queues) {
+      if (!key.startsWith('ino:')) continue;
+      const messages = q.filter((m) => m.state === 'queued').map((m) => ({ fds: m.fds.map((f) => ({ pid: f.from.pid, fd: f.from.fd, target: f.target })) }));
+      if (messages.length > 0) out.push({ inode: Number(key.slice(4)), messages });
+    }
+    return out;
+  }
+
+  /** The kernel says an untraced holder of socket `inode` took its oldest `n` queued messages: delivered to it. */
+  peerReceived(inode: number, n: number, to: PeerEnd, fds: Array<Array<number | null>>, ts: Ts): void {
+    const key = `ino:${inode}`;
+    const q = this.queues.get(key);
+    if (!q) return;
+    for (let i = 0; i < n; i++) {
+      const at = q.findIndex((m) => m.state === 'queued');
+      if (at < 0) break;
+      const m = q.splice(at, 1)[0]!;
+      m.state = 'taken';
+      const got = fds[i] ?? [];
+      for (let j = 0; j < m.fds.length; j++) {
+        const f = m.fds[j]!;
+        this.out.counts.fdsReceived++;
+        this.out.transfer({
+          via: 'SCM_RIGHTS', state: 'delivered', from: f.from,
+          to: { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: got[j] ?? null, socket: to.socket ?? mirrored(f.from.socket) },
+          target: f.target, kind: f.kind, sentTs: f.sentTs, receivedTs: ts, line: f.line,
+        });
+        this.tables().unref(f.ofd, ts, null);
+      }
+    }
+    if (!q.some((m) => m.state === 'queued')) this.queues.delete(key);
+  }
+
+  /** The kernel says no process holds the untraced socket `inode` any more: what it queued is lost. */
+  peerClosed(inode: number, to: PeerEnd | null, ts: Ts): void {
+    const key = `ino:${inode}`;
+    const q = this.queues.get(key);
+    const sock = q?.find((m) => m.state === 'queued')?.fds[0]?.from.socket ?? null;
+    const end: TransferEnd | null = to ? { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: null, socket: to.socket ?? mirrored(sock) } : null;
+    this.loseQueue(key, ts, to?.pid ?? null, end);
   }
 
   connected(sock: FdEntry | null, path: string | null): void {
@@ -521,4 +571,10 @@ function fits(sent: readonly { seen: FdTarget | null }[], got: readonly (FdTarge
     if (a && b && sameFile(a, b) === false) return false;
   }
   return true;
+}
+
+/** The other end's view of a socket pair in -yy words: `UNIX-STREAM:[A->B]` seen from B is `UNIX-STREAM:[B->A]`. */
+function mirrored(socket: string | null): string | null {
+  const m = socket !== null ? /^(.*):\[(\d+)->(\d+)\]$/.exec(socket) : null;
+  return m ? `${m[1]}:[${m[3]}->${m[2]}]` : null;
 }

@@ -9,11 +9,13 @@ import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { readStreamBytes } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
-import { snapshotProcesses } from '../procfs/snapshot.js';
+import { snapshotProcesses, type Snapshot } from '../procfs/snapshot.js';
+import { mapRecords } from '../procfs/records.js';
 import { ProcReader } from '../procfs/reader.js';
 import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
+import type { PeerEnd, QueuedOn } from '../model/fdop.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 export { LiveError } from '../model/errors.js';
@@ -179,6 +181,140 @@ function socketOwner(inode: number): { pid: number; fd: number; comm: string | n
   return null;
 }
 
+/** How often sockets with fds queued for an untraced receiver are checked (ms). */
+const PEER_POLL_MS = 100;
+/** Polls a drained socket may wait for the fds its holder is installing (the kernel dequeues first). */
+const SETTLE_POLLS = 3;
+/** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
+const MAX_HOLDERS = 4096;
+
+/** A process holding a receiving socket: `fds`, its fd numbers when first seen (what it receives comes after). */
+interface Holder { pid: number; fd: number; comm: string | null; uid: number | null; traced: boolean; fds: Set<number> | null }
+
+const now = (): number => Math.round(Date.now()) / 1000;
+
+function peerEnd(h: Holder): PeerEnd {
+  return { pid: h.pid, comm: h.comm, uid: h.uid, fd: h.fd, socket: null };
+}
+
+/** `UNIX-STREAM:[A->B]` as B's holder sees it. */
+function mirrored(socket: string): string | null {
+  const m = /^(.*):\[(\d+)->(\d+)\]$/.exec(socket);
+  return m ? `${m[1]}:[${m[3]}->${m[2]}]` : null;
+}
+
+/** Every process holding socket `inode`: the known holders if they still do, or a scan of /proc. */
+function findHolders(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
+  const want = `socket:[${inode}]`;
+  const holds = (pid: number, fd: number): boolean => { try { return proc.fdLink(pid, fd) === want; } catch { return false; } };
+  if (known) {
+    const still = known.filter((h) => holds(h.pid, h.fd));
+    if (still.length === known.length && still.length > 0) {
+      for (const h of still) h.traced = traced(h.pid);
+      return still;
+    }
+  }
+  const out: Holder[] = [];
+  for (const pid of proc.listPids()) {
+    if (pid === process.pid) continue;
+    let fds: number[];
+    try { fds = proc.listFds(pid); } catch { continue; }
+    const fd = fds.find((f) => holds(pid, f));
+    if (fd === undefined) continue;
+    const old = known?.find((h) => h.pid === pid);
+    out.push({ pid, fd, comm: comm(pid), uid: uidOf(pid), traced: traced(pid), fds: old ? old.fds : null });
+  }
+  return out;
+}
+
+/** One pass over every fd link: the processes (but `skip`) holding each socket of `inodes`, with their fd numbers now. */
+function holdersOf(inodes: Set<number>, skip: Set<number>): Map<number, Holder[]> {
+  const out = new Map<number, Holder[]>();
+  if (inodes.size === 0) return out;
+  for (const pid of proc.listPids()) {
+    if (skip.has(pid) || pid === process.pid) continue;
+    let fds: number[];
+    try { fds = proc.listFds(pid); } catch { continue; }
+    for (const fd of fds) {
+      let link: string;
+      try { link = proc.fdLink(pid, fd); } catch { continue; }
+      if (!link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (!inodes.has(inode)) continue;
+      const list = out.get(inode) ?? [];
+      if (!list.some((h) => h.pid === pid)) list.push({ pid, fd, comm: comm(pid), uid: uidOf(pid), traced: false, fds: new Set(fds) });
+      out.set(inode, list);
+    }
+  }
+  return out;
+}
+
+/** Whether fd `fd` of `pid` could be what fd `s` of the sender became (kcmp; or, among new fds, the same target). */
+function sameAs(s: { pid: number | null; fd: number | null; target: string }, pid: number, fd: number, isNew: boolean): boolean {
+  if (s.pid !== null && s.fd !== null && native.kcmpFile(s.pid, s.fd, pid, fd) === 'same') return true;
+  if (!isNew) return false;
+  let link: string;
+  try { link = proc.fdLink(pid, fd); } catch { return false; }
+  const d = parseDecor(s.target);
+  if (d.kind === 'socket') return d.inode !== null && link === `socket:[${d.inode}]`;
+  const strip = (x: string): string => (x.endsWith(' (deleted)') ? x.slice(0, -10) : x);
+  return strip(link) === strip(s.target);
+}
+
+/**
+ * The oldest messages the kernel no longer queues on the socket, and the holder that took them with the fds they
+ * became. Only untraced holders count; while a traced one holds it too, its receive may still be on its way through
+ * the trace, so only a found fd settles it (or the end, when the trace is complete).
+ */
+function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean): { by: Holder; fds: Array<Array<number | null>> } | 'defer' | 'queued' | null {
+  const untraced = found.filter((h) => !h.traced);
+  if (untraced.length === 0 && !final) return null;
+  const cands = untraced.length > 0 ? untraced : found;
+  let queued: number | undefined;
+  for (const h of found) { try { queued ??= proc.fdinfo(h.pid, h.fd)?.scmFds; } catch { /* gone */ } }
+  const total = q.messages.reduce((n, m) => n + m.fds.length, 0);
+  // the oldest messages whose fds add up to what left the queue
+  let left = queued !== undefined ? total - queued : 0;
+  let n = 0;
+  while (n < q.messages.length && left >= q.messages[n]!.fds.length && q.messages[n]!.fds.length > 0) { left -= q.messages[n]!.fds.length; n++; }
+  if (queued !== undefined && n === 0) {
+    // nothing taken yet: what the holders hold now is what they held before (what they receive will be new)
+    for (const h of found) if (h.fds === null) { try { h.fds = new Set(proc.listFds(h.pid)); } catch { /* gone */ } }
+    return queued >= total ? 'queued' : null;
+  }
+  // where each fd went: the lowest fd of a holder that is the same open file
+  let best: { by: Holder; fds: Array<Array<number | null>>; hits: number } | null = null;
+  for (const h of cands) {
+    let fds: number[];
+    try { fds = proc.listFds(h.pid); } catch { continue; }
+    const used = new Set<number>();
+    let hits = 0;
+    const out: Array<Array<number | null>> = [];
+    const upTo = queued !== undefined ? n : q.messages.length;
+    for (let i = 0; i < upTo; i++) {
+      const row: Array<number | null> = [];
+      for (const s of q.messages[i]!.fds) {
+        // with what it held before, only a new fd; without, the newest fd that is the same open file
+        const base = h.fds;
+        const fd = base !== null
+          ? fds.find((f) => !used.has(f) && !base.has(f) && sameAs(s, h.pid, f, true)) ?? null
+          : [...fds].reverse().find((f) => !used.has(f) && sameAs(s, h.pid, f, false)) ?? null;
+        if (fd !== null) { used.add(fd); hits++; }
+        row.push(fd);
+      }
+      // without scm_fds only what was found proves a message was taken
+      if (queued === undefined && row.every((x) => x === null)) break;
+      out.push(row);
+    }
+    if (!best || hits > best.hits) best = { by: h, fds: out, hits };
+  }
+  if (!best || best.fds.length === 0) return null;
+  if (best.hits === 0 && untraced.length < found.length && !final) return null;
+  // the kernel dequeues a message before it installs its fds: one that is not there yet may be at the next poll
+  if (!settle && best.fds.some((row) => row.includes(null))) return 'defer';
+  return { by: best.by, fds: best.fds };
+}
+
 /**
  * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
  * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
@@ -247,10 +383,11 @@ export function startLive(opts: LiveOptions): LiveHandle {
       return o ? { ...end, pid: o.pid, comm: o.comm, uid: uidOf(o.pid) } : end;
     };
     if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
-    if (t.to === null && t.from.socket) {
-      // the receiver is not traced: name the process that holds the other end
-      const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
-      if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
+    if (t.to === null && t.state === 'in-flight' && t.from.socket) {
+      // still queued at the end: name the process that held the receiving socket when it was sent
+      const peer = parseDecor(t.from.socket).peer;
+      const h = peer !== null ? untracedHolders(peer)[0] ?? null : null;
+      if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
     }
     if (t.state === 'delivered' && t.from.fd !== null && t.to?.fd != null && t.from.pid !== null && t.to.pid !== null) {
       const k = native.kcmpFile(t.from.pid, t.from.fd, t.to.pid, t.to.fd);
@@ -258,6 +395,81 @@ export function startLive(opts: LiveOptions): LiveHandle {
     } else {
       t.confirmed = null;
     }
+  };
+
+  // Sends to sockets no traced process receives from: /proc names who holds the receiving socket (as soon as a
+  // message has waited one poll, so at send time), and its fdinfo `scm_fds` says what is still queued on it.
+  const holders = new Map<number, Holder[]>();
+  // traced: strace traces it now (its calls may still be on their way through the trace), or the trace knows it
+  const tracedByUs = (pid: number): boolean => {
+    const p = session.correlator.processes.get(pid);
+    return (p !== undefined && !p.exited) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid);
+  };
+  /** per socket: the untraced process that held it when fds were sent to it (named even after it is gone) */
+  const receiverOf = new Map<number, Holder>();
+  const untracedHolders = (inode: number): Holder[] => {
+    const hs = (holders.get(inode) ?? []).filter((h) => !h.traced);
+    const first = receiverOf.get(inode);
+    return first && !hs.includes(first) ? [first, ...hs] : hs;
+  };
+  let lastSeen = new Set<number>();
+  const waits = new Map<number, number>();
+  /** sockets the kernel was seen to hold the queued fds on (their holder alive then) */
+  const observed = new Set<number>();
+  const pollPeers = (final: boolean): void => {
+    const seen = new Set<number>();
+    for (const q of session.correlator.queued()) {
+      seen.add(q.inode);
+      if (!final && !lastSeen.has(q.inode)) continue; // a traced receiver usually takes it at once
+      const found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
+      if (found.length === 0) {
+        const last = untracedHolders(q.inode)[0] ?? null;
+        holders.delete(q.inode);
+        receiverOf.delete(q.inode);
+        const wasQueued = observed.delete(q.inode);
+        if (last && !wasQueued) {
+          // gone before the kernel was seen to hold them: its holder took them and closed it (as a worker told to
+          // quit reads its channel first), which fds they became nobody can tell now
+          session.correlator.push({ op: 'peer-received', inode: q.inode, messages: q.messages.length, to: peerEnd(last), fds: q.messages.map((m) => m.fds.map(() => null)), tid: last.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
+          continue;
+        }
+        // seen queued, then the socket closed: they died with it
+        session.correlator.push({ op: 'peer-closed', inode: q.inode, to: last ? peerEnd(last) : null, tid: last?.pid ?? 0, ts: now(), line: 0, syscall: 'close', comm: null });
+        continue;
+      }
+      holders.set(q.inode, found);
+      const named = found.find((h) => !h.traced);
+      if (named && !receiverOf.has(q.inode)) receiverOf.set(q.inode, named);
+      const tries = waits.get(q.inode) ?? 0;
+      const got = drained(q, found, final, final || tries >= SETTLE_POLLS);
+      if (got === 'defer') { waits.set(q.inode, tries + 1); continue; }
+      if (got === 'queued') {
+        const h = untracedHolders(q.inode)[0];
+        const n = q.messages.reduce((k, m) => k + m.fds.length, 0);
+        if (!observed.has(q.inode) && h) status(`${n} fd${n === 1 ? '' : 's'} sent to ${h.comm ?? '?'}[${h.pid}] (not traced) still queued on its socket`);
+        observed.add(q.inode);
+        continue;
+      }
+      waits.delete(q.inode);
+      // what it holds now is the baseline for what it receives next on this socket
+      if (got) { receiverOf.delete(q.inode); try { got.by.fds = new Set(proc.listFds(got.by.pid)); } catch { /* gone */ } }
+      if (got) session.correlator.push({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
+    }
+    for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
+    for (const k of observed) if (!seen.has(k)) observed.delete(k);
+    for (const k of receiverOf.keys()) if (!seen.has(k)) receiverOf.delete(k);
+    // long runs stay bounded: past this many, holders of sockets with nothing queued are looked up again if needed
+    if (holders.size > MAX_HOLDERS) for (const k of holders.keys()) if (!seen.has(k)) holders.delete(k);
+    lastSeen = seen;
+  };
+
+  // fdwatch's own wrapper (strace's exec of `sh -c 'exec 2>&4 ...; exec "$0" "$@"' CMD`, its dup2 and close of
+  // strace's fds) is not the user's program: the command's records start at its exec of CMD
+  let rootExecs = 0;
+  const wrapper = (r: FdwatchRecord): boolean => {
+    if (!opts.command || commandRoot === null || rootExecs >= 2 || !('pid' in r) || r.pid !== commandRoot) return false;
+    if (r.type === 'process' && r.event === 'exec') return ++rootExecs < 2;
+    return !(r.type === 'process' && r.event === 'exit'); // a command that could not start still ends
   };
 
   const session = new TraceSession((r) => {
@@ -269,23 +481,45 @@ export function startLive(opts: LiveOptions): LiveHandle {
       else if (r.event === 'exit' && commandTree.has(r.pid)) {
         commandTree.delete(r.pid);
         if (r.pid === commandRoot) commandExit = { code: r.exitCode ?? null, signal: r.signal ?? null };
-        if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited', false);
+        if (commandTree.size === 0 && attached.size > 0) void stopWith('the command and everything it started exited');
       }
     }
-    opts.onRecord(r);
+    if (wrapper(r)) return;
+    if (held !== null && 'pid' in r && r.pid !== null && attached.has(r.pid)) hold(r.pid, r);
+    else opts.onRecord(r);
   }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,
     resolveProcess: (pid) => ({ uid: uidOf(pid) }) });
 
-  // fd tables start from what the processes hold now
+  // fd tables start from what the processes hold now; their records wait until strace says it attached (or the
+  // trace shows a call): a process strace may not trace is then never reported as traced
+  let held: Map<number, FdwatchRecord[]> | null = new Map();
+  const hold = (pid: number, r: FdwatchRecord): void => { const l = held!.get(pid); if (l) l.push(r); else held!.set(pid, [r]); };
+  const release = (pid: number | null): void => {
+    if (held === null) return;
+    for (const [k, rs] of [...held]) {
+      if (pid !== null && k !== pid) continue;
+      held.delete(k);
+      for (const r of rs) opts.onRecord(r);
+    }
+  };
+  let seeded: Snapshot['processes'] = [];
   if (opts.pids.length > 0) {
-    const snap = snapshotProcesses('/proc', opts.pids, { maps: false });
+    const snap = snapshotProcesses('/proc', opts.pids);
+    seeded = snap.processes;
     for (const p of snap.processes) {
       session.seedProcess({
         pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, tids: threadsOf(p.pid),
         fds: p.fds.map((f) => ({ fd: f.fd, target: f.target, kind: f.kind, cloexec: f.cloexec })),
       }, snap.ts);
+      // its shared file mappings, as the trace reports new ones (private ones are the loader's libraries)
+      for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) hold(p.pid, m);
     }
   }
+
+  // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new
+  const peerInodes = new Set<number>();
+  for (const p of seeded) for (const f of p.fds) if (f.socket?.peer != null) peerInodes.add(f.socket.peer);
+  for (const [inode, hs] of holdersOf(peerInodes, new Set(opts.pids))) holders.set(inode, hs);
 
   const stderrFd = opts.command ? COMMAND_STDERR_FD : null;
   const argv = straceArgv({ pids: opts.pids, command: opts.command, output: `/proc/self/fd/${TRACE_FD}`, stderrFd, closeFds: [TRACE_FD] });
@@ -335,14 +569,14 @@ export function startLive(opts: LiveOptions): LiveHandle {
     for (const m of d.matchAll(/strace: Process (\d+) attached/g)) {
       becameReady();
       const pid = Number(m[1]);
-      if (attached.has(pid)) status(`attached to ${pid} (${comm(pid)})`);
+      if (attached.has(pid)) { release(pid); status(`attached to ${pid} (${comm(pid)})`); }
     }
   });
 
   const src = session.source(null);
   let lineNo = 0;
   const trace = new net.Socket({ fd: channel.read, readable: true, writable: false });
-  trace.once('data', becameReady);
+  trace.once('data', () => { release(null); held = null; becameReady(); });
   const reading = readStreamBytes(trace, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
@@ -352,6 +586,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   if (state === 'starting') { state = 'tracing'; status(); }
   const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;
   ticker?.unref();
+  const peerTimer = setInterval(() => pollPeers(false), PEER_POLL_MS);
+  peerTimer.unref();
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -375,13 +611,11 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   let stopping: Promise<void> | null = null;
   let stopStart = 0;
-  let interrupted = false;
-  const stopWith = (reason: string | undefined, isInterrupt: boolean): Promise<void> => {
+  const stopWith = (reason: string | undefined): Promise<void> => {
     if (stopping) return stopping;
     state = 'detaching';
     stopStart = Date.now();
     status(reason);
-    interrupted = isInterrupt;
     stopping = (async () => {
       if (alive()) {
         if (ready) interrupt();
@@ -394,17 +628,24 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
   const handle: LiveHandle = {
     commandPid: () => commandRoot,
-    stop: (reason?: string) => stopWith(reason, true),
+    stop: (reason?: string) => stopWith(reason),
     kill(): void {
-      void stopWith(undefined, true);
+      void stopWith(undefined);
       killNow();
     },
     done: (async (): Promise<LiveResult> => {
-      const [, ex] = await Promise.all([reading, exited]);
+      const [read, ex] = await Promise.all([reading, exited]);
+      held = null; // never attached: strace could not trace them
       process.removeListener('exit', onExit);
       if (ticker) clearInterval(ticker);
+      clearInterval(peerTimer);
+      pollPeers(true); // the trace is complete: what untraced receivers took since the last poll is theirs
       state = 'ended';
-      const summary = session.end({ interrupted });
+      // strace detached what still runs (it says so on stderr, not in the trace): a detach is a clean end, unless
+      // strace had to be killed with tracees it had not let go, or died on its own
+      const cut = detachProblem !== null || (!stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null));
+      if (!cut) session.detachAll();
+      const summary = session.end({ interrupted: cut, truncated: read.truncated });
       // attach and exec failures are errors even when strace went on; otherwise only an unexplained death is
       let error = attachFailure(stderr.split('\n').filter((l) => /PTRACE_SEIZE|Can't stat/.test(l)).join('\n'));
       if (!error && !stopping && commandExit === null && (ex.code !== 0 || ex.signal !== null)) {

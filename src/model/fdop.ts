@@ -105,6 +105,30 @@ export type FdOp = OpBase & (
   | { op: 'detached' }
   /** a non-leader thread's execve: thread `by` takes over the leader `tid`'s id */
   | { op: 'superseded'; by: number }
+  /**
+   * live mode, read from the kernel: the untraced socket `inode` no longer queues its oldest `messages` messages:
+   * `to` (its holder) received them; `fds[i][j]`: the fd the j-th fd of the i-th message became (null: not found)
+   */
+  | { op: 'peer-received'; inode: number; messages: number; to: PeerEnd; fds: Array<Array<number | null>> }
+  /** live mode: no process holds the untraced socket `inode` any more: what it queued is lost (`to`: its last holder) */
+  | { op: 'peer-closed'; inode: number; to: PeerEnd | null }
 );
+
+/** A process holding a socket the trace does not show, as /proc tells it. */
+export interface PeerEnd {
+  pid: number;
+  comm: string | null;
+  uid: number | null;
+  /** its fd of the socket */
+  fd: number | null;
+  /** the socket, in strace -yy words when known */
+  socket: string | null;
+}
+
+/** What is queued on a socket that no traced call has received from (live mode reads the kernel about it). */
+export interface QueuedOn {
+  inode: number;
+  messages: Array<{ fds: Array<{ pid: number | null; fd: number | null; target: string }> }>;
+}
 
 export type FdOpKind = FdOp['op'];

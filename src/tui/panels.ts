@@ -289,16 +289,19 @@ function transferFdRows(s: State, m: Model, t: TransferView): Row[] {
     }
     const p = m.processes.get(e.pid);
     rows.push({ key: null, cells: [`${label} ${commPid(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
+    // the entry as it was at the transfer: that fd number may have held another file before, or since
+    const at = label === 'sender' ? t.rec.sentTs ?? t.rec.receivedTs : t.rec.receivedTs;
+    const sent = (fd: number, target: string | null): boolean => fd === e.fd && sameFile(target, t.rec.target);
     let markedShown = false;
     if (p) {
       for (const en of [...p.fds.values()].sort((a, b) => a.fd - b.fd)) {
-        const marked = en.fd === e.fd;
+        const marked = sent(en.fd, en.target) && (at === null || en.ts === null || en.ts <= at);
         if (marked) markedShown = true;
         rows.push(fdRow(en, s, `${e.pid}:${en.fd}`, marked));
       }
     }
     if (!markedShown && e.fd !== null) {
-      const c = p ? [...p.closed].reverse().find((x) => x.fd === e.fd) : undefined;
+      const c = p ? [...p.closed].reverse().find((x) => sent(x.fd, x.target) && (at === null || x.ts === null || x.ts >= at)) : undefined;
       if (c) rows.push(closedRow(c, s, null, true));
       else rows.push({ key: null, cells: ['>', String(e.fd), t.rec.kind, '', '', clean(t.rec.target ?? '?', u), 'not open now'], style: 'mark' });
     }
@@ -306,6 +309,12 @@ function transferFdRows(s: State, m: Model, t: TransferView): Row[] {
   side('sender', t.rec.from);
   side('receiver', t.rec.to);
   return rows;
+}
+
+/** Two names of one file as records give them (a deleted file gains ` (deleted)`). */
+function sameFile(a: string | null, b: string | null): boolean {
+  const strip = (x: string | null): string | null => (x !== null && x.endsWith(' (deleted)') ? x.slice(0, -10) : x);
+  return strip(a) === strip(b);
 }
 
 function transferState(t: TransferRecord): { mark: string; text: string; style: Style } {

@@ -226,6 +226,7 @@ export function applyRecord(m: Model, r: FdwatchRecord, now: number): void {
       }
       if (r.op === 'seen' && old) {
         if (old.kind === 'unknown' && r.kind !== 'unknown') { old.kind = r.kind; old.target = r.target; }
+        else if (r.kind === old.kind && r.target !== null) old.target = r.target; // it gained detail (an address, a peer)
         return;
       }
       const origin = originOf(m, r, p);

@@ -100,4 +100,58 @@ test('fdops: CLONE_FILES threads share one table; exec closes CLOEXEC fds and fl
   assert.equal(ofType(rs, 'alert').map((a) => `${a.kind} ${a.fd}`), ['received-fd-survives-exec 6']);
 });
 
+// a master attached to (its fd table seeded), its workers not traced: what the kernel says about their sockets
+const usock = (t: string, inode: number, peer: number) => ({ target: t, kind: 'socket' as const, inode, peer, path: null, pid: null });
+const WORKER = { pid: 20, comm: 'worker', uid: 33, fd: 5, socket: null };
+
+test('fdops: sends to an untraced receiver: delivered once its socket no longer queues them, in flight only while queued', () => {
+  const rs = drive([
+    [10, 'openat', { op: 'open', fd: 8, target: plainTarget('/etc/hostname', 'file'), cloexec: true, socket: false }],
+    [10, 'sendmsg', { op: 'send', socket: { fd: 6, target: usock('UNIX-STREAM:[101->102]', 101, 102) }, messages: [msg(ref(8, '/etc/hostname'))], entry: false }],
+    [10, 'sendmsg', { op: 'send', socket: { fd: 6, target: usock('UNIX-STREAM:[101->102]', 101, 102) }, messages: [msg(ref(8, '/etc/hostname'))], entry: false }],
+    [20, 'recvmsg', { op: 'peer-received', inode: 102, messages: 1, to: WORKER, fds: [[7]] }],
+    [10, 'exit', { op: 'exit', code: 0, signal: null }],
+  ]);
+  const t = ofType(rs, 'transfer');
+  assert.equal(t.map((x) => [x.state, x.from.pid, x.from.fd, x.to?.pid ?? null, x.to?.fd ?? null, x.to?.socket ?? null, x.reason ?? null]), [
+    ['delivered', 10, 8, 20, 7, 'UNIX-STREAM:[102->101]', null],
+    ['in-flight', 10, 8, null, null, null, null],
+  ]);
+  assert.not.ok(ofType(rs, 'process').some((p) => p.pid === 20), 'the untraced receiver is named, not made a traced process');
+  assert.equal(ofType(rs, 'alert').map((a) => a.kind), ['in-flight-at-end']);
+});
+
+test('fdops: an untraced receiver whose socket closed with fds queued: lost, socket-closed-with-fds, its holder named', () => {
+  const rs = drive([
+    [10, 'openat', { op: 'open', fd: 8, target: plainTarget('/etc/hostname', 'file'), cloexec: true, socket: false }],
+    [10, 'sendmsg', { op: 'send', socket: { fd: 6, target: usock('UNIX-STREAM:[101->102]', 101, 102) }, messages: [msg(ref(8, '/etc/hostname'), ref(8, '/etc/hostname'))], entry: false }],
+    [20, 'close', { op: 'peer-closed', inode: 102, to: WORKER }],
+    [10, 'exit', { op: 'exit', code: 0, signal: null }],
+  ]);
+  const t = ofType(rs, 'transfer');
+  assert.equal(t.map((x) => [x.state, x.to?.pid ?? null, x.to?.fd ?? null]), [['lost', 20, null], ['lost', 20, null]]);
+  assert.ok(t.every((x) => x.reason === 'receiving socket closed with the fd still queued'));
+  const a = ofType(rs, 'alert');
+  assert.equal(a.map((x) => [x.kind, x.pid, x.count ?? 1]), [['socket-closed-with-fds', 20, 2]]);
+});
+
+test('fdops: a target gains detail as the kernel object does, and a transfer reports what its message showed', () => {
+  const tcp = (t: string) => ({ target: t, kind: 'socket' as const, inode: 12553, peer: null, path: null, pid: null });
+  const rs = drive([
+    [1, 'socket', { op: 'open', fd: 19, target: tcp('TCP:[12553]'), cloexec: true, socket: true }],
+    [1, 'memfd_create', { op: 'open', fd: 7, target: { target: '/memfd:zone', kind: 'memfd', inode: null, peer: null, path: null, pid: null }, cloexec: true, socket: false }],
+    [1, 'socketpair', { op: 'pair', fds: [{ fd: 4, target: usock('UNIX-STREAM:[121635]', 121635, 0) }, { fd: 5, target: usock('UNIX-STREAM:[121632]', 121632, 0) }], cloexec: false }],
+    [1, 'clone', { op: 'clone', child: 2, flags: FORK }],
+    [1, 'sendmsg', { op: 'send', socket: { fd: 4, target: usock('UNIX-STREAM:[121635->121632]', 121635, 121632) },
+      messages: [msg({ fd: 19, target: tcp('TCP:[127.0.0.1:45127]') }, { fd: 7, target: { target: '/memfd:zone (deleted)', kind: 'memfd', inode: null, peer: null, path: null, pid: null } })], entry: false }],
+    [2, 'recvmsg', { op: 'receive', socket: { fd: 5, target: usock('UNIX-STREAM:[121632->121635]', 121632, 121635) }, messages: [msg(ref(6), ref(8))], cloexec: false, peek: false }],
+  ]);
+  const t = ofType(rs, 'transfer');
+  assert.equal(t.map((x) => [x.state, x.target, x.to?.socket]), [
+    ['delivered', 'TCP:[127.0.0.1:45127]', 'UNIX-STREAM:[121632->121635]'],
+    ['delivered', '/memfd:zone (deleted)', 'UNIX-STREAM:[121632->121635]'],
+  ]);
+  assert.is(t[0]!.from.socket, 'UNIX-STREAM:[121635->121632]');
+});
+
 test.run();

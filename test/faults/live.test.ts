@@ -216,6 +216,21 @@ test('attaching to a zombie says so, even as root', async () => {
   } finally { cleanup(r); }
 });
 
+test('a process strace may not trace (a kernel thread, even as root): the advice only, no ATTACH line, no summary line', async () => {
+  const kthreadd = 2; // the kernel's thread creator: PTRACE_SEIZE always fails with EPERM
+  assert.is(comm(kthreadd), 'kthreadd');
+  const json = path.join(tmp, 'kthread.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, String(kthreadd)]);
+  try {
+    const e = await r.exit;
+    assert.is(e.code, 1);
+    assert.is(r.out(), '', 'nothing reported as traced');
+    assert.is(r.err(), `fdwatch: not permitted to trace ${kthreadd} (kthreadd) even as root: a kernel thread, or Yama ptrace_scope 3 or a security module forbids it\n`);
+    const recs = records(json);
+    assert.equal(recs.map((x) => x.type), ['summary'], 'the JSON still ends with its summary, and holds nothing else');
+  } finally { cleanup(r); }
+});
+
 test('strace\'s "not permitted" for a process that exited or became a zombie meanwhile says what happened', async () => {
   const gone = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
   assert.is(attachFailure(`strace: attach: ptrace(PTRACE_SEIZE, ${gone}): Operation not permitted\n`),

@@ -99,6 +99,21 @@ test('one-sided: only the receiver is traced; the untraced sender is named throu
   } finally { prog.kill(); }
 });
 
+test('a launched command is the root of what is shown: fdwatch\'s own sh wrapper and its plumbing are not in the records', async () => {
+  const json = path.join(tmp, 'root.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', 'cat', '/etc/hostname']);
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const recs = records(json);
+  const first = recs[0]! as ProcessRecord;
+  assert.equal(first.type === 'process' && [first.event, first.comm, first.path], ['exec', 'cat', '/usr/bin/cat'], JSON.stringify(first));
+  assert.not.ok(recs.some((x) => x.type === 'process' && (x.comm === 'sh' || x.path === '/bin/sh')), 'no sh');
+  assert.not.ok(recs.some((x) => x.type === 'fd' && (/fdwatch-/.test(x.target ?? '') || x.syscall === 'dup2')), 'not strace\'s channel, nor the wrapper\'s dup2 of its stderr');
+  assert.ok(recs.some((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname'), 'the command\'s own fds are');
+  assert.not.match(r.err(), /\?\[\d+\] ATTACH|sh\[\d+\] EXEC/);
+  assert.ok(recs.some((x) => x.type === 'process' && x.event === 'exit' && x.pid === first.pid), 'its exit');
+});
+
 test('SIGINT while attached to an idle process: back within 1 s, tracee neither traced nor stopped', async () => {
   const p = idle();
   try {
@@ -117,7 +132,7 @@ test('SIGINT while attached to an idle process: back within 1 s, tracee neither 
     const recs = records(json);
     assert.ok(recs.some((x) => x.type === 'fd' && x.op === 'snapshot' && x.pid === p.pid), 'fd table from the attach snapshot');
     const s = recs.pop()!;
-    assert.equal([s.type, s.type === 'summary' && s.cleanEnd], ['summary', false]);
+    assert.equal([s.type, s.type === 'summary' && s.cleanEnd], ['summary', true], 'a detach is a clean end');
   } finally { p.kill(); }
 });
 
@@ -129,6 +144,7 @@ test('-p PID -- command: the command sets the lifetime and the exit status', asy
     assert.is(e.code, 3, r.err());
     assert.is(procState(p.pid).tracer, 0);
     assert.match(r.err(), /summary: /);
+    assert.not.match(r.err(), /did not end cleanly/, 'the -p process was detached: a clean end');
   } finally { p.kill(); }
 });
 

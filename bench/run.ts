@@ -2,6 +2,7 @@
 //   replay    replay of a large real multi-process trace to NDJSON  vs  bare line splitting of the same file
 //   snapshot  whole-machine snapshot                                 vs  lsof -n -P
 //   live      fdwatch --json on a heavy fd-passing workload          vs  strace -f -yy -o /dev/null
+//   startup   fdwatch --help, fdwatch snapshot PID (whole processes)  vs  node -e 0
 //   tui       dashboard store + throttled render                     (events/s, memory after 1M events)
 // `npm run bench -- replay live` runs some of them.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -149,6 +150,11 @@ async function benchSnapshotEntry(): Promise<Result> {
   return m.benchSnapshot();
 }
 
+async function benchStartupEntry(): Promise<Result> {
+  const m = await import('./startup.js');
+  return m.benchStartup();
+}
+
 async function benchTuiEntry(): Promise<Result> {
   const p = path.join(root, 'dist', 'bench', 'tui.js');
   if (!fs.existsSync(p)) return { name: 'tui', lines: ['(not built)'] };
@@ -157,7 +163,7 @@ async function benchTuiEntry(): Promise<Result> {
 }
 
 const all: Record<string, () => Promise<Result>> = {
-  replay: benchReplay, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
+  replay: benchReplay, startup: benchStartupEntry, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
 };
 
 async function main(): Promise<void> {

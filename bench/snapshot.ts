@@ -68,7 +68,7 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     }
     await Promise.all(holders.map(waitReady));
 
-    const cli = path.join(root, 'bin', 'fdwatch.js');
+    const cli = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
     const hasLsfd = !spawnSync('lsfd', ['--version'], { stdio: 'ignore' }).error;
     const cases: Array<{ label: string; file: string; args: string[] }> = [
       { label: 'lsof -n -P', file: 'lsof', args: ['-n', '-P'] },

@@ -2,6 +2,7 @@
 //   replay    replay of a large real multi-process trace to NDJSON  vs  bare line splitting of the same file
 //   snapshot  whole-machine snapshot                                 vs  lsof -n -P
 //   live      fdwatch --json on a heavy fd-passing workload          vs  strace -f -yy -o /dev/null
+//   startup   fdwatch --help, fdwatch snapshot PID (whole processes)  vs  node -e 0
 //   tui       dashboard store + throttled render                     (events/s, memory after 1M events)
 // `npm run bench -- replay live` runs some of them.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -140,13 +141,56 @@ async function benchLive(): Promise<Result> {
       `fdwatch --json: ${secs(median(ours))}, strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${ratio.toFixed(2)} (goal <= 0.8)`,
       `  transfers seen ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}; untraced run ${secs(bare.ms)}; median of 3`,
       '  workload: bench/workload.c, 8 processes x 1500 fds passed, 16 ordinary syscalls per pass',
+      ...(await benchLiveMaps()),
     ],
   };
+}
+
+/**
+ * A program shaped like a browser's memory (bench/maps.c: large /proc/PID/maps, many shared mappings): fdwatch
+ * against strace with exactly fdwatch's own argv (to /dev/null) and against plain strace -f -yy.
+ */
+async function benchLiveMaps(): Promise<string[]> {
+  const exe = path.join(tmp, 'maps');
+  execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
+  const { straceArgv } = await import('../src/live/strace.js');
+  const own = straceArgv({ pids: [], command: [exe], output: '/dev/null', stderrFd: null, closeFds: [] });
+  const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
+  const plain: number[] = [];
+  const argvOnly: number[] = [];
+  const ours: number[] = [];
+  let counted = 0;
+  let enriched = 0;
+  let truth = 0;
+  for (let i = 0; i < 3; i++) {
+    const s = await time('strace', ['-f', '-yy', '-o', '/dev/null', exe]);
+    plain.push(s.ms);
+    truth = Number(/maps (\d+)/.exec(s.out)?.[1] ?? 0);
+    argvOnly.push((await time('strace', own)).ms);
+    const json = path.join(tmp, 'maps.ndjson');
+    ours.push((await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe])).ms);
+    const maps = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"map"'));
+    counted = maps.length;
+    enriched = maps.filter((l) => l.includes('"inode":')).length;
+  }
+  const bare = await time(exe, []);
+  const m = median(ours);
+  return [
+    `maps workload: fdwatch --json: ${secs(m)}, strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
+    `  against strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6)`,
+    `  map records ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}, ${enriched} with dev/inode (a mapping and fd gone before it was read has none); untraced run ${secs(bare.ms)}; median of 3`,
+    '  workload: bench/maps.c, 4 processes x 4000 mappings, each maps a shared memfd 1000 times',
+  ];
 }
 
 async function benchSnapshotEntry(): Promise<Result> {
   const m = await import('./snapshot.js');
   return m.benchSnapshot();
+}
+
+async function benchStartupEntry(): Promise<Result> {
+  const m = await import('./startup.js');
+  return m.benchStartup();
 }
 
 async function benchTuiEntry(): Promise<Result> {
@@ -157,7 +201,7 @@ async function benchTuiEntry(): Promise<Result> {
 }
 
 const all: Record<string, () => Promise<Result>> = {
-  replay: benchReplay, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
+  replay: benchReplay, startup: benchStartupEntry, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
 };
 
 async function main(): Promise<void> {

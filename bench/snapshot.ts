@@ -1,19 +1,19 @@
-// Bench: whole-machine `fdwatch snapshot` against `lsof -n -P`, with ~100 extra processes holding ~100 fds
-// each (own files, files every holder shares, /dev/null, socketpairs, pipes). Goal: ratio < 1; aim 0.3.
-// Run alone with: node dist/bench/snapshot.js
+// Bench: `fdwatch snapshot` as a user runs it (a whole process, start-up included) against `lsof -n -P` and
+// `lsfd` (util-linux), with 100 extra processes holding ~110 fds each (60 files, 15 socketpairs, 10 pipes).
+// Goal: ratio < 1 against lsof; aim 0.3. Run alone with: node dist/bench/snapshot.js
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderSnapshotText } from '../src/cli/snapshot.js';
-import { snapshotProcesses } from '../src/procfs/snapshot.js';
 
 const HOLDERS = 100;
-const RUNS = 5;
+const RUNS = 7;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// One holder: 2x /dev/null, 6 files shared by every holder, 32 files of its own, 15 socketpairs, 15 pipes = 100 fds.
+// One holder: 2x /dev/null, 6 files shared by every holder, 52 files of its own (60 files), 15 socketpairs,
+// 10 pipes: 110 fds.
 const HOLDER_C = String.raw`
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,9 +24,9 @@ int main(int argc, char **argv) {
   char path[4096];
   for (int i = 0; i < 2; i++) if (open("/dev/null", O_RDWR) < 0) return 2;
   for (int i = 0; i < 6; i++) { snprintf(path, sizeof path, "%s/shared%d", dir, i); if (open(path, O_RDONLY) < 0) return 3; }
-  for (int i = 0; i < 32; i++) { snprintf(path, sizeof path, "%s/own-%s-%d", dir, self, i); if (open(path, O_RDWR | O_CREAT, 0600) < 0) return 4; }
+  for (int i = 0; i < 52; i++) { snprintf(path, sizeof path, "%s/own-%s-%d", dir, self, i); if (open(path, O_RDWR | O_CREAT, 0600) < 0) return 4; }
   for (int i = 0; i < 15; i++) { int sv[2]; if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 5; }
-  for (int i = 0; i < 15; i++) { int p[2]; if (pipe(p) < 0) return 6; }
+  for (int i = 0; i < 10; i++) { int p[2]; if (pipe(p) < 0) return 6; }
   if (write(1, "ready\n", 6) != 6) return 7;
   char c;
   while (read(0, &c, 1) > 0) {}
@@ -68,38 +68,41 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     }
     await Promise.all(holders.map(waitReady));
 
-    // warm-up: loads koffi, compiles the hot paths, fills the dentry cache for both tools alike
-    renderSnapshotText(snapshotProcesses('/proc', 'all'));
-    spawnSync('lsof', ['-n', '-P'], { stdio: ['ignore', 'ignore', 'ignore'] });
-
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    let fds = 0;
-    let processes = 0;
-    let kcmp = 0;
-    let lsofLines = 0;
+    const cli = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
+    const hasLsfd = !spawnSync('lsfd', ['--version'], { stdio: 'ignore' }).error;
+    const cases: Array<{ label: string; file: string; args: string[] }> = [
+      { label: 'lsof -n -P', file: 'lsof', args: ['-n', '-P'] },
+      { label: 'fdwatch snapshot --json /dev/null', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'] },
+      { label: 'fdwatch snapshot (text)', file: process.execPath, args: [cli, 'snapshot'] },
+      ...(hasLsfd ? [{ label: 'lsfd', file: 'lsfd', args: [] }] : []),
+    ];
+    const wall = (c: { file: string; args: string[] }): { ms: number; lines: number } => {
+      const t = performance.now();
+      const r = spawnSync(c.file, c.args, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+      const ms = performance.now() - t;
+      if (r.status !== 0 && c.file === process.execPath) throw new Error(`${c.args.join(' ')} exited with ${r.status}`);
+      return { ms, lines: r.stdout ? r.stdout.toString('latin1').split('\n').length - 1 : 0 };
+    };
+    for (const c of cases) wall(c); // warm-up: page cache and dentries alike for every tool
+    const ms = cases.map(() => [] as number[]);
+    const lines = cases.map(() => 0);
     for (let run = 0; run < RUNS; run++) {
-      let t = performance.now();
-      const snap = snapshotProcesses('/proc', 'all');
-      const text = renderSnapshotText(snap);
-      ours.push(performance.now() - t);
-      fds = snap.stats.fds;
-      processes = snap.stats.processes;
-      kcmp = snap.stats.kcmpCalls;
-      if (text.length === 0) throw new Error('empty snapshot');
-
-      t = performance.now();
-      const l = spawnSync('lsof', ['-n', '-P'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
-      theirs.push(performance.now() - t);
-      lsofLines = l.stdout ? l.stdout.toString().split('\n').length - 1 : 0;
+      cases.forEach((c, j) => { const r = wall(c); ms[j]!.push(r.ms); lines[j] = r.lines; });
     }
-    const a = median(ours) / 1000;
-    const b = median(theirs) / 1000;
+    const json = spawnSync(process.execPath, [cli, 'snapshot', '--json', '-'], { maxBuffer: 1 << 30 }).stdout.toString().trim().split('\n');
+    const fds = json.filter((l) => l.includes('"type":"fd"')).length;
+    const procs = json.filter((l) => l.includes('"type":"process"')).length;
+    const base = median(ms[0]!) / 1000;
+    const out = cases.slice(1).map((c, j) => {
+      const m = median(ms[j + 1]!) / 1000;
+      return `${c.label}: ${m.toFixed(3)} s, lsof -n -P: ${base.toFixed(3)} s, ratio ${(m / base).toFixed(2)}${c.file === 'lsfd' ? '' : ' (goal < 1, aim 0.3)'}`;
+    });
+    if (!hasLsfd) out.push('  lsfd (util-linux) is not installed: not timed');
     return {
       name,
       lines: [
-        `snapshot whole machine: ${a.toFixed(3)} s, lsof -n -P: ${b.toFixed(3)} s, ratio ${(a / b).toFixed(2)} (goal < 1, aim 0.3)`,
-        `  ${processes} processes, ${fds} fds, ${kcmp} kcmp calls; lsof printed ${lsofLines} lines; median of ${RUNS} runs, ${HOLDERS} holders of 100 fds`,
+        ...out,
+        `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median of ${RUNS} interleaved runs, ${HOLDERS} holders of 110 fds`,
       ],
     };
   } finally {

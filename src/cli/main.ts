@@ -1,7 +1,4 @@
 // fdwatch command line: yargs commands wired to their runners. Errors are one line and a non-zero exit.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { replay } from './replay.js';
 import { FdwatchError, UsageError } from '../model/errors.js';
 import { signalExit } from './signals.js';
 
@@ -27,12 +24,37 @@ function errorText(e: unknown): string {
   return err instanceof Error ? err.message : String(e);
 }
 
+/**
+ * `snapshot [pids..] [--json FILE]` and nothing else: the same command without yargs, whose load (string-width's
+ * Unicode tables) alone takes longer than the snapshot. Anything else (help, a typo, a repeated flag) is null.
+ */
+function plainSnapshot(argv: string[]): { pids: number[]; json: string | null } | null {
+  if (argv[0] !== 'snapshot') return null;
+  const pids: number[] = [];
+  let json: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (isPid(a)) { pids.push(Number(a)); continue; }
+    const value = a.startsWith('--json=') ? a.slice(7) : a === '--json' && i + 1 < argv.length ? argv[++i]! : null;
+    if (value === null || value === '' || json !== null || (a === '--json' && value.startsWith('-') && value !== '-')) return null;
+    json = value;
+  }
+  return { pids, json };
+}
+
 async function main(): Promise<void> {
   // `--json -` means stdout; yargs would read the lone dash as a stray positional
-  const argv = hideBin(process.argv);
+  const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length - 1; i++) {
     if (argv[i] === '--json' && argv[i + 1] === '-') argv.splice(i, 2, '--json=-');
   }
+  const snap = plainSnapshot(argv);
+  if (snap) {
+    const { runSnapshot } = await import('./snapshot.js');
+    process.exitCode = await runSnapshot(snap);
+    return;
+  }
+  const { default: yargs } = await import('yargs');
   await yargs(argv)
     .scriptName('fdwatch')
     .usage('$0 <command>\n\nShows how file descriptors live and move between processes (SCM_RIGHTS, pidfd_getfd, fork, exec).')
@@ -95,6 +117,7 @@ async function main(): Promise<void> {
             date: (a.date as string | undefined) ?? null });
           return;
         }
+        const { replay } = await import('./replay.js');
         const r = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
            json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
         // a closed stdout ends a replay as it ends any Unix filter: quietly, status 0

@@ -147,38 +147,96 @@ function tgidOf(tid: number): number | null {
   return readStatus(tid)?.tgid ?? null;
 }
 
-/** The kernel's own view of a new mapping (device, inode): /proc/PID/maps, or the file itself once the process is gone. */
+/** st_dev as /proc/PID/maps prints it: "major:minor" in hex (the kernel's new_encode_dev split back). */
+function devText(dev: bigint): string {
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
+}
+
+function statOrNull(p: string): fs.BigIntStats | null {
+  try { return fs.statSync(p, { bigint: true, throwIfNoEntry: false }) ?? null; } catch { return null; }
+}
+
+const PAGE_MASK = 0xfffn; // mmap rounds a length up to whole 4 KiB pages; other page sizes fall to the fd
+
+/**
+ * The kernel's own view of a new mapping (device, inode), by one stat per record, never a read of the whole
+ * /proc/PID/maps: the mapping itself (map_files/START-END, root only, exact for deleted files and other mount
+ * namespaces), else the fd it was made from if it still names that file, else the path once the process is gone.
+ */
 function mapDetails(m: MapRecord): void {
-  try {
-    const start = BigInt(m.start);
-    const e = proc.maps(m.pid).find((x) => x.start === start);
-    if (e) { m.dev = e.dev; m.inode = Number(e.inode); return; }
-  } catch { /* exited already */ }
-  if (!m.path || !m.path.startsWith('/') || m.path.endsWith(' (deleted)')) return;
-  try {
-    const st = fs.statSync(m.path, { bigint: true });
-    const major = Number(((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn));
-    const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn));
-    m.dev = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
-    m.inode = Number(st.ino);
-  } catch { /* gone too */ }
+  const start = BigInt(m.start);
+  const end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK;
+  let st = statOrNull(`/proc/${m.pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
+  if (!st && m.fd != null) {
+    const fdPath = `/proc/${m.pid}/fd/${m.fd}`;
+    try {
+      const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
+      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) st = statOrNull(fdPath);
+    } catch { /* closed */ }
+  }
+  if (!st && m.path && m.path.startsWith('/') && !m.path.endsWith(' (deleted)')) st = statOrNull(m.path);
+  if (st) { m.dev = devText(st.dev); m.inode = Number(st.ino); }
 }
 
 function threadsOf(pid: number): number[] {
   try { return proc.listTasks(pid).filter((t) => t !== pid); } catch { return []; }
 }
 
-/** The process holding a socket inode, and its fd: names the untraced end of a transfer. */
-function socketOwner(inode: number): { pid: number; fd: number; comm: string | null } | null {
-  const want = `socket:[${inode}]`;
+interface SocketIndex<T> { at: number; map: Map<number, T> }
+const nowSec = (): number => Date.now() / 1000;
+/** A miss is looked up again only when the index predates the event (`since`, epoch s; null: always): the socket may be newer. */
+const stale = (ix: SocketIndex<unknown>, since: number | null): boolean => ix.at < (since ?? Infinity);
+
+const holders: SocketIndex<{ pid: number; fd: number }> = { at: -Infinity, map: new Map() };
+
+/** One walk over every fd of every process: socket inode -> the first holder. */
+function indexSocketHolders(): void {
+  holders.at = nowSec();
+  holders.map.clear();
   for (const pid of proc.listPids()) {
-    let fds: number[];
-    try { fds = proc.listFds(pid); } catch { continue; }
-    for (const fd of fds) {
-      try { if (proc.fdLink(pid, fd) === want) return { pid, fd, comm: comm(pid) }; } catch { /* gone */ }
+    const t = native.readFdTable(`/proc/${pid}/fd`, null);
+    let fds: Array<{ fd: number; link: string }>;
+    if (native.isUnavailable(t)) {
+      fds = [];
+      try { for (const fd of proc.listFds(pid)) { try { fds.push({ fd, link: proc.fdLink(pid, fd) }); } catch { /* closed */ } } } catch { continue; }
+    } else if (native.isFailed(t)) continue;
+    else fds = t.fds;
+    for (const { fd, link } of fds) {
+      if (!link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (!holders.map.has(inode)) holders.map.set(inode, { pid, fd });
     }
   }
-  return null;
+}
+
+/**
+ * The process holding a socket inode, and its fd: names the untraced end of a transfer. A hit in the index costs
+ * one readlink to check it still holds; a walk over all processes happens only for a socket newer than the index.
+ */
+function socketOwner(inode: number, since: number | null = null): { pid: number; fd: number; comm: string | null } | null {
+  const want = `socket:[${inode}]`;
+  const holds = (o: { pid: number; fd: number } | undefined): boolean => {
+    try { return o !== undefined && proc.fdLink(o.pid, o.fd) === want; } catch { return false; }
+  };
+  let o = holders.map.get(inode);
+  if (!holds(o) && (o !== undefined || stale(holders, since))) { indexSocketHolders(); o = holders.map.get(inode); }
+  return o && holds(o) ? { pid: o.pid, fd: o.fd, comm: comm(o.pid) } : null;
+}
+
+const unixPeers: SocketIndex<number> = { at: -Infinity, map: new Map() };
+
+/** The peer inode of a Unix socket from one sock_diag dump, dumped again only for a socket newer than the last. */
+function unixPeer(inode: number, since: number | null): number | null {
+  if (!unixPeers.map.has(inode) && stale(unixPeers, since)) {
+    const diag = native.unixDiag();
+    if (native.isUnavailable(diag)) return null;
+    unixPeers.at = nowSec();
+    unixPeers.map.clear();
+    for (const [ino, d] of diag) if (d.peer !== null) unixPeers.map.set(ino, d.peer);
+  }
+  return unixPeers.map.get(inode) ?? null;
 }
 
 /** How often sockets with fds queued for an untraced receiver are checked (ms). */
@@ -373,12 +431,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
       if (end.pid !== null || !own) return end;
       const d = parseDecor(own);
       let peer = d.peer;
-      if (peer === null && d.inode !== null) {
-        const diag = native.unixDiag();
-        if (!native.isUnavailable(diag)) peer = diag.get(d.inode)?.peer ?? null;
-      }
+      if (peer === null && d.inode !== null) peer = unixPeer(d.inode, t.ts);
       if (peer === null) return end;
-      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer));
+      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer, t.ts));
       const o = ownerCache.get(peer);
       return o ? { ...end, pid: o.pid, comm: o.comm, uid: uidOf(o.pid) } : end;
     };

@@ -324,6 +324,7 @@ export function findCallClose(s: string, pos: number, depth0 = 1): number {
 /** The '<' at `p` opens an fd decoration: after an fd number (`3</path>`) or after AT_FDCWD (-y: `AT_FDCWD</cwd>`). */
 export function opensDecoration(s: string, p: number): boolean {
   const b = s.charCodeAt(p - 1);
+  if (s.charCodeAt(p + 1) === Ch.Lt) return false; // a shift, as strace prints huge page sizes: 21<<MAP_HUGE_SHIFT
   return isDigit(b) || (b === Ch.D && p >= 8 && s.startsWith('AT_FDCWD', p - 8));
 }
 

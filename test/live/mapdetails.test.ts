@@ -1,0 +1,68 @@
+// Live map records carry the kernel's device and inode of what was mapped, found without reading /proc/PID/maps.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MapRecord } from '../../src/model/records.js';
+import { fdwatch, records, tmp } from './run.js';
+
+// Prints "ino MAJ:MIN" of a memfd, maps it shared and unmaps it at once (the mapping is gone before fdwatch
+// reads the line), then maps a file of 100 bytes (one partial page) and keeps it until stdin closes.
+const MAPPER_C = String.raw`
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+static void show(const char *what, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) _exit(3);
+  printf("%s %lu %02x:%02x\n", what, (unsigned long)st.st_ino, major(st.st_dev), minor(st.st_dev));
+  fflush(stdout);
+}
+int main(int argc, char **argv) {
+  int m = memfd_create("fdwatch-map", MFD_CLOEXEC);
+  if (m < 0 || ftruncate(m, 8192) != 0) return 2;
+  show("memfd", m);
+  void *a = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+  if (a == MAP_FAILED || munmap(a, 8192) != 0) return 4;
+  int f = open(argv[1], O_RDWR);
+  if (f < 0) return 5;
+  show("file", f);
+  void *b = mmap(NULL, 100, PROT_READ, MAP_SHARED, f, 0);
+  if (b == MAP_FAILED) return 6;
+  printf("mapped\n");
+  fflush(stdout);
+  char c;
+  while (read(0, &c, 1) > 0) {}
+  return 0;
+}
+`;
+
+test('shared mappings: dev and inode of a memfd unmapped at once and of a file mapped by a partial page', async () => {
+  const src = path.join(tmp, 'mapper.c');
+  const exe = path.join(tmp, 'mapper');
+  fs.writeFileSync(src, MAPPER_C);
+  execFileSync('cc', ['-O1', '-o', exe, src]);
+  const file = path.join(tmp, 'mapped.txt');
+  fs.writeFileSync(file, 'x'.repeat(100));
+  const json = path.join(tmp, 'maps.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, '--', exe, file]);
+  await r.waitFor(/MAP [^\n]*mapped\.txt/);
+  r.child.stdin!.end();
+  const e = await r.exit;
+  assert.is(e.code, 0, r.err());
+  const truth = new Map([...r.out().matchAll(/^(memfd|file) (\d+) ([0-9a-f]+:[0-9a-f]+)$/gm)].map((m) => [m[1]!, { inode: Number(m[2]), dev: m[3]! }]));
+  assert.is(truth.size, 2, r.out());
+  const maps = records(json).filter((x): x is MapRecord => x.type === 'map');
+  const memfd = maps.find((m) => m.path?.startsWith('/memfd:fdwatch-map'));
+  const mapped = maps.find((m) => m.path === file);
+  assert.ok(memfd && mapped, JSON.stringify(maps));
+  assert.equal({ dev: memfd.dev, inode: memfd.inode }, truth.get('memfd'), 'the unmapped memfd, through the fd it was mapped from');
+  assert.equal({ dev: mapped.dev, inode: mapped.inode }, truth.get('file'), 'the file, through map_files');
+});
+
+test.run();

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LiveError } from '../live/session.js';
+import { LiveError } from '../live/trace.js';
 import { runWatch } from './watch.js';
 
 const SOURCE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'demo', 'workloads.c');

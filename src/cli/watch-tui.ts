@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle } from '../live/session.js';
+import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './watch.js';
 import { watchSignals } from './signals.js';

@@ -3,7 +3,7 @@ import type { FdwatchRecord } from '../model/records.js';
 import { escapeControl as esc } from '../model/escape.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
+import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/trace.js';
 import { guardStream, writeFailure } from './output.js';
 import { signalExit, watchSignals } from './signals.js';
 import { choose } from '../live/select.js';

@@ -7,7 +7,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, fdwatch, records, tmp, procStateOrNull, descendantsOf, childrenOf, comm, until, untraced, killAll, type Running } from '../live/run.js';
-import { attachFailure } from '../../src/live/session.js';
+import { attachFailure } from '../../src/live/trace.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 

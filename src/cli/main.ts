@@ -1,7 +1,7 @@
 // fdwatch command line: yargs commands wired to their runners. Errors are one line and a non-zero exit.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { replay } from './replay.js';
+import { replay, RECORD } from './replay.js';
 import { FdwatchError, UsageError } from '../model/errors.js';
 import { signalExit } from './signals.js';
 
@@ -65,17 +65,21 @@ async function main(): Promise<void> {
       },
     )
     .command(
-      'replay <trace>',
+      // optional here, required in the handler: an unknown option would take the log name as its value and yargs would
+      // report the missing positional before the unknown option
+      'replay [trace]',
       'Read a recorded strace log (strace -f -o FILE, -ff -o PREFIX, or - for stdin) and show fd tables and transfers',
       (y) => y
-        .positional('trace', { type: 'string', demandOption: true, describe: 'log file (or pipe), -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
+        .positional('trace', { type: 'string', describe: 'log file (or pipe), -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout) instead of the report' })
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
-        .example('strace -f -yy CMD 2>&1 | $0 replay -', 'read stdin')
+        .example("strace -f -yy -o '|$0 replay -' CMD", 'the trace through a pipe of its own (CMD keeps its output)')
+        .example('xz -dc trace.log.xz | $0 replay -', 'xz/zstd logs (gzip ones are read directly)')
         .example('$0 replay trace.log --json out.ndjson', 'NDJSON export'),
       async (a) => {
+        if (a.trace === undefined) throw new UsageError('replay needs a trace: a log file, an -ff prefix, a folder of -ff files, or - for stdin (see --help)');
         if (a.tui) {
           const { runReplayTui } = await import('./tui.js');
           process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null,
@@ -89,6 +93,11 @@ async function main(): Promise<void> {
         else if (r.signal) process.exitCode = signalExit(r.signal);
         else if (r.closed) process.exitCode = 0;
         else if (r.summary.lines === 0) process.exitCode = complain('the trace is empty', 1);
+        else if (r.nothing) {
+          const name = r.summary.lines === 1 ? '1 line' : `${r.summary.lines} lines`;
+          process.exitCode = complain(`no strace output in ${a.trace === '' ? 'stdin' : String(a.trace)} (${name}, none from strace): ` +
+            `record a log with ${RECORD}`, 1);
+        }
         else process.exitCode = 0;
       },
     )

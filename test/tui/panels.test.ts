@@ -7,7 +7,7 @@ import { layout } from '../../src/tui/layout.js';
 import { HIGHLIGHT_MS, mapRows, panelRows, processRows, fdRows, transferRows, alertRows } from '../../src/tui/panels.js';
 import { renderScreen, frameText } from '../../src/tui/screen.js';
 import { frameTags, keyName } from '../../src/tui/app.js';
-import { ALT, SUFFIX, clean, columnWidths, fit, type Column } from '../../src/tui/text.js';
+import { ALT, KEEP, SUFFIX, clean, columnWidths, fit, shortenMiddle, type Column } from '../../src/tui/text.js';
 import { stateRecords } from '../../src/tui/export.js';
 import type { FdwatchRecord } from '../../src/model/records.js';
 import { alert, fd, map, proc, seedRecords, transfer } from './records.js';
@@ -40,7 +40,7 @@ test('control characters from traced programs never reach rows, frames or blesse
   for (const pid of [1, 2]) {
     s.sel.pid = pid;
     // SUFFIX (NUL) and ALT (\x01) are the layout's own separators: escapeControl leaves none in traced text
-    for (const id of PANELS) for (const r of panelRows(s, id)) for (const c of r.cells) assert.not.ok(CONTROL.test(c.replace(SUFFIX, '').replace(ALT, '')), `${id}: ${JSON.stringify(c)}`);
+    for (const id of PANELS) for (const r of panelRows(s, id)) for (const c of r.cells) assert.not.ok(CONTROL.test(c.replace(SUFFIX, "").replace(ALT, "").replace(KEEP, "")), `${id}: ${JSON.stringify(c)}`);
   }
   s.sel.pid = 2;
   const f = renderScreen(s);
@@ -201,3 +201,47 @@ test('keys from blessed: named keys, Shift-Tab, Ctrl-C, printable characters; re
 });
 
 test.run();
+
+// issue 15: what an htop user expects at 80x24 and at 160 columns
+function busyState(cols: number, rows: number): State {
+  const s = initialState({ now: 1000, cols, rows });
+  return feed(s, [
+    proc(2469, 'attach', { comm: 's6-fdholderd' }),
+    proc(2470, 'fork', { ppid: 2469, comm: 's6-svscan-helper' }),
+    proc(2471, 'fork', { ppid: 2469, comm: 'sshd-session' }),
+    fd(2469, 7, 'open', 'pipe:[265631]'),
+    fd(2470, 9, 'open', 'UNIX-STREAM:[255432->255431]'),
+    fd(2470, 10, 'open', '/var/lib/some/very/long/directory/name/that/goes/on/service-config.json'),
+    transfer([2469, 7, 's6-fdholderd'], [2470, 11, 's6-svscan-helper'], 'pipe:[265631]'),
+    transfer([2471, 4, 'sshd-session'], [2470, 12, 's6-svscan-helper'], 'TCP:[127.0.0.1:2222->127.0.0.1:57234]'),
+    proc(2471, 'exit', { exitCode: 255 }),
+  ]);
+}
+
+test('80x24: pids are never cut, targets keep their inodes and file names', () => {
+  const s = busyState(80, 24);
+  s.sel.pid = 2470;
+  const text = frameText(renderScreen(s)).join('\n');
+  for (const pid of ['[2469] fd 7', '[2470] fd 11', '[2471] fd 4', '[2470] fd 12']) assert.ok(text.includes(pid), `${pid}\n${text}`);
+  assert.match(text, /pipe:\[265631\]/);
+  assert.match(text, /TCP:\[12.*57234\]/); // shortened in the middle, both ends kept
+  // the fd table keeps the socket's inodes and the file's name
+  assert.match(text, /\[255432->255431\]/);
+  assert.match(text, /~\/service-config\.json|\u2026\/service-config\.json/);
+});
+
+test('160x40: the fd table shows socket targets whole; exit 255 shows whole', () => {
+  const s = busyState(160, 40);
+  s.sel.pid = 2470;
+  const text = frameText(renderScreen(s)).join('\n');
+  assert.match(text, /UNIX-STREAM:\[255432->255431\]/);
+  assert.match(text, /s6-fdholderd\[2469\] fd 7/);
+  assert.match(text, /exit 255│/); // the STATE column, whole
+});
+
+test('shortenMiddle keeps a path\'s file name and a socket\'s brackets', () => {
+  assert.is(shortenMiddle('/a/very/long/path/to/file.txt', 16, '~'), '/a/ver~/file.txt');
+  assert.is(shortenMiddle('UNIX-STREAM:[255432->255431]', 20, '~'), 'UNI~[255432->255431]');
+  assert.is(shortenMiddle('TCP:[127.0.0.1:2222->127.0.0.1:57234]', 25, '~'), 'TCP:[127.0.0~0.0.1:57234]');
+  assert.is(shortenMiddle('short', 25, '~'), 'short');
+});

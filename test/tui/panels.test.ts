@@ -11,6 +11,10 @@ import { ALT, KEEP, SUFFIX, clean, columnWidths, fit, shortenMiddle, type Column
 import { stateRecords } from '../../src/tui/export.js';
 import type { FdwatchRecord } from '../../src/model/records.js';
 import { alert, fd, map, proc, seedRecords, transfer } from './records.js';
+import { runTrace } from '../helpers.js';
+import { root } from '../paths.js';
+import fs from 'node:fs';
+import path from 'node:path';
 
 function feed(s: State, rs: FdwatchRecord[]): State {
   for (const r of rs) reduce(s, { type: 'record', record: r });
@@ -172,7 +176,7 @@ test('transfers: in-flight and lost marked; maps from a transferred fd marked; a
   assert.is(alertRows(s).length, 1);
 });
 
-test('export: running processes with their open fds and maps, exited ones as exit records, a summary last', () => {
+test('export: processes with their open fds (at exit for exited ones, as shown) and maps, exited ones as exit records, a summary last', () => {
   const s = feed(initialState(), [
     proc(1, 'attach', { comm: 'nscd' }), proc(2, 'attach', { comm: 'getent' }),
     fd(1, 5, 'open', '/var/cache/nscd/passwd'), fd(2, 4, 'receive', '/var/cache/nscd/passwd', { fromPid: 1, fromFd: 5 }),
@@ -183,7 +187,7 @@ test('export: running processes with their open fds and maps, exited ones as exi
   const types = recs.map((r) => r.type);
   assert.is(types[types.length - 1], 'summary');
   const fds = recs.filter((r) => r.type === 'fd');
-  assert.equal(fds.map((r) => (r.type === 'fd' ? [r.pid, r.fd, r.op, r.fromPid ?? null] : null)), [[1, 5, 'snapshot', null], [2, 4, 'snapshot', 1]]);
+  assert.equal(fds.map((r) => (r.type === 'fd' ? [r.pid, r.fd, r.op, r.fromPid ?? null] : null)), [[1, 5, 'snapshot', null], [2, 4, 'snapshot', 1], [3, 1, 'snapshot', null]]);
   const p3 = recs.find((r) => r.type === 'process' && r.pid === 3);
   assert.is(p3?.type === 'process' ? p3.event : null, 'exit');
   assert.is(recs.filter((r) => r.type === 'map').length, 1);
@@ -245,3 +249,22 @@ test('shortenMiddle keeps a path\'s file name and a socket\'s brackets', () => {
   assert.is(shortenMiddle('TCP:[127.0.0.1:2222->127.0.0.1:57234]', 25, '~'), 'TCP:[127.0.0~0.0.1:57234]');
   assert.is(shortenMiddle('short', 25, '~'), 'short');
 });
+
+test('export holds the transfers and alerts: fed back into a dashboard it shows the same view (nscd, send_fds fixtures)', () => {
+  for (const name of ['nscd', 'send_fds']) exportRoundTrip(name);
+});
+
+function exportRoundTrip(name: string): void {
+  const recs = runTrace(fs.readFileSync(path.join(root, 'fixtures', 'traces', name, 'f-yy.log'), 'latin1')).records;
+  const a = feed(initialState({ now: 1000, cols: 160, rows: 50 }), recs);
+  const out = stateRecords(a.model, 'test');
+  const b = feed(initialState({ now: 1000, cols: 160, rows: 50 }), out);
+  const cells = (s: State, rows: (s: State) => Array<{ cells: string[] }>): string[][] => rows(s).map((r) => [...r.cells]);
+  const transfersIn = recs.filter((r) => r.type === 'transfer').length;
+  assert.ok(transfersIn > 0);
+  assert.is(out.filter((r) => r.type === 'transfer').length, a.model.transfers.length);
+  assert.equal(cells(b, transferRows), cells(a, transferRows));
+  if (name === 'send_fds') assert.ok(cells(a, alertRows).length > 0, 'the fixture has alerts');
+  assert.equal(cells(b, alertRows), cells(a, alertRows));
+  assert.equal(cells(b, processRows), cells(a, processRows)); // S/R counts and states too
+}

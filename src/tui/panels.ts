@@ -8,6 +8,33 @@ import { ALT, ASCII, KEEP, SUFFIX, UNICODE, clean, type Column, type Glyphs } fr
 /** New and closed fds (and new transfers) stay highlighted this long (ms of wall time). */
 export const HIGHLIGHT_MS = 3000;
 
+/** An exited process folds away from the process list this long (ms of wall time) after it exited; `x` shows it. */
+export const EXITED_FOLD_MS = 10_000;
+
+/**
+ * The exited processes folded away: exited over EXITED_FOLD_MS ago, not selected, with no process shown under them.
+ * None while `x` shows them or a filter picks processes.
+ */
+export function foldedExited(s: State): Set<number> {
+  const out = new Set<number>();
+  if (s.showExited || s.filter) return out;
+  const m = viewModel(s);
+  for (const p of m.processes.values()) {
+    if (p.exited && p.pid !== s.sel.pid && s.now - (s.exitedAt.get(p.pid) ?? 0) >= EXITED_FOLD_MS) out.add(p.pid);
+  }
+  if (out.size === 0) return out;
+  // the tree stays whole: an ancestor of a process still shown stays too
+  for (const p of m.processes.values()) {
+    if (out.has(p.pid)) continue;
+    let q = p.ppid !== null && p.ppid !== p.pid ? m.processes.get(p.ppid) : undefined;
+    for (let guard = 0; q && guard < 64; guard++) {
+      out.delete(q.pid);
+      q = q.ppid !== null && q.ppid !== q.pid ? m.processes.get(q.ppid) : undefined;
+    }
+  }
+  return out;
+}
+
 /** What the marks in the panels mean (the end of the help screen). */
 export const LEGEND: readonly string[] = [
   'FD marks: + new  - closed  * by transfer  > end of the selected transfer',
@@ -206,7 +233,8 @@ export function processRows(s: State): Row[] {
       }
     }
   }
-  const visible = (p: ProcView): boolean => !f || shown.has(p.pid);
+  const folded = foldedExited(s);
+  const visible = (p: ProcView): boolean => (!f || shown.has(p.pid)) && !folded.has(p.pid);
   const children = new Map<number, ProcView[]>();
   const roots: ProcView[] = [];
   for (const p of procs) {

@@ -180,16 +180,17 @@ export function statusText(s: State): string {
   else parts.push(s.following ? 'following' : 'browsing');
   if (s.status.message) parts.push(clean(s.status.message, u));
   const ex = exitText(s);
+  const vm = viewModel(s);
+  let running = 0;
+  for (const p of vm.processes.values()) if (!p.exited) running++;
   if (s.status.strace === 'replay') {
-    const vm = viewModel(s);
-    let running = 0;
-    for (const p of vm.processes.values()) if (!p.exited) running++;
     parts.push(`${running} running`);
     const sum = vm.summary;
     if (s.replay?.done && sum) parts.push(sum.cleanEnd ? 'trace ended cleanly' : 'trace did not end cleanly');
   } else {
     parts.push(ex ?? `strace ${s.status.strace}`);
-    parts.push(`traced ${s.status.traced}`);
+    // the processes of the trace that have not exited: the tracer's own count only until records come
+    if (s.status.strace !== 'ended') parts.push(`traced ${vm.processes.size > 0 ? running : s.status.traced}`);
   }
   parts.push(`${rateText(s.rate.value)} ev/s`);
   if (s.filter) parts.push(`filter "${clean(s.filter, u)}"`);

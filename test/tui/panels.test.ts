@@ -268,3 +268,35 @@ function exportRoundTrip(name: string): void {
   assert.equal(cells(b, alertRows), cells(a, alertRows));
   assert.equal(cells(b, processRows), cells(a, processRows)); // S/R counts and states too
 }
+
+test('exited processes fold away 10 s after they exit (x shows them); the status bar counts the running ones', () => {
+  const s = initialState({ now: 1000, cols: 160, rows: 60 });
+  reduce(s, { type: 'status', status: { strace: 'tracing', traced: 1 } });
+  const rs: FdwatchRecord[] = [proc(1, 'attach', { comm: 'demo' })];
+  // a demo round: a worker and its grandchild; the workers exit, one stays
+  for (let i = 0; i < 50; i++) rs.push(proc(100 + i, 'fork', { ppid: 1, comm: 'worker' }));
+  rs.push(proc(200, 'fork', { ppid: 149, comm: 'grandchild' }));
+  for (let i = 0; i < 49; i++) rs.push(proc(100 + i, 'exit', { exitCode: 0 }));
+  rs.push(proc(149, 'exit', { exitCode: 0 }));
+  feed(s, rs);
+  const pids = (): string[] => processRows(s).map((r) => r.cells[0]!.replace(/[^0-9]/g, ''));
+  assert.is(pids().length, 52, 'just exited: all shown');
+  assert.match(frameText(renderScreen(s)).join(''), /traced 2 \|/); // demo and grandchild, not the tracer's stale 1
+  reduce(s, { type: 'tick', now: 1000 + 10_000 });
+  // 149 exited too, but stays: its child still runs and the tree keeps its shape
+  assert.equal(pids(), ['1', '149', '200']);
+  assert.match(frameText(renderScreen(s)).join('\n'), /Processes 52 \(2 running, 49 exited folded: x\)/);
+  reduce(s, { type: 'key', key: 'x' });
+  assert.is(pids().length, 52);
+  reduce(s, { type: 'key', key: 'x' });
+  assert.is(pids().length, 3);
+  // a selected process stays, and a filter shows what it matches, exited or not
+  s.sel.pid = 120;
+  assert.ok(pids().includes('120'));
+  s.sel.pid = null;
+  s.filter = 'p1'; // the exit records name the workers p100...p149
+  assert.is(pids().length, 51); // the 50 workers and their parent
+  s.filter = '';
+  reduce(s, { type: 'status', status: { strace: 'ended' } });
+  assert.not.match(frameText(renderScreen(s)).join(''), /traced/);
+});

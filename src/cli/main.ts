@@ -74,10 +74,12 @@ async function main(): Promise<void> {
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout) instead of the report' })
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
+        .option('dot', { type: 'string', describe: 'also write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
         .example("strace -f -yy -o '|$0 replay -' CMD", 'the trace through a pipe of its own (CMD keeps its output)')
         .example('xz -dc trace.log.xz | $0 replay -', 'xz/zstd logs (gzip ones are read directly)')
-        .example('$0 replay trace.log --json out.ndjson', 'NDJSON export'),
+        .example('$0 replay trace.log --json out.ndjson', 'NDJSON export')
+        .example('$0 replay trace.log --dot fds.dot', 'the transfer graph, drawn in fds.svg when Graphviz is installed'),
       async (a) => {
         if (a.trace === undefined) throw new UsageError('replay needs a trace: a log file, an -ff prefix, a folder of -ff files, or - for stdin (see --help)');
         if (a.tui) {
@@ -87,7 +89,8 @@ async function main(): Promise<void> {
           return;
         }
         const r = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
-           json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
+           json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null,
+           dot: (a.dot as string | undefined) ?? null });
         // a closed stdout ends a replay as it ends any Unix filter: quietly, status 0
         if (r.failure) process.exitCode = complain(r.failure, 1);
         else if (r.signal) process.exitCode = signalExit(r.signal);

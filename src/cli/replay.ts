@@ -4,6 +4,8 @@ import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
 import { Report } from '../export/report.js';
+import { DotGraph } from '../export/dot.js';
+import { spawnSync } from 'node:child_process';
 import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed, type TraceInput } from '../tracer/read.js';
 import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } from '../tracer/decompress.js';
 import { localMidnight } from '../tracer/joiner.js';
@@ -21,6 +23,8 @@ export interface ReplayOptions {
   date: string | null;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /** write a Graphviz graph of processes and transfers here (and FILE.svg beside it when dot is installed) */
+  dot?: string | null;
   /** progress on stderr; default: a Progress when stderr is a terminal */
   progress?: Progress;
 }
@@ -212,6 +216,23 @@ export interface ReplayOutcome {
 /** What to do when --json cannot be written. */
 const WRITE_HINT = ': give --json a regular file in a folder you can write (or - for stdout)';
 
+/**
+ * Writes the graph to `file` and renders it to SVG beside it (FILE.svg, FILE's .dot suffix dropped) when Graphviz's
+ * dot is on PATH; returns what to tell, or the one line of a failure.
+ */
+export function writeGraph(graph: DotGraph, file: string, title: string): { message: string; failure: string | null } {
+  try { fs.writeFileSync(file, graph.render(title)); } catch (e) {
+    return { message: '', failure: `${writeFailure(file, e).replace(/, open '.*'(?= \()/, '')}: give --dot a file in a folder you can write` };
+  }
+  const svg = file.replace(/\.(dot|gv)$/, '') + '.svg';
+  const r = spawnSync('dot', ['-Tsvg', '-o', svg, file], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const n = graph.edges().length;
+  const what = `graph of ${n} transfer${n === 1 ? '' : 's'} in ${file}`;
+  if (r.error) return { message: `${what}; install graphviz to draw it (dot -Tsvg ${file} -o ${svg})`, failure: null };
+  if (r.status !== 0) return { message: `${what}; dot could not draw it: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`, failure: null };
+  return { message: `${what}, drawn in ${svg}`, failure: null };
+}
+
 /** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
@@ -239,11 +260,20 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   // progress only on a terminal: a log file or a pipe gets no carriage returns
   const err = process.stderr as NodeJS.WriteStream;
   const progress = opts.progress ?? (err.isTTY ? new Progress(err) : undefined);
+  const dot = opts.dot ?? null;
+  if (dot === '') throw new UsageError('--dot needs a file name (graph.dot)');
+  const graph = dot !== null ? new DotGraph() : null;
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     writer?.write(r);
     onRecord?.(r);
     report?.push(r);
+    graph?.push(r);
   }, { stop: stop.signal, progress });
+  if (graph && dot !== null && summary.events > 0) {
+    const said = writeGraph(graph, dot, opts.trace);
+    if (said.failure) failure ??= said.failure;
+    else (opts.err ?? process.stderr).write(`fdwatch: ${said.message}\n`);
+  }
   writer?.close();
   // nothing in the input was strace output (a binary, an image, an empty file): one line, no report
   const nothing = summary.events === 0 && !signal && !failure && !closed;

@@ -82,6 +82,7 @@ async function main(): Promise<void> {
         .example('$0 replay trace.log --dot fds.dot', 'the transfer graph, drawn in fds.svg when Graphviz is installed'),
       async (a) => {
         if (a.trace === undefined) throw new UsageError('replay needs a trace: a log file, an -ff prefix, a folder of -ff files, or - for stdin (see --help)');
+        if (a.tui && a.dot !== undefined) throw new UsageError('--dot goes with the report or --json, not --tui');
         if (a.tui) {
           const { runReplayTui } = await import('./tui.js');
           process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null,

@@ -63,6 +63,8 @@ test('--dot without a file, or one that cannot be written: one line, what to do'
   const r = spawnSync(process.execPath, [BIN, 'replay', log, '--dot'], { encoding: 'utf8' });
   assert.is(r.status, 2);
   assert.is(r.stderr.trim(), 'fdwatch: --dot needs a file name (graph.dot)');
+  const t = spawnSync(process.execPath, [BIN, 'replay', '--tui', log, '--dot', path.join(tmp, 'tui.dot')], { encoding: 'utf8' });
+  assert.equal([t.status, t.stderr.trim()], [2, 'fdwatch: --dot goes with the report or --json, not --tui']);
   const w = spawnSync(process.execPath, [BIN, 'replay', log, '--dot', path.join(tmp, 'no', 'g.dot')], { encoding: 'utf8' });
   assert.is(w.status, 1);
   assert.match(w.stderr.trim(), /^fdwatch: cannot write .*\/no\/g\.dot: no such file or directory \(ENOENT\): give --dot a file in a folder you can write$/);

@@ -100,31 +100,44 @@ async function main(): Promise<void> {
       },
     )
     .command(
-      'replay <trace>',
+      // optional here, required in the handler: an unknown option would take the log name as its value and yargs would
+      // report the missing positional before the unknown option
+      'replay [trace]',
       'Read a recorded strace log (strace -f -o FILE, -ff -o PREFIX, or - for stdin) and show fd tables and transfers',
       (y) => y
-        .positional('trace', { type: 'string', demandOption: true, describe: 'log file (or pipe), -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
+        .positional('trace', { type: 'string', describe: 'log file (or pipe), -ff prefix (reads PREFIX.<pid>), folder of -ff files, or - for stdin' })
         .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout) instead of the report' })
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
+        .option('dot', { type: 'string', describe: 'also write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
-        .example('strace -f -yy CMD 2>&1 | $0 replay -', 'read stdin')
-        .example('$0 replay trace.log --json out.ndjson', 'NDJSON export'),
+        .example("strace -f -yy -o '|$0 replay -' CMD", 'the trace through a pipe of its own (CMD keeps its output)')
+        .example('xz -dc trace.log.xz | $0 replay -', 'xz/zstd logs (gzip ones are read directly)')
+        .example('$0 replay trace.log --json out.ndjson', 'NDJSON export')
+        .example('$0 replay trace.log --dot fds.dot', 'the transfer graph, drawn in fds.svg when Graphviz is installed'),
       async (a) => {
+        if (a.trace === undefined) throw new UsageError('replay needs a trace: a log file, an -ff prefix, a folder of -ff files, or - for stdin (see --help)');
+        if (a.tui && a.dot !== undefined) throw new UsageError('--dot goes with the report or --json, not --tui');
         if (a.tui) {
           const { runReplayTui } = await import('./tui.js');
           process.exitCode = await runReplayTui({ trace: a.trace as string, json: (a.json as string | undefined) ?? null,
             date: (a.date as string | undefined) ?? null });
           return;
         }
-        const { replay } = await import('./replay.js');
+        const { replay, RECORD } = await import('./replay.js');
         const r = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
-           json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null });
+           json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null,
+           dot: (a.dot as string | undefined) ?? null });
         // a closed stdout ends a replay as it ends any Unix filter: quietly, status 0
         if (r.failure) process.exitCode = complain(r.failure, 1);
         else if (r.signal) process.exitCode = signalExit(r.signal);
         else if (r.closed) process.exitCode = 0;
         else if (r.summary.lines === 0) process.exitCode = complain('the trace is empty', 1);
+        else if (r.nothing) {
+          const name = r.summary.lines === 1 ? '1 line' : `${r.summary.lines} lines`;
+          process.exitCode = complain(`no strace output in ${a.trace === '' ? 'stdin' : String(a.trace)} (${name}, none from strace): ` +
+            `record a log with ${RECORD}`, 1);
+        }
         else process.exitCode = 0;
       },
     )

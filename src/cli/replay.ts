@@ -4,14 +4,17 @@ import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
 import { Report } from '../export/report.js';
-import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed } from '../tracer/read.js';
+import { DotGraph } from '../export/dot.js';
+import { spawnSync } from 'node:child_process';
+import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed, type TraceInput } from '../tracer/read.js';
+import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } from '../tracer/decompress.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
-import { UsageError } from '../model/errors.js';
+import { InputError, UsageError } from '../model/errors.js';
 
 export interface ReplayOptions {
   trace: string;
@@ -20,6 +23,10 @@ export interface ReplayOptions {
   date: string | null;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /** write a Graphviz graph of processes and transfers here (and FILE.svg beside it when dot is installed) */
+  dot?: string | null;
+  /** progress on stderr; default: a Progress when stderr is a terminal */
+  progress?: Progress;
 }
 
 
@@ -57,6 +64,58 @@ function pipeStream(file: string): Readable | null {
   return new net.Socket({ fd: fs.openSync(file, 'r'), readable: true, writable: false });
 }
 
+function sizeOf(file: string): number {
+  try { const st = fs.statSync(file); return st.isFile() ? st.size : 0; } catch { return 0; }
+}
+
+const MB = 1 << 20;
+
+/**
+ * "read 12.5 of 80.0 MB, 1.20M lines/s" on one terminal line, rewritten in place: only once the replay has taken
+ * `after` ms, at most 4 times a second, and erased at the end. Driven by the lines read (an -ff merge never yields
+ * to the event loop), so a clock read costs one call per 1024 lines.
+ */
+export class Progress {
+  private total: number | null = null;
+  private raw: (() => number) | null = null;
+  private bytes = 0;
+  private lines = 0;
+  private t0 = 0;
+  private next = 0;
+  private shown = false;
+
+  constructor(private readonly err: NodeJS.WritableStream, private readonly after = 1000) {}
+
+  /** `total` bytes to read (null: a stream of unknown length); `raw` counts them when the lines are decoded bytes. */
+  begin(total: number | null, raw: (() => number) | null): void {
+    this.total = total !== null && total > 0 ? total : null;
+    this.raw = raw;
+    this.t0 = performance.now();
+    this.next = this.t0 + this.after;
+  }
+
+  line(bytes: number): void {
+    this.bytes += bytes;
+    if ((++this.lines & 1023) !== 0) return;
+    const now = performance.now();
+    if (now < this.next) return;
+    this.next = now + 250;
+    const read = (this.raw?.() ?? this.bytes) / MB;
+    const rate = this.lines / ((now - this.t0) / 1000);
+    const of = this.total !== null ? ` of ${(this.total / MB).toFixed(1)}` : '';
+    this.err.write(`\rfdwatch: read ${read.toFixed(1)}${of} MB, ${(rate / 1e6).toFixed(2)}M lines/s\x1b[K`);
+    this.shown = true;
+  }
+
+  end(): void {
+    if (this.shown) this.err.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+/** How to record a log, for the messages about inputs that are none. */
+export const RECORD = 'strace -f -yy -o FILE CMD';
+
 /** Thrown through the readers from the line sink to stop reading a file once the replay was stopped. */
 const HALT = Symbol('halt');
 
@@ -66,15 +125,31 @@ const HALT = Symbol('halt');
  * ends (summary last) and this resolves; what to exit with is the caller's business.
  */
 export async function replayTrace(trace: string, date: string | null, emit: (r: FdwatchRecord) => void,
-  opts: { stop?: AbortSignal } = {}): Promise<ReplayRun> {
-  const input = resolveInput(trace);
+  opts: { stop?: AbortSignal; progress?: Progress } = {}): Promise<ReplayRun> {
+  let input: TraceInput = resolveInput(trace);
   const firstFile = input.kind === 'file' ? input.path : input.kind === 'ff' ? input.files[0]!.path : null;
   const baseDay = baseDayFor(date, firstFile);
+  const kind = input.kind === 'file' ? fileKind(input.path) : null;
+  if (kind === 'binary') throw new InputError(`no strace output in ${trace} (a binary file): record a log with ${RECORD}`);
+  const compressed = kind;
+  if (compressed !== null) requireDecodable(trace, compressed);
+  let cleanup = (): void => {};
+  if (input.kind === 'ff') {
+    // compressed -ff members are decoded first: the merge reads each file piece by piece, in time order
+    const plain = await decodeFfSet(input.files);
+    input = { kind: 'ff', files: plain.files };
+    cleanup = plain.cleanup;
+  }
   const session = new TraceSession(emit, { baseDay, source: trace, deferOrphans: input.kind === 'ff' && !ffTimed(input.files) });
   // a pipe (`replay <(strace ...)`, a FIFO) is read as a stream on the event loop: a file read of it would block
   // in a threadpool worker that nothing can cancel, and the process could not exit until the writer writes
-  const stream: Readable | null = input.kind === 'stdin' ? process.stdin : input.kind === 'file' ? pipeStream(input.path) : null;
+  const gz = compressed !== null && input.kind === 'file' ? gunzipStream(input.path) : null;
+  const stream: Readable | null = input.kind === 'stdin' ? process.stdin : gz ? gz.stream
+    : input.kind === 'file' ? pipeStream(input.path) : null;
   const file = input.kind === 'file' && stream === null ? input.path : null;
+  const progress = opts.progress ?? null;
+  progress?.begin(input.kind === 'stdin' ? null
+    : (input.kind === 'ff' ? input.files : [input]).reduce((n, f) => n + sizeOf(f.path), 0), gz?.raw ?? null);
   let signal: NodeJS.Signals | null = null;
   let stopped = false;
   let wake = (): void => {};
@@ -100,20 +175,28 @@ export async function replayTrace(trace: string, date: string | null, emit: (r: 
     const reading = (async () => {
       if (input.kind === 'ff') {
         const srcs = input.files.map((f) => session.source(f.pid));
-        return mergeFf(input.files, baseDay, (l) => { if (check()) session.line(l.text, l.lineNo, srcs[l.file]!); });
+        return mergeFf(input.files, baseDay, (l) => {
+          if (check()) session.line(l.text, l.lineNo, srcs[l.file]!);
+          progress?.line(l.text.length + 1);
+        });
       }
       const src = session.source(null);
-      const sink = (t: Buffer, a: number, b: number, n: number): void => { if (check()) session.bytes(t, a, b, n, src); };
+      const sink = (t: Buffer, a: number, b: number, n: number): void => {
+        if (check()) session.bytes(t, a, b, n, src);
+        progress?.line(b - a + 1);
+      };
       return file !== null ? readFileBytes(file, sink) : readStreamBytes(stream!, sink);
     })();
     reading.catch(() => { /* after a halt, how the reader ends no longer matters */ });
     const r = await Promise.race([reading, halted]);
     if (r) truncated = r.truncated;
   } catch (e) {
-    if (e !== HALT) throw e;
+    if (e !== HALT) throw gzipFailure(trace, e);
   } finally {
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     opts.stop?.removeEventListener('abort', halt);
+    progress?.end();
+    cleanup();
   }
   return { summary: session.end({ truncated, interrupted: stopped }), session, signal };
 }
@@ -126,6 +209,28 @@ export interface ReplayOutcome {
   failure: string | null;
   /** stdout was closed by its reader (`| head`): the replay stopped there */
   closed: boolean;
+  /** no line of the input came from strace (an empty file, a binary): no report was written */
+  nothing: boolean;
+}
+
+/** What to do when --json cannot be written. */
+const WRITE_HINT = ': give --json a regular file in a folder you can write (or - for stdout)';
+
+/**
+ * Writes the graph to `file` and renders it to SVG beside it (FILE.svg, FILE's .dot suffix dropped) when Graphviz's
+ * dot is on PATH; returns what to tell, or the one line of a failure.
+ */
+export function writeGraph(graph: DotGraph, file: string, title: string): { message: string; failure: string | null } {
+  try { fs.writeFileSync(file, graph.render(title)); } catch (e) {
+    return { message: '', failure: `${writeFailure(file, e).replace(/, open '.*'(?= \()/, '')}: give --dot a file in a folder you can write` };
+  }
+  const svg = file.replace(/\.(dot|gv)$/, '') + '.svg';
+  const r = spawnSync('dot', ['-Tsvg', '-o', svg, file], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const n = graph.edges().length;
+  const what = `graph of ${n} transfer${n === 1 ? '' : 's'} in ${file}`;
+  if (r.error) return { message: `${what}; install graphviz to draw it (dot -Tsvg ${file} -o ${svg})`, failure: null };
+  if (r.status !== 0) return { message: `${what}; dot could not draw it: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`, failure: null };
+  return { message: `${what}, drawn in ${svg}`, failure: null };
 }
 
 /** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
@@ -142,17 +247,37 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   const failed = (target: string) => (e: NodeJS.ErrnoException): void => {
     if (failure || closed) return;
     if (target === '-' && isClosedPipe(e)) closed = true;
-    else failure = writeFailure(target, e);
+    else failure = writeFailure(target, e) + (target === '-' ? '' : WRITE_HINT);
     stop.abort();
   };
   const json = opts.json;
-  if (json !== null) writer = openNdjson(json, failed(json));
+  if (json === '') throw new UsageError('--json needs a file name (or - for stdout)');
+  if (json !== null) {
+    try { writer = openNdjson(json, failed(json)); } catch (e) {
+      throw new InputError(`${writeFailure(json, e).replace(/, open '.*'(?= \()/, '')}${WRITE_HINT}`, { cause: e });
+    }
+  }
+  // progress only on a terminal: a log file or a pipe gets no carriage returns
+  const err = process.stderr as NodeJS.WriteStream;
+  const progress = opts.progress ?? (err.isTTY ? new Progress(err) : undefined);
+  const dot = opts.dot ?? null;
+  if (dot === '') throw new UsageError('--dot needs a file name (graph.dot)');
+  const graph = dot !== null ? new DotGraph() : null;
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     writer?.write(r);
     onRecord?.(r);
     report?.push(r);
-  }, { stop: stop.signal });
+    graph?.push(r);
+  }, { stop: stop.signal, progress });
+  if (graph && dot !== null && summary.events > 0) {
+    const said = writeGraph(graph, dot, opts.trace);
+    if (said.failure) failure ??= said.failure;
+    else (opts.err ?? process.stderr).write(`fdwatch: ${said.message}\n`);
+  }
   writer?.close();
+  // nothing in the input was strace output (a binary, an image, an empty file): one line, no report
+  const nothing = summary.events === 0 && !signal && !failure && !closed;
+  if (nothing) return { summary, signal, failure, closed, nothing };
   if (report) {
     // a fold of the records, as every view is: bounded by the view model's limits however long the trace
     const guard = guardStream(out, failed('-'));
@@ -161,5 +286,5 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   } else if (opts.json !== '-' && !failure) {
     (opts.err ?? process.stderr).write(formatSummary(summary) + `; records in ${opts.json}\n`);
   }
-  return { summary, signal, failure, closed };
+  return { summary, signal, failure, closed, nothing };
 }

@@ -1,5 +1,6 @@
 // The live tracer under the dashboard: records and strace's state go to the view; q detaches.
 import { escapeControl as esc } from '../model/escape.js';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FdwatchRecord } from '../model/records.js';
@@ -8,6 +9,14 @@ import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './watch.js';
 import { watchSignals } from './signals.js';
+
+/** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
+function settleCommandLog(file: string): void {
+  let size: number;
+  try { size = fs.statSync(file).size; } catch { return; }
+  if (size === 0) fs.rmSync(file, { force: true });
+  else process.stderr.write(`fdwatch: the command's output is in ${file}\n`);
+}
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
   if (opts.json === '-') throw new LiveError('with the dashboard, --json needs a file (or add --no-tui for NDJSON on stdout)');
@@ -63,6 +72,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       return exitCodeOf(result, { failure, signal: sig });
     } finally {
       close();
+      if (commandOutput) settleCommandLog(commandOutput);
     }
   } finally {
     signals.dispose();

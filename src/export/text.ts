@@ -26,11 +26,23 @@ function uids(t: TransferRecord): string {
   return a !== null && b !== null && a !== b ? `  (uid ${a} -> ${b})` : '';
 }
 
+/** The time of the other end than the one the record is stamped with: "  sent 16:04:53.257330". */
+function otherEnd(t: TransferRecord): string {
+  if (t.ts === null) return '';
+  if (t.sentTs !== null && t.sentTs !== t.ts) return `  sent ${clock(t.sentTs)}`;
+  if (t.receivedTs !== null && t.receivedTs !== t.ts) return `  received ${clock(t.receivedTs)}`;
+  return '';
+}
+
+/**
+ * A transfer at the time of the event that made the record (the receive, when there was one), so that lines come
+ * in time order among the fd lines around them; the other end's time is in the line.
+ */
 export function formatTransfer(t: TransferRecord): string {
   const arrow = t.via === 'SCM_RIGHTS' ? '--SCM_RIGHTS-->' : '--pidfd_getfd-->';
   const to = t.to ? `${who(t.to)} ${fdText(t.to.fd)}` : '(not received)';
   const state = t.state === 'delivered' ? 'delivered' : t.state === 'lost' ? `LOST: ${t.reason ?? ''}` : 'IN FLIGHT';
-  return `${clock(t.sentTs ?? t.ts)}  ${who(t.from)} ${fdText(t.from.fd)}  ${arrow}  ${to}  ${esc(t.target ?? '?')}  ${state}${uids(t)}`;
+  return `${clock(t.ts)}  ${who(t.from)} ${fdText(t.from.fd)}  ${arrow}  ${to}  ${esc(t.target ?? '?')}  ${state}${otherEnd(t)}${uids(t)}`;
 }
 
 export function formatFd(r: FdRecord): string {

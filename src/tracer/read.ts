@@ -134,19 +134,24 @@ export function resolveInput(arg: string): TraceInput {
   if (st?.isDirectory()) { dir = arg; prefix = null; }
   else { dir = path.dirname(arg); prefix = path.basename(arg) + '.'; }
   let names: string[];
-  try { names = fs.readdirSync(dir); } catch {
+  try {
+    // only files: a folder named like sub.123 is no -ff log
+    names = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => d.name);
+  } catch {
     throw new InputError(`no such trace: ${arg} (neither a file nor ${arg}.<pid> files from strace -ff)`);
   }
   const files: Array<{ path: string; pid: number }> = [];
   for (const name of names) {
-    const m = /^(.*)\.(\d+)$/.exec(name);
+    // PREFIX.<pid>, or compressed as PREFIX.<pid>.gz (see decompress.ts)
+    const m = /^(.*)\.(\d+)(\.(?:gz|xz|zst|bz2))?$/.exec(name);
     if (!m) continue;
-    if (prefix !== null && name.slice(0, name.length - m[2]!.length) !== prefix) continue;
+    if (prefix !== null && m[1]! + '.' !== prefix) continue;
     files.push({ path: path.join(dir, name), pid: Number(m[2]) });
   }
   if (files.length === 0) {
     throw new InputError(st?.isDirectory()
-      ? `no strace -ff files (NAME.<pid>) in folder ${arg}`
+      ? `${arg} is a folder without strace -ff files (NAME.<pid>): give a log file (strace -f -o FILE), ` +
+        `an -ff prefix (strace -ff -o PREFIX writes PREFIX.<pid>), or a folder of such files`
       : `no such trace: ${arg} (neither a file nor ${arg}.<pid> files from strace -ff)`);
   }
   files.sort((a, b) => a.pid - b.pid);

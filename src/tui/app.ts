@@ -9,6 +9,7 @@ import { reduce } from './store.js';
 import { renderScreen, type Frame, type Seg, type SegStyle } from './screen.js';
 import { colorWanted, localeIsUnicode } from './text.js';
 import { stateRecords, exportName } from './export.js';
+import { DotGraph } from '../export/dot.js';
 import type { ReplayControls } from './replay.js';
 
 export type { ReplayControls } from './replay.js';
@@ -184,14 +185,19 @@ function wire(screen: blessed.Widgets.Screen, opts: DashboardOptions, env: { uni
     const dir = opts.exportDir ?? process.cwd();
     const base = exportName(new Date());
     let file = path.join(dir, base);
-    for (let i = 2; fs.existsSync(file); i++) file = path.join(dir, base.replace(/\.ndjson$/, `-${i}.ndjson`));
+    for (let i = 2; fs.existsSync(file) || fs.existsSync(file.replace(/\.ndjson$/, '.dot')); i++) file = path.join(dir, base.replace(/\.ndjson$/, `-${i}.ndjson`));
     const recs = stateRecords(state.model, state.status.source);
     try {
       fs.writeFileSync(file, recs.map((r) => JSON.stringify(r)).join('\n') + '\n', { flag: 'wx' });
+      // the same records as a Graphviz graph beside it (dot -Tsvg FILE.dot draws it)
+      const graph = new DotGraph();
+      for (const r of recs) graph.push(r);
+      const dot = file.replace(/\.ndjson$/, '.dot');
+      fs.writeFileSync(dot, graph.render(state.status.source), { flag: 'wx' });
       const procs = recs.filter((r) => r.type === 'process').length;
       const fds = recs.filter((r) => r.type === 'fd').length;
       const shown = path.resolve(dir) === process.cwd() ? './' + path.basename(file) : file;
-      state.status = { ...state.status, message: `state written to ${shown} (${procs} processes, ${fds} open fds)` };
+      state.status = { ...state.status, message: `state written to ${shown} (${procs} processes, ${fds} open fds; graph in .dot beside it)` };
     } catch (e) {
       state.status = { ...state.status, message: `export failed: ${(e as Error).message}` };
     }

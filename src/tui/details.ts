@@ -1,7 +1,7 @@
 // Titles and the Enter overlay (pure): each panel's title line, and every field of the selected row.
 import type { TransferEnd } from '../model/records.js';
 import { findTransfer } from '../view/model.js';
-import { clock, commPid, glyphs, originText, stateText } from './panels.js';
+import { clock, commPid, foldedExited, glyphs, originText, stateText } from './panels.js';
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';
 
@@ -13,7 +13,8 @@ export function panelTitle(s: State, panel: PanelId): string {
     case 'processes': {
       let live = 0;
       for (const q of m.processes.values()) if (!q.exited) live++;
-      return `Processes ${m.processes.size} (${live} running)`;
+      const folded = foldedExited(s).size;
+      return `Processes ${m.processes.size} (${live} running${folded > 0 ? `, ${folded} exited folded: x` : ''})`;
     }
     case 'fds': {
       if (s.fdView === 'transfer' && s.sel.transfer !== null) {

@@ -1,4 +1,5 @@
-// `e`: the dashboard's current state as NDJSON records (pure part): what is open now, in the contract's record types.
+// `e`: the dashboard's current state as NDJSON records (pure part): what is open now and the transfers and alerts
+// shown, in the contract's record types.
 import { SCHEMA_VERSION, type FdRecord, type FdwatchRecord, type ProcessRecord, type SummaryRecord } from '../model/records.js';
 import type { FdView, Model } from '../view/model.js';
 
@@ -18,8 +19,9 @@ function fdRecord(pid: number, en: FdView, ts: number | null): FdRecord {
 }
 
 /**
- * Every known process (event "snapshot" while running, "exit" once exited), the open fds and file mappings of the
- * running ones, and a closing summary. ts is the latest trace time the dashboard saw.
+ * Every known process (event "snapshot" while running, "exit" once exited), its open fds (at exit, for an exited one)
+ * and file mappings, the transfers and alerts the view holds, and a closing summary. ts is the latest trace time the
+ * dashboard saw.
  */
 export function stateRecords(m: Model, source: string): FdwatchRecord[] {
   const ts = m.lastTs;
@@ -33,10 +35,13 @@ export function stateRecords(m: Model, source: string): FdwatchRecord[] {
     if (p.exited) { pr.exitCode = p.exitCode; pr.signal = p.signal; }
     if (p.shareFdTableWith !== null) pr.shareFdTableWith = p.shareFdTableWith;
     out.push(pr);
-    if (p.exited) continue;
+    // an exited process keeps the fds it held at exit, as the view shows them
     for (const en of [...p.fds.values()].sort((a, b) => a.fd - b.fd)) { out.push(fdRecord(p.pid, en, ts)); fds++; }
     for (const mp of p.maps) out.push(mp);
   }
+  // the transfer and alert logs as the view holds them, after the fds: fed back into a view they make the same one
+  for (const t of m.transfers.toArray()) out.push(t.rec);
+  for (const a of m.alerts.toArray()) out.push(a.rec);
   const c = m.counts;
   const sum = m.summary;
   const summary: SummaryRecord = {

@@ -29,6 +29,7 @@ export const KEYMAP: readonly KeyRow[] = [
   { does: 'next/previous panel (or click a row)', bindings: [{ keys: ['tab'], run: (s) => cycleFocus(s, 1) }, { keys: ['S-tab'], run: (s) => cycleFocus(s, -1) }] },
   { does: 'details of the selected row (Esc closes)', bindings: [{ keys: ['enter'], run: openDetails }] },
   { does: 'unfold/fold a process\'s threads', bindings: [{ keys: ['right', 'l'], run: (s) => fold(s, false) }, { keys: ['left', 'h'], run: (s) => fold(s, true) }] },
+  { does: 'show/fold the processes that exited over 10 s ago', bindings: [{ keys: ['x'], run: (s) => { s.showExited = !s.showExited; } }] },
   { does: 'filter by comm, pid or path (Enter keeps, Esc cancels)', bindings: [{ keys: ['/'], run: (s) => { s.editing = { text: s.filter, prev: s.filter }; } }] },
   { does: 'clear the filter', bindings: [{ keys: ['escape'], run: clearFilter }] },
   { does: 'pause/resume the view (tracing goes on)', bindings: [{ keys: ['p'], run: togglePause }] },

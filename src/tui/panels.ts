@@ -3,10 +3,37 @@
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
 import { viewModel, type PanelId, type RowKey, type State } from './state.js';
-import { ALT, ASCII, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
+import { ALT, ASCII, KEEP, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
 
 /** New and closed fds (and new transfers) stay highlighted this long (ms of wall time). */
 export const HIGHLIGHT_MS = 3000;
+
+/** An exited process folds away from the process list this long (ms of wall time) after it exited; `x` shows it. */
+export const EXITED_FOLD_MS = 10_000;
+
+/**
+ * The exited processes folded away: exited over EXITED_FOLD_MS ago, not selected, with no process shown under them.
+ * None while `x` shows them or a filter picks processes.
+ */
+export function foldedExited(s: State): Set<number> {
+  const out = new Set<number>();
+  if (s.showExited || s.filter) return out;
+  const m = viewModel(s);
+  for (const p of m.processes.values()) {
+    if (p.exited && p.pid !== s.sel.pid && s.now - (s.exitedAt.get(p.pid) ?? 0) >= EXITED_FOLD_MS) out.add(p.pid);
+  }
+  if (out.size === 0) return out;
+  // the tree stays whole: an ancestor of a process still shown stays too
+  for (const p of m.processes.values()) {
+    if (out.has(p.pid)) continue;
+    let q = p.ppid !== null && p.ppid !== p.pid ? m.processes.get(p.ppid) : undefined;
+    for (let guard = 0; q && guard < 64; guard++) {
+      out.delete(q.pid);
+      q = q.ppid !== null && q.ppid !== q.pid ? m.processes.get(q.ppid) : undefined;
+    }
+  }
+  return out;
+}
 
 /** What the marks in the panels mean (the end of the help screen). */
 export const LEGEND: readonly string[] = [
@@ -114,12 +141,12 @@ export function panelRows(s: State, panel: PanelId): Row[] {
 export function panelColumns(s: State, panel: PanelId): Column[] {
   switch (panel) {
     case 'processes': return [
-      { title: 'PID', min: 7, flex: 1, max: 22, cut: 'start' },
-      { title: 'COMM', min: 6, flex: 2, max: 30 },
+      { title: 'PID', min: 7, flex: 1, max: 22, cut: 'start', need: 1 },
+      { title: 'COMM', min: 6, flex: 2, max: 30, need: 2 },
       { title: 'UID', min: 5, align: 'right' },
       { title: 'FDS', min: 4, align: 'right' },
       { title: 'S/R', min: 5, align: 'right' },
-      { title: 'STATE', min: 7, showAt: 46, drop: 1 },
+      { title: 'STATE', min: 8, showAt: 46, drop: 1 },
     ];
     case 'fds': return [
       { title: '', min: 1 },
@@ -127,23 +154,24 @@ export function panelColumns(s: State, panel: PanelId): Column[] {
       { title: 'KIND', min: 7, showAt: 60 },
       { title: 'CX', min: 2 },
       { title: 'POS', min: 8, align: 'right', showAt: 80, drop: 2 },
-      { title: 'TARGET', min: 10, flex: 1, cut: 'start' },
-      { title: 'ORIGIN', min: 10, flex: 2, drop: 1 },
+      { title: 'TARGET', min: 10, flex: 1, cut: 'middle', need: 1 },
+      { title: 'ORIGIN', min: 10, flex: 2, drop: 1, need: 2 },
     ];
     case 'transfers': return [
       { title: '', min: 1 },
-      { title: 'TIME', min: 12, showAt: viewModel(s).lastTs === null ? Infinity : 64, drop: 2 },
-      { title: 'SENDER', min: 16, flex: 1, max: 34 },
+      // the time gives way first: at 80 columns the pids, then the target's inodes or file name, then the names
+      { title: 'TIME', min: 12, showAt: viewModel(s).lastTs === null ? Infinity : 96, drop: 2 },
+      { title: 'SENDER', min: 16, flex: 1, max: 34, need: 2 },
       { title: '', min: glyphs(s).scm.length },
-      { title: 'RECEIVER', min: 16, flex: 1, max: 34 },
-      { title: 'TARGET', min: 8, flex: 2, cut: 'start' },
+      { title: 'RECEIVER', min: 16, flex: 1, max: 34, need: 2 },
+      { title: 'TARGET', min: 8, flex: 2, cut: 'middle', need: 1 },
     ];
     case 'maps': return [
       { title: '', min: 1 },
       { title: 'START', min: 14, showAt: 56, drop: 1 },
       { title: 'PERM', min: 4 },
       { title: 'FD', min: 3, align: 'right' },
-      { title: 'PATH', min: 8, flex: 1, cut: 'start' },
+      { title: 'PATH', min: 8, flex: 1, cut: 'middle', need: 1 },
     ];
     case 'alerts': return [
       { title: 'TIME', min: 12, showAt: viewModel(s).lastTs === null ? Infinity : 72, drop: 2 },
@@ -169,7 +197,9 @@ class ProcRow implements Row {
   get cells(): string[] {
     const p = this.p;
     const comm = clean(p.comm ?? '?', this.u) + (this.folded ? ` +${p.tids.length} thr` : '');
-    return [this.head + String(p.pid), comm, p.uid === null ? '?' : String(p.uid), String(p.fds.size), `${p.sent}/${p.received}`, stateText(p)];
+    // "killed SIGKILL" shortens to the signal's name in a narrow STATE column
+    const state = p.exited && p.signal ? stateText(p) + ALT + clean(p.signal, this.u) : stateText(p);
+    return [this.head + String(p.pid), comm, p.uid === null ? '?' : String(p.uid), String(p.fds.size), `${p.sent}/${p.received}`, state];
   }
 }
 
@@ -203,7 +233,8 @@ export function processRows(s: State): Row[] {
       }
     }
   }
-  const visible = (p: ProcView): boolean => !f || shown.has(p.pid);
+  const folded = foldedExited(s);
+  const visible = (p: ProcView): boolean => (!f || shown.has(p.pid)) && !folded.has(p.pid);
   const children = new Map<number, ProcView[]>();
   const roots: ProcView[] = [];
   for (const p of procs) {
@@ -327,8 +358,13 @@ export function transferLine(t: TransferRecord, s: State): string[] {
   const u = s.unicode;
   const g = glyphs(s);
   const st = transferState(t);
-  const from = `${commPid(t.from.comm, t.from.pid, u, t.from.tid)} fd ${t.from.fd ?? '?'}`;
-  const to = t.to ? `${commPid(t.to.comm, t.to.pid, u, t.to.tid)} fd ${t.to.fd ?? '?'}` : '(not received)';
+  // the name before KEEP is cut when the column is short, never the pid and fd after it
+  const end = (e: TransferEnd): string => {
+    const tid = e.tid !== null && e.pid !== null && e.tid !== e.pid ? `/${e.tid}` : '';
+    return `${clean(e.comm ?? '?', u)}${KEEP}[${e.pid ?? '?'}${tid}] fd ${e.fd ?? '?'}`;
+  };
+  const from = end(t.from);
+  const to = t.to ? end(t.to) : '(not received)';
   const a = t.from.uid;
   const b = t.to?.uid ?? null;
   const uids = a !== null && b !== null && a !== b ? `  (uid ${a} ${g.to} ${b})` : '';

@@ -5,7 +5,7 @@ import { panelTitle } from './details.js';
 import { layout, type Rect } from './layout.js';
 import { glyphs, panelColumns, panelRows, type Style } from './panels.js';
 import { PANELS, viewModel, selectedKey, type PanelId, type RowKey, type State } from './state.js';
-import { clean, columnWidths, fit, layoutCells } from './text.js';
+import { cellWidth, clean, columnWidths, fit, layoutCells } from './text.js';
 
 export type SegStyle = Style | 'title' | 'titleFocus' | 'bar' | 'colhead' | 'sep' | 'overlay';
 export interface Seg { text: string; style: SegStyle; sel: 0 | 1 | 2 } // sel: 1 selected in the focused panel, 2 elsewhere
@@ -79,14 +79,10 @@ function drawPanel(c: Canvas, s: State, id: PanelId, r: Rect): void {
   const focused = s.focus === id;
   c.put(r.x, r.y, fit(` ${panelTitle(s, id)}`, r.w, 'end', 'left', g.ellipsis), focused ? 'titleFocus' : 'title');
   const cols = panelColumns(s, id);
-  const widths = columnWidths(cols, r.w);
   const shown: RowKey[] = [];
   let y = r.y + 1;
-  if (r.h >= 3) {
-    c.put(r.x, y, layoutCells(cols.map((k) => k.title), cols, widths, r.w, g.ellipsis), 'colhead');
-    shown.push(null);
-    y++;
-  }
+  const head = r.h >= 3;
+  if (head) y++;
   const vis = r.y + r.h - y;
   const rowsAll = panelRows(s, id);
   const key = selectedKey(s, id);
@@ -99,6 +95,19 @@ function drawPanel(c: Canvas, s: State, id: PanelId, r: Rect): void {
     else if (idx >= off + vis) off = idx - vis + 1;
   }
   s.scroll[id] = off;
+  // what the rows on screen need, so that the spare width goes where it is missing (a pid, a socket's inodes)
+  const wants = cols.map((k) => cellWidth(k.title));
+  for (let i = 0; i < vis; i++) {
+    const row = rowsAll[off + i];
+    if (!row) break;
+    if (row.span) continue;
+    row.cells.forEach((cell, j) => { if (j < wants.length) wants[j] = Math.max(wants[j]!, cellWidth(cell)); });
+  }
+  const widths = columnWidths(cols, r.w, wants);
+  if (head) {
+    c.put(r.x, r.y + 1, layoutCells(cols.map((k) => k.title), cols, widths, r.w, g.ellipsis), 'colhead');
+    shown.push(null);
+  }
   if (rowsAll.length === 0 && vis > 0) {
     c.put(r.x, y, fit('  ' + emptyText(s, id), r.w, 'end', 'left', g.ellipsis), 'dim');
   }
@@ -171,16 +180,17 @@ export function statusText(s: State): string {
   else parts.push(s.following ? 'following' : 'browsing');
   if (s.status.message) parts.push(clean(s.status.message, u));
   const ex = exitText(s);
+  const vm = viewModel(s);
+  let running = 0;
+  for (const p of vm.processes.values()) if (!p.exited) running++;
   if (s.status.strace === 'replay') {
-    const vm = viewModel(s);
-    let running = 0;
-    for (const p of vm.processes.values()) if (!p.exited) running++;
     parts.push(`${running} running`);
     const sum = vm.summary;
     if (s.replay?.done && sum) parts.push(sum.cleanEnd ? 'trace ended cleanly' : 'trace did not end cleanly');
   } else {
     parts.push(ex ?? `strace ${s.status.strace}`);
-    parts.push(`traced ${s.status.traced}`);
+    // the processes of the trace that have not exited: the tracer's own count only until records come
+    if (s.status.strace !== 'ended') parts.push(`traced ${vm.processes.size > 0 ? running : s.status.traced}`);
   }
   parts.push(`${rateText(s.rate.value)} ev/s`);
   if (s.filter) parts.push(`filter "${clean(s.filter, u)}"`);

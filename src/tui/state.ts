@@ -72,6 +72,10 @@ export interface State {
   editing: { text: string; prev: string } | null;
   overlay: Overlay | null;
   unfolded: Set<number>;
+  /** wall ms each process was seen to exit: exited ones fold away EXITED_FOLD_MS later */
+  exitedAt: Map<number, number>;
+  /** `x`: show the exited processes that folded away */
+  showExited: boolean;
   cols: number;
   rows: number;
   now: number;
@@ -94,7 +98,7 @@ export function initialState(opts: { title?: string; cols?: number; rows?: numbe
     sel: { pid: null, fd: null, transfer: null, map: null, alert: null },
     scroll: { processes: 0, fds: 0, transfers: 0, maps: 0, alerts: 0 },
     shown: { processes: [], fds: [], transfers: [], maps: [], alerts: [] },
-    filter: '', editing: null, overlay: null, unfolded: new Set(),
+    filter: '', editing: null, overlay: null, unfolded: new Set(), exitedAt: new Map(), showExited: false,
     cols: opts.cols ?? 80, rows: opts.rows ?? 24, now: opts.now ?? 0,
     rate: { value: 0, at: opts.now ?? 0, count: 0 },
     status: {

@@ -12,6 +12,7 @@ export function reduce(s: State, e: DashboardEvent): State {
   switch (e.type) {
     case 'record':
       applyRecord(s.model, e.record, s.now);
+      if (e.record.type === 'process') noteExit(s, e.record.pid, e.record.event === 'exit');
       if (s.paused) { s.pendingWhilePaused++; return s; }
       if (s.following) follow(s);
       s.version++;
@@ -68,5 +69,14 @@ function onMouse(s: State, e: Extract<DashboardEvent, { type: 'mouse' }>): void 
     setSelected(s, id, key);
     s.following = false;
     return;
+  }
+}
+
+/** Remembers when a process exited (a reused pid starts afresh); entries of processes the model let go are pruned. */
+function noteExit(s: State, pid: number, exited: boolean): void {
+  if (!exited) { s.exitedAt.delete(pid); return; }
+  s.exitedAt.set(pid, s.now);
+  if (s.exitedAt.size > 2 * s.model.processes.size + 64) {
+    for (const k of s.exitedAt.keys()) if (!s.model.processes.has(k)) s.exitedAt.delete(k);
   }
 }

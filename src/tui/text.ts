@@ -70,11 +70,27 @@ export function clean(s: string | null | undefined, unicode: boolean): string {
   return out;
 }
 
-/** Fits `s` into exactly `w` columns: cut at the end (names, messages) or at the start (paths keep their tail). */
-export function fit(s: string, w: number, cut: 'end' | 'start' = 'end', align: 'left' | 'right' = 'left', ell = '~'): string {
+/**
+ * A target shortened to `w` columns in its middle: a socket or pipe keeps its `[inodes]` (or addresses), a path its
+ * file name, and as much of the start as fits; when even that part does not fit, both ends of it are kept.
+ */
+export function shortenMiddle(s: string, w: number, ell = '~'): string {
+  if (s.length <= w) return s;
+  if (w <= ell.length) return s.slice(0, w);
+  const br = s.endsWith(']') ? s.lastIndexOf('[') : -1;
+  const slash = s.lastIndexOf('/');
+  const keep = br > 0 ? s.length - br : slash > 0 ? s.length - slash : 0;
+  if (keep > 0 && keep + ell.length < w) return s.slice(0, w - ell.length - keep) + ell + s.slice(s.length - keep);
+  const head = Math.ceil((w - ell.length) / 2);
+  return s.slice(0, head) + ell + s.slice(s.length - (w - ell.length - head));
+}
+
+/** Fits `s` into exactly `w` columns: cut at the end (names, messages), at the start, or in the middle (targets). */
+export function fit(s: string, w: number, cut: 'end' | 'start' | 'middle' = 'end', align: 'left' | 'right' = 'left', ell = '~'): string {
   if (w <= 0) return '';
   if (s.length > w) {
     if (w <= ell.length) return s.slice(0, w);
+    if (cut === 'middle') return shortenMiddle(s, w, ell);
     return cut === 'end' ? s.slice(0, w - ell.length) + ell : ell + s.slice(s.length - (w - ell.length));
   }
   return align === 'left' ? s.padEnd(w) : s.padStart(w);
@@ -88,7 +104,9 @@ export interface Column {
   flex?: number;
   max?: number;
   align?: 'left' | 'right';
-  cut?: 'end' | 'start';
+  cut?: 'end' | 'start' | 'middle';
+  /** spare columns go first to the columns with a need, lowest number first, up to what their cells need */
+  need?: number;
   /** dropped first when the width is short: higher drops earlier; 0 = never */
   drop?: number;
   /** shown only when the panel is at least this wide */
@@ -99,9 +117,21 @@ export interface Column {
 export const SUFFIX = '\u0000';
 /** A cell "long" + ALT + "short": the short form is used when the long one does not fit. */
 export const ALT = '\u0001';
+/** A cell "name" + KEEP + "[pid] fd 3": the part after KEEP is never cut (a pid), the name before it is. */
+export const KEEP = '\u0002';
 
-/** Chooses each column's width for a panel `width` wide (one space between columns); dropped columns get 0. */
-export function columnWidths(cols: Column[], width: number): number[] {
+/** How many columns a cell takes uncut (its long form, the markers not counted). */
+export function cellWidth(cell: string): number {
+  const a = cell.indexOf(ALT);
+  return (a >= 0 ? cell.slice(0, a) : cell).replace(SUFFIX, '').replace(KEEP, '').length;
+}
+
+/**
+ * Chooses each column's width for a panel `width` wide (one space between columns); dropped columns get 0. With
+ * `wants` (the widest cell of each column among the rows drawn), the spare columns first give the columns with a
+ * `need` what their cells need, in need order; what is left goes by flex weight.
+ */
+export function columnWidths(cols: Column[], width: number, wants?: number[]): number[] {
   const on = cols.map((c) => c.showAt === undefined || width >= c.showAt);
   const need = (): number => cols.reduce((n, c, i) => n + (on[i] ? c.min + 1 : 0), -1);
   for (;;) {
@@ -113,6 +143,16 @@ export function columnWidths(cols: Column[], width: number): number[] {
   }
   const ws = cols.map((c, i) => (on[i] ? c.min : 0));
   let spare = width - need();
+  if (wants) {
+    const order = cols.map((_, i) => i).filter((i) => on[i] && cols[i]!.need !== undefined)
+      .sort((x, y) => cols[x]!.need! - cols[y]!.need!);
+    for (const i of order) {
+      const c = cols[i]!;
+      const add = Math.max(0, Math.min(spare, (c.max ?? Infinity) - ws[i]!, (wants[i] ?? 0) - ws[i]!));
+      ws[i] = ws[i]! + add;
+      spare -= add;
+    }
+  }
   // hand the spare columns out by flex weight, respecting max
   for (let round = 0; round < 4 && spare > 0; round++) {
     const open = cols.map((c, i) => (on[i] && (c.flex ?? 0) > 0 && (c.max === undefined || ws[i]! < c.max) ? c.flex! : 0));
@@ -152,8 +192,16 @@ export function layoutCells(cells: string[], cols: Column[], widths: number[], w
     let cell = cells[i] ?? '';
     const a = cell.indexOf(ALT);
     if (a >= 0) cell = a <= w ? cell.slice(0, a) : cell.slice(a + 1);
+    const keep = cell.indexOf(KEEP);
     const k = cell.indexOf(SUFFIX);
-    if (k < 0) out += fit(cell, w, c.cut ?? 'end', c.align ?? 'left', ell);
+    if (keep >= 0) {
+      // the name gives way, down to nothing, before a pid does
+      const name = cell.slice(0, keep);
+      const tail = cell.slice(keep + 1);
+      const room = w - tail.length;
+      out += room >= name.length ? (name + tail).padEnd(w) : room > ell.length ? name.slice(0, room - ell.length) + ell + tail
+        : fit(tail, w, 'end', 'left', ell);
+    } else if (k < 0) out += fit(cell, w, c.cut ?? 'end', c.align ?? 'left', ell);
     else {
       const main = cell.slice(0, k);
       const tail = cell.slice(k + 1);

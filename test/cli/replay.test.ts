@@ -129,10 +129,10 @@ test('-ff prefix and --json FILE', () => {
 test('bad input: one line, non-zero exit, no stack trace', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['replay', path.join(tmp, 'nope.log')], 1, /^fdwatch: no such trace: .*nope\.log/],
-    [['replay'], 2, /^fdwatch: Not enough non-option arguments.*see --help/],
+    [['replay'], 2, /^fdwatch: replay needs a trace: .*see --help/],
     [['frobnicate'], 2, /^fdwatch: not a command or a process id: frobnicate \(see --help\)$/],
     [['replay', path.join(root, 'fixtures', 'traces', 'seed', 'tt-T.log'), '--date', 'yesterday'], 2, /^fdwatch: --date must be a day of the calendar as YYYY-MM-DD .*, got "yesterday"$/],
-    [['replay', tmp], 1, /^fdwatch: no strace -ff files/],
+    [['replay', tmp], 1, /^fdwatch: .* is a folder without strace -ff files/],
   ];
   for (const [args, code, re] of cases) {
     const r = fdwatch(args);

@@ -1,6 +1,7 @@
 // The blessed app on a fake terminal (streams): the throttled render loop, quit through onQuit, export to a file.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,11 +94,16 @@ test('e writes the state as NDJSON into the directory and says where', async () 
   try {
     for (const r of seedRecords()) dash.push(r);
     input.write('e');
-    await until('the file', () => fs.readdirSync(dir).some((f) => f.startsWith('fdwatch-state-')));
-    const file = fs.readdirSync(dir).find((f) => f.startsWith('fdwatch-state-'))!;
+    await until('the files', () => fs.readdirSync(dir).filter((f) => f.startsWith('fdwatch-state-')).length === 2);
+    const file = fs.readdirSync(dir).find((f) => f.startsWith('fdwatch-state-') && f.endsWith('.ndjson'))!;
     const recs = fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     assert.is(recs[recs.length - 1]!.type, 'summary');
     assert.is(recs.filter((r) => r.type === 'process').length, 2);
+    assert.is(recs.filter((r) => r.type === 'transfer').length, 1);
+    // and the graph beside it: Graphviz parses it, one transfer edge
+    const dot = path.join(dir, file.replace(/\.ndjson$/, '.dot'));
+    assert.is((fs.readFileSync(dot, 'utf8').match(/class="transfer"/g) ?? []).length, 1);
+    assert.is(spawnSync('dot', ['-Tsvg', dot]).status, 0);
     await until('the path in the status bar', () => screen().includes(`to ${path.join(dir, file)}`));
   } finally {
     dash.destroy();

@@ -181,9 +181,31 @@ test('live: fdwatch -- the fork + socketpair program; the transfer shows, filter
     const after = await waitFor(s, 'exit', (x) => /EXIT=\d+/.test(x));
     assert.ok(after.includes('EXIT=0'), after);
     assertRestored(s);
+    // the command's own output is kept, and named once the terminal is back
+    const log = /fdwatch: the command's output is in (\S+?\.log)/.exec(after.replace(/\n/g, ''));
+    assert.ok(log, after);
+    assert.match(fs.readFileSync(log![1]!, 'utf8'), /parent done/);
+    fs.rmSync(log![1]!);
     const recs = fs.readFileSync(path.join(tmp, 'live.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; state?: string });
     assert.equal(recs.filter((r) => r.type === 'transfer').map((r) => r.state), ['delivered']);
     assert.is(recs[recs.length - 1]!.type, 'summary');
+  } finally {
+    try { tmux('kill-session', '-t', s); } catch { /* gone */ }
+  }
+});
+
+test('live: a command that writes nothing leaves no command log behind', async () => {
+  assert.ok(haveTmux, 'tmux');
+  const s = 'quiet';
+  const own = fs.mkdtempSync(path.join(tmp, 'tmpdir-'));
+  start(s, 100, 30, `${UTF8} TMPDIR=${q(own)}`, ['--', '/bin/true'], path.join(root, 'bin', 'fdwatch.js'));
+  try {
+    await waitFor(s, 'the command\'s end', (x) => x.includes('command exited with status 0'));
+    keys(s, 'q');
+    const after = await waitFor(s, 'exit', (x) => /EXIT=\d+/.test(x));
+    assert.ok(after.includes('EXIT=0'), after);
+    assert.not.match(after, /command's output is in/);
+    assert.equal(fs.readdirSync(own), []);
   } finally {
     try { tmux('kill-session', '-t', s); } catch { /* gone */ }
   }

@@ -57,7 +57,7 @@ const SCENARIOS: Record<string, () => State> = {
 function view(s: State): unknown {
   return {
     focus: s.focus, fdView: s.fdView, sel: { ...s.sel }, filter: s.filter, editing: s.editing, overlay: s.overlay,
-    unfolded: [...s.unfolded], paused: s.paused, frozen: s.frozen !== null, following: s.following,
+    unfolded: [...s.unfolded], showExited: s.showExited, paused: s.paused, frozen: s.frozen !== null, following: s.following,
     effects: s.effects.slice(), quitting: s.quitting, message: s.status.message ?? null,
   };
 }

@@ -7,10 +7,14 @@ import { layout } from '../../src/tui/layout.js';
 import { HIGHLIGHT_MS, mapRows, panelRows, processRows, fdRows, transferRows, alertRows } from '../../src/tui/panels.js';
 import { renderScreen, frameText } from '../../src/tui/screen.js';
 import { frameTags, keyName } from '../../src/tui/app.js';
-import { ALT, SUFFIX, clean, columnWidths, fit, type Column } from '../../src/tui/text.js';
+import { ALT, KEEP, SUFFIX, clean, columnWidths, fit, shortenMiddle, type Column } from '../../src/tui/text.js';
 import { stateRecords } from '../../src/tui/export.js';
 import type { FdwatchRecord } from '../../src/model/records.js';
 import { alert, fd, map, proc, seedRecords, transfer } from './records.js';
+import { runTrace } from '../helpers.js';
+import { root } from '../paths.js';
+import fs from 'node:fs';
+import path from 'node:path';
 
 function feed(s: State, rs: FdwatchRecord[]): State {
   for (const r of rs) reduce(s, { type: 'record', record: r });
@@ -40,7 +44,7 @@ test('control characters from traced programs never reach rows, frames or blesse
   for (const pid of [1, 2]) {
     s.sel.pid = pid;
     // SUFFIX (NUL) and ALT (\x01) are the layout's own separators: escapeControl leaves none in traced text
-    for (const id of PANELS) for (const r of panelRows(s, id)) for (const c of r.cells) assert.not.ok(CONTROL.test(c.replace(SUFFIX, '').replace(ALT, '')), `${id}: ${JSON.stringify(c)}`);
+    for (const id of PANELS) for (const r of panelRows(s, id)) for (const c of r.cells) assert.not.ok(CONTROL.test(c.replace(SUFFIX, "").replace(ALT, "").replace(KEEP, "")), `${id}: ${JSON.stringify(c)}`);
   }
   s.sel.pid = 2;
   const f = renderScreen(s);
@@ -172,7 +176,7 @@ test('transfers: in-flight and lost marked; maps from a transferred fd marked; a
   assert.is(alertRows(s).length, 1);
 });
 
-test('export: running processes with their open fds and maps, exited ones as exit records, a summary last', () => {
+test('export: processes with their open fds (at exit for exited ones, as shown) and maps, exited ones as exit records, a summary last', () => {
   const s = feed(initialState(), [
     proc(1, 'attach', { comm: 'nscd' }), proc(2, 'attach', { comm: 'getent' }),
     fd(1, 5, 'open', '/var/cache/nscd/passwd'), fd(2, 4, 'receive', '/var/cache/nscd/passwd', { fromPid: 1, fromFd: 5 }),
@@ -183,7 +187,7 @@ test('export: running processes with their open fds and maps, exited ones as exi
   const types = recs.map((r) => r.type);
   assert.is(types[types.length - 1], 'summary');
   const fds = recs.filter((r) => r.type === 'fd');
-  assert.equal(fds.map((r) => (r.type === 'fd' ? [r.pid, r.fd, r.op, r.fromPid ?? null] : null)), [[1, 5, 'snapshot', null], [2, 4, 'snapshot', 1]]);
+  assert.equal(fds.map((r) => (r.type === 'fd' ? [r.pid, r.fd, r.op, r.fromPid ?? null] : null)), [[1, 5, 'snapshot', null], [2, 4, 'snapshot', 1], [3, 1, 'snapshot', null]]);
   const p3 = recs.find((r) => r.type === 'process' && r.pid === 3);
   assert.is(p3?.type === 'process' ? p3.event : null, 'exit');
   assert.is(recs.filter((r) => r.type === 'map').length, 1);
@@ -201,3 +205,98 @@ test('keys from blessed: named keys, Shift-Tab, Ctrl-C, printable characters; re
 });
 
 test.run();
+
+// issue 15: what an htop user expects at 80x24 and at 160 columns
+function busyState(cols: number, rows: number): State {
+  const s = initialState({ now: 1000, cols, rows });
+  return feed(s, [
+    proc(2469, 'attach', { comm: 's6-fdholderd' }),
+    proc(2470, 'fork', { ppid: 2469, comm: 's6-svscan-helper' }),
+    proc(2471, 'fork', { ppid: 2469, comm: 'sshd-session' }),
+    fd(2469, 7, 'open', 'pipe:[265631]'),
+    fd(2470, 9, 'open', 'UNIX-STREAM:[255432->255431]'),
+    fd(2470, 10, 'open', '/var/lib/some/very/long/directory/name/that/goes/on/service-config.json'),
+    transfer([2469, 7, 's6-fdholderd'], [2470, 11, 's6-svscan-helper'], 'pipe:[265631]'),
+    transfer([2471, 4, 'sshd-session'], [2470, 12, 's6-svscan-helper'], 'TCP:[127.0.0.1:2222->127.0.0.1:57234]'),
+    proc(2471, 'exit', { exitCode: 255 }),
+  ]);
+}
+
+test('80x24: pids are never cut, targets keep their inodes and file names', () => {
+  const s = busyState(80, 24);
+  s.sel.pid = 2470;
+  const text = frameText(renderScreen(s)).join('\n');
+  for (const pid of ['[2469] fd 7', '[2470] fd 11', '[2471] fd 4', '[2470] fd 12']) assert.ok(text.includes(pid), `${pid}\n${text}`);
+  assert.match(text, /pipe:\[265631\]/);
+  assert.match(text, /TCP:\[12.*57234\]/); // shortened in the middle, both ends kept
+  // the fd table keeps the socket's inodes and the file's name
+  assert.match(text, /\[255432->255431\]/);
+  assert.match(text, /~\/service-config\.json|\u2026\/service-config\.json/);
+});
+
+test('160x40: the fd table shows socket targets whole; exit 255 shows whole', () => {
+  const s = busyState(160, 40);
+  s.sel.pid = 2470;
+  const text = frameText(renderScreen(s)).join('\n');
+  assert.match(text, /UNIX-STREAM:\[255432->255431\]/);
+  assert.match(text, /s6-fdholderd\[2469\] fd 7/);
+  assert.match(text, /exit 255│/); // the STATE column, whole
+});
+
+test('shortenMiddle keeps a path\'s file name and a socket\'s brackets', () => {
+  assert.is(shortenMiddle('/a/very/long/path/to/file.txt', 16, '~'), '/a/ver~/file.txt');
+  assert.is(shortenMiddle('UNIX-STREAM:[255432->255431]', 20, '~'), 'UNI~[255432->255431]');
+  assert.is(shortenMiddle('TCP:[127.0.0.1:2222->127.0.0.1:57234]', 25, '~'), 'TCP:[127.0.0~0.0.1:57234]');
+  assert.is(shortenMiddle('short', 25, '~'), 'short');
+});
+
+test('export holds the transfers and alerts: fed back into a dashboard it shows the same view (nscd, send_fds fixtures)', () => {
+  for (const name of ['nscd', 'send_fds']) exportRoundTrip(name);
+});
+
+function exportRoundTrip(name: string): void {
+  const recs = runTrace(fs.readFileSync(path.join(root, 'fixtures', 'traces', name, 'f-yy.log'), 'latin1')).records;
+  const a = feed(initialState({ now: 1000, cols: 160, rows: 50 }), recs);
+  const out = stateRecords(a.model, 'test');
+  const b = feed(initialState({ now: 1000, cols: 160, rows: 50 }), out);
+  const cells = (s: State, rows: (s: State) => Array<{ cells: string[] }>): string[][] => rows(s).map((r) => [...r.cells]);
+  const transfersIn = recs.filter((r) => r.type === 'transfer').length;
+  assert.ok(transfersIn > 0);
+  assert.is(out.filter((r) => r.type === 'transfer').length, a.model.transfers.length);
+  assert.equal(cells(b, transferRows), cells(a, transferRows));
+  if (name === 'send_fds') assert.ok(cells(a, alertRows).length > 0, 'the fixture has alerts');
+  assert.equal(cells(b, alertRows), cells(a, alertRows));
+  assert.equal(cells(b, processRows), cells(a, processRows)); // S/R counts and states too
+}
+
+test('exited processes fold away 10 s after they exit (x shows them); the status bar counts the running ones', () => {
+  const s = initialState({ now: 1000, cols: 160, rows: 60 });
+  reduce(s, { type: 'status', status: { strace: 'tracing', traced: 1 } });
+  const rs: FdwatchRecord[] = [proc(1, 'attach', { comm: 'demo' })];
+  // a demo round: a worker and its grandchild; the workers exit, one stays
+  for (let i = 0; i < 50; i++) rs.push(proc(100 + i, 'fork', { ppid: 1, comm: 'worker' }));
+  rs.push(proc(200, 'fork', { ppid: 149, comm: 'grandchild' }));
+  for (let i = 0; i < 49; i++) rs.push(proc(100 + i, 'exit', { exitCode: 0 }));
+  rs.push(proc(149, 'exit', { exitCode: 0 }));
+  feed(s, rs);
+  const pids = (): string[] => processRows(s).map((r) => r.cells[0]!.replace(/[^0-9]/g, ''));
+  assert.is(pids().length, 52, 'just exited: all shown');
+  assert.match(frameText(renderScreen(s)).join(''), /traced 2 \|/); // demo and grandchild, not the tracer's stale 1
+  reduce(s, { type: 'tick', now: 1000 + 10_000 });
+  // 149 exited too, but stays: its child still runs and the tree keeps its shape
+  assert.equal(pids(), ['1', '149', '200']);
+  assert.match(frameText(renderScreen(s)).join('\n'), /Processes 52 \(2 running, 49 exited folded: x\)/);
+  reduce(s, { type: 'key', key: 'x' });
+  assert.is(pids().length, 52);
+  reduce(s, { type: 'key', key: 'x' });
+  assert.is(pids().length, 3);
+  // a selected process stays, and a filter shows what it matches, exited or not
+  s.sel.pid = 120;
+  assert.ok(pids().includes('120'));
+  s.sel.pid = null;
+  s.filter = 'p1'; // the exit records name the workers p100...p149
+  assert.is(pids().length, 51); // the 50 workers and their parent
+  s.filter = '';
+  reduce(s, { type: 'status', status: { strace: 'ended' } });
+  assert.not.match(frameText(renderScreen(s)).join(''), /traced/);
+});

@@ -2,6 +2,7 @@
 // Text mode prints one table per process, then shared open file descriptions, in-flight fds and file
 // mappings; every string that came from another process goes through escapeControl.
 
+import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson } from '../export/ndjson.js';
@@ -81,7 +82,7 @@ function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.Writabl
   }
 }
 
-const who = (o: { pid: number; comm: string | null }): string => `${escapeControl(o.comm ?? '?')}[${o.pid}]`;
+const who = (o: { pid: number; comm: string | null }): string => escapeControl(commPid(o.comm, o.pid));
 
 const flagText = new Map<number, string>();
 

@@ -7,7 +7,7 @@ import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */

@@ -1,63 +1,16 @@
 // `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
 import type { FdwatchRecord } from '../model/records.js';
 import { escapeControl as esc } from '../model/escape.js';
-import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/trace.js';
+import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { guardStream, writeFailure } from './output.js';
-import { signalExit, watchSignals } from './signals.js';
+import { watchSignals } from './signals.js';
+import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+
 import { choose } from '../live/select.js';
 import { UsageError } from '../model/errors.js';
 
-export interface WatchOptions {
-  pids: number[];
-  command: string[] | null;
-  json: string | null;
-  /** lines instead of the dashboard */
-  lines: boolean;
-  /** after detaching, end the launched command too (the demo's workloads loop forever) */
-  killCommand?: boolean;
-  /** processes chosen as pgrep/lsof do: by comm, by a path or port they hold, with their descendants */
-  names?: string[];
-  paths?: string[];
-  ports?: number[];
-  tree?: boolean;
-  /** line mode and JSON: only these record types (the summary always) */
-  only?: string[] | null;
-}
-
-/** record types `--only` may name; `pid=N`, `comm=NAME` and `path=TEXT` (a part of a target or path) narrow them */
-export const ONLY_TYPES = ['process', 'fd', 'transfer', 'map', 'alert'];
-
-/** `--only` as a predicate over records in trace order (the summary always passes); null: everything passes. */
-export function recordFilter(only: string[] | null | undefined): ((r: FdwatchRecord) => boolean) | null {
-  if (!only || only.length === 0) return null;
-  const types = new Set<string>();
-  const pids = new Set<number>();
-  const comms = new Set<string>();
-  const paths: string[] = [];
-  for (const o of only) {
-    const m = /^(pid|comm|path)=(.+)$/.exec(o);
-    if (!m) { types.add(o); continue; }
-    if (m[1] === 'pid') pids.add(Number(m[2])); else if (m[1] === 'comm') comms.add(m[2]!); else paths.push(m[2]!);
-  }
-  const commOf = new Map<number, string>();
-  const who = (pid: number | null, comm: string | null): boolean =>
-    (pids.size === 0 && comms.size === 0) || (pid !== null && pids.has(pid)) || comms.has(comm ?? (pid !== null ? commOf.get(pid) ?? '' : ''));
-  const what = (t: string | null): boolean => paths.length === 0 || (t !== null && paths.some((x) => t.includes(x)));
-  return (r) => {
-    if (r.type === 'process' && r.comm !== null) commOf.set(r.pid, r.comm);
-    if (r.type === 'summary') return true;
-    if (types.size > 0 && !types.has(r.type)) return false;
-    switch (r.type) {
-      case 'process': return who(r.pid, r.comm) && what(r.path ?? null);
-      case 'fd': return who(r.pid, null) && what(r.target);
-      case 'map': return who(r.pid, null) && what(r.path);
-      case 'alert': return who(r.pid, null) && what(r.message);
-      case 'transfer': return (who(r.from.pid, r.from.comm) || (r.to !== null && who(r.to.pid, r.to.comm))) && what(r.target);
-    }
-  };
-}
+export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
 /** Resolves names, paths, ports and --tree to pids, and says what it chose. */
 function resolve(opts: WatchOptions): void {
@@ -71,35 +24,6 @@ function resolve(opts: WatchOptions): void {
   const c = choose(sel);
   opts.pids = c.pids;
   for (const l of c.lines) process.stderr.write(`fdwatch: ${l}\n`);
-}
-
-/**
- * One convention for every way a live trace ends: an error (strace failed, an output could not be written) is 1;
- * a stop signal to fdwatch is 128 + its number, as shells report it; otherwise the launched command's status.
- */
-export function exitCodeOf(r: LiveResult, how: { failure: string | null; signal: NodeJS.Signals | null }): number {
-  if (r.error || how.failure) return 1;
-  if (how.signal) return signalExit(how.signal);
-  const c = r.commandExit;
-  if (!c) return 0;
-  if (c.signal) return signalExit(c.signal);
-  return c.code ?? 0;
-}
-
-/**
- * NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs. A write error never
- * throws (it would from the timer): it goes to `onError` once and later records are dropped.
- */
-export function liveJson(json: string | null, onError: (message: string) => void): { writer: RecordWriter | null; close: () => void } {
-  const writer = json !== null ? openNdjson(json, (e) => onError(writeFailure(json, e))) : null;
-  const timer = writer ? setInterval(() => writer.flush(), 250) : null;
-  return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
-}
-
-/** After detaching: the demo's workloads loop forever, so the launched command is ended too. */
-export function endCommand(opts: WatchOptions, live: LiveHandle): void {
-  const cmd = live.commandPid();
-  if (opts.killCommand && cmd !== null) { try { process.kill(cmd, 'SIGTERM'); } catch { /* already gone */ } }
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {

@@ -1,4 +1,5 @@
 // Record building: kernel state -> FdwatchRecords (the JSON contract), and the counts the summary reports.
+import { commPid } from '../model/names.js';
 import {
   SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
@@ -15,9 +16,7 @@ export interface CorrelatorCounts {
 }
 
 /** `comm[pid]`, as every message names a process */
-export function procName(comm: string | null, pid: number | null): string {
-  return `${comm ?? '?'}[${pid ?? '?'}]`;
-}
+export const procName = (comm: string | null, pid: number | null): string => commPid(comm, pid);
 
 export function unknownEnd(): TransferEnd {
   return { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };

@@ -1,5 +1,6 @@
 // The whiteboard picture (pure): records folded into a Graphviz graph of processes (the fork tree, dashed) and fd
 // transfers (solid, labelled with the fds, the target and the state). Records in, dot text out. Traced text is escaped.
+import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord, ProcessRecord, TransferEnd, TransferRecord } from '../model/records.js';
 
@@ -80,7 +81,7 @@ export class DotGraph {
     ];
     const node = (pid: number): string => `p${pid}`;
     for (const p of [...this.procs.values()].sort((a, b) => a.pid - b.pid)) {
-      const lines = [`${p.comm ?? '?'}[${p.pid}]`];
+      const lines = [commPid(p.comm, p.pid)];
       if (p.exit) lines.push(p.exit);
       out.push(`  ${node(p.pid)} [label=${label(lines)}${p.exit ? ', color=gray50' : ''}];`);
     }

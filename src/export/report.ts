@@ -1,5 +1,6 @@
 // The replay report: a fold of records into the view model every view shares (src/view/model.ts), drawn as
 // text. It reads records only, never the correlator, and stays bounded by the model's LIMITS.
+import { commPid } from '../model/names.js';
 import { escapeControl as esc } from '../model/escape.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { LIMITS, applyRecord, emptyModel, type FdOrigin, type FdView, type Model, type ProcView } from '../view/model.js';
@@ -10,8 +11,8 @@ function originText(o: FdOrigin): string {
     case 'opened': return `opened (${o.syscall ?? '?'})`;
     case 'dup': return `dup of fd ${o.fromFd ?? '?'} (${o.syscall ?? '?'})`;
     case 'inherited': return `inherited from ${o.fromPid ?? '?'}`;
-    case 'received': return `received from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
-    case 'taken': return `taken via pidfd_getfd from ${esc(o.fromComm ?? '?')}[${o.fromPid ?? '?'}] fd ${o.fromFd ?? '?'}`;
+    case 'received': return `received from ${esc(commPid(o.fromComm, o.fromPid))} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return `taken via pidfd_getfd from ${esc(commPid(o.fromComm, o.fromPid))} fd ${o.fromFd ?? '?'}`;
     case 'before': return 'open before the trace';
     case 'snapshot': return 'open at attach';
   }
@@ -25,7 +26,7 @@ function fdLine(en: FdView): string {
 export function processLines(p: ProcView): string[] {
   const status = p.exited ? (p.signal ? `killed by ${p.signal}` : `exited ${p.exitCode ?? '?'}`) : 'running';
   const threads = p.tids.length > 0 ? `, ${p.tids.length + 1} threads` : '';
-  const out = [`${esc(p.comm ?? '?')}[${p.pid}] ppid ${p.ppid ?? '?'} uid ${p.uid ?? '?'} ${status}, sent ${p.sent} fds, received ${p.received}${threads}`];
+  const out = [`${esc(commPid(p.comm, p.pid))} ppid ${p.ppid ?? '?'} uid ${p.uid ?? '?'} ${status}, sent ${p.sent} fds, received ${p.received}${threads}`];
   const fds = [...p.fds.values()].sort((a, b) => a.fd - b.fd);
   if (fds.length === 0) out.push(`    (${p.exited ? 'fds at exit' : 'fds'}: none known)`);
   for (const en of fds) out.push(fdLine(en));

@@ -1,4 +1,5 @@
 // Readable lines for terminals and logs. Pure: records in, strings out. Traced text is escaped.
+import { commPid } from '../model/names.js';
 import { escapeControl as esc } from '../model/escape.js';
 import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 
@@ -12,8 +13,7 @@ export function clock(ts: Ts): string {
 
 export function who(e: TransferEnd | null): string {
   if (!e || e.pid === null) return '?';
-  const tid = e.tid !== null && e.tid !== e.pid ? `/${e.tid}` : '';
-  return `${esc(e.comm ?? '?')}[${e.pid}${tid}]`;
+  return esc(commPid(e.comm, e.pid, e.tid));
 }
 
 function fdText(fd: number | null): string {
@@ -67,7 +67,7 @@ export function formatRecord(r: FdwatchRecord): string | null {
       const extra = r.event === 'exec' ? ` ${esc(r.path ?? '')}` : r.event === 'exit'
         ? (r.signal ? ` killed by ${r.signal}` : ` status ${r.exitCode ?? '?'}`) : r.event === 'fork' ? ` parent ${r.ppid}`
         : r.event === 'attach' && r.tid !== undefined ? ` thread ${r.tid}` : '';
-      return `${clock(r.ts)}  ${esc(r.comm ?? '?')}[${r.pid}] ${r.event.toUpperCase()}${extra}`;
+      return `${clock(r.ts)}  ${esc(commPid(r.comm, r.pid))} ${r.event.toUpperCase()}${extra}`;
     }
     case 'map': return `${clock(r.ts)}  [${r.pid}] MAP ${r.start}-${r.end} ${r.perms} ${esc(r.path ?? '')}${r.fd != null ? ` (fd ${r.fd}${r.transferred ? ', transferred' : ''})` : ''}`;
     case 'summary': return formatSummary(r);

@@ -1,5 +1,6 @@
 // Live tracing (I/O edge): checks, attach snapshot, strace over a trace channel, the pure pipeline, enrichment
 // from /proc and the kernel (tid -> tgid, peers of one-sided transfers, kcmp), and a clean stop.
+import { commPid } from '../model/names.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -501,7 +502,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       if (got === 'queued') {
         const h = untracedHolders(q.inode)[0];
         const n = q.messages.reduce((k, m) => k + m.fds.length, 0);
-        if (!observed.has(q.inode) && h) status(`${n} fd${n === 1 ? '' : 's'} sent to ${h.comm ?? '?'}[${h.pid}] (not traced) still queued on its socket`);
+        if (!observed.has(q.inode) && h) status(`${n} fd${n === 1 ? '' : 's'} sent to ${commPid(h.comm, h.pid)} (not traced) still queued on its socket`);
         observed.add(q.inode);
         continue;
       }

@@ -1,7 +1,7 @@
 // Titles and the Enter overlay (pure): each panel's title line, and every field of the selected row.
 import type { TransferEnd } from '../model/records.js';
 import { findTransfer } from '../view/model.js';
-import { clock, commPid, foldedExited, glyphs, originText, stateText } from './panels.js';
+import { cellName, clock, foldedExited, glyphs, originText, stateText } from './panels.js';
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';
 
@@ -19,11 +19,11 @@ export function panelTitle(s: State, panel: PanelId): string {
     case 'fds': {
       if (s.fdView === 'transfer' && s.sel.transfer !== null) {
         const t = findTransfer(m, s.sel.transfer);
-        if (t) return `FD table: ${commPid(t.rec.from.comm, t.rec.from.pid, u)} ${glyphs(s).to} ${t.rec.to ? commPid(t.rec.to.comm, t.rec.to.pid, u) : '?'} (transfer)`;
+        if (t) return `FD table: ${cellName(t.rec.from.comm, t.rec.from.pid, u)} ${glyphs(s).to} ${t.rec.to ? cellName(t.rec.to.comm, t.rec.to.pid, u) : '?'} (transfer)`;
       }
       if (!p) return 'FD table (select a process)';
       const drop = p.fdsDropped > 0 ? `, ${p.fdsDropped} not kept` : '';
-      return `FD table: ${commPid(p.comm, p.pid, u)} ${p.fds.size} fds${p.exited ? ' at exit' : ''}${drop}`;
+      return `FD table: ${cellName(p.comm, p.pid, u)} ${p.fds.size} fds${p.exited ? ' at exit' : ''}${drop}`;
     }
     case 'transfers': {
       const c = m.counts;
@@ -32,7 +32,7 @@ export function panelTitle(s: State, panel: PanelId): string {
     case 'maps': {
       if (!p) return 'Maps';
       const tr = p.maps.filter((x) => x.transferred).length;
-      return `Maps: ${commPid(p.comm, p.pid, u)} ${p.maps.length}${tr ? `, ${tr} from a transferred fd` : ''}`;
+      return `Maps: ${cellName(p.comm, p.pid, u)} ${p.maps.length}${tr ? `, ${tr} from a transferred fd` : ''}`;
     }
     case 'alerts':
       return `Alerts ${m.counts.alerts}`;
@@ -42,7 +42,7 @@ export function panelTitle(s: State, panel: PanelId): string {
 function endLines(label: string, e: TransferEnd | null, u: boolean): string[] {
   if (!e) return [`${label}: not received`];
   return [
-    `${label}: ${commPid(e.comm, e.pid, u, e.tid)} fd ${e.fd ?? '?'}  uid ${e.uid ?? '?'}`,
+    `${label}: ${cellName(e.comm, e.pid, u, e.tid)} fd ${e.fd ?? '?'}  uid ${e.uid ?? '?'}`,
     `  socket: ${clean(e.socket ?? '?', u)}`,
   ];
 }
@@ -69,7 +69,7 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
       if (p.shareFdTableWith !== null) lines.push(`shares its fd table with ${p.shareFdTableWith} (CLONE_FILES)`);
       if (p.note) lines.push(`note: ${clean(p.note, u)}`);
       if (p.fdsDropped) lines.push(`${p.fdsDropped} fds beyond the dashboard's limit were not kept`);
-      return { title: `Process ${commPid(p.comm, p.pid, u)}`, lines };
+      return { title: `Process ${cellName(p.comm, p.pid, u)}`, lines };
     }
     case 'fds': {
       let pid = s.sel.pid;
@@ -79,7 +79,7 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
       const en = p?.fds.get(fd);
       if (!p || !en) return null;
       const lines = [
-        `fd ${en.fd} of ${commPid(p.comm, p.pid, u)}${en.tid !== null ? ` (thread ${en.tid})` : ''}`,
+        `fd ${en.fd} of ${cellName(p.comm, p.pid, u)}${en.tid !== null ? ` (thread ${en.tid})` : ''}`,
         `kind: ${en.kind}`,
         `target: ${clean(en.target ?? '?', u)}`,
         `close-on-exec: ${en.cloexec === null ? 'unknown' : en.cloexec ? 'yes' : 'no'}`,
@@ -109,7 +109,7 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
       const r = p?.maps.find((x) => x.start === key);
       if (!p || !r) return null;
       return {
-        title: `Mapping of ${commPid(p.comm, p.pid, u)}`,
+        title: `Mapping of ${cellName(p.comm, p.pid, u)}`,
         lines: [
           `${r.start}-${r.end} ${r.perms} offset ${r.offset}`,
           `path: ${clean(r.path ?? '?', u)}`,

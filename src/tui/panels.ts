@@ -1,5 +1,6 @@
 // Panels (pure): state -> rows of escaped cells and column specs, per panel, and the marks they use.
 // Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
+import { commPid } from '../model/names.js';
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
 import { viewModel, type PanelId, type RowKey, type State } from './state.js';
@@ -65,9 +66,9 @@ export function clock(ts: Ts): string {
 }
 
 /** "comm[pid]" or "comm[pid/tid]", escaped. */
-export function commPid(comm: string | null, pid: number | null, u: boolean, tid: number | null = null): string {
-  const t = tid !== null && pid !== null && tid !== pid ? `/${tid}` : '';
-  return `${clean(comm ?? '?', u)}[${pid ?? '?'}${t}]`;
+/** `comm[pid]` as the panels show it (escaped for the terminal). */
+export function cellName(comm: string | null, pid: number | null, u: boolean, tid: number | null = null): string {
+  return clean(commPid(comm, pid, tid), u);
 }
 
 export function originText(o: FdOrigin, u: boolean): string {
@@ -75,8 +76,8 @@ export function originText(o: FdOrigin, u: boolean): string {
     case 'opened': return o.syscall ? `opened (${clean(o.syscall, u)})` : 'opened';
     case 'dup': return `dup of fd ${o.fromFd ?? '?'}`;
     case 'inherited': return `inherited from ${o.fromPid ?? '?'}`;
-    case 'received': return `received from ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
-    case 'taken': return `taken via pidfd_getfd from ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'received': return `received from ${cellName(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return `taken via pidfd_getfd from ${cellName(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
     case 'before': return 'open before the trace';
     case 'snapshot': return 'open at attach';
   }
@@ -87,8 +88,8 @@ function originCell(o: FdOrigin, u: boolean): string {
   const long = originText(o, u);
   switch (o.how) {
     case 'opened': return long + ALT + 'opened';
-    case 'received': return long + ALT + `recv ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
-    case 'taken': return long + ALT + `pidfd ${commPid(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'received': return long + ALT + `recv ${cellName(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
+    case 'taken': return long + ALT + `pidfd ${cellName(o.fromComm, o.fromPid, u)} fd ${o.fromFd ?? '?'}`;
     case 'before': return long + ALT + 'pre-trace';
     default: return long;
   }
@@ -319,7 +320,7 @@ function transferFdRows(s: State, m: Model, t: TransferView): Row[] {
       return;
     }
     const p = m.processes.get(e.pid);
-    rows.push({ key: null, cells: [`${label} ${commPid(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
+    rows.push({ key: null, cells: [`${label} ${cellName(p?.comm ?? e.comm, e.pid, u)}, fd ${e.fd ?? '?'} marked >${p?.exited ? ' (exited: fds at exit)' : ''}`], style: 'head', span: true });
     // the entry as it was at the transfer: that fd number may have held another file before, or since
     const at = label === 'sender' ? t.rec.sentTs ?? t.rec.receivedTs : t.rec.receivedTs;
     const sent = (fd: number, target: string | null): boolean => fd === e.fd && sameFile(target, t.rec.target);

@@ -6,6 +6,7 @@ import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.
 import { decode } from '../tracer/decode.js';
 import { parseDecor } from '../tracer/decor.js';
 import { Correlator, type CorrelatorOptions, type SeedProcess as ModelSeed } from './correlator.js';
+import type { FdOp, QueuedOn } from '../model/fdop.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
 
 /** A process found running at attach, as /proc shows it: fd targets in strace -yy words. */
@@ -64,6 +65,22 @@ export class TraceSession {
         return { fd: f.fd, target, cloexec: f.cloexec };
       }),
     }, ts);
+  }
+
+  /** The trace knows this process and it has not exited. */
+  isRunning(pid: number): boolean {
+    const p = this.correlator.processes.get(pid);
+    return p !== undefined && !p.exited;
+  }
+
+  /** Messages still queued on sockets known by inode (live mode asks /proc who holds them). */
+  queued(): QueuedOn[] {
+    return this.correlator.queued();
+  }
+
+  /** An op from a source beside the trace lines (live mode: what /proc showed of a receiver nobody traces). */
+  apply(op: FdOp): void {
+    this.correlator.push(op);
   }
 
   /** Processes the trace has seen that have not exited. */

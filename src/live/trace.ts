@@ -458,8 +458,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   const holders = new Map<number, Holder[]>();
   // traced: strace traces it now (its calls may still be on their way through the trace), or the trace knows it
   const tracedByUs = (pid: number): boolean => {
-    const p = session.correlator.processes.get(pid);
-    return (p !== undefined && !p.exited) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid);
+    return session.isRunning(pid) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid);
   };
   /** per socket: the untraced process that held it when fds were sent to it (named even after it is gone) */
   const receiverOf = new Map<number, Holder>();
@@ -474,7 +473,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   const observed = new Set<number>();
   const pollPeers = (final: boolean): void => {
     const seen = new Set<number>();
-    for (const q of session.correlator.queued()) {
+    for (const q of session.queued()) {
       seen.add(q.inode);
       if (!final && !lastSeen.has(q.inode)) continue; // a traced receiver usually takes it at once
       const found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
@@ -486,11 +485,11 @@ export function startLive(opts: LiveOptions): LiveHandle {
         if (last && !wasQueued) {
           // gone before the kernel was seen to hold them: its holder took them and closed it (as a worker told to
           // quit reads its channel first), which fds they became nobody can tell now
-          session.correlator.push({ op: 'peer-received', inode: q.inode, messages: q.messages.length, to: peerEnd(last), fds: q.messages.map((m) => m.fds.map(() => null)), tid: last.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
+          session.apply({ op: 'peer-received', inode: q.inode, messages: q.messages.length, to: peerEnd(last), fds: q.messages.map((m) => m.fds.map(() => null)), tid: last.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
           continue;
         }
         // seen queued, then the socket closed: they died with it
-        session.correlator.push({ op: 'peer-closed', inode: q.inode, to: last ? peerEnd(last) : null, tid: last?.pid ?? 0, ts: now(), line: 0, syscall: 'close', comm: null });
+        session.apply({ op: 'peer-closed', inode: q.inode, to: last ? peerEnd(last) : null, tid: last?.pid ?? 0, ts: now(), line: 0, syscall: 'close', comm: null });
         continue;
       }
       holders.set(q.inode, found);
@@ -509,7 +508,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       waits.delete(q.inode);
       // what it holds now is the baseline for what it receives next on this socket
       if (got) { receiverOf.delete(q.inode); try { got.by.fds = new Set(proc.listFds(got.by.pid)); } catch { /* gone */ } }
-      if (got) session.correlator.push({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
+      if (got) session.apply({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
     }
     for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
     for (const k of observed) if (!seen.has(k)) observed.delete(k);

@@ -99,9 +99,9 @@ export class Correlator {
       case 'clone': this.tree.cloned(p, tid, op.child, op.flags, syscall, ts); return;
       case 'open': case 'accept': {
         const ofd = this.tables.newOfd(op.target, true);
-        if (op.op === 'accept' || op.socket) this.transfers.newEndpoint(ofd);
+        if (op.op === 'accept' || op.socket) this.transfers.ep.newEndpoint(ofd);
         const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
-        if (op.op === 'accept') this.transfers.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
+        if (op.op === 'accept') this.transfers.ep.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
         this.out.fd(p, tid, en, 'open', syscall, ts);
         return;
       }
@@ -109,11 +109,11 @@ export class Correlator {
         const ends: FdEntry[] = [];
         for (const end of op.fds) {
           const ofd = this.tables.newOfd(end.target, true);
-          if (ofd.kind === 'socket') this.transfers.newEndpoint(ofd);
+          if (ofd.kind === 'socket') this.transfers.ep.newEndpoint(ofd);
           ends.push(this.tables.add(p, end.fd, ofd, op.cloexec, openedOrigin(syscall), ts));
         }
         const [x, y] = ends as [FdEntry, FdEntry];
-        if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.link(x.ofd.endpoint, y.ofd.endpoint);
+        if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.ep.link(x.ofd.endpoint, y.ofd.endpoint);
         for (const en of ends) this.out.fd(p, tid, en, 'open', syscall, ts);
         return;
       }
@@ -162,8 +162,8 @@ export class Correlator {
         this.transfers.take({ p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
         return;
       }
-      case 'connect': this.transfers.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
-      case 'bind': this.transfers.bound(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'bind': this.transfers.ep.bound(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
       case 'map': this.map(p, op); return;
       case 'exec': this.exec(p, op); return;
     }

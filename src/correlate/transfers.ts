@@ -3,6 +3,8 @@
 import type { AlertKind, FdKind, TransferEnd, Ts } from '../model/records.js';
 import { plainTarget, type FdTarget, type PeerEnd, type QueuedOn, type ScmMessage } from '../model/fdop.js';
 import type { FdTables, SocketHooks } from './fdtables.js';
+import { Endpoints } from './endpoints.js';
+import { fits, mirrored } from './pairing.js';
 import { endOf, procName, unknownEnd, type RecordBuilder } from './records.js';
 import type { FdEntry, OpenFileDescription, Process } from './state.js';
 
@@ -14,8 +16,6 @@ export interface TransferOptions {
 /** How far a receive looks past the oldest queued message for the one its fds name. */
 const MAX_SCAN = 256;
 
-/** connects to one path still waiting for their accept: a server that is not traced never accepts them */
-const MAX_PENDING_CONNECTS = 1024;
 
 /** An fd inside a message on its way: the message holds a reference to the open file description. */
 interface InFlightFd {
@@ -67,12 +67,10 @@ export interface Via {
 }
 
 export class Transfers implements SocketHooks {
-  /** endpoint id -> its peer's (`ino:N` from -yy, or `ep:N` made up from socketpair/accept/connect) */
-  private readonly peers = new Map<string, string>();
+  /** socket endpoints and who is whose peer */
+  readonly ep = new Endpoints();
   /** receiving endpoint (or `peer-of:` the sending one, when its peer is unknown) -> messages queued on it */
   private readonly queues = new Map<string, InFlightMessage[]>();
-  /** unix socket path -> client endpoints whose connect() waits for the listener's accept() */
-  private readonly pendingConnects = new Map<string, string[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
   /** per thread: the send whose entry queued its message, until its return shows */
   private readonly sendEntries = new Map<number, PendingSend>();
@@ -82,7 +80,6 @@ export class Transfers implements SocketHooks {
   private readonly stranded: Array<{ key: string; m: InFlightMessage }> = [];
   /** order of ops as they arrive (print order, or time order of an -ff merge) */
   seq = 0;
-  private nextEndpoint = 1;
 
   constructor(
     private readonly out: RecordBuilder,
@@ -93,35 +90,9 @@ export class Transfers implements SocketHooks {
 
   // ---------------------------------------------------------------- endpoints
 
-  /** A socket made in the trace (socket, socketpair, accept) gets an endpoint even before -yy names it. */
-  newEndpoint(ofd: OpenFileDescription): void {
-    if (ofd.endpoint === null) ofd.endpoint = `ep:${this.nextEndpoint++}`;
-  }
-
-  /** -y/-yy decorations say which socket this is, and with -yy its peer. */
+  /** -y/-yy decorations say which socket this is, and with -yy its peer; a made-up endpoint's queue follows it. */
   learn(ofd: OpenFileDescription, t: FdTarget): void {
-    if (t.kind !== 'socket') return;
-    if (t.inode !== null) {
-      const ep = `ino:${t.inode}`;
-      if (ofd.endpoint !== ep) {
-        // a made-up endpoint learned its inode: carry its peer link over
-        const old = ofd.endpoint;
-        if (old && old.startsWith('ep:')) {
-          const peer = this.peers.get(old);
-          if (peer) { this.link(ep, peer); this.peers.delete(old); }
-          this.moveQueue(old, ep);
-        }
-        ofd.endpoint = ep;
-      }
-      if (t.peer !== null && t.peer !== 0) this.link(ep, `ino:${t.peer}`);
-    }
-    if (t.path !== null && ofd.boundPath === null) ofd.boundPath = t.path;
-  }
-
-  /** Two endpoints are each other's peer (socketpair, or -yy's `A->B`). */
-  link(a: string, b: string): void {
-    this.peers.set(a, b);
-    this.peers.set(b, a);
+    this.ep.learn(ofd, t, (from, to) => this.moveQueue(from, to));
   }
 
   private moveQueue(from: string, to: string): void {
@@ -136,12 +107,8 @@ export class Transfers implements SocketHooks {
   released(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
     if (ofd.endpoint === null) return;
     // the socket is gone: it sends nothing more (its inode may be reused), and its peer link can go
-    const peer = this.peers.get(ofd.endpoint);
-    if (peer !== undefined) {
-      this.peers.delete(ofd.endpoint);
-      if (this.peers.get(peer) === ofd.endpoint) this.peers.delete(peer);
-      this.moveQueue(`peer-of:${ofd.endpoint}`, peer); // what it sent before its peer was known is the peer's
-    }
+    const peer = this.ep.forget(ofd.endpoint);
+    if (peer !== undefined) this.moveQueue(`peer-of:${ofd.endpoint}`, peer); // what it sent before its peer was known is the peer's
     this.loseQueue(ofd.endpoint, ts, p?.pid ?? null, null);
   }
 
@@ -212,40 +179,12 @@ export class Transfers implements SocketHooks {
     this.loseQueue(key, ts, to?.pid ?? null, end);
   }
 
-  connected(sock: FdEntry | null, path: string | null): void {
-    if (!sock || !path || !sock.ofd.endpoint || this.peers.has(sock.ofd.endpoint)) return;
-    const q = this.pendingConnects.get(path);
-    if (!q) { this.pendingConnects.set(path, [sock.ofd.endpoint]); return; }
-    q.push(sock.ofd.endpoint);
-    if (q.length > MAX_PENDING_CONNECTS) q.shift();
-  }
-
-  bound(sock: FdEntry | null, path: string | null): void {
-    if (sock && path) sock.ofd.boundPath = path;
-  }
-
-  /** accept: the new socket is the peer of the oldest client that connected to the listener's path. */
-  accepted(ofd: OpenFileDescription, listener: FdEntry | null): void {
-    let path = listener?.ofd.boundPath ?? null;
-    // a listener bound before the trace: if connects wait on a single path, they are for it
-    if (!path && listener && this.pendingConnects.size === 1) {
-      path = [...this.pendingConnects.keys()][0]!;
-      listener.ofd.boundPath = path;
-    }
-    if (path && !this.peers.has(ofd.endpoint!)) {
-      const waiting = this.pendingConnects.get(path);
-      const client = waiting?.shift();
-      if (waiting && waiting.length === 0) this.pendingConnects.delete(path);
-      if (client) this.link(ofd.endpoint!, client);
-    }
-  }
-
   // ---------------------------------------------------------------- SCM_RIGHTS
 
   /** The queue a send on `sock` fills: the receiving endpoint's, or a stand-in until the peer is known. */
   private queueKey(p: Process, sock: FdEntry | null): string {
     const ep = sock?.ofd.endpoint ?? null;
-    return ep ? (this.peers.get(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
+    return ep ? (this.ep.peerOf(ep) ?? `peer-of:${ep}`) : `unknown:${p.pid}`;
   }
 
   /**
@@ -296,7 +235,7 @@ export class Transfers implements SocketHooks {
   /** The sendmmsg under way whose queue a receive on `ep` reads, if any. */
   private mmsgUnderWay(ep: string | null): string | null {
     if (ep === null || this.mmsgEntries.size === 0) return null;
-    const peer = this.peers.get(ep);
+    const peer = this.ep.peerOf(ep);
     for (const m of this.mmsgEntries.values()) if (m.key === ep || (peer !== undefined && m.key === `peer-of:${peer}`)) return m.key;
     return null;
   }
@@ -359,7 +298,7 @@ export class Transfers implements SocketHooks {
   private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean): InFlightMessage | null {
     if (!ep) return null;
     const keys = [ep];
-    const peer = this.peers.get(ep);
+    const peer = this.ep.peerOf(ep);
     if (peer) keys.push(`peer-of:${peer}`);
     for (const k of keys) {
       const q = this.queues.get(k);
@@ -542,39 +481,8 @@ export class Transfers implements SocketHooks {
     let queued = 0;
     for (const q of this.queues.values()) queued += q.length;
     return {
-      peers: this.peers.size, queues: this.queues.size, queued, pendingConnects: this.pendingConnects.size,
+      ...this.ep.sizes(), queues: this.queues.size, queued,
       orphans: this.orphans.size, sendEntries: this.sendEntries.size, mmsgEntries: this.mmsgEntries.size, stranded: this.stranded.length,
     };
   }
-}
-
-/** false when two decorations clearly name different files; null when they cannot tell. */
-function sameFile(a: FdTarget, b: FdTarget): boolean | null {
-  if (a.inode !== null && b.inode !== null) return a.inode === b.inode;
-  if (a.kind === 'unknown' || b.kind === 'unknown') return null;
-  if (a.kind !== b.kind) return false;
-  // a socket's address may change while it travels (bind, connect): only its protocol is fixed
-  if (a.kind === 'socket') return a.target.slice(0, a.target.indexOf(':[')) === b.target.slice(0, b.target.indexOf(':['));
-  return undeleted(a.target) === undeleted(b.target);
-}
-
-function undeleted(target: string): string {
-  return target.endsWith(' (deleted)') ? target.slice(0, -10) : target;
-}
-
-/** A receive that got `got` could have taken the message `sent`: not more fds, and none clearly another file. */
-function fits(sent: readonly { seen: FdTarget | null }[], got: readonly (FdTarget | null)[]): boolean {
-  if (got.length > sent.length) return false;
-  for (let i = 0; i < got.length; i++) {
-    const a = sent[i]!.seen;
-    const b = got[i];
-    if (a && b && sameFile(a, b) === false) return false;
-  }
-  return true;
-}
-
-/** The other end's view of a socket pair in -yy words: `UNIX-STREAM:[A->B]` seen from B is `UNIX-STREAM:[B->A]`. */
-function mirrored(socket: string | null): string | null {
-  const m = socket !== null ? /^(.*):\[(\d+)->(\d+)\]$/.exec(socket) : null;
-  return m ? `${m[1]}:[${m[3]}->${m[2]}]` : null;
 }

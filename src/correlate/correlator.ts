@@ -6,6 +6,8 @@ import { FdTables, openedOrigin } from './fdtables.js';
 import { ProcessTree, type ProcessOptions, type SeedProcess } from './processes.js';
 import { RecordBuilder, procName, type CorrelatorCounts } from './records.js';
 import { Transfers, type TransferOptions, type Via } from './transfers.js';
+import { UntracedPeers } from './untraced.js';
+import { take } from './pidfd.js';
 import type { FdEntry, Process } from './state.js';
 
 export type { CorrelatorCounts } from './records.js';
@@ -18,12 +20,14 @@ export class Correlator {
   private readonly tables: FdTables;
   private readonly tree: ProcessTree;
   private readonly transfers: Transfers;
+  private readonly untraced: UntracedPeers;
 
   constructor(emit: (r: FdwatchRecord) => void, opts: CorrelatorOptions = {}) {
     this.out = new RecordBuilder(emit);
     this.tables = new FdTables(this.out, { learn: (o, t) => this.transfers.learn(o, t), released: (o, ts, p) => this.transfers.released(o, ts, p) });
     this.tree = new ProcessTree(this.out, this.tables, opts);
-    this.transfers = new Transfers(this.out, () => this.tables, this.tree.processes, opts);
+    this.transfers = new Transfers(this.out, () => this.tables, opts);
+    this.untraced = new UntracedPeers(this.transfers);
   }
 
   get processes(): ReadonlyMap<number, Process> {
@@ -69,7 +73,7 @@ export class Correlator {
 
   /** Messages queued on sockets known by inode: what live mode asks the kernel about. */
   queued(): QueuedOn[] {
-    return this.transfers.queued();
+    return this.untraced.queued();
   }
 
   finish(): void {
@@ -85,8 +89,8 @@ export class Correlator {
       case 'superseded': this.tree.superseded(op.by); return;
       case 'detached': this.tree.detached(op.tid, op.ts); return;
       case 'attached': this.tree.of(op.tid, op.ts); return;
-      case 'peer-received': this.transfers.peerReceived(op.inode, op.messages, op.to, op.fds, op.ts); return;
-      case 'peer-closed': this.transfers.peerClosed(op.inode, op.to, op.ts); return;
+      case 'peer-received': this.untraced.peerReceived(op.inode, op.messages, op.to, op.fds, op.ts); return;
+      case 'peer-closed': this.untraced.peerClosed(op.inode, op.to, op.ts); return;
       default: break;
     }
     // a call: its task exists, and -Y tells its comm
@@ -159,7 +163,7 @@ export class Correlator {
       case 'send-failed': this.transfers.sendFailed(tid, op.line, ts); return;
       case 'take': {
         const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
-        this.transfers.take({ p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
+        take(this.tables, this.out, this.tree.processes, { p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
         return;
       }
       case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;

@@ -1,5 +1,57 @@
-// Whether a received message can be the one a send queued: what both sides' -y/-yy decorations say. Pure.
+// Messages on their way and whether a received one can be the one a send queued: what both sides' -y/-yy
+// decorations say. Pure.
 import type { FdTarget } from '../model/fdop.js';
+import type { FdKind, TransferEnd, Ts } from '../model/records.js';
+import type { FdEntry, OpenFileDescription, Process } from './state.js';
+
+/** An fd inside a message on its way: the message holds a reference to the open file description. */
+export interface InFlightFd {
+  from: TransferEnd;
+  ofd: OpenFileDescription;
+  target: string;
+  kind: FdKind;
+  sentTs: Ts;
+  line: number;
+  /** what the sender's decoration said the fd is (-y/-yy), checked against the receiver's */
+  seen: FdTarget | null;
+}
+
+export interface InFlightMessage {
+  fds: InFlightFd[];
+  /** queued; taken by a receive; dropped (its send failed); stranded (its receive is not in the trace) */
+  state: 'queued' | 'taken' | 'dropped' | 'stranded';
+  /** op order of the send's entry and of its return (Infinity until it returns) */
+  entrySeq: number;
+  doneSeq: number;
+}
+
+/** A sendmsg whose message was queued at its entry: its return decides whether it stays. */
+export interface PendingSend {
+  line: number;
+  p: Process;
+  messages: InFlightMessage[];
+}
+
+/** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
+export interface OrphanFd {
+  p: Process;
+  entry: FdEntry;
+  to: TransferEnd;
+  ts: Ts;
+  line: number;
+  /** what the receiver's decoration said the fd is */
+  seen: FdTarget | null;
+}
+
+/** Who passes or takes fds, and through which socket of its fd table (null: the socket is not known). */
+export interface Via {
+  p: Process;
+  tid: number;
+  ts: Ts;
+  line: number;
+  syscall: string;
+  sock: FdEntry | null;
+}
 
 /** false when two decorations clearly name different files; null when they cannot tell. */
 function sameFile(a: FdTarget, b: FdTarget): boolean | null {

@@ -81,4 +81,17 @@ export class RecordBuilder {
     if (count > 1) r.count = count;
     this.emit(r);
   }
+
+  /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
+  alertFds(kind: AlertKind, pid: number | null, fds: ReadonlyArray<{ from: TransferEnd; target: string }>, ts: Ts, one: string, many: string): void {
+    const s = fds[0]!;
+    const by = procName(s.from.comm, s.from.pid);
+    if (fds.length === 1) { this.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`); return; }
+    const fd = fds.every((f) => f.from.fd === s.from.fd) ? s.from.fd : null;
+    const times = new Map<string, number>();
+    for (const f of fds) { const d = `fd ${f.from.fd} (${f.target})`; times.set(d, (times.get(d) ?? 0) + 1); }
+    const shown = [...times].slice(0, 3).map(([d, n]) => (n > 1 ? `${d} ${n} times` : d)).join(', ');
+    const more = times.size > 3 ? `, and ${times.size - 3} others` : '';
+    this.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length);
+  }
 }

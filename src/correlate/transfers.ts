@@ -1,12 +1,15 @@
-// Socket endpoints and the fd-passing matcher: peers, per-endpoint FIFOs of in-flight SCM_RIGHTS messages,
-// receives waiting for their send (out-of-order input), pidfd_getfd, and what is lost. Pure.
-import type { AlertKind, FdKind, TransferEnd, Ts } from '../model/records.js';
-import { plainTarget, type FdTarget, type PeerEnd, type QueuedOn, type ScmMessage } from '../model/fdop.js';
+// The SCM_RIGHTS matcher: per receiving endpoint a FIFO of in-flight messages (queued at a send's entry, taken
+// back when it fails), receives that take the message their fds can be, receives waiting for their send
+// (out-of-order input), and what is lost (MSG_CTRUNC, a socket closed with fds queued). Pure.
+import type { AlertKind, TransferEnd, Ts } from '../model/records.js';
+import { plainTarget, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import type { FdTables, SocketHooks } from './fdtables.js';
 import { Endpoints } from './endpoints.js';
-import { fits, mirrored } from './pairing.js';
-import { endOf, procName, unknownEnd, type RecordBuilder } from './records.js';
+import { fits, type InFlightFd, type InFlightMessage, type OrphanFd, type PendingSend, type Via } from './pairing.js';
+import { endOf, unknownEnd, type RecordBuilder } from './records.js';
 import type { FdEntry, OpenFileDescription, Process } from './state.js';
+
+export type { Via } from './pairing.js';
 
 export interface TransferOptions {
   /** input not in time order (-ff files without timestamps): a receive may come before its send */
@@ -17,60 +20,11 @@ export interface TransferOptions {
 const MAX_SCAN = 256;
 
 
-/** An fd inside a message on its way: the message holds a reference to the open file description. */
-interface InFlightFd {
-  from: TransferEnd;
-  ofd: OpenFileDescription;
-  target: string;
-  kind: FdKind;
-  sentTs: Ts;
-  line: number;
-  /** what the sender's decoration said the fd is (-y/-yy), checked against the receiver's */
-  seen: FdTarget | null;
-}
-
-interface InFlightMessage {
-  fds: InFlightFd[];
-  /** queued; taken by a receive; dropped (its send failed); stranded (its receive is not in the trace) */
-  state: 'queued' | 'taken' | 'dropped' | 'stranded';
-  /** op order of the send's entry and of its return (Infinity until it returns) */
-  entrySeq: number;
-  doneSeq: number;
-}
-
-/** A sendmsg whose message was queued at its entry: its return decides whether it stays. */
-interface PendingSend {
-  line: number;
-  p: Process;
-  messages: InFlightMessage[];
-}
-
-/** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
-interface OrphanFd {
-  p: Process;
-  entry: FdEntry;
-  to: TransferEnd;
-  ts: Ts;
-  line: number;
-  /** what the receiver's decoration said the fd is */
-  seen: FdTarget | null;
-}
-
-/** Who passes or takes fds, and through which socket of its fd table (null: the socket is not known). */
-export interface Via {
-  p: Process;
-  tid: number;
-  ts: Ts;
-  line: number;
-  syscall: string;
-  sock: FdEntry | null;
-}
-
 export class Transfers implements SocketHooks {
   /** socket endpoints and who is whose peer */
   readonly ep = new Endpoints();
   /** receiving endpoint (or `peer-of:` the sending one, when its peer is unknown) -> messages queued on it */
-  private readonly queues = new Map<string, InFlightMessage[]>();
+  readonly queues = new Map<string, InFlightMessage[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
   /** per thread: the send whose entry queued its message, until its return shows */
   private readonly sendEntries = new Map<number, PendingSend>();
@@ -82,9 +36,8 @@ export class Transfers implements SocketHooks {
   seq = 0;
 
   constructor(
-    private readonly out: RecordBuilder,
-    private readonly tables: () => FdTables,
-    private readonly processes: ReadonlyMap<number, Process>,
+    readonly out: RecordBuilder,
+    readonly tables: () => FdTables,
     private readonly opts: TransferOptions,
   ) {}
 
@@ -113,7 +66,7 @@ export class Transfers implements SocketHooks {
   }
 
   /** The receiving socket `key` is gone: every message still queued on it loses its fds (`to`: who held it). */
-  private loseQueue(key: string, ts: Ts, pid: number | null, to: TransferEnd | null): void {
+  loseQueue(key: string, ts: Ts, pid: number | null, to: TransferEnd | null): void {
     const q = this.queues.get(key);
     if (!q || q.length === 0) return;
     this.queues.delete(key);
@@ -130,53 +83,8 @@ export class Transfers implements SocketHooks {
       }
     }
     for (const fds of bySender.values()) {
-      this.alertFds('socket-closed-with-fds', pid, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
+      this.out.alertFds('socket-closed-with-fds', pid, fds, ts, `was lost: ${why}`, 'were lost: receiving socket closed with the fds still queued');
     }
-  }
-
-  /** Messages queued on sockets known by inode (oldest first): live mode asks the kernel whether they still are. */
-  queued(): QueuedOn[] {
-    const out: QueuedOn[] = [];
-    for (const [key, q] of this.queues) {
-      if (!key.startsWith('ino:')) continue;
-      const messages = q.filter((m) => m.state === 'queued').map((m) => ({ fds: m.fds.map((f) => ({ pid: f.from.pid, fd: f.from.fd, target: f.target })) }));
-      if (messages.length > 0) out.push({ inode: Number(key.slice(4)), messages });
-    }
-    return out;
-  }
-
-  /** The kernel says an untraced holder of socket `inode` took its oldest `n` queued messages: delivered to it. */
-  peerReceived(inode: number, n: number, to: PeerEnd, fds: Array<Array<number | null>>, ts: Ts): void {
-    const key = `ino:${inode}`;
-    const q = this.queues.get(key);
-    if (!q) return;
-    for (let i = 0; i < n; i++) {
-      const at = q.findIndex((m) => m.state === 'queued');
-      if (at < 0) break;
-      const m = q.splice(at, 1)[0]!;
-      m.state = 'taken';
-      const got = fds[i] ?? [];
-      for (let j = 0; j < m.fds.length; j++) {
-        const f = m.fds[j]!;
-        this.out.counts.fdsReceived++;
-        this.out.transfer({
-          via: 'SCM_RIGHTS', state: 'delivered', from: f.from,
-          to: { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: got[j] ?? null, socket: to.socket ?? mirrored(f.from.socket) },
-          target: f.target, kind: f.kind, sentTs: f.sentTs, receivedTs: ts, line: f.line,
-        });
-        this.tables().unref(f.ofd, ts, null);
-      }
-    }
-    if (!q.some((m) => m.state === 'queued')) this.queues.delete(key);
-  }
-
-  /** The kernel says no process holds the untraced socket `inode` any more: what it queued is lost. */
-  peerClosed(inode: number, to: PeerEnd | null, ts: Ts): void {
-    const key = `ino:${inode}`;
-    const q = this.queues.get(key);
-    const sock = q?.find((m) => m.state === 'queued')?.fds[0]?.from.socket ?? null;
-    const end: TransferEnd | null = to ? { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: null, socket: to.socket ?? mirrored(sock) } : null;
-    this.loseQueue(key, ts, to?.pid ?? null, end);
   }
 
   // ---------------------------------------------------------------- SCM_RIGHTS
@@ -406,46 +314,8 @@ export class Transfers implements SocketHooks {
       via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
       sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
     });
-    if (alert) this.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
+    if (alert) this.out.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
     this.tables().unref(s.ofd, ts, null);
-  }
-
-  /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
-  private alertFds(kind: AlertKind, pid: number | null, fds: InFlightFd[], ts: Ts, one: string, many: string): void {
-    const s = fds[0]!;
-    const by = procName(s.from.comm, s.from.pid);
-    if (fds.length === 1) { this.out.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`); return; }
-    const fd = fds.every((f) => f.from.fd === s.from.fd) ? s.from.fd : null;
-    const times = new Map<string, number>();
-    for (const f of fds) { const d = `fd ${f.from.fd} (${f.target})`; times.set(d, (times.get(d) ?? 0) + 1); }
-    const shown = [...times].slice(0, 3).map(([d, n]) => (n > 1 ? `${d} ${n} times` : d)).join(', ');
-    const more = times.size > 3 ? `, and ${times.size - 3} others` : '';
-    this.out.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length);
-  }
-
-  // ---------------------------------------------------------------- pidfd_getfd
-
-  /** pidfd_getfd: the caller's new fd `fd` is a copy of fd `targetFd` of the process behind `pidfd`. */
-  take(v: Via, pidfd: FdEntry | null, targetFd: number | null, fd: number, target: FdTarget | null): void {
-    const { p } = v;
-    const fromPid = pidfd?.ofd.pidfdPid ?? null;
-    const srcProc = fromPid !== null ? this.processes.get(fromPid) : undefined;
-    const src = targetFd !== null ? srcProc?.table.fds.get(targetFd) : undefined;
-    const ofd = src ? src.ofd : this.tables().newOfd(target ?? plainTarget(`fd:${targetFd}`, 'unknown'), false);
-    ofd.transferred = true;
-    p.hasTransferred = true;
-    const en = this.tables().add(p, fd, ofd, true,
-      { how: 'taken', syscall: v.syscall, fromPid, fromFd: targetFd, fromComm: srcProc?.comm ?? null }, v.ts);
-    this.out.counts.fdsSent++;
-    this.out.counts.fdsReceived++;
-    p.fdsReceived++;
-    if (srcProc) srcProc.fdsSent++;
-    this.out.fd(p, v.tid, en, 'take', v.syscall, v.ts, targetFd, fromPid);
-    this.out.transfer({
-      via: 'pidfd_getfd', state: 'delivered',
-      from: { pid: fromPid, tid: null, comm: srcProc?.comm ?? null, uid: srcProc?.uid ?? null, fd: targetFd, socket: null },
-      to: endOf(p, v.tid, en.fd, null), target: ofd.target, kind: ofd.kind, sentTs: v.ts, receivedTs: v.ts, line: v.line,
-    });
   }
 
   /** End of the trace: what is still queued is in flight; receives whose send never showed came from outside. */
@@ -470,7 +340,7 @@ export class Transfers implements SocketHooks {
           sentTs: s.sentTs, receivedTs: null, line: s.line,
         });
       }
-      this.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.out.lastTs, 'was never received in the trace', 'were never received in the trace');
+      this.out.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.out.lastTs, 'was never received in the trace', 'were never received in the trace');
     }
     this.queues.clear();
     this.stranded.length = 0;

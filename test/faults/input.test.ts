@@ -190,7 +190,8 @@ test('256 MB of NULs and no newline at all on stdin: one too-long line in the su
   const s = summaryOf(r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
   assert.equal([s.lines, s.parseErrors, s.parseErrorSamples[0]?.reason], [1, 1, TOO_LONG]);
   assert.equal([r.code, r.err.trim()], [1, 'fdwatch: no strace output in stdin (1 line, none from strace): record a log with strace -f -yy -o FILE CMD']);
-  assert.ok(r.maxRssKB < b.rssKB + 48 * 1024, `peak RSS ${r.maxRssKB} KB`);
+  // a pipe is read in stream chunks that queue while the line is dropped: a little more room than a file's
+  assert.ok(r.maxRssKB < b.rssKB + 64 * 1024, `peak RSS ${r.maxRssKB} KB, ${b.rssKB} KB for the seed trace alone`);
 });
 
 // ---- names that lie: invalid UTF-8 and a right-to-left override, in real files traced by real strace ----

@@ -5,6 +5,8 @@ import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import type { LiveHandle, LiveResult } from '../live/trace.js';
 import { writeFailure } from './output.js';
 import { signalExit } from './signals.js';
+import { DotGraph } from '../export/dot.js';
+import { writeGraph } from './graph.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -21,6 +23,8 @@ export interface WatchOptions {
   tree?: boolean;
   /** line mode and JSON: only these record types (the summary always) */
   only?: string[] | null;
+  /** at the end, a Graphviz graph of processes and transfers in this file (FILE.svg too when dot is installed) */
+  dot?: string | null;
 }
 
 /** record types `--only` may name; `pid=N`, `comm=NAME` and `path=TEXT` (a part of a target or path) narrow them */
@@ -77,6 +81,19 @@ export function liveJson(json: string | null, onError: (message: string) => void
   const writer = json !== null ? openNdjson(json, (e) => onError(writeFailure(json, e))) : null;
   const timer = writer ? setInterval(() => writer.flush(), 250) : null;
   return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
+}
+
+/** `--dot`: every record goes into the graph, which is written (and drawn) once the trace has ended. */
+export function liveGraph(dot: string | null | undefined): { push: (r: FdwatchRecord) => void; finish: (title: string) => void } {
+  if (dot === null || dot === undefined) return { push: () => {}, finish: () => {} };
+  const graph = new DotGraph();
+  return {
+    push: (r) => graph.push(r),
+    finish: (title) => {
+      const said = writeGraph(graph, dot, title);
+      process.stderr.write(`fdwatch: ${said.failure ?? said.message}\n`);
+    },
+  };
 }
 
 /** After detaching: the demo's workloads loop forever, so the launched command is ended too. */

@@ -14,6 +14,13 @@ function fail(msg: string, code = 1): never {
 
 const isPid = (p: string): boolean => /^[1-9]\d*$/.test(p);
 
+/** `--dot FILE`; a --dot with no file is a usage error. */
+function dotFile(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (v === '') throw new UsageError('--dot needs a file name (graph.dot)');
+  return String(v);
+}
+
 function errorText(e: unknown): string {
   if (e instanceof FdwatchError) return e.message;
   const err = e as NodeJS.ErrnoException;
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
         .option('port', { type: 'string', array: true, describe: 'attach to every process holding this TCP/UDP port (as lsof -i :PORT)' })
         .option('tree', { type: 'boolean', default: false, describe: 'also attach to the existing descendants of the processes chosen' })
         .option('only', { type: 'string', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert), pid=N, comm=NAME, path=TEXT (the summary always)' })
+        .option('dot', { type: 'string', describe: 'at the end, write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
         .example('$0 nginx --tree', 'every process named nginx (as pgrep -x) and its existing workers')
         .example('$0 --port 8088 --no-tui --only transfer,alert', 'the holders of a port; only transfers and alerts')
@@ -95,7 +103,7 @@ async function main(): Promise<void> {
           pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
           lines: !(a.tui as boolean) || !process.stdout.isTTY,
           names, paths: ((a.path as Array<string | number> | undefined) ?? []).map(String), ports: ports.map(Number),
-          tree: a.tree as boolean, only,
+          tree: a.tree as boolean, only, dot: dotFile(a.dot),
         });
       },
     )

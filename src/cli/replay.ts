@@ -5,7 +5,7 @@ import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatSummary } from '../export/text.js';
 import { Report } from '../export/report.js';
 import { DotGraph } from '../export/dot.js';
-import { spawnSync } from 'node:child_process';
+import { writeGraph } from './graph.js';
 import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed, type TraceInput } from '../tracer/read.js';
 import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } from '../tracer/decompress.js';
 import { localMidnight } from '../tracer/joiner.js';
@@ -215,23 +215,6 @@ export interface ReplayOutcome {
 
 /** What to do when --json cannot be written. */
 const WRITE_HINT = ': give --json a regular file in a folder you can write (or - for stdout)';
-
-/**
- * Writes the graph to `file` and renders it to SVG beside it (FILE.svg, FILE's .dot suffix dropped) when Graphviz's
- * dot is on PATH; returns what to tell, or the one line of a failure.
- */
-export function writeGraph(graph: DotGraph, file: string, title: string): { message: string; failure: string | null } {
-  try { fs.writeFileSync(file, graph.render(title)); } catch (e) {
-    return { message: '', failure: `${writeFailure(file, e).replace(/, open '.*'(?= \()/, '')}: give --dot a file in a folder you can write` };
-  }
-  const svg = file.replace(/\.(dot|gv)$/, '') + '.svg';
-  const r = spawnSync('dot', ['-Tsvg', '-o', svg, file], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const n = graph.edges().length;
-  const what = `graph of ${n} transfer${n === 1 ? '' : 's'} in ${file}`;
-  if (r.error) return { message: `${what}; install graphviz to draw it (dot -Tsvg ${file} -o ${svg})`, failure: null };
-  if (r.status !== 0) return { message: `${what}; dot could not draw it: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`, failure: null };
-  return { message: `${what}, drawn in ${svg}`, failure: null };
-}
 
 /** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {

@@ -7,7 +7,7 @@ import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
@@ -38,10 +38,11 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
     const early: FdwatchRecord[] = [];
     const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
+    const graph = liveGraph(opts.dot);
     try {
       live = startLive({
         pids: opts.pids, command: opts.command, commandOutput,
-        onRecord: (r) => { if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
+        onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),
@@ -68,6 +69,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       else how = await dash.closed;
       if (!result.error || result.summary.lines > 0) process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
       for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${esc(m)}\n`);
+      if (!result.error || result.summary.lines > 0) graph.finish(source);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });
     } finally {

@@ -5,7 +5,7 @@ import { formatRecord, formatSummary } from '../export/text.js';
 import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
 import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
-import { endCommand, exitCodeOf, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 
 import { choose } from '../live/select.js';
 import { UsageError } from '../model/errors.js';
@@ -54,7 +54,9 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     const { writer, close } = liveJson(opts.json, fail);
     const pass = recordFilter(opts.only);
+    const graph = liveGraph(opts.dot);
     const onRecord = (r: FdwatchRecord): void => {
+      graph.push(r);
       if (pass && !pass(r)) return;
       writer?.write(r);
       if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
@@ -79,6 +81,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       const traced = !r.error || r.summary.lines > 0;
       if (!jsonOnStdout && !linesFailed) { if (traced) lineOut.write(summary); }
       else if (failure) process.stderr.write(summary);
+      if (traced) graph.finish(opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`);
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });
     } finally {

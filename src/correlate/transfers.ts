@@ -19,6 +19,8 @@ interface InFlightFd {
   kind: FdKind;
   sentTs: Ts;
   line: number;
+  /** the kernel's identity of the open file description (FdRef.file), when the source reads it */
+  file: string | null;
 }
 
 interface InFlightMessage {
@@ -151,7 +153,7 @@ export class Transfers implements SocketHooks {
         const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
         if (!en) continue;
         en.ofd.refs++; // the message holds a reference until it is received or dropped
-        fds.push({ from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind, sentTs: v.ts, line: v.line });
+        fds.push({ from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind, sentTs: v.ts, line: v.line, file: ref.file ?? null });
       }
       p.fdsSent += fds.length;
       this.out.counts.fdsSent += fds.length;
@@ -165,7 +167,17 @@ export class Transfers implements SocketHooks {
     }
   }
 
-  private popMessage(ep: string | null): InFlightMessage | null {
+  private popMessage(ep: string | null, file: string | undefined): InFlightMessage | null {
+    // the kernel's file identity is the strongest: the message that carries this very open file description
+    if (file !== undefined) {
+      for (const [k, q] of this.queues) {
+        const i = q.findIndex((m) => m.fds.some((f) => f.file === file));
+        if (i < 0) continue;
+        const m = q.splice(i, 1)[0]!;
+        if (q.length === 0) this.queues.delete(k);
+        return m;
+      }
+    }
     if (!ep) return null;
     const keys = [ep];
     const peer = this.peers.get(ep);
@@ -191,7 +203,7 @@ export class Transfers implements SocketHooks {
       if (msg.hidden) this.out.counts.opaqueMessages++;
       const n = msg.fds.length;
       if (n === 0 && !msg.ctrunc) continue;
-      const m = this.popMessage(ep);
+      const m = this.popMessage(ep, msg.fds[0]?.file);
       const sent = m ? m.fds : [];
       const orphan: OrphanFd[] | null = !m && n > 0 && this.opts.deferOrphans && ep !== null ? [] : null;
       p.fdsReceived += n;
@@ -217,6 +229,8 @@ export class Transfers implements SocketHooks {
         this.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: endOf(p, v.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
+          // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
+          ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
         });
       }
       if (orphan && ep !== null) {

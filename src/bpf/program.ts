@@ -17,7 +17,7 @@
 //   ns U tid role len path                    the bound address of a unix socket described next
 //   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
 //   ns M tid msg nfds ctrunc                  an SCM_RIGHTS message of the send/receive that follows
-//   ns E tid tgid euid syscall FIELDS [DESC]  a call that changed an fd table; closes the group of its tid
+//   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
 //   ns X tid tgid euid oldtid len comm path   sched_process_exec
 //   ns Q tid tgid groupdead exitcode          sched_process_exit
@@ -319,8 +319,8 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
       const fd = `(int32)$A${spec.fdArg}`;
       const fl = `$A${spec.flagsArg}`;
       return exitProbe('(uint64)$ret < 0xfffffffffffff000', [
-        '    $ts = nsecs;', fileOf(fd),
-        head('\\t%llx\\t%d\\t%llx\\t%llu\\t%llu\\t%llu\\t%llu', `, (uint64)$ret, $fd, $f, (uint64)$A${spec.lengthArg}, (uint64)$A${spec.protArg}, (uint64)${fl}, (uint64)$A${spec.offsetArg}`),
+        '    $ts = nsecs;', fileOf(fd), '    $mi = $f != 0 ? (uint64)((struct file *)$f)->f_inode->i_ino : (uint64)0;',
+        head('\\t%llx\\t%d\\t%llx\\t%llu\\t%llu\\t%llu\\t%llu\\t%llu', `, (uint64)$ret, $fd, $f, (uint64)$A${spec.lengthArg}, (uint64)$A${spec.protArg}, (uint64)${fl}, (uint64)$A${spec.offsetArg}, $mi`),
       ], [spec.fdArg!, spec.lengthArg!, spec.protArg!, spec.flagsArg!, spec.offsetArg!], `${fd} >= 0 && (${fl} & ${MAP_ANONYMOUS}) == 0`);
     }
     case 'clone': {

@@ -14,6 +14,8 @@ export interface InFlightFd {
   line: number;
   /** what the sender's decoration said the fd is (-y/-yy), checked against the receiver's */
   seen: FdTarget | null;
+  /** the kernel's identity of the open file description (FdRef.file), when the source reads it */
+  file: string | null;
 }
 
 export interface InFlightMessage {

@@ -177,7 +177,7 @@ export class Transfers implements SocketHooks {
         en.ofd.refs++; // the message holds a reference until it is received or dropped
         fds.push({
           from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
-          sentTs: v.ts, line: v.line, seen: ref.target,
+          sentTs: v.ts, line: v.line, seen: ref.target, file: ref.file ?? null,
         });
       }
       p.fdsSent += fds.length;
@@ -203,7 +203,20 @@ export class Transfers implements SocketHooks {
    * The message a receive got: the oldest queued one its fds could be. A message whose fds the receiver's
    * decorations name as other files is never taken, so one unseen send or receive shifts nothing after it.
    */
-  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean): InFlightMessage | null {
+  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean, file?: string): InFlightMessage | null {
+    // the kernel's file identity is the strongest: the message that carries this very open file description
+    if (file !== undefined) {
+      for (const [k, q] of this.queues) {
+        const i = q.findIndex((m) => m.state === 'queued' && m.fds.some((f) => f.file === file));
+        if (i < 0) continue;
+        const m = q[i]!;
+        if (peek) return m;
+        q.splice(i, 1);
+        if (q.length === 0) this.queues.delete(k);
+        m.state = 'taken';
+        return m;
+      }
+    }
     if (!ep) return null;
     const keys = [ep];
     const peer = this.ep.peerOf(ep);
@@ -246,7 +259,7 @@ export class Transfers implements SocketHooks {
       const n = msg.fds.length;
       if (n === 0 && !msg.ctrunc) continue;
       const got = msg.fds.map((f) => f.target);
-      const m = this.takeMessage(ep, got, peek);
+      const m = this.takeMessage(ep, got, peek, msg.fds[0]?.file);
       const sent = m ? m.fds : [];
       // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
       const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;
@@ -275,6 +288,8 @@ export class Transfers implements SocketHooks {
         this.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: endOf(p, v.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
+          // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
+          ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
         });
       }
       if (orphan && waitOn !== null) {

@@ -26,6 +26,9 @@ export function plainTarget(target: string, kind: FdKind): FdTarget {
 export interface FdRef {
   readonly fd: number;
   readonly target: FdTarget | null;
+  /** the kernel's own identity of the open file description (its `struct file *`, hex), when the source reads it:
+   * equal for the sender's and the receiver's fd of one SCM_RIGHTS transfer (eBPF) */
+  readonly file?: string;
 }
 
 /** One SCM_RIGHTS message of a send or receive. */
@@ -86,8 +89,8 @@ export type FdOp = OpBase & (
   | { op: 'receive'; socket: FdRef | null; messages: Array<ScmMessage | 'opaque'>; cloexec: boolean; peek: boolean }
   /** pidfd_getfd: a copy of fd `targetFd` of the process behind `pidfd` is the caller's new `fd` */
   | { op: 'take'; pidfd: FdRef | null; targetFd: number | null; fd: number; target: FdTarget | null }
-  /** mmap of an fd; perms as /proc/PID/maps writes them (`r--s`) */
-  | { op: 'map'; fd: FdRef; start: bigint; length: bigint; perms: string; shared: boolean; offset: bigint }
+  /** mmap of an fd; perms as /proc/PID/maps writes them (`r--s`); `inode`: the mapped file's, when the source reads it */
+  | { op: 'map'; fd: FdRef; start: bigint; length: bigint; perms: string; shared: boolean; offset: bigint; inode?: number }
   /** a clone/fork starts (seen before it returns: the child may run first) */
   | { op: 'clone-entry'; flags: CloneFlags }
   /** a clone/fork returned: `child` is the new task, null when it failed or never returned */

@@ -146,6 +146,10 @@ export interface SummaryRecord extends RecordBase {
   /** sends/receives whose fds strace did not show (-e verbose=none, -X raw) */
   opaqueMessages: number;
   source?: string;
+  /** which tracer produced the trace: `strace` or `bpf` (live mode) */
+  backend?: 'strace' | 'bpf';
+  /** eBPF: events bpftrace reported lost (its ring buffers overflowed); nothing was lost when 0 */
+  lostEvents?: number;
 }
 
 export type FdwatchRecord = ProcessRecord | FdRecord | TransferRecord | MapRecord | AlertRecord | SummaryRecord;

@@ -1,0 +1,692 @@
+// bpftrace's output lines (the program of ./program.ts) -> FdOps, in the kernel's words. Pure: what it needs of
+// the machine (mount points, /proc fd links, the clock) comes in as functions.
+//
+// Lines of one probe run share its tid and kernel time and come out together (a probe runs on one CPU); a group
+// ends with its E line. Per-CPU buffers reach bpftrace in any order, so finished events wait in a window and
+// leave it sorted by kernel time: `flush(now)` releases what is older than the window. Paths are joined from the
+// D lines' dentry names at release, when every D line printed before the event has arrived; a path the names do
+// not reach is taken from /proc/PID/fd/N as soon as the event arrives, or marked as only a tail (`.../name`).
+import type { ParseErrorSample, Ts } from '../model/records.js';
+import type { CloneFlags, FdOp, FdRef, FdTarget, ScmMessage } from '../model/fdop.js';
+import { plainTarget } from '../model/fdop.js';
+import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
+import { CLONE_FILES, CLONE_PARENT, CLONE_THREAD, MSG_CMSG_CLOEXEC, MSG_PEEK, PAGE_SIZE } from '../model/kernel.js';
+import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC } from './program.js';
+
+export interface ParseOptions {
+  /** kernel time (ns, CLOCK_MONOTONIC) -> record time (epoch seconds) */
+  clock?: (ns: number) => Ts;
+  /** how long a finished event waits for earlier ones from other CPUs (ns) */
+  windowNs?: number;
+  /** events held at most; beyond it the oldest leave the window early */
+  maxPending?: number;
+  /** where mount `mntId` is mounted, as process `pid` sees it; null: unknown */
+  mountPoint?: (mntId: number, pid: number) => string | null;
+  /** the path fd `fd` of `pid` refers to now, if it is still inode `ino` (/proc/PID/fd/N); null: gone */
+  resolveFd?: (pid: number, fd: number, ino: number) => string | null;
+  /** a private file mapping matters only to a process holding a transferred fd */
+  privateMapsMatter?: (tid: number, ts: Ts) => boolean;
+  /** BPFTRACE_STRLEN and the message limits the program was generated with */
+  strlen?: number;
+  mmsgMax?: number;
+  /** how many malformed lines the stats keep */
+  maxSamples?: number;
+}
+
+export interface ParseStats {
+  lines: number;
+  /** E/P/X/Q events */
+  events: number;
+  /** E events (syscalls) */
+  syscalls: number;
+  malformed: number;
+  /** bpftrace's "Lost N events": the ring buffers overflowed */
+  lostEvents: number;
+  /** events that arrived after later ones had left the window (out of order by at most their lateness) */
+  late: number;
+  /** paths the dentry names did not reach: from /proc, or only a tail */
+  pathsFromProc: number;
+  partialPaths: number;
+  /** groups cut short (a lost line): dropped */
+  brokenGroups: number;
+}
+
+/** What the program says about itself: loaded (R), every probe live (A), END (Z). */
+export type ProgramSignal = { kind: 'loaded'; bpftracePid: number } | { kind: 'ready'; ns: number; regsOk: boolean } | { kind: 'end' };
+
+/** An inet socket's I line. */
+interface Inet {
+  type: number;
+  state: number;
+  local: string;
+  lport: number;
+  remote: string;
+  rport: number;
+}
+
+/** One fd as a DESC tells it (a socket's address comes in its own U or I line). */
+interface Desc {
+  fd: number;
+  file: string;
+  ino: number;
+  magic: number;
+  mode: number;
+  nlink: number;
+  mntId: number;
+  mntRoot: string;
+  dentry: string;
+  cloexec: boolean;
+  aux: number;
+  family: number;
+  sockType: number;
+  peer: number;
+  /** /proc's answer, taken when the event arrived and the names could not reach the mount root */
+  procPath: string | null;
+}
+
+interface Message {
+  idx: number;
+  n: number;
+  ctrunc: boolean;
+  fds: Desc[];
+}
+
+/** Lines of a tid's probe run not yet closed by its E line. */
+interface Group {
+  ns: number;
+  f: Desc[];
+  u: Map<string, string>;
+  i: Map<string, Inet>;
+  msgs: Message[];
+  role: string[];
+}
+
+/** A finished event waiting in the window. */
+interface Pending {
+  ns: number;
+  seq: number;
+  line: number;
+  tid: number;
+  tgid: number;
+  euid: number | null;
+  ev: Ev;
+}
+
+type Ev =
+  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group }
+  | { t: 'P'; child: number; flags: bigint; sy: number }
+  | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
+  | { t: 'Q'; groupDead: boolean; code: number };
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const MAP_SHARED = 0x01;
+const MAP_SHARED_VALIDATE = 0x03;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const PROT_EXEC = 4;
+const CLOSE_RANGE_UNSHARE = 2;
+const CLOSE_RANGE_CLOEXEC = 4;
+const F_DUPFD_CLOEXEC = 1030;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const TCP_LISTEN = 10;
+const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
+/** signal numbers (x86-64 / asm-generic) -> names, for exit codes */
+const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',
+  'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN',
+  'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS'];
+
+/** Field counts of E lines (after `ns E tid tgid euid probe`), by family; DESC adds 14. */
+const DESC_FIELDS = 14;
+const E_FIELDS: Partial<Record<SyscallSpec['family'], [fixed: number, desc: boolean]>> = {
+  open: [1, true], accept: [1, true], pair: [1, false], dup: [2, true], fcntl: [4, true], close: [2, false],
+  close_range: [4, false], sendmsg: [2, true], recvmsg: [2, true], sendmmsg: [2, true], recvmmsg: [2, true],
+  pidfd_getfd: [3, true], mmap: [8, false],
+};
+
+/**
+ * Undoes bpftrace's %r: printable bytes as they are, others as \xNN. A literal `\xNN` in a name reads the same
+ * as an escaped byte; `len`, the kernel's byte count, tells them apart when it can (null: ambiguous).
+ */
+export function unescapeR(text: string, len: number | null): string | null {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92 /* \ */ && text.charCodeAt(i + 1) === 120 /* x */ && isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3))) {
+      const b = parseInt(text.slice(i + 2, i + 4), 16);
+      // bpftrace escapes only what is not printable: \x41 in the text is four bytes of the name
+      if (b < 0x20 || b >= 0x7f) { bytes.push(b); i += 3; continue; }
+    }
+    bytes.push(c & 0xff);
+  }
+  if (len !== null && bytes.length !== len) return null;
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** A NUL-padded buffer (comm): up to the first NUL. */
+function cString(s: string): string {
+  const z = s.indexOf('\0');
+  return z >= 0 ? s.slice(0, z) : s;
+}
+
+export class BpfParser {
+  readonly stats: ParseStats = {
+    lines: 0, events: 0, syscalls: 0, malformed: 0, lostEvents: 0, late: 0, pathsFromProc: 0, partialPaths: 0, brokenGroups: 0,
+  };
+  readonly samples: ParseErrorSample[] = [];
+  private readonly groups = new Map<number, Group>();
+  private pending: Pending[] = [];
+  private sorted = true;
+  private seq = 0;
+  private releasedNs = -Infinity;
+  /** dentry -> [parent, name] from D lines (name null: cut by STRLEN or unreadable) */
+  private readonly dentries = new Map<string, [string, string | null]>();
+  private readonly tgids = new Map<number, number>();
+  private readonly euids = new Map<number, number>();
+  /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
+  private readonly leaderGone = new Map<number, number>();
+  private ended = false;
+  private readonly strlen: number;
+  private readonly mmsgMax: number;
+  private readonly windowNs: number;
+
+  constructor(private readonly emit: (op: FdOp) => void, private readonly opts: ParseOptions = {},
+    private readonly onSignal: (s: ProgramSignal) => void = () => {}) {
+    this.strlen = opts.strlen ?? DEFAULT_STRLEN;
+    this.mmsgMax = opts.mmsgMax ?? DEFAULT_MMSG;
+    this.windowNs = opts.windowNs ?? 100e6;
+  }
+
+  /** The thread group of a thread any line named. */
+  tgidOf(tid: number): number | null {
+    return this.tgids.get(tid) ?? null;
+  }
+
+  /** The effective uid a process's last line carried. */
+  euidOf(pid: number): number | null {
+    return this.euids.get(pid) ?? null;
+  }
+
+  /** Events waiting in the window. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** One line of bpftrace's stdout, without its newline. */
+  push(text: string): void {
+    const lineNo = ++this.stats.lines;
+    if (text.length === 0) return;
+    const c0 = text.charCodeAt(0);
+    if (c0 < 48 || c0 > 57) { this.message(text, lineNo); return; }
+    const f = text.split('\t');
+    const ns = Number(f[0]);
+    const kind = f[1];
+    if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
+    try {
+      this.line(ns, kind, f, lineNo);
+    } catch (e) {
+      this.bad(lineNo, e instanceof Error ? e.message : String(e), text);
+    }
+  }
+
+  /** Releases the events that have waited long enough (`nowNs` on the kernel's clock), or all (null). */
+  flush(nowNs: number | null): void {
+    if (this.pending.length === 0) return;
+    if (!this.sorted) {
+      this.pending.sort((a, b) => a.ns - b.ns || a.seq - b.seq);
+      this.sorted = true;
+    }
+    const limit = nowNs === null ? Infinity : nowNs - this.windowNs;
+    const max = this.opts.maxPending ?? 200_000;
+    let n = 0;
+    while (n < this.pending.length && (this.pending[n]!.ns <= limit || this.pending.length - n > max)) n++;
+    if (n === 0) return;
+    const out = this.pending.slice(0, n);
+    this.pending = this.pending.slice(n);
+    for (const p of out) {
+      this.releasedNs = Math.max(this.releasedNs, p.ns);
+      this.release(p);
+    }
+  }
+
+  /** The trace ended: everything waiting is released; a group without its E line is dropped. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stats.brokenGroups += this.groups.size;
+    this.groups.clear();
+    this.flush(null);
+  }
+
+  // ------------------------------------------------------------------ lines
+
+  private message(text: string, lineNo: number): void {
+    const lost = /^Lost (\d+) events/.exec(text);
+    if (lost) { this.stats.lostEvents += Number(lost[1]); return; }
+    // bpftrace's own chatter, and the maps it prints at exit
+    if (text.startsWith('Attaching ') || text.startsWith('@') || this.ended) return;
+    this.bad(lineNo, 'not an fdwatch event line', text);
+  }
+
+  private bad(line: number, reason: string, text: string): void {
+    this.stats.malformed++;
+    if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: text.slice(0, 200) });
+  }
+
+  private line(ns: number, kind: string, f: string[], lineNo: number): void {
+    const need = (n: number): void => { if (f.length !== n) throw new Error(`${kind} line with ${f.length} fields, not ${n}`); };
+    switch (kind) {
+      case 'R': need(3); this.onSignal({ kind: 'loaded', bpftracePid: int(f[2]) }); return;
+      case 'A': need(4); this.onSignal({ kind: 'ready', ns, regsOk: f[3] === '1' }); return;
+      case 'Z': need(2); this.onSignal({ kind: 'end' }); return;
+      case 'D': {
+        need(7);
+        const len = int(f[5]);
+        const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        this.dentries.set(f[3]!, [f[4]!, name]);
+        return;
+      }
+      case 'F': {
+        need(4 + DESC_FIELDS);
+        const g = this.group(int(f[2]), ns);
+        const d = desc(f, 4);
+        g.f.push(d);
+        g.role.push(f[3]!);
+        const m = g.msgs[g.msgs.length - 1];
+        if (f[3] === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds.push(d); }
+        return;
+      }
+      case 'U': {
+        need(6);
+        const len = int(f[4]);
+        const g = this.group(int(f[2]), ns);
+        // abstract names start with a NUL; a path's length may count its terminating NUL
+        let p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
+        if (p === null) p = unescapeR(f[5]!, null) ?? '';
+        p = p.startsWith('\0') ? '@' + p.slice(1) : cString(p);
+        g.u.set(f[3]!, p);
+        return;
+      }
+      case 'I': {
+        need(10);
+        const g = this.group(int(f[2]), ns);
+        g.i.set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
+        return;
+      }
+      case 'M': {
+        need(6);
+        const g = this.group(int(f[2]), ns);
+        const idx = int(f[3]);
+        const last = g.msgs[g.msgs.length - 1];
+        // a second SCM_RIGHTS cmsg of the same message adds to it
+        if (last && last.idx === idx) { last.n += int(f[4]); last.ctrunc ||= f[5] === '1'; return; }
+        g.msgs.push({ idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] });
+        return;
+      }
+      case 'E': {
+        if (f.length < 6) throw new Error('E line without a syscall');
+        const tid = int(f[2]);
+        const tgid = int(f[3]);
+        const syscall = syscallOf(f[5]!);
+        const spec = SYSCALLS.get(syscall);
+        const layout = spec ? E_FIELDS[spec.family] : undefined;
+        if (!spec || !layout) throw new Error(`E line for ${syscall}`);
+        need(6 + layout[0] + (layout[1] ? DESC_FIELDS : 0));
+        const g = this.takeGroup(tid, ns);
+        const d = layout[1] ? desc(f, 6 + layout[0]) : null;
+        if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
+        this.stats.syscalls++;
+        this.finish(ns, lineNo, tid, tgid, int(f[4]), { t: 'E', syscall, spec, f: f.slice(6, 6 + layout[0]), desc: d && d.file !== '0' ? d : null, g });
+        return;
+      }
+      case 'P': {
+        need(8);
+        const tid = int(f[2]);
+        this.finish(ns, lineNo, tid, int(f[3]), int(f[4]), { t: 'P', child: int(f[5]), flags: BigInt('0x' + f[6]), sy: int(f[7]) });
+        return;
+      }
+      case 'X': {
+        need(9);
+        const len = int(f[6]);
+        const path = unescapeR(f[8]!, len <= this.strlen ? len : null) ?? unescapeR(f[8]!, null) ?? '';
+        this.finish(ns, lineNo, int(f[2]), int(f[3]), int(f[4]),
+          { t: 'X', old: int(f[5]), comm: cString(unescapeR(f[7]!, null) ?? ''), path: cString(path), cut: len > this.strlen });
+        return;
+      }
+      case 'Q': {
+        need(6);
+        this.finish(ns, lineNo, int(f[2]), int(f[3]), null, { t: 'Q', groupDead: f[4] === '1', code: int(f[5]) });
+        return;
+      }
+      default: throw new Error(`unknown line kind ${kind}`);
+    }
+  }
+
+  private group(tid: number, ns: number): Group {
+    let g = this.groups.get(tid);
+    if (g && g.ns !== ns) {
+      // the last run's E line never came (lost): its lines go
+      this.stats.brokenGroups++;
+      g = undefined;
+    }
+    if (!g) {
+      g = { ns, f: [], u: new Map(), i: new Map(), msgs: [], role: [] };
+      this.groups.set(tid, g);
+    }
+    return g;
+  }
+
+  private takeGroup(tid: number, ns: number): Group {
+    const g = this.groups.get(tid);
+    this.groups.delete(tid);
+    if (g && g.ns === ns) return g;
+    if (g) this.stats.brokenGroups++;
+    return { ns, f: [], u: new Map(), i: new Map(), msgs: [], role: [] };
+  }
+
+  private finish(ns: number, line: number, tid: number, tgid: number, euid: number | null, ev: Ev): void {
+    this.stats.events++;
+    this.tgids.set(tid, tgid);
+    if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) !== 0n) this.tgids.set(ev.child, tgid);
+    if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) === 0n && ev.flags !== 0n) this.tgids.set(ev.child, ev.child);
+    if (ev.t === 'E') this.resolveEarly(ev, tgid);
+    const p: Pending = { ns, seq: this.seq++, line, tid, tgid, euid, ev };
+    const last = this.pending[this.pending.length - 1];
+    if (last && (last.ns > ns || (last.ns === ns && last.seq > p.seq))) this.sorted = false;
+    if (ns < this.releasedNs) this.stats.late++;
+    this.pending.push(p);
+  }
+
+  /** A path the dentry names cannot reach yet is asked of /proc now, while the fd likely still exists. */
+  private resolveEarly(ev: Extract<Ev, { t: 'E' }>, pid: number): void {
+    if (!this.opts.resolveFd) return;
+    const all = ev.desc ? [ev.desc, ...ev.g.f] : ev.g.f;
+    for (const d of all) {
+      if (!hasPath(d.magic) || this.joinPath(d, pid) !== null) continue;
+      d.procPath = this.opts.resolveFd(pid, d.fd, d.ino);
+    }
+  }
+
+  // ------------------------------------------------------------------ release: events -> ops
+
+  private release(p: Pending): void {
+    const ts = this.opts.clock ? this.opts.clock(p.ns) : null;
+    const base = { tid: p.tid, ts, line: p.line, comm: null };
+    if (p.euid !== null && this.euids.get(p.tgid) !== p.euid) {
+      this.euids.set(p.tgid, p.euid);
+      this.emit({ op: 'uid', ...base, syscall: 'geteuid', uid: p.euid, effective: true });
+    }
+    const ev = p.ev;
+    switch (ev.t) {
+      case 'P': {
+        const known = (ev.flags & CLONE_SEEN) !== 0n;
+        const fl = ev.flags & ~CLONE_SEEN;
+        // a task the kernel made (no clone seen) shares its maker's process, as io_uring workers do
+        const flags: CloneFlags = known
+          ? { thread: (fl & BigInt(CLONE_THREAD)) !== 0n, files: (fl & BigInt(CLONE_FILES)) !== 0n, parent: (fl & BigInt(CLONE_PARENT)) !== 0n }
+          : { thread: true, files: true, parent: false };
+        this.emit({ op: 'clone', ...base, syscall: CLONE_CALLS[ev.sy - 1] ?? 'clone', child: ev.child, flags });
+        return;
+      }
+      case 'X': {
+        if (ev.old !== p.tid) {
+          // a thread's execve: it takes over the leader's id
+          this.emit({ op: 'superseded', ...base, syscall: 'execve', by: ev.old });
+          this.leaderGone.delete(p.tgid);
+        }
+        this.emit({ op: 'exec', ...base, syscall: 'execve', comm: ev.comm || null, path: ev.cut ? ev.path + '...' : ev.path });
+        return;
+      }
+      case 'Q': {
+        const sig = ev.code & 0x7f;
+        const exit = { code: sig ? null : (ev.code >> 8) & 0xff, signal: sig ? (SIGNALS[sig] ?? `SIG${sig}`) : null };
+        if (!ev.groupDead && p.tid === p.tgid) {
+          // the leader went first: the process lives on in its threads (or a thread's exec takes its id)
+          this.leaderGone.set(p.tgid, ev.code);
+          return;
+        }
+        this.emit({ op: 'exit', ...base, syscall: 'exit', ...exit });
+        if (ev.groupDead && p.tid !== p.tgid && this.leaderGone.delete(p.tgid)) {
+          this.emit({ op: 'exit', ...base, tid: p.tgid, syscall: 'exit', ...exit });
+        }
+        if (ev.groupDead) for (const [t, g] of this.tgids) if (g === p.tgid && t !== p.tgid) this.tgids.delete(t);
+        return;
+      }
+      case 'E': {
+        const op = this.syscallOp(ev, { ...base, syscall: ev.syscall }, p.tgid);
+        if (op) this.emit(op);
+        return;
+      }
+    }
+  }
+
+  private syscallOp(ev: Extract<Ev, { t: 'E' }>, base: { tid: number; ts: Ts; line: number; comm: null; syscall: string }, pid: number): FdOp | null {
+    const { spec, f, desc: d } = ev;
+    const g = ev.g;
+    switch (spec.family) {
+      case 'open': case 'accept': {
+        if (!d) return null;
+        const target = this.target(d, pid, spec, g.u.get('r'), g.i.get('r'));
+        if (spec.family === 'accept') return { op: 'accept', ...base, fd: d.fd, target, cloexec: d.cloexec, listener: null };
+        return { op: 'open', ...base, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
+      }
+      case 'pair': {
+        const [a, b] = g.f;
+        if (!a || !b) throw new Error(`${base.syscall}: ${g.f.length} of its 2 fds`);
+        const ref = (x: Desc): FdRef & { target: FdTarget } => ({ fd: x.fd, target: this.target(x, pid, spec, undefined, undefined), file: x.file });
+        return { op: 'pair', ...base, fds: [ref(a), ref(b)], cloexec: a.cloexec };
+      }
+      case 'dup': {
+        if (!d) return null;
+        return { op: 'dup', ...base, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
+      }
+      case 'fcntl': {
+        const fd = int(f[1]);
+        const cmd = int(f[2]);
+        if (cmd === F_SETFD) return { op: 'set-cloexec', ...base, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
+        if (!d) return null;
+        return { op: 'dup', ...base, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
+      }
+      case 'close':
+        return { op: 'close', ...base, fd: { fd: int(f[0]), target: null, file: f[1]! } };
+      case 'close_range': {
+        const flags = int(f[3]);
+        const last = Number(f[2]);
+        return {
+          op: 'close_range', ...base, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
+          cloexec: (flags & CLOSE_RANGE_CLOEXEC) !== 0, unshare: (flags & CLOSE_RANGE_UNSHARE) !== 0,
+        };
+      }
+      case 'sendmsg': case 'recvmsg': case 'sendmmsg': case 'recvmmsg': {
+        const receive = spec.family === 'recvmsg' || spec.family === 'recvmmsg';
+        const vector = spec.vector === true;
+        const socket: FdRef | null = d ? { fd: d.fd, target: this.target(d, pid, spec, g.u.get('s'), g.i.get('s')), file: d.file } : null;
+        const messages: Array<ScmMessage | 'opaque'> = g.msgs.map((m) => ({
+          fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
+          // the message held more fds than the program reads of one (or a line was lost)
+          hidden: m.fds.length < m.n,
+          ctrunc: m.ctrunc,
+        }));
+        const ret = int(f[0]);
+        if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
+        if (receive) return { op: 'receive', ...base, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
+        return { op: 'send', ...base, socket, messages, entry: false };
+      }
+      case 'pidfd_getfd': {
+        if (!d) return null;
+        const pfd = g.f.find((_x, i) => g.role[i] === 'p');
+        const pidfdTarget: FdTarget = { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: pfd && pfd.aux > 0 ? pfd.aux : null };
+        return {
+          op: 'take', ...base, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
+          target: this.target(d, pid, spec, g.u.get('r'), g.i.get('r')),
+        };
+      }
+      case 'mmap': {
+        const flags = Number(f[5]);
+        const shared = (flags & MAP_SHARED_VALIDATE) === MAP_SHARED || (flags & MAP_SHARED_VALIDATE) === MAP_SHARED_VALIDATE;
+        if (!shared && this.opts.privateMapsMatter && !this.opts.privateMapsMatter(base.tid, base.ts)) return null;
+        const prot = Number(f[4]);
+        const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
+        const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
+        return {
+          op: 'map', ...base, fd: { fd: int(f[1]), target: null, file: f[2]! }, start: BigInt('0x' + f[0]), length, perms, shared,
+          offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
+        };
+      }
+      default: return null;
+    }
+  }
+
+  // ------------------------------------------------------------------ targets in strace -yy words
+
+  /** What a message fd refers to, or null when the kernel told too little to say (the sender's entry knows). */
+  private targetOrNull(d: Desc, pid: number): FdTarget | null {
+    if (hasPath(d.magic) && this.joinPath(d, pid) === null && d.procPath === null && !this.dentries.has(d.dentry)) return null;
+    return this.target(d, pid, undefined, undefined, undefined);
+  }
+
+  private target(d: Desc, pid: number, spec: SyscallSpec | undefined, unixPath: string | undefined, inet: Inet | undefined): FdTarget {
+    switch (d.magic) {
+      case MAGIC.SOCKFS: return socketTarget(d, unixPath ?? null, inet ?? null);
+      case MAGIC.PIPEFS: return plainTarget(`pipe:[${d.ino}]`, 'pipe');
+      case MAGIC.PIDFS: return { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: d.aux > 0 ? d.aux : null };
+      case MAGIC.ANON_INODE_FS: {
+        const name = this.dentries.get(d.dentry)?.[1];
+        if (name) return plainTarget(name.startsWith('[') || name === 'inotify' ? `anon_inode:${name}` : `anon_inode:[${name}]`, 'anon');
+        return plainTarget(spec?.target && !spec.target.includes('%s') ? spec.target : 'anon_inode:?', 'anon');
+      }
+      case 0:
+        // a lean description (fd and file only): the syscall table names it
+        if (spec?.target) return plainTarget(spec.target, spec.kind ?? 'anon');
+        break;
+      default: break;
+    }
+    const kind = kindOf(d.mode);
+    const joined = this.joinPath(d, pid);
+    if (joined !== null) {
+      // memfd files live on an internal mount, named memfd:NAME, always unlinked
+      if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined} (deleted)`, 'memfd');
+      return plainTarget(d.nlink === 0 ? `${joined} (deleted)` : joined, kind);
+    }
+    if (d.procPath !== null) {
+      this.stats.pathsFromProc++;
+      return plainTarget(d.procPath, d.procPath.startsWith('/memfd:') ? 'memfd' : kind);
+    }
+    this.stats.partialPaths++;
+    const tail = this.tail(d);
+    return plainTarget(tail, kind);
+  }
+
+  /**
+   * The path from the dentry names: up to the mount's root, under the mount's mount point. Null when a name is
+   * missing (lost or cut), the walk stopped short, or the mount is not known.
+   */
+  private joinPath(d: Desc, pid: number): string | null {
+    const parts: string[] = [];
+    let cur = d.dentry;
+    for (let i = 0; i < 256; i++) {
+      if (cur === d.mntRoot) break;
+      const e = this.dentries.get(cur);
+      if (!e) return null;
+      const [parent, name] = e;
+      if (name === null) return null;
+      // a filesystem's root is its own parent ("/"); so is a pseudo file's lone dentry (memfd:x, [eventfd])
+      if (parent === cur) { if (name !== '/') parts.push(name); break; }
+      parts.push(name);
+      cur = parent;
+    }
+    parts.reverse();
+    const rel = parts.join('/');
+    // memfd and other internal mounts have no mount point: their name is the answer
+    if (d.mntId === 0 || (d.magic === MAGIC.TMPFS && rel.startsWith('memfd:') && parts.length === 1)) return rel;
+    const mp = this.opts.mountPoint ? this.opts.mountPoint(d.mntId, pid) : null;
+    if (mp === null) return null;
+    if (rel === '') return mp;
+    return mp === '/' ? '/' + rel : `${mp}/${rel}`;
+  }
+
+  /** As much of the path as the names tell, marked as a tail: `.../dir/name`. */
+  private tail(d: Desc): string {
+    const parts: string[] = [];
+    let cur = d.dentry;
+    for (let i = 0; i < 256; i++) {
+      const e = this.dentries.get(cur);
+      if (!e || e[1] === null || cur === d.mntRoot || e[1] === '/') break;
+      parts.push(e[1]);
+      if (e[0] === cur) break;
+      cur = e[0];
+    }
+    return parts.length > 0 ? '.../' + parts.reverse().join('/') : `.../inode ${d.ino}`;
+  }
+}
+
+function hasPath(magic: number): boolean {
+  return magic !== MAGIC.SOCKFS && magic !== MAGIC.PIPEFS && magic !== MAGIC.PIDFS && magic !== MAGIC.ANON_INODE_FS && magic !== 0;
+}
+
+function kindOf(mode: number): FdTarget['kind'] {
+  const t = mode & S_IFMT;
+  if (t === S_IFDIR) return 'dir';
+  if (t === S_IFCHR || t === S_IFBLK) return 'device';
+  return 'file';
+}
+
+/** `UNIX-STREAM:[ino->peer,"path"]`, `TCP:[a:p->b:q]`, `socket:[ino]`, as strace -yy writes them. */
+function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTarget {
+  const t: FdTarget = { ...plainTarget(`socket:[${d.ino}]`, 'socket'), inode: d.ino };
+  if (d.family === 1) {
+    let inner = String(d.ino);
+    if (d.peer !== 0) { inner += `->${d.peer}`; t.peer = d.peer; }
+    if (unixPath) {
+      t.path = unixPath;
+      inner += unixPath.startsWith('@') ? `,@${JSON.stringify(unixPath.slice(1))}` : `,${JSON.stringify(unixPath)}`;
+    }
+    t.target = `UNIX-${SOCK_TYPES[d.sockType] ?? 'UNKNOWN'}:[${inner}]`;
+    return t;
+  }
+  if (d.family === 2 || d.family === 10) {
+    const proto = (d.sockType === 2 ? 'UDP' : 'TCP') + (d.family === 10 ? 'v6' : '');
+    if (!inet || inet.lport === 0) { t.target = `${proto}:[${d.ino}]`; return t; }
+    const addr = (a: string, port: number): string => (d.family === 10 ? `[${a}]:${port}` : `${a}:${port}`);
+    const connected = inet.rport !== 0 && inet.state !== TCP_LISTEN;
+    t.target = `${proto}:[${addr(inet.local, inet.lport)}${connected ? `->${addr(inet.remote, inet.rport)}` : ''}]`;
+    return t;
+  }
+  if (d.family === 16) t.target = `NETLINK:[${d.ino}]`;
+  return t;
+}
+
+function syscallOf(probe: string): string {
+  const i = probe.lastIndexOf(':');
+  const name = i >= 0 ? probe.slice(i + 1) : probe;
+  if (name.startsWith('sys_exit_')) return name.slice(9);
+  if (name.startsWith('sys_enter_')) return name.slice(10);
+  return name;
+}
+
+function int(s: string | undefined): number {
+  const n = Number(s);
+  if (s === undefined || s === '' || !Number.isInteger(n)) throw new Error(`not a number: ${s}`);
+  return n;
+}
+
+function hex(s: string | undefined): string {
+  if (s === undefined || !/^[0-9a-f]+$/.test(s)) throw new Error(`not a hex number: ${s}`);
+  return s;
+}
+
+function desc(f: string[], at: number): Desc {
+  return {
+    fd: int(f[at]), file: hex(f[at + 1]), ino: int(f[at + 2]), magic: parseInt(hex(f[at + 3]), 16), mode: parseInt(f[at + 4]!, 8),
+    nlink: int(f[at + 5]), mntId: int(f[at + 6]), mntRoot: hex(f[at + 7]), dentry: hex(f[at + 8]), cloexec: f[at + 9] === '1',
+    aux: int(f[at + 10]), family: int(f[at + 11]), sockType: int(f[at + 12]), peer: int(f[at + 13]),
+    procPath: null,
+  };
+}

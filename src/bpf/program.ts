@@ -1,0 +1,530 @@
+// The bpftrace program fdwatch runs, generated from the syscall table (src/model/syscalls.ts). Pure: the
+// tracepoint formats (argument names) come in as data; nothing here reads the machine.
+//
+// Only tracepoints: sys_enter_*/sys_exit_* of the fd-lifecycle calls, sched_process_fork/exec/exit, and a
+// sentinel on sys_enter_kill. Events are filtered in the kernel by a map of followed thread groups (fork adds
+// children), or not at all for --all (fdwatch and bpftrace themselves excepted).
+//
+// Output: one event per line, tab-separated, kernel time (ns, CLOCK_MONOTONIC) first, then a one-letter kind.
+// Every string the traced side controls (file names, comm, exec paths, socket paths) is printed with %r, which
+// writes non-printable bytes (tab, newline) as \xNN: a hostile name cannot forge or break a line.
+//   ns R bpftracePid                          BEGIN: the program is loaded (probes may still be attaching)
+//   ns A pid regsok                           the sentinel probe, attached last, fired: every probe is live (regsok:
+//                                             the saved registers the probes read are where they should be)
+//   ns Z                                      END
+//   ns D tid dentry parent len name           a dentry's name, printed once per (dentry, parent, name)
+//   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
+//   ns U tid role len path                    the bound address of a unix socket described next
+//   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
+//   ns M tid msg nfds ctrunc                  an SCM_RIGHTS message of the send/receive that follows
+//   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
+//   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
+//   ns X tid tgid euid oldtid len comm path   sched_process_exec
+//   ns Q tid tgid groupdead exitcode          sched_process_exit
+// DESC (14 fields): fd file ino magic mode nlink mntid mntroot dentry cloexec aux sockfamily socktype peer
+// (file, magic, mntroot, dentry in hex; mode in octal; aux: the pid of a pidfd; peer: a unix socket's peer inode).
+import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
+
+/** kill(-SENTINEL_PGRP, 0) from fdwatch tells the program's last probe to answer: all probes are attached. */
+export const SENTINEL_PGRP = 1073741823;
+
+/** Filesystem magics (include/uapi/linux/magic.h) the parser names targets by. */
+export const MAGIC = {
+  SOCKFS: 0x534f434b, PIPEFS: 0x50495045, ANON_INODE_FS: 0x09041934, PIDFS: 0x50494446, TMPFS: 0x01021994,
+  HUGETLBFS: 0x958458f6, NSFS: 0x6e736673, PROC: 0x9fa0,
+} as const;
+
+/** Marks clone flags that were seen at a clone's entry (0 at sched_process_fork: a kernel-made thread). */
+export const CLONE_SEEN = 0x4000000000000000n;
+
+/** The syscalls whose clone flags the fork probe reads, numbered as the P line reports them. */
+export const CLONE_CALLS = ['clone', 'clone3', 'fork', 'vfork'] as const;
+
+export interface ProgramOptions {
+  /** thread groups to follow with their future children; null: every process on the host (--all) */
+  follow: number[] | null;
+  /** fdwatch's own pid: the sentinel's caller, never traced */
+  self: number;
+  /** the sys_enter_<name> tracepoints this kernel has, with their argument names in order (tracefs `format`;
+   * only read when `regs` is null) */
+  tracepoints: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Read arguments and return values from the task's saved user registers instead of the tracepoint's `args`
+   * (bpftrace 0.17 spends ~50 ms compiling each probe that touches `args`; with 60 probes that is seconds of
+   * start-up). x86-64 only; the sentinel checks the layout and says so (A line), null: use `args`.
+   */
+  regs?: { arch: 'x64'; threadSize: number } | null;
+  /** offset of sched_process_exec's `filename` __data_loc field (tracefs format) */
+  execFilenameOffset?: number;
+  /** bytes bpftrace keeps of a string or buffer (BPFTRACE_STRLEN); longer names are cut, and said so */
+  strlen?: number;
+  /** dentries walked up from a file; deeper paths resolve from /proc */
+  depth?: number;
+  /** messages read of one sendmmsg/recvmmsg (later ones count as hidden) */
+  mmsgMax?: number;
+}
+
+/** How bpftrace must be run for the program: environment variables. */
+export function programEnv(opts: Pick<ProgramOptions, 'strlen'>): Record<string, string> {
+  return {
+    BPFTRACE_STRLEN: String(opts.strlen ?? DEFAULT_STRLEN),
+    // per-thread scratch maps and the dentry-name cache; a full map only costs repeated D lines
+    BPFTRACE_MAP_KEYS_MAX: '65536',
+    // room for bursts: 4 MB of ring per CPU
+    BPFTRACE_PERF_RB_PAGES: '1024',
+  };
+}
+
+export const DEFAULT_STRLEN = 64;
+export const DEFAULT_MMSG = 4;
+const DEFAULT_DEPTH = 24;
+/** most fds one SCM_RIGHTS message carries (include/net/scm.h) */
+const SCM_MAX_FD = 253;
+/** cmsg headers walked per message (SCM_CREDENTIALS or SCM_PIDFD may come before SCM_RIGHTS) */
+const CMSG_MAX = 3;
+/** fds read of each message of a sendmmsg/recvmmsg (more count as hidden) */
+export const MMSG_FD_MAX = 64;
+
+/** struct mount embeds its struct vfsmount after mnt_hash, mnt_parent and mnt_mountpoint (fs/mount.h) */
+const MOUNT_OF_VFSMOUNT = '(sizeof(struct hlist_node) + 16)';
+const EUID = 'curtask->cred->euid.val';
+const PF_KTHREAD = 0x00200000;
+const MAP_ANONYMOUS = 0x20;
+const F_DUPFD = 0;
+const F_SETFD = 2;
+const F_DUPFD_CLOEXEC = 1030;
+const CLONE_THREAD = 0x10000;
+/** x86-64 syscall argument registers, in order */
+const X64_ARGS = ['di', 'si', 'dx', 'r10', 'r8', 'r9'];
+/** per-thread scratch maps: the call being made (@k), a send's entry time, clone flags and syscall, stashed arguments */
+const SCRATCH = ['k', 't', 'cf', 'cs', 's0', 's1', 's2', 's3', 's4', 's5', 's9'];
+
+/** Argument field names of a tracepoint, from the text of its tracefs `format` file, and their offsets. */
+export function parseFormat(text: string): { fields: string[]; offsets: Map<string, number> } {
+  const fields: string[] = [];
+  const offsets = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*field:(.*?);\s*offset:(\d+);/.exec(line);
+    if (!m) continue;
+    const decl = m[1]!.trim();
+    const name = /([A-Za-z_][A-Za-z0-9_]*)(\[\d*\])?$/.exec(decl)?.[1];
+    if (!name || name.startsWith('common_') || name === '__syscall_nr') continue;
+    fields.push(name);
+    offsets.set(name, Number(m[2]));
+  }
+  return { fields, offsets };
+}
+
+/** The tracepoints the program attaches to. */
+export function probeNames(opts: ProgramOptions): string[] {
+  return [...bpfProgram(opts).matchAll(/^(tracepoint:[a-z_]+:[a-z0-9_]+)/gm)].map((m) => m[1]!);
+}
+
+interface Ctx {
+  opts: ProgramOptions;
+  /** the kernel filter for a task making a call */
+  filter: string;
+  strlen: number;
+  depth: number;
+  mmsgMax: number;
+}
+
+/** How a probe reads its syscall's arguments and return value. */
+interface Access {
+  /** statements every probe body starts with */
+  prelude: string;
+  /** argument `i` of the call, read at its exit: a saved register, or what the entry probe stashed */
+  arg(i: number | undefined): string;
+  ret: string;
+}
+
+/** x86-64: the task's saved user registers (the arguments stay in them until the call returns). */
+function regsPrelude(regs: NonNullable<ProgramOptions['regs']>): string {
+  return `  $r = (struct pt_regs *)((uint64)curtask->stack + ${int(regs.threadSize)} - sizeof(struct pt_regs));`;
+}
+
+interface Probe {
+  tp: string;
+  pred: string;
+  body: string;
+}
+
+/** The whole program. */
+export function bpfProgram(opts: ProgramOptions): string {
+  const all = opts.follow === null;
+  const c: Ctx = {
+    opts,
+    filter: all ? '!@ignore[pid]' : '@follow[pid]',
+    strlen: opts.strlen ?? DEFAULT_STRLEN,
+    depth: opts.depth ?? DEFAULT_DEPTH,
+    mmsgMax: opts.mmsgMax ?? DEFAULT_MMSG,
+  };
+  const out: string[] = [];
+  out.push('BEGIN {');
+  for (const p of opts.follow ?? []) out.push(`  @follow[${int(p)}] = 1;`);
+  out.push(`  @ignore[pid] = 1; @ignore[${int(opts.self)}] = 1;`);
+  // every map exists whichever probes this kernel has: per-thread scratch, the dentry-name cache
+  for (const m of SCRATCH) out.push(`  @${m}[tid] = (uint64)0; delete(@${m}[tid]);`);
+  out.push('  @dk[(uint64)0] = (uint64)0; delete(@dk[(uint64)0]);');
+  if (!all) out.push('  @follow[pid] = 0; delete(@follow[pid]);');
+  out.push('  printf("%llu\\tR\\t%d\\n", nsecs, pid);');
+  out.push('}');
+  // probes with the same body share one block (one attach point list): bpftrace 0.17 compiles less that way
+  const blocks = new Map<string, string[]>();
+  const add = (p: Probe): void => {
+    const key = `/${p.pred}/ {\n${p.body}\n}`;
+    const tps = blocks.get(key);
+    if (tps) tps.push(p.tp); else blocks.set(key, [p.tp]);
+  };
+  for (const [name, spec] of SYSCALLS) {
+    const fields = opts.tracepoints.get(name);
+    if (fields) for (const p of probesFor(c, name, spec, fields)) add(p);
+  }
+  for (const p of schedProbes(c)) add(p);
+  for (const [key, tps] of blocks) out.push(`${tps.join(',\n')} ${key}`);
+  out.push('END { printf("%llu\\tZ\\n", nsecs); }');
+  // attached last (bpftrace attaches in program order, after BEGIN has run): its answer means all are live;
+  // it also checks that the saved registers are where the probes read them
+  const regsOk = opts.regs ? `${regsPrelude(opts.regs)}\n  $ok = (int32)$r->di == (int32)args->pid ? 1 : 0;` : '  $ok = 1;';
+  out.push(`tracepoint:syscalls:sys_enter_kill /pid == ${int(opts.self)} && (int32)args->pid == -${SENTINEL_PGRP}/ {`);
+  out.push(regsOk);
+  out.push('  printf("%llu\\tA\\t%d\\t%d\\n", nsecs, pid, $ok);');
+  out.push('}');
+  return out.join('\n') + '\n';
+}
+
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`not an integer: ${n}`);
+  return String(n);
+}
+
+/** Scratch ids of the families whose entry stashes arguments for their exit (a thread is in one call at a time). */
+const FAMILY_ID: Record<string, number> = {
+  open: 1, accept: 1, signalfd: 2, pair: 3, dup: 4, fcntl: 5, close_range: 6, sendmsg: 7, recvmsg: 8, sendmmsg: 9, recvmmsg: 10,
+  pidfd_getfd: 11, mmap: 12,
+};
+
+/**
+ * Probes of one syscall, by its family (none when fdwatch does not trace it in the kernel). The work happens at
+ * the exit; with saved registers the arguments are read there, otherwise an entry probe stashes the ones the
+ * exit needs (`uses`), guarded by @k so an exit pairs with its own entry.
+ */
+function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly string[]): Probe[] {
+  const enterTp = `tracepoint:syscalls:sys_enter_${name}`;
+  const exitTp = `tracepoint:syscalls:sys_exit_${name}`;
+  const regs = c.opts.regs ?? null;
+  const id = FAMILY_ID[spec.newIfMinusOne !== undefined ? 'signalfd' : spec.family] ?? 0;
+  const field = (i: number | undefined): string => {
+    const f = i === undefined ? undefined : fields[i];
+    if (f === undefined) throw new RangeError(`${name}: no argument ${i} in its tracepoint format`);
+    return `args->${f}`;
+  };
+  const reg = (i: number | undefined): string => {
+    const r = i === undefined ? undefined : X64_ARGS[i];
+    if (r === undefined) throw new RangeError(`${name}: no argument register ${i}`);
+    return `$r->${r}`;
+  };
+  const at: Access = regs
+    ? { prelude: regsPrelude(regs), arg: reg, ret: '(int64)$r->ax' }
+    : { prelude: '', arg: (i) => { if (i === undefined) throw new RangeError(name); return `@s${i}[tid]`; }, ret: 'args->ret' };
+  // the exit probe: `cond` on the return value, `entryCond` (an argument test) decides whether the call matters
+  const exitProbe = (cond: string, body: string[], uses: number[], entryCond = '', extraStash: Record<string, string> = {}): Probe[] => {
+    const probes: Probe[] = [];
+    let pred = c.filter;
+    let pre = '';
+    if (!regs || Object.keys(extraStash).length > 0) {
+      const vals: Record<string, string> = { ...extraStash };
+      if (!regs) for (const i of uses) vals[`s${i}`] = field(i);
+      const set = `@k[tid] = ${id};${Object.entries(vals).map(([k, v]) => ` @${k}[tid] = (uint64)(${v});`).join('')}`;
+      const cond0 = regs ? entryCond.replace(/\$A(\d)/g, (_m, d: string) => reg(Number(d))) : entryCond.replace(/\$A(\d)/g, (_m, d: string) => field(Number(d)));
+      probes.push({ tp: enterTp, pred: c.filter, body: `${regs ? regsPrelude(regs) + '\n' : ''}  ${cond0 ? `if (${cond0}) { ${set} }` : set}` });
+      pred = `@k[tid] == ${id}`;
+      pre = '  delete(@k[tid]);\n';
+    } else if (entryCond) {
+      cond = `(${cond}) && ${entryCond.replace(/\$A(\d)/g, (_m, d: string) => reg(Number(d)))}`;
+    }
+    const text = body.join('\n').replace(/\$A(\d)/g, (_m, d: string) => at.arg(Number(d)));
+    probes.push({ tp: exitTp, pred, body: `${pre}${at.prelude ? at.prelude + '\n' : ''}  $ret = ${at.ret};\n  if (${cond}) {\n${text}\n  }` });
+    return probes;
+  };
+  // the E line: its syscall is the probe's name (one block serves several calls)
+  const head = (fmt: string, vals: string): string =>
+    `    printf("%llu\\tE\\t%d\\t%d\\t%u\\t%s${fmt}\\n", $ts, tid, pid, ${EUID}, probe${vals});`;
+  switch (spec.family) {
+    case 'open': case 'accept': {
+      // bpf(2) returns an fd for some commands only; its fds are seen when used
+      if (name === 'bpf') return [];
+      // a path (or a memfd's or pidfd's name) is read in the kernel; an anon inode's target comes from the table
+      const d: Describe = spec.kind === 'socket' ? { socket: 'full', depth: 0 }
+        : spec.kind === 'anon' && spec.pidArg === undefined ? { socket: 'none', depth: 0, lean: true }
+          : { socket: 'none', depth: c.depth };
+      const body = ['    $ts = nsecs;', describe(c, 'r', '$ret', d), head('\\t%d\\t' + DESC_FMT, ', $ret, ' + DESC_ARGS)];
+      // signalfd(fd != -1) changes an existing fd
+      if (spec.newIfMinusOne !== undefined) return exitProbe('$ret >= 0', body, [], `(int32)$A${spec.newIfMinusOne} == -1`, regs ? {} : { s9: '0' });
+      return exitProbe('$ret >= 0', body, []);
+    }
+    case 'pair':
+      return exitProbe('$ret == 0', [
+        '    $ts = nsecs;', `    $v = (uint64)$A${spec.pairArg};`,
+        describe(c, 'r', '*(int32 *)uptr($v)', { socket: 'full', depth: 0, line: true }),
+        describe(c, 'r', '*((int32 *)uptr($v) + 1)', { socket: 'full', depth: 0, line: true }),
+        head('\\t%d', ', $ret'),
+      ], [spec.pairArg!]);
+    case 'dup':
+      return exitProbe('$ret >= 0', [
+        '    $ts = nsecs;', describe(c, 'r', '$ret', { socket: 'none', depth: 0 }),
+        head('\\t%d\\t%d\\t' + DESC_FMT, `, $ret, (int64)(int32)$A${spec.fdArg}, ` + DESC_ARGS),
+      ], [spec.fdArg!]);
+    case 'fcntl': {
+      const ci = spec.cmdArg!;
+      const cmd = `(int32)$A${ci}`;
+      return exitProbe('$ret >= 0', [
+        '    $ts = nsecs;', describe(c, 'r', `${cmd} == ${F_SETFD} ? -1 : $ret`, { socket: 'none', depth: 0 }),
+        head('\\t%d\\t%d\\t%d\\t%d\\t' + DESC_FMT, `, $ret, (int64)(int32)$A${spec.fdArg}, (int64)${cmd}, (int64)$A${ci + 1}, ` + DESC_ARGS),
+      ], [spec.fdArg!, ci, ci + 1], `(${cmd} == ${F_DUPFD} || ${cmd} == ${F_DUPFD_CLOEXEC} || ${cmd} == ${F_SETFD})`);
+    }
+    case 'close': {
+      // at entry: the kernel always releases the fd, and after the call its file is gone from the table
+      const fd = regs ? `(int32)${reg(spec.fdArg)}` : `(int32)${field(spec.fdArg)}`;
+      return [{ tp: enterTp, pred: c.filter, body: `${regs ? regsPrelude(regs) + '\n' : ''}  $ts = nsecs;\n${fileOf(fd)}\n  if ($f != 0) {\n${head('\\t%d\\t%llx', ', $fd, $f')}\n  }` }];
+    }
+    case 'close_range':
+      return exitProbe('$ret == 0', [
+        '    $ts = nsecs;', head('\\t%d\\t%llu\\t%llu\\t%llu', `, $ret, (uint64)(uint32)$A0, (uint64)(uint32)$A1, (uint64)$A${spec.flagsArg}`),
+      ], [0, 1, spec.flagsArg!]);
+    case 'sendmsg': case 'recvmsg': case 'sendmmsg': case 'recvmmsg': {
+      const receive = spec.family === 'recvmsg' || spec.family === 'recvmmsg';
+      const vector = spec.vector === true;
+      const flags = spec.flagsArg !== undefined ? `(uint64)$A${spec.flagsArg}` : '(uint64)0';
+      const uses = [spec.fdArg!, spec.msgArg!, ...(spec.flagsArg !== undefined ? [spec.flagsArg] : [])];
+      // a send is placed at its entry time: its receive may return before the send does
+      const body: string[] = [`    $ts = ${receive ? 'nsecs' : '@t[tid]'};`, '    $any = 0;', `    $hv = (uint64)$A${spec.msgArg};`];
+      if (vector) {
+        body.push('    $j = (int64)0;', `    while ($j < $ret && $j < ${c.mmsgMax}) {`, messageWalk(c, '$hv + (uint64)$j * 64', '$j', receive, true), '      $j++;', '    }');
+      } else {
+        body.push(messageWalk(c, '$hv', '0', receive, false));
+      }
+      body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0 }),
+        head('\\t%d\\t%llu\\t' + DESC_FMT, `, $ret, ${flags}, ` + DESC_ARGS), '    }');
+      return exitProbe(vector ? '$ret > 0' : '$ret >= 0', body, uses, '', receive ? {} : { t: 'nsecs' });
+    }
+    case 'pidfd_getfd':
+      return exitProbe('$ret >= 0', [
+        '    $ts = nsecs;',
+        describe(c, 'p', `(int32)$A${spec.fdArg}`, { socket: 'none', depth: 0, line: true }),
+        describe(c, 'r', '$ret', { socket: 'full', depth: c.depth }),
+        head('\\t%d\\t%d\\t%d\\t' + DESC_FMT, `, $ret, (int64)(int32)$A${spec.fdArg}, (int64)(int32)$A${spec.targetFdArg}, ` + DESC_ARGS),
+      ], [spec.fdArg!, spec.targetFdArg!]);
+    case 'mmap': {
+      const fd = `(int32)$A${spec.fdArg}`;
+      const fl = `$A${spec.flagsArg}`;
+      return exitProbe('(uint64)$ret < 0xfffffffffffff000', [
+        '    $ts = nsecs;', fileOf(fd), '    $mi = $f != 0 ? (uint64)((struct file *)$f)->f_inode->i_ino : (uint64)0;',
+        head('\\t%llx\\t%d\\t%llx\\t%llu\\t%llu\\t%llu\\t%llu\\t%llu', `, (uint64)$ret, $fd, $f, (uint64)$A${spec.lengthArg}, (uint64)$A${spec.protArg}, (uint64)${fl}, (uint64)$A${spec.offsetArg}, $mi`),
+      ], [spec.fdArg!, spec.lengthArg!, spec.protArg!, spec.flagsArg!, spec.offsetArg!], `${fd} >= 0 && (${fl} & ${MAP_ANONYMOUS}) == 0`);
+    }
+    case 'clone': {
+      // with saved registers the fork probe reads the flags from the parent's own call
+      if (regs) return [];
+      const which = CLONE_CALLS.indexOf(name as typeof CLONE_CALLS[number]) + 1;
+      if (which === 0) return [];
+      let flags: string;
+      if (name === 'clone') flags = field(0);
+      else if (name === 'clone3') flags = `((struct clone_args *)uptr(${field(0)}))->flags`;
+      else flags = name === 'vfork' ? '0x4111' : '0x11'; // CLONE_VM|CLONE_VFORK|SIGCHLD, SIGCHLD
+      return [{ tp: enterTp, pred: c.filter, body: `  @cf[tid] = (uint64)(${flags}) | ${CLONE_SEEN}; @cs[tid] = ${which};` }];
+    }
+    // exec and exit come from the sched tracepoints; connect/bind: the kernel names unix peers outright;
+    // uid: every line carries the euid; munmap changes no fd
+    default: return [];
+  }
+}
+
+const DESC_FMT = '%d\\t%llx\\t%llu\\t%llx\\t%o\\t%u\\t%d\\t%llx\\t%llx\\t%d\\t%d\\t%d\\t%d\\t%llu';
+const DESC_ARGS = '$fd, $f, $ino, $mg, $mode, $nl, $mid, $mr, $de, $ce, $aux, $sf, $st, $sp';
+
+/** `$fd` and its `struct file *` in `$f` (0 when the slot is empty): `fd[N]` needs pointer arithmetic. */
+function fileOf(fdExpr: string): string {
+  return [
+    `    $fd = (int64)(${fdExpr});`,
+    '    $f = (uint64)0; $fdt = curtask->files->fdt;',
+    '    if ($fd >= 0 && $fd < (int64)$fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
+  ].join('\n');
+}
+
+interface Describe {
+  /** full: U/I lines with the address; peer: only the unix peer inode; none: not read */
+  socket: 'full' | 'peer' | 'none';
+  /** dentries walked up for D lines (0: none) */
+  depth: number;
+  /** print it as an F line */
+  line?: boolean;
+  /** only the file, its inode and CLOEXEC: the syscall table names what it is */
+  lean?: boolean;
+}
+
+/**
+ * Reads what fd `fdExpr` refers to into the DESC variables; prints D lines for the dentries of its path not
+ * printed before, U/I lines for a socket's address, and with `line` an F line of role `role`.
+ */
+function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
+  const s: string[] = [fileOf(fdExpr),
+    '    $ino = (uint64)0; $mg = (uint64)0; $mode = (uint64)0; $nl = (uint64)0; $mid = (int64)0; $mr = (uint64)0; $de = (uint64)0;',
+    '    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;',
+    '    if ($f != 0) {',
+    '      $file = (struct file *)$f; $in = $file->f_inode;',
+    '      $ino = (uint64)$in->i_ino; $mg = (uint64)$in->i_sb->s_magic; $mode = (uint64)$in->i_mode; $nl = (uint64)$in->i_nlink;',
+    `      $mid = (int64)((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
+    '      $mr = (uint64)$file->f_path.mnt->mnt_root; $de = (uint64)$file->f_path.dentry;',
+    '      $ce = (int64)((*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1);',
+  ];
+  if (d.lean) {
+    s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
+    return [...s, '    }'].join('\n');
+  }
+  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = (int64)((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
+  if (d.socket !== 'none') {
+    s.push(
+      `      if ($mg == ${MAGIC.SOCKFS}) {`,
+      '        $sk = ((struct socket *)$file->private_data)->sk;',
+      '        $sf = (int64)$sk->__sk_common.skc_family; $st = (int64)$sk->sk_type;',
+      '        if ($sf == 1) {',
+      '          $pe = (uint64)((struct unix_sock *)$sk)->peer;',
+      '          if ($pe != 0) { $ps = (uint64)((struct sock *)$pe)->sk_socket; if ($ps != 0) { $sp = (uint64)((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',
+    );
+    if (d.socket === 'full') {
+      s.push(
+        '          $ua = (uint64)((struct unix_sock *)$sk)->addr;',
+        '          if ($ua != 0) {',
+        // struct unix_address: refcnt, len, then struct sockaddr_un (sun_family, sun_path)
+        '            $al = (int64)((struct unix_address *)$ua)->len - 2;',
+        `            $bl = $al > ${c.strlen} ? ${c.strlen} : $al;`,
+        `            if ($al > 0) { printf("%llu\\tU\\t%d\\t${role}\\t%d\\t%r\\n", $ts, tid, $al, buf((uint8 *)($ua + 10), $bl)); }`,
+        '          }',
+        '        } else if ($sf == 2) {',
+        `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_rcv_saddr), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_daddr), bswap($sk->__sk_common.skc_dport));`,
+        '        } else if ($sf == 10) {',
+        `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8), bswap($sk->__sk_common.skc_dport));`,
+      );
+    }
+    s.push('        }', '      }');
+  }
+  if (d.depth > 0) s.push(walk(c, d.depth));
+  s.push('    }');
+  if (d.line) s.push(`    if ($f != 0) { printf("%llu\\tF\\t%d\\t${role}\\t${DESC_FMT}\\n", $ts, tid, ${DESC_ARGS}); }`);
+  return s.join('\n');
+}
+
+/**
+ * D lines for the dentries from the file up to the filesystem root, each printed only when its (parent, name)
+ * changed since it was last printed: the parser keeps the names, so a path costs a map lookup per level.
+ * Pseudo files (sockets, pipes, pidfds) have no path; an anon inode's one dentry names it ([eventfd]).
+ */
+function walk(c: Ctx, depth: number): string {
+  const step = [
+    '        $dd = (struct dentry *)$d;',
+    '        $p = (uint64)$dd->d_parent;',
+    '        $key = $p ^ $dd->d_name.hash_len;',
+    '        if (@dk[$d] != $key) {',
+    '          @dk[$d] = $key;',
+    `          $nlen = (int64)$dd->d_name.len; $blen = $nlen > ${c.strlen} ? ${c.strlen} : $nlen;`,
+    '          printf("%llu\\tD\\t%d\\t%llx\\t%llx\\t%d\\t%r\\n", $ts, tid, $d, $p, $nlen, buf($dd->d_name.name, $blen));',
+    '        }',
+  ];
+  const guard = `      if ($mg != ${MAGIC.SOCKFS} && $mg != ${MAGIC.PIPEFS} && $mg != ${MAGIC.PIDFS}) {`;
+  if (depth === 1) return [guard, '        $d = $de;', ...step, '      }'].join('\n');
+  return [
+    guard,
+    '        $d = $de; $i = 0;',
+    `        while ($i < ${depth}) {`,
+    ...step.map((l) => '  ' + l),
+    '          if ($p == $d) { break; }',
+    '          $d = $p; $i++;',
+    '        }',
+    '      }',
+  ].join('\n');
+}
+
+/**
+ * The SCM_RIGHTS fds of one struct user_msghdr at `hdr` (user memory): an M line per rights message, an F line
+ * per fd (with its own name, one level), and for a receive MSG_CTRUNC from msg_flags. Sets `$any`.
+ */
+function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector: boolean): string {
+  // the verifier walks every iteration: a vector of messages gets fewer cmsgs and fds each
+  const cmsgMax = vector ? 2 : CMSG_MAX;
+  const fdMax = vector ? MMSG_FD_MAX : SCM_MAX_FD;
+  const s: string[] = [
+    `    $h = (struct user_msghdr *)uptr(${hdr});`,
+    '    $ctl = (uint64)$h->msg_control; $cl = (uint64)$h->msg_controllen;',
+    `    $ct = ${receive ? '($h->msg_flags & 8) != 0 ? 1 : 0' : '0'};`,
+    '    $off = (uint64)0; $rights = 0;',
+  ];
+  // a loop, not unrolled: the code stays small, and bpftrace 0.17 compiles each copy of a block anew
+  s.push(
+    '    $k2 = 0;',
+    `    while ($k2 < ${cmsgMax} && $ctl != 0 && $off + 16 <= $cl) {`,
+    '      $cm = (struct cmsghdr *)uptr($ctl + $off);',
+    '      $clen = (uint64)$cm->cmsg_len;',
+    '      if ($cm->cmsg_level == 1 && $cm->cmsg_type == 1 && $clen >= 16) {',
+    '        $n = (int64)(($clen - 16) / 4);',
+    `        printf("%llu\\tM\\t%d\\t%d\\t%d\\t%d\\n", $ts, tid, ${idx}, $n, $ct);`,
+    '        $rights = 1; $any = 1;',
+    '        $i2 = (int64)0;',
+    `        while ($i2 < $n && $i2 < ${fdMax}) {`,
+    describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'peer', depth: vector ? 0 : 1, line: true }).replace(/^/gm, '      '),
+    '          $i2++;',
+    '        }',
+    '      }',
+    '      if ($clen < 16) { break; }',
+    '      $off = $off + (($clen + 7) & 0xfffffffffffffff8);',
+    '      $k2++;',
+    '    }',
+  );
+  if (receive) s.push(`    if ($ct && !$rights) { printf("%llu\\tM\\t%d\\t%d\\t0\\t1\\n", $ts, tid, ${idx}); $any = 1; }`);
+  return s.join('\n');
+}
+
+/** x86-64 syscall numbers of the clone family, to read a parent's clone flags from its saved registers */
+const X64_CLONE = { clone: 56, fork: 57, vfork: 58, clone3: 435 } as const;
+
+/** fork (with the flags of the parent's clone), exec, exit. */
+function schedProbes(c: Ctx): Probe[] {
+  const all = c.opts.follow === null;
+  const user = all ? ` && (curtask->flags & ${PF_KTHREAD}) == 0` : '';
+  const off = c.opts.execFilenameOffset ?? 8;
+  const regs = c.opts.regs ?? null;
+  const flags = regs ? [
+    regsPrelude(regs),
+    `  $nr = $r->orig_ax; $fl = (uint64)0; $sy = 0;`,
+    `  if ($nr == ${X64_CLONE.clone}) { $fl = $r->di | ${CLONE_SEEN}; $sy = 1; }`,
+    `  if ($nr == ${X64_CLONE.clone3}) { $fl = ((struct clone_args *)uptr($r->di))->flags | ${CLONE_SEEN}; $sy = 2; }`,
+    `  if ($nr == ${X64_CLONE.fork}) { $fl = 0x11 | ${CLONE_SEEN}; $sy = 3; }`,
+    `  if ($nr == ${X64_CLONE.vfork}) { $fl = 0x4111 | ${CLONE_SEEN}; $sy = 4; }`,
+  ] : ['  $fl = @cf[tid]; $sy = @cs[tid]; delete(@cf[tid]); delete(@cs[tid]);'];
+  return [
+    {
+      tp: 'tracepoint:sched:sched_process_fork', pred: `${c.filter}${user}`, body: [
+        ...flags,
+        // a kernel-made task (io_uring worker) has no flags: it is a thread of the caller
+        ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0) { @follow[args->child_pid] = 1; }`]),
+        `  printf("%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d\\n", nsecs, tid, pid, ${EUID}, args->child_pid, $fl, $sy);`,
+      ].join('\n'),
+    },
+    {
+      tp: 'tracepoint:sched:sched_process_exec', pred: c.filter, body: [
+        `  $loc = *(uint32 *)((uint64)args + ${int(off)});`,
+        // the length counts the terminating NUL
+        `  $len = (int64)($loc >> 16) - 1; $blen = $len > ${c.strlen} ? ${c.strlen} : $len;`,
+        `  printf("%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r\\n", nsecs, tid, pid, ${EUID}, args->old_pid, $len, buf(curtask->comm, 16), buf((uint8 *)((uint64)args + ($loc & 0xffff)), $blen));`,
+      ].join('\n'),
+    },
+    {
+      tp: 'tracepoint:sched:sched_process_exit', pred: `${c.filter}${user}`, body: [
+        '  $gd = curtask->signal->live.counter == 0 ? 1 : 0;',
+        '  printf("%llu\\tQ\\t%d\\t%d\\t%d\\t%d\\n", nsecs, tid, pid, $gd, curtask->exit_code);',
+        `  ${SCRATCH.map((m) => `delete(@${m}[tid]);`).join(' ')}`,
+        ...(all ? [] : ['  if ($gd) { delete(@follow[pid]); }']),
+      ].join('\n'),
+    },
+  ];
+}

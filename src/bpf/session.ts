@@ -1,0 +1,442 @@
+// Live tracing through eBPF (I/O edge): preconditions, bpftrace as a child running ./program.ts's program,
+// readiness (the sentinel), the attach snapshot, the pure pipeline (./parse.ts -> Correlator -> records), what
+// /proc adds (mount points, paths the dentry names miss, one-sided peers), and a stop within a second.
+// It hands the CLI and the dashboard the same LiveHandle as the strace session (src/live/session.ts).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Correlator } from '../correlate/correlator.js';
+import { LiveError, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
+import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord, type TransferEnd, type TransferRecord } from '../model/records.js';
+import { SYSCALLS } from '../model/syscalls.js';
+import { snapshotProcesses } from '../procfs/snapshot.js';
+import { ProcReader } from '../procfs/reader.js';
+import { parseDecor } from '../tracer/decor.js';
+import { BpfParser, type ProgramSignal } from './parse.js';
+import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
+
+export interface BpfOptions {
+  pids: number[];
+  command: string[] | null;
+  /** every process on the host (--all) */
+  all: boolean;
+  onRecord: (r: FdwatchRecord) => void;
+  onStatus?: (s: LiveStatus) => void;
+  /** the launched command's stdout and stderr go to this file, its stdin is /dev/null (under the dashboard) */
+  commandOutput?: string | null;
+  /** bpftrace's raw output is copied here (fixtures, debugging) */
+  rawOutput?: string | null;
+  /** how long an event waits for earlier ones from other CPUs (ms) */
+  windowMs?: number;
+  /** where tracefs and the kernel's BTF live (tests point elsewhere) */
+  tracefs?: string;
+  btf?: string;
+}
+
+const TRACEFS = '/sys/kernel/tracing';
+const BTF = '/sys/kernel/btf/vmlinux';
+const proc = new ProcReader('/proc');
+
+function which(cmd: string): string | null {
+  if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
+  }
+  return null;
+}
+
+/** CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON, from /proc/self/status. */
+function mayTrace(): boolean {
+  if (process.getuid?.() === 0) return true;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    const caps = BigInt('0x' + (m?.[1] ?? '0'));
+    const has = (n: number): boolean => ((caps >> BigInt(n)) & 1n) === 1n;
+    return has(21) || (has(39) && has(38));
+  } catch { return false; }
+}
+
+/** Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK, not to the memory cgroup. */
+function memlockProblem(): string | null {
+  const [maj, min] = os.release().split('.').map((x) => parseInt(x, 10));
+  if (maj === undefined || min === undefined || maj > 5 || (maj === 5 && min >= 11)) return null;
+  try {
+    const line = /^Max locked memory\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (line === undefined || line === 'unlimited' || Number(line) >= 256 << 20) return null;
+    return `RLIMIT_MEMLOCK is ${line} bytes on kernel ${os.release()} (BPF maps are charged to it before 5.11): run ulimit -l unlimited first`;
+  } catch { return null; }
+}
+
+/**
+ * Why eBPF cannot run here, or null. No side effects: an unmounted tracefs is no reason when fdwatch may mount
+ * it (root). Each reason is one line naming what is missing.
+ */
+export function bpfUnavailable(o: { tracefs?: string; btf?: string } = {}): string | null {
+  if (!mayTrace()) return 'eBPF needs root (or CAP_BPF and CAP_PERFMON): run fdwatch as root, or use --backend strace';
+  if (!which('bpftrace')) return 'bpftrace is not installed: install the bpftrace package (apt-get install bpftrace)';
+  const btf = o.btf ?? BTF;
+  if (!fs.existsSync(btf)) return `kernel BTF is missing (${btf}): eBPF needs a kernel built with CONFIG_DEBUG_INFO_BTF`;
+  const tracefs = o.tracefs ?? TRACEFS;
+  if (!fs.existsSync(path.join(tracefs, 'events')) && process.getuid?.() !== 0) {
+    return `tracefs is not mounted at ${tracefs} and only root may mount it: mount -t tracefs nodev ${tracefs}`;
+  }
+  return memlockProblem();
+}
+
+/** Mounts tracefs when it is not (root only): bpftrace attaches tracepoints through it. Returns what it did. */
+function ensureTracefs(tracefs: string): string | null {
+  if (fs.existsSync(path.join(tracefs, 'events'))) return null;
+  const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', tracefs], { encoding: 'utf8' });
+  if (r.status !== 0 || !fs.existsSync(path.join(tracefs, 'events'))) {
+    throw new LiveError(`tracefs is not mounted at ${tracefs} and mounting it failed: ${(r.stderr || r.error?.message || '').trim() || `mount exited ${r.status}`}`);
+  }
+  return `mounted tracefs at ${tracefs} (bpftrace needs it)`;
+}
+
+/** The syscall tracepoints this kernel has, with their argument names (read only when `withFields`). */
+function readTracepoints(tracefs: string, withFields: boolean): Map<string, string[]> {
+  const dir = path.join(tracefs, 'events', 'syscalls');
+  const out = new Map<string, string[]>();
+  for (const name of SYSCALLS.keys()) {
+    const d = path.join(dir, `sys_enter_${name}`);
+    if (!fs.existsSync(d) || !fs.existsSync(path.join(dir, `sys_exit_${name}`))) continue;
+    out.set(name, withFields ? parseFormat(fs.readFileSync(path.join(d, 'format'), 'utf8')).fields : []);
+  }
+  if (out.size === 0) throw new LiveError(`no syscall tracepoints under ${dir}: eBPF needs a kernel built with CONFIG_FTRACE_SYSCALLS`);
+  return out;
+}
+
+function execFilenameOffset(tracefs: string): number {
+  try {
+    return parseFormat(fs.readFileSync(path.join(tracefs, 'events', 'sched', 'sched_process_exec', 'format'), 'utf8')).offsets.get('filename') ?? 8;
+  } catch { return 8; }
+}
+
+/** mount id -> mount point, from a mountinfo file (octal escapes undone). */
+function readMountinfo(file: string): Map<number, string> {
+  const m = new Map<number, string>();
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch { return m; }
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 5) continue;
+    m.set(Number(f[0]), f[4]!.replace(/\\([0-7]{3})/g, (_a, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return m;
+}
+
+/** /proc/PID/status fields, or null once the process is gone. */
+function status(pid: number): ReturnType<ProcReader['status']> | null {
+  try { return proc.status(pid); } catch { return null; }
+}
+
+/** The process holding a socket inode: names the untraced end of a one-sided transfer. */
+function socketOwner(inode: number): { pid: number; fd: number; comm: string | null } | null {
+  const want = `socket:[${inode}]`;
+  for (const pid of proc.listPids()) {
+    let fds: number[];
+    try { fds = proc.listFds(pid); } catch { continue; }
+    for (const fd of fds) {
+      try { if (proc.fdLink(pid, fd) === want) return { pid, fd, comm: status(pid)?.name ?? null }; } catch { /* gone */ }
+    }
+  }
+  return null;
+}
+
+/** The kernel's monotonic clock, as bpftrace's nsecs reads it. */
+function monoNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** What the launched command's stdio is, and the wrapper that holds it until the probes are live. */
+function spawnHeld(command: string[], output: string | null | undefined): { child: ChildProcess; release: () => void } {
+  let stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'inherit', 'pipe'];
+  let outFd: number | null = null;
+  if (output) {
+    outFd = fs.openSync(output, 'a');
+    stdio = ['ignore', outFd, outFd, 'pipe'];
+  }
+  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs
+  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
+  if (outFd !== null) fs.closeSync(outFd);
+  const gate = child.stdio[3] as NodeJS.WritableStream;
+  return { child, release: () => { gate.end('go\n'); } };
+}
+
+export function startBpf(opts: BpfOptions): LiveHandle {
+  const tracefs = opts.tracefs ?? TRACEFS;
+  const why = bpfUnavailable({ tracefs, btf: opts.btf ?? BTF });
+  if (why) throw new LiveError(why);
+  if (opts.command && opts.command.length > 0 && !which(opts.command[0]!)) throw new LiveError(`command not found: ${opts.command[0]}`);
+  // threads resolve to their process
+  const follow = new Set<number>();
+  for (const pid of opts.pids) {
+    const st = status(pid);
+    if (!st) throw new LiveError(`no such process: ${pid}`);
+    follow.add(st.tgid);
+  }
+  const mounted = ensureTracefs(tracefs);
+  const x64 = process.arch === 'x64';
+  const tracepoints = readTracepoints(tracefs, !x64);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bpf-'));
+
+  let state: StraceState = 'starting';
+  let events = 0;
+  let commandExit: LiveResult['commandExit'] = null;
+  let error: string | null = null;
+  let interrupted = false;
+  let ready = false;
+  let ended = false;
+  const status_ = (message?: string): void => opts.onStatus?.({
+    strace: state, traced: liveCount(), events, commandExit, ...(message ? { message } : {}),
+  });
+  if (mounted) status_(mounted);
+
+  // the launched command waits in sh until every probe is attached
+  const held = opts.command ? spawnHeld(opts.command, opts.commandOutput) : null;
+  const commandRoot = held?.child.pid ?? null;
+  if (commandRoot !== null) follow.add(commandRoot);
+  const commandExited = held ? new Promise<void>((resolve) => {
+    held.child.on('exit', (code, signal) => { commandExit = { code, signal }; resolve(); });
+    held.child.on('error', () => { commandExit = { code: 127, signal: null }; resolve(); });
+  }) : Promise.resolve();
+
+  // ------------------------------------------------------------------ the pure pipeline
+  const epoch = Date.now() / 1000 - monoNs() / 1e9;
+  let mounts = readMountinfo('/proc/self/mountinfo');
+  let mountsRead = Date.now();
+  const mountPoint = (id: number, pid: number): string | null => {
+    let mp = mounts.get(id);
+    if (mp === undefined && Date.now() - mountsRead > 1000) { mounts = readMountinfo('/proc/self/mountinfo'); mountsRead = Date.now(); mp = mounts.get(id); }
+    // another mount namespace: the process's own view
+    if (mp === undefined) mp = readMountinfo(`/proc/${pid}/mountinfo`).get(id);
+    return mp ?? null;
+  };
+  const resolveFd = (pid: number, fd: number, ino: number): string | null => {
+    try {
+      const p = `/proc/${pid}/fd/${fd}`;
+      if (fs.statSync(p).ino !== ino) return null;
+      return fs.readlinkSync(p);
+    } catch { return null; }
+  };
+
+  const live = new Set<number>();
+  const commandTree = new Set<number>();
+  const liveCount = (): number => live.size;
+  const ownerCache = new Map<number, { pid: number; fd: number; comm: string | null } | null>();
+  const enrich = (t: TransferRecord): void => {
+    // one-sided traces: name the untraced end through the peer socket's owner
+    const fill = (end: TransferEnd, own: string | null): TransferEnd => {
+      if (end.pid !== null || !own) return end;
+      const peer = parseDecor(own).peer;
+      if (peer === null) return end;
+      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer));
+      const o = ownerCache.get(peer);
+      return o ? { ...end, pid: o.pid, comm: o.comm, uid: status(o.pid)?.uid[1] ?? null } : end;
+    };
+    if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
+    if (t.to === null && t.from.socket) {
+      const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
+      if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
+    }
+  };
+  const onRecord = (r: FdwatchRecord): void => {
+    if (r.type === 'transfer') enrich(r);
+    if (r.type === 'process') {
+      if (r.event === 'attach' || r.event === 'fork') {
+        live.add(r.pid);
+        if (r.pid === commandRoot || (r.event === 'fork' && r.ppid !== null && commandTree.has(r.ppid))) commandTree.add(r.pid);
+      } else if (r.event === 'exit') {
+        live.delete(r.pid);
+        commandTree.delete(r.pid);
+        if (ready && !opts.all) {
+          if (commandRoot !== null && follow.size > 1 ? commandTree.size === 0 : live.size === 0) {
+            void stop(commandRoot !== null ? 'the command and everything it started exited' : 'every traced process exited');
+          }
+        }
+      }
+    }
+    opts.onRecord(r);
+  };
+  const correlator = new Correlator(onRecord, {
+    resolveTgid: (tid) => parser.tgidOf(tid) ?? status(tid)?.tgid ?? null,
+    resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
+  });
+  let discardBefore = 0;
+  const parser = new BpfParser((op) => {
+    if (op.ts !== null && (op.ts - epoch) * 1e9 < discardBefore) return;
+    correlator.push(op);
+  }, {
+    clock: (ns) => epoch + ns / 1e9, windowNs: (opts.windowMs ?? 100) * 1e6, mountPoint, resolveFd,
+    privateMapsMatter: (tid, ts) => correlator.privateMapsMatter(tid, ts),
+  }, (s) => onSignal(s));
+
+  // ------------------------------------------------------------------ bpftrace
+  const programOpts: ProgramOptions = {
+    follow: opts.all ? null : [...follow], self: process.pid, tracepoints, execFilenameOffset: execFilenameOffset(tracefs),
+    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null,
+  };
+  const programFile = path.join(dir, 'fdwatch.bt');
+  fs.writeFileSync(programFile, bpfProgram(programOpts));
+  const raw = opts.rawOutput ? fs.openSync(opts.rawOutput, 'w') : null;
+  const child = spawn(which('bpftrace')!, ['-B', 'line', '--no-warnings', programFile], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...programEnv({}) },
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-16384); });
+  let rest = '';
+  child.stdout!.setEncoding('latin1').on('data', (d: string) => {
+    if (ended) return;
+    if (raw !== null) fs.writeSync(raw, d, null, 'latin1');
+    const text = rest + d;
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      parser.push(text.slice(start, nl));
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+    events = parser.stats.events;
+  });
+  const bpftraceExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', (e) => { error = `cannot run bpftrace: ${e.message}`; resolve({ code: 127, signal: null }); });
+  });
+
+  // the sentinel: kill(-SENTINEL_PGRP, 0) from this process makes the last-attached probe answer
+  let sentinel: NodeJS.Timeout | null = null;
+  let barrier: (() => void) | null = null;
+  const ping = (): void => { try { process.kill(-SENTINEL_PGRP, 0); } catch { /* ESRCH: there is no such group */ } };
+  const onSignal = (s: ProgramSignal): void => {
+    if (s.kind === 'loaded' && !ready && sentinel === null) { sentinel = setInterval(ping, 20); ping(); }
+    if (s.kind !== 'ready') return;
+    if (barrier) { const b = barrier; barrier = null; b(); return; }
+    if (ready) return;
+    if (sentinel) { clearInterval(sentinel); sentinel = null; }
+    if (!s.regsOk) {
+      error = 'the probes could not read the saved registers on this kernel (unexpected stack layout): use --backend strace';
+      void stop('eBPF failed');
+      return;
+    }
+    ready = true;
+    // what the probes saw before all of them were live is in the snapshot instead
+    discardBefore = s.ns;
+    attached();
+  };
+
+  const attached = (): void => {
+    state = 'tracing';
+    // fd tables start from what the processes hold now
+    const snap = snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: false });
+    for (const p of snap.processes) {
+      let tids: number[] = [];
+      try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }
+      correlator.seedProcess({
+        pid: p.pid, ppid: p.ppid, comm: p.comm, uid: status(p.pid)?.uid[1] ?? p.uid, tids,
+        fds: p.fds.map((f) => {
+          const target = parseDecor(f.target);
+          if (target.kind !== f.kind && f.kind !== 'unknown') target.kind = f.kind;
+          return { fd: f.fd, target, cloexec: f.cloexec };
+        }),
+      }, snap.ts);
+    }
+    for (const pid of follow) {
+      if (pid === commandRoot) continue;
+      status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
+    }
+    if (opts.all) status_(`attached to every process (${snap.processes.length} now) via eBPF`);
+    held?.release();
+    flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
+    if (opts.onStatus) ticker = setInterval(() => {
+      const lost = parser.stats.lostEvents;
+      status_(lost > 0 ? `lost ${lost} events: bpftrace's ring buffers overflowed` : undefined);
+    }, 1000);
+  };
+  let flushTimer: NodeJS.Timeout | null = null;
+  let ticker: NodeJS.Timeout | null = null;
+  status_();
+
+  // ------------------------------------------------------------------ stop
+  let stopping: Promise<void> | null = null;
+  let stopRequested: () => void = () => {};
+  const stopRequest = new Promise<null>((resolve) => { stopRequested = () => resolve(null); });
+  const drain = async (): Promise<void> => {
+    // every event before now is in bpftrace's rings: the sentinel's answer comes after them on this CPU,
+    // and one window later the other CPUs' have arrived too
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => { barrier = null; resolve(); }, 400);
+        barrier = () => { clearTimeout(t); resolve(); };
+        ping();
+      });
+      await new Promise((r) => setTimeout(r, (opts.windowMs ?? 100) + 20));
+    }
+  };
+  function stop(reason?: string): Promise<void> {
+    if (stopping) return stopping;
+    state = 'detaching';
+    status_(reason);
+    interrupted = reason === undefined;
+    stopRequested();
+    stopping = (async () => {
+      if (ready) await drain();
+      // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
+      // print every map
+      child.kill('SIGKILL');
+      if (!ready && held && commandExit === null) held.child.kill('SIGKILL');
+    })();
+    return stopping;
+  }
+  const done = (async (): Promise<LiveResult> => {
+    const ex = await Promise.race([bpftraceExited, stopRequest]);
+    if (!stopping) {
+      // bpftrace died by itself
+      const lines = stderr.split('\n').filter((l) => /ERROR|error:|FATAL/.test(l) && !l.includes('RLIMIT_MEMLOCK'));
+      error ??= lines.length > 0 ? `bpftrace failed: ${lines[0]!.replace(/^ERROR:\s*/, '').trim()}` : `bpftrace ended with ${ex?.signal ?? `status ${ex?.code}`}`;
+      if (held && commandExit === null) held.child.kill('SIGKILL');
+      await stop('eBPF failed');
+    }
+    await stopping;
+    ended = true;
+    if (sentinel) clearInterval(sentinel);
+    if (flushTimer) clearInterval(flushTimer);
+    if (ticker) clearInterval(ticker);
+    if (raw !== null) fs.closeSync(raw);
+    if (rest) parser.push(rest);
+    parser.end();
+    correlator.finish();
+    if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);
+    state = 'ended';
+    const summary = summarize(parser, correlator, interrupted || error !== null,
+      opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);
+    onRecord(summary);
+    fs.rmSync(dir, { recursive: true, force: true });
+    status_();
+    return { summary, commandExit, error, detachProblem: null };
+  })();
+  // a command that exits before any trace event (a failed exec) still ends the session
+  void commandExited.then(() => { if (ready && live.size === 0 && !opts.all) void stop('the command exited'); });
+  // a second stop signal: no probe outlives bpftrace, so ending it at once leaves nothing attached
+  const kill = (): void => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  return { commandPid: () => commandRoot, stop, kill, done };
+}
+
+function summarize(parser: BpfParser, c: Correlator, interrupted: boolean, source: string): SummaryRecord {
+  const n = c.counts;
+  const st = parser.stats;
+  return {
+    v: SCHEMA_VERSION, type: 'summary', ts: null,
+    lines: st.lines, events: st.events, syscalls: st.syscalls, processes: c.processes.size,
+    transfers: { delivered: n.delivered, inFlight: n.inFlight, lost: n.lost },
+    fdsSent: n.fdsSent, fdsReceived: n.fdsReceived,
+    parseErrors: st.malformed, parseErrorSamples: parser.samples,
+    alerts: n.alerts,
+    cleanEnd: !interrupted && st.lostEvents === 0 && st.brokenGroups === 0 && c.allExited(),
+    opaqueMessages: n.opaqueMessages,
+    source,
+    lostEvents: st.lostEvents,
+  };
+}

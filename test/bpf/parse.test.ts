@@ -1,0 +1,222 @@
+// bpftrace's output -> FdOps -> the correlator's records, on output recorded from real programs
+// (fixtures/bpf/*.raw, recorded with test/bpf/record.ts) and on lines built to be wrong, late or hostile.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BpfParser, unescapeR, type ParseOptions } from '../../src/bpf/parse.js';
+import { Correlator } from '../../src/correlate/correlator.js';
+import type { FdOp } from '../../src/model/fdop.js';
+import type { FdwatchRecord } from '../../src/model/records.js';
+import { ofType } from '../helpers.js';
+import { root } from '../paths.js';
+
+const dir = path.join(root, 'fixtures', 'bpf');
+
+/** mount id -> mount point, as the recording machine had them */
+const MOUNTS = new Map(fs.readFileSync(path.join(dir, 'mountinfo'), 'utf8').split('\n').filter(Boolean)
+  .map((l) => { const f = l.split(' '); return [Number(f[0]), f[4]!] as const; }));
+const mountPoint = (id: number): string | null => MOUNTS.get(id) ?? null;
+
+function lines(name: string): string[] {
+  return fs.readFileSync(path.join(dir, `${name}.raw`), 'latin1').split('\n');
+}
+
+interface Run { records: FdwatchRecord[]; ops: FdOp[]; parser: BpfParser }
+
+/** The session's pipeline without the I/O: parser -> correlator -> records. */
+function run(input: string[], opts: ParseOptions = {}): Run {
+  const records: FdwatchRecord[] = [];
+  const ops: FdOp[] = [];
+  const c = new Correlator((r) => records.push(r), { resolveTgid: (tid) => parser.tgidOf(tid) });
+  const parser: BpfParser = new BpfParser((op) => { ops.push(op); c.push(op); }, { mountPoint, clock: (ns) => ns / 1e9, ...opts });
+  for (const l of input) parser.push(l);
+  parser.end();
+  c.finish();
+  return { records, ops, parser };
+}
+
+const delivered = (r: Run) => ofType(r.records, 'transfer').filter((t) => t.state === 'delivered');
+
+test('unescapeR: bpftrace\'s %r back to bytes; a literal \\x41 stays four bytes; the kernel\'s length catches the rest', () => {
+  assert.is(unescapeR('etc', 3), 'etc');
+  assert.is(unescapeR('new\\x0aline \\x41 \\xc3\\xa9', 16), 'new\nline \\x41 é');
+  assert.is(unescapeR('tab\\x09here', 8), 'tab\there');
+  // a literal "\x0a" (four bytes) reads as one escaped byte: the length says it is not
+  assert.is(unescapeR('a\\x0ab', 6), null);
+  assert.is(unescapeR('a\\x0ab', 3), 'a\nb');
+  assert.is(unescapeR('x\\x00\\x00', null), 'x\0\0');
+});
+
+test('seed (fork + socketpair): one delivered transfer parent fd 3 -> child fd 4, proven one open file, CLOEXEC from the kernel', () => {
+  const r = run(lines('seed'));
+  const t = ofType(r.records, 'transfer');
+  assert.is(t.length, 1);
+  const fork = ofType(r.records, 'process').find((p) => p.event === 'fork')!;
+  assert.equal([t[0]!.state, t[0]!.from.pid, t[0]!.to?.pid, t[0]!.from.fd, t[0]!.to?.fd, t[0]!.target, t[0]!.confirmed],
+    ['delivered', fork.ppid, fork.pid, 3, 4, '/etc/hostname', true]);
+  assert.match(t[0]!.from.socket ?? '', /^UNIX-STREAM:\[\d+->\d+\]$/);
+  // recvmsg(MSG_CMSG_CLOEXEC): the received fd is close-on-exec
+  const recv = ofType(r.records, 'fd').find((f) => f.op === 'receive')!;
+  assert.equal([recv.pid, recv.fd, recv.cloexec, recv.fromFd], [fork.pid, 4, true, 3]);
+  // the child's /dev/null placeholder: a device, opened O_CLOEXEC
+  const dn = ofType(r.records, 'fd').find((f) => f.pid === fork.pid && f.op === 'open' && f.fd === 3)!;
+  assert.equal([dn.target, dn.kind, dn.cloexec], ['/dev/null', 'device', true]);
+  assert.equal(r.parser.stats.malformed, 0);
+  assert.is(r.parser.stats.lostEvents, 0);
+});
+
+test('send_fds: several fds per message, a memfd, MSG_CTRUNC losing the two that did not fit', () => {
+  const r = run(lines('send_fds'));
+  const t = ofType(r.records, 'transfer');
+  assert.equal(t.map((x) => `${x.state} ${x.kind} ${x.target}`), [
+    'delivered file /etc/hostname', `delivered pipe ${t[1]!.target}`, 'delivered device /dev/null',
+    'delivered memfd /memfd:fdwatch-memfd (deleted)', 'delivered file /etc/hostname', `lost pipe ${t[1]!.target}`, 'lost device /dev/null',
+  ]);
+  assert.match(t[1]!.target ?? '', /^pipe:\[\d+\]$/);
+  assert.ok(delivered(r).every((x) => x.confirmed === true));
+  assert.equal(ofType(r.records, 'alert').map((a) => a.kind), ['ctrunc-lost', 'ctrunc-lost']);
+  // the first message's four fds: one receive op with one message of four
+  const recv = r.ops.filter((o): o is Extract<FdOp, { op: 'receive' }> => o.op === 'receive');
+  assert.equal(recv.map((o) => o.messages.map((m) => m === 'opaque' ? -1 : m.fds.length)), [[4], [1]]);
+  assert.equal(recv.map((o) => o.messages.map((m) => m !== 'opaque' && m.ctrunc)), [[false], [true]]);
+});
+
+test('threads: one fd table for the threads; the passed fd stays in the process; exec closes CLOEXEC fds and keeps fd 3', () => {
+  const r = run(lines('threads'));
+  const procs = ofType(r.records, 'process');
+  const main = procs.find((p) => p.event === 'exec' && p.comm === 'threads')!;
+  const t = ofType(r.records, 'transfer');
+  assert.is(t.length, 1);
+  assert.equal([t[0]!.state, t[0]!.from.pid, t[0]!.to?.pid, t[0]!.target, t[0]!.confirmed], ['delivered', main.pid, main.pid, '/etc/passwd', true]);
+  assert.is.not(t[0]!.from.tid, t[0]!.to?.tid);
+  // threads are folded into their process: one fork (the /bin/true child), no thread processes
+  assert.equal(procs.filter((p) => p.event === 'fork').length, 1);
+  const child = procs.find((p) => p.event === 'fork')!.pid;
+  const closedAtExec = ofType(r.records, 'fd').filter((f) => f.pid === child && f.op === 'close' && f.syscall === 'execve').map((f) => f.fd);
+  assert.equal(closedAtExec, [4, 5, 6]);
+  const keptOpen = ofType(r.records, 'fd').find((f) => f.pid === child && f.op === 'open' && f.syscall === 'openat')!;
+  assert.is(keptOpen.fd, 4, 'the loader\'s first open in /bin/true returns 4: fd 3 survived');
+});
+
+test('exec in a non-leader thread: the thread takes the leader\'s pid, fd 3 survives, fd 4 (CLOEXEC) closes, one exit', () => {
+  const r = run(lines('exec_thread'));
+  const procs = ofType(r.records, 'process');
+  const pids = new Set(procs.map((p) => p.pid));
+  assert.is(pids.size, 1, JSON.stringify(procs));
+  const exec = procs.filter((p) => p.event === 'exec').map((p) => `${p.comm} ${p.path}`);
+  assert.equal(exec.slice(-1), ['true /bin/true']);
+  const [pid] = pids;
+  const atExec = ofType(r.records, 'fd').filter((f) => f.syscall === 'execve' && f.op === 'close' && f.pid === pid).map((f) => f.fd);
+  assert.ok(atExec.includes(4) && !atExec.includes(3), String(atExec));
+  const exits = procs.filter((p) => p.event === 'exit');
+  assert.equal(exits.map((e) => [e.pid, e.exitCode, e.signal]), [[pid, 0, null]]);
+});
+
+test('pidfd_getfd: the child takes its parent\'s fd 3 as its fd 5 (CLOEXEC), named by the pidfd\'s pid', () => {
+  const r = run(lines('pidfd_getfd'));
+  const t = ofType(r.records, 'transfer');
+  const fork = ofType(r.records, 'process').find((p) => p.event === 'fork')!;
+  assert.equal(t.map((x) => [x.via, x.state, x.from.pid, x.from.fd, x.to?.pid, x.to?.fd, x.target]),
+    [['pidfd_getfd', 'delivered', fork.ppid, 3, fork.pid, 5, '/etc/hostname']]);
+  const take = ofType(r.records, 'fd').find((f) => f.op === 'take')!;
+  assert.equal([take.cloexec, take.fromPid, take.fromFd], [true, fork.ppid, 3]);
+  const pidfd = ofType(r.records, 'fd').find((f) => f.syscall === 'pidfd_open')!;
+  assert.equal([pidfd.fd, pidfd.target, pidfd.kind], [4, 'anon_inode:[pidfd]', 'anon']);
+});
+
+test('sendmmsg/recvmmsg: three messages in one call each, two carrying fds: three transfers, all MSG_CMSG_CLOEXEC', () => {
+  const r = run(lines('mmsg'));
+  assert.equal(delivered(r).map((x) => x.target), ['/etc/hostname', '/dev/null', '/etc/passwd']);
+  assert.ok(delivered(r).every((x) => x.confirmed === true && x.from.socket?.startsWith('UNIX-DGRAM:[')));
+  assert.ok(ofType(r.records, 'fd').filter((f) => f.op === 'receive').every((f) => f.cloexec === true));
+  const sent = r.ops.find((o): o is Extract<FdOp, { op: 'send' }> => o.op === 'send')!;
+  assert.equal(sent.messages.map((m) => m === 'opaque' ? 'opaque' : m.fds.length), [2, 1]);
+});
+
+test('the most fds one message holds (253): every one read at both ends', () => {
+  const r = run(lines('max253'));
+  assert.is(delivered(r).length, 253);
+  assert.ok(delivered(r).every((x) => x.target === '/dev/null' && x.confirmed === true));
+  const recv = r.ops.find((o): o is Extract<FdOp, { op: 'receive' }> => o.op === 'receive')!;
+  assert.equal(recv.messages.map((m) => m !== 'opaque' && m.hidden), [false]);
+});
+
+test('hostile names: a newline, a tab and a literal \\x41 in a path cannot break the lines; the path comes back exact', () => {
+  const r = run(lines('hostile'));
+  assert.is(r.parser.stats.malformed, 0);
+  const t = delivered(r);
+  assert.is(t.length, 1);
+  assert.match(t[0]!.target ?? '', /^\/tmp\/fdwatch-bpf-rec-[^/]+\/h-[^/]+\/tab\there\/new\nline \\x41 é$/);
+});
+
+test('out of order: events from other CPUs arrive in any order; the window sorts them by kernel time', () => {
+  const input = lines('send_fds');
+  // cut the stream into probe runs (lines of one tid and time, closed by E/P/X/Q) and swap neighbours
+  const runs: string[][] = [];
+  let cur: string[] = [];
+  for (const l of input) {
+    cur.push(l);
+    if (/^\d+\t[EPXQRAZ]\t/.test(l) || !/^\d/.test(l)) { runs.push(cur); cur = []; }
+  }
+  if (cur.length) runs.push(cur);
+  const shuffled: string[] = [];
+  for (let i = 0; i < runs.length; i += 2) shuffled.push(...(runs[i + 1] ?? []), ...runs[i]!);
+  const a = run(input);
+  const b = run(shuffled);
+  // the same records, but for the input line numbers they cite
+  const strip = (r: Run) => r.records.map((x) => JSON.stringify({ ...x, line: undefined }));
+  assert.equal(strip(b), strip(a));
+  assert.ok(ofType(b.records, 'transfer').length === 7);
+});
+
+test('the window: events leave it only once older than the window; one that comes later than that is counted late', () => {
+  const out: FdOp[] = [];
+  const p = new BpfParser((op) => out.push(op), { windowNs: 100, mountPoint });
+  p.push('1000\tE\t7\t7\t0\ttracepoint:syscalls:sys_enter_close\t3\tffff1');
+  p.push('1050\tE\t8\t8\t0\ttracepoint:syscalls:sys_enter_close\t4\tffff2');
+  p.flush(1120);
+  assert.equal(out.filter((o) => o.op === 'close').map((o) => o.tid), [7], 'only the one older than 100 ns');
+  p.push('990\tE\t9\t9\t0\ttracepoint:syscalls:sys_enter_close\t5\tffff3');
+  p.flush(null);
+  assert.equal(out.filter((o) => o.op === 'close').map((o) => o.tid), [7, 9, 8]);
+  assert.is(p.stats.late, 1);
+  assert.is(p.waiting, 0);
+});
+
+test('malformed lines and lost events are counted, never fatal; bpftrace\'s own messages are not errors', () => {
+  const input = [
+    'Attaching 53 probes...',
+    ...lines('seed').filter((l) => !l.startsWith('Attaching')),
+    'Lost 12 events',
+    'garbage here',
+    '12345\tE\t1\t1\t0\ttracepoint:syscalls:sys_exit_openat\t3',
+    '12346\tF\t1\tr\tnot-a-number',
+    '12347\tW\t1',
+    'Lost 3 events',
+  ];
+  const r = run(input);
+  assert.is(r.parser.stats.lostEvents, 15);
+  assert.is(r.parser.stats.malformed, 4);
+  assert.equal(r.parser.samples.map((s) => s.reason), [
+    'not an fdwatch event line', 'E line with 7 fields, not 21', 'F line with 5 fields, not 18', 'unknown line kind W',
+  ]);
+  // the good lines still make their transfer
+  assert.is(delivered(r).length, 1);
+});
+
+test('paths the dentry names do not reach: /proc right after the event, else only the tail, marked', () => {
+  // a D line for the file itself, none for its directory: the walk cannot reach the mount root
+  const d = '5000\tD\t1\tffaa\tffbb\t4\tfile';
+  const open = '5000\tE\t1\t1\t0\ttracepoint:syscalls:sys_exit_openat\t3\t3\tff01\t99\tef53\t100644\t1\t27\tff00\tffaa\t0\t0\t0\t0\t0';
+  const asked: string[] = [];
+  const withProc = run([d, open], { resolveFd: (pid, fd, ino) => { asked.push(`${pid} ${fd} ${ino}`); return '/srv/data/file'; } });
+  assert.equal(asked, ['1 3 99']);
+  assert.is(ofType(withProc.records, 'fd').find((f) => f.op === 'open')!.target, '/srv/data/file');
+  assert.is(withProc.parser.stats.pathsFromProc, 1);
+  const gone = run([d, open], { resolveFd: () => null });
+  assert.is(ofType(gone.records, 'fd').find((f) => f.op === 'open')!.target, '.../file');
+  assert.is(gone.parser.stats.partialPaths, 1);
+});
+
+test.run();

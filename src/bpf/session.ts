@@ -1,7 +1,7 @@
 // Live tracing through eBPF (I/O edge): preconditions, bpftrace as a child running ./program.ts's program,
 // readiness (the sentinel), the attach snapshot, the pure pipeline (./parse.ts -> Correlator -> records), what
 // /proc adds (mount points, paths the dentry names miss, one-sided peers), and a stop within a second.
-// It hands the CLI and the dashboard the same LiveHandle as the strace session (src/live/session.ts).
+// It hands the CLI and the dashboard the same LiveHandle as the strace session (src/live/trace.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -133,7 +133,7 @@ const F_DUPFD_CLOEXEC = 1030;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const TCP_LISTEN = 10;
-const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
+const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 5: 'SEQPACKET' };
 /** signal numbers (x86-64 / asm-generic) -> names, for exit codes */
 const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',
   'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN',
@@ -522,7 +522,7 @@ export class BpfParser {
       case 'pidfd_getfd': {
         if (!d) return null;
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
-        const pidfdTarget: FdTarget = { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: pfd && pfd.aux > 0 ? pfd.aux : null };
+        const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
           op: 'take', ...base, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
           target: this.target(d, pid, spec, g.u.get('r'), g.i.get('r')),
@@ -556,7 +556,8 @@ export class BpfParser {
     switch (d.magic) {
       case MAGIC.SOCKFS: return socketTarget(d, unixPath ?? null, inet ?? null);
       case MAGIC.PIPEFS: return plainTarget(`pipe:[${d.ino}]`, 'pipe');
-      case MAGIC.PIDFS: return { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: d.aux > 0 ? d.aux : null };
+      // strace -yy's words for a pidfd: pid:N
+      case MAGIC.PIDFS: return d.aux > 0 ? { ...plainTarget(`pid:${d.aux}`, 'anon'), pid: d.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
       case MAGIC.ANON_INODE_FS: {
         const name = this.dentries.get(d.dentry)?.[1];
         if (name) return plainTarget(name.startsWith('[') || name === 'inotify' ? `anon_inode:${name}` : `anon_inode:[${name}]`, 'anon');
@@ -571,13 +572,14 @@ export class BpfParser {
     const kind = kindOf(d.mode);
     const joined = this.joinPath(d, pid);
     if (joined !== null) {
-      // memfd files live on an internal mount, named memfd:NAME, always unlinked
-      if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined} (deleted)`, 'memfd');
+      // memfd files live on an internal mount, named memfd:NAME, always unlinked: named as the strace backend does
+      if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined}`, 'memfd');
       return plainTarget(d.nlink === 0 ? `${joined} (deleted)` : joined, kind);
     }
     if (d.procPath !== null) {
       this.stats.pathsFromProc++;
-      return plainTarget(d.procPath, d.procPath.startsWith('/memfd:') ? 'memfd' : kind);
+      if (d.procPath.startsWith('/memfd:')) return plainTarget(d.procPath.replace(/ \(deleted\)$/, ''), 'memfd');
+      return plainTarget(d.procPath, kind);
     }
     this.stats.partialPaths++;
     const tail = this.tail(d);
@@ -648,7 +650,8 @@ function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTa
       t.path = unixPath;
       inner += unixPath.startsWith('@') ? `,@${JSON.stringify(unixPath.slice(1))}` : `,${JSON.stringify(unixPath)}`;
     }
-    t.target = `UNIX-${SOCK_TYPES[d.sockType] ?? 'UNKNOWN'}:[${inner}]`;
+    // strace -yy names a datagram unix socket plain UNIX
+    t.target = `${d.sockType === 2 ? 'UNIX' : `UNIX-${SOCK_TYPES[d.sockType] ?? 'UNKNOWN'}`}:[${inner}]`;
     return t;
   }
   if (d.family === 2 || d.family === 10) {

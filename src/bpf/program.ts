@@ -80,8 +80,11 @@ export const DEFAULT_MMSG = 4;
 const DEFAULT_DEPTH = 24;
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h) */
 const SCM_MAX_FD = 253;
-/** cmsg headers walked per message (SCM_CREDENTIALS or SCM_PIDFD may come before SCM_RIGHTS) */
-const CMSG_MAX = 3;
+/** cmsg headers walked per message (SCM_CREDENTIALS may come before SCM_RIGHTS) */
+const CMSG_MAX = 2;
+/** dentries walked for the first MSG_WALKED fds a recvmsg installs: the sender may be untraced (names unknown) */
+const MSG_DEPTH = 8;
+const MSG_WALKED = 4;
 /** fds read of each message of a sendmmsg/recvmmsg (more count as hidden) */
 export const MMSG_FD_MAX = 64;
 
@@ -266,8 +269,8 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
     case 'pair':
       return exitProbe('$ret == 0', [
         '    $ts = nsecs;', `    $v = (uint64)$A${spec.pairArg};`,
-        describe(c, 'r', '*(int32 *)uptr($v)', { socket: 'full', depth: 0, line: true }),
-        describe(c, 'r', '*((int32 *)uptr($v) + 1)', { socket: 'full', depth: 0, line: true }),
+        describe(c, 'r', '*(int32 *)uptr($v)', { socket: 'peer', depth: 0, line: true }),
+        describe(c, 'r', '*((int32 *)uptr($v) + 1)', { socket: 'peer', depth: 0, line: true }),
         head('\\t%d', ', $ret'),
       ], [spec.pairArg!]);
     case 'dup':
@@ -471,7 +474,15 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
     '        $rights = 1; $any = 1;',
     '        $i2 = (int64)0;',
     `        while ($i2 < $n && $i2 < ${fdMax}) {`,
-    describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'peer', depth: vector ? 0 : 1, line: true }).replace(/^/gm, '      '),
+    ...(receive && !vector ? [
+      // the first few installed fds get their names walked (an untraced sender's files are not in the D cache);
+      // the verifier walks every iteration, and knows the counter, so the rest cost only the plain description
+      `          if ($i2 < ${MSG_WALKED}) {`,
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: MSG_DEPTH, line: true }).replace(/^/gm, '        '),
+      '          } else {',
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '        '),
+      '          }',
+    ] : [describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '      ')]),
     '          $i2++;',
     '        }',
     '      }',

@@ -386,6 +386,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
       // print every map
       child.kill('SIGKILL');
+      // the kernel takes a while to detach each probe of the dead bpftrace: fdwatch does not wait on its pipes
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.unref();
       if (!ready && held && commandExit === null) held.child.kill('SIGKILL');
     })();
     return stopping;

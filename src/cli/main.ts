@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { replay, UsageError } from './replay.js';
 import { InputError } from '../tracer/read.js';
+import type { WatchOptions } from './watch.js';
 
 function fail(msg: string, code = 1): never {
   process.stderr.write(`fdwatch: ${msg}\n`);
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
         .option('pid', { alias: 'p', type: 'number', array: true, describe: 'a process id to attach to (repeatable)' })
         .option('json', { type: 'string', describe: 'write NDJSON records as they happen to this file (- for stdout)' })
         .option('tui', { type: 'boolean', default: true, describe: 'open the dashboard on a terminal (--no-tui: readable lines)' })
+        .option('backend', { choices: ['auto', 'bpf', 'strace'], describe: 'the tracer: eBPF (bpftrace, no ptrace stops) or strace; auto: eBPF when this kernel allows it (default: strace, or bpf with --all)' })
+        .option('all', { type: 'boolean', default: false, describe: 'every process on the host (eBPF): who passes fds to whom right now' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
         .example('$0 -- ./server --flag', 'launch and trace')
         .example('$0 -p 1234 -- getent passwd', 'attach to a daemon and launch its client, in one trace')
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
         process.exitCode = await runWatch({
           pids, command: rest.length > 0 ? rest : null, json: (a.json as string | undefined) ?? null,
           lines: !(a.tui as boolean) || !process.stdout.isTTY,
+          backend: a.backend as WatchOptions['backend'], all: a.all as boolean,
         });
       },
     )

@@ -2,9 +2,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { formatSummary } from '../export/text.js';
-import { startLive, LiveError } from '../live/session.js';
+import { LiveError } from '../live/session.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveJson, type WatchOptions } from './watch.js';
+import { endCommand, exitCodeOf, liveJson, startBackend, type WatchOptions } from './watch.js';
 
 export async function runWatchTui(opts: WatchOptions): Promise<number> {
   if (opts.json === '-') throw new LiveError('with the dashboard, --json needs a file (or add --no-tui for NDJSON on stdout)');
@@ -13,7 +13,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
   const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
   const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
   let dash: DashboardHandle | null = null;
-  const live = startLive({
+  const live = startBackend(opts, {
     pids: opts.pids, command: opts.command, commandOutput,
     onRecord: (r) => { writer?.write(r); dash?.push(r); },
     onStatus: (s) => dash?.status({

@@ -3,7 +3,8 @@ import os from 'node:os';
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import { formatRecord, formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle, type LiveResult } from '../live/session.js';
+import { startLive, LiveError, type LiveHandle, type LiveOptions, type LiveResult } from '../live/session.js';
+import { bpfUnavailable, startBpf } from '../bpf/session.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -13,6 +14,9 @@ export interface WatchOptions {
   lines: boolean;
   /** after detaching, end the launched command too (the demo's workloads loop forever) */
   killCommand?: boolean;
+  /** the tracer (see startBackend) and --all */
+  backend?: Backend;
+  all?: boolean;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -39,7 +43,7 @@ export function endCommand(opts: WatchOptions, live: LiveHandle): void {
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
-  if (opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
+  if (!opts.all && opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
     throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND');
   }
   if (!opts.lines) {
@@ -58,7 +62,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       if (line !== null) lineOut.write(line + '\n');
     }
   };
-  const live = startLive({
+  const live = startBackend(opts, {
     pids: opts.pids, command: opts.command, onRecord,
     onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${s.message}\n`); },
   });
@@ -75,4 +79,40 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
     close();
   }
+}
+
+// ---------------------------------------------------------------- the tracer: eBPF or strace (docs/bpf.md)
+
+export type Backend = 'auto' | 'bpf' | 'strace';
+
+/**
+ * Starts the chosen tracer. `auto` takes eBPF when this kernel allows it (no ptrace stops: a busy daemon keeps
+ * its speed) and says why when it falls back to strace. Unset: strace, or eBPF for --all (which only eBPF can do).
+ */
+export function startBackend(opts: WatchOptions, live: LiveOptions): LiveHandle {
+  const asked = opts.backend ?? (opts.all ? 'bpf' : 'strace');
+  if (opts.all && asked === 'strace') throw new LiveError('--all needs the eBPF backend: drop --backend strace');
+  let use: 'bpf' | 'strace' = asked === 'auto' ? 'bpf' : asked;
+  let why = asked === 'auto' ? 'eBPF is available' : `--backend ${asked}`;
+  if (asked === 'auto') {
+    const missing = bpfUnavailable();
+    if (missing) {
+      if (opts.all) throw new LiveError(missing);
+      use = 'strace';
+      why = `eBPF unavailable: ${missing}`;
+    }
+  }
+  const onRecord = (r: FdwatchRecord): void => {
+    if (r.type === 'summary') r.backend = use;
+    live.onRecord(r);
+  };
+  const handle = use === 'strace' ? startLive({ ...live, onRecord }) : startBpf({
+    pids: live.pids, command: live.command, all: opts.all === true, onRecord,
+    ...(live.onStatus ? { onStatus: live.onStatus } : {}), ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
+  });
+  // the status line (and the dashboard's status bar) says which tracer, and why, whenever there was a choice
+  if (use === 'bpf' || asked === 'auto') {
+    live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` });
+  }
+  return handle;
 }

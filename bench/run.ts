@@ -158,6 +158,7 @@ async function benchTuiEntry(): Promise<Result> {
 
 const all: Record<string, () => Promise<Result>> = {
   replay: benchReplay, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
+  bpf: async () => (await import('./bpf.js')).benchBpf(),
 };
 
 async function main(): Promise<void> {

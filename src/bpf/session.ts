@@ -281,7 +281,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const programFile = path.join(dir, 'fdwatch.bt');
   fs.writeFileSync(programFile, bpfProgram(programOpts));
   const raw = opts.rawOutput ? fs.openSync(opts.rawOutput, 'w') : null;
-  const child = spawn(which('bpftrace')!, ['-B', 'line', '--no-warnings', programFile], {
+  // full buffering: the program's heartbeat flushes it (see HEARTBEAT_MS)
+  const child = spawn(which('bpftrace')!, ['-B', 'full', '--no-warnings', programFile], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...programEnv({}) },
   });
   let stderr = '';

@@ -25,6 +25,8 @@ interface InFlightFd {
 
 interface InFlightMessage {
   fds: InFlightFd[];
+  /** the queue it waits in */
+  key: string;
 }
 
 /** A receive whose send was not seen (yet): held until the send shows up or the trace ends. */
@@ -54,6 +56,8 @@ export class Transfers implements SocketHooks {
   /** unix socket path -> client endpoints whose connect() waits for the listener's accept() */
   private readonly pendingConnects = new Map<string, string[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
+  /** kernel file identity (FdRef.file) -> the in-flight messages carrying it, oldest first */
+  private readonly byFile = new Map<string, InFlightMessage[]>();
   private nextEndpoint = 1;
 
   constructor(
@@ -100,6 +104,7 @@ export class Transfers implements SocketHooks {
     const q = this.queues.get(from);
     if (!q) return;
     this.queues.delete(from);
+    for (const m of q) m.key = to;
     const dst = this.queues.get(to);
     if (dst) dst.push(...q); else this.queues.set(to, q);
   }
@@ -111,6 +116,7 @@ export class Transfers implements SocketHooks {
     if (!q || q.length === 0) return;
     this.queues.delete(ofd.endpoint);
     for (const m of q) {
+      this.unindex(m);
       for (const f of m.fds) this.lose(f, ts, 'receiving socket closed with the fd still queued', 'socket-closed-with-fds', p);
     }
   }
@@ -162,21 +168,37 @@ export class Transfers implements SocketHooks {
       const waiting = this.orphans.get(key);
       if (waiting && waiting.length > 0) { this.adopt(waiting.shift()!, fds); continue; }
       const q = this.queues.get(key);
-      const msg: InFlightMessage = { fds };
+      const msg: InFlightMessage = { fds, key };
       if (q) q.push(msg); else this.queues.set(key, [msg]);
+      for (const f of fds) {
+        if (f.file === null) continue;
+        const list = this.byFile.get(f.file);
+        if (list) { if (list[list.length - 1] !== msg) list.push(msg); } else this.byFile.set(f.file, [msg]);
+      }
+    }
+  }
+
+  /** A message leaves the file-identity index (received, lost, or in flight at the end). */
+  private unindex(m: InFlightMessage): void {
+    for (const f of m.fds) {
+      if (f.file === null) continue;
+      const list = this.byFile.get(f.file);
+      const i = list ? list.indexOf(m) : -1;
+      if (i < 0) continue;
+      list!.splice(i, 1);
+      if (list!.length === 0) this.byFile.delete(f.file);
     }
   }
 
   private popMessage(ep: string | null, file: string | undefined): InFlightMessage | null {
-    // the kernel's file identity is the strongest: the message that carries this very open file description
-    if (file !== undefined) {
-      for (const [k, q] of this.queues) {
-        const i = q.findIndex((m) => m.fds.some((f) => f.file === file));
-        if (i < 0) continue;
-        const m = q.splice(i, 1)[0]!;
-        if (q.length === 0) this.queues.delete(k);
-        return m;
-      }
+    // the kernel's file identity is the strongest: the (oldest) message that carries this very open file description
+    const m = file !== undefined ? this.byFile.get(file)?.[0] : undefined;
+    if (m) {
+      const q = this.queues.get(m.key)!;
+      q.splice(q.indexOf(m), 1);
+      if (q.length === 0) this.queues.delete(m.key);
+      this.unindex(m);
+      return m;
     }
     if (!ep) return null;
     const keys = [ep];
@@ -187,6 +209,7 @@ export class Transfers implements SocketHooks {
       if (q && q.length > 0) {
         const m = q.shift()!;
         if (q.length === 0) this.queues.delete(k);
+        this.unindex(m);
         return m;
       }
     }
@@ -316,6 +339,7 @@ export class Transfers implements SocketHooks {
       }
     }
     this.queues.clear();
+    this.byFile.clear();
   }
 }
 

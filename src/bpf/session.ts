@@ -410,7 +410,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (flushTimer) clearInterval(flushTimer);
     if (ticker) clearInterval(ticker);
     if (raw !== null) fs.closeSync(raw);
-    if (rest) parser.push(rest);
+    // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();
     correlator.finish();
     if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);

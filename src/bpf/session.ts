@@ -349,6 +349,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
     }
     if (opts.all) status_(`attached to every process (${snap.processes.length} now) via eBPF`);
+    if (held && opts.command) status_(`probes live: launching ${opts.command[0]} (pid ${commandRoot}) via eBPF`);
     held?.release();
     flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
     if (opts.onStatus) ticker = setInterval(() => {

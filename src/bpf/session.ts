@@ -207,12 +207,20 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const epoch = Date.now() / 1000 - monoNs() / 1e9;
   let mounts = readMountinfo('/proc/self/mountinfo');
   let mountsRead = Date.now();
+  // another mount namespace: the process's own view, asked once per process and mount
+  const foreign = new Map<string, string | null>();
   const mountPoint = (id: number, pid: number): string | null => {
     let mp = mounts.get(id);
-    if (mp === undefined && Date.now() - mountsRead > 1000) { mounts = readMountinfo('/proc/self/mountinfo'); mountsRead = Date.now(); mp = mounts.get(id); }
-    // another mount namespace: the process's own view
-    if (mp === undefined) mp = readMountinfo(`/proc/${pid}/mountinfo`).get(id);
-    return mp ?? null;
+    if (mp === undefined && Date.now() - mountsRead > 1000) {
+      mounts = readMountinfo('/proc/self/mountinfo');
+      mountsRead = Date.now();
+      foreign.clear();
+      mp = mounts.get(id);
+    }
+    if (mp !== undefined) return mp;
+    const key = `${pid} ${id}`;
+    if (!foreign.has(key)) foreign.set(key, readMountinfo(`/proc/${pid}/mountinfo`).get(id) ?? null);
+    return foreign.get(key)!;
   };
   const resolveFd = (pid: number, fd: number, ino: number): string | null => {
     try {
@@ -251,7 +259,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       } else if (r.event === 'exit') {
         live.delete(r.pid);
         commandTree.delete(r.pid);
-        if (ready && !opts.all) {
+        // a launched command sets the lifetime (with --all too); else the attached processes do
+        if (ready && (commandRoot !== null || !opts.all)) {
           if (commandRoot !== null && follow.size > 1 ? commandTree.size === 0 : live.size === 0) {
             void stop(commandRoot !== null ? 'the command and everything it started exited' : 'every traced process exited');
           }
@@ -424,7 +433,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     return { summary, commandExit, error };
   })();
   // a command that exits before any trace event (a failed exec) still ends the session
-  void commandExited.then(() => { if (ready && live.size === 0 && !opts.all) void stop('the command exited'); });
+  void commandExited.then(() => { if (ready && (opts.all ? commandTree.size === 0 : live.size === 0)) void stop('the command exited'); });
   return { commandPid: () => commandRoot, stop, done };
 }
 

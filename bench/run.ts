@@ -202,6 +202,7 @@ async function benchTuiEntry(): Promise<Result> {
 
 const all: Record<string, () => Promise<Result>> = {
   replay: benchReplay, startup: benchStartupEntry, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
+  bpf: async () => (await import('./bpf.js')).benchBpf(),
 };
 
 async function main(): Promise<void> {

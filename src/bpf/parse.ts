@@ -133,7 +133,7 @@ const F_DUPFD_CLOEXEC = 1030;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const TCP_LISTEN = 10;
-const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
+const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 5: 'SEQPACKET' };
 /** signal numbers (x86-64 / asm-generic) -> names, for exit codes */
 const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',
   'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN',
@@ -152,6 +152,8 @@ const E_FIELDS: Partial<Record<SyscallSpec['family'], [fixed: number, desc: bool
  * as an escaped byte; `len`, the kernel's byte count, tells them apart when it can (null: ambiguous).
  */
 export function unescapeR(text: string, len: number | null): string | null {
+  // the common case: plain ASCII, nothing escaped
+  if (text.indexOf('\\') < 0 && !/[^\x20-\x7e]/.test(text)) return len === null || text.length === len ? text : null;
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -188,6 +190,8 @@ export class BpfParser {
   private releasedNs = -Infinity;
   /** dentry -> [parent, name] from D lines (name null: cut by STRLEN or unreadable) */
   private readonly dentries = new Map<string, [string, string | null]>();
+  /** joined paths by dentry, mount root and mount: valid until a D line changes a dentry already known */
+  private readonly paths = new Map<string, string | null>();
   private readonly tgids = new Map<number, number>();
   private readonly euids = new Map<number, number>();
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
@@ -225,6 +229,9 @@ export class BpfParser {
     if (text.length === 0) return;
     const c0 = text.charCodeAt(0);
     if (c0 < 48 || c0 > 57) { this.message(text, lineNo); return; }
+    // the heartbeat is 8 KB of padding: not split
+    const tab = text.indexOf('\t');
+    if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) return;
     const f = text.split('\t');
     const ns = Number(f[0]);
     const kind = f[1];
@@ -286,10 +293,13 @@ export class BpfParser {
       case 'R': need(3); this.onSignal({ kind: 'loaded', bpftracePid: int(f[2]) }); return;
       case 'A': need(4); this.onSignal({ kind: 'ready', ns, regsOk: f[3] === '1' }); return;
       case 'Z': need(2); this.onSignal({ kind: 'end' }); return;
+      case 'T': return;
       case 'D': {
         need(7);
         const len = int(f[5]);
         const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        // a renamed or reused dentry: every joined path may have gone through it
+        if (this.dentries.has(f[3]!)) this.paths.clear();
         this.dentries.set(f[3]!, [f[4]!, name]);
         return;
       }
@@ -456,7 +466,9 @@ export class BpfParser {
         if (ev.groupDead && p.tid !== p.tgid && this.leaderGone.delete(p.tgid)) {
           this.emit({ op: 'exit', ...base, tid: p.tgid, syscall: 'exit', ...exit });
         }
-        if (ev.groupDead) for (const [t, g] of this.tgids) if (g === p.tgid && t !== p.tgid) this.tgids.delete(t);
+        // a thread's own exit line forgets it; a leader is forgotten with its group
+        if (p.tid !== p.tgid) this.tgids.delete(p.tid);
+        else if (ev.groupDead) this.tgids.delete(p.tid);
         return;
       }
       case 'E': {
@@ -522,7 +534,7 @@ export class BpfParser {
       case 'pidfd_getfd': {
         if (!d) return null;
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
-        const pidfdTarget: FdTarget = { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: pfd && pfd.aux > 0 ? pfd.aux : null };
+        const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
           op: 'take', ...base, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
           target: this.target(d, pid, spec, g.u.get('r'), g.i.get('r')),
@@ -556,7 +568,8 @@ export class BpfParser {
     switch (d.magic) {
       case MAGIC.SOCKFS: return socketTarget(d, unixPath ?? null, inet ?? null);
       case MAGIC.PIPEFS: return plainTarget(`pipe:[${d.ino}]`, 'pipe');
-      case MAGIC.PIDFS: return { ...plainTarget('anon_inode:[pidfd]', 'anon'), pid: d.aux > 0 ? d.aux : null };
+      // strace -yy's words for a pidfd: pid:N
+      case MAGIC.PIDFS: return d.aux > 0 ? { ...plainTarget(`pid:${d.aux}`, 'anon'), pid: d.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
       case MAGIC.ANON_INODE_FS: {
         const name = this.dentries.get(d.dentry)?.[1];
         if (name) return plainTarget(name.startsWith('[') || name === 'inotify' ? `anon_inode:${name}` : `anon_inode:[${name}]`, 'anon');
@@ -571,13 +584,14 @@ export class BpfParser {
     const kind = kindOf(d.mode);
     const joined = this.joinPath(d, pid);
     if (joined !== null) {
-      // memfd files live on an internal mount, named memfd:NAME, always unlinked
+      // memfd files live on an internal mount, named memfd:NAME, always unlinked: named as strace -yy does
       if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined} (deleted)`, 'memfd');
       return plainTarget(d.nlink === 0 ? `${joined} (deleted)` : joined, kind);
     }
     if (d.procPath !== null) {
       this.stats.pathsFromProc++;
-      return plainTarget(d.procPath, d.procPath.startsWith('/memfd:') ? 'memfd' : kind);
+      if (d.procPath.startsWith('/memfd:')) return plainTarget(d.procPath.endsWith(' (deleted)') ? d.procPath : `${d.procPath} (deleted)`, 'memfd');
+      return plainTarget(d.procPath, kind);
     }
     this.stats.partialPaths++;
     const tail = this.tail(d);
@@ -589,6 +603,16 @@ export class BpfParser {
    * missing (lost or cut), the walk stopped short, or the mount is not known.
    */
   private joinPath(d: Desc, pid: number): string | null {
+    const key = `${d.dentry} ${d.mntRoot} ${d.mntId}`;
+    const hit = this.paths.get(key);
+    if (hit !== undefined) return hit;
+    const p = this.walkPath(d, pid);
+    // a missing name may still arrive (another CPU's D line): only answers are kept
+    if (p !== null) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(key, p); }
+    return p;
+  }
+
+  private walkPath(d: Desc, pid: number): string | null {
     const parts: string[] = [];
     let cur = d.dentry;
     for (let i = 0; i < 256; i++) {
@@ -648,7 +672,8 @@ function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTa
       t.path = unixPath;
       inner += unixPath.startsWith('@') ? `,@${JSON.stringify(unixPath.slice(1))}` : `,${JSON.stringify(unixPath)}`;
     }
-    t.target = `UNIX-${SOCK_TYPES[d.sockType] ?? 'UNKNOWN'}:[${inner}]`;
+    // strace -yy names a datagram unix socket plain UNIX
+    t.target = `${d.sockType === 2 ? 'UNIX' : `UNIX-${SOCK_TYPES[d.sockType] ?? 'UNKNOWN'}`}:[${inner}]`;
     return t;
   }
   if (d.family === 2 || d.family === 10) {
@@ -672,13 +697,25 @@ function syscallOf(probe: string): string {
 }
 
 function int(s: string | undefined): number {
-  const n = Number(s);
-  if (s === undefined || s === '' || !Number.isInteger(n)) throw new Error(`not a number: ${s}`);
-  return n;
+  if (s === undefined) throw new Error('not a number: (missing)');
+  // decimal digits with an optional minus: the hot path, without Number()'s generality
+  let n = 0;
+  let i = s.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (i === s.length) throw new Error(`not a number: ${s}`);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) throw new Error(`not a number: ${s}`);
+    n = n * 10 + c;
+  }
+  return s.charCodeAt(0) === 45 ? -n : n;
 }
 
 function hex(s: string | undefined): string {
-  if (s === undefined || !/^[0-9a-f]+$/.test(s)) throw new Error(`not a hex number: ${s}`);
+  if (s === undefined || s.length === 0) throw new Error(`not a hex number: ${s}`);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${s}`);
+  }
   return s;
 }
 

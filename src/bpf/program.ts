@@ -12,6 +12,7 @@
 //   ns A pid regsok                           the sentinel probe, attached last, fired: every probe is live (regsok:
 //                                             the saved registers the probes read are where they should be)
 //   ns Z                                      END
+//   ns T <spaces>                             the heartbeat: flushes bpftrace's fully buffered output
 //   ns D tid dentry parent len name           a dentry's name, printed once per (dentry, parent, name)
 //   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
 //   ns U tid role len path                    the bound address of a unix socket described next
@@ -76,12 +77,20 @@ export function programEnv(opts: Pick<ProgramOptions, 'strlen'>): Record<string,
 }
 
 export const DEFAULT_STRLEN = 64;
+/** how often the heartbeat flushes bpftrace's output, and its length (more than stdio's 8 KB buffer) */
+export const HEARTBEAT_MS = 50;
+const HEARTBEAT_PAD = 8200;
+/** seconds a dentry's name stays known to the kernel side before it is printed again */
+const DENTRY_CACHE_S = 5;
 export const DEFAULT_MMSG = 4;
 const DEFAULT_DEPTH = 24;
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h) */
 const SCM_MAX_FD = 253;
-/** cmsg headers walked per message (SCM_CREDENTIALS or SCM_PIDFD may come before SCM_RIGHTS) */
-const CMSG_MAX = 3;
+/** cmsg headers walked per message (SCM_CREDENTIALS may come before SCM_RIGHTS) */
+const CMSG_MAX = 2;
+/** dentries walked for the first MSG_WALKED fds a recvmsg installs: the sender may be untraced (names unknown) */
+const MSG_DEPTH = 8;
+const MSG_WALKED = 4;
 /** fds read of each message of a sendmmsg/recvmmsg (more count as hidden) */
 export const MMSG_FD_MAX = 64;
 
@@ -183,6 +192,11 @@ export function bpfProgram(opts: ProgramOptions): string {
   for (const p of schedProbes(c)) add(p);
   for (const [key, tps] of blocks) out.push(`${tps.join(',\n')} ${key}`);
   out.push('END { printf("%llu\\tZ\\n", nsecs); }');
+  // bpftrace runs with full output buffering (a write per line would cost it a syscall per event): a line longer
+  // than stdio's buffer, printed every HEARTBEAT_MS, pushes out whatever waits in it
+  out.push(`interval:ms:${HEARTBEAT_MS} { printf("%llu\\tT\\t${' '.repeat(HEARTBEAT_PAD)}\\n", nsecs); }`);
+  // the dentry-name cache forgets now and then: a D line lost in a ring overflow is printed again
+  out.push(`interval:s:${DENTRY_CACHE_S} { clear(@dk); }`);
   // attached last (bpftrace attaches in program order, after BEGIN has run): its answer means all are live;
   // it also checks that the saved registers are where the probes read them
   const regsOk = opts.regs ? `${regsPrelude(opts.regs)}\n  $ok = (int32)$r->di == (int32)args->pid ? 1 : 0;` : '  $ok = 1;';
@@ -266,8 +280,8 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
     case 'pair':
       return exitProbe('$ret == 0', [
         '    $ts = nsecs;', `    $v = (uint64)$A${spec.pairArg};`,
-        describe(c, 'r', '*(int32 *)uptr($v)', { socket: 'full', depth: 0, line: true }),
-        describe(c, 'r', '*((int32 *)uptr($v) + 1)', { socket: 'full', depth: 0, line: true }),
+        describe(c, 'r', '*(int32 *)uptr($v)', { socket: 'peer', depth: 0, line: true }),
+        describe(c, 'r', '*((int32 *)uptr($v) + 1)', { socket: 'peer', depth: 0, line: true }),
         head('\\t%d', ', $ret'),
       ], [spec.pairArg!]);
     case 'dup':
@@ -471,7 +485,15 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
     '        $rights = 1; $any = 1;',
     '        $i2 = (int64)0;',
     `        while ($i2 < $n && $i2 < ${fdMax}) {`,
-    describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'peer', depth: vector ? 0 : 1, line: true }).replace(/^/gm, '      '),
+    ...(receive && !vector ? [
+      // the first few installed fds get their names walked (an untraced sender's files are not in the D cache);
+      // the verifier walks every iteration, and knows the counter, so the rest cost only the plain description
+      `          if ($i2 < ${MSG_WALKED}) {`,
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: MSG_DEPTH, line: true }).replace(/^/gm, '        '),
+      '          } else {',
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '        '),
+      '          }',
+    ] : [describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '      ')]),
     '          $i2++;',
     '        }',
     '      }',

@@ -10,7 +10,8 @@ import { Correlator } from '../correlate/correlator.js';
 import { LiveError, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
 import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord, type TransferEnd, type TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
-import { snapshotProcesses } from '../procfs/snapshot.js';
+import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
+import { parseNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
@@ -186,7 +187,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   let events = 0;
   let commandExit: LiveResult['commandExit'] = null;
   let error: string | null = null;
-  let interrupted = false;
+
   let ready = false;
   let ended = false;
   const status_ = (message?: string): void => opts.onStatus?.({
@@ -207,12 +208,20 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const epoch = Date.now() / 1000 - monoNs() / 1e9;
   let mounts = readMountinfo('/proc/self/mountinfo');
   let mountsRead = Date.now();
+  // another mount namespace: the process's own view, asked once per process and mount
+  const foreign = new Map<string, string | null>();
   const mountPoint = (id: number, pid: number): string | null => {
     let mp = mounts.get(id);
-    if (mp === undefined && Date.now() - mountsRead > 1000) { mounts = readMountinfo('/proc/self/mountinfo'); mountsRead = Date.now(); mp = mounts.get(id); }
-    // another mount namespace: the process's own view
-    if (mp === undefined) mp = readMountinfo(`/proc/${pid}/mountinfo`).get(id);
-    return mp ?? null;
+    if (mp === undefined && Date.now() - mountsRead > 1000) {
+      mounts = readMountinfo('/proc/self/mountinfo');
+      mountsRead = Date.now();
+      foreign.clear();
+      mp = mounts.get(id);
+    }
+    if (mp !== undefined) return mp;
+    const key = `${pid} ${id}`;
+    if (!foreign.has(key)) foreign.set(key, readMountinfo(`/proc/${pid}/mountinfo`).get(id) ?? null);
+    return foreign.get(key)!;
   };
   const resolveFd = (pid: number, fd: number, ino: number): string | null => {
     try {
@@ -242,8 +251,29 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
     }
   };
+  // an inet socket is named by its addresses, as strace -yy does (`TCP:[127.0.0.1:8080]`): the kernel's tables
+  // are read again only for an inode they did not hold, at most every 200 ms
+  let inet = new Map<number, InetSocketEntry>();
+  let inetRead = 0;
+  const inetName = (target: string | null): string | null => {
+    const m = target === null ? null : /^(TCP|TCPv6|UDP|UDPv6):\[(\d+)\]$/.exec(target);
+    if (!m) return target;
+    const ino = Number(m[2]);
+    if (!inet.has(ino) && Date.now() - inetRead > 200) {
+      inetRead = Date.now();
+      inet = new Map();
+      for (const [table, proto] of [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const) {
+        try { for (const [i, e] of parseNetInet(fs.readFileSync(`/proc/net/${table}`, 'utf8'), proto)) inet.set(i, e); } catch { /* no IPv6 */ }
+      }
+    }
+    const e = inet.get(ino);
+    if (!e) return target;
+    const remote = e.state === 'LISTEN' || e.state === 'UNCONN' || /^(0\.0\.0\.0|\[::\]):0$/.test(e.remote) ? null : e.remote;
+    return socketTarget({ inode: ino, protocol: e.protocol, peer: null, name: null, peerName: null, local: e.local, remote, listening: e.state === 'LISTEN', peerOwners: [] });
+  };
   const onRecord = (r: FdwatchRecord): void => {
-    if (r.type === 'transfer') enrich(r);
+    if (r.type === 'transfer') { enrich(r); if (r.kind === 'socket') r.target = inetName(r.target); }
+    else if (r.type === 'fd' && r.kind === 'socket') r.target = inetName(r.target);
     if (r.type === 'process') {
       if (r.event === 'attach' || r.event === 'fork') {
         live.add(r.pid);
@@ -251,7 +281,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       } else if (r.event === 'exit') {
         live.delete(r.pid);
         commandTree.delete(r.pid);
-        if (ready && !opts.all) {
+        // a launched command sets the lifetime (with --all too); else the attached processes do
+        if (ready && (commandRoot !== null || !opts.all)) {
           if (commandRoot !== null && follow.size > 1 ? commandTree.size === 0 : live.size === 0) {
             void stop(commandRoot !== null ? 'the command and everything it started exited' : 'every traced process exited');
           }
@@ -281,7 +312,11 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const programFile = path.join(dir, 'fdwatch.bt');
   fs.writeFileSync(programFile, bpfProgram(programOpts));
   const raw = opts.rawOutput ? fs.openSync(opts.rawOutput, 'w') : null;
-  const child = spawn(which('bpftrace')!, ['-B', 'line', '--no-warnings', programFile], {
+  // full buffering: the program's heartbeat flushes it (see HEARTBEAT_MS)
+  // under setpriv --pdeathsig the kernel ends bpftrace (and so its probes) when fdwatch itself is killed
+  const setpriv = which('setpriv');
+  const bpftraceArgv = [which('bpftrace')!, '-B', 'full', '--no-warnings', programFile];
+  const child = spawn(setpriv ?? bpftraceArgv[0]!, setpriv ? ['--pdeathsig', 'SIGKILL', ...bpftraceArgv] : bpftraceArgv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...programEnv({}) },
   });
   let stderr = '';
@@ -322,6 +357,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       return;
     }
     ready = true;
+    // bpftrace has read its program: nothing is left in $TMPDIR however fdwatch ends
+    fs.rmSync(dir, { recursive: true, force: true });
     // what the probes saw before all of them were live is in the snapshot instead
     discardBefore = s.ns;
     attached();
@@ -348,6 +385,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
     }
     if (opts.all) status_(`attached to every process (${snap.processes.length} now) via eBPF`);
+    if (held && opts.command) status_(`probes live: launching ${opts.command[0]} (pid ${commandRoot}) via eBPF`);
     held?.release();
     flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
     if (opts.onStatus) ticker = setInterval(() => {
@@ -379,13 +417,17 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (stopping) return stopping;
     state = 'detaching';
     status_(reason);
-    interrupted = reason === undefined;
+
     stopRequested();
     stopping = (async () => {
       if (ready) await drain();
       // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
       // print every map
       child.kill('SIGKILL');
+      // the kernel takes a while to detach each probe of the dead bpftrace: fdwatch does not wait on its pipes
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.unref();
       if (!ready && held && commandExit === null) held.child.kill('SIGKILL');
     })();
     return stopping;
@@ -405,12 +447,19 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (flushTimer) clearInterval(flushTimer);
     if (ticker) clearInterval(ticker);
     if (raw !== null) fs.closeSync(raw);
-    if (rest) parser.push(rest);
+    // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();
+    // the probes let go of what still runs: as with strace's detach, that ends its trace cleanly
+    if (error === null) {
+      for (const p of [...correlator.processes.values()]) {
+        if (p.exited) continue;
+        for (const tid of [...p.tids]) correlator.push({ op: 'detached', tid, ts: null, line: 0, syscall: 'detach', comm: null });
+      }
+    }
     correlator.finish();
     if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);
     state = 'ended';
-    const summary = summarize(parser, correlator, interrupted || error !== null,
+    const summary = summarize(parser, correlator, error !== null,
       opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);
     onRecord(summary);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -418,7 +467,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     return { summary, commandExit, error, detachProblem: null };
   })();
   // a command that exits before any trace event (a failed exec) still ends the session
-  void commandExited.then(() => { if (ready && live.size === 0 && !opts.all) void stop('the command exited'); });
+  void commandExited.then(() => { if (ready && (opts.all ? commandTree.size === 0 : live.size === 0)) void stop('the command exited'); });
   // a second stop signal: no probe outlives bpftrace, so ending it at once leaves nothing attached
   const kill = (): void => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
   return { commandPid: () => commandRoot, stop, kill, done };

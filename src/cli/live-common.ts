@@ -3,6 +3,7 @@
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import type { LiveHandle, LiveResult } from '../live/trace.js';
+import type { Backend } from './backend.js';
 import { writeFailure } from './output.js';
 import { signalExit } from './signals.js';
 import { DotGraph } from '../export/dot.js';
@@ -25,6 +26,9 @@ export interface WatchOptions {
   only?: string[] | null;
   /** at the end, a Graphviz graph of processes and transfers in this file (FILE.svg too when dot is installed) */
   dot?: string | null;
+  /** the tracer (src/cli/backend.ts) and --all: every process on the host (eBPF) */
+  backend?: Backend;
+  all?: boolean;
 }
 
 /** record types `--only` may name; `pid=N`, `comm=NAME` and `path=TEXT` (a part of a target or path) narrow them */

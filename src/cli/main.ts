@@ -78,9 +78,13 @@ async function main(): Promise<void> {
         .option('tree', { type: 'boolean', default: false, describe: 'also attach to the existing descendants of the processes chosen' })
         .option('only', { type: 'string', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert), pid=N, comm=NAME, path=TEXT (the summary always)' })
         .option('dot', { type: 'string', describe: 'at the end, write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
+        .option('backend', { choices: ['auto', 'bpf', 'strace'], describe: 'the tracer: eBPF (bpftrace, no ptrace stops) or strace; auto: eBPF when this kernel allows it (default: strace, or bpf with --all)' })
+        .option('all', { type: 'boolean', default: false, describe: 'every process on the host (eBPF): who passes fds to whom right now' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
         .example('$0 nginx --tree', 'every process named nginx (as pgrep -x) and its existing workers')
         .example('$0 --port 8088 --no-tui --only transfer,alert', 'the holders of a port; only transfers and alerts')
+        .example('$0 --backend auto 1234', 'through eBPF when this kernel allows it (no ptrace stops), else strace')
+        .example('$0 --all --no-tui --only transfer', 'every fd passed between any processes on the host (eBPF)')
         .example('$0 -- ./server --flag', 'launch and trace')
         .example('$0 -p 1234 -- getent passwd', 'attach to a daemon and launch its client, in one trace')
         .example('$0 1234 --json out.ndjson', 'NDJSON records as they happen'),
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
           lines: !(a.tui as boolean) || !process.stdout.isTTY,
           names, paths: ((a.path as Array<string | number> | undefined) ?? []).map(String), ports: ports.map(Number),
           tree: a.tree as boolean, only, dot: dotFile(a.dot),
+          backend: a.backend as 'auto' | 'bpf' | 'strace' | undefined, all: a.all as boolean,
         });
       },
     )

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
+import { LiveError, type LiveHandle } from '../live/trace.js';
+import { startBackend } from './backend.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
@@ -34,25 +35,26 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     });
     // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
     const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
-    const source = opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`;
+    const source = opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(', ')}`;
     // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
     const early: FdwatchRecord[] = [];
     const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
     const graph = liveGraph(opts.dot);
     try {
-      live = startLive({
+      const started = startBackend(opts, {
         pids: opts.pids, command: opts.command, commandOutput,
         onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
         }),
       });
+      live = started.handle;
       const stopLive = live.stop;
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
       for (const r of early.splice(0)) dash.push(r);
       dash.status({
         source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
-        ...(commandOutput ? { message: `command output: ${commandOutput}` } : {}),
+        ...(commandOutput || started.note ? { message: [started.note, commandOutput ? `command output: ${commandOutput}` : null].filter(Boolean).join('; ') } : {}),
       });
       if (signals.first || failure) void live.stop();
       if (failure) dash.status({ message: `${failure}; detached, q quits` });

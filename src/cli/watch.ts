@@ -2,7 +2,8 @@
 import type { FdwatchRecord } from '../model/records.js';
 import { escapeControl as esc } from '../model/escape.js';
 import { formatRecord, formatSummary } from '../export/text.js';
-import { startLive, LiveError, type LiveHandle } from '../live/trace.js';
+import { LiveError, type LiveHandle } from '../live/trace.js';
+import { startBackend } from './backend.js';
 import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
 import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
@@ -28,8 +29,8 @@ function resolve(opts: WatchOptions): void {
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
   resolve(opts);
-  if (opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
-    throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND');
+  if (!opts.all && opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
+    throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND (or --all)');
   }
   if (!opts.lines) {
     const { runWatchTui } = await import('./watch-tui.js');
@@ -65,10 +66,10 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       }
     };
     try {
-      live = startLive({
+      live = startBackend(opts, {
         pids: opts.pids, command: opts.command, onRecord,
         onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${esc(s.message)}\n`); }, // it names comms
-      });
+      }).handle;
       if (signals.first) void live.stop();
       if (failure) void live.stop();
       const r = await live.done;
@@ -81,7 +82,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       const traced = !r.error || r.summary.lines > 0;
       if (!jsonOnStdout && !linesFailed) { if (traced) lineOut.write(summary); }
       else if (failure) process.stderr.write(summary);
-      if (traced) graph.finish(opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(', ')}`);
+      if (traced) graph.finish(opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(', ')}`);
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });
     } finally {

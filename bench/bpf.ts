@@ -1,0 +1,328 @@
+// Bench: the eBPF backend (docs/bpf.md). Each figure is a ratio (or a rate) against a baseline measured in this run:
+//   (1) a syscall-bound busy loop attached with `fdwatch PID`: its rate over its untraced rate (eBPF; strace for contrast)
+//   (2) a parallel build (make -j2 of gcc compiles) under `fdwatch -- make` (eBPF) over untraced
+//   (3) `fdwatch --all` on the host as it is: start-to-ready seconds, steady CPU of fdwatch + bpftrace
+//   (4) `fdwatch --all` with a load of fd passers going as fast as they can: fd events/s sustained, seen against the
+//       load's own tally, and the CPU it took
+//   (5) events lost in each (bpftrace's "Lost N events", the summary's lostEvents)
+// Run alone with: node dist/bench/bpf.js
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bpfUnavailable } from '../src/bpf/session.js';
+import type { FdwatchRecord, SummaryRecord } from '../src/model/records.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(root, 'bin', 'fdwatch.js');
+
+// write(2) of one byte to /dev/null, as fast as it goes; every 250 ms prints the calls of that interval
+const LOOP_C = String.raw`
+#include <fcntl.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(void) {
+  int fd = open("/dev/null", O_WRONLY);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);
+  long n = 0; char c = 'x';
+  for (;;) {
+    for (int i = 0; i < 1000; i++) if (write(fd, &c, 1) != 1) return 1;
+    n += 1000;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double dt = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+    if (dt >= 0.25) { printf("%.0f\n", n / dt); n = 0; a = b; }
+  }
+}`;
+
+// W pairs of processes for T seconds: the sender opens /etc/hostname, passes it over a socketpair, closes it; the
+// receiver installs it and closes it. 4 fd-table events and 1 transfer per pass; prints "passes N seconds S".
+const LOAD_C = String.raw`
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+  int w = atoi(argv[1]); double secs = atof(argv[2]); long rate = argc > 3 ? atol(argv[3]) : 0; /* passes/s per pair, 0: flat out */
+  long *done = mmap(NULL, sizeof(long) * w, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  double t0 = now();
+  for (int i = 0; i < w; i++) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
+    if (fork() == 0) { /* receiver */
+      close(sv[0]);
+      for (;;) {
+        char b; struct iovec iov = { &b, 1 };
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+        if (recvmsg(sv[1], &m, 0) != 1) _exit(0);
+        int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+        close(fd);
+      }
+    }
+    if (fork() == 0) { /* sender */
+      close(sv[1]);
+      long n = 0;
+      while (now() - t0 < secs) {
+        if (rate > 0 && n >= (now() - t0) * rate) { struct timespec d = { 0, 200000 }; nanosleep(&d, NULL); continue; }
+        int fd = open("/etc/hostname", O_RDONLY);
+        char b = 'x'; struct iovec iov = { &b, 1 };
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        if (sendmsg(sv[0], &m, 0) != 1) return 1;
+        close(fd);
+        n++;
+      }
+      done[i] = n;
+      _exit(0);
+    }
+    close(sv[0]); close(sv[1]);
+  }
+  while (wait(NULL) > 0) {}
+  long total = 0; for (int i = 0; i < w; i++) total += done[i];
+  printf("passes %ld seconds %.3f\n", total, now() - t0);
+  return 0;
+}`;
+
+interface Result { name: string; lines: string[] }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function cc(dir: string, name: string, src: string): string {
+  const c = path.join(dir, `${name}.c`);
+  fs.writeFileSync(c, src);
+  const exe = path.join(dir, name);
+  execFileSync('cc', ['-O2', '-o', exe, c]);
+  return exe;
+}
+
+/** CPU seconds (user + system) of processes, from /proc/PID/stat (clock ticks of 1/100 s). */
+function cpuOf(pids: number[]): number {
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      t += (Number(f[11]) + Number(f[12])) / 100;
+    } catch { /* gone */ }
+  }
+  return t;
+}
+
+function children(pid: number): number[] {
+  try { return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+}
+
+interface Watch { child: ChildProcess; err: () => string; out: () => string; waitFor: (re: RegExp, ms: number) => Promise<boolean>; exit: Promise<void> }
+
+/** fdwatch as a user runs it; `stdout`: a file its stdout goes to (NDJSON with --json -) */
+function watch(args: string[], stdout?: string): Watch {
+  const fd = stdout ? fs.openSync(stdout, 'w') : null;
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+  if (fd !== null) fs.closeSync(fd);
+  let err = '';
+  let out = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out = (out + d).slice(-65536); });
+  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    child, err: () => err, out: () => out, exit,
+    waitFor: async (re, ms) => {
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        if (re.test(err)) return true;
+        if (child.exitCode !== null) return false;
+        await sleep(25);
+      }
+      return false;
+    },
+  };
+}
+
+function summaryOf(file: string): SummaryRecord | null {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]!) as FdwatchRecord;
+    return last.type === 'summary' ? last : null;
+  } catch { return null; }
+}
+
+/** The busy loop's rate over `n` intervals, after skipping `skip`. */
+async function rates(loop: { lines: number[] }, skip: number, n: number): Promise<number> {
+  const start = loop.lines.length + skip;
+  while (loop.lines.length < start + n) await sleep(50);
+  return median(loop.lines.slice(start, start + n));
+}
+
+async function figure1(dir: string, exe: string): Promise<string[]> {
+  const out: string[] = [];
+  const run = async (backend: 'bpf' | 'strace' | null): Promise<{ rate: number; lost: number | null; ready: number }> => {
+    const p = spawn(exe, [], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const loop = { lines: [] as number[] };
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => { for (const l of d.split('\n')) if (l) loop.lines.push(Number(l)); });
+    try {
+      if (backend === null) return { rate: await rates(loop, 2, 8), lost: null, ready: 0 };
+      const json = path.join(dir, `loop-${backend}.ndjson`);
+      const t0 = Date.now();
+      const w = watch(['--backend', backend, '--no-tui', '--json', json, String(p.pid)]);
+      const ok = await w.waitFor(backend === 'bpf' ? new RegExp(`attached to ${p.pid} .*via eBPF`) : new RegExp(`attached to ${p.pid}`), 120000);
+      if (!ok) throw new Error(`fdwatch --backend ${backend} did not attach: ${w.err()}`);
+      const ready = (Date.now() - t0) / 1000;
+      const rate = await rates(loop, 2, 8);
+      w.child.kill('SIGINT');
+      await w.exit;
+      return { rate, lost: summaryOf(json)?.lostEvents ?? null, ready };
+    } finally { p.kill('SIGKILL'); }
+  };
+  const base1 = await run(null);
+  const bpf = await run('bpf');
+  const base2 = await run(null);
+  const st = await run('strace');
+  const base3 = await run(null);
+  const base = median([base1.rate, base2.rate, base3.rate]);
+  out.push(`(1) busy write(2) loop attached: eBPF ${(bpf.rate / 1e6).toFixed(2)}M calls/s over untraced ${(base / 1e6).toFixed(2)}M: ratio ${(bpf.rate / base).toFixed(2)} (goal >= 0.7)`,
+    `    strace backend for contrast: ${(st.rate / 1e3).toFixed(0)}k calls/s, ratio ${(st.rate / base).toFixed(4)}; untraced baselines ${[base1, base2, base3].map((b) => (b.rate / 1e6).toFixed(2)).join(' / ')}M`,
+    `    eBPF attach took ${bpf.ready.toFixed(1)} s; events lost: ${bpf.lost}`);
+  return out;
+}
+
+async function figure2(dir: string): Promise<string[]> {
+  // a parallel build: make -j2, 16 compiles of fixtures/programs/seed.c (gcc -> cc1, as, collect2, ld each)
+  const work = path.join(dir, 'build');
+  fs.mkdirSync(work);
+  const n = 16;
+  const targets = Array.from({ length: n }, (_, i) => `b${i}`);
+  fs.writeFileSync(path.join(work, 'Makefile'), [`all: ${targets.join(' ')}`, ...targets.map((t) => `${t}:\n\tgcc -O1 -o ${t} ${path.join(root, 'fixtures', 'programs', 'seed.c')}`), ''].join('\n'));
+  // the command times itself: fdwatch's start-up (compiling the eBPF program) is not the build's
+  const timed = `s=$(date +%s%N); make -s -j2 -B -C ${work} >/dev/null; e=$(date +%s%N); echo "elapsed $(( (e - s) / 1000000 ))"`;
+  const untraced = (): number => Number(/elapsed (\d+)/.exec(execFileSync('sh', ['-c', timed], { encoding: 'utf8' }))![1]);
+  const traced = async (): Promise<{ ms: number; lost: number | null; total: number; transfers: number }> => {
+    const json = path.join(dir, 'build.ndjson');
+    const t0 = Date.now();
+    const w = watch(['--backend', 'bpf', '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
+    await w.exit;
+    const ms = Number(/elapsed (\d+)/.exec(w.out() + w.err())?.[1] ?? NaN);
+    const s = summaryOf(json);
+    return { ms, lost: s?.lostEvents ?? null, total: Date.now() - t0, transfers: s?.transfers.delivered ?? 0 };
+  };
+  const base: number[] = [];
+  const ours: Array<{ ms: number; lost: number | null; total: number; transfers: number }> = [];
+  for (let i = 0; i < 3; i++) {
+    base.push(untraced());
+    ours.push(await traced());
+  }
+  const b = median(base);
+  const o = median(ours.map((x) => x.ms));
+  return [
+    `(2) make -j2 (${n} gcc compiles) under fdwatch --backend bpf -- make: ${(o / 1000).toFixed(2)} s over untraced ${(b / 1000).toFixed(2)} s: ratio ${(o / b).toFixed(2)} (goal <= 1.3)`,
+    `    fdwatch's own start-up before the build: ${((median(ours.map((x) => x.total)) - o) / 1000).toFixed(1)} s; events lost: ${ours.map((x) => x.lost).join(', ')}; median of 3, interleaved`,
+  ];
+}
+
+async function allReady(json: string): Promise<{ w: Watch; ready: number; cpu: () => number }> {
+  const t0 = Date.now();
+  // NDJSON on stdout into a file: no readable lines to format for the whole host
+  const w = watch(['--all', '--no-tui', '--json', '-'], json);
+  if (!await w.waitFor(/attached to every process/, 180000)) throw new Error(`fdwatch --all did not get ready: ${w.err()}`);
+  const ready = (Date.now() - t0) / 1000;
+  // fdwatch and its bpftrace
+  const pids = [w.child.pid!, ...children(w.child.pid!)];
+  return { w, ready, cpu: () => cpuOf(pids) };
+}
+
+async function figure3(dir: string): Promise<string[]> {
+  const json = path.join(dir, 'all-idle.ndjson');
+  const { w, ready, cpu } = await allReady(json);
+  await sleep(1000);
+  const c0 = cpu();
+  const t0 = Date.now();
+  await sleep(5000);
+  const share = (cpu() - c0) / ((Date.now() - t0) / 1000);
+  w.child.kill('SIGINT');
+  await w.exit;
+  const s = summaryOf(json);
+  return [
+    `(3) fdwatch --all on this host as it is: ready after ${ready.toFixed(1)} s; steady CPU of fdwatch + bpftrace ${(share * 100).toFixed(1)}% of a core`,
+    `    over the run: ${s?.events ?? '?'} events from ${s?.processes ?? '?'} processes (the host is shared, not idle); events lost: ${s?.lostEvents ?? '?'}`,
+  ];
+}
+
+async function figure4(dir: string, load: string): Promise<string[]> {
+  const out: string[] = ['(4) fdwatch --all with a load of fd passers (4 sender/receiver pairs, 5 s each run):'];
+  // flat out first; then held to rates fdwatch should sustain
+  for (const perPair of [0, 12500, 6250, 3125, 1563, 781]) {
+    const json = path.join(dir, `all-load-${perPair}.ndjson`);
+    const { w, cpu } = await allReady(json);
+    await sleep(500);
+    const c0 = cpu();
+    const t0 = Date.now();
+    const tally = execFileSync(load, ['4', '5', String(perPair)], { encoding: 'utf8' });
+    await sleep(300);
+    const secs = (Date.now() - t0) / 1000;
+    const share = (cpu() - c0) / secs;
+    w.child.kill('SIGINT');
+    await w.exit;
+    const m = /passes (\d+) seconds ([\d.]+)/.exec(tally)!;
+    const passes = Number(m[1]);
+    const loadSecs = Number(m[2]);
+    // what fdwatch saw of the load: its transfers of /etc/hostname from processes named "load"
+    let seen = 0;
+    let fdEvents = 0;
+    const text = fs.readFileSync(json, 'utf8').split('\n');
+    const pids = new Set<number>();
+    for (const line of text) {
+      if (!line.includes('"type":"process"') || !line.includes('"comm":"load"')) continue;
+      pids.add((JSON.parse(line) as { pid: number }).pid);
+    }
+    for (const line of text) {
+      if (!line.includes('/etc/hostname')) continue;
+      const r = JSON.parse(line) as FdwatchRecord;
+      if (r.type === 'transfer' && r.from.pid !== null && pids.has(r.from.pid) && r.state === 'delivered') seen++;
+      if (r.type === 'fd' && pids.has(r.pid) && (r.op === 'open' || r.op === 'close' || r.op === 'receive')) fdEvents++;
+    }
+    const s = summaryOf(json);
+    const rate = (passes * 4) / loadSecs;
+    out.push(`    ${perPair === 0 ? 'flat out' : `held to ${(perPair * 4 * 4 / 1000).toFixed(0)}k fd events/s`}: the load did ${(rate / 1000).toFixed(1)}k fd events/s (${passes} passes);` +
+      ` fdwatch saw ${seen} of ${passes} transfers (${((100 * seen) / passes).toFixed(1)}%), ${fdEvents} fd events; lost ${s?.lostEvents ?? '?'};` +
+      ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core`);
+  }
+  out.push('    goal: 50k fd events/s with none lost and under half a core; aim 200k/s');
+  return out;
+}
+
+export async function benchBpf(): Promise<Result> {
+  const why = bpfUnavailable();
+  if (why) return { name: 'bpf', lines: [`(skipped: ${why})`] };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-bpf-'));
+  try {
+    const loop = cc(dir, 'loop', LOOP_C);
+    const load = cc(dir, 'load', LOAD_C);
+    // BPF_FIGURES=1,4 runs some of them
+    const want = (process.env['BPF_FIGURES'] ?? '1,2,3,4').split(',');
+    const lines: string[] = [];
+    if (want.includes('1')) lines.push(...await figure1(dir, loop));
+    if (want.includes('2')) lines.push(...await figure2(dir));
+    if (want.includes('3')) lines.push(...await figure3(dir));
+    if (want.includes('4')) lines.push(...await figure4(dir, load));
+    lines.push('(5) events lost: as reported on each figure above (goal 0)');
+    return { name: 'bpf', lines };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  void benchBpf().then((r) => { console.log(`[${r.name}]`); for (const l of r.lines) console.log(l); });
+}

@@ -1,0 +1,42 @@
+// The tracer of a live trace: eBPF (bpftrace) or strace, chosen by --backend and --all (docs/bpf.md).
+import type { FdwatchRecord } from '../model/records.js';
+import { startLive, LiveError, type LiveHandle, type LiveOptions } from '../live/trace.js';
+import { bpfUnavailable, startBpf } from '../bpf/session.js';
+
+export type Backend = 'auto' | 'bpf' | 'strace';
+export const BACKENDS: readonly Backend[] = ['auto', 'bpf', 'strace'];
+
+/** What to trace with, and why: `auto` takes eBPF when this kernel allows it; unset is strace, or eBPF for --all. */
+export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null = bpfUnavailable): { use: 'bpf' | 'strace'; why: string | null } {
+  const asked = backend ?? (all ? 'bpf' : 'strace');
+  if (all && asked === 'strace') throw new LiveError('--all needs the eBPF backend: drop --backend strace');
+  if (asked === 'strace') return { use: 'strace', why: null };
+  const missing = unavailable();
+  if (asked === 'bpf' || all) {
+    if (missing) throw new LiveError(missing);
+    return { use: 'bpf', why: all && backend === undefined ? '--all' : `--backend ${asked}` };
+  }
+  return missing ? { use: 'strace', why: `eBPF unavailable: ${missing}` } : { use: 'bpf', why: 'eBPF is available' };
+}
+
+/**
+ * Starts the chosen tracer; the summary names it, and `note` (also sent as a status message) says which and why
+ * whenever there was a choice.
+ */
+export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; note: string | null } {
+  const all = o.all === true;
+  const { use, why } = chooseBackend(o.backend, all);
+  const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}`;
+  const onRecord = (r: FdwatchRecord): void => {
+    if (r.type === 'summary') r.backend = use;
+    live.onRecord(r);
+  };
+  if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note });
+  if (use === 'strace') return { handle: startLive({ ...live, onRecord }), note };
+  const handle = startBpf({
+    pids: live.pids, command: live.command, all, onRecord,
+    ...(live.onStatus ? { onStatus: live.onStatus } : {}),
+    ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
+  });
+  return { handle, note };
+}

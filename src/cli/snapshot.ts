@@ -119,6 +119,8 @@ export function describeFd(f: FdSnapshot): string {
       if (s.listening) text += ' listening';
     } else {
       text = `${s.protocol} ${s.local ?? '?'}` + (s.remote ? ` -> ${s.remote}` : s.listening ? ' listening' : '');
+      // a loopback connection: the other end's holders, as ss -tp names them
+      if (s.peer !== null && s.peerOwners.length > 0) text += ` ${owners(s.peerOwners)}`;
     }
     if (f.inFlight) text += `  in-flight ${f.inFlight}`;
     return text;

@@ -388,6 +388,17 @@ function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative
     }
     return inet;
   };
+  // a connected inet socket's other end on this host (loopback): the entry whose addresses are its own swapped,
+  // as `ss -tp` pairs them
+  let inetByAddr: Map<string, number> | null = null;
+  const inetPeer = (e: InetSocketEntry): number | null => {
+    if (!inetByAddr) {
+      inetByAddr = new Map();
+      for (const [ino, x] of inetTable()) if (x.state !== 'LISTEN' && x.state !== 'UNCONN') inetByAddr.set(`${x.protocol} ${x.local} ${x.remote}`, ino);
+    }
+    const peer = inetByAddr.get(`${e.protocol} ${e.remote} ${e.local}`);
+    return peer === undefined || peer === e.inode ? null : peer;
+  };
 
   // inode -> holders, among the listed processes
   const holders = new Map<number, PeerOwner[]>();
@@ -418,6 +429,7 @@ function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative
         s.local = e.local;
         s.remote = e.state === 'LISTEN' || e.state === 'UNCONN' ? null : e.remote;
         s.listening = e.state === 'LISTEN';
+        if (s.remote !== null) s.peer = inetPeer(e);
       }
     }
     f.socket = s;

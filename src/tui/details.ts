@@ -1,6 +1,6 @@
 // Titles and the Enter overlay (pure): each panel's title line, and every field of the selected row.
 import type { TransferEnd } from '../model/records.js';
-import { findTransfer } from '../view/model.js';
+import { findTransfer, inetPeers } from '../view/model.js';
 import { cellName, clock, foldedExited, glyphs, originText, stateText } from './panels.js';
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';
@@ -88,6 +88,9 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
         `by: ${clean(en.syscall ?? '?', u)} at ${clock(en.ts)}`,
       ];
       if (en.ofd) lines.push(`open file description: ${clean(en.ofd, u)}`);
+      // a loopback connection: who holds the other end (as ss -tp names it)
+      const peers = inetPeers(m, en.target);
+      if (peers.length > 0) lines.push(`other end: ${peers.map((x) => `${cellName(x.comm, x.pid, u)} fd ${x.fd}`).join(', ')}`);
       if (en.transferred) lines.push('arrived by transfer');
       return { title: `fd ${en.fd}`, lines };
     }

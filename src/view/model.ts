@@ -329,6 +329,21 @@ export function cloneModel(m: Model): Model {
 }
 
 /** The transfer with this seq, if it is still kept. */
+/**
+ * The other end of a connected inet socket among the processes shown (a loopback connection), as `ss -tp` pairs
+ * them: the fds whose target is this one's addresses swapped. On demand (a scan of every fd), not per record.
+ */
+export function inetPeers(m: Model, target: string | null): Array<{ pid: number; comm: string | null; fd: number }> {
+  const t = target === null ? null : /^(TCP|TCPv6|UDP|UDPv6):\[([^\]]+)->([^\]]+)\]$/.exec(target);
+  if (!t) return [];
+  const other = `${t[1]}:[${t[3]}->${t[2]}]`;
+  const out: Array<{ pid: number; comm: string | null; fd: number }> = [];
+  for (const p of m.processes.values()) {
+    for (const f of p.fds.values()) if (f.target === other) out.push({ pid: p.pid, comm: p.comm, fd: f.fd });
+  }
+  return out;
+}
+
 export function findTransfer(m: Model, seq: number): TransferView | undefined {
   // the log is in seq order: binary search the ring
   let lo = 0;

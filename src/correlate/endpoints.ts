@@ -58,6 +58,7 @@ export class Endpoints {
   }
 
   connected(sock: FdEntry | null, path: string | null): void {
+    if (sock && path) sock.ofd.peerPath = path;
     if (!sock || !path || !sock.ofd.endpoint || this.peers.has(sock.ofd.endpoint)) return;
     const q = this.pendingConnects.get(path);
     if (!q) { this.pendingConnects.set(path, [sock.ofd.endpoint]); return; }

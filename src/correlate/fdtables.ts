@@ -34,7 +34,7 @@ export class FdTables {
   newOfd(t: FdTarget, complete: boolean): OpenFileDescription {
     const ofd: OpenFileDescription = {
       id: this.nextOfd++, target: t.target, kind: t.kind, refs: 0, complete,
-      endpoint: null, pidfdPid: t.pid, boundPath: null, transferred: false,
+      endpoint: null, pidfdPid: t.pid, boundPath: null, peerPath: null, transferred: false,
     };
     this.sockets.learn(ofd, t);
     return ofd;

@@ -43,6 +43,8 @@ export interface OrphanFd {
   line: number;
   /** what the receiver's decoration said the fd is */
   seen: FdTarget | null;
+  /** the path the receiving socket connected to, if the trace showed it */
+  peerPath: string | null;
 }
 
 /** Who passes or takes fds, and through which socket of its fd table (null: the socket is not known). */

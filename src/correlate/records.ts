@@ -22,6 +22,17 @@ export function unknownEnd(): TransferEnd {
   return { pid: null, tid: null, comm: null, uid: null, fd: null, socket: null };
 }
 
+/**
+ * A sender outside the trace, named by what the trace shows of it: the other end of the receiving socket, and the
+ * path the receiver connected to (`UNIX-STREAM:[259408->259403,"/var/run/nscd/socket"]`, as strace prints the
+ * server's accepted socket).
+ */
+export function untracedSender(receivingSocket: string | null, peerPath: string | null): TransferEnd {
+  const m = receivingSocket !== null ? /^(UNIX-[A-Z]+):\[(\d+)->(\d+)\]$/.exec(receivingSocket) : null;
+  const socket = m ? `${m[1]}:[${m[3]}->${m[2]}${peerPath !== null ? `,${JSON.stringify(peerPath)}` : ''}]` : null;
+  return { pid: null, tid: null, comm: null, uid: null, fd: null, socket };
+}
+
 export function endOf(p: Process, tid: number, fd: number | null, socket: string | null): TransferEnd {
   return { pid: p.pid, tid, comm: p.comm, uid: p.uid, fd, socket };
 }

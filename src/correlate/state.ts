@@ -16,6 +16,8 @@ export interface OpenFileDescription {
   pidfdPid: number | null;
   /** unix socket: the path it was bound to */
   boundPath: string | null;
+  /** unix socket: the path it connected to (its peer is the listener's accepted socket) */
+  peerPath: string | null;
   /** it reached some process through a transfer */
   transferred: boolean;
 }

@@ -6,7 +6,7 @@ import { plainTarget, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import type { FdTables, SocketHooks } from './fdtables.js';
 import { Endpoints } from './endpoints.js';
 import { fits, type InFlightFd, type InFlightMessage, type OrphanFd, type PendingSend, type Via } from './pairing.js';
-import { endOf, unknownEnd, type RecordBuilder } from './records.js';
+import { endOf, untracedSender, type RecordBuilder } from './records.js';
 import type { FdEntry, OpenFileDescription, Process } from './state.js';
 
 export type { Via } from './pairing.js';
@@ -284,9 +284,9 @@ export class Transfers implements SocketHooks {
         const en = this.tables().add(p, a.fd, ofd, cloexec,
           { how: 'received', syscall: v.syscall, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, v.ts);
         this.out.fd(p, v.tid, en, 'receive', v.syscall, v.ts, s?.from.fd ?? null, fromPid);
-        if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen }); continue; }
+        if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen, peerPath: v.sock?.ofd.peerPath ?? null }); continue; }
         this.out.transfer({
-          via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: endOf(p, v.tid, a.fd, sockText),
+          via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), to: endOf(p, v.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
           ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
@@ -316,7 +316,7 @@ export class Transfers implements SocketHooks {
         r.entry.origin = { how: 'received', syscall: r.entry.origin.syscall, fromPid: s.from.pid, fromFd: s.from.fd, fromComm: s.from.comm };
       }
       this.out.transfer({
-        via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: r.to,
+        via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(r.to.socket, r.peerPath), to: r.to,
         target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
       });
     }

@@ -1,5 +1,5 @@
 // Readable lines for terminals and logs. Pure: records in, strings out. Traced text is escaped.
-import { commPid } from '../model/names.js';
+import { commPid, untracedName } from '../model/names.js';
 import { escapeControl as esc } from '../model/escape.js';
 import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 
@@ -12,7 +12,8 @@ export function clock(ts: Ts): string {
 }
 
 export function who(e: TransferEnd | null): string {
-  if (!e || e.pid === null) return '?';
+  if (!e) return '?';
+  if (e.pid === null) return esc(untracedName(e) ?? '?');
   return esc(commPid(e.comm, e.pid, e.tid));
 }
 

@@ -1,6 +1,6 @@
 // Panels (pure): state -> rows of escaped cells and column specs, per panel, and the marks they use.
 // Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
-import { commPid } from '../model/names.js';
+import { commPid, untracedName } from '../model/names.js';
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
 import { viewModel, type PanelId, type RowKey, type State } from './state.js';
@@ -361,6 +361,8 @@ export function transferLine(t: TransferRecord, s: State): string[] {
   const st = transferState(t);
   // the name before KEEP is cut when the column is short, never the pid and fd after it
   const end = (e: TransferEnd): string => {
+    const outside = untracedName(e);
+    if (outside !== null) return `${clean(outside, u)}${KEEP} fd ?`;
     const tid = e.tid !== null && e.pid !== null && e.tid !== e.pid ? `/${e.tid}` : '';
     return `${clean(e.comm ?? '?', u)}${KEEP}[${e.pid ?? '?'}${tid}] fd ${e.fd ?? '?'}`;
   };

@@ -178,6 +178,9 @@ function cString(s: string): string {
   return z >= 0 ? s.slice(0, z) : s;
 }
 
+/** The group of an E line that came alone (most of them): shared, never written to. */
+const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: new Map(), i: new Map(), msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
+
 export class BpfParser {
   readonly stats: ParseStats = {
     lines: 0, events: 0, syscalls: 0, malformed: 0, lostEvents: 0, late: 0, pathsFromProc: 0, partialPaths: 0, brokenGroups: 0,
@@ -398,7 +401,7 @@ export class BpfParser {
     this.groups.delete(tid);
     if (g && g.ns === ns) return g;
     if (g) this.stats.brokenGroups++;
-    return { ns, f: [], u: new Map(), i: new Map(), msgs: [], role: [] };
+    return EMPTY_GROUP;
   }
 
   private finish(ns: number, line: number, tid: number, tgid: number, euid: number | null, ev: Ev): void {
@@ -417,11 +420,13 @@ export class BpfParser {
   /** A path the dentry names cannot reach yet is asked of /proc now, while the fd likely still exists. */
   private resolveEarly(ev: Extract<Ev, { t: 'E' }>, pid: number): void {
     if (!this.opts.resolveFd) return;
-    const all = ev.desc ? [ev.desc, ...ev.g.f] : ev.g.f;
-    for (const d of all) {
-      if (!hasPath(d.magic) || this.joinPath(d, pid) !== null) continue;
-      d.procPath = this.opts.resolveFd(pid, d.fd, d.ino);
-    }
+    if (ev.desc) this.resolveOne(ev.desc, pid);
+    for (const d of ev.g.f) this.resolveOne(d, pid);
+  }
+
+  private resolveOne(d: Desc, pid: number): void {
+    if (!hasPath(d.magic) || this.joinPath(d, pid) !== null) return;
+    d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino);
   }
 
   // ------------------------------------------------------------------ release: events -> ops
@@ -431,7 +436,7 @@ export class BpfParser {
     const base = { tid: p.tid, ts, line: p.line, comm: null };
     if (p.euid !== null && this.euids.get(p.tgid) !== p.euid) {
       this.euids.set(p.tgid, p.euid);
-      this.emit({ op: 'uid', ...base, syscall: 'geteuid', uid: p.euid, effective: true });
+      this.emit({ op: 'uid', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true });
     }
     const ev = p.ev;
     switch (ev.t) {
@@ -442,16 +447,16 @@ export class BpfParser {
         const flags: CloneFlags = known
           ? { thread: (fl & BigInt(CLONE_THREAD)) !== 0n, files: (fl & BigInt(CLONE_FILES)) !== 0n, parent: (fl & BigInt(CLONE_PARENT)) !== 0n }
           : { thread: true, files: true, parent: false };
-        this.emit({ op: 'clone', ...base, syscall: CLONE_CALLS[ev.sy - 1] ?? 'clone', child: ev.child, flags });
+        this.emit({ op: 'clone', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: CLONE_CALLS[ev.sy - 1] ?? 'clone', child: ev.child, flags });
         return;
       }
       case 'X': {
         if (ev.old !== p.tid) {
           // a thread's execve: it takes over the leader's id
-          this.emit({ op: 'superseded', ...base, syscall: 'execve', by: ev.old });
+          this.emit({ op: 'superseded', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'execve', by: ev.old });
           this.leaderGone.delete(p.tgid);
         }
-        this.emit({ op: 'exec', ...base, syscall: 'execve', comm: ev.comm || null, path: ev.cut ? ev.path + '...' : ev.path });
+        this.emit({ op: 'exec', tid: base.tid, ts: base.ts, line: base.line, syscall: 'execve', comm: ev.comm || null, path: ev.cut ? ev.path + '...' : ev.path });
         return;
       }
       case 'Q': {
@@ -462,9 +467,9 @@ export class BpfParser {
           this.leaderGone.set(p.tgid, ev.code);
           return;
         }
-        this.emit({ op: 'exit', ...base, syscall: 'exit', ...exit });
+        this.emit({ op: 'exit', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'exit', ...exit });
         if (ev.groupDead && p.tid !== p.tgid && this.leaderGone.delete(p.tgid)) {
-          this.emit({ op: 'exit', ...base, tid: p.tgid, syscall: 'exit', ...exit });
+          this.emit({ op: 'exit', tid: p.tgid, ts: base.ts, line: base.line, comm: null, syscall: 'exit', ...exit });
         }
         // a thread's own exit line forgets it; a leader is forgotten with its group
         if (p.tid !== p.tgid) this.tgids.delete(p.tid);
@@ -472,7 +477,7 @@ export class BpfParser {
         return;
       }
       case 'E': {
-        const op = this.syscallOp(ev, { ...base, syscall: ev.syscall }, p.tgid);
+        const op = this.syscallOp(ev, { tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: ev.syscall }, p.tgid);
         if (op) this.emit(op);
         return;
       }
@@ -486,33 +491,33 @@ export class BpfParser {
       case 'open': case 'accept': {
         if (!d) return null;
         const target = this.target(d, pid, spec, g.u.get('r'), g.i.get('r'));
-        if (spec.family === 'accept') return { op: 'accept', ...base, fd: d.fd, target, cloexec: d.cloexec, listener: null };
-        return { op: 'open', ...base, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
+        if (spec.family === 'accept') return { op: 'accept', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
+        return { op: 'open', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
       }
       case 'pair': {
         const [a, b] = g.f;
         if (!a || !b) throw new Error(`${base.syscall}: ${g.f.length} of its 2 fds`);
         const ref = (x: Desc): FdRef & { target: FdTarget } => ({ fd: x.fd, target: this.target(x, pid, spec, undefined, undefined), file: x.file });
-        return { op: 'pair', ...base, fds: [ref(a), ref(b)], cloexec: a.cloexec };
+        return { op: 'pair', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fds: [ref(a), ref(b)], cloexec: a.cloexec };
       }
       case 'dup': {
         if (!d) return null;
-        return { op: 'dup', ...base, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
+        return { op: 'dup', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
       }
       case 'fcntl': {
         const fd = int(f[1]);
         const cmd = int(f[2]);
-        if (cmd === F_SETFD) return { op: 'set-cloexec', ...base, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
+        if (cmd === F_SETFD) return { op: 'set-cloexec', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
         if (!d) return null;
-        return { op: 'dup', ...base, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
+        return { op: 'dup', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
       }
       case 'close':
-        return { op: 'close', ...base, fd: { fd: int(f[0]), target: null, file: f[1]! } };
+        return { op: 'close', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[0]), target: null, file: f[1]! } };
       case 'close_range': {
         const flags = int(f[3]);
         const last = Number(f[2]);
         return {
-          op: 'close_range', ...base, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
+          op: 'close_range', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
           cloexec: (flags & CLOSE_RANGE_CLOEXEC) !== 0, unshare: (flags & CLOSE_RANGE_UNSHARE) !== 0,
         };
       }
@@ -528,15 +533,15 @@ export class BpfParser {
         }));
         const ret = int(f[0]);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
-        if (receive) return { op: 'receive', ...base, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
-        return { op: 'send', ...base, socket, messages, entry: false };
+        if (receive) return { op: 'receive', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
+        return { op: 'send', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, socket, messages, entry: false };
       }
       case 'pidfd_getfd': {
         if (!d) return null;
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
         const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
-          op: 'take', ...base, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
+          op: 'take', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
           target: this.target(d, pid, spec, g.u.get('r'), g.i.get('r')),
         };
       }
@@ -548,7 +553,7 @@ export class BpfParser {
         const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
         const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
         return {
-          op: 'map', ...base, fd: { fd: int(f[1]), target: null, file: f[2]! }, start: BigInt('0x' + f[0]), length, perms, shared,
+          op: 'map', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[1]), target: null, file: f[2]! }, start: BigInt('0x' + f[0]), length, perms, shared,
           offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
         };
       }

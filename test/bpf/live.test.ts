@@ -7,18 +7,17 @@ import * as assert from 'uvu/assert';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import type { FdwatchRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
 import { fdwatch, records, compile, procState, tmp, type Running } from '../live/run.js';
+import { CACHE, NSCD, inside, startNscd } from '../harness/nscd.js';
 
 const PY = '/usr/bin/python3';
 const why = bpfUnavailable();
 if (why) console.log(`  eBPF live tests skipped: ${why}`);
 const bt = why ? test.skip : test;
-const NSCD = ['/usr/sbin/nscd', '/sbin/nscd'].find((p) => fs.existsSync(p));
 const transfers = (rs: FdwatchRecord[]): TransferRecord[] => rs.filter((r): r is TransferRecord => r.type === 'transfer');
 
 /** fdwatch's bpftrace child, while it runs */
@@ -34,6 +33,18 @@ function bpfSymbols(): Set<string> {
   return new Set(fs.readFileSync('/proc/kallsyms', 'utf8').split('\n').filter((l) => l.endsWith('[bpf]')));
 }
 
+/** Waits (bounded) until none of `ours` is listed: the kernel frees a closed program after an RCU grace period. */
+async function probesGone(ours: string[], ms: number): Promise<string[]> {
+  let left = ours;
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const now = bpfSymbols();
+    left = ours.filter((x) => now.has(x));
+    if (left.length === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return left;
+}
+
 /** Waits (bounded) until a process is gone: the kernel detaches a dead bpftrace's probes as its files close. */
 async function gone(pid: number, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end;) {
@@ -45,34 +56,8 @@ async function gone(pid: number, ms: number): Promise<boolean> {
 
 // ---------------------------------------------------------------- the matrix, under both backends
 
-function connectable(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socket, () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** glibc's nscd with a passwd cache, as test/live/nscd.test.ts runs it. */
-async function startNscd(): Promise<ChildProcess> {
-  const conf = path.join(tmp, 'bpf-nscd.conf');
-  fs.writeFileSync(conf, ['paranoia no', 'enable-cache passwd yes', 'positive-time-to-live passwd 600', 'persistent passwd yes',
-    'shared passwd yes', 'check-files passwd yes', 'enable-cache group no', 'enable-cache hosts no', 'enable-cache services no',
-    'enable-cache netgroup no', ''].join('\n'));
-  fs.rmSync('/var/cache/nscd/passwd', { force: true });
-  fs.mkdirSync('/var/run/nscd', { recursive: true });
-  fs.mkdirSync('/var/cache/nscd', { recursive: true });
-  const d = spawn(NSCD!, ['-F', '-f', conf], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (d.exitCode !== null) throw new Error(`nscd exited with ${d.exitCode}`);
-    if (await connectable('/var/run/nscd/socket')) return d;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  d.kill('SIGKILL');
-  throw new Error('nscd did not open its socket');
-}
-
 /** The programs, one after another under one sh: one fdwatch run per backend pays bpftrace's start-up once. */
-function matrixScript(): string {
+function matrixScript(daemon: number | null): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const max253 = [
     'import os, socket, resource',
@@ -92,7 +77,8 @@ function matrixScript(): string {
     `${PY} -c ${q(max253)}`,
     q(ccFixture('mmsg')),
   ];
-  if (NSCD) progs.push('setpriv --reuid=65534 --regid=65534 --clear-groups getent passwd root');
+  // the test's own nscd lives in a mount namespace of its own: its client joins it
+  if (daemon !== null) progs.push(`nsenter -t ${daemon} -m -- setpriv --reuid=65534 --regid=65534 --clear-groups getent passwd root`);
   return progs.join(' && ');
 }
 
@@ -162,9 +148,9 @@ function byProgram(rs: FdwatchRecord[], daemon: number | null): Array<{ exe: str
 }
 
 bt('matrix under both backends: same transfers, same pairing, same fd tables (documented differences aside)', async () => {
-  const daemon = NSCD ? await startNscd() : null;
+  const daemon = NSCD ? await startNscd(tmp) : null;
   try {
-    const script = matrixScript();
+    const script = matrixScript(daemon?.pid ?? null);
     const pids = daemon ? ['-p', String(daemon.pid)] : [];
     const bpfJson = path.join(tmp, 'matrix-bpf.ndjson');
     const straceJson = path.join(tmp, 'matrix-strace.ndjson');
@@ -240,14 +226,12 @@ bt('matrix under both backends: same transfers, same pairing, same fd tables (do
       assert.match(t.from.socket ?? '', /^UNIX-STREAM:\[\d+->\d+,"\/var\/run\/nscd\/socket"\]$/);
       const map = ra.find((r) => r.type === 'map' && r.pid === getent.pid && r.path === '/var/cache/nscd/passwd');
       assert.ok(map && map.type === 'map' && map.perms === 'r--s' && map.transferred === true, JSON.stringify(map));
-      assert.is(map.type === 'map' ? map.inode : null, fs.statSync('/var/cache/nscd/passwd').ino);
+      assert.is(map.type === 'map' ? map.inode : null, fs.statSync(inside(daemon.pid!, CACHE)).ino);
     }
   } finally {
     if (daemon) {
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon.once('exit', r));
-      fs.rmSync('/var/cache/nscd/passwd', { force: true });
-      fs.rmSync('/var/run/nscd/socket', { force: true });
     }
   }
 });
@@ -290,7 +274,7 @@ bt('attach: a one-sided receiver and an idle process; SIGINT stops within 1 s; t
     assert.equal([s.type, s.type === 'summary' && s.cleanEnd, s.type === 'summary' && s.backend], ['summary', true, 'bpf']); // a detach is a clean end
     // the kernel detaches each tracepoint as the killed bpftrace's files close (tens of ms each)
     assert.ok(await gone(bpftrace!, 15000), 'bpftrace exited');
-    const left = [...bpfSymbols()].filter((x) => ours.includes(x));
+    const left = await probesGone(ours, 10000);
     assert.equal(left, [], 'no probe of fdwatch\'s left attached');
     assert.not.ok(procState(idle.pid!).state === 'T', 'the idle process runs on');
   } finally { prog.kill(); idle.kill(); r?.child.kill('SIGKILL'); }
@@ -311,7 +295,7 @@ bt('kill -9 of fdwatch: the kernel ends bpftrace, its probes go, nothing is left
     r.child.kill('SIGKILL');
     await r.exit;
     assert.ok(await gone(bpftrace!, 15000), 'bpftrace ended with fdwatch');
-    assert.equal([...bpfSymbols()].filter((x) => ours.includes(x)), [], 'no probe of fdwatch\'s left attached');
+    assert.equal(await probesGone(ours, 10000), [], 'no probe of fdwatch\'s left attached');
     assert.equal(fs.readdirSync(tmpdir), [], 'nothing left in TMPDIR');
   } finally { idle.kill(); r?.child.kill('SIGKILL'); fs.rmSync(tmpdir, { recursive: true, force: true }); }
 });

@@ -4,6 +4,8 @@
 //   live      fdwatch --json on a heavy fd-passing workload          vs  strace -f -yy -o /dev/null
 //   startup   fdwatch --help, fdwatch snapshot PID (whole processes)  vs  node -e 0
 //   tui       dashboard store + throttled render                     (events/s, memory after 1M events)
+//   bpf       the eBPF backend: figures (1)-(5) of docs/bpf.md
+//   browser   headless Chromium live (both backends) and replayed     vs  strace alone, untraced, line splitting
 // `npm run bench -- replay live` runs some of them.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -203,6 +205,7 @@ async function benchTuiEntry(): Promise<Result> {
 const all: Record<string, () => Promise<Result>> = {
   replay: benchReplay, startup: benchStartupEntry, snapshot: benchSnapshotEntry, live: benchLive, tui: benchTuiEntry,
   bpf: async () => (await import('./bpf.js')).benchBpf(),
+  browser: async () => (await import('./browser.js')).benchBrowser(),
 };
 
 async function main(): Promise<void> {

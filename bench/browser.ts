@@ -1,0 +1,148 @@
+// Bench: a real heavy multi-process program, headless Chromium (~25 processes, threads, thousands of mappings),
+// as a user runs fdwatch on it. Every figure is a ratio against a baseline measured in this run, runs interleaved:
+//   live    fdwatch --json -- chromium   vs  strace with exactly fdwatch's argv (to /dev/null)   (goal <= 1.1)
+//                                        vs  plain strace -f -yy -o /dev/null                   (goal <= 0.6)
+//   bpf     fdwatch --backend bpf -- chromium  vs  chromium untraced                         (goal <= 1.3)
+//   replay  fdwatch replay LOG --json FILE (whole command) of a strace -f -yy -ttt -T log of it
+//           vs  bare line splitting of the same file (goal <= 2.5), with its peak memory (goal < 60 MiB)
+// Chromium comes from the Debian package (`apt-get install chromium`); without it the bench says so.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bpfUnavailable } from '../src/bpf/session.js';
+import { straceArgv } from '../src/live/strace.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(root, 'bin', 'fdwatch.js');
+
+interface Result { name: string; lines: string[] }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const secs = (ms: number): string => (ms / 1000).toFixed(2) + ' s';
+const RUNS = Number(process.env['BROWSER_RUNS'] ?? 3);
+
+function chromium(): string | null {
+  for (const c of ['chromium', 'chromium-browser']) {
+    const r = spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return null;
+}
+
+/** A whole process, timed; its stdout counted and dropped. */
+function time(cmd: string, args: string[]): Promise<{ ms: number; code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4096); });
+    c.on('exit', (code) => resolve({ ms: performance.now() - t, code, err }));
+  });
+}
+
+/** Peak resident memory (MiB) and wall time of a whole command, from GNU time. */
+function peak(cmd: string, args: string[]): { ms: number; mib: number } {
+  const t = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t;
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return { ms, mib: kb / 1024 };
+}
+
+function countLines(file: string): number {
+  const b = fs.readFileSync(file);
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+function delivered(json: string): number {
+  return fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"transfer"') && l.includes('"state":"delivered"')).length;
+}
+
+function summaryOf(json: string): Record<string, unknown> {
+  const lines = fs.readFileSync(json, 'utf8').trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+export async function benchBrowser(): Promise<Result> {
+  const exe = chromium();
+  if (!exe) return { name: 'browser', lines: ['(chromium is not installed: apt-get install chromium)'] };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-browser-'));
+  try {
+    const profile = path.join(tmp, 'profile');
+    // root needs --no-sandbox; a fresh profile each run would time its creation: one profile, warmed once
+    const cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--dump-dom',
+      'data:text/html,<title>fdwatch</title><p>' + 'x'.repeat(64) + '</p>'];
+    await time(cmd[0]!, cmd.slice(1));
+    const own = straceArgv({ pids: [], command: cmd, output: '/dev/null', stderrFd: null, closeFds: [] });
+    const bpf = bpfUnavailable();
+    const untraced: number[] = [];
+    const plain: number[] = [];
+    const argvOnly: number[] = [];
+    const ours: number[] = [];
+    const ebpf: number[] = [];
+    const seen: number[] = [];
+    const seenBpf: number[] = [];
+    let parseErrors = 0;
+    let lost = 0;
+    for (let i = 0; i < RUNS; i++) {
+      untraced.push((await time(cmd[0]!, cmd.slice(1))).ms);
+      plain.push((await time('strace', ['-f', '-yy', '-o', '/dev/null', ...cmd])).ms);
+      argvOnly.push((await time('strace', own)).ms);
+      const json = path.join(tmp, 'live.ndjson');
+      const r = await time(process.execPath, [BIN, '--no-tui', '--json', json, '--', ...cmd]);
+      if (r.code !== 0) throw new Error(`fdwatch -- chromium exited ${r.code}: ${r.err}`);
+      ours.push(r.ms);
+      seen.push(delivered(json));
+      parseErrors += Number(summaryOf(json)['parseErrors'] ?? 0);
+      if (!bpf) {
+        const bj = path.join(tmp, 'bpf.ndjson');
+        const b = await time(process.execPath, [BIN, '--backend', 'bpf', '--no-tui', '--json', bj, '--', ...cmd]);
+        if (b.code !== 0) throw new Error(`fdwatch --backend bpf -- chromium exited ${b.code}: ${b.err}`);
+        ebpf.push(b.ms);
+        seenBpf.push(delivered(bj));
+        lost += Number(summaryOf(bj)['lostEvents'] ?? 0);
+      }
+    }
+    // the ground truth of transfers: one strace log of the same command, every SCM_RIGHTS the kernel delivered
+    const log = path.join(tmp, 'chromium.log');
+    spawnSync('strace', ['-f', '-yy', '-ttt', '-T', '-o', log, ...cmd], { stdio: 'ignore' });
+    const truth = fs.readFileSync(log, 'latin1').split('\n').filter((l) => /recvmsg\(.*SCM_RIGHTS/.test(l) && !/= -1 /.test(l)).length;
+    const lines = countLines(log);
+    // replay as a whole command against bare line splitting (wc -l reads and splits; so does a node one-liner)
+    const split: number[] = [];
+    const replay: number[] = [];
+    let mib = 0;
+    const splitter = 'let n=0,r="";const s=require("fs").createReadStream(process.argv[1],{highWaterMark:4<<20});'
+      + 's.on("data",c=>{const t=r+c.toString("latin1");let a=0;for(;;){const e=t.indexOf("\\n",a);if(e<0)break;t.slice(a,e);n++;a=e+1}r=t.slice(a)});';
+    for (let i = 0; i < 5; i++) {
+      split.push((await time(process.execPath, ['-e', splitter, log])).ms);
+      const p = peak(process.execPath, [BIN, 'replay', log, '--json', path.join(tmp, 'replay.ndjson')]);
+      replay.push(p.ms);
+      mib = Math.max(mib, p.mib);
+    }
+    const replayed = delivered(path.join(tmp, 'replay.ndjson'));
+    const m = median(ours);
+    const out = [
+      `live: fdwatch --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
+      `  against plain strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6); untraced ${secs(median(untraced))}`,
+      `  transfers delivered per run ${seen.join(', ')} (a strace log of the same command holds ${truth} SCM_RIGHTS receives); parse errors ${parseErrors}`,
+    ];
+    if (bpf) out.push(`bpf: (skipped: ${bpf})`);
+    else {
+      out.push(`bpf: fdwatch --backend bpf -- chromium: ${secs(median(ebpf))}, untraced ${secs(median(untraced))}, ratio ${(median(ebpf) / median(untraced)).toFixed(2)} (goal <= 1.3; includes bpftrace's start-up)`);
+      out.push(`  transfers delivered per run ${seenBpf.join(', ')}; events lost ${lost}`);
+    }
+    out.push(
+      `replay: fdwatch replay LOG --json FILE: ${secs(median(replay))}, bare line splitting (node, whole process): ${secs(median(split))}, ratio ${(median(replay) / median(split)).toFixed(2)} (goal <= 2.5, aim 1.5)`,
+      `  peak memory ${mib.toFixed(0)} MiB (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of ${truth}`,
+      `  median of ${RUNS} (live) and 5 (replay), interleaved`,
+    );
+    return { name: 'browser', lines: out };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

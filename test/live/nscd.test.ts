@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
+import type { AlertRecord, MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
 
 const NSCD = ['/usr/sbin/nscd', '/sbin/nscd'].find((p) => fs.existsSync(p));
@@ -141,6 +141,20 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     const cache = fs.statSync(inside(daemon.pid!, CACHE));
     assert.is(maps[0]!.inode, cache.ino);
     assert.is(cache.mode & 0o777, 0o600, 'root-only');
+    // issue 14: getent (uid 65534) could not have opened the 0600 root file it got: a warning, and the uid crossing
+    const alerts = recs.filter((x): x is AlertRecord => x.type === 'alert');
+    const priv = alerts.filter((a) => a.kind === 'privilege-crossing');
+    assert.is(priv.length, 1, JSON.stringify(alerts));
+    assert.equal([priv[0]!.pid, priv[0]!.severity, priv[0]!.file, priv[0]!.fromUid, priv[0]!.toUid, priv[0]!.access],
+      [getent.pid, 'warning', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r']);
+    const uids = alerts.filter((a) => a.kind === 'uid-crossing');
+    assert.is(uids.length, 1, JSON.stringify(alerts));
+    assert.equal([uids[0]!.severity, uids[0]!.file?.mode, uids[0]!.fromUid, uids[0]!.toUid], ['info', '0600', 0, 65534]);
+    // setpriv, still root, received the same file: root may open it, and no uid was crossed: no alert of its own
+    assert.is(recs.filter((x) => x.type === 'transfer' && x.to?.comm === 'setpriv').length, 1);
+    assert.is(alerts.length, 2, JSON.stringify(alerts));
+    // line mode shows it readably
+    assert.match(r.err() + r.out(), /privilege-crossing[^\n]*mode 0600[^\n]*uid 0 → 65534/);
   } finally {
     // on a failure: getent may still wait on its stdout, and fdwatch on it
     stdout?.drain();

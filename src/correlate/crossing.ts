@@ -39,8 +39,6 @@ const OPENABLE = new Set(['file', 'dir', 'device']);
 
 const ACCESS_WORDS: Record<Access, string> = { r: 'reading', w: 'writing', rw: 'reading and writing' };
 
-const uidText = (u: number | null): string => (u === null ? 'unknown' : String(u));
-
 /**
  * The alerts a set of delivered fds (one receive, or one take) makes: `privilege-crossing` (warning) for each file the
  * receiver could not have opened itself with that access mode, `uid-crossing` (info) for each fd that went from one
@@ -65,25 +63,23 @@ export function crossingsOf(delivered: readonly TransferRecord[], lookup: FileFa
     const file = owner ? { mode: modeText(owner.mode), uid: owner.uid, gid: owner.gid } : null;
     const access = facts?.access ?? null;
     const recv = commPid(to.comm, to.pid);
-    const uids = `(uid ${uidText(fromUid)} -> ${uidText(toUid)})`;
-    const fileText = file ? `mode ${file.mode}, owner ${file.uid}:${file.gid}` : 'file mode and owner unknown';
+    // the facts (mode, owner, uids, access) are the alert's fields, which every view shows beside the message
     const accText = access === null ? 'unknown' : ACCESS_WORDS[access];
-    const openText = access === null ? 'access mode unknown' : `open for ${accText}`;
     const extra = { file, fromUid, toUid, access };
     const sig = `${t.from.pid} ${to.pid} ${file?.mode} ${file?.uid} ${file?.gid} ${access}`;
     if (owner !== null && access !== null && toUid !== null && mayOpen(owner, toUid, gids, access) === 'no') {
       add(`p ${sig}`, () => ({
         kind: 'privilege-crossing', pid: to.pid, fds: [],
-        one: `to ${recv} ${uids}, which could not have opened it itself for ${accText}: ${fileText}`,
-        many: `to ${recv} ${uids}, which could not have opened them itself for ${accText}, ${fileText}`,
+        one: `to ${recv}, which could not have opened it itself for ${accText}`,
+        many: `to ${recv}, which could not have opened them itself for ${accText}`,
         extra: { severity: 'warning', ...extra },
       }), t);
     }
     if (fromUid !== null && toUid !== null && fromUid !== toUid) {
       add(`u ${sig}`, () => ({
         kind: 'uid-crossing', pid: to.pid, fds: [],
-        one: `crossed to ${recv} ${uids}: ${fileText}, ${openText}`,
-        many: `crossed to ${recv} ${uids}, ${fileText}, ${openText}`,
+        one: `crossed to ${recv}, another uid`,
+        many: `crossed to ${recv}, another uid`,
         extra: { severity: 'info', ...extra },
       }), t);
     }

@@ -8,6 +8,10 @@ import path from 'node:path';
 import type { AlertRecord, MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
 import { CACHE, NSCD, SOCKET, fullFifo, inside, listing, startNscd } from './nscd-daemon.js';
+import { validate } from '../model/validate.js';
+import { root } from '../paths.js';
+
+const SCHEMA: unknown = JSON.parse(fs.readFileSync(path.join(root, 'schema', 'fdwatch-v1.schema.json'), 'utf8'));
 
 test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapped r--s', async () => {
   assert.ok(NSCD, 'nscd is not installed (.ci/run installs the Debian package nscd)');
@@ -60,6 +64,7 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     // setpriv, still root, received the same file: root may open it, and no uid was crossed: no alert of its own
     assert.is(recs.filter((x) => x.type === 'transfer' && x.to?.comm === 'setpriv').length, 1);
     assert.is(alerts.length, 2, JSON.stringify(alerts));
+    for (const a of alerts) assert.equal(validate(SCHEMA, a), [], JSON.stringify(a));
     // line mode shows it readably
     assert.match(r.err() + r.out(), /privilege-crossing[^\n]*mode 0600[^\n]*uid 0 → 65534/);
   } finally {

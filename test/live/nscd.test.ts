@@ -9,6 +9,7 @@ import type { AlertRecord, MapRecord, ProcessRecord, TransferRecord } from '../.
 import { fdwatch, records, tmp, type Running } from './run.js';
 import { CACHE, NSCD, SOCKET, fullFifo, inside, listing, startNscd } from './nscd-daemon.js';
 import { validate } from '../model/validate.js';
+import { bpfUnavailable } from '../../src/bpf/session.js';
 import { root } from '../paths.js';
 
 const SCHEMA: unknown = JSON.parse(fs.readFileSync(path.join(root, 'schema', 'fdwatch-v1.schema.json'), 'utf8'));
@@ -73,6 +74,37 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
     await r?.exit;
     stdout?.close();
+    daemon.kill('SIGTERM');
+    if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
+  }
+  assert.equal([path.dirname(SOCKET), path.dirname(CACHE)].map(listing), host, "the host's nscd folders are as they were");
+});
+
+const noBpf = bpfUnavailable();
+if (noBpf) console.log(`  eBPF nscd test skipped: ${noBpf}`);
+
+(noBpf ? test.skip : test)('eBPF backend: the same privilege-crossing (0600 root cache, uid 0 → 65534, read) from the same /proc stat', async () => {
+  assert.ok(NSCD, 'nscd is not installed (.ci/run installs the Debian package nscd)');
+  const host = [path.dirname(SOCKET), path.dirname(CACHE)].map(listing);
+  const daemon = await startNscd();
+  let r: Running | null = null;
+  try {
+    const json = path.join(tmp, 'nscd-bpf.ndjson');
+    r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '-p', String(daemon.pid), '--',
+      'nsenter', '-t', String(daemon.pid), '-m', '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'getent', 'passwd', 'root']);
+    const e = await r.exit;
+    assert.is(e.code, 0, r.err());
+    const recs = records(json);
+    const alerts = recs.filter((x): x is AlertRecord => x.type === 'alert');
+    const getent = recs.find((x): x is TransferRecord => x.type === 'transfer' && x.to?.comm === 'getent');
+    assert.ok(getent, JSON.stringify(recs.filter((x) => x.type === 'transfer')));
+    assert.equal(alerts.map((a) => [a.kind, a.pid, a.severity, a.file, a.fromUid, a.toUid, a.access]), [
+      ['privilege-crossing', getent!.to!.pid, 'warning', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r'],
+      ['uid-crossing', getent!.to!.pid, 'info', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r'],
+    ]);
+  } finally {
+    if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+    await r?.exit;
     daemon.kill('SIGTERM');
     if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   }

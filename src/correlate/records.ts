@@ -84,6 +84,8 @@ export class RecordBuilder {
   /** The fds one receive (or take) delivered: one alert per cause for those that crossed a uid or a privilege. */
   crossings(delivered: readonly TransferRecord[], ts: Ts): void {
     if (delivered.length === 0) return;
+    // a replay (no lookup) where no uid changed has nothing to say: the common case stays allocation-free
+    if (this.facts === null && delivered.every((t) => t.from.uid === null || t.to?.uid == null || t.from.uid === t.to.uid)) return;
     for (const c of crossingsOf(delivered, this.facts)) this.alertFds(c.kind, c.pid, c.fds, ts, c.one, c.many, c.extra);
   }
 

@@ -16,6 +16,7 @@ import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
+import { fileFacts } from '../live/filefacts.js';
 
 export interface BpfOptions {
   pids: number[];
@@ -294,6 +295,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const correlator = new Correlator(onRecord, {
     resolveTgid: (tid) => parser.tgidOf(tid) ?? status(tid)?.tgid ?? null,
     resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
+    // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
+    fileFacts: (t) => fileFacts(t),
   });
   let discardBefore = 0;
   const parser = new BpfParser((op) => {

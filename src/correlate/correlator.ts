@@ -9,11 +9,15 @@ import { Transfers, type TransferOptions, type Via } from './transfers.js';
 import { UntracedPeers } from './untraced.js';
 import { take } from './pidfd.js';
 import type { FdEntry, Process } from './state.js';
+import type { FileFactsLookup } from './crossing.js';
 
 export type { CorrelatorCounts } from './records.js';
 export { KEEP_EXITED, type SeedProcess } from './processes.js';
 
-export interface CorrelatorOptions extends ProcessOptions, TransferOptions {}
+export interface CorrelatorOptions extends ProcessOptions, TransferOptions {
+  /** live mode: the file behind a delivered fd and the receiver's credentials, for privilege-crossing alerts */
+  fileFacts?: FileFactsLookup;
+}
 
 export class Correlator {
   private readonly out: RecordBuilder;
@@ -23,7 +27,7 @@ export class Correlator {
   private readonly untraced: UntracedPeers;
 
   constructor(emit: (r: FdwatchRecord) => void, opts: CorrelatorOptions = {}) {
-    this.out = new RecordBuilder(emit);
+    this.out = new RecordBuilder(emit, opts.fileFacts ?? null);
     this.tables = new FdTables(this.out, { learn: (o, t) => this.transfers.learn(o, t), released: (o, ts, p) => this.transfers.released(o, ts, p) });
     this.tree = new ProcessTree(this.out, this.tables, opts);
     this.transfers = new Transfers(this.out, () => this.tables, opts);

@@ -22,9 +22,10 @@ v: Via, pidfd: FdEntry | null, targetFd: number | null, fd: number, target: FdTa
   p.fdsReceived++;
   if (srcProc) srcProc.fdsSent++;
   out.fd(p, v.tid, en, 'take', v.syscall, v.ts, targetFd, fromPid);
-  out.transfer({
+  const t = out.transfer({
     via: 'pidfd_getfd', state: 'delivered',
     from: { pid: fromPid, tid: null, comm: srcProc?.comm ?? null, uid: srcProc?.uid ?? null, fd: targetFd, socket: null },
     to: endOf(p, v.tid, en.fd, null), target: ofd.target, kind: ofd.kind, sentTs: v.ts, receivedTs: v.ts, line: v.line,
   });
+  out.crossings([t], v.ts);
 }

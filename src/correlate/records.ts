@@ -4,6 +4,10 @@ import {
   SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import type { FdEntry, Process } from './state.js';
+import { crossingsOf, type FileFactsLookup } from './crossing.js';
+
+/** An alert's optional fields beyond its kind, pid, fd and message (privilege-crossing, uid-crossing). */
+export type AlertExtra = Pick<AlertRecord, 'severity' | 'file' | 'fromUid' | 'toUid' | 'access'>;
 
 export interface CorrelatorCounts {
   delivered: number;
@@ -44,7 +48,7 @@ export class RecordBuilder {
   /** the newest time seen: what records of the trace's end are stamped with */
   lastTs: Ts = null;
 
-  constructor(private readonly emit: (r: FdwatchRecord) => void) {}
+  constructor(private readonly emit: (r: FdwatchRecord) => void, private readonly facts: FileFactsLookup | null = null) {}
 
   record(r: FdwatchRecord): void {
     this.emit(r);
@@ -78,31 +82,49 @@ export class RecordBuilder {
     this.emit(r);
   }
 
-  transfer(t: Omit<TransferRecord, 'v' | 'type' | 'ts'>): void {
+  /** Emits a transfer record and returns it, as the emit callback left it (live mode names untraced ends in it). */
+  transfer(t: Omit<TransferRecord, 'v' | 'type' | 'ts'>): TransferRecord {
     if (t.state === 'delivered') this.counts.delivered++;
     else if (t.state === 'lost') this.counts.lost++;
     else this.counts.inFlight++;
-    this.emit({ v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t });
+    const r: TransferRecord = { v: SCHEMA_VERSION, type: 'transfer', ts: t.receivedTs ?? t.sentTs ?? this.lastTs, ...t };
+    this.emit(r);
+    return r;
+  }
+
+  /** The fds one receive (or take) delivered: one alert per cause for those that crossed a uid or a privilege. */
+  crossings(delivered: readonly TransferRecord[], ts: Ts): void {
+    if (delivered.length === 0) return;
+    // a replay (no lookup) where no uid changed has nothing to say: the common case stays allocation-free
+    if (this.facts === null && delivered.every((t) => t.from.uid === null || t.to?.uid == null || t.from.uid === t.to.uid)) return;
+    for (const c of crossingsOf(delivered, this.facts)) this.alertFds(c.kind, c.pid, c.fds, ts, c.one, c.many, c.extra);
   }
 
   /** `count`: how many fds the alert stands for, when more than one */
-  alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string, count = 1): void {
+  alert(kind: AlertKind, pid: number | null, fd: number | null, ts: Ts, message: string, count = 1, extra?: AlertExtra): void {
     this.counts.alerts++;
     const r: AlertRecord = { v: SCHEMA_VERSION, type: 'alert', ts, kind, pid, fd, message };
     if (count > 1) r.count = count;
+    if (extra) {
+      if (extra.severity !== undefined) r.severity = extra.severity;
+      if (extra.file !== undefined) r.file = extra.file;
+      if (extra.fromUid !== undefined) r.fromUid = extra.fromUid;
+      if (extra.toUid !== undefined) r.toUid = extra.toUid;
+      if (extra.access !== undefined) r.access = extra.access;
+    }
     this.emit(r);
   }
 
   /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
-  alertFds(kind: AlertKind, pid: number | null, fds: ReadonlyArray<{ from: TransferEnd; target: string }>, ts: Ts, one: string, many: string): void {
+  alertFds(kind: AlertKind, pid: number | null, fds: ReadonlyArray<{ from: TransferEnd; target: string | null }>, ts: Ts, one: string, many: string, extra?: AlertExtra): void {
     const s = fds[0]!;
     const by = procName(s.from.comm, s.from.pid);
-    if (fds.length === 1) { this.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`); return; }
+    if (fds.length === 1) { this.alert(kind, pid, s.from.fd, ts, `fd ${s.from.fd} (${s.target}) sent by ${by} ${one}`, 1, extra); return; }
     const fd = fds.every((f) => f.from.fd === s.from.fd) ? s.from.fd : null;
     const times = new Map<string, number>();
     for (const f of fds) { const d = `fd ${f.from.fd} (${f.target})`; times.set(d, (times.get(d) ?? 0) + 1); }
     const shown = [...times].slice(0, 3).map(([d, n]) => (n > 1 ? `${d} ${n} times` : d)).join(', ');
     const more = times.size > 3 ? `, and ${times.size - 3} others` : '';
-    this.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length);
+    this.alert(kind, pid, fd, ts, `${fds.length} fds sent by ${by}${s.from.socket ? ` on ${s.from.socket}` : ''} ${many}: ${shown}${more}`, fds.length, extra);
   }
 }

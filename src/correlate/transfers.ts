@@ -1,7 +1,7 @@
 // The SCM_RIGHTS matcher: per receiving endpoint a FIFO of in-flight messages (queued at a send's entry, taken
 // back when it fails), receives that take the message their fds can be, receives waiting for their send
 // (out-of-order input), and what is lost (MSG_CTRUNC, a socket closed with fds queued). Pure.
-import type { AlertKind, TransferEnd, Ts } from '../model/records.js';
+import type { AlertKind, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { plainTarget, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import type { FdTables, SocketHooks } from './fdtables.js';
 import { Endpoints } from './endpoints.js';
@@ -264,6 +264,7 @@ export class Transfers implements SocketHooks {
       // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
       const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;
       const orphan: OrphanFd[] | null = waitOn !== null ? [] : null;
+      const delivered: TransferRecord[] = [];
       p.fdsReceived += n;
       this.out.counts.fdsReceived += n;
       for (let i = 0; i < n; i++) {
@@ -285,13 +286,14 @@ export class Transfers implements SocketHooks {
           { how: 'received', syscall: v.syscall, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, v.ts);
         this.out.fd(p, v.tid, en, 'receive', v.syscall, v.ts, s?.from.fd ?? null, fromPid);
         if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen, peerPath: v.sock?.ofd.peerPath ?? null }); continue; }
-        this.out.transfer({
+        delivered.push(this.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), to: endOf(p, v.tid, a.fd, sockText),
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
           ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
-        });
+        }));
       }
+      this.out.crossings(delivered, v.ts);
       if (orphan && waitOn !== null) {
         const list = this.orphans.get(waitOn);
         if (list) list.push(orphan); else this.orphans.set(waitOn, [orphan]);
@@ -305,6 +307,7 @@ export class Transfers implements SocketHooks {
 
   /** A send that arrives after its receive (out-of-order input): the receiver's fds become the sender's files. */
   private adopt(received: OrphanFd[], sent: InFlightFd[]): void {
+    const delivered: TransferRecord[] = [];
     for (let i = 0; i < received.length; i++) {
       const r = received[i]!;
       const s = sent[i];
@@ -315,11 +318,12 @@ export class Transfers implements SocketHooks {
         r.p.hasTransferred = true;
         r.entry.origin = { how: 'received', syscall: r.entry.origin.syscall, fromPid: s.from.pid, fromFd: s.from.fd, fromComm: s.from.comm };
       }
-      this.out.transfer({
+      delivered.push(this.out.transfer({
         via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(r.to.socket, r.peerPath), to: r.to,
         target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
-      });
+      }));
     }
+    this.out.crossings(delivered, received[0]?.ts ?? this.out.lastTs);
     for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
   }
 

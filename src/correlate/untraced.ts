@@ -1,7 +1,7 @@
 // Receivers nobody traces (live mode): the kernel (fdinfo `scm_fds`, who holds the socket) says what happened to
 // messages queued on their sockets; the matcher's queues follow what it says. Pure: live mode brings the facts.
 import type { PeerEnd, QueuedOn } from '../model/fdop.js';
-import type { TransferEnd, Ts } from '../model/records.js';
+import type { TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { mirrored } from './pairing.js';
 import type { Transfers } from './transfers.js';
 
@@ -30,16 +30,18 @@ export class UntracedPeers {
       const m = q.splice(at, 1)[0]!;
       m.state = 'taken';
       const got = fds[i] ?? [];
+      const delivered: TransferRecord[] = [];
       for (let j = 0; j < m.fds.length; j++) {
         const f = m.fds[j]!;
         this.t.out.counts.fdsReceived++;
-        this.t.out.transfer({
+        delivered.push(this.t.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: f.from,
           to: { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: got[j] ?? null, socket: to.socket ?? mirrored(f.from.socket) },
           target: f.target, kind: f.kind, sentTs: f.sentTs, receivedTs: ts, line: f.line,
-        });
+        }));
         this.t.tables().unref(f.ofd, ts, null);
       }
+      this.t.out.crossings(delivered, ts);
     }
     if (!q.some((m) => m.state === 'queued')) this.t.queues.delete(key);
   }

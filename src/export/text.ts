@@ -1,6 +1,7 @@
 // Readable lines for terminals and logs. Pure: records in, strings out. Traced text is escaped.
 import { commPid, untracedName } from '../model/names.js';
 import { escapeControl as esc } from '../model/escape.js';
+import { crossingFacts } from '../view/alerts.js';
 import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 
 export function clock(ts: Ts): string {
@@ -55,7 +56,9 @@ export function formatFd(r: FdRecord): string {
 }
 
 export function formatAlert(a: AlertRecord): string {
-  return `ALERT ${a.kind}: ${esc(a.message)}`;
+  const facts = crossingFacts(a);
+  const sev = a.severity !== undefined ? ` (${a.severity})` : '';
+  return `ALERT ${a.kind}${sev}: ${facts !== null ? `${facts}: ` : ''}${esc(a.message)}`;
 }
 
 /** One line per record, for line mode (live without a TTY). Summary and map records included. */

@@ -17,6 +17,7 @@ import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
 import type { PeerEnd, QueuedOn } from '../model/fdop.js';
+import { fileFacts } from './filefacts.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 export { LiveError } from '../model/errors.js';
@@ -543,7 +544,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
     if (held !== null && 'pid' in r && r.pid !== null && attached.has(r.pid)) hold(r.pid, r);
     else opts.onRecord(r);
   }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,
-    resolveProcess: (pid) => ({ uid: uidOf(pid) }) });
+    resolveProcess: (pid) => ({ uid: uidOf(pid) }),
+    // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
+    fileFacts: (t) => fileFacts(t) });
 
   // fd tables start from what the processes hold now; their records wait until strace says it attached (or the
   // trace shows a call): a process strace may not trace is then never reported as traced

@@ -111,7 +111,9 @@ export type AlertKind =
   | 'ctrunc-lost'
   | 'socket-closed-with-fds'
   | 'received-fd-survives-exec'
-  | 'in-flight-at-end';
+  | 'in-flight-at-end'
+  | 'privilege-crossing'
+  | 'uid-crossing';
 
 export interface AlertRecord extends RecordBase {
   type: 'alert';
@@ -121,6 +123,15 @@ export interface AlertRecord extends RecordBase {
   message: string;
   /** how many fds this alert stands for, when more than one (fds of one sender that share one cause) */
   count?: number;
+  /** privilege-crossing `warning`, uid-crossing `info` (issue 14) */
+  severity?: 'info' | 'warning';
+  /** privilege-crossing, uid-crossing: the file's mode (octal text, `0600`) and owner, null when not known */
+  file?: { mode: string; uid: number; gid: number } | null;
+  /** privilege-crossing, uid-crossing: the sender's and the receiver's uid */
+  fromUid?: number | null;
+  toUid?: number | null;
+  /** privilege-crossing, uid-crossing: the fd's access mode (O_ACCMODE), null when not known */
+  access?: 'r' | 'w' | 'rw' | null;
 }
 
 export interface ParseErrorSample {

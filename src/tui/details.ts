@@ -1,4 +1,5 @@
 // Titles and the Enter overlay (pure): each panel's title line, and every field of the selected row.
+import { crossingFacts } from '../view/alerts.js';
 import type { TransferEnd } from '../model/records.js';
 import { findTransfer, inetPeers } from '../view/model.js';
 import { cellName, clock, foldedExited, glyphs, originText, stateText } from './panels.js';
@@ -124,9 +125,11 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
     case 'alerts': {
       const a = m.alerts.toArray().find((x) => x.seq === key);
       if (!a) return null;
+      const crossing = crossingFacts(a.rec, u ? '→' : '->');
       return {
         title: `Alert ${a.rec.kind}`,
-        lines: [`pid ${a.rec.pid ?? '-'}  fd ${a.rec.fd ?? '-'}  at ${clock(a.rec.ts)}`, ...wrap(clean(a.rec.message, u), 72)],
+        lines: [`pid ${a.rec.pid ?? '-'}  fd ${a.rec.fd ?? '-'}  at ${clock(a.rec.ts)}${a.rec.severity ? `  ${a.rec.severity}` : ''}`,
+          ...(crossing !== null ? [crossing] : []), ...wrap(clean(a.rec.message, u), 72)],
       };
     }
   }

@@ -1,5 +1,6 @@
 // Panels (pure): state -> rows of escaped cells and column specs, per panel, and the marks they use.
 // Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
+import { crossingFacts } from '../view/alerts.js';
 import { commPid, untracedName } from '../model/names.js';
 import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
@@ -432,7 +433,10 @@ export function alertRows(s: State): Row[] {
     const a = m.alerts.at(i)!;
     const r = a.rec;
     if (f && !(r.message.toLowerCase().includes(f) || (r.pid !== null && String(r.pid).includes(f)) || r.kind.includes(f))) continue;
-    rows.push({ key: a.seq, style: 'alert', cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), clean(r.message, s.unicode)] });
+    // privilege and uid crossings lead with their facts (mode, uids, access), which a cut message would hide
+    const facts = crossingFacts(r, s.unicode ? '→' : '->');
+    const style: Style = r.severity === 'info' ? 'warn' : 'alert';
+    rows.push({ key: a.seq, style, cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), (facts !== null ? `${facts}: ` : '') + clean(r.message, s.unicode)] });
   }
   return rows;
 }

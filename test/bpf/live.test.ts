@@ -12,7 +12,7 @@ import { bpfUnavailable } from '../../src/bpf/session.js';
 import type { FdwatchRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
 import { fdwatch, records, compile, procState, tmp, type Running } from '../live/run.js';
-import { CACHE, NSCD, inside, startNscd } from '../harness/nscd.js';
+import { CACHE, NSCD, inside, startNscd } from '../live/nscd-daemon.js';
 
 const PY = '/usr/bin/python3';
 const why = bpfUnavailable();
@@ -148,7 +148,7 @@ function byProgram(rs: FdwatchRecord[], daemon: number | null): Array<{ exe: str
 }
 
 bt('matrix under both backends: same transfers, same pairing, same fd tables (documented differences aside)', async () => {
-  const daemon = NSCD ? await startNscd(tmp) : null;
+  const daemon = NSCD ? await startNscd() : null;
   try {
     const script = matrixScript(daemon?.pid ?? null);
     const pids = daemon ? ['-p', String(daemon.pid)] : [];

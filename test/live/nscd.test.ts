@@ -3,49 +3,16 @@
 // folders: a host nscd, its socket and its cache are never touched, whether or not the host runs one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
+import type { AlertRecord, MapRecord, ProcessRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
-import { CACHE, NSCD, SOCKET, inside, startNscd as startNscdIn } from '../harness/nscd.js';
+import { CACHE, NSCD, SOCKET, fullFifo, inside, listing, startNscd } from './nscd-daemon.js';
+import { validate } from '../model/validate.js';
+import { bpfUnavailable } from '../../src/bpf/session.js';
+import { root } from '../paths.js';
 
-const startNscd = (): ReturnType<typeof startNscdIn> => startNscdIn(tmp);
-
-/** A folder of the host, as entries (name, inode) and its own mtime: what creating or deleting changes. */
-function listing(dir: string): string {
-  if (!fs.existsSync(dir)) return `${dir}: absent`;
-  const names = fs.readdirSync(dir).sort().map((n) => `${n}@${fs.lstatSync(path.join(dir, n)).ino}`);
-  return `${dir}: mtime ${fs.statSync(dir).mtimeMs} ${names.join(' ')}`;
-}
-
-/** Opens a FIFO both ways and fills it: the next write into it blocks until `drain` reads it out. */
-function fullFifo(file: string): { drain: () => string; close: () => void } {
-  execFileSync('mkfifo', ['-m', '0600', file]);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-  const fill = (size: number): void => {
-    const b = Buffer.alloc(size, 0x2e);
-    for (;;) {
-      try { fs.writeSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return; throw err; }
-    }
-  };
-  fill(4096);
-  fill(1); // down to the last byte: even a short write now blocks
-  return {
-    close: () => fs.closeSync(fd),
-    drain: () => {
-      let out = '';
-      const b = Buffer.alloc(65536);
-      for (;;) {
-        let n: number;
-        try { n = fs.readSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break; throw err; }
-        if (n === 0) break;
-        out += b.subarray(0, n).toString('latin1');
-      }
-      return out.replace(/^\.+/, '');
-    },
-  };
-}
+const SCHEMA: unknown = JSON.parse(fs.readFileSync(path.join(root, 'schema', 'fdwatch-v1.schema.json'), 'utf8'));
 
 test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapped r--s', async () => {
   assert.ok(NSCD, 'nscd is not installed (.ci/run installs the Debian package nscd)');
@@ -86,12 +53,58 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     const cache = fs.statSync(inside(daemon.pid!, CACHE));
     assert.is(maps[0]!.inode, cache.ino);
     assert.is(cache.mode & 0o777, 0o600, 'root-only');
+    // issue 14: getent (uid 65534) could not have opened the 0600 root file it got: a warning, and the uid crossing
+    const alerts = recs.filter((x): x is AlertRecord => x.type === 'alert');
+    const priv = alerts.filter((a) => a.kind === 'privilege-crossing');
+    assert.is(priv.length, 1, JSON.stringify(alerts));
+    assert.equal([priv[0]!.pid, priv[0]!.severity, priv[0]!.file, priv[0]!.fromUid, priv[0]!.toUid, priv[0]!.access],
+      [getent.pid, 'warning', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r']);
+    const uids = alerts.filter((a) => a.kind === 'uid-crossing');
+    assert.is(uids.length, 1, JSON.stringify(alerts));
+    assert.equal([uids[0]!.severity, uids[0]!.file?.mode, uids[0]!.fromUid, uids[0]!.toUid], ['info', '0600', 0, 65534]);
+    // setpriv, still root, received the same file: root may open it, and no uid was crossed: no alert of its own
+    assert.is(recs.filter((x) => x.type === 'transfer' && x.to?.comm === 'setpriv').length, 1);
+    assert.is(alerts.length, 2, JSON.stringify(alerts));
+    for (const a of alerts) assert.equal(validate(SCHEMA, a), [], JSON.stringify(a));
+    // line mode shows it readably
+    assert.match(r.err() + r.out(), /privilege-crossing[^\n]*mode 0600[^\n]*uid 0 → 65534/);
   } finally {
     // on a failure: getent may still wait on its stdout, and fdwatch on it
     stdout?.drain();
     if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
     await r?.exit;
     stdout?.close();
+    daemon.kill('SIGTERM');
+    if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
+  }
+  assert.equal([path.dirname(SOCKET), path.dirname(CACHE)].map(listing), host, "the host's nscd folders are as they were");
+});
+
+const noBpf = bpfUnavailable();
+if (noBpf) console.log(`  eBPF nscd test skipped: ${noBpf}`);
+
+(noBpf ? test.skip : test)('eBPF backend: the same privilege-crossing (0600 root cache, uid 0 → 65534, read) from the same /proc stat', async () => {
+  assert.ok(NSCD, 'nscd is not installed (.ci/run installs the Debian package nscd)');
+  const host = [path.dirname(SOCKET), path.dirname(CACHE)].map(listing);
+  const daemon = await startNscd();
+  let r: Running | null = null;
+  try {
+    const json = path.join(tmp, 'nscd-bpf.ndjson');
+    r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '-p', String(daemon.pid), '--',
+      'nsenter', '-t', String(daemon.pid), '-m', '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'getent', 'passwd', 'root']);
+    const e = await r.exit;
+    assert.is(e.code, 0, r.err());
+    const recs = records(json);
+    const alerts = recs.filter((x): x is AlertRecord => x.type === 'alert');
+    const getent = recs.find((x): x is TransferRecord => x.type === 'transfer' && x.to?.comm === 'getent');
+    assert.ok(getent, JSON.stringify(recs.filter((x) => x.type === 'transfer')));
+    assert.equal(alerts.map((a) => [a.kind, a.pid, a.severity, a.file, a.fromUid, a.toUid, a.access]), [
+      ['privilege-crossing', getent!.to!.pid, 'warning', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r'],
+      ['uid-crossing', getent!.to!.pid, 'info', { mode: '0600', uid: 0, gid: 0 }, 0, 65534, 'r'],
+    ]);
+  } finally {
+    if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+    await r?.exit;
     daemon.kill('SIGTERM');
     if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   }

@@ -1,10 +1,10 @@
-// The test's own glibc nscd, in a mount namespace of its own with fresh tmpfs on its socket and cache folders:
-// a host nscd, its socket and its cache are never touched, whether or not the host runs one. Its clients reach it
-// with `nsenter -t PID -m -- CMD`; its files are seen from here through `inside(pid, path)`.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The test's own glibc nscd, in a mount namespace of its own with fresh tmpfs on its socket and cache folders: a host
+// nscd, its socket and its cache are never touched. Shared by the nscd tests (line mode here, the dashboard in test/tui).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { tmp } from './run.js';
 
 export const NSCD = ['/usr/sbin/nscd', '/sbin/nscd'].find((p) => fs.existsSync(p));
 // the paths glibc compiles in, as the daemon and its client see them inside the namespace
@@ -21,6 +21,13 @@ for d in ${path.dirname(SOCKET)} ${path.dirname(CACHE)}; do
 done
 exec "$0" -F -f "$1"`;
 
+/** A folder of the host, as entries (name, inode) and its own mtime: what creating or deleting changes. */
+export function listing(dir: string): string {
+  if (!fs.existsSync(dir)) return `${dir}: absent`;
+  const names = fs.readdirSync(dir).sort().map((n) => `${n}@${fs.lstatSync(path.join(dir, n)).ino}`);
+  return `${dir}: mtime ${fs.statSync(dir).mtimeMs} ${names.join(' ')}`;
+}
+
 /** A path inside the daemon's namespace, from here: through /proc/PID/root, with the host's symlinks (/var/run ->
  * /run) resolved first, since an absolute symlink met under /proc/PID/root resolves from this process's root. */
 export function inside(pid: number, p: string): string {
@@ -29,16 +36,15 @@ export function inside(pid: number, p: string): string {
   return path.join(`/proc/${pid}/root`, fs.realpathSync(dir), path.relative(dir, p));
 }
 
-export function connectable(socket: string): Promise<boolean> {
+function connectable(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(socket, () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
   });
 }
 
-/** Starts the daemon (passwd cache only, shared, persistent) with its config in `dir`; resolves once it answers. */
-export async function startNscd(dir: string): Promise<ChildProcess> {
-  const conf = path.join(dir, 'nscd.conf');
+export async function startNscd(): Promise<ChildProcess> {
+  const conf = path.join(tmp, 'nscd.conf');
   fs.writeFileSync(conf, [
     'paranoia no', 'enable-cache passwd yes', 'positive-time-to-live passwd 600', 'persistent passwd yes',
     'shared passwd yes', 'check-files passwd yes', 'enable-cache group no', 'enable-cache hosts no',
@@ -62,4 +68,32 @@ export async function startNscd(dir: string): Promise<ChildProcess> {
   }
   d.kill('SIGKILL');
   throw new Error(`nscd did not open its socket: ${err}`);
+}
+
+/** Opens a FIFO both ways and fills it: the next write into it blocks until `drain` reads it out. */
+export function fullFifo(file: string): { drain: () => string; close: () => void } {
+  execFileSync('mkfifo', ['-m', '0600', file]);
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  const fill = (size: number): void => {
+    const b = Buffer.alloc(size, 0x2e);
+    for (;;) {
+      try { fs.writeSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return; throw err; }
+    }
+  };
+  fill(4096);
+  fill(1); // down to the last byte: even a short write now blocks
+  return {
+    close: () => fs.closeSync(fd),
+    drain: () => {
+      let out = '';
+      const b = Buffer.alloc(65536);
+      for (;;) {
+        let n: number;
+        try { n = fs.readSync(fd, b); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break; throw err; }
+        if (n === 0) break;
+        out += b.subarray(0, n).toString('latin1');
+      }
+      return out.replace(/^\.+/, '');
+    },
+  };
 }

@@ -110,7 +110,12 @@ export async function benchBrowser(): Promise<Result> {
     // the ground truth of transfers: one strace log of the same command, every SCM_RIGHTS the kernel delivered
     const log = path.join(tmp, 'chromium.log');
     spawnSync('strace', ['-f', '-yy', '-ttt', '-T', '-o', log, ...cmd], { stdio: 'ignore' });
-    const truth = fs.readFileSync(log, 'latin1').split('\n').filter((l) => /recvmsg\(.*SCM_RIGHTS/.test(l) && !/= -1 /.test(l)).length;
+    // every fd a receive installed: cmsg_data=[N<...>, ...] of SCM_RIGHTS on a recvmsg line or its resumed half
+    let truth = 0;
+    for (const l of fs.readFileSync(log, 'latin1').split('\n')) {
+      if (!/recvmsg(\(| resumed>)/.test(l)) continue;
+      for (const m of l.matchAll(/cmsg_type=SCM_RIGHTS, cmsg_data=\[(.*?)\]\}/g)) truth += (m[1]!.match(/(?:^|, )\d+</g) ?? []).length;
+    }
     const lines = countLines(log);
     // replay as a whole command against bare line splitting (wc -l reads and splits; so does a node one-liner)
     const split: number[] = [];
@@ -129,7 +134,7 @@ export async function benchBrowser(): Promise<Result> {
     const out = [
       `live: fdwatch --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
       `  against plain strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6); untraced ${secs(median(untraced))}`,
-      `  transfers delivered per run ${seen.join(', ')} (a strace log of the same command holds ${truth} SCM_RIGHTS receives); parse errors ${parseErrors}`,
+      `  transfers delivered per run ${seen.join(', ')} (a strace log of the same command shows ${truth} fds received by SCM_RIGHTS); parse errors ${parseErrors}`,
     ];
     if (bpf) out.push(`bpf: (skipped: ${bpf})`);
     else {
@@ -138,7 +143,7 @@ export async function benchBrowser(): Promise<Result> {
     }
     out.push(
       `replay: fdwatch replay LOG --json FILE: ${secs(median(replay))}, bare line splitting (node, whole process): ${secs(median(split))}, ratio ${(median(replay) / median(split)).toFixed(2)} (goal <= 2.5, aim 1.5)`,
-      `  peak memory ${mib.toFixed(0)} MiB (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of ${truth}`,
+      `  peak memory ${mib.toFixed(0)} MiB (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of the ${truth} fds its receives installed`,
       `  median of ${RUNS} (live) and 5 (replay), interleaved`,
     );
     return { name: 'browser', lines: out };

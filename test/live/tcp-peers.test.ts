@@ -7,23 +7,11 @@ import readline from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyRecord, emptyModel, inetPeers } from '../../src/view/model.js';
+import { TCP_CLIENT, TCP_SERVER } from '../harness/tcp.js';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
 
 // a server and a client connected before fdwatch attaches: the attach snapshot gives both ends' addresses
-const SERVER = `
-import socket, sys
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
-print(l.getsockname()[1], flush=True)
-c, _ = l.accept()
-print("accepted", c.fileno(), flush=True)
-sys.stdin.read()`;
-
-const CLIENT = `
-import socket, sys
-s = socket.socket(); s.connect(("127.0.0.1", int(sys.argv[1])))
-print(s.fileno(), flush=True)
-sys.stdin.read()`;
 
 function start(script: string, ...args: string[]): Promise<{ p: ChildProcess; lines: AsyncIterableIterator<string> }> {
   const p = spawn('python3', ['-c', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -36,12 +24,12 @@ const next = async (it: AsyncIterableIterator<string>): Promise<string> => (awai
 for (const backend of ['strace', 'bpf'] as const) {
   const t = backend === 'bpf' && bpfUnavailable() !== null ? test.skip : test;
   t(`${backend}: attached to both ends of a loopback connection, each fd names the other end's process and fd`, async () => {
-    const server = await start(SERVER);
+    const server = await start(TCP_SERVER);
     let client: Awaited<ReturnType<typeof start>> | null = null;
     let r: Running | null = null;
     try {
       const port = Number(await next(server.lines));
-      client = await start(CLIENT, String(port));
+      client = await start(TCP_CLIENT, String(port));
       const clientFd = Number(await next(client.lines));
       const serverFd = Number((await next(server.lines)).split(' ')[1]);
       const sp = server.p.pid!;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FdRecord, FdwatchRecord } from '../../src/model/records.js';
+import { TCP_CLIENT, TCP_SERVER } from '../harness/tcp.js';
 import { root } from '../paths.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
@@ -18,19 +19,6 @@ function start(script: string, ...args: string[]): Promise<{ p: ChildProcess; li
   });
 }
 
-const SERVER = `
-import socket, sys
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
-print(l.getsockname()[1], flush=True)
-c, _ = l.accept()
-print("accepted", c.fileno(), flush=True)
-sys.stdin.read()`;
-
-const CLIENT = `
-import socket, sys
-s = socket.socket(); s.connect(("127.0.0.1", int(sys.argv[1])))
-print(s.fileno(), flush=True)
-sys.stdin.read()`;
 
 function snapshot(pid: number): FdRecord[] {
   const r = spawnSync(process.execPath, [BIN, 'snapshot', String(pid), '--json', '-'], { encoding: 'utf8' });
@@ -39,7 +27,7 @@ function snapshot(pid: number): FdRecord[] {
 }
 
 test('loopback TCP: each end names the process and fd holding the other, as ss -tp does', async () => {
-  const server = await start(SERVER);
+  const server = await start(TCP_SERVER);
   let client: { p: ChildProcess; line: string } | null = null;
   try {
     const port = Number(server.line);
@@ -47,7 +35,7 @@ test('loopback TCP: each end names the process and fd holding the other, as ss -
       const m = /accepted (\d+)/.exec(d);
       if (m) resolve(Number(m[1]));
     }));
-    client = await start(CLIENT, String(port));
+    client = await start(TCP_CLIENT, String(port));
     const clientFd = Number(client.line);
     const serverFd = await accepted;
     const sp = server.p.pid!;

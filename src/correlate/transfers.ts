@@ -290,6 +290,7 @@ export class Transfers implements SocketHooks {
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
           ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
+          origin: ofd.origin,
         });
       }
       if (orphan && waitOn !== null) {
@@ -318,6 +319,7 @@ export class Transfers implements SocketHooks {
       this.out.transfer({
         via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : unknownEnd(), to: r.to,
         target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
+        origin: r.entry.ofd.origin,
       });
     }
     for (let i = received.length; i < sent.length; i++) this.lose(sent[i]!, sent[i]!.sentTs, 'not installed by the receiver', 'ctrunc-lost', null);
@@ -327,7 +329,7 @@ export class Transfers implements SocketHooks {
   private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null, alert = true): void {
     this.out.transfer({
       via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
-      sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
+      sentTs: s.sentTs, receivedTs: null, reason, line: s.line, origin: s.ofd.origin,
     });
     if (alert) this.out.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
     this.tables().unref(s.ofd, ts, null);
@@ -352,7 +354,7 @@ export class Transfers implements SocketHooks {
       for (const s of fds) {
         this.out.transfer({
           via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
-          sentTs: s.sentTs, receivedTs: null, line: s.line,
+          sentTs: s.sentTs, receivedTs: null, line: s.line, origin: s.ofd.origin,
         });
       }
       this.out.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.out.lastTs, 'was never received in the trace', 'were never received in the trace');

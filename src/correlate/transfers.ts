@@ -22,7 +22,7 @@ const MAX_SCAN = 256;
 
 export class Transfers implements SocketHooks {
   /** socket endpoints and who is whose peer */
-  readonly ep = new Endpoints();
+  readonly ep: Endpoints;
   /** receiving endpoint (or `peer-of:` the sending one, when its peer is unknown) -> messages queued on it */
   readonly queues = new Map<string, InFlightMessage[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
@@ -39,7 +39,9 @@ export class Transfers implements SocketHooks {
     readonly out: RecordBuilder,
     readonly tables: () => FdTables,
     private readonly opts: TransferOptions,
-  ) {}
+  ) {
+    this.ep = new Endpoints(opts.deferOrphans === true);
+  }
 
   // ---------------------------------------------------------------- endpoints
 

@@ -8,20 +8,9 @@ import { Provenance, chainRecords, hopText, type Chain } from '../../src/view/pr
 import { escapeControl } from '../../src/model/escape.js';
 import type { FdRecord, FdwatchRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
+import { relayPids } from './relay.js';
 
 const GOLDEN = path.join(root, 'fixtures', 'golden', 'relay');
-const OUT = path.join(root, 'fixtures', 'traces', 'relay', 'out');
-
-/** The pids relay.c printed in this recording: "ready C <pid> D <pid>", "A <pid>", "B <pid>". */
-export function relayPids(variant: string): { A: number; B: number; C: number; D: number } {
-  const text = fs.readFileSync(path.join(OUT, `${variant}.txt`), 'utf8');
-  const pid = (role: string): number => {
-    const m = new RegExp(`\\b${role} (\\d+)`).exec(text);
-    if (!m) throw new Error(`no pid of ${role} in out/${variant}.txt`);
-    return Number(m[1]);
-  };
-  return { A: pid('A'), B: pid('B'), C: pid('C'), D: pid('D') };
-}
 
 function fold(records: FdwatchRecord[], opts = {}): Provenance {
   const p = new Provenance(opts);

@@ -104,10 +104,13 @@ export class Provenance {
     }
   }
 
-  /** The history of fd `fd` of `pid` as it was last (the newest fd of that number, open or closed); null if none. */
-  chain(pid: number, fd: number): Chain | null {
+  /**
+   * The history of fd `fd` of `pid` as it was last (the newest fd of that number, open or closed); null if none.
+   * `upTo`: only the hops of the first `upTo` records pushed (a paused view).
+   */
+  chain(pid: number, fd: number, upTo = Infinity): Chain | null {
     const n = this.last.get(pid)?.get(fd);
-    if (!n) return null;
+    if (!n || n.hop.seq > upTo) return null;
     const lineage: Node[] = [];
     for (let x: Node | null = n; x; x = x.parent) lineage.push(x);
     const root = lineage[lineage.length - 1]!;
@@ -124,7 +127,7 @@ export class Provenance {
       dropped += x.afterDropped;
       prev = k;
     }
-    const hops = keyed.sort((a, b) => a.key - b.key || a.h.seq - b.h.seq).map((x) => x.h);
+    const hops = keyed.filter((x) => x.h.seq <= upTo).sort((a, b) => a.key - b.key || a.h.seq - b.h.seq).map((x) => x.h);
     const origin = n.key.startsWith('?') ? null : n.key;
     const incomplete = root.hop.kind !== 'opened' && root.hop.kind !== 'seen' && root.hop.kind !== 'snapshot';
     return { pid, fd, origin, hops, incomplete, dropped };

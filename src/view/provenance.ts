@@ -38,19 +38,34 @@ export interface Hop {
   records: FdwatchRecord[];
 }
 
+/** An fd some record made. Lean on purpose (the dashboard folds every record): hops are built only by chain(). */
 interface Node {
-  hop: Hop;
+  /** the fd record that made it */
+  r: FdRecord;
+  seq: number;
+  kind: HopKind;
+  /** origin, or `?pid:fd` without one */
   key: string;
   pid: number;
   fd: number;
+  comm: string | null;
+  fromPid: number | null;
+  fromFd: number | null;
   parent: Node | null;
-  /** closes, maps, lost sends of this fd */
-  after: Hop[];
-  /** hops not kept beyond MAX_AFTER */
+  /** the delivered transfer that installed it (received/taken) */
+  xfer: TransferRecord | null;
+  xferSeq: number;
+  /** its close (the commonest hop: kept without an array) */
+  close: FdRecord | null;
+  closeSeq: number;
+  /** maps and lost sends of this fd, with their seqs (allocated on the first) */
+  after: FdwatchRecord[] | null;
+  afterSeq: number[] | null;
+  /** after-records not kept beyond MAX_AFTER */
   afterDropped: number;
-  closed: boolean;
-  /** a received/taken fd whose transfer record is still to come */
-  awaitingTransfer: boolean;
+  /** the node of the same open file description made before / after this one (a list the newest node heads) */
+  prevSame: Node | null;
+  nextSame: Node | null;
 }
 
 export interface Chain {
@@ -79,8 +94,11 @@ export class Provenance {
   private nodes = 0;
   private readonly comms = new Map<number, string | null>();
   private readonly ppids = new Map<number, number>();
-  /** origin (or, without one, `?pid:fd`) -> its nodes, least recently active first */
-  private readonly byOrigin = new Map<string, Node[]>();
+  /** origin -> its newest node (the head of its list) */
+  private readonly byOrigin = new Map<string, Node>();
+  /** every kept node, oldest first from `head`: the eviction order */
+  private fifo: Node[] = [];
+  private head = 0;
   /** pid -> fd -> the newest node of that number */
   private readonly last = new Map<number, Map<number, Node>>();
   private readonly pinned = new Set<string>();
@@ -110,7 +128,7 @@ export class Provenance {
    */
   chain(pid: number, fd: number, upTo = Infinity): Chain | null {
     const n = this.last.get(pid)?.get(fd);
-    if (!n || n.hop.seq > upTo) return null;
+    if (!n || n.seq > upTo) return null;
     const lineage: Node[] = [];
     for (let x: Node | null = n; x; x = x.parent) lineage.push(x);
     const root = lineage[lineage.length - 1]!;
@@ -121,15 +139,20 @@ export class Provenance {
     let prev = -Infinity;
     for (let i = lineage.length - 1; i >= 0; i--) {
       const x = lineage[i]!;
-      const k = Math.max(x.hop.seq, prev + 1e-3);
-      keyed.push({ key: k, h: x.hop });
-      for (const a of x.after) keyed.push({ key: Math.max(a.seq, k + 1e-6), h: a });
+      const k = Math.max(x.seq, prev + 1e-3);
+      keyed.push({ key: k, h: this.nodeHop(x, upTo) });
+      if (x.close !== null && x.closeSeq <= upTo) keyed.push({ key: Math.max(x.closeSeq, k + 1e-6), h: this.afterHop(x, x.close, x.closeSeq) });
+      const after = x.after ?? [];
+      for (let j = 0; j < after.length; j++) {
+        const seq = x.afterSeq![j]!;
+        if (seq <= upTo) keyed.push({ key: Math.max(seq, k + 1e-6), h: this.afterHop(x, after[j]!, seq) });
+      }
       dropped += x.afterDropped;
       prev = k;
     }
-    const hops = keyed.filter((x) => x.h.seq <= upTo).sort((a, b) => a.key - b.key || a.h.seq - b.h.seq).map((x) => x.h);
+    const hops = keyed.sort((a, b) => a.key - b.key || a.h.seq - b.h.seq).map((x) => x.h);
     const origin = n.key.startsWith('?') ? null : n.key;
-    const incomplete = root.hop.kind !== 'opened' && root.hop.kind !== 'seen' && root.hop.kind !== 'snapshot';
+    const incomplete = root.kind !== 'opened' && root.kind !== 'seen' && root.kind !== 'snapshot';
     return { pid, fd, origin, hops, incomplete, dropped };
   }
 
@@ -142,95 +165,125 @@ export class Provenance {
     return { nodes: this.nodes, origins: this.byOrigin.size };
   }
 
-  // ------------------------------------------------------------------ the fold
+  // ------------------------------------------------------------------ hops, built on demand
 
   private comm(pid: number | null): string | null {
     return pid === null ? null : this.comms.get(pid) ?? null;
   }
 
-  private hop(kind: HopKind, seq: number, r: FdwatchRecord, pid: number, fd: number | null): Hop {
+  private blank(kind: HopKind, seq: number, r: FdwatchRecord, pid: number, comm: string | null, fd: number | null): Hop {
     return {
-      kind, seq, ts: r.ts, pid, comm: this.comm(pid), fd, target: null, syscall: null,
+      kind, seq, ts: r.ts, pid, comm, fd, target: null, syscall: null,
       fromPid: null, fromComm: null, fromFd: null, via: null, socket: null, peerSocket: null,
       perms: null, start: null, end: null, records: [r],
     };
   }
 
+  private nodeHop(n: Node, upTo: number): Hop {
+    const h = this.blank(n.kind, n.seq, n.r, n.pid, n.comm, n.fd);
+    h.target = n.r.target;
+    h.syscall = n.r.syscall;
+    h.fromPid = n.fromPid;
+    h.fromFd = n.fromFd;
+    h.fromComm = n.parent?.comm ?? this.comm(n.fromPid);
+    if (n.kind === 'received' || n.kind === 'taken') h.via = n.kind === 'taken' ? 'pidfd_getfd' : 'SCM_RIGHTS';
+    const t = n.xfer;
+    if (t && n.xferSeq <= upTo) {
+      h.socket = t.from.socket;
+      h.peerSocket = t.to?.socket ?? null;
+      h.via = t.via;
+      if (t.from.comm !== null) h.fromComm = t.from.comm;
+      h.records.push(t);
+      recordSeq.set(t, n.xferSeq);
+    }
+    return h;
+  }
+
+  private afterHop(n: Node, r: FdwatchRecord, seq: number): Hop {
+    if (r.type === 'map') {
+      const h = this.blank('mapped', seq, r, n.pid, n.comm, r.fd ?? null);
+      h.target = r.path;
+      h.perms = r.perms;
+      h.start = r.start;
+      h.end = r.end;
+      return h;
+    }
+    if (r.type === 'transfer') {
+      const h = this.blank(r.state === 'lost' ? 'sent-lost' : 'sent-in-flight', seq, r, n.pid, n.comm, r.from.fd);
+      h.target = r.target;
+      h.via = r.via;
+      h.socket = r.from.socket;
+      h.peerSocket = r.to?.socket ?? null;
+      h.fromPid = r.to?.pid ?? null; // for a send: whom it was for
+      h.fromComm = r.to?.comm ?? null;
+      return h;
+    }
+    const c = r as FdRecord;
+    const h = this.blank('closed', seq, r, n.pid, n.comm, c.fd);
+    h.syscall = c.syscall;
+    h.target = c.target;
+    return h;
+  }
+
+  // ------------------------------------------------------------------ the fold
 
   /** The newest node of `origin` at pid:fd; without an origin, the newest node of that number. */
   private find(origin: string | undefined, pid: number | null, fd: number | null): Node | null {
     if (pid === null || fd === null) return null;
-    if (origin === undefined) return this.last.get(pid)?.get(fd) ?? null;
-    const list = this.byOrigin.get(origin);
-    if (!list) return null;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const n = list[i]!;
-      if (n.pid === pid && n.fd === fd) return n;
-    }
+    const n = this.last.get(pid)?.get(fd) ?? null;
+    // the common case: the fd is still (or was last) that open file description
+    if (origin === undefined || n === null || n.key === origin) return n;
+    for (let x = this.byOrigin.get(origin) ?? null; x; x = x.prevSame) if (x.pid === pid && x.fd === fd) return x;
     return null;
   }
 
   /** The newest node at pid:fd, if it is of this origin (when the record names one). */
-  private current(r: { pid: number; fd: number | null | undefined; origin?: string }): Node | null {
-    if (r.fd === null || r.fd === undefined) return null;
-    const n = this.last.get(r.pid)?.get(r.fd);
-    if (!n || (r.origin !== undefined && n.key !== r.origin)) return null;
+  private current(pid: number, fd: number | null | undefined, origin: string | undefined): Node | null {
+    if (fd === null || fd === undefined) return null;
+    const n = this.last.get(pid)?.get(fd);
+    if (!n || (origin !== undefined && n.key !== origin)) return null;
     return n;
   }
 
   private fd(r: FdRecord, seq: number): void {
-    if (r.op === 'cloexec') return;
-    if (r.op === 'close') {
-      const n = this.current(r);
-      if (!n || n.closed) return;
-      n.closed = true;
-      const h = this.hop('closed', seq, r, r.pid, r.fd);
-      h.syscall = r.syscall;
-      h.target = r.target;
-      this.after(n, h);
+    const op = r.op;
+    if (op === 'cloexec') return;
+    if (op === 'close') {
+      const n = this.current(r.pid, r.fd, r.origin);
+      if (!n || n.close !== null) return;
+      n.close = r;
+      n.closeSeq = seq;
       return;
     }
-    if (r.op === 'seen') {
+    if (op === 'seen') {
       // an fd already known whose target gained detail: the same fd, not a new one
-      const n = this.current(r);
-      if (n && !n.closed) { n.hop.target = r.target; return; }
+      const n = this.current(r.pid, r.fd, r.origin);
+      if (n && n.close === null) return;
     }
-    const kind: HopKind = r.op === 'open' ? 'opened' : r.op === 'inherit' ? 'inherited' : r.op === 'receive' ? 'received'
-      : r.op === 'take' ? 'taken' : r.op === 'dup' ? 'dup' : r.op === 'snapshot' ? 'snapshot' : 'seen';
-    const h = this.hop(kind, seq, r, r.pid, r.fd);
-    h.target = r.target;
-    h.syscall = r.syscall;
-    let parent: Node | null = null;
-    if (kind === 'inherited') {
-      h.fromPid = r.fromPid ?? this.ppids.get(r.pid) ?? null;
-      h.fromFd = r.fd;
-      parent = this.find(r.origin, h.fromPid, r.fd);
-    } else if (kind === 'dup') {
-      h.fromPid = r.pid;
-      h.fromFd = r.fromFd ?? null;
-      parent = this.find(r.origin, r.pid, h.fromFd);
-    } else if (kind === 'received' || kind === 'taken') {
-      h.fromPid = r.fromPid ?? null;
-      h.fromFd = r.fromFd ?? null;
-      parent = this.find(r.origin, h.fromPid, h.fromFd);
-      h.via = kind === 'taken' ? 'pidfd_getfd' : 'SCM_RIGHTS';
-    }
-    h.fromComm = this.comm(h.fromPid);
-    const key = r.origin ?? `?${r.pid}:${r.fd}`;
+    const kind: HopKind = op === 'open' ? 'opened' : op === 'inherit' ? 'inherited' : op === 'receive' ? 'received'
+      : op === 'take' ? 'taken' : op === 'dup' ? 'dup' : op === 'snapshot' ? 'snapshot' : 'seen';
+    let fromPid: number | null = null;
+    let fromFd: number | null = null;
+    if (kind === 'inherited') { fromPid = r.fromPid ?? this.ppids.get(r.pid) ?? null; fromFd = r.fd; }
+    else if (kind === 'dup') { fromPid = r.pid; fromFd = r.fromFd ?? null; }
+    else if (kind === 'received' || kind === 'taken') { fromPid = r.fromPid ?? null; fromFd = r.fromFd ?? null; }
+    const parent = fromPid !== null ? this.find(r.origin, fromPid, fromFd) : null;
+    const origin = r.origin;
+    const prev = origin !== undefined ? this.byOrigin.get(origin) ?? null : null;
     const n: Node = {
-      hop: h, key, pid: r.pid, fd: r.fd, parent, after: [], afterDropped: 0, closed: false,
-      awaitingTransfer: kind === 'received' || kind === 'taken',
+      r, seq, kind, key: origin ?? '?', pid: r.pid, fd: r.fd, comm: this.comms.get(r.pid) ?? null, fromPid, fromFd, parent,
+      xfer: null, xferSeq: 0, close: null, closeSeq: 0, after: null, afterSeq: null, afterDropped: 0,
+      prevSame: prev, nextSame: null,
     };
-    let list = this.byOrigin.get(key);
-    if (list) this.byOrigin.delete(key); // re-inserted: the most recently active last
-    else list = [];
-    list.push(n);
-    this.byOrigin.set(key, list);
+    if (origin !== undefined) { if (prev) prev.nextSame = n; this.byOrigin.set(origin, n); }
+    this.fifo.push(n);
     let fds = this.last.get(r.pid);
     if (!fds) { fds = new Map(); this.last.set(r.pid, fds); }
     fds.set(r.fd, n);
-    if (this.opts.pin && this.opts.pin.pid === r.pid && this.opts.pin.fd === r.fd) this.pinned.add(key);
-    if (++this.nodes > this.maxNodes) this.evict();
+    this.nodes++;
+    const pin = this.opts.pin;
+    if (pin && pin.pid === r.pid && pin.fd === r.fd) this.pinned.add(n.key);
+    if (this.nodes > this.maxNodes) this.evict();
   }
 
   private transfer(r: TransferRecord, seq: number): void {
@@ -239,17 +292,11 @@ export class Provenance {
     if (r.state === 'delivered' && to && to.pid !== null && to.fd !== null) {
       // by number, not origin: a receive read before its send (-ff without timestamps) got an origin of its own
       const n = this.last.get(to.pid)?.get(to.fd);
-      if (n && n.awaitingTransfer) {
-        n.awaitingTransfer = false;
-        const h = n.hop;
-        h.socket = r.from.socket;
-        h.peerSocket = to.socket;
-        h.via = r.via;
-        if (h.fromPid === null) h.fromPid = r.from.pid;
-        if (h.fromFd === null) h.fromFd = r.from.fd;
-        h.fromComm = r.from.comm ?? this.comm(h.fromPid);
-        h.records.push(r);
-        recordSeq.set(r, seq);
+      if (n && (n.kind === 'received' || n.kind === 'taken') && n.xfer === null) {
+        n.xfer = r;
+        n.xferSeq = seq;
+        if (n.fromPid === null) n.fromPid = r.from.pid;
+        if (n.fromFd === null) n.fromFd = r.from.fd;
         if (!n.parent) n.parent = this.find(r.origin, r.from.pid, r.from.fd) ?? this.find(undefined, r.from.pid, r.from.fd);
         return;
       }
@@ -257,45 +304,41 @@ export class Provenance {
     if (r.state === 'delivered' || r.from.pid === null) return;
     // sent and never installed: a hop of the sender's fd
     const n = this.find(r.origin, r.from.pid, r.from.fd);
-    if (!n) return;
-    const h = this.hop(r.state === 'lost' ? 'sent-lost' : 'sent-in-flight', seq, r, r.from.pid, r.from.fd);
-    h.target = r.target;
-    h.via = r.via;
-    h.socket = r.from.socket;
-    h.peerSocket = to?.socket ?? null;
-    h.fromPid = to?.pid ?? null; // for a send: whom it was for
-    h.fromComm = to?.comm ?? null;
-    this.after(n, h);
+    if (n) this.after(n, r, seq);
   }
 
   private map(r: MapRecord, seq: number): void {
-    const n = this.current({ pid: r.pid, fd: r.fd ?? null, ...(r.origin !== undefined ? { origin: r.origin } : {}) });
-    if (!n) return;
-    const h = this.hop('mapped', seq, r, r.pid, r.fd ?? null);
-    h.target = r.path;
-    h.perms = r.perms;
-    h.start = r.start;
-    h.end = r.end;
-    this.after(n, h);
+    const n = this.current(r.pid, r.fd, r.origin);
+    if (n) this.after(n, r, seq);
   }
 
-  private after(n: Node, h: Hop): void {
+  private after(n: Node, r: FdwatchRecord, seq: number): void {
+    if (n.after === null) { n.after = []; n.afterSeq = []; }
     if (n.after.length >= MAX_AFTER) { n.afterDropped++; return; }
-    n.after.push(h);
+    n.after.push(r);
+    n.afterSeq!.push(seq);
   }
 
-  /** Drops the least recently active open file descriptions (never a pinned one) until the fold is within bounds. */
+  /**
+   * Drops the oldest fds (never one of a pinned open file description) until the fold is within bounds: out of the
+   * tables and the lists of their open file descriptions; a kept fd's lineage still points at its parents.
+   */
   private evict(): void {
-    for (const [key, list] of this.byOrigin) {
-      if (this.nodes <= this.maxNodes) return;
-      if (this.pinned.has(key)) continue;
-      this.byOrigin.delete(key);
-      for (const n of list) {
-        const fds = this.last.get(n.pid);
-        if (fds?.get(n.fd) === n) { fds.delete(n.fd); if (fds.size === 0) this.last.delete(n.pid); }
-        this.nodes--;
-      }
+    const keep: Node[] = [];
+    while (this.nodes > this.maxNodes && this.head < this.fifo.length) {
+      const n = this.fifo[this.head++]!;
+      const pin = this.opts.pin;
+      if ((n.key !== '?' && this.pinned.has(n.key)) || (pin && pin.pid === n.pid && pin.fd === n.fd)) { keep.push(n); continue; }
+      this.nodes--;
+      const fds = this.last.get(n.pid);
+      if (fds?.get(n.fd) === n) { fds.delete(n.fd); if (fds.size === 0) this.last.delete(n.pid); }
+      if (n.nextSame) n.nextSame.prevSame = null; // nothing older of it is kept
+      else if (n.key !== '?' && this.byOrigin.get(n.key) === n) this.byOrigin.delete(n.key);
+      n.prevSame = null;
     }
+    // the pinned ones go to the end of the order; the array is compacted once half of it is spent
+    for (const n of keep) this.fifo.push(n);
+    if (this.head > this.fifo.length >> 1) { this.fifo = this.fifo.slice(this.head); this.head = 0; }
   }
 }
 

@@ -9,9 +9,9 @@ import { ofType } from '../helpers.js';
 type OpBody = FdOp extends infer O ? O extends FdOp ? Omit<O, 'tid' | 'ts' | 'line' | 'comm' | 'syscall'> : never : never;
 
 /** A correlator fed ops one by one; each op gets a line number and a time of its own. */
-function drive(steps: Array<[tid: number, syscall: string, body: OpBody]>): FdwatchRecord[] {
+function drive(steps: Array<[tid: number, syscall: string, body: OpBody]>, opts: { deferOrphans?: boolean } = {}): FdwatchRecord[] {
   const records: FdwatchRecord[] = [];
-  const c = new Correlator((r) => records.push(r));
+  const c = new Correlator((r) => records.push(r), opts);
   steps.forEach(([tid, syscall, body], i) => c.push({ tid, syscall, ts: 1000 + i, line: i + 1, comm: null, ...body } as FdOp));
   c.finish();
   return records;
@@ -71,6 +71,24 @@ test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client
     path: '/var/cache/broker/db', fd: 4, transferred: true, origin: 'ofd:2',
   }]);
   assert.is(t!.origin, 'ofd:2');
+});
+
+test('fdops: out of time order (-ff without timestamps): the server\'s file, accept and receive first, then the client\'s connect and send', () => {
+  const steps: Array<[number, string, OpBody]> = [
+    [100, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [100, 'bind', { op: 'bind', socket: ref(3), path: '/run/relay.sock' }],
+    [100, 'accept4', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],
+    [100, 'recvmsg', { op: 'receive', socket: ref(5), messages: [msg(ref(6))], cloexec: true, peek: false }],
+    [200, 'openat', { op: 'open', fd: 3, target: plainTarget('/data', 'file'), cloexec: true, socket: false }],
+    [200, 'socket', { op: 'open', fd: 4, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [200, 'connect', { op: 'connect', socket: ref(4), path: '/run/relay.sock' }],
+    [200, 'sendmsg', { op: 'send', socket: ref(4), messages: [msg(ref(3))], entry: false }],
+  ];
+  const t = ofType(drive(steps, { deferOrphans: true }), 'transfer');
+  assert.equal(t.map((x) => `${x.state} ${x.from.pid}:${x.from.fd} -> ${x.to?.pid}:${x.to?.fd} ${x.target}`), ['delivered 200:3 -> 100:6 /data']);
+  // in time order an accept with no connect before it is a client nobody traced: no later connect is taken for it
+  const inOrder = ofType(drive(steps), 'transfer');
+  assert.not.ok(inOrder.some((x) => x.state === 'delivered' && x.from.pid === 200 && x.to?.pid === 100), JSON.stringify(inOrder));
 });
 
 test('fdops: MSG_CTRUNC: the fds that did not fit are lost, with an alert', () => {

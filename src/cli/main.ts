@@ -123,6 +123,7 @@ async function main(): Promise<void> {
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
         .option('dot', { type: 'string', describe: 'also write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
+        .option('follow', { type: 'string', describe: 'PID:FD: only that fd\'s history across processes (opened, inherited, sent, dup\'ed, mapped), or with --json its records' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
         .example("strace -f -yy -o '|$0 replay -' CMD", 'the trace through a pipe of its own (CMD keeps its output)')
         .example('xz -dc trace.log.xz | $0 replay -', 'xz/zstd logs (gzip ones are read directly)')
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
         const { replay, RECORD } = await import('./replay.js');
         const r = await replay({ trace: (a.trace as string) === '' ? '-' : (a.trace as string), // yargs reads '-' as ''
            json: (a.json as string | undefined) ?? null, date: (a.date as string | undefined) ?? null,
-           dot: (a.dot as string | undefined) ?? null });
+           dot: (a.dot as string | undefined) ?? null, follow: (a.follow as string | undefined) ?? null });
         // a closed stdout ends a replay as it ends any Unix filter: quietly, status 0
         if (r.failure) process.exitCode = complain(r.failure, 1);
         else if (r.signal) process.exitCode = signalExit(r.signal);

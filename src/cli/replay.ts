@@ -2,7 +2,10 @@
 import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
-import { formatSummary } from '../export/text.js';
+import { clock, formatSummary } from '../export/text.js';
+import { escapeControl } from '../model/escape.js';
+import { commPid } from '../model/names.js';
+import { Provenance, chainRecords, hopText, type Chain } from '../view/provenance.js';
 import { Report } from '../export/report.js';
 import { DotGraph } from '../export/dot.js';
 import { writeGraph } from './graph.js';
@@ -27,6 +30,31 @@ export interface ReplayOptions {
   dot?: string | null;
   /** progress on stderr; default: a Progress when stderr is a terminal */
   progress?: Progress;
+  /** `PID:FD`: only that fd's history (provenance), as lines, or with --json its own records and the summary */
+  follow?: string | null;
+}
+
+/** `--follow PID:FD` as numbers; a usage error for anything else. */
+export function parseFollow(text: string): { pid: number; fd: number } {
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  const pid = Number(m?.[1]);
+  const fd = Number(m?.[2]);
+  if (!m || pid < 1 || !Number.isSafeInteger(pid) || !Number.isSafeInteger(fd)) {
+    throw new UsageError(`--follow needs PID:FD, the fd of a process in the trace (e.g. 1234:7), got ${JSON.stringify(text)}`);
+  }
+  return { pid, fd };
+}
+
+/** The chain as lines for people: a heading, then one line per hop, oldest first (traced text escaped). */
+export function formatChain(c: Chain): string {
+  const last = c.hops.filter((h) => h.pid === c.pid && h.fd === c.fd && h.kind !== 'closed' && h.kind !== 'mapped').at(-1) ?? c.hops.at(-1)!;
+  const what = escapeControl(last.target ?? '?');
+  const timed = c.hops.some((h) => h.ts !== null);
+  const lines = [`fd ${c.fd} of ${escapeControl(commPid(last.comm, c.pid))}: ${what}${c.origin !== null ? `  (open file description ${escapeControl(c.origin)})` : ''}, ${c.hops.length} hop${c.hops.length === 1 ? '' : 's'}`];
+  if (c.incomplete) lines.push('  (it came from an fd the trace does not show: the hops before are unknown)');
+  for (const h of c.hops) lines.push(`  ${timed ? clock(h.ts) + '  ' : ''}${hopText(h, escapeControl)}`);
+  if (c.dropped > 0) lines.push(`  (${c.dropped} more maps, closes or sends of these fds not kept)`);
+  return lines.join('\n') + '\n';
 }
 
 
@@ -220,8 +248,10 @@ const WRITE_HINT = ': give --json a regular file in a folder you can write (or -
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
   let writer: RecordWriter | null = null;
+  const follow = opts.follow != null ? parseFollow(opts.follow) : null;
   const text = opts.json === null;
-  const report = text ? new Report() : null;
+  const report = text && !follow ? new Report() : null;
+  const provenance = follow ? new Provenance({ pin: follow, maxNodes: 1_000_000 }) : null;
   resolveInput(opts.trace); // a missing trace is an error before any output file is made
   if (opts.date !== null) baseDayFor(opts.date, null);
   const stop = new AbortController();
@@ -247,7 +277,8 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   if (dot === '') throw new UsageError('--dot needs a file name (graph.dot)');
   const graph = dot !== null ? new DotGraph() : null;
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
-    writer?.write(r);
+    if (provenance) provenance.push(r);
+    else writer?.write(r);
     onRecord?.(r);
     report?.push(r);
     graph?.push(r);
@@ -257,10 +288,26 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
     if (said.failure) failure ??= said.failure;
     else (opts.err ?? process.stderr).write(`fdwatch: ${said.message}\n`);
   }
+  // --follow: the chain's own records, then the summary (which the fold was given, not the writer)
+  const chain = follow && provenance ? provenance.chain(follow.pid, follow.fd) : null;
+  if (provenance && writer) {
+    if (chain) for (const r of chainRecords(chain)) writer.write(r);
+    writer.write(summary);
+  }
   writer?.close();
   // nothing in the input was strace output (a binary, an image, an empty file): one line, no report
   const nothing = summary.events === 0 && !signal && !failure && !closed;
   if (nothing) return { summary, signal, failure, closed, nothing };
+  if (follow && !chain && !failure && !closed) {
+    failure = `no fd ${follow.fd} of pid ${follow.pid} in ${opts.trace === '-' ? 'stdin' : opts.trace}${signal ? ' (read so far)' : ''}`;
+    return { summary, signal, failure, closed, nothing };
+  }
+  if (chain && text) {
+    const guard = guardStream(out, failed('-'));
+    out.write(formatChain(chain));
+    await guard.settled();
+    return { summary, signal, failure, closed, nothing };
+  }
   if (report) {
     // a fold of the records, as every view is: bounded by the view model's limits however long the trace
     const guard = guardStream(out, failed('-'));

@@ -193,6 +193,7 @@ export class Correlator {
       v: SCHEMA_VERSION, type: 'map', ts: op.ts, pid: p.pid, start: hex(op.start), end: hex(op.start + op.length),
       perms: op.perms, offset: hex(op.offset), path: en.ofd.target, fd: en.fd, transferred: en.ofd.transferred,
       ...(op.inode !== undefined ? { inode: op.inode } : {}),
+      origin: en.ofd.origin,
     });
   }
 

@@ -11,7 +11,12 @@ export class Endpoints {
   private readonly peers = new Map<string, string>();
   /** unix socket path -> client endpoints whose connect() waits for the listener's accept() */
   private readonly pendingConnects = new Map<string, string[]>();
+  /** input out of time order (-ff without timestamps): path -> accepted endpoints whose connect is still to come */
+  private readonly pendingAccepts = new Map<string, string[]>();
   private next = 1;
+
+  /** `outOfOrder`: an accept may be read before the connect it accepted (another -ff file, read later) */
+  constructor(private readonly outOfOrder = false) {}
 
   /** A socket made in the trace (socket, socketpair, accept) gets an endpoint even before -yy names it. */
   newEndpoint(ofd: OpenFileDescription): void {
@@ -60,6 +65,10 @@ export class Endpoints {
   connected(sock: FdEntry | null, path: string | null): void {
     if (sock && path) sock.ofd.peerPath = path;
     if (!sock || !path || !sock.ofd.endpoint || this.peers.has(sock.ofd.endpoint)) return;
+    const accepted = this.pendingAccepts.get(path);
+    const server = accepted?.shift();
+    if (accepted && accepted.length === 0) this.pendingAccepts.delete(path);
+    if (server !== undefined) { this.link(server, sock.ofd.endpoint); return; }
     const q = this.pendingConnects.get(path);
     if (!q) { this.pendingConnects.set(path, [sock.ofd.endpoint]); return; }
     q.push(sock.ofd.endpoint);
@@ -83,10 +92,15 @@ export class Endpoints {
       const client = waiting?.shift();
       if (waiting && waiting.length === 0) this.pendingConnects.delete(path);
       if (client) this.link(ofd.endpoint!, client);
+      else if (this.outOfOrder) {
+        const q = this.pendingAccepts.get(path);
+        if (!q) this.pendingAccepts.set(path, [ofd.endpoint!]);
+        else { q.push(ofd.endpoint!); if (q.length > MAX_PENDING_CONNECTS) q.shift(); }
+      }
     }
   }
 
   sizes(): Record<string, number> {
-    return { peers: this.peers.size, pendingConnects: this.pendingConnects.size };
+    return { peers: this.peers.size, pendingConnects: this.pendingConnects.size, pendingAccepts: this.pendingAccepts.size };
   }
 }

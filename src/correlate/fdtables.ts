@@ -32,8 +32,9 @@ export class FdTables {
 
   /** `complete`: every holder is in the trace (false for what was open before it began) */
   newOfd(t: FdTarget, complete: boolean): OpenFileDescription {
+    const id = this.nextOfd++;
     const ofd: OpenFileDescription = {
-      id: this.nextOfd++, target: t.target, kind: t.kind, refs: 0, complete,
+      id, origin: `ofd:${id}`, target: t.target, kind: t.kind, refs: 0, complete,
       endpoint: null, pidfdPid: t.pid, boundPath: null, peerPath: null, transferred: false,
     };
     this.sockets.learn(ofd, t);

@@ -26,6 +26,7 @@ v: Via, pidfd: FdEntry | null, targetFd: number | null, fd: number, target: FdTa
     via: 'pidfd_getfd', state: 'delivered',
     from: { pid: fromPid, tid: null, comm: srcProc?.comm ?? null, uid: srcProc?.uid ?? null, fd: targetFd, socket: null },
     to: endOf(p, v.tid, en.fd, null), target: ofd.target, kind: ofd.kind, sentTs: v.ts, receivedTs: v.ts, line: v.line,
+    origin: ofd.origin,
   });
   out.crossings([t], v.ts);
 }

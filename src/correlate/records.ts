@@ -79,6 +79,7 @@ export class RecordBuilder {
     if (tid !== p.pid) r.tid = tid;
     if (fromFd !== undefined) r.fromFd = fromFd;
     if (fromPid !== undefined) r.fromPid = fromPid;
+    r.origin = en.ofd.origin;
     this.emit(r);
   }
 

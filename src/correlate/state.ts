@@ -4,6 +4,8 @@ import type { FdKind } from '../model/records.js';
 /** An open file description (struct file): shared by dup, fork and SCM_RIGHTS; its fds are its references. */
 export interface OpenFileDescription {
   id: number;
+  /** `ofd:N`, the id records carry as `origin`: made once per open file description, never per syscall */
+  origin: string;
   target: string;
   kind: FdKind;
   /** fd-table entries and in-flight messages that refer to it */

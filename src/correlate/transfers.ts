@@ -22,7 +22,7 @@ const MAX_SCAN = 256;
 
 export class Transfers implements SocketHooks {
   /** socket endpoints and who is whose peer */
-  readonly ep = new Endpoints();
+  readonly ep: Endpoints;
   /** receiving endpoint (or `peer-of:` the sending one, when its peer is unknown) -> messages queued on it */
   readonly queues = new Map<string, InFlightMessage[]>();
   private readonly orphans = new Map<string, OrphanFd[][]>();
@@ -39,7 +39,9 @@ export class Transfers implements SocketHooks {
     readonly out: RecordBuilder,
     readonly tables: () => FdTables,
     private readonly opts: TransferOptions,
-  ) {}
+  ) {
+    this.ep = new Endpoints(opts.deferOrphans === true);
+  }
 
   // ---------------------------------------------------------------- endpoints
 
@@ -291,6 +293,7 @@ export class Transfers implements SocketHooks {
           target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
           ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
+          origin: ofd.origin,
         }));
       }
       this.out.crossings(delivered, v.ts);
@@ -321,6 +324,7 @@ export class Transfers implements SocketHooks {
       delivered.push(this.out.transfer({
         via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(r.to.socket, r.peerPath), to: r.to,
         target: r.entry.ofd.target, kind: r.entry.ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: r.ts, line: s?.line ?? r.line,
+        origin: r.entry.ofd.origin,
       }));
     }
     this.out.crossings(delivered, received[0]?.ts ?? this.out.lastTs);
@@ -331,7 +335,7 @@ export class Transfers implements SocketHooks {
   private lose(s: InFlightFd, ts: Ts, reason: string, kind: AlertKind, p: Process | null, to: TransferEnd | null = null, alert = true): void {
     this.out.transfer({
       via: 'SCM_RIGHTS', state: 'lost', from: s.from, to, target: s.target, kind: s.kind,
-      sentTs: s.sentTs, receivedTs: null, reason, line: s.line,
+      sentTs: s.sentTs, receivedTs: null, reason, line: s.line, origin: s.ofd.origin,
     });
     if (alert) this.out.alertFds(kind, to?.pid ?? p?.pid ?? null, [s], ts, `was lost: ${reason}`, `were lost: ${reason}`);
     this.tables().unref(s.ofd, ts, null);
@@ -356,7 +360,7 @@ export class Transfers implements SocketHooks {
       for (const s of fds) {
         this.out.transfer({
           via: 'SCM_RIGHTS', state: 'in-flight', from: s.from, to: null, target: s.target, kind: s.kind,
-          sentTs: s.sentTs, receivedTs: null, line: s.line,
+          sentTs: s.sentTs, receivedTs: null, line: s.line, origin: s.ofd.origin,
         });
       }
       this.out.alertFds('in-flight-at-end', fds[0]!.from.pid, fds, this.out.lastTs, 'was never received in the trace', 'were never received in the trace');

@@ -37,7 +37,7 @@ export class UntracedPeers {
         delivered.push(this.t.out.transfer({
           via: 'SCM_RIGHTS', state: 'delivered', from: f.from,
           to: { pid: to.pid, tid: null, comm: to.comm, uid: to.uid, fd: got[j] ?? null, socket: to.socket ?? mirrored(f.from.socket) },
-          target: f.target, kind: f.kind, sentTs: f.sentTs, receivedTs: ts, line: f.line,
+          target: f.target, kind: f.kind, sentTs: f.sentTs, receivedTs: ts, line: f.line, origin: f.ofd.origin,
         }));
         this.t.tables().unref(f.ofd, ts, null);
       }

@@ -93,6 +93,7 @@ export function fdLine(r: FdRecord): string | null {
   if (r.tid !== undefined) s += ',"tid":' + num(r.tid);
   if (r.fromFd !== undefined) s += ',"fromFd":' + num(r.fromFd);
   if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
+  if (r.origin !== undefined) { const o = plainQuoted(r.origin); if (o === null) return null; s += ',"origin":' + o; }
   return s + '}';
 }
 

@@ -60,6 +60,8 @@ export interface FdRecord extends RecordBase {
   ofd?: string | null;     // equal for fds that are one open file description
   socket?: SocketInfo | null;
   inFlight?: number | null; // unix socket fdinfo scm_fds
+  /** trace: the open file description (`ofd:N`); equal on every fd, transfer and map record of one (issue 14) */
+  origin?: string;
 }
 
 export type TransferVia = 'SCM_RIGHTS' | 'pidfd_getfd';
@@ -90,6 +92,8 @@ export interface TransferRecord extends RecordBase {
   /** kcmp confirmed the two fds are one open file description (live mode) */
   confirmed?: boolean | null;
   line?: number | null; // trace line of the send (or of the receive when the send is unseen)
+  /** the open file description that moved: the `origin` of the fd records at both ends */
+  origin?: string;
 }
 
 export interface MapRecord extends RecordBase {
@@ -105,6 +109,8 @@ export interface MapRecord extends RecordBase {
   inode?: number | null;
   /** the fd the mapping was made from arrived by transfer */
   transferred?: boolean;
+  /** trace: the open file description the mapping was made from */
+  origin?: string;
 }
 
 export type AlertKind =

@@ -2,6 +2,7 @@
 import { crossingFacts } from '../view/alerts.js';
 import type { TransferEnd } from '../model/records.js';
 import { findTransfer, inetPeers } from '../view/model.js';
+import { hopText, type Chain } from '../view/provenance.js';
 import { cellName, clock, foldedExited, glyphs, originText, stateText } from './panels.js';
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';
@@ -93,6 +94,7 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
       const peers = inetPeers(m, en.target);
       if (peers.length > 0) lines.push(`other end: ${peers.map((x) => `${cellName(x.comm, x.pid, u)} fd ${x.fd}`).join(', ')}`);
       if (en.transferred) lines.push('arrived by transfer');
+      lines.push(...historyLines(m.provenance.chain(p.pid, en.fd, m.seq), u, Math.max(40, s.cols - 8)));
       return { title: `fd ${en.fd}`, lines };
     }
     case 'transfers': {
@@ -133,6 +135,30 @@ export function detailLines(s: State): { title: string; lines: string[] } | null
       };
     }
   }
+}
+
+/** The fd's provenance, oldest hop first: where its open file description was opened and every hop since. */
+function historyLines(c: Chain | null, u: boolean, width: number): string[] {
+  if (!c || c.hops.length === 0) return [];
+  const out = ['', `history${c.origin !== null ? ` of ${clean(c.origin, u)}` : ''} (${c.hops.length} hop${c.hops.length === 1 ? '' : 's'}):`];
+  if (c.incomplete) out.push('  (came from an fd the trace does not show)');
+  for (const h of c.hops) out.push(...wrapWords(`  ${h.ts !== null ? clock(h.ts) + ' ' : ''}${hopText(h, (x) => clean(x, u))}`, width, '      '));
+  if (c.dropped > 0) out.push(`  (${c.dropped} more not kept)`);
+  return out;
+}
+
+/** A line cut at spaces to `w` columns (a word longer than that is cut), continued after `indent`. */
+function wrapWords(text: string, w: number, indent: string): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > w) {
+    let at = rest.lastIndexOf(' ', w);
+    if (at <= indent.length) at = w;
+    out.push(rest.slice(0, at));
+    rest = indent + rest.slice(at).trimStart();
+  }
+  out.push(rest);
+  return out;
 }
 
 function wrap(text: string, w: number): string[] {

@@ -4,6 +4,7 @@
 // applyRecord() updates the model in place: copying a process table per record would not keep 50k records/s.
 import type { AlertRecord, FdKind, FdwatchRecord, MapRecord, SummaryRecord, TransferRecord, Ts } from '../model/records.js';
 import { Ring } from './ring.js';
+import { Provenance } from './provenance.js';
 
 export const LIMITS = {
   /** processes kept (exited ones are evicted first, oldest exit first) */
@@ -15,6 +16,8 @@ export const LIMITS = {
   closedPerProcess: 16,
   transfers: 10000,
   alerts: 1000,
+  /** fds whose history (provenance) is kept: the least recently active open file descriptions go first */
+  provenanceFds: 50000,
 };
 
 /** Where an fd came from, as far as the records say. */
@@ -111,6 +114,8 @@ export interface Model {
   /** pid of the newest event */
   lastPid: number | null;
   seq: number;
+  /** every fd's history across processes (Enter on an fd); shared by a paused copy, which reads it up to `seq` */
+  provenance: Provenance;
 }
 
 export function emptyModel(): Model {
@@ -118,7 +123,7 @@ export function emptyModel(): Model {
     processes: new Map(), exited: new Set(), transfers: new Ring(LIMITS.transfers), alerts: new Ring(LIMITS.alerts),
     inFlight: new Map(),
     counts: { records: 0, delivered: 0, inFlight: 0, lost: 0, alerts: 0, fdsSent: 0, fdsReceived: 0, evicted: 0 },
-    summary: null, lastTs: null, lastPid: null, seq: 0,
+    summary: null, lastTs: null, lastPid: null, seq: 0, provenance: new Provenance({ maxNodes: LIMITS.provenanceFds }),
   };
 }
 
@@ -177,6 +182,7 @@ function originOf(m: Model, r: Extract<FdwatchRecord, { type: 'fd' }>, p: ProcVi
 export function applyRecord(m: Model, r: FdwatchRecord, now: number): void {
   m.counts.records++;
   m.seq++;
+  m.provenance.push(r);
   if (r.ts !== null && (m.lastTs === null || r.ts > m.lastTs)) m.lastTs = r.ts;
   switch (r.type) {
     case 'process': {
@@ -325,6 +331,7 @@ export function cloneModel(m: Model): Model {
   return {
     processes, exited: new Set(m.exited), transfers, alerts: m.alerts.clone(), inFlight: new Map(),
     counts: { ...m.counts }, summary: m.summary, lastTs: m.lastTs, lastPid: m.lastPid, seq: m.seq,
+    provenance: m.provenance,
   };
 }
 

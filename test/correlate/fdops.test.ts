@@ -9,9 +9,9 @@ import { ofType } from '../helpers.js';
 type OpBody = FdOp extends infer O ? O extends FdOp ? Omit<O, 'tid' | 'ts' | 'line' | 'comm' | 'syscall'> : never : never;
 
 /** A correlator fed ops one by one; each op gets a line number and a time of its own. */
-function drive(steps: Array<[tid: number, syscall: string, body: OpBody]>): FdwatchRecord[] {
+function drive(steps: Array<[tid: number, syscall: string, body: OpBody]>, opts: { deferOrphans?: boolean } = {}): FdwatchRecord[] {
   const records: FdwatchRecord[] = [];
-  const c = new Correlator((r) => records.push(r));
+  const c = new Correlator((r) => records.push(r), opts);
   steps.forEach(([tid, syscall, body], i) => c.push({ tid, syscall, ts: 1000 + i, line: i + 1, comm: null, ...body } as FdOp));
   c.finish();
   return records;
@@ -41,8 +41,13 @@ test('fdops: fork + socketpair pass (the seed program): delivered, receiver fd d
   assert.equal(inherit, [3, 4, 5]);
   assert.equal(ofType(rs, 'fd').find((r) => r.op === 'receive'), {
     v: 1, type: 'fd', ts: 1005, pid: 2, fd: 6, op: 'receive', target: '/etc/hostname', kind: 'file', cloexec: false,
-    syscall: 'recvmsg', fromFd: 3, fromPid: 1,
+    syscall: 'recvmsg', fromFd: 3, fromPid: 1, origin: 'ofd:1',
   });
+  // one open file description from open to receive: the same origin on every record of it, another on the sockets
+  const fds = ofType(rs, 'fd');
+  assert.equal(fds.filter((r) => r.origin === 'ofd:1').map((r) => `${r.pid} ${r.op} ${r.fd}`), ['1 open 3', '2 inherit 3', '2 close 3', '2 receive 6']);
+  assert.is(t[0]!.origin, 'ofd:1');
+  assert.equal([...new Set(fds.filter((r) => r.kind === 'socket').map((r) => r.origin))], ['ofd:2', 'ofd:3']);
 });
 
 test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client that connected by path and maps it r--s', () => {
@@ -63,8 +68,27 @@ test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client
   assert.equal([t!.state, t!.from.uid, t!.to?.uid, t!.target], ['delivered', 0, 65534, '/var/cache/broker/db']);
   assert.equal(ofType(rs, 'map'), [{
     v: 1, type: 'map', ts: 1010, pid: 200, start: '0x7f0000000000', end: '0x7f0000035000', perms: 'r--s', offset: '0x0',
-    path: '/var/cache/broker/db', fd: 4, transferred: true,
+    path: '/var/cache/broker/db', fd: 4, transferred: true, origin: 'ofd:2',
   }]);
+  assert.is(t!.origin, 'ofd:2');
+});
+
+test('fdops: out of time order (-ff without timestamps): the server\'s file, accept and receive first, then the client\'s connect and send', () => {
+  const steps: Array<[number, string, OpBody]> = [
+    [100, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [100, 'bind', { op: 'bind', socket: ref(3), path: '/run/relay.sock' }],
+    [100, 'accept4', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],
+    [100, 'recvmsg', { op: 'receive', socket: ref(5), messages: [msg(ref(6))], cloexec: true, peek: false }],
+    [200, 'openat', { op: 'open', fd: 3, target: plainTarget('/data', 'file'), cloexec: true, socket: false }],
+    [200, 'socket', { op: 'open', fd: 4, target: sock('socket:[?]'), cloexec: true, socket: true }],
+    [200, 'connect', { op: 'connect', socket: ref(4), path: '/run/relay.sock' }],
+    [200, 'sendmsg', { op: 'send', socket: ref(4), messages: [msg(ref(3))], entry: false }],
+  ];
+  const t = ofType(drive(steps, { deferOrphans: true }), 'transfer');
+  assert.equal(t.map((x) => `${x.state} ${x.from.pid}:${x.from.fd} -> ${x.to?.pid}:${x.to?.fd} ${x.target}`), ['delivered 200:3 -> 100:6 /data']);
+  // in time order an accept with no connect before it is a client nobody traced: no later connect is taken for it
+  const inOrder = ofType(drive(steps), 'transfer');
+  assert.not.ok(inOrder.some((x) => x.state === 'delivered' && x.from.pid === 200 && x.to?.pid === 100), JSON.stringify(inOrder));
 });
 
 test('fdops: MSG_CTRUNC: the fds that did not fit are lost, with an alert', () => {
@@ -93,7 +117,7 @@ test('fdops: CLONE_FILES threads share one table; exec closes CLOEXEC fds and fl
   const fd = ofType(rs, 'fd');
   // one process: the thread's open is in the leader's table (tid says who)
   assert.equal(fd.find((r) => r.fd === 5 && r.op === 'open'), {
-    v: 1, type: 'fd', ts: 1002, pid: 1, tid: 11, fd: 5, op: 'open', target: '/secret', kind: 'file', cloexec: true, syscall: 'openat',
+    v: 1, type: 'fd', ts: 1002, pid: 1, tid: 11, fd: 5, op: 'open', target: '/secret', kind: 'file', cloexec: true, syscall: 'openat', origin: 'ofd:3',
   });
   assert.equal(ofType(rs, 'process').map((p) => `${p.pid} ${p.event}`), ['1 attach', '1 exec']);
   assert.equal(fd.filter((r) => r.op === 'close' && r.syscall === 'execve').map((r) => r.fd), [5, 7]);

@@ -55,11 +55,11 @@ const BASE_REQ = ['v', 'type', 'ts'] as const;
 const PROCESS_REQ = [...BASE_REQ, 'pid', 'ppid', 'comm', 'uid', 'event'] as const satisfies readonly RequiredKeys<ProcessRecord>[];
 const PROCESS_OPT = ['tid', 'path', 'exitCode', 'signal', 'shareFdTableWith', 'note'] as const satisfies readonly OptionalKeys<ProcessRecord>[];
 const FD_REQ = [...BASE_REQ, 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall'] as const satisfies readonly RequiredKeys<FdRecord>[];
-const FD_OPT = ['tid', 'fromFd', 'fromPid', 'pos', 'flags', 'ofd', 'socket', 'inFlight'] as const satisfies readonly OptionalKeys<FdRecord>[];
+const FD_OPT = ['tid', 'fromFd', 'fromPid', 'pos', 'flags', 'ofd', 'socket', 'inFlight', 'origin'] as const satisfies readonly OptionalKeys<FdRecord>[];
 const TRANSFER_REQ = [...BASE_REQ, 'via', 'state', 'from', 'to', 'target', 'kind', 'sentTs', 'receivedTs'] as const satisfies readonly RequiredKeys<TransferRecord>[];
-const TRANSFER_OPT = ['reason', 'confirmed', 'line'] as const satisfies readonly OptionalKeys<TransferRecord>[];
+const TRANSFER_OPT = ['reason', 'confirmed', 'line', 'origin'] as const satisfies readonly OptionalKeys<TransferRecord>[];
 const MAP_REQ = [...BASE_REQ, 'pid', 'start', 'end', 'perms', 'offset', 'path'] as const satisfies readonly RequiredKeys<MapRecord>[];
-const MAP_OPT = ['fd', 'dev', 'inode', 'transferred'] as const satisfies readonly OptionalKeys<MapRecord>[];
+const MAP_OPT = ['fd', 'dev', 'inode', 'transferred', 'origin'] as const satisfies readonly OptionalKeys<MapRecord>[];
 const ALERT_REQ = [...BASE_REQ, 'kind', 'pid', 'fd', 'message'] as const satisfies readonly RequiredKeys<AlertRecord>[];
 const ALERT_OPT = ['count',
   'severity', 'file', 'fromUid', 'toUid', 'access',

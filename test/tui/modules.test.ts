@@ -53,9 +53,10 @@ test('src/tui has no import loop', () => {
   assert.is(c, null, `import loop: ${c?.join(' -> ')}`);
 });
 
-test('the records -> view-model fold (src/view) imports nothing of the terminal: only the record types and the ring', () => {
+test('the records -> view-model fold (src/view) imports nothing of the terminal: only the record types, names and the ring', () => {
   const g = graph(VIEW);
-  assert.equal(g.get('model'), { inside: ['ring'], outside: ['../model/records.js'] });
+  assert.equal(g.get('model'), { inside: ['ring', 'provenance'], outside: ['../model/records.js'] });
+  assert.equal(g.get('provenance'), { inside: [], outside: ['../model/records.js', '../model/names.js'] });
   assert.equal(g.get('ring'), { inside: [], outside: [] });
 });
 

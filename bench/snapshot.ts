@@ -76,6 +76,9 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
       { label: 'fdwatch snapshot (text)', file: process.execPath, args: [cli, 'snapshot'] },
       ...(hasLsfd ? [{ label: 'lsfd', file: 'lsfd', args: [] }] : []),
     ];
+    // FDWATCH_BENCH_BEFORE=/other/build/bin/fdwatch.js: the same commands of another build, timed in the same run
+    const before = process.env['FDWATCH_BENCH_BEFORE'];
+    if (before) cases.push(...cases.filter((c) => c.file === process.execPath).map((c) => ({ ...c, label: `${c.label} (before: ${before})`, args: [before, ...c.args.slice(1)] })));
     const wall = (c: { file: string; args: string[] }): { ms: number; lines: number } => {
       const t = performance.now();
       const r = spawnSync(c.file, c.args, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
@@ -95,14 +98,15 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     const base = median(ms[0]!) / 1000;
     const out = cases.slice(1).map((c, j) => {
       const m = median(ms[j + 1]!) / 1000;
-      return `${c.label}: ${m.toFixed(3)} s, lsof -n -P: ${base.toFixed(3)} s, ratio ${(m / base).toFixed(2)}${c.file === 'lsfd' ? '' : ' (goal < 1, aim 0.3)'}`;
+      const min = Math.min(...ms[j + 1]!) / Math.min(...ms[0]!);
+      return `${c.label}: ${m.toFixed(3)} s, lsof -n -P: ${base.toFixed(3)} s, ratio ${(m / base).toFixed(2)} (min ${min.toFixed(2)})${c.file === 'lsfd' ? '' : ' (goal < 1, aim 0.3)'}`;
     });
     if (!hasLsfd) out.push('  lsfd (util-linux) is not installed: not timed');
     return {
       name,
       lines: [
         ...out,
-        `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median of ${RUNS} interleaved runs, ${HOLDERS} holders of 110 fds`,
+        `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median (and min against min) of ${RUNS} interleaved runs, ${HOLDERS} holders of 110 fds`,
       ],
     };
   } finally {

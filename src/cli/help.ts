@@ -213,7 +213,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     }
     // a separate value that looks like an option is the next option, not this one's value (`--json --tui`; -1 is a number)
     const value = t.value === undefined || (!t.inlineValue && t.value.startsWith('-') && t.value !== '-' && !(o.kind === 'number' && /^-\d/.test(t.value))) ? undefined : t.value;
-    if (value === undefined || value === '') throw new UsageError(o.missing ?? `--${o.name} needs a value${o.arg ? ` (${o.arg})` : ''}`);
+    // an empty value is the runner's to judge (`-p ''` is not a process id), except for a file name
+    if (value === undefined || (value === '' && o.missing)) throw new UsageError(o.missing ?? `--${o.name} needs a value${o.arg ? ` (${o.arg})` : ''}`);
     if (o.choices && !o.choices.includes(value)) throw new UsageError(`--${o.name} must be one of ${o.choices.join(', ')}, got ${value}`);
     if (o.kind === 'strings') ((values[o.name] ??= []) as string[]).push(value);
     else values[o.name] = value;

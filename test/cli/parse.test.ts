@@ -62,6 +62,8 @@ test('values: separate, inline, - for stdout; a missing one is the option\'s own
   assert.is(usage(['--json', '--tui', '1']), '--json needs a file name (or - for stdout)', 'an option is not a value');
   assert.is(usage(['1', '--dot']), '--dot needs a file name (graph.dot)');
   assert.is(usage(['-p']), '--pid needs a value (PID)');
+  assert.equal(run(['-p', '']).values.pid, [''], 'an empty pid reaches the pid check');
+  assert.is(run(['replay', 't', '--date=']).values.date, '', 'and an empty day the day check');
   assert.is(usage(['replay', 't', '--follow']), '--follow needs a value (PID:FD)');
 });
 

@@ -70,15 +70,8 @@ function hex(v: bigint): string {
   return '0x' + v.toString(16);
 }
 
-/** JSON text of a string: quoted as it is when printable ASCII with nothing to escape, else JSON.stringify's own. */
-function q(s: string | null): string {
-  if (s === null) return 'null';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 34 /* " */ || c === 92 /* \ */) return JSON.stringify(s);
-  }
-  return '"' + s + '"';
-}
+// JSON text of a string: JSON.stringify's own, which also escapes lone surrogates as it does in a record
+const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
 // a number as JSON.stringify prints it (NaN and Infinity as null)
 const n = (v: number | null): string => (v !== null && Number.isFinite(v) ? '' + v : 'null');
 
@@ -97,7 +90,7 @@ export function snapshotLines(snap: Snapshot): string[] {
     out.push(s + '}');
     const fdHead = head + '"fd","ts":' + ts + ',"pid":' + pid + ',"fd":';
     for (const f of p.fds) {
-      s = fdHead + n(f.fd) + ',"op":"snapshot","target":' + q(f.target) + ',"kind":"' + f.kind + '","cloexec":' + (f.cloexec === null ? 'null' : f.cloexec) +
+      s = fdHead + n(f.fd) + ',"op":"snapshot","target":' + q(f.target) + ',"kind":' + q(f.kind) + ',"cloexec":' + (f.cloexec === null ? 'null' : f.cloexec) +
         ',"syscall":null,"pos":' + (f.info ? n(Number(f.info.pos)) : 'null') + ',"flags":' + (f.info ? q(f.info.flagsText) : 'null') + ',"ofd":' + q(f.ofd) + ',"socket":';
       const k = f.socket;
       if (k) {

@@ -4,11 +4,12 @@
 
 import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
-import fs from 'node:fs';
+import type { FdwatchRecord } from '../model/records.js';
+import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
-import { snapshotLines } from '../procfs/records.js';
+import { snapshotRecords } from '../procfs/records.js';
 import { snapshotProcesses, type FdSnapshot, type PeerOwner, type ProcessSnapshot, type Snapshot } from '../procfs/snapshot.js';
 
 export interface SnapshotCliOptions {
@@ -43,7 +44,7 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   // a reader that closes the pipe (`| head -1`) has read enough: a normal end, as for any Unix filter
   const guard = toOut ? guardStream(out) : null;
   try {
-    if (opts.json !== null) writeJson(snapshotLines(snap), opts.json, out, () => guard?.failed() != null);
+    if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -58,21 +59,26 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   return 0;
 }
 
-function writeJson(lines: string[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
-  // join in chunks: one write per record is slow, one giant string can be hundreds of MB
-  const fd = target === '-' ? null : fs.openSync(target, 'w');
-  try {
-    for (let i = 0; i < lines.length; i += 4096) {
+function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
+  if (target === '-') {
+    // join in chunks: one write per record is slow, one giant string can be hundreds of MB
+    let chunk: string[] = [];
+    for (const r of records) {
       if (failed()) return;
-      const chunk = lines.slice(i, i + 4096).join('\n') + '\n';
-      if (fd === null) out.write(chunk);
-      else {
-        const b = Buffer.from(chunk, 'utf8');
-        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off);
+      chunk.push(JSON.stringify(r));
+      if (chunk.length === 4096) {
+        out.write(chunk.join('\n') + '\n');
+        chunk = [];
       }
     }
+    if (chunk.length > 0) out.write(chunk.join('\n') + '\n');
+    return;
+  }
+  const w = openNdjson(target);
+  try {
+    for (const r of records) w.write(r);
   } finally {
-    if (fd !== null) fs.closeSync(fd);
+    w.close();
   }
 }
 

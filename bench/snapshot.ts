@@ -76,18 +76,28 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
       { label: 'fdwatch snapshot (text)', file: process.execPath, args: [cli, 'snapshot'] },
       ...(hasLsfd ? [{ label: 'lsfd', file: 'lsfd', args: [] }] : []),
     ];
-    const wall = (c: { file: string; args: string[] }): { ms: number; lines: number } => {
+    // FDWATCH_BENCH_BEFORE=/other/build/bin/fdwatch.js: the same commands of another build, timed in the same run
+    const before = process.env['FDWATCH_BENCH_BEFORE'];
+    if (before) cases.push(...cases.filter((c) => c.file === process.execPath).map((c) => ({ ...c, label: `${c.label} (before: ${before})`, args: [before, ...c.args.slice(1)] })));
+    // /usr/bin/time adds the same fork+exec to every case; its user+system CPU seconds barely move with the
+    // machine's load, where wall time on a shared 2-core VM swings by 2x
+    const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
+    const wall = (c: { file: string; args: string[] }): { ms: number; cpu: number; lines: number } => {
+      const file = hasTime ? '/usr/bin/time' : c.file;
+      const args = hasTime ? ['-f', 'CPU %U %S', c.file, ...c.args] : c.args;
       const t = performance.now();
-      const r = spawnSync(c.file, c.args, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+      const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
       const ms = performance.now() - t;
       if (r.status !== 0 && c.file === process.execPath) throw new Error(`${c.args.join(' ')} exited with ${r.status}`);
-      return { ms, lines: r.stdout ? r.stdout.toString('latin1').split('\n').length - 1 : 0 };
+      const m = /CPU (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr ? r.stderr.toString() : '');
+      return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, lines: r.stdout ? r.stdout.toString('latin1').split('\n').length - 1 : 0 };
     };
     for (const c of cases) wall(c); // warm-up: page cache and dentries alike for every tool
     const ms = cases.map(() => [] as number[]);
+    const cpu = cases.map(() => [] as number[]);
     const lines = cases.map(() => 0);
     for (let run = 0; run < RUNS; run++) {
-      cases.forEach((c, j) => { const r = wall(c); ms[j]!.push(r.ms); lines[j] = r.lines; });
+      cases.forEach((c, j) => { const r = wall(c); ms[j]!.push(r.ms); cpu[j]!.push(r.cpu); lines[j] = r.lines; });
     }
     const json = spawnSync(process.execPath, [cli, 'snapshot', '--json', '-'], { maxBuffer: 1 << 30 }).stdout.toString().trim().split('\n');
     const fds = json.filter((l) => l.includes('"type":"fd"')).length;
@@ -95,14 +105,16 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     const base = median(ms[0]!) / 1000;
     const out = cases.slice(1).map((c, j) => {
       const m = median(ms[j + 1]!) / 1000;
-      return `${c.label}: ${m.toFixed(3)} s, lsof -n -P: ${base.toFixed(3)} s, ratio ${(m / base).toFixed(2)}${c.file === 'lsfd' ? '' : ' (goal < 1, aim 0.3)'}`;
+      const min = Math.min(...ms[j + 1]!) / Math.min(...ms[0]!);
+      const cpuRatio = median(cpu[j + 1]!) / median(cpu[0]!);
+      return `${c.label}: ${m.toFixed(3)} s, lsof -n -P: ${base.toFixed(3)} s, ratio ${(m / base).toFixed(2)} (min ${min.toFixed(2)}; CPU ${hasTime ? cpuRatio.toFixed(2) : '?'})${c.file === 'lsfd' ? '' : ' (goal < 1, aim 0.3)'}`;
     });
     if (!hasLsfd) out.push('  lsfd (util-linux) is not installed: not timed');
     return {
       name,
       lines: [
         ...out,
-        `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median of ${RUNS} interleaved runs, ${HOLDERS} holders of 110 fds`,
+        `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median (and min against min) of ${RUNS} interleaved runs; CPU: user+system seconds, median against lsof's, ${HOLDERS} holders of 110 fds`,
       ],
     };
   } finally {

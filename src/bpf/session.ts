@@ -272,6 +272,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     const remote = e.state === 'LISTEN' || e.state === 'UNCONN' || /^(0\.0\.0\.0|\[::\]):0$/.test(e.remote) ? null : e.remote;
     return socketTarget({ inode: ino, protocol: e.protocol, peer: null, name: null, peerName: null, local: e.local, remote, listening: e.state === 'LISTEN', peerOwners: [] });
   };
+  // a launched command sets the lifetime (with --all too); else the attached processes do
+  const checkEnd = (): void => {
+    if (!ready || (commandRoot === null && opts.all)) return;
+    if (commandRoot !== null && follow.size > 1 ? commandTree.size === 0 : live.size === 0) {
+      void stop(commandRoot !== null ? 'the command and everything it started exited' : 'every traced process exited');
+    }
+  };
   const onRecord = (r: FdwatchRecord): void => {
     if (r.type === 'transfer') { enrich(r); if (r.kind === 'socket') r.target = inetName(r.target); }
     else if (r.type === 'fd' && r.kind === 'socket') r.target = inetName(r.target);
@@ -282,12 +289,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       } else if (r.event === 'exit') {
         live.delete(r.pid);
         commandTree.delete(r.pid);
-        // a launched command sets the lifetime (with --all too); else the attached processes do
-        if (ready && (commandRoot !== null || !opts.all)) {
-          if (commandRoot !== null && follow.size > 1 ? commandTree.size === 0 : live.size === 0) {
-            void stop(commandRoot !== null ? 'the command and everything it started exited' : 'every traced process exited');
-          }
-        }
+        checkEnd();
       }
     }
     opts.onRecord(r);
@@ -391,6 +393,26 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (held && opts.command) status_(`probes live: launching ${opts.command[0]} (pid ${commandRoot}) via eBPF`);
     held?.release();
     flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
+    // a process whose exit never came through the probes (an event lost) must not hold the session open: once
+    // /proc has had no such process for longer than the reorder window, it ends with an unknown status
+    if (!opts.all || commandRoot !== null) reaper = setInterval(() => {
+      const set = commandRoot !== null ? commandTree : live;
+      const now = Date.now();
+      for (const pid of set) {
+        if (fs.existsSync(`/proc/${pid}`)) { vanished.delete(pid); continue; }
+        const since = vanished.get(pid);
+        if (since === undefined) { vanished.set(pid, now); continue; }
+        if (now - since < (opts.windowMs ?? 100) + 400) continue;
+        vanished.delete(pid);
+        const ts = epoch + monoNs() / 1e9;
+        const tids = correlator.processes.get(pid)?.tids ?? new Set([pid]);
+        for (const tid of [...tids, pid]) correlator.push({ op: 'exit', tid, ts, line: 0, syscall: 'exit', comm: null, code: null, signal: null });
+        // nothing in the trace knew it: its bookkeeping goes with it
+        live.delete(pid);
+        commandTree.delete(pid);
+        checkEnd();
+      }
+    }, 500);
     if (opts.onStatus) ticker = setInterval(() => {
       const lost = parser.stats.lostEvents;
       status_(lost > 0 ? `lost ${lost} events: bpftrace's ring buffers overflowed` : undefined);
@@ -398,6 +420,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   };
   let flushTimer: NodeJS.Timeout | null = null;
   let ticker: NodeJS.Timeout | null = null;
+  let reaper: NodeJS.Timeout | null = null;
+  const vanished = new Map<number, number>();
   status_();
 
   // ------------------------------------------------------------------ stop
@@ -449,6 +473,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (sentinel) clearInterval(sentinel);
     if (flushTimer) clearInterval(flushTimer);
     if (ticker) clearInterval(ticker);
+    if (reaper) clearInterval(reaper);
     if (raw !== null) fs.closeSync(raw);
     // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();

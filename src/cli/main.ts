@@ -21,6 +21,13 @@ function dotFile(v: unknown): string | null {
   return String(v);
 }
 
+/** `--leak-threshold N` (watch, replay): the level every trace session of this run takes. */
+async function leakOption(v: unknown): Promise<void> {
+  const n = /^\d+$/.test(String(v)) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 2) throw new UsageError(`--leak-threshold must be a whole number >= 2, got ${String(v)}`);
+  (await import('../correlate/leaks.js')).setLeakThreshold(n);
+}
+
 function errorText(e: unknown): string {
   if (e instanceof FdwatchError) return e.message;
   const err = e as NodeJS.ErrnoException;
@@ -80,6 +87,7 @@ async function main(): Promise<void> {
         .option('dot', { type: 'string', describe: 'at the end, write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
         .option('backend', { choices: ['auto', 'bpf', 'strace'], describe: 'the tracer: eBPF (bpftrace, no ptrace stops) or strace; auto: eBPF when this kernel allows it (default: strace, or bpf with --all)' })
         .option('all', { type: 'boolean', default: false, describe: 'every process on the host (eBPF): who passes fds to whom right now' })
+        .option('leak-threshold', { type: 'string', describe: 'fd-leak: alert when a process holds this many fds received and never used or closed, or sent and never closed, or gains this many while its fd count grows every second (default 64)' })
         .example('$0 1234', 'attach to a running process, its threads and future children')
         .example('$0 nginx --tree', 'every process named nginx (as pgrep -x) and its existing workers')
         .example('$0 --port 8088 --no-tui --only transfer,alert', 'the holders of a port; only transfers and alerts')
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
         .option('date', { type: 'string', describe: 'day (YYYY-MM-DD) that -t/-tt times belong to; default: the log\'s modification day' })
         .option('tui', { type: 'boolean', default: false, describe: 'play the recording in the dashboard (space, ., +/- control it)' })
         .option('dot', { type: 'string', describe: 'also write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)' })
+        .option('leak-threshold', { type: 'string', describe: 'fd-leak: alert when a process holds this many fds received and never used or closed, or sent and never closed (default 64)' })
         .example('$0 replay trace.log', 'a log from strace -f -yy -o trace.log CMD')
         .example("strace -f -yy -o '|$0 replay -' CMD", 'the trace through a pipe of its own (CMD keeps its output)')
         .example('xz -dc trace.log.xz | $0 replay -', 'xz/zstd logs (gzip ones are read directly)')
@@ -186,6 +195,7 @@ async function main(): Promise<void> {
       'signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), also in the dashboard and in replay; 1 for an error, including an ' +
       'output that cannot be written; 2 for a usage error. A reader closing stdout early (| head) ends replay and ' +
       'snapshot quietly with 0.')
+    .middleware(async (a) => { if (a.leakThreshold !== undefined) await leakOption(a.leakThreshold); })
     .parserConfiguration({ 'populate--': true })
     .strict()
     .help()

@@ -83,6 +83,11 @@ export class TraceSession {
     this.correlator.push(op);
   }
 
+  /** Live mode: how many fds a traced process holds now (sampled a second apart; see Correlator.fdCount). */
+  fdCount(pid: number, count: number, ts: Ts): void {
+    this.correlator.fdCount(pid, count, ts);
+  }
+
   /** Processes the trace has seen that have not exited. */
   liveProcesses(): number {
     let n = 0;

@@ -111,7 +111,8 @@ export type AlertKind =
   | 'ctrunc-lost'
   | 'socket-closed-with-fds'
   | 'received-fd-survives-exec'
-  | 'in-flight-at-end';
+  | 'in-flight-at-end'
+  | 'fd-leak';
 
 export interface AlertRecord extends RecordBase {
   type: 'alert';
@@ -121,6 +122,14 @@ export interface AlertRecord extends RecordBase {
   message: string;
   /** how many fds this alert stands for, when more than one (fds of one sender that share one cause) */
   count?: number;
+  /** fd-leak: which leak: fds `received` and never used or closed, fds `sent` and never closed, fd count `growth` (live) */
+  leak?: 'received' | 'sent' | 'growth';
+  /** fd-leak: a few of the fds the alert counts (the oldest first) */
+  samples?: Array<{ fd: number; target: string | null }>;
+  /** fd-leak: fds the process sent with SCM_RIGHTS and still holds */
+  sentNotClosed?: number;
+  /** fd-leak (live): how many fds the process gained over the samples that each showed more */
+  growth?: number;
 }
 
 export interface ParseErrorSample {

@@ -40,7 +40,8 @@ const PROCESS_EVENTS = ['attach', 'fork', 'exec', 'exit', 'snapshot'] as const s
 const FD_OPS = ['open', 'close', 'dup', 'inherit', 'receive', 'take', 'seen', 'cloexec', 'snapshot'] as const satisfies readonly FdOp[];
 const TRANSFER_VIAS = ['SCM_RIGHTS', 'pidfd_getfd'] as const satisfies readonly TransferVia[];
 const TRANSFER_STATES = ['delivered', 'in-flight', 'lost'] as const satisfies readonly TransferState[];
-const ALERT_KINDS = ['ctrunc-lost', 'socket-closed-with-fds', 'received-fd-survives-exec', 'in-flight-at-end'] as const satisfies readonly AlertKind[];
+const ALERT_KINDS = ['ctrunc-lost', 'socket-closed-with-fds', 'received-fd-survives-exec', 'in-flight-at-end',
+  'fd-leak'] as const satisfies readonly AlertKind[];
 const RECORD_TYPES = ['process', 'fd', 'transfer', 'map', 'alert', 'summary'] as const satisfies readonly FdwatchRecord['type'][];
 
 const ENUMS: Array<[defName: string, values: readonly string[]]> = [
@@ -58,7 +59,8 @@ const TRANSFER_OPT = ['reason', 'confirmed', 'line'] as const satisfies readonly
 const MAP_REQ = [...BASE_REQ, 'pid', 'start', 'end', 'perms', 'offset', 'path'] as const satisfies readonly RequiredKeys<MapRecord>[];
 const MAP_OPT = ['fd', 'dev', 'inode', 'transferred'] as const satisfies readonly OptionalKeys<MapRecord>[];
 const ALERT_REQ = [...BASE_REQ, 'kind', 'pid', 'fd', 'message'] as const satisfies readonly RequiredKeys<AlertRecord>[];
-const ALERT_OPT = ['count'] as const satisfies readonly OptionalKeys<AlertRecord>[];
+const ALERT_OPT = ['count',
+  'leak', 'samples', 'sentNotClosed', 'growth'] as const satisfies readonly OptionalKeys<AlertRecord>[];
 const SUMMARY_REQ = [...BASE_REQ, 'lines', 'events', 'syscalls', 'processes', 'transfers', 'fdsSent', 'fdsReceived', 'parseErrors',
   'parseErrorSamples', 'alerts', 'cleanEnd', 'opaqueMessages'] as const satisfies readonly RequiredKeys<SummaryRecord>[];
 const SUMMARY_OPT = ['source', 'backend', 'lostEvents'] as const satisfies readonly OptionalKeys<SummaryRecord>[];

@@ -88,6 +88,16 @@ export class TraceSession {
     this.correlator.fdCount(pid, count, ts);
   }
 
+  /** Up to `max` processes the trace knows that have not exited (live mode samples their fd counts). */
+  runningPids(max: number): number[] {
+    const out: number[] = [];
+    for (const p of this.correlator.processes.values()) {
+      if (out.length === max) break;
+      if (!p.exited) out.push(p.pid);
+    }
+    return out;
+  }
+
   /** Processes the trace has seen that have not exited. */
   liveProcesses(): number {
     let n = 0;

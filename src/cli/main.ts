@@ -182,13 +182,15 @@ async function main(): Promise<void> {
       'Show what processes hold right now: fd tables, socket peers, shared open file descriptions, mappings',
       (y) => y
         .positional('pids', { type: 'string', array: true, describe: 'process ids (default: every process you may read)' })
-        .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout)' }),
+        .option('json', { type: 'string', describe: 'write NDJSON records to this file (- for stdout)' })
+        .option('diff', { type: 'string', describe: 'what changed since this earlier snapshot --json file: fds opened, closed and changed per process, the growth, new and gone processes' }),
       async (a) => {
         const { runSnapshot } = await import('./snapshot.js');
+        if (a.diff === '') throw new UsageError('--diff needs the file of an earlier snapshot --json');
         const given = ((a.pids as Array<string | number> | undefined) ?? []).map(String);
         for (const p of given) if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`not a process id: ${p}`);
         const pids = given.map(Number);
-        process.exitCode = await runSnapshot({ pids, json: (a.json as string | undefined) ?? null });
+        process.exitCode = await runSnapshot({ pids, json: (a.json as string | undefined) ?? null, diff: (a.diff as string | undefined) ?? null });
       },
     )
     .epilogue('Exit status: a live trace gives the launched command\'s (0 for -p traces); 128+N once fdwatch is stopped by ' +

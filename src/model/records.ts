@@ -13,7 +13,8 @@ export interface RecordBase {
   ts: Ts;
 }
 
-export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot';
+export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot'
+  | 'diff';
 
 export interface ProcessRecord extends RecordBase {
   type: 'process';
@@ -28,9 +29,13 @@ export interface ProcessRecord extends RecordBase {
   signal?: string | null; // exit: killed by
   shareFdTableWith?: number; // fork with CLONE_FILES: pid whose fd table is shared
   note?: string;          // snapshot: e.g. "permission denied: fd"
+  /** diff (snapshot --diff): fds in the old and in the new snapshot; null when the process was not in it */
+  fdsBefore?: number | null;
+  fdsAfter?: number | null;
 }
 
-export type FdOp = 'open' | 'close' | 'dup' | 'inherit' | 'receive' | 'take' | 'seen' | 'cloexec' | 'snapshot';
+export type FdOp = 'open' | 'close' | 'dup' | 'inherit' | 'receive' | 'take' | 'seen' | 'cloexec' | 'snapshot'
+  | 'opened' | 'closed' | 'changed';
 
 export interface SocketInfo {
   inode: number | null;
@@ -60,6 +65,8 @@ export interface FdRecord extends RecordBase {
   ofd?: string | null;     // equal for fds that are one open file description
   socket?: SocketInfo | null;
   inFlight?: number | null; // unix socket fdinfo scm_fds
+  /** snapshot --diff, op changed: what the same fd number referred to in the old snapshot */
+  was?: string | null;
 }
 
 export type TransferVia = 'SCM_RIGHTS' | 'pidfd_getfd';

@@ -28,6 +28,8 @@ export function snapshotState(records: Iterable<FdwatchRecord>, pids: ReadonlySe
 
 export interface ProcessDiff {
   pid: number;
+  /** the newest snapshot's process record (the old one's when it is gone) */
+  proc: ProcessRecord;
   comm: string | null;
   /** the comm in the old snapshot, when it differs (an exec, or a reused pid) */
   wasComm: string | null;
@@ -57,7 +59,7 @@ export function diffSnapshots(old: SnapshotState, now: SnapshotState): SnapshotD
     const a = old.processes.get(pid);
     const b = now.processes.get(pid);
     const d: ProcessDiff = {
-      pid, comm: (b ?? a)!.proc.comm, wasComm: a && b && a.proc.comm !== b.proc.comm ? a.proc.comm : null,
+      pid, proc: (b ?? a)!.proc, comm: (b ?? a)!.proc.comm, wasComm: a && b && a.proc.comm !== b.proc.comm ? a.proc.comm : null,
       before: a ? a.fds.size : null, after: b ? b.fds.size : null, opened: [], closed: [], changed: [],
     };
     if (a && b) {
@@ -85,7 +87,7 @@ export function diffRecords(diff: SnapshotDiff): FdwatchRecord[] {
   const out: FdwatchRecord[] = [];
   for (const d of diff.processes) {
     const p: ProcessRecord = {
-      v: SCHEMA_VERSION, type: 'process', ts, pid: d.pid, ppid: null, comm: d.comm, uid: null, event: 'diff',
+      v: SCHEMA_VERSION, type: 'process', ts, pid: d.pid, ppid: d.proc.ppid, comm: d.comm, uid: d.proc.uid, event: 'diff',
       fdsBefore: d.before, fdsAfter: d.after,
     };
     out.push(p);
@@ -98,8 +100,7 @@ export function diffRecords(diff: SnapshotDiff): FdwatchRecord[] {
 
 /** A snapshot fd record as a diff's, keeping what the scan read (pos, flags, ofd, socket...). */
 function fdAs(r: FdRecord, op: 'opened' | 'closed' | 'changed', ts: number | null): FdRecord {
-  const { v: _v, type: _t, ts: _ts, op: _op, ...rest } = r;
-  return { v: SCHEMA_VERSION, type: 'fd', ts, ...rest, op };
+  return { ...r, ts, op };
 }
 
 const who = (pid: number, comm: string | null): string => escapeControl(commPid(comm, pid));

@@ -54,6 +54,10 @@ const parse = (text: string): FdwatchRecord[] => text.trim().split('\n').filter(
 const files = (n: string): string => { const f = path.join(dir, n); fs.writeFileSync(f, n); return f; };
 
 test('snapshot --diff: fds opened, closed and changed per process, the growth, a new and a gone process', async () => {
+  try { await diffOfRealProcesses(); } finally { await stopAll(); }
+});
+
+async function diffOfRealProcesses(): Promise<void> {
   const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map(files) as [string, string, string, string, string];
   const h = holder();
   const [fa, fb] = await h.ask(`open ${a} ${b}`) as [number, number];
@@ -99,8 +103,7 @@ test('snapshot --diff: fds opened, closed and changed per process, the growth, a
   assert.is(fdwatch(['snapshot', String(h.pid), '--json', again]).status, 0);
   r = fdwatch(['snapshot', '--diff', again, String(h.pid)]);
   assert.match(r.stdout, /no fd changed in 1 processes\n/);
-  await stopAll();
-});
+}
 
 test('snapshot --diff: an OLD that is missing, not JSON, or holds no snapshot is one line and exit 1; no file is exit 2', () => {
   const notJson = path.join(dir, 'bad.ndjson');

@@ -37,6 +37,16 @@ function count(name: string, v: Values[string]): number | null {
   return Number(s);
 }
 
+/** `--leak-threshold N` (watch, replay): the level every trace session of this run takes; null when not given. */
+async function leakOption(values: Values): Promise<number | null> {
+  const s = text(values['leak-threshold']);
+  if (s === null) return null;
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < 2) throw new UsageError(`--leak-threshold must be a whole number >= 2, got ${s}`);
+  (await import('../correlate/leaks.js')).setLeakThreshold(n);
+  return n;
+}
+
 async function watch(values: Values, positional: string[], rest: string[] | null): Promise<number> {
   const { runWatch, ONLY_TYPES } = await import('./watch.js');
   const flagged = strings(values.pid);
@@ -50,8 +60,7 @@ async function watch(values: Values, positional: string[], rest: string[] | null
   for (const o of only ?? []) {
     if (!ONLY_TYPES.includes(o) && !/^(pid=\d+|comm=.+|path=.+)$/.test(o)) throw new UsageError(`--only: not a record type or pid=N, comm=NAME, path=TEXT: ${o} (types: ${ONLY_TYPES.join(', ')})`);
   }
-  const leakThreshold = count('leak-threshold', values['leak-threshold']);
-  // leakThreshold: declared for the fd-leak alert; a runner that does not use it yet ignores it
+  const leakThreshold = await leakOption(values);
   const opts = {
     pids: [...positional.filter(isPid), ...flagged].map(Number), command: rest !== null && rest.length > 0 ? rest : null,
     json: text(values.json), lines: !flag(values.tui, true) || !process.stdout.isTTY,
@@ -68,9 +77,8 @@ async function replayCommand(values: Values, positional: string[]): Promise<numb
   const json = text(values.json);
   const date = text(values.date);
   const dot = text(values.dot);
-  // leakThreshold: declared for the fd-leak alert; a runner that does not use it yet ignores it
   const follow = text(values.follow);
-  const leakThreshold = count('leak-threshold', values['leak-threshold']);
+  const leakThreshold = await leakOption(values);
   if (tui && dot !== null) throw new UsageError('--dot goes with the report or --json, not --tui');
   if (tui) {
     const { runReplayTui } = await import('./tui.js');
@@ -101,8 +109,9 @@ async function demo(values: Values): Promise<number> {
 async function snapshot(values: Values, positional: string[]): Promise<number> {
   for (const p of positional) if (!isPid(p)) throw new UsageError(`not a process id: ${p}`);
   const { runSnapshot } = await import('./snapshot.js');
-  // diff: declared for --diff OLD.ndjson; the runner ignores it until it compares
-  const opts = { pids: positional.map(Number), json: text(values.json), diff: text(values.diff) };
+  const diff = text(values.diff);
+  if (diff === '') throw new UsageError('--diff needs the file of an earlier snapshot --json');
+  const opts = { pids: positional.map(Number), json: text(values.json), diff };
   return runSnapshot(opts);
 }
 

@@ -1,10 +1,13 @@
-// `fdwatch snapshot [pids..] [--json FILE|-]`: what processes hold right now, from /proc (+ kcmp, sock_diag).
+// `fdwatch snapshot [pids..] [--json FILE|-] [--diff OLD]`: what processes hold right now, from /proc (+ kcmp,
+// sock_diag), or what changed since an earlier `snapshot --json` file.
 // Text mode prints one table per process, then shared open file descriptions, in-flight fds and file
 // mappings; every string that came from another process goes through escapeControl.
 
 import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
+import fs from 'node:fs';
+import { diffRecords, diffSnapshots, renderDiffText, snapshotState, type SnapshotState } from '../export/diff.js';
 import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
@@ -16,6 +19,8 @@ export interface SnapshotCliOptions {
   pids: number[];
   /** NDJSON output path, or '-' for `out` */
   json: string | null;
+  /** an earlier `snapshot --json` file: print what changed since (fds opened, closed, changed; the growth) */
+  diff?: string | null;
   /** default /proc */
   procRoot?: string;
   /** default process.stdout */
@@ -31,20 +36,33 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
     err.write(`fdwatch: ${escapeControl(msg)}\n`);
     return 1;
   };
+  const diff = opts.diff ?? null;
+  let old: SnapshotState | null = null;
+  if (diff !== null) {
+    const read = readOld(diff, opts.pids.length > 0 ? new Set(opts.pids) : null);
+    if (typeof read === 'string') return fail(read);
+    old = read;
+  }
   let snap: Snapshot;
   try {
     snap = snapshotProcesses(opts.procRoot ?? '/proc', opts.pids.length > 0 ? opts.pids : 'all');
   } catch (e) {
     return fail(`snapshot failed: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (snap.notFound.length > 0) {
-    return fail(`no such process: ${snap.notFound.join(', ')}`);
+  // a diff names a process of the old snapshot that is gone; a pid in neither is an error as without --diff
+  const missing = snap.notFound.filter((pid) => !old?.processes.has(pid));
+  if (missing.length > 0) {
+    return fail(`no such process: ${missing.join(', ')}`);
   }
   const toOut = opts.json === null || opts.json === '-';
   // a reader that closes the pipe (`| head -1`) has read enough: a normal end, as for any Unix filter
   const guard = toOut ? guardStream(out) : null;
   try {
-    if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
+    if (old !== null) {
+      const d = diffSnapshots(old, snapshotState(snapshotRecords(snap)));
+      if (opts.json !== null) writeJson(diffRecords(d), opts.json, out, () => guard?.failed() != null);
+      else out.write(renderDiffText(d, diff!));
+    } else if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -57,6 +75,35 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
     if (e && !isClosedPipe(e)) return fail(`cannot write stdout: ${errnoText(e)}`);
   }
   return 0;
+}
+
+/** The old snapshot of `--diff`, or the one line that says what is wrong with the file. */
+function readOld(file: string, pids: ReadonlySet<number> | null): SnapshotState | string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    return `--diff: cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : errnoText(e)}`;
+  }
+  const records: FdwatchRecord[] = [];
+  let n = 0;
+  for (const line of text.split('\n')) {
+    n++;
+    if (line.trim() === '') continue;
+    let r: unknown;
+    try { r = JSON.parse(line); } catch { return `--diff: ${file} line ${n} is not JSON: give a file written by fdwatch snapshot --json`; }
+    if (typeof r !== 'object' || r === null || (r as { v?: unknown }).v !== 1 || typeof (r as { type?: unknown }).type !== 'string') {
+      return `--diff: ${file} line ${n} is not an fdwatch v1 record: give a file written by fdwatch snapshot --json`;
+    }
+    records.push(r as FdwatchRecord);
+  }
+  const st = snapshotState(records, pids);
+  if (st.processes.size === 0) {
+    const which = pids ? ` of process ${[...pids].join(', ')}` : '';
+    return `--diff: ${file} holds no snapshot records${which}: give a file written by fdwatch snapshot --json`;
+  }
+  return st;
 }
 
 function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {

@@ -8,6 +8,7 @@ import { RecordBuilder, procName, type CorrelatorCounts } from './records.js';
 import { Transfers, type TransferOptions, type Via } from './transfers.js';
 import { UntracedPeers } from './untraced.js';
 import { take } from './pidfd.js';
+import { leakAlert, GrowthWatch, leakThreshold } from './leaks.js';
 import type { FdEntry, Process } from './state.js';
 import type { FileFactsLookup } from './crossing.js';
 
@@ -17,6 +18,8 @@ export { KEEP_EXITED, type SeedProcess } from './processes.js';
 export interface CorrelatorOptions extends ProcessOptions, TransferOptions {
   /** live mode: the file behind a delivered fd and the receiver's credentials, for privilege-crossing alerts */
   fileFacts?: FileFactsLookup;
+  /** fd-leak: received fds never used or closed one process may hold (default: `--leak-threshold`, else 64) */
+  leakThreshold?: number;
 }
 
 export class Correlator {
@@ -25,10 +28,13 @@ export class Correlator {
   private readonly tree: ProcessTree;
   private readonly transfers: Transfers;
   private readonly untraced: UntracedPeers;
+  private readonly growth: GrowthWatch;
 
   constructor(emit: (r: FdwatchRecord) => void, opts: CorrelatorOptions = {}) {
     this.out = new RecordBuilder(emit, opts.fileFacts ?? null);
-    this.tables = new FdTables(this.out, { learn: (o, t) => this.transfers.learn(o, t), released: (o, ts, p) => this.transfers.released(o, ts, p) });
+    const threshold = leakThreshold(opts.leakThreshold);
+    this.growth = new GrowthWatch(threshold);
+    this.tables = new FdTables(this.out, { learn: (o, t) => this.transfers.learn(o, t), released: (o, ts, p) => this.transfers.released(o, ts, p) }, threshold);
     this.tree = new ProcessTree(this.out, this.tables, opts);
     this.transfers = new Transfers(this.out, () => this.tables, opts);
     this.untraced = new UntracedPeers(this.transfers);
@@ -82,6 +88,14 @@ export class Correlator {
 
   finish(): void {
     this.transfers.finish();
+  }
+
+  /** Live mode: process `pid` holds `count` fds now (/proc, sampled a second apart): fd-leak when it keeps growing. */
+  fdCount(pid: number, count: number, ts: Ts): void {
+    const p = this.tree.processes.get(pid);
+    if (!p || p.exited) { this.growth.forget(pid); return; }
+    const a = this.growth.sample(p, count, ts);
+    if (a) this.out.alertRecord(a);
   }
 
   push(op: FdOp): void {
@@ -161,13 +175,18 @@ export class Correlator {
         const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
         if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
         else if (op.op === 'send-begin') this.transfers.sendBegins(v);
-        else this.transfers.receive(v, op.messages, op.cloexec, op.peek);
+        else {
+          this.transfers.receive(v, op.messages, op.cloexec, op.peek);
+          if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
+        }
+        if (p.table.sent >= p.table.sentAt) leakAlert(this.out, p, ts, 'sent');
         return;
       }
       case 'send-failed': this.transfers.sendFailed(tid, op.line, ts); return;
       case 'take': {
         const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
         take(this.tables, this.out, this.tree.processes, { p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
+        if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
         return;
       }
       case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;

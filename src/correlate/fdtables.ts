@@ -24,10 +24,10 @@ export class FdTables {
   private nextOfd = 1;
   private nextTable = 1;
 
-  constructor(private readonly out: RecordBuilder, private readonly sockets: SocketHooks) {}
+  constructor(private readonly out: RecordBuilder, private readonly sockets: SocketHooks, private readonly leakThreshold: number) {}
 
   newTable(): FdTable {
-    return { id: this.nextTable++, fds: new Map(), users: 1 };
+    return { id: this.nextTable++, fds: new Map(), users: 1, fresh: 0, sent: 0, leakAt: this.leakThreshold, sentAt: this.leakThreshold };
   }
 
   /** `complete`: every holder is in the trace (false for what was open before it began) */
@@ -45,6 +45,8 @@ export class FdTables {
   entryFor(p: Process, ref: FdRef | null, tid: number, ts: Ts, syscall: string): FdEntry | null {
     if (ref === null || ref.fd < 0) return null;
     let en = p.table.fds.get(ref.fd);
+    // a call named it: a received fd in use is no leak
+    if (en !== undefined && en.fresh) { en.fresh = false; p.table.fresh--; }
     const t = ref.target;
     if (t !== null) {
       if (en) {
@@ -78,15 +80,29 @@ export class FdTables {
   add(p: Process, fd: number, ofd: OpenFileDescription, cloexec: boolean | null, origin: Origin, ts: Ts): FdEntry {
     const old = p.table.fds.get(fd);
     if (old) this.drop(p, old, ts);
-    const en: FdEntry = { fd, ofd, cloexec, origin, ts };
+    const fresh = origin.how === 'received' || origin.how === 'taken';
+    const en: FdEntry = { fd, ofd, cloexec, origin, ts, fresh, sent: false };
     ofd.refs++;
     p.table.fds.set(fd, en);
+    if (fresh) p.table.fresh++;
     return en;
   }
 
   drop(p: Process, en: FdEntry, ts: Ts): void {
-    if (p.table.fds.get(en.fd) === en) p.table.fds.delete(en.fd);
+    const t = p.table;
+    if (t.fds.get(en.fd) === en) {
+      t.fds.delete(en.fd);
+      if (en.fresh) t.fresh--;
+      if (en.sent) t.sent--;
+    }
     this.unref(en.ofd, ts, p);
+  }
+
+  /** The holder sent this fd with SCM_RIGHTS (it counts until the holder closes it). */
+  sent(p: Process, en: FdEntry): void {
+    if (en.sent || p.table.fds.get(en.fd) !== en) return;
+    en.sent = true;
+    p.table.sent++;
   }
 
   unref(ofd: OpenFileDescription, ts: Ts, p: Process | null): void {
@@ -100,6 +116,10 @@ export class FdTables {
     p.table.users--;
     const copy = this.newTable();
     for (const [fd, en] of p.table.fds) { en.ofd.refs++; copy.fds.set(fd, { ...en }); }
+    copy.fresh = p.table.fresh;
+    copy.sent = p.table.sent;
+    copy.leakAt = p.table.leakAt;
+    copy.sentAt = p.table.sentAt;
     p.table = copy;
   }
 
@@ -107,7 +127,7 @@ export class FdTables {
   inherited(parent: Process, src: FdEntry, syscall: string, ts: Ts): FdEntry {
     src.ofd.refs++;
     return {
-      fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts,
+      fd: src.fd, ofd: src.ofd, cloexec: src.cloexec, ts, fresh: false, sent: false,
       origin: { how: 'inherited', syscall, fromPid: parent.pid, fromFd: src.fd, fromComm: parent.comm },
     };
   }

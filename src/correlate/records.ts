@@ -116,6 +116,12 @@ export class RecordBuilder {
     this.emit(r);
   }
 
+  /** An alert built whole (with fields of its kind); counted as every alert. */
+  alertRecord(r: AlertRecord): void {
+    this.counts.alerts++;
+    this.emit(r);
+  }
+
   /** One alert for fds of one sender that share a fate (`one`/`many`: what happened, singular and plural). */
   alertFds(kind: AlertKind, pid: number | null, fds: ReadonlyArray<{ from: TransferEnd; target: string | null }>, ts: Ts, one: string, many: string, extra?: AlertExtra): void {
     const s = fds[0]!;

@@ -83,6 +83,21 @@ export class TraceSession {
     this.correlator.push(op);
   }
 
+  /** Live mode: how many fds a traced process holds now (sampled a second apart; see Correlator.fdCount). */
+  fdCount(pid: number, count: number, ts: Ts): void {
+    this.correlator.fdCount(pid, count, ts);
+  }
+
+  /** Up to `max` processes the trace knows that have not exited (live mode samples their fd counts). */
+  runningPids(max: number): number[] {
+    const out: number[] = [];
+    for (const p of this.correlator.processes.values()) {
+      if (out.length === max) break;
+      if (!p.exited) out.push(p.pid);
+    }
+    return out;
+  }
+
   /** Processes the trace has seen that have not exited. */
   liveProcesses(): number {
     let n = 0;

@@ -40,6 +40,10 @@ export interface FdEntry {
   cloexec: boolean | null;
   origin: Origin;
   ts: number | null;
+  /** arrived by transfer (received or taken) and named by no call since: what fd-leak counts */
+  fresh: boolean;
+  /** this holder sent it with SCM_RIGHTS and has not closed it */
+  sent: boolean;
 }
 
 export interface FdTable {
@@ -47,6 +51,12 @@ export interface FdTable {
   fds: Map<number, FdEntry>;
   /** processes sharing this table (CLONE_FILES without CLONE_THREAD) */
   users: number;
+  /** entries that are `fresh` (received, never used or closed) and `sent` (sent, not closed): kept as they change */
+  fresh: number;
+  sent: number;
+  /** the `fresh` and `sent` counts at which the next fd-leak alert is raised (the threshold, then each doubling) */
+  leakAt: number;
+  sentAt: number;
 }
 
 export interface Process {

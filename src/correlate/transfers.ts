@@ -176,6 +176,7 @@ export class Transfers implements SocketHooks {
       for (const ref of msg.fds) {
         const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
         if (!en) continue;
+        this.tables().sent(p, en);
         en.ofd.refs++; // the message holds a reference until it is received or dropped
         fds.push({
           from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,

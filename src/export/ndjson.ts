@@ -82,7 +82,7 @@ let lastTsText = 'null';
  * null when it needs the generic path: a snapshot's extra fields, or a string to escape or encode as UTF-8.
  */
 export function fdLine(r: FdRecord): string | null {
-  if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined) return null;
+  if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined || r.was !== undefined) return null;
   const target = r.target === null ? 'null' : plainQuoted(r.target);
   const syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
   if (target === null || syscall === null) return null;

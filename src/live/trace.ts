@@ -243,6 +243,9 @@ function unixPeer(inode: number, since: number | null): number | null {
 
 /** How often sockets with fds queued for an untraced receiver are checked (ms). */
 const PEER_POLL_MS = 100;
+/** fd-leak: how often each traced process's fd count is read (one readdir of /proc/PID/fd each), and for how many */
+const GROWTH_SAMPLE_MS = 1000;
+const GROWTH_MAX_PIDS = 1024;
 /** Polls a drained socket may wait for the fds its holder is installing (the kernel dequeues first). */
 const SETTLE_POLLS = 3;
 /** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
@@ -646,6 +649,15 @@ export function startLive(opts: LiveOptions): LiveHandle {
   ticker?.unref();
   const peerTimer = setInterval(() => pollPeers(false), PEER_POLL_MS);
   peerTimer.unref();
+  const growthTimer = setInterval(() => {
+    const ts = now();
+    for (const pid of session.runningPids(GROWTH_MAX_PIDS)) {
+      let n: number;
+      try { n = fs.readdirSync(`/proc/${pid}/fd`).length; } catch { continue; } // exited, or not ours to read
+      session.fdCount(pid, n, ts);
+    }
+  }, GROWTH_SAMPLE_MS);
+  growthTimer.unref();
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -697,6 +709,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       process.removeListener('exit', onExit);
       if (ticker) clearInterval(ticker);
       clearInterval(peerTimer);
+      clearInterval(growthTimer);
       pollPeers(true); // the trace is complete: what untraced receivers took since the last poll is theirs
       state = 'ended';
       // strace detached what still runs (it says so on stderr, not in the trace): a detach is a clean end, unless

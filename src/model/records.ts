@@ -13,7 +13,8 @@ export interface RecordBase {
   ts: Ts;
 }
 
-export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot';
+export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot'
+  | 'diff';
 
 export interface ProcessRecord extends RecordBase {
   type: 'process';
@@ -28,9 +29,13 @@ export interface ProcessRecord extends RecordBase {
   signal?: string | null; // exit: killed by
   shareFdTableWith?: number; // fork with CLONE_FILES: pid whose fd table is shared
   note?: string;          // snapshot: e.g. "permission denied: fd"
+  /** diff (snapshot --diff): fds in the old and in the new snapshot; null when the process was not in it */
+  fdsBefore?: number | null;
+  fdsAfter?: number | null;
 }
 
-export type FdOp = 'open' | 'close' | 'dup' | 'inherit' | 'receive' | 'take' | 'seen' | 'cloexec' | 'snapshot';
+export type FdOp = 'open' | 'close' | 'dup' | 'inherit' | 'receive' | 'take' | 'seen' | 'cloexec' | 'snapshot'
+  | 'opened' | 'closed' | 'changed';
 
 export interface SocketInfo {
   inode: number | null;
@@ -62,6 +67,8 @@ export interface FdRecord extends RecordBase {
   inFlight?: number | null; // unix socket fdinfo scm_fds
   /** trace: the open file description (`ofd:N`); equal on every fd, transfer and map record of one (issue 14) */
   origin?: string;
+  /** snapshot --diff, op changed: what the same fd number referred to in the old snapshot */
+  was?: string | null;
 }
 
 export type TransferVia = 'SCM_RIGHTS' | 'pidfd_getfd';
@@ -119,7 +126,8 @@ export type AlertKind =
   | 'received-fd-survives-exec'
   | 'in-flight-at-end'
   | 'privilege-crossing'
-  | 'uid-crossing';
+  | 'uid-crossing'
+  | 'fd-leak';
 
 export interface AlertRecord extends RecordBase {
   type: 'alert';
@@ -138,6 +146,14 @@ export interface AlertRecord extends RecordBase {
   toUid?: number | null;
   /** privilege-crossing, uid-crossing: the fd's access mode (O_ACCMODE), null when not known */
   access?: 'r' | 'w' | 'rw' | null;
+  /** fd-leak: which leak: fds `received` and never used or closed, fds `sent` and never closed, fd count `growth` (live) */
+  leak?: 'received' | 'sent' | 'growth';
+  /** fd-leak: a few of the fds the alert counts (the oldest first) */
+  samples?: Array<{ fd: number; target: string | null }>;
+  /** fd-leak: fds the process sent with SCM_RIGHTS and still holds */
+  sentNotClosed?: number;
+  /** fd-leak (live): how many fds the process gained over the samples that each showed more */
+  growth?: number;
 }
 
 export interface ParseErrorSample {

@@ -2,7 +2,7 @@
 // Every string that came from a traced program goes through clean() here or in details.ts, before it can reach a terminal.
 import { crossingFacts } from '../view/alerts.js';
 import { commPid, untracedName } from '../model/names.js';
-import type { MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
+import type { AlertRecord, MapRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 import { findTransfer, type ClosedFd, type FdOrigin, type FdView, type Model, type ProcView, type TransferView } from '../view/model.js';
 import { viewModel, type PanelId, type RowKey, type State } from './state.js';
 import { ALT, ASCII, KEEP, SUFFIX, UNICODE, clean, type Column, type Glyphs } from './text.js';
@@ -436,7 +436,17 @@ export function alertRows(s: State): Row[] {
     // privilege and uid crossings lead with their facts (mode, uids, access), which a cut message would hide
     const facts = crossingFacts(r, s.unicode ? '→' : '->');
     const style: Style = r.severity === 'info' ? 'warn' : 'alert';
-    rows.push({ key: a.seq, style, cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), (facts !== null ? `${facts}: ` : '') + clean(r.message, s.unicode)] });
+    rows.push({ key: a.seq, style, cells: [clock(r.ts), r.kind, r.pid === null ? '-' : String(r.pid), (facts !== null ? `${facts}: ` : '') + clean(alertText(r), s.unicode)] });
   }
   return rows;
+}
+
+/** The MESSAGE cell: an fd-leak says its count first (the PID column names the process; Enter shows the message). */
+function alertText(r: AlertRecord): string {
+  if (r.kind !== 'fd-leak' || r.count === undefined) return r.message;
+  const first = r.samples?.[0];
+  const eg = first ? `: fd ${first.fd} ${first.target ?? '?'}` : '';
+  if (r.leak === 'growth') return `fd count +${r.growth ?? '?'} to ${r.count}, more every second`;
+  if (r.leak === 'sent') return `${r.count} sent, never closed${eg}`;
+  return `${r.count} received, never used/closed${eg}`;
 }

@@ -127,7 +127,7 @@ test('through the CLI: one line, exit 2; --version is package.json\'s; --help ex
     [['--backend', 'foo', '1'], 'fdwatch: --backend must be one of auto, bpf, strace, got foo'],
     [['--port', '99999'], 'fdwatch: not a port: 99999'],
     [['demo', '--rounds', '-1'], 'fdwatch: --rounds must be a whole number >= 0, got -1'],
-    [['1', '--leak-threshold', 'many'], 'fdwatch: --leak-threshold must be a whole number >= 0, got many'],
+    [['1', '--leak-threshold', 'many'], 'fdwatch: --leak-threshold must be a whole number >= 2, got many'],
     [['snapshot', 'abc'], 'fdwatch: not a process id: abc'],
   ] as Array<[string[], string]>) {
     const r = cli(args);

@@ -36,13 +36,16 @@ type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K
 type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
 
 const FD_KINDS = ['file', 'dir', 'socket', 'pipe', 'anon', 'memfd', 'device', 'unknown'] as const satisfies readonly FdKind[];
-const PROCESS_EVENTS = ['attach', 'fork', 'exec', 'exit', 'snapshot'] as const satisfies readonly ProcessEvent[];
-const FD_OPS = ['open', 'close', 'dup', 'inherit', 'receive', 'take', 'seen', 'cloexec', 'snapshot'] as const satisfies readonly FdOp[];
+const PROCESS_EVENTS = ['attach', 'fork', 'exec', 'exit', 'snapshot',
+  'diff'] as const satisfies readonly ProcessEvent[];
+const FD_OPS = ['open', 'close', 'dup', 'inherit', 'receive', 'take', 'seen', 'cloexec', 'snapshot',
+  'opened', 'closed', 'changed'] as const satisfies readonly FdOp[];
 const TRANSFER_VIAS = ['SCM_RIGHTS', 'pidfd_getfd'] as const satisfies readonly TransferVia[];
 const TRANSFER_STATES = ['delivered', 'in-flight', 'lost'] as const satisfies readonly TransferState[];
 const ALERT_KINDS = ['ctrunc-lost', 'socket-closed-with-fds', 'received-fd-survives-exec', 'in-flight-at-end',
   'privilege-crossing',
   'uid-crossing',
+  'fd-leak',
 ] as const satisfies readonly AlertKind[];
 const RECORD_TYPES = ['process', 'fd', 'transfer', 'map', 'alert', 'summary'] as const satisfies readonly FdwatchRecord['type'][];
 
@@ -53,9 +56,11 @@ const ENUMS: Array<[defName: string, values: readonly string[]]> = [
 
 const BASE_REQ = ['v', 'type', 'ts'] as const;
 const PROCESS_REQ = [...BASE_REQ, 'pid', 'ppid', 'comm', 'uid', 'event'] as const satisfies readonly RequiredKeys<ProcessRecord>[];
-const PROCESS_OPT = ['tid', 'path', 'exitCode', 'signal', 'shareFdTableWith', 'note'] as const satisfies readonly OptionalKeys<ProcessRecord>[];
+const PROCESS_OPT = ['tid', 'path', 'exitCode', 'signal', 'shareFdTableWith', 'note',
+  'fdsBefore', 'fdsAfter'] as const satisfies readonly OptionalKeys<ProcessRecord>[];
 const FD_REQ = [...BASE_REQ, 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall'] as const satisfies readonly RequiredKeys<FdRecord>[];
-const FD_OPT = ['tid', 'fromFd', 'fromPid', 'pos', 'flags', 'ofd', 'socket', 'inFlight', 'origin'] as const satisfies readonly OptionalKeys<FdRecord>[];
+const FD_OPT = ['tid', 'fromFd', 'fromPid', 'pos', 'flags', 'ofd', 'socket', 'inFlight', 'origin',
+  'was'] as const satisfies readonly OptionalKeys<FdRecord>[];
 const TRANSFER_REQ = [...BASE_REQ, 'via', 'state', 'from', 'to', 'target', 'kind', 'sentTs', 'receivedTs'] as const satisfies readonly RequiredKeys<TransferRecord>[];
 const TRANSFER_OPT = ['reason', 'confirmed', 'line', 'origin'] as const satisfies readonly OptionalKeys<TransferRecord>[];
 const MAP_REQ = [...BASE_REQ, 'pid', 'start', 'end', 'perms', 'offset', 'path'] as const satisfies readonly RequiredKeys<MapRecord>[];
@@ -63,6 +68,7 @@ const MAP_OPT = ['fd', 'dev', 'inode', 'transferred', 'origin'] as const satisfi
 const ALERT_REQ = [...BASE_REQ, 'kind', 'pid', 'fd', 'message'] as const satisfies readonly RequiredKeys<AlertRecord>[];
 const ALERT_OPT = ['count',
   'severity', 'file', 'fromUid', 'toUid', 'access',
+  'leak', 'samples', 'sentNotClosed', 'growth',
 ] as const satisfies readonly OptionalKeys<AlertRecord>[];
 const SUMMARY_REQ = [...BASE_REQ, 'lines', 'events', 'syscalls', 'processes', 'transfers', 'fdsSent', 'fdsReceived', 'parseErrors',
   'parseErrorSamples', 'alerts', 'cleanEnd', 'opaqueMessages'] as const satisfies readonly RequiredKeys<SummaryRecord>[];

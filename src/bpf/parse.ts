@@ -191,8 +191,8 @@ export class BpfParser {
   private sorted = true;
   private seq = 0;
   private releasedNs = -Infinity;
-  /** dentry -> [parent, name] from D lines (name null: cut by STRLEN or unreadable) */
-  private readonly dentries = new Map<string, [string, string | null]>();
+  /** dentry -> [parent, name, kernel time] from D lines (name null: cut by STRLEN or unreadable) */
+  private readonly dentries = new Map<string, [string, string | null, number]>();
   /** joined paths by dentry, mount root and mount: valid until a D line changes a dentry already known */
   private readonly paths = new Map<string, string | null>();
   private readonly tgids = new Map<number, number>();
@@ -302,8 +302,10 @@ export class BpfParser {
         const len = int(f[5]);
         const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
         // a renamed or reused dentry: every joined path may have gone through it
-        if (this.dentries.has(f[3]!)) this.paths.clear();
-        this.dentries.set(f[3]!, [f[4]!, name]);
+        const known = this.dentries.get(f[3]!);
+        // per-CPU buffers: a freed dentry's old name can arrive after the line of the dentry reusing its memory
+        if (known) { if (known[2] > ns) return; this.paths.clear(); }
+        this.dentries.set(f[3]!, [f[4]!, name, ns]);
         return;
       }
       case 'F': {

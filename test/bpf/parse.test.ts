@@ -219,4 +219,16 @@ test('paths the dentry names do not reach: /proc right after the event, else onl
   assert.is(gone.parser.stats.partialPaths, 1);
 });
 
+test('a freed dentry\'s old D line that arrives late (another CPU) does not rename the dentry that reused its memory', () => {
+  const input = lines('send_fds');
+  const at = input.findIndex((l) => l.includes('\tD\t') && l.endsWith('memfd:fdwatch-memfd'));
+  assert.ok(at >= 0, 'the memfd\'s D line is in the fixture');
+  const [ns, , , dentry] = input[at]!.split('\t');
+  // the same dentry address, named earlier (a /proc file read on another CPU, since freed), delivered after
+  const stale = `${Number(ns) - 5000}\tD\t1\t${dentry}\tffff8881aaaa0000\t6\tcgroup`;
+  const r = run([...input.slice(0, at + 1), stale, ...input.slice(at + 1)]);
+  assert.ok(delivered(r).some((t) => t.kind === 'memfd' && t.target === '/memfd:fdwatch-memfd (deleted)'),
+    JSON.stringify(delivered(r).map((t) => t.target)));
+});
+
 test.run();

@@ -7,18 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { root } from '../paths.js';
+import { q, tmuxServer } from './tmux.js';
 
 const SOCK = `fdwatch-leak-${process.pid}`;
+const { tmux, waitFor } = tmuxServer(SOCK);
 const BIN = path.join(root, 'bin', 'fdwatch.js');
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-tui-leak-'));
 const EXE = path.join(tmp, 'fdleak');
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-u', '-L', SOCK, ...args], { encoding: 'utf8', env: { ...process.env, LANG: 'C.UTF-8' } });
-}
 
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 let kept = false;
 
 function start(name: string, args: string[]): void {
@@ -28,18 +26,7 @@ function start(name: string, args: string[]): void {
   tmux('new-session', '-d', '-x', '130', '-y', '36', '-s', name, cmd);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(name: string, what: string, pred: (screen: string) => boolean, ms = 20_000): Promise<string> {
-  const end = Date.now() + ms;
-  let screen = '';
-  while (Date.now() < end) {
-    screen = tmux('capture-pane', '-p', '-t', name);
-    if (pred(screen)) return screen;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-}
 
 test('dashboard: fd-leak alerts of the leaking receiver and sender show in the alerts panel; none for the tidy run', async () => {
   assert.ok(haveTmux, 'tmux is needed for the dashboard tests (.ci/run installs it)');

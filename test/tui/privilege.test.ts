@@ -2,34 +2,20 @@
 // the privilege-crossing warning with the file's mode, both uids and the access mode, and the uid crossing beside it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { root } from '../paths.js';
+import { q, tmuxServer } from './tmux.js';
 import { tmp } from '../live/run.js';
 import { CACHE, NSCD, SOCKET, listing, startNscd } from '../live/nscd-daemon.js';
 
 const SOCK = `fdwatch-priv-${process.pid}`;
+const { tmux, waitFor } = tmuxServer(SOCK);
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-u', '-L', SOCK, ...args], { encoding: 'utf8', env: { ...process.env, LANG: 'C.UTF-8' } });
-}
 
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the pane until `pred` holds (bounded by a deadline, not a fixed sleep). */
-async function waitFor(name: string, what: string, pred: (screen: string) => boolean, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  let screen = '';
-  while (Date.now() < end) {
-    screen = tmux('capture-pane', '-p', '-t', name);
-    if (pred(screen)) return screen;
-    await sleep(40);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-}
 
 test('dashboard: nscd hands its 0600 root cache to getent (uid 65534): the alerts panel shows privilege-crossing', async () => {
   assert.ok(haveTmux, 'tmux is needed for the dashboard tests (.ci/run installs it)');

@@ -2,35 +2,22 @@
 // history, every hop with the pids the programs printed, in order; Esc closes it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { root } from '../paths.js';
+import { q, tmuxServer } from './tmux.js';
 import { relayPids } from '../view/relay.js';
 
 const SOCK = `fdwatch-prov-${process.pid}`;
+const { tmux, waitFor } = tmuxServer(SOCK);
 const ENTRY = path.join(root, 'dist', 'test', 'tui', 'entry.js');
 const TRACE = path.join(root, 'fixtures', 'traces', 'relay', 'f-yy.log');
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-tui-prov-'));
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-u', '-L', SOCK, ...args], { encoding: 'utf8', env: { ...process.env, LANG: 'C.UTF-8' } });
-}
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(name: string, what: string, pred: (screen: string) => boolean, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  let screen = '';
-  while (Date.now() < end) {
-    screen = tmux('capture-pane', '-p', '-t', name);
-    if (pred(screen)) return screen;
-    await sleep(40);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-}
 
 test('Enter on D\'s fd 7: the history from A\'s open through B, C and D to the dup and the r--s mapping; Esc closes it', async () => {
   assert.ok(haveTmux, 'tmux is needed for the dashboard tests (.ci/run installs it)');

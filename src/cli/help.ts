@@ -32,7 +32,7 @@ const JSON_MISSING = '--json needs a file name (or - for stdout)';
 const DOT_MISSING = '--dot needs a file name (graph.dot)';
 const TUI = 'open the dashboard on a terminal (--no-tui: readable lines)';
 const LEAK: Option = { name: 'leak-threshold', kind: 'number', arg: 'N', default: '64',
-  describe: 'fd-leak alert when a process holds more than N received fds it never used or closed' };
+  describe: 'fd-leak alert when a process holds N received fds it never used or closed, or N it sent and never closed' };
 
 const WATCH: Command = {
   name: 'watch', usage: 'fdwatch [watch] [PID|NAME...] [options] [-- COMMAND...]',

@@ -107,7 +107,7 @@ test('help text: every option of the command, its choices and defaults, and the 
   assert.match(top, /Exit status: /);
   assert.match(top, /fdwatch -p 1234 -- getent passwd/);
   const replay = helpText('replay').replace(/\s+/g, ' ');
-  for (const s of ['--date DAY', '--follow PID:FD print the history of one fd across processes', '--leak-threshold N fd-leak alert when a process holds more than N received fds it never used or closed (default 64)',
+  for (const s of ['--date DAY', '--follow PID:FD print the history of one fd across processes', '--leak-threshold N fd-leak alert when a process holds N received fds it never used or closed, or N it sent and never closed (default 64)',
     "strace -f -yy -o '|fdwatch replay -' CMD"]) assert.ok(replay.includes(s), s);
   const snap = helpText('snapshot').replace(/\s+/g, ' ');
   assert.ok(snap.includes('--diff OLD.ndjson compare with an earlier snapshot --json file: fds opened, closed, changed per process'), snap);

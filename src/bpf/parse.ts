@@ -10,7 +10,10 @@ import type { ParseErrorSample, Ts } from '../model/records.js';
 import type { CloneFlags, FdOp, FdRef, FdTarget, ScmMessage } from '../model/fdop.js';
 import { plainTarget } from '../model/fdop.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
-import { CLONE_FILES, CLONE_PARENT, CLONE_THREAD, MSG_CMSG_CLOEXEC, MSG_PEEK, PAGE_SIZE } from '../model/kernel.js';
+import {
+  CLONE_FILES, CLONE_PARENT, CLONE_THREAD, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, MAP_SHARED,
+  MAP_SHARED_VALIDATE, MSG_CMSG_CLOEXEC, MSG_PEEK, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFMT, TCP_LISTEN,
+} from '../model/kernel.js';
 import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC } from './program.js';
 
 export interface ParseOptions {
@@ -118,21 +121,6 @@ type Ev =
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
   | { t: 'Q'; groupDead: boolean; code: number };
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const MAP_SHARED = 0x01;
-const MAP_SHARED_VALIDATE = 0x03;
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
-const CLOSE_RANGE_UNSHARE = 2;
-const CLOSE_RANGE_CLOEXEC = 4;
-const F_DUPFD_CLOEXEC = 1030;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-const TCP_LISTEN = 10;
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 5: 'SEQPACKET' };
 /** signal numbers (x86-64 / asm-generic) -> names, for exit codes */
 const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',

@@ -25,6 +25,7 @@
 // DESC (14 fields): fd file ino magic mode nlink mntid mntroot dentry cloexec aux sockfamily socktype peer
 // (file, magic, mntroot, dentry in hex; mode in octal; aux: the pid of a pidfd; peer: a unix socket's peer inode).
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
+import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS } from '../model/kernel.js';
 
 /** kill(-SENTINEL_PGRP, 0) from fdwatch tells the program's last probe to answer: all probes are attached. */
 export const SENTINEL_PGRP = 1073741823;
@@ -98,11 +99,6 @@ export const MMSG_FD_MAX = 64;
 const MOUNT_OF_VFSMOUNT = '(sizeof(struct hlist_node) + 16)';
 const EUID = 'curtask->cred->euid.val';
 const PF_KTHREAD = 0x00200000;
-const MAP_ANONYMOUS = 0x20;
-const F_DUPFD = 0;
-const F_SETFD = 2;
-const F_DUPFD_CLOEXEC = 1030;
-const CLONE_THREAD = 0x10000;
 /** x86-64 syscall argument registers, in order */
 const X64_ARGS = ['di', 'si', 'dx', 'r10', 'r8', 'r9'];
 /** per-thread scratch maps: the call being made (@k), a send's entry time, clone flags and syscall, stashed arguments */

@@ -1,5 +1,6 @@
 // The DAC question, pure: could a process with fsuid U and groups G open a file of owner O, group Gr and mode M
 // with the access mode it got? As the kernel's generic_permission() asks it of the mode bits.
+import { O_ACCMODE } from '../model/kernel.js';
 
 /** An open file description's access mode (O_ACCMODE): O_RDONLY, O_WRONLY, O_RDWR. */
 export type Access = 'r' | 'w' | 'rw';
@@ -16,7 +17,7 @@ export type Verdict = 'yes' | 'no' | 'unknown';
 
 /** O_ACCMODE of open flags (fdinfo `flags:`) as an Access; null for the invalid 3. */
 export function accessOf(flags: number): Access | null {
-  const m = flags & 0o3;
+  const m = flags & O_ACCMODE;
   return m === 0 ? 'r' : m === 1 ? 'w' : m === 2 ? 'rw' : null;
 }
 

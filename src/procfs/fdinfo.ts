@@ -51,8 +51,8 @@ export interface FdInfo {
   other?: string[];
 }
 
-export const O_ACCMODE = 0o3;
-export const O_CLOEXEC = 0o2000000;
+export { O_ACCMODE, O_CLOEXEC } from '../model/kernel.js';
+import { O_ACCMODE } from '../model/kernel.js';
 
 const hex = (s: string): bigint => BigInt('0x' + (s || '0'));
 

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import type { FdKind } from '../model/records.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
 import * as native from '../native/index.js';
 import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
@@ -117,13 +118,7 @@ export interface SnapshotOptions {
 }
 
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
-/** stat mode bits */
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFIFO = 0o010000;
-const S_IFSOCK = 0o140000;
+/** open(2) flag, as fdinfo `flags` shows it */
 const O_DIRECTORY = 0o200000;
 /** Buckets larger than this are split by file position too (it can move while we read, so only when it pays). */
 const POS_SPLIT = 8;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../src/bpf/session.js';
 import { straceArgv } from '../src/live/strace.js';
+import { which } from '../src/live/trace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(root, 'bin', 'fdwatch.js');
@@ -23,13 +24,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const secs = (ms: number): string => (ms / 1000).toFixed(2) + ' s';
 const RUNS = Number(process.env['BROWSER_RUNS'] ?? 3);
 
-function chromium(): string | null {
-  for (const c of ['chromium', 'chromium-browser']) {
-    const r = spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return null;
-}
+const chromium = (): string | null => which('chromium') ?? which('chromium-browser');
 
 /** A whole process, timed; its stdout counted and dropped. */
 function time(cmd: string, args: string[]): Promise<{ ms: number; code: number | null; err: string }> {

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Correlator } from '../correlate/correlator.js';
-import { LiveError, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
-import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord, type TransferEnd, type TransferRecord } from '../model/records.js';
+import { LiveError, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
+import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
-import { parseNetInet, type InetSocketEntry } from '../procfs/net.js';
+import { readNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
@@ -39,15 +39,6 @@ export interface BpfOptions {
 const TRACEFS = '/sys/kernel/tracing';
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
-
-function which(cmd: string): string | null {
-  if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return null;
-}
 
 /** CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON, from /proc/self/status. */
 function mayTrace(): boolean {
@@ -262,10 +253,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     const ino = Number(m[2]);
     if (!inet.has(ino) && Date.now() - inetRead > 200) {
       inetRead = Date.now();
-      inet = new Map();
-      for (const [table, proto] of [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const) {
-        try { for (const [i, e] of parseNetInet(fs.readFileSync(`/proc/net/${table}`, 'utf8'), proto)) inet.set(i, e); } catch { /* no IPv6 */ }
-      }
+      inet = readNetInet((table) => fs.readFileSync(`/proc/net/${table}`, 'utf8'));
     }
     const e = inet.get(ino);
     if (!e) return target;
@@ -478,12 +466,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();
     // the probes let go of what still runs: as with strace's detach, that ends its trace cleanly
-    if (error === null) {
-      for (const p of [...correlator.processes.values()]) {
-        if (p.exited) continue;
-        for (const tid of [...p.tids]) correlator.push({ op: 'detached', tid, ts: null, line: 0, syscall: 'detach', comm: null });
-      }
-    }
+    if (error === null) correlator.detachAll();
     correlator.finish();
     if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);
     state = 'ended';
@@ -502,18 +485,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 }
 
 function summarize(parser: BpfParser, c: Correlator, interrupted: boolean, source: string): SummaryRecord {
-  const n = c.counts;
   const st = parser.stats;
-  return {
-    v: SCHEMA_VERSION, type: 'summary', ts: null,
-    lines: st.lines, events: st.events, syscalls: st.syscalls, processes: c.processes.size,
-    transfers: { delivered: n.delivered, inFlight: n.inFlight, lost: n.lost },
-    fdsSent: n.fdsSent, fdsReceived: n.fdsReceived,
-    parseErrors: st.malformed, parseErrorSamples: parser.samples,
-    alerts: n.alerts,
-    cleanEnd: !interrupted && st.lostEvents === 0 && st.brokenGroups === 0 && c.allExited(),
-    opaqueMessages: n.opaqueMessages,
-    source,
-    lostEvents: st.lostEvents,
-  };
+  const s = c.summary({ ...st, parseErrors: st.malformed, parseErrorSamples: parser.samples },
+    !interrupted && st.lostEvents === 0 && st.brokenGroups === 0);
+  s.source = source;
+  s.lostEvents = st.lostEvents;
+  return s;
 }

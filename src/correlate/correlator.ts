@@ -1,6 +1,6 @@
 // FdOps -> kernel state -> FdwatchRecords. The dispatcher: each op goes to the state it changes (the process
 // tree, fd tables and open file descriptions, socket endpoints and transfers). Pure: no I/O, no strace text.
-import { SCHEMA_VERSION, type FdwatchRecord, type Ts } from '../model/records.js';
+import { SCHEMA_VERSION, type FdwatchRecord, type ParseErrorSample, type SummaryRecord, type Ts } from '../model/records.js';
 import type { FdOp, QueuedOn } from '../model/fdop.js';
 import { FdTables, openedOrigin } from './fdtables.js';
 import { ProcessTree, type ProcessOptions, type SeedProcess } from './processes.js';
@@ -64,6 +64,32 @@ export class Correlator {
 
   allExited(): boolean {
     return this.tree.allExited();
+  }
+
+  /** Live mode: the tracer let go of every process still running (a detach ends their trace cleanly). */
+  detachAll(): void {
+    for (const p of [...this.processes.values()]) {
+      if (p.exited) continue;
+      for (const tid of [...p.tids]) this.push({ op: 'detached', tid, ts: null, line: 0, syscall: 'detach', comm: null });
+    }
+  }
+
+  /**
+   * The summary record of a trace that has finished: the source's own counts (lines, events, syscalls, parse
+   * errors) and whether it ended cleanly, with what the correlator counted.
+   */
+  summary(src: { lines: number; events: number; syscalls: number; parseErrors: number; parseErrorSamples: ParseErrorSample[] }, cleanEnd: boolean): SummaryRecord {
+    const c = this.counts;
+    return {
+      v: SCHEMA_VERSION, type: 'summary', ts: null,
+      lines: src.lines, events: src.events, syscalls: src.syscalls, processes: this.processesSeen,
+      transfers: { delivered: c.delivered, inFlight: c.inFlight, lost: c.lost },
+      fdsSent: c.fdsSent, fdsReceived: c.fdsReceived,
+      parseErrors: src.parseErrors, parseErrorSamples: src.parseErrorSamples,
+      alerts: c.alerts,
+      cleanEnd: cleanEnd && this.allExited(),
+      opaqueMessages: c.opaqueMessages,
+    };
   }
 
   /** processes seen in the whole trace, forgotten ones included */

@@ -1,7 +1,7 @@
 // Wires the pure stages: lines -> Joiner -> SyscallEvents -> decode -> FdOps -> Correlator -> records,
 // and closes with a summary. What live mode needs of the kernel model goes through here.
 import type { ParseError } from '../model/events.js';
-import { SCHEMA_VERSION, type FdKind, type FdwatchRecord, type SummaryRecord, type Ts } from '../model/records.js';
+import type { FdKind, FdwatchRecord, SummaryRecord, Ts } from '../model/records.js';
 import { Joiner, newSource, localMidnight, type Source } from '../tracer/joiner.js';
 import { decode } from '../tracer/decode.js';
 import { parseDecor } from '../tracer/decor.js';
@@ -107,10 +107,7 @@ export class TraceSession {
 
   /** Live mode: the tracer let go of every process still running (a detach ends their trace cleanly). */
   detachAll(): void {
-    for (const p of [...this.correlator.processes.values()]) {
-      if (p.exited) continue;
-      for (const tid of [...p.tids]) this.correlator.push({ op: 'detached', tid, ts: null, line: 0, syscall: 'detach', comm: null });
-    }
+    this.correlator.detachAll();
   }
 
   /** Long runs stay bounded: exited processes beyond the newest `keep` are forgotten. */
@@ -127,17 +124,7 @@ export class TraceSession {
     this.joiner.end();
     this.correlator.finish();
     const st = this.joiner.stats;
-    const c = this.correlator.counts;
-    const summary: SummaryRecord = {
-      v: SCHEMA_VERSION, type: 'summary', ts: null,
-      lines: st.lines, events: st.events, syscalls: st.syscalls, processes: this.correlator.processesSeen,
-      transfers: { delivered: c.delivered, inFlight: c.inFlight, lost: c.lost },
-      fdsSent: c.fdsSent, fdsReceived: c.fdsReceived,
-      parseErrors: st.parseErrors, parseErrorSamples: this.errors,
-      alerts: c.alerts,
-      cleanEnd: !opts.interrupted && !opts.truncated && !cutLine && this.correlator.allExited(),
-      opaqueMessages: c.opaqueMessages,
-    };
+    const summary = this.correlator.summary({ ...st, parseErrorSamples: this.errors }, !opts.interrupted && !opts.truncated && !cutLine);
     if (this.opts.source !== undefined) summary.source = this.opts.source;
     this.emit(summary);
     return summary;

@@ -66,7 +66,8 @@ export interface LiveHandle {
   done: Promise<LiveResult>;
 }
 
-function which(cmd: string): string | null {
+/** The path of a command as the shell would find it on PATH (or as given, with a slash), or null. */
+export function which(cmd: string): string | null {
   if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
   for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
     const p = path.join(dir || '.', cmd);

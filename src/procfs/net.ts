@@ -125,3 +125,18 @@ export function parseNetInet(text: string, protocol: InetProtocol): Map<number, 
   }
   return out;
 }
+
+/** The kernel's inet socket tables and their protocols (a kernel without IPv6 has no tcp6/udp6). */
+const INET_TABLES = [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const;
+export type InetTable = (typeof INET_TABLES)[number][0];
+
+/** Every inet socket the tables list, by inode; `text(name)` reads /proc/net/NAME (a table it cannot read is skipped). */
+export function readNetInet(text: (name: InetTable) => string): Map<number, InetSocketEntry> {
+  const out = new Map<number, InetSocketEntry>();
+  for (const [table, proto] of INET_TABLES) {
+    let t: string;
+    try { t = text(table); } catch { continue; }
+    for (const [ino, e] of parseNetInet(t, proto)) out.set(ino, e);
+  }
+  return out;
+}

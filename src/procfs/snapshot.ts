@@ -11,7 +11,7 @@ import { isProcError, NotFound, PermissionDenied, type ProcError } from './error
 import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, type FdInfo } from './fdinfo.js';
 import { isFileBacked, type MapEntry } from './maps.js';
-import { parseNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
+import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
 import { groupOpenFileDescriptions, type FdRef, type OfdCompare } from './ofd.js';
 import { ProcReader, type RawFdTable } from './reader.js';
 
@@ -372,15 +372,7 @@ function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative
   }
   let inet: Map<number, InetSocketEntry> | null = null;
   const inetTable = (): Map<number, InetSocketEntry> => {
-    if (inet) return inet;
-    inet = new Map();
-    for (const [table, proto] of [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const) {
-      try {
-        for (const [ino, e] of parseNetInet(reader.netText(table), proto)) inet.set(ino, e);
-      } catch {
-        // a kernel without IPv6 has no tcp6/udp6
-      }
-    }
+    inet ??= readNetInet((table) => reader.netText(table));
     return inet;
   };
   // a connected inet socket's other end on this host (loopback): the entry whose addresses are its own swapped,

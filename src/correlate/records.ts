@@ -4,6 +4,7 @@ import {
   SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import type { FdEntry, Process } from './state.js';
+import { mirrored } from './pairing.js';
 import { crossingsOf, type FileFactsLookup } from './crossing.js';
 
 /** An alert's optional fields beyond its kind, pid, fd and message (privilege-crossing, uid-crossing). */
@@ -32,8 +33,8 @@ export function unknownEnd(): TransferEnd {
  * server's accepted socket).
  */
 export function untracedSender(receivingSocket: string | null, peerPath: string | null): TransferEnd {
-  const m = receivingSocket !== null ? /^(UNIX-[A-Z]+):\[(\d+)->(\d+)\]$/.exec(receivingSocket) : null;
-  const socket = m ? `${m[1]}:[${m[3]}->${m[2]}${peerPath !== null ? `,${JSON.stringify(peerPath)}` : ''}]` : null;
+  const other = receivingSocket !== null && receivingSocket.startsWith('UNIX-') ? mirrored(receivingSocket) : null;
+  const socket = other !== null && peerPath !== null ? `${other.slice(0, -1)},${JSON.stringify(peerPath)}]` : other;
   return { pid: null, tid: null, comm: null, uid: null, fd: null, socket };
 }
 

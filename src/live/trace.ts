@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
+import { mirrored } from '../correlate/pairing.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { readStreamBytes } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
@@ -261,11 +262,6 @@ function peerEnd(h: Holder): PeerEnd {
   return { pid: h.pid, comm: h.comm, uid: h.uid, fd: h.fd, socket: null };
 }
 
-/** `UNIX-STREAM:[A->B]` as B's holder sees it. */
-function mirrored(socket: string): string | null {
-  const m = /^(.*):\[(\d+)->(\d+)\]$/.exec(socket);
-  return m ? `${m[1]}:[${m[3]}->${m[2]}]` : null;
-}
 
 /** Every process holding socket `inode`: the known holders if they still do, or a scan of /proc. */
 function findHolders(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {

@@ -23,7 +23,7 @@ export function chooseBackend(backend: Backend | undefined, all: boolean, unavai
  * Starts the chosen tracer; the summary names it, and `note` (also sent as a status message) says which and why
  * whenever there was a choice.
  */
-export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; note: string | null } {
+export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; backend: 'bpf' | 'strace'; note: string | null } {
   const all = o.all === true;
   const { use, why } = chooseBackend(o.backend, all);
   const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}`;
@@ -32,11 +32,11 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
     live.onRecord(r);
   };
   if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note });
-  if (use === 'strace') return { handle: startLive({ ...live, onRecord }), note };
+  if (use === 'strace') return { handle: startLive({ ...live, onRecord }), backend: use, note };
   const handle = startBpf({
     pids: live.pids, command: live.command, all, onRecord,
     ...(live.onStatus ? { onStatus: live.onStatus } : {}),
     ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
   });
-  return { handle, note };
+  return { handle, backend: use, note };
 }

@@ -53,7 +53,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
       for (const r of early.splice(0)) dash.push(r);
       dash.status({
-        source, strace: 'tracing', traced: opts.pids.length, json: opts.json,
+        source, strace: 'tracing', traced: opts.pids.length, json: opts.json, tracer: started.backend === 'bpf' ? 'eBPF' : 'strace',
         ...(commandOutput || started.note ? { message: [started.note, commandOutput ? `command output: ${commandOutput}` : null].filter(Boolean).join('; ') } : {}),
       });
       if (signals.first || failure) void live.stop();

@@ -188,7 +188,7 @@ export function statusText(s: State): string {
     const sum = vm.summary;
     if (s.replay?.done && sum) parts.push(sum.cleanEnd ? 'trace ended cleanly' : 'trace did not end cleanly');
   } else {
-    parts.push(ex ?? `strace ${s.status.strace}`);
+    parts.push(ex ?? `${s.status.tracer ?? 'strace'} ${s.status.strace}`);
     // the processes of the trace that have not exited: the tracer's own count only until records come
     if (s.status.strace !== 'ended') parts.push(`traced ${vm.processes.size > 0 ? running : s.status.traced}`);
   }

@@ -10,6 +10,8 @@ export interface DashboardStatus {
   commandExit: { code: number | null; signal: string | null } | null;
   json: string | null;
   message?: string;
+  /** the live tracer's name in the status bar (default strace) */
+  tracer?: 'strace' | 'eBPF';
 }
 
 export interface ReplayState {

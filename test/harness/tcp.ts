@@ -1,5 +1,7 @@
 // Two unrelated processes on either end of a loopback TCP connection (python3 -c scripts), for the tests that
 // name both ends as ss -tp does. Each prints what it holds on stdout: its readiness signal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
 
 /** Listens on 127.0.0.1 (prints the port), accepts one client (prints `accepted FD`), then waits for stdin to close. */
 export const TCP_SERVER = `
@@ -16,3 +18,35 @@ import socket, sys
 s = socket.socket(); s.connect(("127.0.0.1", int(sys.argv[1])))
 print(s.fileno(), flush=True)
 sys.stdin.read()`;
+
+export interface Python {
+  p: ChildProcess;
+  /** its next stdout line; rejects when it exits first or prints nothing for 30 s (a test never waits forever) */
+  line: () => Promise<string>;
+}
+
+/** Starts `python3 -c script args...` with its stdout read line by line. */
+export function python(script: string, ...args: string[]): Python {
+  const p = spawn('python3', ['-c', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queued: string[] = [];
+  const waiting: Array<{ resolve: (l: string) => void; reject: (e: Error) => void }> = [];
+  let ended: string | null = null;
+  readline.createInterface({ input: p.stdout! }).on('line', (l) => {
+    const w = waiting.shift();
+    if (w) w.resolve(l); else queued.push(l);
+  });
+  p.on('exit', (code, sig) => {
+    ended = `python3 exited (${sig ?? code}) before printing the line the test waits for`;
+    for (const w of waiting.splice(0)) w.reject(new Error(ended));
+  });
+  const line = (): Promise<string> => {
+    const l = queued.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (ended !== null) return Promise.reject(new Error(ended));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('python3 printed nothing for 30 s')), 30_000);
+      waiting.push({ resolve: (x) => { clearTimeout(timer); resolve(x); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+    });
+  };
+  return { p, line };
+}

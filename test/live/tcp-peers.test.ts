@@ -1,37 +1,27 @@
 // Both ends of a loopback TCP connection in the live view: the view names the process holding the other end of
 // each, as ss -tp does (the dashboard's fd overlay shows it as "other end"), under both backends.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyRecord, emptyModel, inetPeers } from '../../src/view/model.js';
-import { TCP_CLIENT, TCP_SERVER } from '../harness/tcp.js';
+import { TCP_CLIENT, TCP_SERVER, python, type Python } from '../harness/tcp.js';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
 
 // a server and a client connected before fdwatch attaches: the attach snapshot gives both ends' addresses
 
-function start(script: string, ...args: string[]): Promise<{ p: ChildProcess; lines: AsyncIterableIterator<string> }> {
-  const p = spawn('python3', ['-c', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
-  return Promise.resolve({ p, lines });
-}
-
-const next = async (it: AsyncIterableIterator<string>): Promise<string> => (await it.next()).value as string;
-
 for (const backend of ['strace', 'bpf'] as const) {
   const t = backend === 'bpf' && bpfUnavailable() !== null ? test.skip : test;
   t(`${backend}: attached to both ends of a loopback connection, each fd names the other end's process and fd`, async () => {
-    const server = await start(TCP_SERVER);
-    let client: Awaited<ReturnType<typeof start>> | null = null;
+    const server = python(TCP_SERVER);
+    let client: Python | null = null;
     let r: Running | null = null;
     try {
-      const port = Number(await next(server.lines));
-      client = await start(TCP_CLIENT, String(port));
-      const clientFd = Number(await next(client.lines));
-      const serverFd = Number((await next(server.lines)).split(' ')[1]);
+      const port = Number(await server.line());
+      client = python(TCP_CLIENT, String(port));
+      const clientFd = Number(await client.line());
+      const serverFd = Number((await server.line()).replace(/^accepted /, ''));
       const sp = server.p.pid!;
       const cp = client.p.pid!;
       const json = path.join(tmp, `tcp-peers-${backend}.ndjson`);

@@ -1,48 +1,35 @@
 // Both ends of a loopback TCP connection named as `ss -tp` names them: a server and a client, two unrelated
 // processes the test starts, and each one's snapshot names the other's pid and fd (checked against ss itself).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FdRecord, FdwatchRecord } from '../../src/model/records.js';
-import { TCP_CLIENT, TCP_SERVER } from '../harness/tcp.js';
+import { TCP_CLIENT, TCP_SERVER, python, type Python } from '../harness/tcp.js';
 import { root } from '../paths.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
 
-/** Starts python3 with a script; resolves with its first stdout line (its readiness signal). */
-function start(script: string, ...args: string[]): Promise<{ p: ChildProcess; line: string }> {
-  const p = spawn('python3', ['-c', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    p.stdout!.setEncoding('utf8').once('data', (d: string) => resolve({ p, line: d.trim() }));
-    p.once('exit', (c) => reject(new Error(`python3 exited ${c} before it was ready`)));
-  });
-}
-
 
 function snapshot(pid: number): FdRecord[] {
-  const r = spawnSync(process.execPath, [BIN, 'snapshot', String(pid), '--json', '-'], { encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
+  const r = spawnSync(process.execPath, [BIN, 'snapshot', String(pid), '--json', '-'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, `snapshot ${pid}: ${r.error?.message ?? r.stderr}`);
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as FdwatchRecord).filter((x): x is FdRecord => x.type === 'fd');
 }
 
 test('loopback TCP: each end names the process and fd holding the other, as ss -tp does', async () => {
-  const server = await start(TCP_SERVER);
-  let client: { p: ChildProcess; line: string } | null = null;
+  const server = python(TCP_SERVER);
+  let client: Python | null = null;
   try {
-    const port = Number(server.line);
-    const accepted = new Promise<number>((resolve) => server.p.stdout!.on('data', (d: string) => {
-      const m = /accepted (\d+)/.exec(d);
-      if (m) resolve(Number(m[1]));
-    }));
-    client = await start(TCP_CLIENT, String(port));
-    const clientFd = Number(client.line);
-    const serverFd = await accepted;
+    const port = Number(await server.line());
+    client = python(TCP_CLIENT, String(port));
+    const clientFd = Number(await client.line());
+    const serverFd = Number((await server.line()).replace(/^accepted /, ''));
     const sp = server.p.pid!;
     const cp = client.p.pid!;
 
     // the kernel's other witness: ss pairs the two ends by their addresses
-    const ss = spawnSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' }).stdout;
+    const ss = spawnSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', timeout: 60_000 }).stdout;
     assert.match(ss, new RegExp(`pid=${cp},fd=${clientFd}\\)`), ss);
     assert.match(ss, new RegExp(`pid=${sp},fd=${serverFd}\\)`), ss);
 
@@ -55,7 +42,7 @@ test('loopback TCP: each end names the process and fd holding the other, as ss -
     assert.is(sfd.socket?.peer, cfd.socket?.inode);
 
     // the text view names the other end too
-    const text = spawnSync(process.execPath, [BIN, 'snapshot', String(cp)], { encoding: 'utf8' }).stdout;
+    const text = spawnSync(process.execPath, [BIN, 'snapshot', String(cp)], { encoding: 'utf8', timeout: 60_000 }).stdout;
     assert.match(text, new RegExp(`-> 127\\.0\\.0\\.1:${port} python3\\[${sp}\\] fd ${serverFd}`), text);
     // a listening socket has no other end
     const listener = snapshot(sp).find((f) => f.target?.includes(`127.0.0.1:${port}]`) && f.fd !== serverFd);

@@ -426,7 +426,7 @@ export class BpfParser {
     const base = { tid: p.tid, ts, line: p.line, comm: null };
     if (p.euid !== null && this.euids.get(p.tgid) !== p.euid) {
       this.euids.set(p.tgid, p.euid);
-      this.emit({ op: 'uid', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true });
+      this.emit({ op: 'uid', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true, set: true });
     }
     const ev = p.ev;
     switch (ev.t) {

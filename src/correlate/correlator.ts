@@ -143,7 +143,14 @@ export class Correlator {
     const { tid, ts, syscall } = op;
     switch (op.op) {
       case 'task': return;
-      case 'uid': if (op.effective || p.uid === null) p.uid = op.uid; return;
+      case 'uid': {
+        if (p.uid === op.uid || (!op.effective && p.uid !== null)) return;
+        const from = p.uid;
+        p.uid = op.uid;
+        // a change, not the first sight of it (getuid's real uid may differ from the euid without any change)
+        if (op.set && (from !== null || syscall !== 'geteuid')) this.out.setuid(p, from, tid, ts);
+        return;
+      }
       case 'clone': this.tree.cloned(p, tid, op.child, op.flags, syscall, ts); return;
       case 'open': case 'accept': {
         const ofd = this.tables.newOfd(op.target, true);

@@ -65,6 +65,15 @@ export class RecordBuilder {
     this.emit(r);
   }
 
+  /** The process's effective uid changed (a set*uid call, or a later event carrying another euid). */
+  setuid(p: Process, fromUid: number | null, tid: number, ts: Ts): void {
+    const r: FdwatchRecord = {
+      v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event: 'setuid', fromUid,
+    };
+    if (tid !== p.pid) r.tid = tid;
+    this.emit(r);
+  }
+
   exit(p: Process, ts: Ts): void {
     this.emit({
       v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event: 'exit',

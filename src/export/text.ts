@@ -70,7 +70,8 @@ export function formatRecord(r: FdwatchRecord): string | null {
     case 'process': {
       const extra = r.event === 'exec' ? ` ${esc(r.path ?? '')}` : r.event === 'exit'
         ? (r.signal ? ` killed by ${r.signal}` : ` status ${r.exitCode ?? '?'}`) : r.event === 'fork' ? ` parent ${r.ppid}`
-        : r.event === 'attach' && r.tid !== undefined ? ` thread ${r.tid}` : '';
+        : r.event === 'attach' && r.tid !== undefined ? ` thread ${r.tid}`
+        : r.event === 'setuid' ? ` uid ${r.fromUid ?? '?'} -> ${r.uid ?? '?'}` : '';
       return `${clock(r.ts)}  ${esc(commPid(r.comm, r.pid))} ${r.event.toUpperCase()}${extra}`;
     }
     case 'map': return `${clock(r.ts)}  [${r.pid}] MAP ${r.start}-${r.end} ${r.perms} ${esc(r.path ?? '')}${r.fd != null ? ` (fd ${r.fd}${r.transferred ? ', transferred' : ''})` : ''}`;

@@ -96,8 +96,9 @@ export type FdOp = OpBase & (
   /** a clone/fork returned: `child` is the new task, null when it failed or never returned */
   | { op: 'clone'; child: number | null; flags: CloneFlags }
   | { op: 'exec'; path: string }
-  /** the process's uid: `effective` from geteuid/set*uid, or getuid's real uid (only fills an unknown one) */
-  | { op: 'uid'; uid: number; effective: boolean }
+  /** the process's uid: `effective` from geteuid/set*uid, or getuid's real uid (only fills an unknown one);
+   * `set`: the call sets it (set*uid), or the source saw it change (eBPF: another euid than the last event's) */
+  | { op: 'uid'; uid: number; effective: boolean; set: boolean }
   /** a unix socket connects to a path (`EINPROGRESS` included) */
   | { op: 'connect'; socket: FdRef | null; path: string | null }
   | { op: 'bind'; socket: FdRef | null; path: string | null }

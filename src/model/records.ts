@@ -14,7 +14,7 @@ export interface RecordBase {
 }
 
 export type ProcessEvent = 'attach' | 'fork' | 'exec' | 'exit' | 'snapshot'
-  | 'diff';
+  | 'diff' | 'setuid';
 
 export interface ProcessRecord extends RecordBase {
   type: 'process';
@@ -26,6 +26,8 @@ export interface ProcessRecord extends RecordBase {
   tid?: number;           // thread that caused the event (fork/exec), when it differs from pid
   path?: string;          // exec: the program path
   exitCode?: number | null;
+  /** setuid: the effective uid before the change (null: not known); `uid` is the new one */
+  fromUid?: number | null;
   signal?: string | null; // exit: killed by
   shareFdTableWith?: number; // fork with CLONE_FILES: pid whose fd table is shared
   note?: string;          // snapshot: e.g. "permission denied: fd"

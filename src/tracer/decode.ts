@@ -193,10 +193,10 @@ function flagsText(spec: SyscallSpec, arg: ArgAt): string {
 function uid(e: SyscallEvent, spec: SyscallSpec): FdOp | null {
   if (e.ret.errno !== null || e.ret.value === null || e.ret.value < 0) return null;
   // getuid/geteuid return it; the set*uid calls name it in an argument
-  if (spec.uidArg === undefined) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: e.ret.value, effective: e.name === 'geteuid' };
+  if (spec.uidArg === undefined) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: e.ret.value, effective: e.name === 'geteuid', set: false };
   const n = numOf(parseArgs(e.args)[spec.uidArg]);
   if (n === null || n < 0 || n === UID_UNCHANGED) return null;
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: n, effective: true };
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'uid', uid: n, effective: true, set: true };
 }
 
 function fcntl(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp | null {

@@ -64,11 +64,11 @@ function broker(daemon: number, client: number, files: string[]): Array<[number,
   const opens: Array<[number, string, OpBody]> = files.map((p, i) =>
     [100, 'openat', { op: 'open', fd: 10 + i, target: plainTarget(p, 'file'), cloexec: true, socket: false }]);
   return [
-    [100, 'geteuid', { op: 'uid', uid: daemon, effective: true }],
+    [100, 'geteuid', { op: 'uid', uid: daemon, effective: true, set: false }],
     [100, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
     [100, 'bind', { op: 'bind', socket: ref(3), path: '/run/broker.sock' }],
     ...opens,
-    [200, 'setuid', { op: 'uid', uid: client, effective: true }],
+    [200, 'setuid', { op: 'uid', uid: client, effective: true, set: true }],
     [200, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
     [200, 'connect', { op: 'connect', socket: ref(3), path: '/run/broker.sock' }],
     [100, 'accept', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],

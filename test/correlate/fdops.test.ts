@@ -52,11 +52,11 @@ test('fdops: fork + socketpair pass (the seed program): delivered, receiver fd d
 
 test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client that connected by path and maps it r--s', () => {
   const rs = drive([
-    [100, 'geteuid', { op: 'uid', uid: 0, effective: true }],
+    [100, 'geteuid', { op: 'uid', uid: 0, effective: true, set: false }],
     [100, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
     [100, 'bind', { op: 'bind', socket: ref(3), path: '/run/broker.sock' }],
     [100, 'openat', { op: 'open', fd: 4, target: plainTarget('/var/cache/broker/db', 'file'), cloexec: true, socket: false }],
-    [200, 'setuid', { op: 'uid', uid: 65534, effective: true }],
+    [200, 'setuid', { op: 'uid', uid: 65534, effective: true, set: true }],
     [200, 'socket', { op: 'open', fd: 3, target: sock('socket:[?]'), cloexec: true, socket: true }],
     [200, 'connect', { op: 'connect', socket: ref(3), path: '/run/broker.sock' }],
     [100, 'accept', { op: 'accept', fd: 5, target: sock('socket:[?]'), cloexec: true, listener: ref(3) }],
@@ -71,6 +71,22 @@ test('fdops: an nscd-style broker: a root daemon sends its 0600 file to a client
     path: '/var/cache/broker/db', fd: 4, transferred: true, origin: 'ofd:2',
   }]);
   assert.is(t!.origin, 'ofd:2');
+});
+
+test('fdops: a setuid is a process record (uid, fromUid) once per change; first sights of a uid are not changes', () => {
+  const rs = drive([
+    [100, 'geteuid', { op: 'uid', uid: 0, effective: true, set: false }],
+    [100, 'setresuid', { op: 'uid', uid: 65534, effective: true, set: true }],
+    // glibc's setxid: every thread of the process makes the call again with the same uid
+    [100, 'setresuid', { op: 'uid', uid: 65534, effective: true, set: true }],
+    // a set-uid-root program: getuid tells the real uid, geteuid another, and nothing changed
+    [200, 'getuid', { op: 'uid', uid: 1000, effective: false, set: false }],
+    [200, 'geteuid', { op: 'uid', uid: 0, effective: true, set: false }],
+    // a setuid with no uid known before it
+    [300, 'setuid', { op: 'uid', uid: 33, effective: true, set: true }],
+  ]);
+  const changes = ofType(rs, 'process').filter((r) => r.event === 'setuid').map((r) => `${r.pid} ${r.fromUid} -> ${r.uid}`);
+  assert.equal(changes, ['100 0 -> 65534', '300 null -> 33']);
 });
 
 test('fdops: out of time order (-ff without timestamps): the server\'s file, accept and receive first, then the client\'s connect and send', () => {

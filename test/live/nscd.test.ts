@@ -46,6 +46,11 @@ test('nscd -> getent (uid 65534): the root-only cache file is delivered and mapp
     const exec = recs.findIndex((x) => x.type === 'process' && x.event === 'exec' && x.comm === 'getent');
     assert.ok(exec >= 0, 'getent exec record');
     const getent = recs[exec] as ProcessRecord;
+    // setpriv dropped root before it exec'd getent: one setuid record for that process, 0 -> 65534
+    const setuid = recs.filter((x): x is ProcessRecord => x.type === 'process' && x.event === 'setuid');
+    assert.equal(setuid.map((x) => [x.pid, x.fromUid, x.uid]), [[getent.pid, 0, 65534]]);
+    assert.ok(recs.indexOf(setuid[0]!) < exec, 'before the exec');
+    assert.match(r.err() + r.out(), new RegExp(`setpriv\\[${getent.pid}\\] SETUID uid 0 -> 65534`));
     const maps = recs.slice(exec).filter((x): x is MapRecord => x.type === 'map' && x.pid === getent.pid && x.path === CACHE);
     assert.is(maps.length, 1, JSON.stringify(maps));
     assert.equal([maps[0]!.perms, maps[0]!.transferred], ['r--s', true]);

@@ -37,7 +37,7 @@ type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
 
 const FD_KINDS = ['file', 'dir', 'socket', 'pipe', 'anon', 'memfd', 'device', 'unknown'] as const satisfies readonly FdKind[];
 const PROCESS_EVENTS = ['attach', 'fork', 'exec', 'exit', 'snapshot',
-  'diff'] as const satisfies readonly ProcessEvent[];
+  'diff', 'setuid'] as const satisfies readonly ProcessEvent[];
 const FD_OPS = ['open', 'close', 'dup', 'inherit', 'receive', 'take', 'seen', 'cloexec', 'snapshot',
   'opened', 'closed', 'changed'] as const satisfies readonly FdOp[];
 const TRANSFER_VIAS = ['SCM_RIGHTS', 'pidfd_getfd'] as const satisfies readonly TransferVia[];
@@ -57,7 +57,7 @@ const ENUMS: Array<[defName: string, values: readonly string[]]> = [
 const BASE_REQ = ['v', 'type', 'ts'] as const;
 const PROCESS_REQ = [...BASE_REQ, 'pid', 'ppid', 'comm', 'uid', 'event'] as const satisfies readonly RequiredKeys<ProcessRecord>[];
 const PROCESS_OPT = ['tid', 'path', 'exitCode', 'signal', 'shareFdTableWith', 'note',
-  'fdsBefore', 'fdsAfter'] as const satisfies readonly OptionalKeys<ProcessRecord>[];
+  'fdsBefore', 'fdsAfter', 'fromUid'] as const satisfies readonly OptionalKeys<ProcessRecord>[];
 const FD_REQ = [...BASE_REQ, 'pid', 'fd', 'op', 'target', 'kind', 'cloexec', 'syscall'] as const satisfies readonly RequiredKeys<FdRecord>[];
 const FD_OPT = ['tid', 'fromFd', 'fromPid', 'pos', 'flags', 'ofd', 'socket', 'inFlight', 'origin',
   'was'] as const satisfies readonly OptionalKeys<FdRecord>[];

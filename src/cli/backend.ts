@@ -26,7 +26,9 @@ export function chooseBackend(backend: Backend | undefined, all: boolean, unavai
 export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; backend: 'bpf' | 'strace'; note: string | null } {
   const all = o.all === true;
   const { use, why } = chooseBackend(o.backend, all);
-  const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}`;
+  // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
+  const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` +
+    (use === 'bpf' ? '; starting: bpftrace compiles and loads its probes' : '');
   const onRecord = (r: FdwatchRecord): void => {
     if (r.type === 'summary') r.backend = use;
     live.onRecord(r);

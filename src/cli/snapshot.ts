@@ -12,7 +12,7 @@ import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
-import { snapshotRecords } from '../procfs/records.js';
+import { eachSnapshotRecord, snapshotRecords } from '../procfs/records.js';
 import { snapshotProcesses, type FdSnapshot, type PeerOwner, type ProcessSnapshot, type Snapshot } from '../procfs/snapshot.js';
 
 export interface SnapshotCliOptions {
@@ -60,9 +60,11 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   try {
     if (old !== null) {
       const d = diffSnapshots(old, snapshotState(snapshotRecords(snap)));
-      if (opts.json !== null) writeJson(diffRecords(d), opts.json, out, () => guard?.failed() != null);
-      else out.write(renderDiffText(d, diff!));
-    } else if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
+      if (opts.json !== null) {
+        const records = diffRecords(d);
+        writeJson((sink) => records.forEach((r) => sink(r)), opts.json, out, () => guard?.failed() != null);
+      } else out.write(renderDiffText(d, diff!));
+    } else if (opts.json !== null) writeJson((sink) => eachSnapshotRecord(snap, sink), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -106,24 +108,25 @@ function readOld(file: string, pids: ReadonlySet<number> | null): SnapshotState 
   return st;
 }
 
-function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
+/** Writes the records `each` produces as NDJSON to `target` ('-': the stream `out`). */
+function writeJson(each: (sink: (r: FdwatchRecord) => void) => void, target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
   if (target === '-') {
     // join in chunks: one write per record is slow, one giant string can be hundreds of MB
     let chunk: string[] = [];
-    for (const r of records) {
+    each((r) => {
       if (failed()) return;
       chunk.push(JSON.stringify(r));
       if (chunk.length === 4096) {
         out.write(chunk.join('\n') + '\n');
         chunk = [];
       }
-    }
-    if (chunk.length > 0) out.write(chunk.join('\n') + '\n');
+    });
+    if (chunk.length > 0 && !failed()) out.write(chunk.join('\n') + '\n');
     return;
   }
   const w = openNdjson(target);
   try {
-    for (const r of records) w.write(r);
+    each((r) => w.write(r));
   } finally {
     w.close();
   }

@@ -4,9 +4,8 @@
 
 import fs from 'node:fs';
 import v8 from 'node:v8';
-import type { FdKind } from '../model/records.js';
 import { ProcReader } from './reader.js';
-import { realNative, ScanPacker, scanProcess, type ScanOptions } from './scan.js';
+import { realNative, ScanCache, ScanPacker, scanProcess, type ScanOptions } from './scan.js';
 
 const QUEUE = 3;
 const RESULTS = 4;
@@ -16,10 +15,10 @@ let error: string | null = null;
 try {
   const reader = new ProcReader('/proc');
   const nat = realNative();
-  const kinds = new Map<string, FdKind>();
+  const cache = new ScanCache();
   const entry = Buffer.alloc(8);
   while (fs.readSync(QUEUE, entry, 0, 8, null) === 8) {
-    packer.add(entry.readInt32LE(0), scanProcess(reader, nat, entry.readInt32LE(4), [], opts, kinds));
+    packer.add(entry.readInt32LE(0), scanProcess(reader, nat, entry.readInt32LE(4), [], opts, cache));
   }
 } catch (e) {
   // the process being read is left out of the results: the parent reads it again

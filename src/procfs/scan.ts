@@ -11,7 +11,7 @@ import * as native from '../native/index.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
 import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, parseFdinfoBytes, type FdInfo } from './fdinfo.js';
-import { isFileBacked } from './maps.js';
+import { MapIntern } from './maps.js';
 import { ProcReader, type RawFdTable } from './reader.js';
 import type { FdSnapshot, NativeFdTable, ProcessSnapshot, SnapshotNative } from './snapshot.js';
 
@@ -114,8 +114,14 @@ export interface ScanOptions {
   maps: boolean;
 }
 
-/** Reads one process: status, fd table (+ fdinfo, kinds) and maps. `kinds` caches stat answers per inode. */
-export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid: number, tids: number[], opts: ScanOptions, kinds: Map<string, FdKind>): ScanResult {
+/** What one scan keeps from process to process: stat answers per inode, and the values mappings share. */
+export class ScanCache {
+  readonly kinds = new Map<string, FdKind>();
+  readonly maps = new MapIntern();
+}
+
+/** Reads one process: status, fd table (+ fdinfo, kinds) and maps. */
+export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid: number, tids: number[], opts: ScanOptions, cache: ScanCache): ScanResult {
   const all = opts.all;
   const proc: ProcessSnapshot = { pid, ppid: null, comm: null, uid: null, fds: [], maps: [], notes: [], requestedTids: tids };
   const w: Work = { proc, noted: new Set() };
@@ -151,12 +157,12 @@ export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid:
     const info = raw.fdinfo;
     const link = parseFdLink(raw.link);
     let kind = linkKind(link);
-    if (link.type === 'path' || link.type === 'deleted') kind = pathKind(reader, pid, raw.fd, raw.mode, info, kinds);
+    if (link.type === 'path' || link.type === 'deleted') kind = pathKind(reader, pid, raw.fd, raw.mode, info, cache.kinds);
     proc.fds.push(fdSnapshot(raw.fd, raw.link, link, info, kind));
   }
   if (opts.maps) {
     try {
-      proc.maps = reader.maps(pid).filter(isFileBacked);
+      proc.maps = reader.fileMaps(pid, cache.maps);
     } catch (err) {
       if (!isProcError(err)) throw err;
       if (err.kind !== 'NotFound') note(w, `${what(err)}: maps`);
@@ -356,11 +362,11 @@ function fdSnapshot(fd: number, linkText: string, link: FdLink, info: FdInfo | n
 export function scanAll(root: string, list: Array<[number, number[]]>, opts: ScanAllOptions): ScanResult[] {
   const out = new Array<ScanResult | undefined>(list.length);
   const reader = new ProcReader(root);
-  const kinds = new Map<string, FdKind>();
+  const cache = new ScanCache();
   const so: ScanOptions = { all: opts.all, maps: opts.maps };
   const scan = (i: number): void => {
     const [pid, tids] = list[i]!;
-    out[i] = scanProcess(reader, opts.nat, pid, tids, so, kinds);
+    out[i] = scanProcess(reader, opts.nat, pid, tids, so, cache);
   };
   // two processes only when asked: measured on the shared 2-core machine, the helper's start and the unpacking
   // of its share cost what its share saved (docs/snapshot.md)

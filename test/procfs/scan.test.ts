@@ -10,12 +10,12 @@ import v8 from 'node:v8';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFdinfo, parseFdinfoBytes } from '../../src/procfs/fdinfo.js';
+import { isFileBacked, MapIntern, parseFileMaps, parseMaps } from '../../src/procfs/maps.js';
 import { ProcReader } from '../../src/procfs/reader.js';
 import { snapshotRecords } from '../../src/procfs/records.js';
-import { realNative, ScanPacker, scanProcess, unpackReply, type ScanResult, type ScanWorkerReply } from '../../src/procfs/scan.js';
+import { realNative, ScanCache, ScanPacker, scanProcess, unpackReply, type ScanResult, type ScanWorkerReply } from '../../src/procfs/scan.js';
 import { snapshotProcesses, type Snapshot } from '../../src/procfs/snapshot.js';
 import { nativeStatus, pipe, pollIn } from '../../src/native/index.js';
-import type { FdKind } from '../../src/model/records.js';
 
 // One process with an fd of every kind python can make without privileges: files (one far past 2^32, one
 // opened with O_APPEND|O_NONBLOCK, one with a flock), a directory, pipes, socketpairs, a listener, eventfd,
@@ -158,9 +158,9 @@ test('the helper process (threads: 2) gives the snapshot one process gives', () 
 test('the packed reply unpacks to what scanProcess returned, fdinfo of every kind and maps included', () => {
   const reader = new ProcReader('/proc');
   const nat = realNative();
-  const kinds = new Map<string, FdKind>();
+  const cache = new ScanCache();
   const list = [s.rich, s.sleepers[0]!, 2 ** 22 + 7];
-  const direct: ScanResult[] = list.map((pid) => scanProcess(reader, nat, pid, [], { all: true, maps: true }, kinds));
+  const direct: ScanResult[] = list.map((pid) => scanProcess(reader, nat, pid, [], { all: true, maps: true }, cache));
   assert.is(direct[2], 'exited');
   const packer = new ScanPacker();
   direct.forEach((r, i) => packer.add(i, r));
@@ -172,6 +172,29 @@ test('the packed reply unpacks to what scanProcess returned, fdinfo of every kin
   assert.equal(out, direct);
   const rich = direct[0] as Exclude<ScanResult, string>;
   assert.ok(rich.maps.length > 0 && rich.fds.some((f) => f.info?.epoll) && rich.fds.some((f) => f.info && f.info.pos > 2n ** 40n));
+});
+
+test('parseFileMaps (shared values) gives parseMaps filtered to file-backed entries, on real and odd maps', () => {
+  const reader = new ProcReader('/proc');
+  const intern = new MapIntern();
+  const odd = [
+    '7f0000000000-7f0000001000 rw-s 00000000 00:0f 2051                       anon_inode:[io_uring]',
+    '7f0000001000-7f0000002000 r--p 00000000 00:00 0                          [anon:some/name]',
+    '7f0000002000-7f0000003000 r--s 00001000 fe:00 99                         /tmp/a\\012b (deleted)',
+    '7f0000003000-7f0000004000 r--p 00000000 00:00 0 ',
+    'not a maps line',
+  ].join('\n');
+  let n = 0;
+  for (const text of [odd, reader.mapsText(s.rich), reader.mapsText(process.pid), reader.mapsText(s.sleepers[0]!)]) {
+    const want = parseMaps(text).filter(isFileBacked);
+    n += want.length;
+    assert.equal(parseFileMaps(text, intern), want);
+  }
+  assert.ok(n > 20, `${n} file-backed mappings`);
+  // the second process mapping libc shares its path object with the first
+  const a = parseFileMaps(reader.mapsText(s.sleepers[1]!), intern);
+  const b = parseFileMaps(reader.mapsText(s.sleepers[2]!), intern);
+  assert.ok(a.length > 0 && a[0]!.path === b[0]!.path);
 });
 
 test('pipe() and pollIn(): a close-on-exec pipe, readable once written, at end of file once closed', () => {

@@ -7,7 +7,7 @@ import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
 import fs from 'node:fs';
-import { diffRecords, diffSnapshots, renderDiffText, snapshotState, type SnapshotState } from '../export/diff.js';
+import type { SnapshotState } from '../export/diff.js';
 import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
@@ -38,8 +38,10 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   };
   const diff = opts.diff ?? null;
   let old: SnapshotState | null = null;
+  // loaded only for --diff: a plain snapshot spends its start-up on nothing else
+  const d = diff !== null ? await import('../export/diff.js') : null;
   if (diff !== null) {
-    const read = readOld(diff, opts.pids.length > 0 ? new Set(opts.pids) : null);
+    const read = readOld(d!.snapshotState, diff, opts.pids.length > 0 ? new Set(opts.pids) : null);
     if (typeof read === 'string') return fail(read);
     old = read;
   }
@@ -59,11 +61,11 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   const guard = toOut ? guardStream(out) : null;
   try {
     if (old !== null) {
-      const d = diffSnapshots(old, snapshotState(snapshotRecords(snap)));
+      const changes = d!.diffSnapshots(old, d!.snapshotState(snapshotRecords(snap)));
       if (opts.json !== null) {
-        const records = diffRecords(d);
+        const records = d!.diffRecords(changes);
         writeJson((sink) => records.forEach((r) => sink(r)), opts.json, out, () => guard?.failed() != null);
-      } else out.write(renderDiffText(d, diff!));
+      } else out.write(d!.renderDiffText(changes, diff!));
     } else if (opts.json !== null) writeJson((sink) => eachSnapshotRecord(snap, sink), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
@@ -80,7 +82,7 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
 }
 
 /** The old snapshot of `--diff`, or the one line that says what is wrong with the file. */
-function readOld(file: string, pids: ReadonlySet<number> | null): SnapshotState | string {
+function readOld(snapshotState: typeof import('../export/diff.js').snapshotState, file: string, pids: ReadonlySet<number> | null): SnapshotState | string {
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');

@@ -7,12 +7,12 @@ import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
 import fs from 'node:fs';
-import { diffRecords, diffSnapshots, renderDiffText, snapshotState, type SnapshotState } from '../export/diff.js';
+import type { SnapshotState } from '../export/diff.js';
 import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
-import { snapshotRecords } from '../procfs/records.js';
+import { eachSnapshotRecord, snapshotRecords } from '../procfs/records.js';
 import { snapshotProcesses, type FdSnapshot, type PeerOwner, type ProcessSnapshot, type Snapshot } from '../procfs/snapshot.js';
 
 export interface SnapshotCliOptions {
@@ -38,8 +38,10 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   };
   const diff = opts.diff ?? null;
   let old: SnapshotState | null = null;
+  // loaded only for --diff: a plain snapshot spends its start-up on nothing else
+  const d = diff !== null ? await import('../export/diff.js') : null;
   if (diff !== null) {
-    const read = readOld(diff, opts.pids.length > 0 ? new Set(opts.pids) : null);
+    const read = readOld(d!.snapshotState, diff, opts.pids.length > 0 ? new Set(opts.pids) : null);
     if (typeof read === 'string') return fail(read);
     old = read;
   }
@@ -59,10 +61,12 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   const guard = toOut ? guardStream(out) : null;
   try {
     if (old !== null) {
-      const d = diffSnapshots(old, snapshotState(snapshotRecords(snap)));
-      if (opts.json !== null) writeJson(diffRecords(d), opts.json, out, () => guard?.failed() != null);
-      else out.write(renderDiffText(d, diff!));
-    } else if (opts.json !== null) writeJson(snapshotRecords(snap), opts.json, out, () => guard?.failed() != null);
+      const changes = d!.diffSnapshots(old, d!.snapshotState(snapshotRecords(snap)));
+      if (opts.json !== null) {
+        const records = d!.diffRecords(changes);
+        writeJson((sink) => records.forEach((r) => sink(r)), opts.json, out, () => guard?.failed() != null);
+      } else out.write(d!.renderDiffText(changes, diff!));
+    } else if (opts.json !== null) writeJson((sink) => eachSnapshotRecord(snap, sink), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -78,7 +82,7 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
 }
 
 /** The old snapshot of `--diff`, or the one line that says what is wrong with the file. */
-function readOld(file: string, pids: ReadonlySet<number> | null): SnapshotState | string {
+function readOld(snapshotState: typeof import('../export/diff.js').snapshotState, file: string, pids: ReadonlySet<number> | null): SnapshotState | string {
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -106,24 +110,25 @@ function readOld(file: string, pids: ReadonlySet<number> | null): SnapshotState 
   return st;
 }
 
-function writeJson(records: FdwatchRecord[], target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
+/** Writes the records `each` produces as NDJSON to `target` ('-': the stream `out`). */
+function writeJson(each: (sink: (r: FdwatchRecord) => void) => void, target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
   if (target === '-') {
     // join in chunks: one write per record is slow, one giant string can be hundreds of MB
     let chunk: string[] = [];
-    for (const r of records) {
+    each((r) => {
       if (failed()) return;
       chunk.push(JSON.stringify(r));
       if (chunk.length === 4096) {
         out.write(chunk.join('\n') + '\n');
         chunk = [];
       }
-    }
-    if (chunk.length > 0) out.write(chunk.join('\n') + '\n');
+    });
+    if (chunk.length > 0 && !failed()) out.write(chunk.join('\n') + '\n');
     return;
   }
   const w = openNdjson(target);
   try {
-    for (const r of records) w.write(r);
+    each((r) => w.write(r));
   } finally {
     w.close();
   }

@@ -8,9 +8,12 @@
 //   pidfdOpen(pid, flags?): number | Unavailable | Failed    a new pidfd (caller closes it with fs.closeSync)
 //   pidfdGetfd(pidfd, targetFd, flags?): number | Unavailable | Failed   a copy of the target's fd in this process
 //   unixDiag(): Map<inode, UnixDiagSocket> | Unavailable     every Unix socket in this network namespace, with peer
-//   readFdTable(fdDir, fdinfoDir): FdTableRead | Unavailable | Failed
-//                                   every fd link and fdinfo text of one process through directory fds
-//                                   (getdents64/readlinkat/openat): the whole-machine scan's hot loop
+//   readFdTable(fdDir, fdinfoDir, parse?): FdTableRead | Unavailable | Failed
+//                                   every fd link and fdinfo text (or what parse makes of its bytes) of one
+//                                   process through directory fds (getdents64/readlinkat/openat): the
+//                                   whole-machine scan's hot loop
+//   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
+//   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
 //
 // Unavailable ({ unavailable: reason }) means the facility cannot work here at all: koffi not loadable,
 // ENOSYS, EPERM from a seccomp policy, sock_diag missing, or FDWATCH_NATIVE=off in the environment.
@@ -56,16 +59,26 @@ const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
 
 type SyscallFn = (nr: number, ...typesAndArgs: Array<string | number>) => number | bigint;
+type Syscall5 = (nr: number, a: number, b: number, c: number, d: number, e: number) => number | bigint;
 
 interface Libc {
   koffi: { errno(): number };
   lib: LibraryHandle;
   syscall: SyscallFn;
+  /** syscall(2) with five integer arguments, declared without varargs: koffi then skips parsing type names per call
+   * (kcmp runs ~10k times in a whole-machine scan). glibc's syscall is assembly that reads its arguments from the
+   * integer registers, where a variadic and a fixed call put them alike on x86-64 and arm64. */
+  syscall5: Syscall5;
   socket: (domain: number, type: number, protocol: number) => number;
   send: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
   close: (fd: number) => number;
   nr: { kcmp: number; pidfd_open: number; pidfd_getfd: number };
+}
+
+interface PipeCalls {
+  pipe2: (fds: Int32Array, flags: number) => number;
+  poll: (fds: Buffer, n: number, timeout: number) => number;
 }
 
 interface DirCalls {
@@ -79,6 +92,7 @@ interface DirCalls {
 
 let libc: Libc | Unavailable | undefined;
 let dirCalls: DirCalls | Unavailable | undefined;
+let pipeCalls: PipeCalls | Unavailable | undefined;
 
 const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
@@ -97,6 +111,7 @@ function loadLibc(): Libc | Unavailable {
       lib,
       // variadic, as glibc declares it: the ABI then matches whatever the syscall takes
       syscall: lib.func('long syscall(long number, ...)') as unknown as SyscallFn,
+      syscall5: lib.func('long syscall(long number, long a, long b, long c, long d, long e)') as unknown as Syscall5,
       socket: lib.func('int socket(int domain, int type, int protocol)') as unknown as Libc['socket'],
       send: lib.func('long send(int fd, const void *buf, size_t len, int flags)') as unknown as Libc['send'],
       recv: lib.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)') as unknown as Libc['recv'],
@@ -148,7 +163,7 @@ export function kcmpFileOrder(pid1: number, fd1: number, pid2: number, fd2: numb
   if (isUnavailable(c)) return c;
   const probe = probeKcmp(c);
   if (probe !== 'ok') return probe;
-  const r = Number(c.syscall(c.nr.kcmp, 'int', pid1, 'int', pid2, 'int', KCMP_FILE, 'ulong', fd1, 'ulong', fd2));
+  const r = Number(c.syscall5(c.nr.kcmp, pid1, pid2, KCMP_FILE, fd1, fd2));
   switch (r) {
     case 0:
       return 0;
@@ -193,6 +208,50 @@ export function pidfdGetfd(pidfd: number, targetFd: number, flags = 0): number |
   return fdOrError(c, Number(c.syscall(c.nr.pidfd_getfd, 'int', pidfd, 'int', targetFd, 'uint', flags)), 'pidfd_getfd');
 }
 
+function loadPipeCalls(): PipeCalls | Unavailable {
+  if (pipeCalls) return pipeCalls;
+  const c = loadLibc();
+  if (isUnavailable(c)) return (pipeCalls = c);
+  try {
+    pipeCalls = {
+      pipe2: c.lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as PipeCalls['pipe2'],
+      poll: c.lib.func('int poll(_Inout_ void *fds, unsigned long n, int timeout)') as unknown as PipeCalls['poll'],
+    };
+    return pipeCalls;
+  } catch (err) {
+    return (pipeCalls = { unavailable: `libc pipe calls: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+  }
+}
+
+/** pipe2(O_CLOEXEC): [read end, write end] (close them with fs.closeSync; a child given one by spawn's stdio gets it open). */
+export function pipe(): [number, number] | Unavailable | Failed {
+  const p = loadPipeCalls();
+  if (isUnavailable(p)) return p;
+  const fds = new Int32Array(2);
+  if (p.pipe2(fds, O_RDONLY_CLOEXEC) < 0) return { failed: errnoName((libc as Libc).koffi.errno()) };
+  return [fds[0]!, fds[1]!];
+}
+
+const POLLIN = 0x1;
+
+/** Waits until fd has data or is at end of file (or in error: the read that follows says which), at most `ms`. */
+export function pollIn(fd: number, ms: number): 'ready' | 'timeout' | Unavailable | Failed {
+  const p = loadPipeCalls();
+  if (isUnavailable(p)) return p;
+  // struct pollfd { int fd; short events; short revents; }
+  const pfd = Buffer.alloc(8);
+  pfd.writeInt32LE(fd, 0);
+  pfd.writeInt16LE(POLLIN, 4);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = p.poll(pfd, 1, Math.max(0, deadline - Date.now()));
+    if (r > 0) return 'ready';
+    if (r === 0) return 'timeout';
+    const e = (libc as Libc).koffi.errno();
+    if (e !== os.constants.errno.EINTR) return { failed: errnoName(e) };
+  }
+}
+
 let diagSeq = 1;
 
 /** Dumps every Unix socket of this network namespace over NETLINK_SOCK_DIAG (what ss -x does). */
@@ -226,24 +285,27 @@ export function unixDiag(): Map<number, UnixDiagSocket> | Unavailable {
   }
 }
 
-export interface FdTableEntry {
+export interface FdTableEntry<T = string> {
   fd: number;
   /** the fd/N link text */
   link: string;
-  /** the fdinfo/N text, or null when it could not be read */
-  fdinfo: string | null;
+  /** the fdinfo/N text (or what `parse` made of its bytes), or null when it could not be read */
+  fdinfo: T | null;
   /** st_mode of the open file, for links that are paths (null otherwise or when statx failed) */
   mode: number | null;
 }
 
-export interface FdTableRead {
-  /** fds that were still open when read, in directory order */
-  fds: FdTableEntry[];
+export interface FdTableRead<T = string> {
+  /** fds that were still open when read, in fd order */
+  fds: Array<FdTableEntry<T>>;
   /** readlink said EACCES/EPERM: the rest of the table is not listed */
   linkDenied: boolean;
   /** fdinfo said EACCES/EPERM */
   fdinfoDenied: boolean;
 }
+
+/** Turns the bytes of one fdinfo file (buf[0..n)) into T; the buffer is reused for the next file. */
+export type FdinfoParse<T> = (buf: Buffer, n: number) => T;
 
 const O_RDONLY_DIR_CLOEXEC = 0o2200000; // O_RDONLY | O_DIRECTORY | O_CLOEXEC
 const O_RDONLY_CLOEXEC = 0o2000000;
@@ -277,10 +339,10 @@ const STX_MODE_OFFSET = 28; // u32 mask, u32 blksize, u64 attributes, u32 nlink,
 
 const isDenied = (e: number): boolean => e === os.constants.errno.EACCES || e === os.constants.errno.EPERM;
 
-/** Reads the single-record file (fdinfo) at openat(dirfd, name); null on error (errno left for the caller). */
-function readAt(d: DirCalls, dirfd: number, name: string): string | null {
+/** Reads the single-record file (fdinfo) at openat(dirfd, name) into textBuf; its length, or -1 on error (errno left for the caller). */
+function readAt(d: DirCalls, close: Libc['close'], dirfd: number, name: string): number {
   const fd = d.openat(dirfd, name, O_RDONLY_CLOEXEC);
-  if (fd < 0) return null;
+  if (fd < 0) return -1;
   try {
     let n = 0;
     for (;;) {
@@ -291,37 +353,42 @@ function readAt(d: DirCalls, dirfd: number, name: string): string | null {
       }
       const room = textBuf.length - n;
       const r = Number(d.read(fd, n === 0 ? textBuf : textBuf.subarray(n), room));
-      if (r < 0) return null;
+      if (r < 0) return -1;
       n += r;
       // fdinfo is one seq_file record: it comes whole when it fits, so a short read is its end
       if (r === 0 || r < room) break;
     }
-    return textBuf.toString('latin1', 0, n);
+    return n;
   } finally {
-    libcClose(fd);
+    close(fd);
   }
 }
 
-function libcClose(fd: number): void {
-  const c = loadLibc();
-  if (!isUnavailable(c)) c.close(fd);
-}
+const latin1: FdinfoParse<string> = (buf, n) => buf.toString('latin1', 0, n);
+
+// fd numbers repeat from process to process: one name string per number, made once
+const fdNames: string[] = [];
+const fdName = (fd: number): string => (fdNames[fd] ??= String(fd));
 
 /**
  * Every fd of one process: names from getdents64 on fdDir, links by readlinkat, fdinfo by openat in
- * fdinfoDir. Directory fds spare the kernel a /proc path walk per file; this is the scan's hot loop.
+ * fdinfoDir (its bytes handed to `parse`, by default its latin1 text). Directory fds spare the kernel a
+ * /proc path walk per file; this is the scan's hot loop.
  * Failed: the fd directory itself could not be opened (ENOENT: the process is gone; EACCES: not ours to read).
  */
-export function readFdTable(fdDir: string, fdinfoDir: string | null): FdTableRead | Unavailable | Failed {
+export function readFdTable(fdDir: string, fdinfoDir: string | null): FdTableRead | Unavailable | Failed;
+export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse: FdinfoParse<T>): FdTableRead<T> | Unavailable | Failed;
+export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: FdinfoParse<T>): FdTableRead<T | string> | Unavailable | Failed {
   const d = loadDirCalls();
   if (isUnavailable(d)) return d;
   const c = libc as Libc;
+  const toInfo: FdinfoParse<T | string> = parse ?? latin1;
   const dfd = d.open(fdDir, O_RDONLY_DIR_CLOEXEC);
   if (dfd < 0) return { failed: errnoName(c.koffi.errno()) };
-  const out: FdTableRead = { fds: [], linkDenied: false, fdinfoDenied: false };
+  const out: FdTableRead<T | string> = { fds: [], linkDenied: false, fdinfoDenied: false };
   let ifd = -1;
   try {
-    const names: string[] = [];
+    const nums: number[] = [];
     for (;;) {
       const n = Number(d.getdents64(dfd, dirBuf, dirBuf.length));
       if (n < 0) {
@@ -336,17 +403,21 @@ export function readFdTable(fdDir: string, fdinfoDir: string | null): FdTableRea
       // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
       for (let off = 0; off < n; ) {
         const reclen = dirBuf.readUInt16LE(off + 16);
-        const c0 = dirBuf[off + 19]!;
-        if (c0 >= 0x30 && c0 <= 0x39) names.push(dirBuf.toString('latin1', off + 19, dirBuf.indexOf(0, off + 19)));
+        // fd names are decimal numbers ("." and ".." are not)
+        let fd = 0;
+        let p = off + 19;
+        for (let ch = dirBuf[p]!; ch >= 0x30 && ch <= 0x39; ch = dirBuf[++p]!) fd = fd * 10 + (ch - 0x30);
+        if (p > off + 19 && dirBuf[p] === 0) nums.push(fd);
         off += reclen;
       }
     }
-    names.sort((a, b) => Number(a) - Number(b));
+    nums.sort((a, b) => a - b);
     if (fdinfoDir !== null) {
       ifd = d.open(fdinfoDir, O_RDONLY_DIR_CLOEXEC);
       if (ifd < 0 && isDenied(c.koffi.errno())) out.fdinfoDenied = true;
     }
-    for (const name of names) {
+    for (const fd of nums) {
+      const name = fdName(fd);
       const len = Number(d.readlinkat(dfd, name, linkBuf, linkBuf.length));
       if (len < 0) {
         if (isDenied(c.koffi.errno())) {
@@ -355,20 +426,22 @@ export function readFdTable(fdDir: string, fdinfoDir: string | null): FdTableRea
         }
         continue; // ENOENT: closed since the listing
       }
-      let fdinfo: string | null = null;
+      let fdinfo: T | string | null = null;
       if (ifd >= 0 && !out.fdinfoDenied) {
-        fdinfo = readAt(d, ifd, name);
-        if (fdinfo === null) {
+        const n = readAt(d, c.close, ifd, name);
+        if (n < 0) {
           const e = c.koffi.errno();
           if (isDenied(e)) out.fdinfoDenied = true;
           else continue; // closed between readlink and fdinfo
+        } else {
+          fdinfo = toInfo(textBuf, n);
         }
       }
       const link = linkBuf.toString('utf8', 0, len);
       let mode: number | null = null;
       // a path: file, dir or device? statx through the magic link asks the open file itself
-      if (link.charCodeAt(0) === 0x2f && d.statx(dfd, name, 0, STATX_TYPE, statxBuf) === 0) mode = statxBuf.readUInt16LE(STX_MODE_OFFSET);
-      out.fds.push({ fd: Number(name), link, fdinfo, mode });
+      if (linkBuf[0] === 0x2f && d.statx(dfd, name, 0, STATX_TYPE, statxBuf) === 0) mode = statxBuf.readUInt16LE(STX_MODE_OFFSET);
+      out.fds.push({ fd, link, fdinfo, mode });
     }
     return out;
   } finally {

@@ -123,6 +123,79 @@ export function parseFdinfo(text: string): FdInfo | null {
   return info;
 }
 
+const flagsTexts = new Map<number, string>();
+
+/** A decimal number of at most 15 digits at buf[from..to) (exact in a double), else -1. */
+function smallDecimal(buf: Uint8Array, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const ch = buf[i]!;
+    if (ch < 0x30 || ch > 0x39) return -1;
+    v = v * 10 + (ch - 0x30);
+  }
+  return v;
+}
+
+const POS = 0x706f733a; // "pos:"
+const INO = 0x696e6f3a; // "ino:"
+
+/**
+ * parseFdinfo of the latin1 text of buf[0..n), without making that text when the file holds only the common
+ * lines (pos, flags, mnt_id, ino, scm_fds) in the kernel's own format: the whole-machine scan reads one per fd.
+ */
+export function parseFdinfoBytes(buf: Uint8Array, n: number): FdInfo | null {
+  const info: FdInfo = { pos: 0n, flags: 0, flagsText: '', mntId: null, ino: null };
+  let seen = 0;
+  let start = 0;
+  while (start < n) {
+    let end = buf.indexOf(10, start);
+    if (end < 0 || end > n) end = n;
+    // the key ends at the colon; the value starts after one tab (one space for scm_fds)
+    const k4 = start + 4 <= end ? ((buf[start]! << 24) | (buf[start + 1]! << 16) | (buf[start + 2]! << 8) | buf[start + 3]!) >>> 0 : 0;
+    let v: number;
+    if (k4 === POS && buf[start + 4] === 0x09 && (v = smallDecimal(buf, start + 5, end)) >= 0) {
+      info.pos = BigInt(v);
+      seen |= 1;
+    } else if (k4 === INO && buf[start + 4] === 0x09 && (v = smallDecimal(buf, start + 5, end)) >= 0) {
+      info.ino = BigInt(v);
+    } else if (end - start > 8 && buf[start] === 0x66 /* f */ && buf[start + 5] === 0x3a && buf[start + 6] === 0x09 && buf[start + 7] === 0x30 && isKey(buf, start, 'flags')) {
+      // "flags:\t0<octal>": the kernel prints %o after a literal 0, so the text is a function of the value
+      let f = 0;
+      let i = start + 8;
+      for (; i < end; i++) {
+        const ch = buf[i]!;
+        if (ch < 0x30 || ch > 0x37) break;
+        f = f * 8 + (ch - 0x30);
+      }
+      let text = flagsTexts.get(f);
+      if (text === undefined) flagsTexts.set(f, (text = '0' + f.toString(8)));
+      if (i !== end || text.length !== end - start - 7) return parseFdinfo(latin1Text(buf, n));
+      info.flags = f;
+      info.flagsText = text;
+      seen |= 2;
+    } else if (buf[start] === 0x6d /* m */ && buf[start + 6] === 0x3a && buf[start + 7] === 0x09 && isKey(buf, start, 'mnt_id') && (v = smallDecimal(buf, start + 8, end)) >= 0) {
+      info.mntId = v;
+    } else if (buf[start] === 0x73 /* s */ && buf[start + 7] === 0x3a && buf[start + 8] === 0x20 && isKey(buf, start, 'scm_fds') && (v = smallDecimal(buf, start + 9, end)) >= 0) {
+      info.scmFds = v;
+    } else {
+      // anything else (a per-type line, a big number, an unknown format): the text parser says it all
+      return parseFdinfo(latin1Text(buf, n));
+    }
+    start = end + 1;
+  }
+  return seen === 3 ? info : null;
+}
+
+function isKey(buf: Uint8Array, at: number, key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (buf[at + i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+function latin1Text(buf: Uint8Array, n: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset, n).toString('latin1');
+}
+
 /** The per-type lines, rarer than the common four. */
 function extra(info: FdInfo, line: string, key: string, value: string): void {
   switch (key) {

@@ -41,8 +41,40 @@ function classify(text: string): MapPath {
   return { type: 'path', path: unescapeMapPath(deleted ? text.slice(0, -DELETED.length) : text), deleted };
 }
 
+/**
+ * Values many mappings share (library paths, dev, perms, inodes: every process maps the same libc), kept once
+ * per scan: a whole-machine snapshot holds ~15k mappings until it is written, and every object held is copied
+ * by each young-generation collection.
+ */
+export class MapIntern {
+  readonly strings = new Map<string, string>();
+  readonly paths = new Map<string, MapPath>();
+  readonly numbers = new Map<string, bigint>();
+
+  string(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /** BigInt(prefix + digits), one bigint per distinct text */
+  number(prefix: string, digits: string): bigint {
+    const key = prefix + digits;
+    let v = this.numbers.get(key);
+    if (v === undefined) this.numbers.set(key, (v = BigInt(key)));
+    return v;
+  }
+
+  path(text: string): MapPath {
+    let p = this.paths.get(text);
+    if (p === undefined) this.paths.set(text, (p = classify(text)));
+    return p;
+  }
+}
+
 /** Parses one maps line; null for a line that is not a mapping (empty, truncated). */
-export function parseMapsLine(line: string): MapEntry | null {
+export function parseMapsLine(line: string, intern?: MapIntern): MapEntry | null {
   // start-end perms offset dev inode<spaces>path
   const dash = line.indexOf('-');
   const s1 = line.indexOf(' ', dash + 1);
@@ -54,17 +86,17 @@ export function parseMapsLine(line: string): MapEntry | null {
   if (s5 < 0) s5 = line.length;
   let p = s5;
   while (p < line.length && line.charCodeAt(p) === 0x20) p++;
-  const perms = line.slice(s1 + 1, s2);
+  const perms = intern ? intern.string(line.slice(s1 + 1, s2)) : line.slice(s1 + 1, s2);
   try {
     return {
       start: BigInt('0x' + line.slice(0, dash)),
       end: BigInt('0x' + line.slice(dash + 1, s1)),
       perms,
       shared: perms.charCodeAt(3) === 0x73 /* s */,
-      offset: BigInt('0x' + line.slice(s2 + 1, s3)),
-      dev: line.slice(s3 + 1, s4),
-      inode: BigInt(line.slice(s4 + 1, s5)),
-      path: classify(line.slice(p)),
+      offset: intern ? intern.number('0x', line.slice(s2 + 1, s3)) : BigInt('0x' + line.slice(s2 + 1, s3)),
+      dev: intern ? intern.string(line.slice(s3 + 1, s4)) : line.slice(s3 + 1, s4),
+      inode: intern ? intern.number('', line.slice(s4 + 1, s5)) : BigInt(line.slice(s4 + 1, s5)),
+      path: intern ? intern.path(line.slice(p)) : classify(line.slice(p)),
     };
   } catch {
     return null; // a number field that is not a number: not a maps line
@@ -80,6 +112,22 @@ export function parseMaps(text: string): MapEntry[] {
     if (end > start) {
       const e = parseMapsLine(text.slice(start, end));
       if (e) out.push(e);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/** parseMaps(text).filter(isFileBacked), sharing values through `intern`. */
+export function parseFileMaps(text: string, intern: MapIntern): Array<MapEntry & { path: { type: 'path' } }> {
+  const out: Array<MapEntry & { path: { type: 'path' } }> = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      const e = parseMapsLine(text.slice(start, end), intern);
+      if (e && isFileBacked(e)) out.push(e);
     }
     start = end + 1;
   }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { NotFound, ProcError, toProcError } from './errors.js';
 import { parseFdinfo, type FdInfo } from './fdinfo.js';
-import { parseMaps, type MapEntry } from './maps.js';
+import { parseFileMaps, parseMaps, type MapEntry, type MapIntern } from './maps.js';
 import { parseStatus, type ProcStatus } from './status.js';
 
 export type NetTable = 'unix' | 'tcp' | 'tcp6' | 'udp' | 'udp6';
@@ -164,6 +164,11 @@ export class ProcReader {
 
   maps(pid: number): MapEntry[] {
     return parseMaps(this.mapsText(pid));
+  }
+
+  /** The file-backed mappings only, values shared through `intern`. */
+  fileMaps(pid: number, intern: MapIntern): MapEntry[] {
+    return parseFileMaps(this.mapsText(pid), intern);
   }
 
   /** /proc/net/* as seen from the reader's network namespace. */

@@ -57,12 +57,20 @@ export function mapRecords(p: ProcessSnapshot, ts: number): MapRecord[] {
 
 export function snapshotRecords(snap: Snapshot): FdwatchRecord[] {
   const out: FdwatchRecord[] = [];
-  for (const p of snap.processes) {
-    out.push(processRecord(p, snap.ts));
-    for (const f of p.fds) out.push(fdRecord(p, f, snap.ts));
-    out.push(...mapRecords(p, snap.ts));
-  }
+  eachSnapshotRecord(snap, (r) => out.push(r));
   return out;
+}
+
+/**
+ * The records of snapshotRecords, one at a time: a writer that drops each after writing it keeps them young
+ * (a whole-machine snapshot is ~30k records; held all at once, every scavenge copies them).
+ */
+export function eachSnapshotRecord(snap: Snapshot, sink: (r: FdwatchRecord) => void): void {
+  for (const p of snap.processes) {
+    sink(processRecord(p, snap.ts));
+    for (const f of p.fds) sink(fdRecord(p, f, snap.ts));
+    for (const m of mapRecords(p, snap.ts)) sink(m);
+  }
 }
 
 /** The contract's 64-bit hex: 0x-prefixed, lower case, no padding (as the tracer writes it). */

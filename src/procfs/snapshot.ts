@@ -2,18 +2,16 @@
 // root is the live /proc). Typed data only: rendering lives in src/cli/snapshot.ts and ./records.ts.
 // The live tracer calls snapshotProcesses at attach.
 
-import fs from 'node:fs';
 import type { FdKind } from '../model/records.js';
-import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
-import * as native from '../native/index.js';
 import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
-import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
-import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
-import { O_CLOEXEC, parseFdinfo, type FdInfo } from './fdinfo.js';
-import { isFileBacked, type MapEntry } from './maps.js';
+import { isProcError } from './errors.js';
+import { parseFdLink, type FdLink } from './fdlink.js';
+import { O_CLOEXEC, type FdInfo } from './fdinfo.js';
+import type { MapEntry } from './maps.js';
 import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
-import { groupOpenFileDescriptions, type FdRef, type OfdCompare } from './ofd.js';
-import { ProcReader, type RawFdTable } from './reader.js';
+import { groupOpenFileDescriptions, refId, type FdRef, type OfdCompare } from './ofd.js';
+import { realNative, scanAll } from './scan.js';
+import { ProcReader } from './reader.js';
 
 export interface PeerOwner {
   pid: number;
@@ -106,8 +104,15 @@ export interface SnapshotNative {
   unixDiag(): Map<number, UnixDiagSocket> | { unavailable: string };
   /** 'ok' when kcmp works; asked once up front so a scan with no shared candidates still reports it */
   kcmpStatus?(): 'ok' | { unavailable: string };
-  /** optional fast path for reading one fd table (directory fds instead of a path walk per file) */
-  readFdTable?(fdDir: string, fdinfoDir: string): RawFdTable | { unavailable: string } | { failed: string };
+  /** optional fast path for reading one fd table (directory fds instead of a path walk per file); fdinfo bytes go to `parse` */
+  readFdTable?(fdDir: string, fdinfoDir: string, parse: (buf: Buffer, n: number) => FdInfo | null): NativeFdTable | { unavailable: string } | { failed: string };
+}
+
+/** An fd table as the native reader brings it: fdinfo already parsed. */
+export interface NativeFdTable {
+  fds: Array<{ fd: number; link: string; fdinfo: FdInfo | null; mode: number | null }>;
+  linkDenied: boolean;
+  fdinfoDenied: boolean;
 }
 
 export interface SnapshotOptions {
@@ -115,77 +120,13 @@ export interface SnapshotOptions {
   native?: SnapshotNative | null;
   /** read /proc/PID/maps (default true) */
   maps?: boolean;
+  /** 1 (default): read every process here; 2: a helper process reads some (a big scan of the live /proc only) */
+  threads?: 1 | 2;
 }
 
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
-/** open(2) flag, as fdinfo `flags` shows it */
-const O_DIRECTORY = 0o200000;
 /** Buckets larger than this are split by file position too (it can move while we read, so only when it pays). */
 const POS_SPLIT = 8;
-
-interface Work {
-  proc: ProcessSnapshot;
-  noted: Set<string>;
-}
-
-function note(w: Work, text: string): void {
-  if (!w.noted.has(text)) {
-    w.noted.add(text);
-    w.proc.notes.push(text);
-  }
-}
-
-function what(err: ProcError): string {
-  return err.kind === 'PermissionDenied' ? 'permission denied' : err.kind === 'NotFound' ? 'gone' : err.code;
-}
-
-function modeKind(mode: number): FdKind {
-  switch (mode & S_IFMT) {
-    case S_IFDIR:
-      return 'dir';
-    case S_IFCHR:
-    case S_IFBLK:
-      return 'device';
-    case S_IFIFO:
-      return 'pipe';
-    case S_IFSOCK:
-      return 'socket';
-    default:
-      return 'file';
-  }
-}
-
-/** file / dir / device for a path: from the mode the reader brought, else O_DIRECTORY, else stat (cached per inode). */
-function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | null | undefined, info: FdInfo | null, cache: Map<string, FdKind>): FdKind {
-  if (mode != null) return modeKind(mode);
-  if (info && (info.flags & O_DIRECTORY) !== 0) return 'dir';
-  const key = info && info.ino !== null ? info.mntId + ':' + info.ino : null;
-  const known = key !== null ? cache.get(key) : undefined;
-  if (known) return known;
-  const st = fs.statSync(reader.path(pid, 'fd', fd), { throwIfNoEntry: false });
-  if (!st) return 'file';
-  const kind = modeKind(st.mode);
-  if (key !== null) cache.set(key, kind);
-  return kind;
-}
-
-function linkKind(link: FdLink): FdKind {
-  switch (link.type) {
-    case 'socket':
-      return 'socket';
-    case 'pipe':
-      return 'pipe';
-    case 'anon':
-      return 'anon';
-    case 'memfd':
-      return 'memfd';
-    case 'path':
-    case 'deleted':
-      return 'file';
-    case 'other':
-      return 'unknown';
-  }
-}
 
 /** The candidate key: fds with different keys are certainly different open file descriptions. */
 function ofdKey(info: FdInfo): string {
@@ -200,25 +141,6 @@ function ofdKey(info: FdInfo): string {
   if (info.epoll) extra += ':p' + info.epoll.map((t) => t.tfd + '/' + t.ino).join(',');
   if (info.inotify) extra += ':i' + info.inotify.map((w) => w.wd + '/' + w.ino).join(',');
   return key + extra;
-}
-
-function realNative(): SnapshotNative {
-  return { kcmpFileOrder: native.kcmpFileOrder, unixDiag: native.unixDiag, readFdTable: native.readFdTable, kcmpStatus: native.nativeStatus };
-}
-
-/** The fd table through the native directory-fd reader when there is one, else through Node's fs. */
-function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number): RawFdTable {
-  if (nat?.readFdTable) {
-    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'));
-    if (!('unavailable' in r)) {
-      if (!('failed' in r)) return r;
-      const path = reader.path(pid, 'fd');
-      if (r.failed === 'EACCES' || r.failed === 'EPERM') throw new PermissionDenied(path, r.failed);
-      if (r.failed === 'ENOENT' || r.failed === 'ESRCH' || r.failed === 'ENOTDIR') throw new NotFound(path, r.failed);
-      // anything else: let Node's fs say it
-    }
-  }
-  return reader.fdTable(pid);
 }
 
 /** Resolves requested ids to thread groups; thread ids map to their tgid. */
@@ -269,73 +191,18 @@ export function snapshotProcesses(root: string, pids: number[] | 'all', options:
   const all = pids === 'all';
   const targets: Map<number, number[]> = all ? new Map(reader.listPids().map((p) => [p, []])) : resolveTargets(reader, pids, snap);
 
-  // 1. fd tables and maps
-  const kinds = new Map<string, FdKind>();
-  for (const [pid, tids] of targets) {
-    const proc: ProcessSnapshot = { pid, ppid: null, comm: null, uid: null, fds: [], maps: [], notes: [], requestedTids: tids };
-    const w: Work = { proc, noted: new Set() };
-    try {
-      const st = reader.status(pid);
-      // a thread id: the live /proc never lists one, but a fake tree or a racing exec can show it
-      if (all && st.tgid !== pid) continue;
-      proc.ppid = st.ppid;
-      proc.comm = st.name;
-      proc.uid = st.uid[0];
-    } catch (err) {
-      if (!isProcError(err)) throw err;
-      if (err.kind === 'NotFound') {
-        if (all) snap.skipped.exited++;
-        else note(w, 'exited during the scan');
-        if (all) continue;
-      } else {
-        note(w, `${what(err)}: status`);
-      }
+  // 1. fd tables and maps: the per-process part, on two threads for a big scan
+  const list = [...targets];
+  const scanned = scanAll(root, list, { all, maps: wantMaps, nat, threads: options.threads ?? threadsFromEnv() });
+  for (let i = 0; i < list.length; i++) {
+    const r = scanned[i]!;
+    if (r === 'thread') continue;
+    if (r === 'exited') snap.skipped.exited++;
+    else if (r === 'denied') snap.skipped.permissionDenied++;
+    else {
+      snap.processes.push(r);
+      snap.stats.fds += r.fds.length;
     }
-    let table: RawFdTable;
-    try {
-      table = readTable(reader, nat, pid);
-    } catch (err) {
-      if (!isProcError(err)) throw err;
-      if (all) {
-        // "every process this user may read": the others are counted, not listed
-        if (err.kind === 'NotFound') snap.skipped.exited++;
-        else snap.skipped.permissionDenied++;
-        continue;
-      }
-      note(w, err.kind === 'NotFound' ? 'exited during the scan' : `${what(err)}: fd`);
-      table = { fds: [], linkDenied: false, fdinfoDenied: false };
-    }
-    if (table.linkDenied) note(w, 'permission denied: fd');
-    if (table.fdinfoDenied) note(w, 'permission denied: fdinfo');
-    for (const raw of table.fds) {
-      const info = raw.fdinfo !== null ? parseFdinfo(raw.fdinfo) : null;
-      const link = parseFdLink(raw.link);
-      let kind = linkKind(link);
-      if (link.type === 'path' || link.type === 'deleted') kind = pathKind(reader, pid, raw.fd, raw.mode, info, kinds);
-      proc.fds.push({
-        fd: raw.fd,
-        linkText: raw.link,
-        link,
-        info,
-        cloexec: info ? (info.flags & O_CLOEXEC) !== 0 : null,
-        kind,
-        target: formatFdLink(link),
-        socket: null,
-        ofd: null,
-        inFlight: info?.scmFds ?? null,
-      });
-    }
-    if (wantMaps) {
-      try {
-        proc.maps = reader.maps(pid).filter(isFileBacked);
-      } catch (err) {
-        if (!isProcError(err)) throw err;
-        if (err.kind !== 'NotFound') note(w, `${what(err)}: maps`);
-        else if (!all) note(w, 'exited during the scan');
-      }
-    }
-    snap.processes.push(proc);
-    snap.stats.fds += proc.fds.length;
   }
   snap.stats.processes = snap.processes.length;
 
@@ -487,12 +354,26 @@ export function socketTarget(s: SocketDetail): string {
 }
 
 function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
+  // An inode no other listed fd shows is an open file description of its own: no key, no bucket, no kcmp.
+  // Most fds are such (own files, socket and pipe ends are told apart by flags only when an inode repeats).
+  const inodes = new Map<bigint, number>();
+  for (const proc of snap.processes) {
+    for (const f of proc.fds) {
+      const ino = f.info?.ino;
+      if (ino != null) inodes.set(ino, (inodes.get(ino) ?? 0) + 1);
+    }
+  }
   const owners: ProcessSnapshot[] = [];
   const fds: FdSnapshot[] = [];
   const candidates: Array<FdRef & { key: string | null }> = [];
   const bucketSizes = new Map<string, number>();
   for (const proc of snap.processes) {
     for (const f of proc.fds) {
+      const ino = f.info?.ino;
+      if (ino != null && inodes.get(ino) === 1) {
+        f.ofd = refId({ pid: proc.pid, fd: f.fd });
+        continue;
+      }
       const key = f.info ? ofdKey(f.info) : null;
       owners.push(proc);
       fds.push(f);
@@ -520,4 +401,10 @@ function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
       members: g.members.map((i) => ({ pid: owners[i]!.pid, fd: fds[i]!.fd, comm: owners[i]!.comm })),
     });
   }
+}
+
+/** FDWATCH_SNAPSHOT_THREADS=2: a big scan in two processes (to measure it), =1 in one (the default). */
+function threadsFromEnv(): 1 | 2 | undefined {
+  const v = process.env['FDWATCH_SNAPSHOT_THREADS'];
+  return v === '1' ? 1 : v === '2' ? 2 : undefined;
 }

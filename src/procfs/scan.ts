@@ -1,0 +1,478 @@
+// The per-process part of a snapshot (status, fd table with fdinfo and kinds, maps), and the scan of many
+// processes in two processes (scanAll). Synchronous, as snapshotProcesses is.
+
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import type { FdKind } from '../model/records.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
+import * as native from '../native/index.js';
+import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
+import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
+import { O_CLOEXEC, parseFdinfo, parseFdinfoBytes, type FdInfo } from './fdinfo.js';
+import { MapIntern } from './maps.js';
+import { ProcReader, type RawFdTable } from './reader.js';
+import type { FdSnapshot, NativeFdTable, ProcessSnapshot, SnapshotNative } from './snapshot.js';
+
+/** open(2) flag, as fdinfo `flags` shows it */
+const O_DIRECTORY = 0o200000;
+
+interface Work {
+  proc: ProcessSnapshot;
+  noted: Set<string>;
+}
+
+export function note(w: Work, text: string): void {
+  if (!w.noted.has(text)) {
+    w.noted.add(text);
+    w.proc.notes.push(text);
+  }
+}
+
+function what(err: ProcError): string {
+  return err.kind === 'PermissionDenied' ? 'permission denied' : err.kind === 'NotFound' ? 'gone' : err.code;
+}
+
+function modeKind(mode: number): FdKind {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return 'dir';
+    case S_IFCHR:
+    case S_IFBLK:
+      return 'device';
+    case S_IFIFO:
+      return 'pipe';
+    case S_IFSOCK:
+      return 'socket';
+    default:
+      return 'file';
+  }
+}
+
+/** file / dir / device for a path: from the mode the reader brought, else O_DIRECTORY, else stat (cached per inode). */
+function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | null | undefined, info: FdInfo | null, cache: Map<string, FdKind>): FdKind {
+  if (mode != null) return modeKind(mode);
+  if (info && (info.flags & O_DIRECTORY) !== 0) return 'dir';
+  const key = info && info.ino !== null ? info.mntId + ':' + info.ino : null;
+  const known = key !== null ? cache.get(key) : undefined;
+  if (known) return known;
+  const st = fs.statSync(reader.path(pid, 'fd', fd), { throwIfNoEntry: false });
+  if (!st) return 'file';
+  const kind = modeKind(st.mode);
+  if (key !== null) cache.set(key, kind);
+  return kind;
+}
+
+function linkKind(link: FdLink): FdKind {
+  switch (link.type) {
+    case 'socket':
+      return 'socket';
+    case 'pipe':
+      return 'pipe';
+    case 'anon':
+      return 'anon';
+    case 'memfd':
+      return 'memfd';
+    case 'path':
+    case 'deleted':
+      return 'file';
+    case 'other':
+      return 'unknown';
+  }
+}
+
+export function realNative(): SnapshotNative {
+  return { kcmpFileOrder: native.kcmpFileOrder, unixDiag: native.unixDiag, readFdTable: native.readFdTable, kcmpStatus: native.nativeStatus };
+}
+
+/** The fd table through the native directory-fd reader when there is one, else through Node's fs (fdinfo parsed). */
+function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number): NativeFdTable {
+  if (nat?.readFdTable) {
+    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'), parseFdinfoBytes);
+    if (!('unavailable' in r)) {
+      if (!('failed' in r)) return r;
+      const path = reader.path(pid, 'fd');
+      if (r.failed === 'EACCES' || r.failed === 'EPERM') throw new PermissionDenied(path, r.failed);
+      if (r.failed === 'ENOENT' || r.failed === 'ESRCH' || r.failed === 'ENOTDIR') throw new NotFound(path, r.failed);
+      // anything else: let Node's fs say it
+    }
+  }
+  const t: RawFdTable = reader.fdTable(pid);
+  return {
+    fds: t.fds.map((f) => ({ fd: f.fd, link: f.link, fdinfo: f.fdinfo !== null ? parseFdinfo(f.fdinfo) : null, mode: f.mode ?? null })),
+    linkDenied: t.linkDenied,
+    fdinfoDenied: t.fdinfoDenied,
+  };
+}
+
+/** What scanning one process gave: its snapshot, or why a whole-machine scan leaves it out. */
+export type ScanResult = ProcessSnapshot | 'exited' | 'denied' | 'thread';
+
+export interface ScanOptions {
+  all: boolean;
+  maps: boolean;
+}
+
+/** What one scan keeps from process to process: stat answers per inode, and the values mappings share. */
+export class ScanCache {
+  readonly kinds = new Map<string, FdKind>();
+  readonly maps = new MapIntern();
+}
+
+/** Reads one process: status, fd table (+ fdinfo, kinds) and maps. */
+export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid: number, tids: number[], opts: ScanOptions, cache: ScanCache): ScanResult {
+  const all = opts.all;
+  const proc: ProcessSnapshot = { pid, ppid: null, comm: null, uid: null, fds: [], maps: [], notes: [], requestedTids: tids };
+  const w: Work = { proc, noted: new Set() };
+  try {
+    const st = reader.status(pid);
+    // a thread id: the live /proc never lists one, but a fake tree or a racing exec can show it
+    if (all && st.tgid !== pid) return 'thread';
+    proc.ppid = st.ppid;
+    proc.comm = st.name;
+    proc.uid = st.uid[0];
+  } catch (err) {
+    if (!isProcError(err)) throw err;
+    if (err.kind === 'NotFound') {
+      if (all) return 'exited';
+      note(w, 'exited during the scan');
+    } else {
+      note(w, `${what(err)}: status`);
+    }
+  }
+  let table: NativeFdTable;
+  try {
+    table = readTable(reader, nat, pid);
+  } catch (err) {
+    if (!isProcError(err)) throw err;
+    // "every process this user may read": the others are counted, not listed
+    if (all) return err.kind === 'NotFound' ? 'exited' : 'denied';
+    note(w, err.kind === 'NotFound' ? 'exited during the scan' : `${what(err)}: fd`);
+    table = { fds: [], linkDenied: false, fdinfoDenied: false };
+  }
+  if (table.linkDenied) note(w, 'permission denied: fd');
+  if (table.fdinfoDenied) note(w, 'permission denied: fdinfo');
+  for (const raw of table.fds) {
+    const info = raw.fdinfo;
+    const link = parseFdLink(raw.link);
+    let kind = linkKind(link);
+    if (link.type === 'path' || link.type === 'deleted') kind = pathKind(reader, pid, raw.fd, raw.mode, info, cache.kinds);
+    proc.fds.push(fdSnapshot(raw.fd, raw.link, link, info, kind));
+  }
+  if (opts.maps) {
+    try {
+      proc.maps = reader.fileMaps(pid, cache.maps);
+    } catch (err) {
+      if (!isProcError(err)) throw err;
+      if (err.kind !== 'NotFound') note(w, `${what(err)}: maps`);
+      else if (!all) note(w, 'exited during the scan');
+    }
+  }
+  return proc;
+}
+
+
+export interface ScanAllOptions extends ScanOptions {
+  nat: SnapshotNative | null;
+  /** 1 (default): this process only; 2: with a helper process, for a big scan of the live /proc with the real native calls */
+  threads?: 1 | 2 | undefined;
+}
+
+/** Below this many processes the helper's start (~60 ms of the other core) is not worth it. */
+const HELPER_MIN_PROCESSES = 48;
+/** A helper that has not answered by then is given up on and its processes are read here. */
+const HELPER_WAIT_MS = 60_000;
+/** Queue entries: [index, pid] as two int32; a pipe holds 64 KiB, so the queue never blocks its writer. */
+const QUEUE_ENTRY = 8;
+const QUEUE_MAX = 8192;
+
+/**
+ * The helper's results, packed: a structured clone of ~6k fd objects costs more than reading them (~100 ms
+ * both ends); one Float64Array, one string of links and one of maps cost a copy.
+ */
+export interface ScanWorkerReply {
+  /** per process read, in the order read: [index into list, header] */
+  heads: Array<[number, PackedHead]>;
+  /** FD_WIDTH numbers per fd, processes in the order of heads */
+  nums: Float64Array;
+  /** every fd's link text, each followed by NUL (a link never holds one) */
+  links: string;
+  /** every file-backed mapping, 8 fields each followed by NUL (paths hold no NUL) */
+  maps: string;
+  /** fdinfo that does not fit in numbers (per-type lines, huge values): [fd number index, parsed] */
+  infos: Array<[number, FdInfo]>;
+  error: string | null;
+}
+
+/** A process's part of the reply: why it is left out, or the fields of its ProcessSnapshot that are not fds or maps. */
+export type PackedHead = 'exited' | 'denied' | 'thread' | { pid: number; ppid: number | null; comm: string | null; uid: number | null; notes: string[]; requestedTids: number[]; fds: number; maps: number };
+
+const FD_WIDTH = 8; // fd, kind, info state, flags, mnt_id, pos, ino, scm_fds
+// a mapping packs 8 fields: start, end, perms, offset, dev, inode, path, deleted
+const KINDS: FdKind[] = ['file', 'dir', 'socket', 'pipe', 'anon', 'memfd', 'device', 'unknown'];
+const INFO_NONE = 0;
+const INFO_PACKED = 1;
+const INFO_APART = 2;
+const flagsTexts = new Map<number, string>();
+const flagsText = (f: number): string => {
+  let t = flagsTexts.get(f);
+  if (t === undefined) flagsTexts.set(f, (t = '0' + f.toString(8)));
+  return t;
+};
+
+/** Packs the helper's results as processes come. */
+export class ScanPacker {
+  private nums = new Float64Array(FD_WIDTH * 4096);
+  private n = 0;
+  private links: string[] = [];
+  private maps: string[] = [];
+  private readonly heads: Array<[number, PackedHead]> = [];
+  private readonly infos: Array<[number, FdInfo]> = [];
+
+  add(index: number, r: ScanResult): void {
+    if (typeof r === 'string') {
+      this.heads.push([index, r]);
+      return;
+    }
+    this.heads.push([index, { pid: r.pid, ppid: r.ppid, comm: r.comm, uid: r.uid, notes: r.notes, requestedTids: r.requestedTids, fds: r.fds.length, maps: r.maps.length }]);
+    for (const f of r.fds) {
+      if (this.nums.length < (this.n + 1) * FD_WIDTH) {
+        const bigger = new Float64Array(this.nums.length * 2);
+        bigger.set(this.nums);
+        this.nums = bigger;
+      }
+      const o = this.n * FD_WIDTH;
+      const a = this.nums;
+      a[o] = f.fd;
+      a[o + 1] = KINDS.indexOf(f.kind);
+      const i = f.info;
+      if (i === null) a[o + 2] = INFO_NONE;
+      else if (
+        i.pos <= MAX_EXACT && (i.ino === null || i.ino <= MAX_EXACT) && i.flagsText === flagsText(i.flags) &&
+        i.eventfd === undefined && i.epoll === undefined && i.inotify === undefined && i.signalfd === undefined &&
+        i.timerfd === undefined && i.pidfd === undefined && i.locks === undefined && i.other === undefined
+      ) {
+        a[o + 2] = INFO_PACKED;
+        a[o + 3] = i.flags;
+        a[o + 4] = i.mntId ?? NaN;
+        a[o + 5] = Number(i.pos);
+        a[o + 6] = i.ino === null ? NaN : Number(i.ino);
+        a[o + 7] = i.scmFds ?? NaN;
+      } else {
+        a[o + 2] = INFO_APART;
+        this.infos.push([this.n, i]);
+      }
+      this.links.push(f.linkText);
+      this.n++;
+    }
+    for (const m of r.maps) {
+      const p = m.path as { type: 'path'; path: string; deleted: boolean };
+      this.maps.push(m.start.toString(16), m.end.toString(16), m.perms, m.offset.toString(16), m.dev, m.inode.toString(), p.path, p.deleted ? '1' : '');
+    }
+  }
+
+  /** The reply, and what to transfer with it. */
+  reply(error: string | null): { reply: ScanWorkerReply; transfer: ArrayBuffer[] } {
+    const nums = this.nums.slice(0, this.n * FD_WIDTH);
+    const join = (xs: string[]): string => (xs.length > 0 ? xs.join('\0') + '\0' : '');
+    return { reply: { heads: this.heads, nums, links: join(this.links), maps: join(this.maps), infos: this.infos, error }, transfer: [nums.buffer as ArrayBuffer] };
+  }
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Unpacks a helper's reply into out[index], as scanProcess would have returned it. */
+export function unpackReply(msg: ScanWorkerReply, out: Array<ScanResult | undefined>): void {
+  const a = msg.nums;
+  const apart = new Map(msg.infos);
+  let n = 0;
+  let li = 0;
+  let mi = 0;
+  const links = msg.links;
+  const maps = msg.maps;
+  const field = (): string => {
+    const end = maps.indexOf('\0', mi);
+    const v = maps.slice(mi, end);
+    mi = end + 1;
+    return v;
+  };
+  for (const [index, h] of msg.heads) {
+    if (typeof h === 'string') {
+      out[index] = h;
+      continue;
+    }
+    const proc: ProcessSnapshot = { pid: h.pid, ppid: h.ppid, comm: h.comm, uid: h.uid, fds: [], maps: [], notes: h.notes, requestedTids: h.requestedTids };
+    for (let k = 0; k < h.fds; k++, n++) {
+      const o = n * FD_WIDTH;
+      const end = links.indexOf('\0', li);
+      const linkText = links.slice(li, end);
+      li = end + 1;
+      let info: FdInfo | null = null;
+      if (a[o + 2] === INFO_PACKED) {
+        const flags = a[o + 3]!;
+        const mnt = a[o + 4]!;
+        const ino = a[o + 6]!;
+        const scm = a[o + 7]!;
+        info = { pos: BigInt(a[o + 5]!), flags, flagsText: flagsText(flags), mntId: Number.isNaN(mnt) ? null : mnt, ino: Number.isNaN(ino) ? null : BigInt(ino) };
+        if (!Number.isNaN(scm)) info.scmFds = scm;
+      } else if (a[o + 2] === INFO_APART) {
+        info = apart.get(n) ?? null;
+      }
+      proc.fds.push(fdSnapshot(a[o]!, linkText, parseFdLink(linkText), info, KINDS[a[o + 1]!]!));
+    }
+    for (let k = 0; k < h.maps; k++) {
+      const start = BigInt('0x' + field());
+      const end = BigInt('0x' + field());
+      const perms = field();
+      const offset = BigInt('0x' + field());
+      const dev = field();
+      const inode = BigInt(field());
+      const path = field();
+      const deleted = field() === '1';
+      proc.maps.push({ start, end, perms, shared: perms.charCodeAt(3) === 0x73 /* s */, offset, dev, inode, path: { type: 'path', path, deleted } });
+    }
+    out[index] = proc;
+  }
+}
+
+function fdSnapshot(fd: number, linkText: string, link: FdLink, info: FdInfo | null, kind: FdKind): FdSnapshot {
+  return {
+    fd,
+    linkText,
+    link,
+    info,
+    cloexec: info ? (info.flags & O_CLOEXEC) !== 0 : null,
+    kind,
+    target: formatFdLink(link),
+    socket: null,
+    ofd: null,
+    inFlight: info?.scmFds ?? null,
+  };
+}
+
+/**
+ * Scans every [pid, tids] of `list`; the results in the same order.
+ * A big scan of the live /proc runs in two processes: this one and a helper (./scan-child.ts) take the next
+ * process from a queue in a pipe (reads of one 8-byte entry are atomic), so the split balances itself, and
+ * the helper's results come back packed through a second pipe. Two processes, not two threads: threads of
+ * one process share its fd table, and two threads opening and closing /proc files by the thousand slowed
+ * each of those calls ~1.7x (strace -c), which cost more than the second core gave.
+ */
+export function scanAll(root: string, list: Array<[number, number[]]>, opts: ScanAllOptions): ScanResult[] {
+  const out = new Array<ScanResult | undefined>(list.length);
+  const reader = new ProcReader(root);
+  const cache = new ScanCache();
+  const so: ScanOptions = { all: opts.all, maps: opts.maps };
+  const scan = (i: number): void => {
+    const [pid, tids] = list[i]!;
+    out[i] = scanProcess(reader, opts.nat, pid, tids, so, cache);
+  };
+  // two processes only when asked: measured on the shared 2-core machine, the helper's start and the unpacking
+  // of its share cost what its share saved (docs/snapshot.md)
+  const threads = opts.threads === 2 && root === '/proc' && opts.nat !== null && opts.nat.readFdTable === native.readFdTable && list.length >= HELPER_MIN_PROCESSES ? 2 : 1;
+  const h = threads === 2 ? startHelper(list, so) : null;
+  if (h) {
+    const entry = Buffer.alloc(QUEUE_ENTRY);
+    let mine = 0;
+    try {
+      while (fs.readSync(h.queue, entry, 0, QUEUE_ENTRY, null) === QUEUE_ENTRY) {
+        scan(entry.readInt32LE(0));
+        mine++;
+      }
+    } finally {
+      fs.closeSync(h.queue);
+    }
+    for (let i = h.queued; i < list.length; i++) scan(i);
+    // the helper took some: wait for them (if it never started, it finds the queue empty)
+    if (mine < h.queued) receiveHelper(h.results, out, list);
+    fs.closeSync(h.results);
+  }
+  // everything not read yet: all of it on one thread, or what the helper did not bring (it failed, or timed out)
+  for (let i = 0; i < list.length; i++) if (out[i] === undefined) scan(i);
+  return out as ScanResult[];
+}
+
+interface Helper {
+  /** read end of the queue */
+  queue: number;
+  /** how many of list's first entries are queued */
+  queued: number;
+  /** read end of the results pipe */
+  results: number;
+}
+
+function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper | null {
+  const q = native.pipe();
+  if (!Array.isArray(q)) return null;
+  const r = native.pipe();
+  if (!Array.isArray(r)) {
+    fs.closeSync(q[0]);
+    fs.closeSync(q[1]);
+    return null;
+  }
+  const queued = Math.min(list.length, QUEUE_MAX);
+  try {
+    const buf = Buffer.alloc(queued * QUEUE_ENTRY);
+    for (let i = 0; i < queued; i++) {
+      buf.writeInt32LE(i, i * QUEUE_ENTRY);
+      buf.writeInt32LE(list[i]![0], i * QUEUE_ENTRY + 4);
+    }
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(q[1], buf, off);
+    fs.closeSync(q[1]);
+    q[1] = -1;
+    const script = fileURLToPath(new URL('./scan-child.js', import.meta.url));
+    const child = spawn(process.execPath, [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps'], {
+      stdio: ['ignore', 'ignore', 'ignore', q[0], r[1]],
+      env: { ...process.env, FDWATCH_SNAPSHOT_THREADS: '1' },
+    });
+    // a helper that cannot start leaves its share to this process: nothing to report
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    for (const fd of [q[1], r[0]]) if (fd >= 0) fs.closeSync(fd);
+    fs.closeSync(r[1]);
+    // the queue is still readable: this process takes all of it
+    return { queue: q[0], queued, results: -1 };
+  }
+  fs.closeSync(r[1]); // the helper holds the only write end: its exit is the end of file
+  return { queue: q[0], queued, results: r[0] };
+}
+
+/** Reads the helper's reply to end of file and unpacks it into out; a missing or broken reply leaves out as it is. */
+function receiveHelper(fd: number, out: Array<ScanResult | undefined>, list: Array<[number, number[]]>): void {
+  if (fd < 0) return;
+  const chunks: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(1 << 20);
+  let used = 0;
+  for (;;) {
+    if (native.pollIn(fd, HELPER_WAIT_MS) !== 'ready') return;
+    let n: number;
+    try {
+      n = fs.readSync(fd, chunk, used, chunk.length - used, null);
+    } catch {
+      return;
+    }
+    if (n === 0) break;
+    used += n;
+    if (used === chunk.length) {
+      chunks.push(chunk);
+      chunk = Buffer.allocUnsafe(chunk.length * 2);
+      used = 0;
+    }
+  }
+  chunks.push(chunk.subarray(0, used));
+  let msg: ScanWorkerReply;
+  try {
+    msg = v8.deserialize(Buffer.concat(chunks)) as ScanWorkerReply;
+  } catch {
+    return; // cut short (the helper died mid-write)
+  }
+  unpackReply(msg, out);
+  // the helper was given pids only: the thread ids asked for stay here
+  for (const [index] of msg.heads) {
+    const r = out[index];
+    if (r !== undefined && typeof r !== 'string') r.requestedTids = list[index]![1];
+  }
+}

@@ -164,24 +164,42 @@ function statOrNull(p: string): fs.BigIntStats | null {
 
 const PAGE_MASK = 0xfffn; // mmap rounds a length up to whole 4 KiB pages; other page sizes fall to the fd
 
+/** An open file description of the trace (`origin`) -> the dev/inode its mappings showed: one file, whatever maps it. */
+const mapIdentities = new Map<string, { dev: string; inode: number }>();
+const MAX_MAP_IDENTITIES = 4096;
+
 /**
  * The kernel's own view of a new mapping (device, inode), by one stat per record, never a read of the whole
  * /proc/PID/maps: the mapping itself (map_files/START-END, root only, exact for deleted files and other mount
  * namespaces), else the fd it was made from if it still names that file, else the path once the process is gone.
+ * A mapping of an open file description seen before costs nothing: its file is known (and stays known once the
+ * mapping, the fd and the process are gone, as they are when the trace lags behind a busy program).
  */
-function mapDetails(m: MapRecord): void {
+export function mapDetails(m: MapRecord): void {
+  const known = m.origin !== undefined ? mapIdentities.get(m.origin) : undefined;
+  if (known) { m.dev = known.dev; m.inode = known.inode; return; }
   const start = BigInt(m.start);
   const end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK;
   let st = statOrNull(`/proc/${m.pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
-  if (!st && m.fd != null) {
+  // the file of the fd, when it still names the mapped one: what the open file description maps every time
+  let fdFile: fs.BigIntStats | null = null;
+  if (m.fd != null) {
     const fdPath = `/proc/${m.pid}/fd/${m.fd}`;
     try {
       const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
-      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) st = statOrNull(fdPath);
+      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) fdFile = statOrNull(fdPath);
     } catch { /* closed */ }
   }
+  st ??= fdFile;
   if (!st && m.path && m.path.startsWith('/') && !m.path.endsWith(' (deleted)')) st = statOrNull(m.path);
-  if (st) { m.dev = devText(st.dev); m.inode = Number(st.ino); }
+  if (!st) return;
+  m.dev = devText(st.dev);
+  m.inode = Number(st.ino);
+  // remembered only when the mapping is the fd's own file (a shared /dev/zero mapping gets a new shmem file each time)
+  if (m.origin !== undefined && fdFile !== null && fdFile.dev === st.dev && fdFile.ino === st.ino) {
+    if (mapIdentities.size >= MAX_MAP_IDENTITIES) mapIdentities.clear();
+    mapIdentities.set(m.origin, { dev: m.dev, inode: m.inode });
+  }
 }
 
 function threadsOf(pid: number): number[] {

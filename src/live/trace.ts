@@ -270,6 +270,8 @@ const GROWTH_MAX_PIDS = 1024;
 const SETTLE_POLLS = 3;
 /** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
 const MAX_HOLDERS = 4096;
+/** Sockets remembered as made in the trace (newest kept). */
+const MAX_BORN = 65536;
 
 /** A process holding a receiving socket: `fds`, its fd numbers when first seen (what it receives comes after). */
 interface Holder { pid: number; fd: number; comm: string | null; uid: number | null; traced: boolean; fds: Set<number> | null }
@@ -495,6 +497,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
     for (const q of session.queued()) {
       seen.add(q.inode);
       if (!final && !lastSeen.has(q.inode)) continue; // a traced receiver usually takes it at once
+      // made in the trace and never passed on: only traced processes can hold it, and the trace shows their receive
+      // (a walk over every fd of every process, ~250 ms on a busy host, while strace waits on the FIFO)
+      if (!final && bornTraced.has(q.inode)) continue;
       const found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
       if (found.length === 0) {
         const last = untracedHolders(q.inode)[0] ?? null;
@@ -537,6 +542,22 @@ export function startLive(opts: LiveOptions): LiveHandle {
     lastSeen = seen;
   };
 
+  // Sockets a traced process made (socket, socketpair, accept) and passed on only to traced receivers: a process holds
+  // one only by inheritance or a transfer, and the descendants of a traced process are traced, so no untraced
+  // process can receive on it
+  const bornTraced = new Set<number>();
+  const noteBorn = (target: string | null): void => {
+    const inode = target !== null ? parseDecor(target).inode : null;
+    if (inode === null) return;
+    bornTraced.add(inode);
+    // bounded: the oldest are forgotten (a forgotten socket is walked for, as any other)
+    if (bornTraced.size > MAX_BORN) bornTraced.delete(bornTraced.values().next().value!);
+  };
+  const forgetBorn = (target: string | null): void => {
+    const inode = target !== null ? parseDecor(target).inode : null;
+    if (inode !== null) bornTraced.delete(inode);
+  };
+
   // fdwatch's own wrapper (strace's exec of `sh -c 'exec 2>&4 ...; exec "$0" "$@"' CMD`, its dup2 and close of
   // strace's fds) is not the user's program: the command's records start at its exec of CMD
   let rootExecs = 0;
@@ -547,7 +568,12 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
 
   const session = new TraceSession((r) => {
-    if (r.type === 'transfer') enrich(r);
+    if (r.type === 'transfer') {
+      enrich(r);
+      // a socket a traced receive took stays among the traced; one anywhere else may be held by anyone
+      if (r.kind === 'socket' && !(r.state === 'delivered' && r.to !== null && r.to.tid !== null)) forgetBorn(r.target);
+    }
+    else if (r.type === 'fd' && r.op === 'open' && r.kind === 'socket') noteBorn(r.target);
     if (r.type === 'map') mapDetails(r);
     if (r.type === 'process') {
       if (r.event === 'attach' && !attached.has(r.pid) && commandRoot === null && opts.command) { commandRoot = r.pid; commandTree.add(r.pid); }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferRecord } from '../../src/model/records.js';
 import { lineBatch } from '../../src/cli/live-common.js';
-import { BIN, records, tmp } from './run.js';
+import { BIN, childrenOf, records, tmp } from './run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -46,6 +46,112 @@ test('a socket made in the trace and held only by traced processes: no walk over
   const mine = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`"/proc/${process.pid}/fd/`));
   assert.ok(fs.readFileSync(log, 'utf8').includes('readlink'), 'the readlinks are in the log');
   assert.equal(mine, [], 'the fds of this test runner (never traced, holding no socket of the trace) were not read');
+});
+
+// A process holding 3000 fds (what the walk must read); an untraced server that, when told, hands its connection
+// to a worker it forks (the holder fdwatch knew closes it) which takes its time to receive; and a client, connected
+// before fdwatch attaches to it (so strace names the socket's peer), that sends a file when told.
+const HOLDER = String.raw`
+import os, resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+fds = [os.open('/dev/null', os.O_RDONLY) for _ in range(3000)]
+print('holding', flush=True)
+sys.stdin.read()
+`;
+const SERVER = String.raw`
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+print('accepted', flush=True)
+sys.stdin.readline()
+if os.fork() == 0:
+    time.sleep(0.6)
+    msg, fds, flags, addr = socket.recv_fds(c, 16, 4)
+    print('got', len(fds), flush=True)
+    sys.stdin.read()
+    os._exit(0)
+c.close()
+print('handed', flush=True)
+sys.stdin.read()
+`;
+const CLIENT = String.raw`
+import os, socket, sys
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(sys.argv[1])
+sys.stdin.readline()
+socket.send_fds(c, [b'x'], [os.open('/etc/hostname', os.O_RDONLY)])
+sys.stdin.read()
+`;
+
+test('the walk for the holders of a socket nobody traced made runs in slices: the event loop turns between them', async () => {
+  const py = (name: string, text: string, args: string[] = []): { child: ReturnType<typeof spawn>; out: () => string } => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, text);
+    const child = spawn(PY, [file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    return { child, out: () => out };
+  };
+  const until = (what: string, pred: () => boolean, ms = 15000): Promise<void> => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => { if (pred()) resolve(); else if (Date.now() - t0 > ms) reject(new Error(`timed out: ${what}`)); else setTimeout(tick, 10); };
+    tick();
+  });
+  const sock = path.join(tmp, 'slow-server.sock');
+  const holder = py('holder.py', HOLDER);
+  const server = py('server.py', SERVER, [sock]);
+  const started = [holder.child, server.child];
+  let fdw: ReturnType<typeof spawn> | null = null;
+  try {
+    await until('the holder and the server', () => holder.out().includes('holding') && server.out().includes('listening'));
+    const client = py('client.py', CLIENT, [sock]);
+    started.push(client.child);
+    await until('the connection', () => server.out().includes('accepted'));
+    const json = path.join(tmp, 'walk.ndjson');
+    const log = path.join(tmp, 'fdwatch-walk.log');
+    fdw = spawn('strace', ['-o', log, '-e', 'trace=readlink,readlinkat,epoll_wait,epoll_pwait,epoll_pwait2,write',
+      process.execPath, BIN, '--no-tui', '--json', json, String(client.child.pid)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    fdw.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    fdw.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise<number | null>((resolve) => fdw!.on('exit', (x) => resolve(x)));
+    await until(`fdwatch attached: ${err}`, () => err.includes(`attached to ${client.child.pid}`));
+    server.child.stdin!.write('go\n');
+    await until('the hand-over', () => server.out().includes('handed'));
+    client.child.stdin!.write('go\n');
+    await until(`the worker's receive: ${server.out()}`, () => server.out().includes('got 1'));
+    await until(`fdwatch names the untraced receiver: ${out} ${err}`, () => /--SCM_RIGHTS-->.*delivered/.test(out));
+    const node = childrenOf(fdw.pid!)[0];
+    assert.ok(node !== undefined, 'fdwatch runs under strace');
+    process.kill(node, 'SIGINT');
+    assert.is(await exited, 130, err); // 128 + SIGINT, through strace
+    const t = records(json).filter((r): r is TransferRecord => r.type === 'transfer');
+    assert.equal(t.map((x) => [x.state, x.to?.comm, x.to?.pid !== server.child.pid, x.target]), [['delivered', 'python3', true, '/etc/hostname']], 'to the worker');
+    // the holder's 3000 links, read between turns of the event loop (epoll) rather than in one run
+    // (after the attach: the walk at the start, for the holders of what the client held then, is before strace runs)
+    let run = 0;
+    let longest = 0;
+    let read = 0;
+    let tracing = false;
+    for (const l of fs.readFileSync(log, 'utf8').split('\n')) {
+      if (l.startsWith('write(2, "fdwatch: attached to')) tracing = true;
+      if (!tracing) continue;
+      if (l.startsWith('epoll')) { run = 0; continue; }
+      if (!l.includes(`"/proc/${holder.child.pid}/fd/`)) continue;
+      read++;
+      longest = Math.max(longest, ++run);
+    }
+    assert.ok(read >= 3000, `the walk read the holder's fds: ${read}`);
+    assert.ok(longest < 1500, `at most part of them without the event loop turning: ${longest} in a row`);
+  } finally {
+    for (const c of started) c.kill('SIGKILL');
+    if (fdw && fdw.exitCode === null) fdw.kill('SIGKILL');
+  }
 });
 
 test('lines added in one turn of the event loop are written once, in order; flush writes what is pending now', async () => {

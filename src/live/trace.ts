@@ -181,22 +181,22 @@ export function mapDetails(m: MapRecord): void {
   const start = BigInt(m.start);
   const end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK;
   let st = statOrNull(`/proc/${m.pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
-  // the file of the fd, when it still names the mapped one: what the open file description maps every time
-  let fdFile: fs.BigIntStats | null = null;
-  if (m.fd != null) {
+  // a file or memfd maps as itself; a device may map something else (shared /dev/zero: a new shmem file each time)
+  const plain = m.path !== null && !(m.path.startsWith('/dev/') && !m.path.startsWith('/dev/shm/'));
+  let same = st !== null && plain;
+  if (!st && m.fd != null) {
     const fdPath = `/proc/${m.pid}/fd/${m.fd}`;
     try {
       const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
-      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) fdFile = statOrNull(fdPath);
+      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) { st = statOrNull(fdPath); same = st !== null && plain; }
     } catch { /* closed */ }
   }
-  st ??= fdFile;
   if (!st && m.path && m.path.startsWith('/') && !m.path.endsWith(' (deleted)')) st = statOrNull(m.path);
   if (!st) return;
   m.dev = devText(st.dev);
   m.inode = Number(st.ino);
-  // remembered only when the mapping is the fd's own file (a shared /dev/zero mapping gets a new shmem file each time)
-  if (m.origin !== undefined && fdFile !== null && fdFile.dev === st.dev && fdFile.ino === st.ino) {
+  // remembered only when what was found is the open file description's own file
+  if (m.origin !== undefined && same) {
     if (mapIdentities.size >= MAX_MAP_IDENTITIES) mapIdentities.clear();
     mapIdentities.set(m.origin, { dev: m.dev, inode: m.inode });
   }

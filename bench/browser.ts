@@ -57,6 +57,11 @@ function delivered(json: string): number {
   return fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"transfer"') && l.includes('"state":"delivered"')).length;
 }
 
+/** fds that SCM_RIGHTS receives installed in this run (fd records of recvmsg/recvmmsg): its own ground truth. */
+function installed(json: string): number {
+  return fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"fd"') && l.includes('"op":"receive"') && /"syscall":"recvm?msg"/.test(l)).length;
+}
+
 function summaryOf(json: string): Record<string, unknown> {
   const lines = fs.readFileSync(json, 'utf8').trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
@@ -80,6 +85,7 @@ export async function benchBrowser(): Promise<Result> {
     const ours: number[] = [];
     const ebpf: number[] = [];
     const seen: number[] = [];
+    const got: number[] = [];
     const seenBpf: number[] = [];
     let parseErrors = 0;
     let lost = 0;
@@ -92,6 +98,7 @@ export async function benchBrowser(): Promise<Result> {
       if (r.code !== 0) throw new Error(`fdwatch -- chromium exited ${r.code}: ${r.err}`);
       ours.push(r.ms);
       seen.push(delivered(json));
+      got.push(installed(json));
       parseErrors += Number(summaryOf(json)['parseErrors'] ?? 0);
       if (!bpf) {
         const bj = path.join(tmp, 'bpf.ndjson');
@@ -129,7 +136,7 @@ export async function benchBrowser(): Promise<Result> {
     const out = [
       `live: fdwatch --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
       `  against plain strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6); untraced ${secs(median(untraced))}`,
-      `  transfers delivered per run ${seen.join(', ')} (a strace log of the same command shows ${truth} fds received by SCM_RIGHTS); parse errors ${parseErrors}`,
+      `  transfers delivered per run ${seen.map((n, i) => `${n}/${got[i]}`).join(', ')} of the fds that run's receives installed${seen.every((n, i) => n === got[i]) ? ' (none missed)' : ' (MISSED SOME)'}; the command varies from run to run (a strace log of it shows ${truth}); parse errors ${parseErrors}`,
     ];
     if (bpf) out.push(`bpf: (skipped: ${bpf})`);
     else {

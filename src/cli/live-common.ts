@@ -1,5 +1,5 @@
 // What the two runners of a live trace share (line mode in watch.ts, the dashboard in watch-tui.ts): options,
-// the --only filter, the exit status, live NDJSON and ending the demo's command.
+// the --only filter, the exit status, live NDJSON, batched lines and ending the demo's command.
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import type { LiveHandle, LiveResult } from '../live/trace.js';
@@ -85,6 +85,27 @@ export function liveJson(json: string | null, onError: (message: string) => void
   const writer = json !== null ? openNdjson(json, (e) => onError(writeFailure(json, e))) : null;
   const timer = writer ? setInterval(() => writer.flush(), 250) : null;
   return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
+}
+
+/** Lines gathered until the event loop turns (or 64 KiB of them), then written at once by `write`. */
+export function lineBatch(write: (text: string) => void): { add: (line: string) => void; flush: () => void } {
+  let pending = '';
+  let queued = false;
+  const flush = (): void => {
+    queued = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return {
+    add(line) {
+      pending += line + '\n';
+      if (pending.length >= 1 << 16) flush();
+      else if (!queued) { queued = true; setImmediate(flush); }
+    },
+    flush,
+  };
 }
 
 /** `--dot`: every record goes into the graph, which is written (and drawn) once the trace has ended. */

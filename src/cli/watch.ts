@@ -6,7 +6,7 @@ import { LiveError, type LiveHandle } from '../live/trace.js';
 import { startBackend } from './backend.js';
 import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
-import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+import { endCommand, exitCodeOf, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 
 import { choose } from '../live/select.js';
 import { UsageError } from '../model/errors.js';
@@ -44,9 +44,12 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   const jsonOnStdout = opts.json === '-';
   let failure: string | null = null;
   let linesFailed = false;
+  // the lines of one read of the trace in one write: stderr and pipes are written synchronously, a syscall a line
+  const lines = lineBatch((text) => { if (!linesFailed) lineOut.write(text); });
   const fail = (message: string): void => {
     if (failure) return;
     failure = message;
+    lines.flush();
     process.stderr.write(`fdwatch: ${message}\n`);
     void live?.stop();
   };
@@ -62,17 +65,20 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       writer?.write(r);
       if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
         const line = formatRecord(r);
-        if (line !== null) lineOut.write(line + '\n');
+        if (line !== null) lines.add(line);
       }
     };
+    process.on('exit', lines.flush);
     try {
       live = startBackend(opts, {
         pids: opts.pids, command: opts.command, onRecord,
-        onStatus: (s) => { if (s.message) process.stderr.write(`fdwatch: ${esc(s.message)}\n`); }, // it names comms
+        // it names comms; after the lines before it, as they happened
+        onStatus: (s) => { if (s.message) { lines.flush(); process.stderr.write(`fdwatch: ${esc(s.message)}\n`); } },
       }).handle;
       if (signals.first) void live.stop();
       if (failure) void live.stop();
       const r = await live.done;
+      lines.flush();
       endCommand(opts, live);
       close();
       if (r.error) process.stderr.write(`fdwatch: ${esc(r.error)}\n`);
@@ -86,6 +92,8 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });
     } finally {
+      process.removeListener('exit', lines.flush);
+      lines.flush();
       close();
     }
   } finally {

@@ -164,24 +164,42 @@ function statOrNull(p: string): fs.BigIntStats | null {
 
 const PAGE_MASK = 0xfffn; // mmap rounds a length up to whole 4 KiB pages; other page sizes fall to the fd
 
+/** An open file description of the trace (`origin`) -> the dev/inode its mappings showed: one file, whatever maps it. */
+const mapIdentities = new Map<string, { dev: string; inode: number }>();
+const MAX_MAP_IDENTITIES = 4096;
+
 /**
  * The kernel's own view of a new mapping (device, inode), by one stat per record, never a read of the whole
  * /proc/PID/maps: the mapping itself (map_files/START-END, root only, exact for deleted files and other mount
  * namespaces), else the fd it was made from if it still names that file, else the path once the process is gone.
+ * A mapping of an open file description seen before costs nothing: its file is known (and stays known once the
+ * mapping, the fd and the process are gone, as they are when the trace lags behind a busy program).
  */
-function mapDetails(m: MapRecord): void {
+export function mapDetails(m: MapRecord): void {
+  const known = m.origin !== undefined ? mapIdentities.get(m.origin) : undefined;
+  if (known) { m.dev = known.dev; m.inode = known.inode; return; }
   const start = BigInt(m.start);
   const end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK;
   let st = statOrNull(`/proc/${m.pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
+  // a file or memfd maps as itself; a device may map something else (shared /dev/zero: a new shmem file each time)
+  const plain = m.path !== null && !(m.path.startsWith('/dev/') && !m.path.startsWith('/dev/shm/'));
+  let same = st !== null && plain;
   if (!st && m.fd != null) {
     const fdPath = `/proc/${m.pid}/fd/${m.fd}`;
     try {
       const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
-      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) st = statOrNull(fdPath);
+      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) { st = statOrNull(fdPath); same = st !== null && plain; }
     } catch { /* closed */ }
   }
   if (!st && m.path && m.path.startsWith('/') && !m.path.endsWith(' (deleted)')) st = statOrNull(m.path);
-  if (st) { m.dev = devText(st.dev); m.inode = Number(st.ino); }
+  if (!st) return;
+  m.dev = devText(st.dev);
+  m.inode = Number(st.ino);
+  // remembered only when what was found is the open file description's own file
+  if (m.origin !== undefined && same) {
+    if (mapIdentities.size >= MAX_MAP_IDENTITIES) mapIdentities.clear();
+    mapIdentities.set(m.origin, { dev: m.dev, inode: m.inode });
+  }
 }
 
 function threadsOf(pid: number): number[] {
@@ -252,6 +270,8 @@ const GROWTH_MAX_PIDS = 1024;
 const SETTLE_POLLS = 3;
 /** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
 const MAX_HOLDERS = 4096;
+/** Sockets remembered as made in the trace (newest kept). */
+const MAX_BORN = 65536;
 
 /** A process holding a receiving socket: `fds`, its fd numbers when first seen (what it receives comes after). */
 interface Holder { pid: number; fd: number; comm: string | null; uid: number | null; traced: boolean; fds: Set<number> | null }
@@ -263,27 +283,74 @@ function peerEnd(h: Holder): PeerEnd {
 }
 
 
-/** Every process holding socket `inode`: the known holders if they still do, or a scan of /proc. */
-function findHolders(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
+/** The known holders of socket `inode`, when every one still holds it (null: they must be found again). */
+function stillHolding(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] | null {
+  if (!known || known.length === 0) return null;
   const want = `socket:[${inode}]`;
-  const holds = (pid: number, fd: number): boolean => { try { return proc.fdLink(pid, fd) === want; } catch { return false; } };
-  if (known) {
-    const still = known.filter((h) => holds(h.pid, h.fd));
-    if (still.length === known.length && still.length > 0) {
-      for (const h of still) h.traced = traced(h.pid);
-      return still;
-    }
-  }
+  for (const h of known) { try { if (proc.fdLink(h.pid, h.fd) !== want) return null; } catch { return null; } }
+  for (const h of known) h.traced = traced(h.pid);
+  return known;
+}
+
+/** The processes a walk found holding socket `inode` (pid, its first fd) that still do, as holders. */
+function holdersFrom(inode: number, found: Array<{ pid: number; fd: number }>, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
+  const want = `socket:[${inode}]`;
   const out: Holder[] = [];
-  for (const pid of proc.listPids()) {
-    if (pid === process.pid) continue;
-    let fds: number[];
-    try { fds = proc.listFds(pid); } catch { continue; }
-    const fd = fds.find((f) => holds(pid, f));
-    if (fd === undefined) continue;
+  for (const { pid, fd } of found) {
+    try { if (proc.fdLink(pid, fd) !== want) continue; } catch { continue; }
     const old = known?.find((h) => h.pid === pid);
     out.push({ pid, fd, comm: comm(pid), uid: uidOf(pid), traced: traced(pid), fds: old ? old.fds : null });
   }
+  return out;
+}
+
+/** How long one slice of a walk over every process's fds may hold the event loop (ms): the FIFO drains between. */
+const WALK_SLICE_MS = 2;
+
+/**
+ * One walk over every fd of every process (but fdwatch) for the holders of `inodes`: socket inode -> each process
+ * holding it, with its first fd. `sliced`: a few milliseconds per turn of the event loop, `done` at the end, so
+ * strace's FIFO keeps draining while it runs (a whole walk is ~250 ms on a host with 12k fds); else all at once.
+ */
+function walkHolders(inodes: Set<number>, sliced: boolean, done: (found: Map<number, Array<{ pid: number; fd: number }>>) => void): void {
+  const found = new Map<number, Array<{ pid: number; fd: number }>>();
+  const pids = proc.listPids();
+  let i = 0;
+  let fds: number[] = [];
+  let j = 0;
+  const step = (): void => {
+    const t = performance.now();
+    for (let n = 0; ; n++) {
+      if (sliced && (n & 15) === 15 && performance.now() - t >= WALK_SLICE_MS) { setImmediate(step); return; }
+      if (j >= fds.length) {
+        if (i >= pids.length) break;
+        const pid = pids[i++]!;
+        j = 0;
+        try { fds = pid === process.pid ? [] : proc.listFds(pid); } catch { fds = []; }
+        continue;
+      }
+      const pid = pids[i - 1]!;
+      const fd = fds[j++]!;
+      let link: string;
+      try { link = proc.fdLink(pid, fd); } catch { continue; }
+      if (!link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (!inodes.has(inode)) continue;
+      const list = found.get(inode);
+      if (!list) found.set(inode, [{ pid, fd }]);
+      else if (!list.some((h) => h.pid === pid)) list.push({ pid, fd });
+    }
+    done(found);
+  };
+  if (sliced) setImmediate(step); else step();
+}
+
+/** Every process holding socket `inode`: the known holders if they still do, or a walk over /proc, now. */
+function findHolders(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
+  const still = stillHolding(inode, known, traced);
+  if (still) return still;
+  let out: Holder[] = [];
+  walkHolders(new Set([inode]), false, (found) => { out = holdersFrom(inode, found.get(inode) ?? [], known, traced); });
   return out;
 }
 
@@ -472,12 +539,29 @@ export function startLive(opts: LiveOptions): LiveHandle {
   const waits = new Map<number, number>();
   /** sockets the kernel was seen to hold the queued fds on (their holder alive then) */
   const observed = new Set<number>();
+  /** sockets whose holders a walk must find; the walk running; what the last walks found, per socket */
+  const wanted = new Set<number>();
+  let walking = false;
+  const walked = new Map<number, Array<{ pid: number; fd: number }>>();
   const pollPeers = (final: boolean): void => {
     const seen = new Set<number>();
     for (const q of session.queued()) {
       seen.add(q.inode);
       if (!final && !lastSeen.has(q.inode)) continue; // a traced receiver usually takes it at once
-      const found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
+      // made in the trace and never passed on: only traced processes can hold it, and the trace shows their receive
+      // (a walk over every fd of every process, ~250 ms on a busy host, while strace waits on the FIFO)
+      if (!final && bornTraced.has(q.inode)) continue;
+      let found: Holder[];
+      if (final) found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
+      else {
+        // while tracing, holders no longer known come from a walk sliced between reads of the FIFO (next poll)
+        const known = holders.get(q.inode) ?? null;
+        const still = stillHolding(q.inode, known, tracedByUs);
+        const w = still ? undefined : walked.get(q.inode);
+        if (!still && w === undefined) { wanted.add(q.inode); continue; }
+        walked.delete(q.inode);
+        found = still ?? holdersFrom(q.inode, w!, known, tracedByUs);
+      }
       if (found.length === 0) {
         const last = untracedHolders(q.inode)[0] ?? null;
         holders.delete(q.inode);
@@ -512,11 +596,38 @@ export function startLive(opts: LiveOptions): LiveHandle {
       if (got) session.apply({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
     }
     for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
+    for (const k of walked.keys()) if (!seen.has(k)) walked.delete(k);
+    for (const k of wanted) if (!seen.has(k)) wanted.delete(k);
+    if (!final && !walking && wanted.size > 0) {
+      walking = true;
+      const inodes = new Set(wanted);
+      wanted.clear();
+      walkHolders(inodes, true, (found) => {
+        walking = false;
+        for (const inode of inodes) walked.set(inode, found.get(inode) ?? []);
+      });
+    }
     for (const k of observed) if (!seen.has(k)) observed.delete(k);
     for (const k of receiverOf.keys()) if (!seen.has(k)) receiverOf.delete(k);
     // long runs stay bounded: past this many, holders of sockets with nothing queued are looked up again if needed
     if (holders.size > MAX_HOLDERS) for (const k of holders.keys()) if (!seen.has(k)) holders.delete(k);
     lastSeen = seen;
+  };
+
+  // Sockets a traced process made (socket, socketpair, accept) and passed on only to traced receivers: a process holds
+  // one only by inheritance or a transfer, and the descendants of a traced process are traced, so no untraced
+  // process can receive on it
+  const bornTraced = new Set<number>();
+  const noteBorn = (target: string | null): void => {
+    const inode = target !== null ? parseDecor(target).inode : null;
+    if (inode === null) return;
+    bornTraced.add(inode);
+    // bounded: the oldest are forgotten (a forgotten socket is walked for, as any other)
+    if (bornTraced.size > MAX_BORN) bornTraced.delete(bornTraced.values().next().value!);
+  };
+  const forgetBorn = (target: string | null): void => {
+    const inode = target !== null ? parseDecor(target).inode : null;
+    if (inode !== null) bornTraced.delete(inode);
   };
 
   // fdwatch's own wrapper (strace's exec of `sh -c 'exec 2>&4 ...; exec "$0" "$@"' CMD`, its dup2 and close of
@@ -529,7 +640,12 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
 
   const session = new TraceSession((r) => {
-    if (r.type === 'transfer') enrich(r);
+    if (r.type === 'transfer') {
+      enrich(r);
+      // a socket a traced receive took stays among the traced; one anywhere else may be held by anyone
+      if (r.kind === 'socket' && !(r.state === 'delivered' && r.to !== null && r.to.tid !== null)) forgetBorn(r.target);
+    }
+    else if (r.type === 'fd' && r.op === 'open' && r.kind === 'socket') noteBorn(r.target);
     if (r.type === 'map') mapDetails(r);
     if (r.type === 'process') {
       if (r.event === 'attach' && !attached.has(r.pid) && commandRoot === null && opts.command) { commandRoot = r.pid; commandTree.add(r.pid); }

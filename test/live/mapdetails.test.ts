@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MapRecord } from '../../src/model/records.js';
+import { mapDetails } from '../../src/live/trace.js';
 import { fdwatch, records, tmp } from './run.js';
 
 // Prints "ino MAJ:MIN" of a memfd, maps it shared and unmaps it at once (the mapping is gone before fdwatch
@@ -63,6 +64,30 @@ test('shared mappings: dev and inode of a memfd unmapped at once and of a file m
   assert.ok(memfd && mapped, JSON.stringify(maps));
   assert.equal({ dev: memfd.dev, inode: memfd.inode }, truth.get('memfd'), 'the unmapped memfd, through the fd it was mapped from');
   assert.equal({ dev: mapped.dev, inode: mapped.inode }, truth.get('file'), 'the file, through map_files');
+});
+
+test('a mapping of an open file description seen before: its dev and inode even once the fd and the file are gone', () => {
+  // what a lagging trace meets on a busy program: the mapping, its fd and its file already gone when the record is read
+  const file = path.join(tmp, 'mapped-again.bin');
+  fs.writeFileSync(file, 'y'.repeat(4096));
+  const fd = fs.openSync(file, 'r');
+  const st = fs.fstatSync(fd, { bigint: true });
+  const dev = `${Number(st.dev >> 8n & 0xfffn).toString(16).padStart(2, '0')}:${Number(st.dev & 0xffn).toString(16).padStart(2, '0')}`;
+  // no mapping at this address: only the fd can tell what was mapped
+  const rec = (origin: string): MapRecord => ({
+    v: 1, type: 'map', ts: 0, pid: process.pid, start: '0x1000', end: '0x2000', perms: 'r--s', offset: '0x0', path: file, fd, origin,
+  });
+  const first = rec('ofd:test-1');
+  mapDetails(first);
+  assert.equal({ dev: first.dev, inode: first.inode }, { dev, inode: Number(st.ino) }, 'through the fd, while it is open');
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  const again = rec('ofd:test-1');
+  mapDetails(again);
+  assert.equal({ dev: again.dev, inode: again.inode }, { dev, inode: Number(st.ino) }, 'the same open file description: known');
+  const other = rec('ofd:test-2');
+  mapDetails(other);
+  assert.is(other.inode, undefined, 'another open file description with that fd number, now closed: nothing to tell');
 });
 
 test.run();

@@ -1,0 +1,178 @@
+// What keeps strace waiting on fdwatch's FIFO: nothing on the drain path walks /proc for a socket only traced
+// processes can hold, and the readable lines of one read of the trace go out in one write.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TransferRecord } from '../../src/model/records.js';
+import { lineBatch } from '../../src/cli/live-common.js';
+import { BIN, childrenOf, records, tmp } from './run.js';
+
+const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+// A parent passes a file over a socketpair to its child, which takes 0.6 s to receive it: the message waits,
+// queued, through several of fdwatch's polls of sockets nobody traced receives from.
+const SLOW_RECEIVER = String.raw`
+import os, socket, time
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+pid = os.fork()
+if pid == 0:
+    a.close()
+    time.sleep(0.6)
+    msg, fds, flags, addr = socket.recv_fds(b, 16, 4)
+    os._exit(0 if len(fds) == 1 else 1)
+b.close()
+f = os.open('/etc/hostname', os.O_RDONLY)
+socket.send_fds(a, [b'x'], [f])
+_, st = os.waitpid(pid, 0)
+os._exit(os.waitstatus_to_exitcode(st))
+`;
+
+test('a socket made in the trace and held only by traced processes: no walk over every process\'s fds while it waits', async () => {
+  const prog = path.join(tmp, 'slow_receiver.py');
+  fs.writeFileSync(prog, SLOW_RECEIVER);
+  const json = path.join(tmp, 'slow.ndjson');
+  const log = path.join(tmp, 'fdwatch-readlinks.log');
+  // fdwatch's own main thread, traced for its readlinks (not -f: the strace it runs is left alone)
+  const c = spawn('strace', ['-o', log, '-e', 'trace=readlink,readlinkat', process.execPath, BIN, '--no-tui', '--json', json, '--', PY, prog],
+    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  assert.is(code, 0, err);
+  const t = records(json).filter((r): r is TransferRecord => r.type === 'transfer');
+  assert.equal(t.map((x) => [x.state, x.target]), [['delivered', '/etc/hostname']], 'the slow receive is seen');
+  const mine = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`"/proc/${process.pid}/fd/`));
+  assert.ok(fs.readFileSync(log, 'utf8').includes('readlink'), 'the readlinks are in the log');
+  assert.equal(mine, [], 'the fds of this test runner (never traced, holding no socket of the trace) were not read');
+});
+
+// A process holding 3000 fds (what the walk must read); an untraced server that, when told, hands its connection
+// to a worker it forks (the holder fdwatch knew closes it) which takes its time to receive; and a client, connected
+// before fdwatch attaches to it (so strace names the socket's peer), that sends a file when told.
+const HOLDER = String.raw`
+import os, resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+fds = [os.open('/dev/null', os.O_RDONLY) for _ in range(3000)]
+print('holding', flush=True)
+sys.stdin.read()
+`;
+const SERVER = String.raw`
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+print('accepted', flush=True)
+sys.stdin.readline()
+if os.fork() == 0:
+    time.sleep(0.6)
+    msg, fds, flags, addr = socket.recv_fds(c, 16, 4)
+    print('got', len(fds), flush=True)
+    sys.stdin.read()
+    os._exit(0)
+c.close()
+print('handed', flush=True)
+sys.stdin.read()
+`;
+const CLIENT = String.raw`
+import os, socket, sys
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(sys.argv[1])
+sys.stdin.readline()
+socket.send_fds(c, [b'x'], [os.open('/etc/hostname', os.O_RDONLY)])
+sys.stdin.read()
+`;
+
+test('the walk for the holders of a socket nobody traced made runs in slices: the event loop turns between them', async () => {
+  const py = (name: string, text: string, args: string[] = []): { child: ReturnType<typeof spawn>; out: () => string } => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, text);
+    const child = spawn(PY, [file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    return { child, out: () => out };
+  };
+  const until = (what: string, pred: () => boolean, ms = 15000): Promise<void> => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => { if (pred()) resolve(); else if (Date.now() - t0 > ms) reject(new Error(`timed out: ${what}`)); else setTimeout(tick, 10); };
+    tick();
+  });
+  const sock = path.join(tmp, 'slow-server.sock');
+  const holder = py('holder.py', HOLDER);
+  const server = py('server.py', SERVER, [sock]);
+  const started = [holder.child, server.child];
+  let fdw: ReturnType<typeof spawn> | null = null;
+  try {
+    await until('the holder and the server', () => holder.out().includes('holding') && server.out().includes('listening'));
+    const client = py('client.py', CLIENT, [sock]);
+    started.push(client.child);
+    await until('the connection', () => server.out().includes('accepted'));
+    const json = path.join(tmp, 'walk.ndjson');
+    const log = path.join(tmp, 'fdwatch-walk.log');
+    fdw = spawn('strace', ['-o', log, '-e', 'trace=readlink,readlinkat,epoll_wait,epoll_pwait,epoll_pwait2,write',
+      process.execPath, BIN, '--no-tui', '--json', json, String(client.child.pid)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    fdw.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    fdw.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise<number | null>((resolve) => fdw!.on('exit', (x) => resolve(x)));
+    await until(`fdwatch attached: ${err}`, () => err.includes(`attached to ${client.child.pid}`));
+    server.child.stdin!.write('go\n');
+    await until('the hand-over', () => server.out().includes('handed'));
+    client.child.stdin!.write('go\n');
+    await until(`the worker's receive: ${server.out()}`, () => server.out().includes('got 1'));
+    await until(`fdwatch names the untraced receiver: ${out} ${err}`, () => /--SCM_RIGHTS-->.*delivered/.test(out));
+    const node = childrenOf(fdw.pid!)[0];
+    assert.ok(node !== undefined, 'fdwatch runs under strace');
+    process.kill(node, 'SIGINT');
+    assert.is(await exited, 130, err); // 128 + SIGINT, through strace
+    const t = records(json).filter((r): r is TransferRecord => r.type === 'transfer');
+    assert.equal(t.map((x) => [x.state, x.to?.comm, x.to?.pid !== server.child.pid, x.target]), [['delivered', 'python3', true, '/etc/hostname']], 'to the worker');
+    // the holder's 3000 links, read between turns of the event loop (epoll) rather than in one run
+    // (after the attach: the walk at the start, for the holders of what the client held then, is before strace runs)
+    let run = 0;
+    let longest = 0;
+    let read = 0;
+    let tracing = false;
+    for (const l of fs.readFileSync(log, 'utf8').split('\n')) {
+      if (l.startsWith('write(2, "fdwatch: attached to')) tracing = true;
+      if (!tracing) continue;
+      if (l.startsWith('epoll')) { run = 0; continue; }
+      if (!l.includes(`"/proc/${holder.child.pid}/fd/`)) continue;
+      read++;
+      longest = Math.max(longest, ++run);
+    }
+    assert.ok(read >= 3000, `the walk read the holder's fds: ${read}`);
+    assert.ok(longest < 1500, `at most part of them without the event loop turning: ${longest} in a row`);
+  } finally {
+    for (const c of started) c.kill('SIGKILL');
+    if (fdw && fdw.exitCode === null) fdw.kill('SIGKILL');
+  }
+});
+
+test('lines added in one turn of the event loop are written once, in order; flush writes what is pending now', async () => {
+  const writes: string[] = [];
+  const b = lineBatch((s) => writes.push(s));
+  for (let i = 0; i < 500; i++) b.add(`line ${i}`);
+  assert.equal(writes, [], 'nothing yet: the turn is not over');
+  await new Promise((r) => setImmediate(r));
+  assert.is(writes.length, 1);
+  assert.is(writes[0], Array.from({ length: 500 }, (_, i) => `line ${i}\n`).join(''));
+  b.add('before a message');
+  b.flush();
+  assert.equal(writes.slice(1), ['before a message\n'], 'flush: a status message comes after the lines before it');
+  await new Promise((r) => setImmediate(r));
+  assert.is(writes.length, 2, 'nothing left to write');
+  // a long burst goes out in pieces of about 64 KiB, never held whole
+  const long = 'x'.repeat(1000);
+  for (let i = 0; i < 200; i++) b.add(long);
+  assert.ok(writes.length >= 4, `written as it grows: ${writes.length}`);
+  b.flush();
+  assert.is(writes.slice(2).join(''), (long + '\n').repeat(200));
+});
+
+test.run();

@@ -202,6 +202,8 @@ function uid(e: SyscallEvent, spec: SyscallSpec): FdOp | null {
 function fcntl(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp | null {
   const c = spec.cmdArg!;
   const cmd = textOf(args[c]);
+  // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: their fd's decoration is not read
+  if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return null;
   const fd = fdRef(args[spec.fdArg!]);
   if (!fd) return null;
   if (cmd.startsWith('F_DUPFD')) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from: fd, fd: e.ret.value!, cloexec: cmd.startsWith('F_DUPFD_CLOEXEC') };

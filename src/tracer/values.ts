@@ -23,6 +23,12 @@ export interface Field {
  */
 export const MAX_VALUE_DEPTH = 256;
 
+/**
+ * Struct fields nothing reads (decode.ts takes only a msghdr's control data, flags and lengths): left out of
+ * the tree. They hold a message's payload (`msg_iov`, `iov_base` strings) and its peer address (`msg_name`).
+ */
+const UNREAD_FIELDS: ReadonlySet<string> = new Set(['msg_iov', 'msg_name']);
+
 class Parser {
   pos = 0;
   /** brackets open around the value being built */
@@ -64,6 +70,13 @@ class Parser {
       if (p > this.pos && s.charCodeAt(p) === Ch.Eq && s.charCodeAt(p + 1) !== Ch.Eq) {
         name = s.slice(this.pos, p);
         this.pos = p + 1;
+        if (UNREAD_FIELDS.has(name)) {
+          // a message's data and address are never read: stepped over, not built (a browser's iov strings)
+          this.skip();
+          this.skipSpaces();
+          if (s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
+          continue;
+        }
       }
       fields.push({ name, value: this.value() });
       this.skipSpaces();

@@ -15,7 +15,8 @@ export interface RecordWriter {
 /** Called once, with the error, when a write fails; the writer then drops everything. */
 export type WriteErrorHandler = (e: NodeJS.ErrnoException) => void;
 
-const BUFFER_SIZE = 1 << 20;
+/** 256 KB per write: a larger buffer saves no time and is resident memory */
+const BUFFER_SIZE = 1 << 18;
 
 /**
  * `target` is a file path or '-' for stdout. Without `onError` a write error throws from write/flush/close;

@@ -121,11 +121,18 @@ class Parser {
     let p = this.pos + 1;
     const start = p;
     let plain = true;
-    while (p < s.length) {
-      const c = s.charCodeAt(p);
-      if (c === Ch.Backslash) { plain = false; p += 2; continue; }
-      if (c === Ch.Quote) break;
-      p++;
+    // the common string has no escapes: its end is found natively
+    const q = s.indexOf('"', start);
+    const bs = q < 0 ? -1 : s.indexOf('\\', start);
+    if (q >= 0 && (bs < 0 || bs > q)) {
+      p = q;
+    } else {
+      while (p < s.length) {
+        const c = s.charCodeAt(p);
+        if (c === Ch.Backslash) { plain = false; p += 2; continue; }
+        if (c === Ch.Quote) break;
+        p++;
+      }
     }
     const raw = s.slice(start, p);
     this.pos = p + 1;

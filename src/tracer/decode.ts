@@ -98,6 +98,12 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
       return mmap(e, spec, parseArgs(e.args), shared) ?? taskOp(e);
     }
+    case 'fcntl': {
+      // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: the command is read first, alone
+      const cmd = textOf(parseArg(e.args, spec.cmdArg!));
+      if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return taskOp(e);
+      break;
+    }
     default: break;
   }
   const args = parseArgs(e.args);
@@ -202,8 +208,6 @@ function uid(e: SyscallEvent, spec: SyscallSpec): FdOp | null {
 function fcntl(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp | null {
   const c = spec.cmdArg!;
   const cmd = textOf(args[c]);
-  // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: their fd's decoration is not read
-  if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return null;
   const fd = fdRef(args[spec.fdArg!]);
   if (!fd) return null;
   if (cmd.startsWith('F_DUPFD')) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from: fd, fd: e.ret.value!, cloexec: cmd.startsWith('F_DUPFD_CLOEXEC') };

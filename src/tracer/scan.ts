@@ -336,15 +336,20 @@ export function skipDecoration(s: string, p: number): number {
   let depth = 0;
   let bracket = 0; // UNIX-STREAM:[1->2]: the arrow's '>' is not a closer
   // a path (`3</tmp/a[b>`) may hold brackets and quotes as they are; strace escapes only its < and >
-  const path = s.charCodeAt(p + 1) === Ch.Slash;
+  if (s.charCodeAt(p + 1) === Ch.Slash) {
+    // a path: only its < and > count, found natively (`lt` is kept while it lies ahead)
+    let lt = p;
+    for (;;) {
+      const gt = s.indexOf('>', p);
+      if (gt < 0) return -1;
+      if (lt >= 0 && lt < p) lt = s.indexOf('<', p);
+      if (lt >= 0 && lt < gt) { depth++; p = lt + 1; lt = p - 1; continue; }
+      if (--depth === 0) return gt + 1;
+      p = gt + 1;
+    }
+  }
   while (p < end) {
     const c = s.charCodeAt(p);
-    if (path) {
-      if (c === Ch.Lt) depth++;
-      else if (c === Ch.Gt && --depth === 0) return p + 1;
-      p++;
-      continue;
-    }
     if (c === Ch.LBracket) bracket++;
     else if (c === Ch.RBracket) { if (bracket > 0) bracket--; }
     else if (bracket > 0) {

@@ -2,7 +2,7 @@
 // the characters that matter to it (quotes, backslashes, brackets, decorations), and on the shapes strace prints.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { skipString, scanLine } from '../../src/tracer/scan.js';
+import { skipString, skipDecoration, scanLine } from '../../src/tracer/scan.js';
 import { parseArgs, field, type Value } from '../../src/tracer/values.js';
 
 /** skipString as it was: a character loop. */
@@ -15,6 +15,18 @@ function skipStringLoop(s: string, p: number, end: number): number {
     else p++;
   }
   return end;
+}
+
+/** skipDecoration of a path (`3</a<b>>`) as it was: a character loop counting < and >. */
+function skipPathLoop(s: string, p: number): number {
+  let depth = 0;
+  while (p < s.length) {
+    const c = s.charCodeAt(p);
+    if (c === 60) depth++;
+    else if (c === 62 && --depth === 0) return p + 1;
+    p++;
+  }
+  return -1;
 }
 
 /** A small deterministic generator (the same cases every run). */
@@ -43,6 +55,17 @@ test('skipString finds the closing quote as the character loop did, escapes and 
   assert.is(skipString('"a\\"b" x', 0, 8), 6);
   assert.is(skipString('"a\\\\" x', 0, 7), 5);
   assert.is(skipString('"abc', 0, 4), 4);
+});
+
+test('a path decoration ends where the character loop ended it, nested and unclosed ones included', () => {
+  const next = rng(11);
+  for (let i = 0; i < 20000; i++) {
+    const s = '3</' + randomText(next, 'a<>/ ', 20);
+    assert.is(skipDecoration(s, 1), skipPathLoop(s, 1), JSON.stringify(s));
+  }
+  assert.is(skipDecoration('5</dev/null<char 1:3>>, x', 1), 22);
+  assert.is(skipDecoration('3</tmp/a[b>, 1', 1), 11);
+  assert.is(skipDecoration('3</tmp/open', 1), -1);
 });
 
 test('strings with and without escapes parse to the same values (the no-escape path is native)', () => {

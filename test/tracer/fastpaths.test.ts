@@ -98,6 +98,15 @@ test('a msghdr parses to the same control data, flags and lengths with its iov a
   assert.equal(field(ctl.items[0], 'cmsg_data'), { t: 'arr', items: [{ t: 'fd', fd: 5, decor: '/etc/hostname', suffix: '' }] });
 });
 
+/** parseArgs of these, as the parser before the replay speed-ups gave them (nested brackets, decorations, comments, in/out). */
+// prettier-ignore
+const BEFORE: Array<[string, unknown]> = [["foo(3</x>, [1,2]) => 5, 7",[{"t":"inout","before":{"t":"sym","text":"foo(3</x>, [1,2])"},"after":{"t":"num","n":5,"text":"5"}},{"t":"num","n":7,"text":"7"}]],["{a=[1, {b=2}], c=3</p>, d=f(x, y)}, 0x10 /* X */",[{"t":"struct","fields":[{"name":"a","value":{"t":"arr","items":[{"t":"num","n":1,"text":"1"},{"t":"struct","fields":[{"name":"b","value":{"t":"num","n":2,"text":"2"}}]}]}},{"name":"c","value":{"t":"fd","fd":3,"decor":"/p","suffix":""}},{"name":"d","value":{"t":"sym","text":"f(x, y)"}}]},{"t":"num","n":16,"text":"0x10 /* X */"}]],["[{x=1}, {y=\")\"}] => [{z=2}], ~[RTMIN], 5<UNIX:[1->2]>",[{"t":"inout","before":{"t":"arr","items":[{"t":"struct","fields":[{"name":"x","value":{"t":"num","n":1,"text":"1"}}]},{"t":"struct","fields":[{"name":"y","value":{"t":"str","s":")","trunc":false,"abstract":false}}]}]},"after":{"t":"arr","items":[{"t":"struct","fields":[{"name":"z","value":{"t":"num","n":2,"text":"2"}}]}]}},{"t":"sym","text":"~[RTMIN]"},{"t":"fd","fd":5,"decor":"UNIX:[1->2]","suffix":""}]],["N<<SHIFT, 21<<MAP_HUGE_SHIFT|MAP_PRIVATE, (a, (b, c)), x",[{"t":"sym","text":"N<<SHIFT"},{"t":"sym","text":"21<<MAP_HUGE_SHIFT|MAP_PRIVATE"},{"t":"sym","text":"(a, (b, c))"},{"t":"sym","text":"x"}]],["{unclosed=[1, 2",[{"t":"struct","fields":[{"name":"unclosed","value":{"t":"arr","items":[{"t":"num","n":1,"text":"1"},{"t":"num","n":2,"text":"2"}]}}]}]]];
+
+test('spans with brackets, decorations and comments parse as they did before the speed-ups', () => {
+  assert.is(BEFORE.length, 5);
+  for (const [args, values] of BEFORE) assert.equal(parseArgs(args), values, args);
+});
+
 test('a long unfinished half shorter than the nesting limit, and one nested past it', () => {
   const short = scanLine('12 recvmsg(3<UNIX:[1->2]>,  <unfinished ...>');
   assert.is(short.kind, 'unfinished');

@@ -12,7 +12,7 @@ import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed, type Tr
 import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } from '../tracer/decompress.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
-import net from 'node:net';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
@@ -88,6 +88,8 @@ function pipeStream(file: string): Readable | null {
   let st: fs.Stats;
   try { st = fs.statSync(file); } catch { return null; }
   if (!st.isFIFO()) return null;
+  // node:net only for a pipe: a file replay does not pay its start-up
+  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
   return new net.Socket({ fd: fs.openSync(file, 'r'), readable: true, writable: false });
 }
 

@@ -23,6 +23,8 @@ interface Result { name: string; lines: string[] }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const secs = (ms: number): string => (ms / 1000).toFixed(2) + ' s';
 const RUNS = Number(process.env['BROWSER_RUNS'] ?? 3);
+/** replay and its baseline take under a second each: more runs, for a steadier median */
+const REPLAY_RUNS = 7;
 
 const chromium = (): string | null => which('chromium') ?? which('chromium-browser');
 
@@ -37,13 +39,13 @@ function time(cmd: string, args: string[]): Promise<{ ms: number; code: number |
   });
 }
 
-/** Peak resident memory (MiB) and wall time of a whole command, from GNU time. */
-function peak(cmd: string, args: string[]): { ms: number; mib: number } {
+/** Wall time, user+system CPU time and peak resident memory (MiB) of a whole command, from GNU time. */
+function peak(cmd: string, args: string[]): { ms: number; cpuMs: number; mib: number } {
   const t = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = performance.now() - t;
-  const kb = Number(r.stderr.trim().split('\n').pop());
-  return { ms, mib: kb / 1024 };
+  const [user, sys, kb] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { ms, cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000, mib: (kb ?? NaN) / 1024 };
 }
 
 function countLines(file: string): number {
@@ -122,13 +124,18 @@ export async function benchBrowser(): Promise<Result> {
     // replay as a whole command against bare line splitting (wc -l reads and splits; so does a node one-liner)
     const split: number[] = [];
     const replay: number[] = [];
+    const splitCpu: number[] = [];
+    const replayCpu: number[] = [];
     let mib = 0;
     const splitter = 'let n=0,r="";const s=require("fs").createReadStream(process.argv[1],{highWaterMark:4<<20});'
       + 's.on("data",c=>{const t=r+c.toString("latin1");let a=0;for(;;){const e=t.indexOf("\\n",a);if(e<0)break;t.slice(a,e);n++;a=e+1}r=t.slice(a)});';
-    for (let i = 0; i < 5; i++) {
-      split.push((await time(process.execPath, ['-e', splitter, log])).ms);
+    for (let i = 0; i < REPLAY_RUNS; i++) {
+      const s = peak(process.execPath, ['-e', splitter, log]);
+      split.push(s.ms);
+      splitCpu.push(s.cpuMs);
       const p = peak(process.execPath, [BIN, 'replay', log, '--json', path.join(tmp, 'replay.ndjson')]);
       replay.push(p.ms);
+      replayCpu.push(p.cpuMs);
       mib = Math.max(mib, p.mib);
     }
     const replayed = delivered(path.join(tmp, 'replay.ndjson'));
@@ -145,8 +152,9 @@ export async function benchBrowser(): Promise<Result> {
     }
     out.push(
       `replay: fdwatch replay LOG --json FILE: ${secs(median(replay))}, bare line splitting (node, whole process): ${secs(median(split))}, ratio ${(median(replay) / median(split)).toFixed(2)} (goal <= 2.5, aim 1.5)`,
-      `  peak memory ${mib.toFixed(0)} MiB (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of the ${truth} fds its receives installed`,
-      `  median of ${RUNS} (live) and 5 (replay), interleaved`,
+      `  user+system CPU: replay ${secs(median(replayCpu))}, splitting ${secs(median(splitCpu))}, ratio ${(median(replayCpu) / median(splitCpu)).toFixed(2)} (less sensitive than wall time to a loaded machine)`,
+      `  peak memory ${mib.toFixed(0)} MiB, the highest of the runs (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of the ${truth} fds its receives installed${replayed === truth ? ' (none missed)' : ' (MISSED SOME)'}`,
+      `  median of ${RUNS} (live) and ${REPLAY_RUNS} (replay), interleaved`,
     );
     return { name: 'browser', lines: out };
   } finally {

@@ -6,14 +6,13 @@ import { clock, formatSummary } from '../export/text.js';
 import { escapeControl } from '../model/escape.js';
 import { commPid } from '../model/names.js';
 import { Provenance, chainRecords, hopText, type Chain } from '../view/provenance.js';
-import { Report } from '../export/report.js';
-import { DotGraph } from '../export/dot.js';
-import { writeGraph } from './graph.js';
+import type { Report } from '../export/report.js';
+import type { DotGraph } from '../export/dot.js';
 import { readFileBytes, readStreamBytes, resolveInput, mergeFf, ffTimed, type TraceInput } from '../tracer/read.js';
 import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } from '../tracer/decompress.js';
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
-import net from 'node:net';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
@@ -89,6 +88,8 @@ function pipeStream(file: string): Readable | null {
   let st: fs.Stats;
   try { st = fs.statSync(file); } catch { return null; }
   if (!st.isFIFO()) return null;
+  // node:net only for a pipe: a file replay does not pay its start-up
+  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
   return new net.Socket({ fd: fs.openSync(file, 'r'), readable: true, writable: false });
 }
 
@@ -250,7 +251,8 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   let writer: RecordWriter | null = null;
   const follow = opts.follow != null ? parseFollow(opts.follow) : null;
   const text = opts.json === null;
-  const report = text && !follow ? new Report() : null;
+  // the report's fold and the graph load only when asked for: --json needs neither (start-up time)
+  const report: Report | null = text && !follow ? new (await import('../export/report.js')).Report() : null;
   const provenance = follow ? new Provenance({ pin: follow, maxNodes: 1_000_000 }) : null;
   resolveInput(opts.trace); // a missing trace is an error before any output file is made
   if (opts.date !== null) baseDayFor(opts.date, null);
@@ -275,7 +277,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   const progress = opts.progress ?? (err.isTTY ? new Progress(err) : undefined);
   const dot = opts.dot ?? null;
   if (dot === '') throw new UsageError('--dot needs a file name (graph.dot)');
-  const graph = dot !== null ? new DotGraph() : null;
+  const graph: DotGraph | null = dot !== null ? new (await import('../export/dot.js')).DotGraph() : null;
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     if (provenance) provenance.push(r);
     else writer?.write(r);
@@ -284,7 +286,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
     graph?.push(r);
   }, { stop: stop.signal, progress });
   if (graph && dot !== null && summary.events > 0) {
-    const said = writeGraph(graph, dot, opts.trace);
+    const said = (await import('./graph.js')).writeGraph(graph, dot, opts.trace);
     if (said.failure) failure ??= said.failure;
     else (opts.err ?? process.stderr).write(`fdwatch: ${said.message}\n`);
   }

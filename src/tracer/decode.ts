@@ -98,6 +98,12 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
       return mmap(e, spec, parseArgs(e.args), shared) ?? taskOp(e);
     }
+    case 'fcntl': {
+      // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: the command is read first, alone
+      const cmd = textOf(parseArg(e.args, spec.cmdArg!));
+      if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return taskOp(e);
+      break;
+    }
     default: break;
   }
   const args = parseArgs(e.args);

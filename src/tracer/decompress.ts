@@ -3,9 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
+
+/** node:zlib, loaded at the first compressed log: a plain replay does not pay its start-up */
+const zlib = (): typeof import('node:zlib') => createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
 import { InputError } from '../model/errors.js';
 
 export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2';
@@ -73,7 +76,7 @@ export function gzipFailure(file: string, e: unknown): unknown {
 /** A gzip file, decoded as it is read; `raw` counts the compressed bytes read so far (for progress). */
 export function gunzipStream(file: string): { stream: Readable; raw: () => number } {
   const src = fs.createReadStream(file);
-  const gunzip = zlib.createGunzip();
+  const gunzip = zlib().createGunzip();
   src.on('error', (e) => gunzip.destroy(e));
   // a stop destroys the decoded end: the file goes with it
   gunzip.on('close', () => src.destroy());
@@ -99,7 +102,7 @@ export async function decodeFfSet<F extends { path: string; pid: number }>(files
       if (kinds[i] === null) { out.push(f); continue; }
       const plain = path.join(dir, path.basename(f.path).replace(/\.[a-z0-9]+$/i, ''));
       await new Promise<void>((resolve, reject) => {
-        pipeline(fs.createReadStream(f.path), zlib.createGunzip(), fs.createWriteStream(plain), (e) => {
+        pipeline(fs.createReadStream(f.path), zlib().createGunzip(), fs.createWriteStream(plain), (e) => {
           if (!e) resolve();
           else reject(gzipFailure(f.path, e));
         });

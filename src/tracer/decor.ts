@@ -7,7 +7,7 @@ import { unescapeC } from './values.js';
 /** `decor` is the text between the outer `<` `>`; `suffix` what strace printed after it, e.g. `(deleted)`. */
 export function parseDecor(decor: string, suffix = ''): FdTarget {
   const deleted = suffix.includes('(deleted)');
-  if (decor.charCodeAt(0) === Ch.Slash) {
+  if (decor.length > 0 && decor.charCodeAt(0) === Ch.Slash) {
     // nested device decoration: /dev/null<char 1:3>
     let path = decor;
     let kind: FdKind = 'file';
@@ -50,11 +50,11 @@ export function parseDecor(decor: string, suffix = ''): FdTarget {
         if (readEnd > p + 2) t.peer = peer;
         p = readEnd;
       }
-      if (body.charCodeAt(p) === Ch.Comma) {
+      if (p < body.length && body.charCodeAt(p) === Ch.Comma) {
         let q = p + 1;
         let at = '';
-        if (body.charCodeAt(q) === Ch.At) { at = '@'; q++; }
-        if (body.charCodeAt(q) === Ch.Quote && body.endsWith('"')) t.path = at + unescapeC(body.slice(q + 1, -1));
+        if (q < body.length && body.charCodeAt(q) === Ch.At) { at = '@'; q++; }
+        if (q < body.length && body.charCodeAt(q) === Ch.Quote && body.endsWith('"')) t.path = at + unescapeC(body.slice(q + 1, -1));
       }
     }
     return t;

@@ -250,13 +250,15 @@ function parseClock(s: string, pos: number, out: Prefix, end: number): number {
 /** At an opening quote: the index just after its closing quote (backslash escapes skipped), or `end`. */
 export function skipString(s: string, p: number, end: number): number {
   p++;
-  while (p < end) {
-    const d = s.charCodeAt(p);
-    if (d === Ch.Backslash) p += 2;
-    else if (d === Ch.Quote) return p + 1;
-    else p++;
+  // indexOf finds each quote natively (iov and path strings are long); an odd run of backslashes before it escapes it
+  for (;;) {
+    const q = s.indexOf('"', p);
+    if (q < 0 || q >= end) return end;
+    let b = q - 1;
+    while (b >= p && s.charCodeAt(b) === Ch.Backslash) b--;
+    if (((q - 1 - b) & 1) === 0) return q + 1;
+    p = q + 1;
   }
-  return end;
 }
 
 /**
@@ -334,15 +336,20 @@ export function skipDecoration(s: string, p: number): number {
   let depth = 0;
   let bracket = 0; // UNIX-STREAM:[1->2]: the arrow's '>' is not a closer
   // a path (`3</tmp/a[b>`) may hold brackets and quotes as they are; strace escapes only its < and >
-  const path = s.charCodeAt(p + 1) === Ch.Slash;
+  if (s.charCodeAt(p + 1) === Ch.Slash) {
+    // a path: only its < and > count, found natively (`lt` is kept while it lies ahead)
+    let lt = p;
+    for (;;) {
+      const gt = s.indexOf('>', p);
+      if (gt < 0) return -1;
+      if (lt >= 0 && lt < p) lt = s.indexOf('<', p);
+      if (lt >= 0 && lt < gt) { depth++; p = lt + 1; lt = p - 1; continue; }
+      if (--depth === 0) return gt + 1;
+      p = gt + 1;
+    }
+  }
   while (p < end) {
     const c = s.charCodeAt(p);
-    if (path) {
-      if (c === Ch.Lt) depth++;
-      else if (c === Ch.Gt && --depth === 0) return p + 1;
-      p++;
-      continue;
-    }
     if (c === Ch.LBracket) bracket++;
     else if (c === Ch.RBracket) { if (bracket > 0) bracket--; }
     else if (bracket > 0) {
@@ -686,6 +693,8 @@ function finishCall(s: string, pos: number, kind: 'call' | 'resumed', name: stri
 
 /** s[pos, end) opens more than MAX_NESTING brackets inside the call's paren (strings, decorations, comments skipped). */
 function nestedTooDeep(s: string, pos: number, end: number): boolean {
+  // a half shorter than the limit cannot open more brackets than it has characters
+  if (end - pos <= MAX_NESTING) return false;
   // nearly every half opens a few brackets: counting them with indexOf (native) spares the scan below
   if (!opensMoreThan(s, pos, end, MAX_NESTING)) return false;
   let depth = 0;
@@ -709,9 +718,9 @@ function nestedTooDeep(s: string, pos: number, end: number): boolean {
 /** s[pos, end) holds more than `n` of `(`, `[` and `{` together (in strings too: an upper bound of the nesting). */
 function opensMoreThan(s: string, pos: number, end: number, n: number): boolean {
   let count = 0;
-  for (const ch of ['(', '[', '{']) {
-    for (let i = s.indexOf(ch, pos); i >= 0 && i < end; i = s.indexOf(ch, i + 1)) if (++count > n) return true;
-  }
+  for (let i = s.indexOf('(', pos); i >= 0 && i < end; i = s.indexOf('(', i + 1)) if (++count > n) return true;
+  for (let i = s.indexOf('[', pos); i >= 0 && i < end; i = s.indexOf('[', i + 1)) if (++count > n) return true;
+  for (let i = s.indexOf('{', pos); i >= 0 && i < end; i = s.indexOf('{', i + 1)) if (++count > n) return true;
   return false;
 }
 

@@ -23,6 +23,12 @@ export interface Field {
  */
 export const MAX_VALUE_DEPTH = 256;
 
+/**
+ * Struct fields nothing reads (decode.ts takes only a msghdr's control data, flags and lengths): left out of
+ * the tree. They hold a message's payload (`msg_iov`, `iov_base` strings) and its peer address (`msg_name`).
+ */
+const UNREAD_FIELDS: ReadonlySet<string> = new Set(['msg_iov', 'msg_name']);
+
 class Parser {
   pos = 0;
   /** brackets open around the value being built */
@@ -44,7 +50,7 @@ class Parser {
       if (c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) { this.pos++; return items; } // mismatched: stop here
       items.push(this.value());
       this.skipSpaces();
-      if (s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
+      if (this.pos < s.length && s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     }
   }
 
@@ -61,13 +67,20 @@ class Parser {
       let p = this.pos;
       while (p < s.length && (isIdent(s.charCodeAt(p)) || s.charCodeAt(p) === Ch.Dot)) p++;
       let name: string | null = null;
-      if (p > this.pos && s.charCodeAt(p) === Ch.Eq && s.charCodeAt(p + 1) !== Ch.Eq) {
+      if (p > this.pos && p < s.length && s.charCodeAt(p) === Ch.Eq && (p + 1 >= s.length || s.charCodeAt(p + 1) !== Ch.Eq)) {
         name = s.slice(this.pos, p);
         this.pos = p + 1;
+        if (UNREAD_FIELDS.has(name)) {
+          // a message's data and address are never read: stepped over, not built (a browser's iov strings)
+          this.skip();
+          this.skipSpaces();
+          if (this.pos < s.length && s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
+          continue;
+        }
       }
       fields.push({ name, value: this.value() });
       this.skipSpaces();
-      if (s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
+      if (this.pos < s.length && s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     }
   }
 
@@ -81,7 +94,7 @@ class Parser {
     const s = this.s;
     let p = this.pos;
     while (p < s.length && s.charCodeAt(p) === Ch.Space) p++;
-    if (s.charCodeAt(p) !== Ch.Eq || s.charCodeAt(p + 1) !== Ch.Gt) return false;
+    if (p + 1 >= s.length || s.charCodeAt(p) !== Ch.Eq || s.charCodeAt(p + 1) !== Ch.Gt) return false;
     this.pos = p + 2;
     this.skipSpaces();
     return true;
@@ -92,7 +105,7 @@ class Parser {
     this.skipSpaces();
     const c = s.charCodeAt(this.pos);
     if (c === Ch.Quote) return this.string(false);
-    if (c === Ch.At && s.charCodeAt(this.pos + 1) === Ch.Quote) { this.pos++; return this.string(true); }
+    if (c === Ch.At && this.pos + 1 < s.length && s.charCodeAt(this.pos + 1) === Ch.Quote) { this.pos++; return this.string(true); }
     if ((c === Ch.LBracket || c === Ch.LBrace) && this.depth < MAX_VALUE_DEPTH) {
       this.pos++;
       this.depth++;
@@ -108,11 +121,18 @@ class Parser {
     let p = this.pos + 1;
     const start = p;
     let plain = true;
-    while (p < s.length) {
-      const c = s.charCodeAt(p);
-      if (c === Ch.Backslash) { plain = false; p += 2; continue; }
-      if (c === Ch.Quote) break;
-      p++;
+    // the common string has no escapes: its end is found natively
+    const q = s.indexOf('"', start);
+    const bs = q < 0 ? -1 : s.indexOf('\\', start);
+    if (q >= 0 && (bs < 0 || bs > q)) {
+      p = q;
+    } else {
+      while (p < s.length) {
+        const c = s.charCodeAt(p);
+        if (c === Ch.Backslash) { plain = false; p += 2; continue; }
+        if (c === Ch.Quote) break;
+        p++;
+      }
     }
     const raw = s.slice(start, p);
     this.pos = p + 1;
@@ -133,7 +153,6 @@ class Parser {
     const s = this.s;
     const start = this.pos;
     let p = start;
-    let depth = 0;
     this.decorAt = -1;
     while (p < s.length) {
       const c = s.charCodeAt(p);
@@ -148,26 +167,49 @@ class Parser {
         p = q;
         continue;
       }
-      if (c === Ch.Slash && s.charCodeAt(p + 1) === Ch.Star) {
+      if (c === Ch.Slash && p + 1 < s.length && s.charCodeAt(p + 1) === Ch.Star) {
         const q = s.indexOf('*/', p + 2);
         p = q < 0 ? s.length : q + 2;
         continue;
       }
-      if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) { depth++; p++; continue; }
-      if (c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) {
-        if (depth === 0) break;
-        depth--;
-        p++;
-        continue;
-      }
-      if (depth === 0) {
-        if (c === Ch.Comma) break;
-        // ` => ` ends the before-half of an in/out value
-        if (c === Ch.Space && s.charCodeAt(p + 1) === Ch.Eq && s.charCodeAt(p + 2) === Ch.Gt) break;
-      }
+      // brackets inside a span are rare in a scalar and common in a skipped struct: their own function, so that
+      // neither case deoptimizes the other's compiled code
+      if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) { p = this.nested(p + 1, start); continue; }
+      if (c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace || c === Ch.Comma) break;
+      // ` => ` ends the before-half of an in/out value
+      if (c === Ch.Space && p + 2 < s.length && s.charCodeAt(p + 1) === Ch.Eq && s.charCodeAt(p + 2) === Ch.Gt) break;
       p++;
     }
     this.pos = p;
+  }
+
+  /** span() inside brackets, from just after an opener: the index after its closer (any closer closes any opener). */
+  private nested(p: number, start: number): number {
+    const s = this.s;
+    let depth = 1;
+    while (p < s.length) {
+      const c = s.charCodeAt(p);
+      if (c === Ch.Quote) {
+        p = skipString(s, p, s.length);
+        continue;
+      }
+      if (c === Ch.Lt && p > start && opensDecoration(s, p)) {
+        const q = skipDecoration(s, p);
+        if (q < 0) return s.length;
+        if (this.decorAt < 0) { this.decorAt = p; this.decorEnd = q; }
+        p = q;
+        continue;
+      }
+      if (c === Ch.Slash && p + 1 < s.length && s.charCodeAt(p + 1) === Ch.Star) {
+        const q = s.indexOf('*/', p + 2);
+        p = q < 0 ? s.length : q + 2;
+        continue;
+      }
+      if (c === Ch.LParen || c === Ch.LBracket || c === Ch.LBrace) depth++;
+      else if ((c === Ch.RParen || c === Ch.RBracket || c === Ch.RBrace) && --depth === 0) return p + 1;
+      p++;
+    }
+    return s.length;
   }
 
   /** Top level: at the start of another argument (spaces skipped), or at the end. */
@@ -179,7 +221,7 @@ class Parser {
   /** Top level, after the argument that began at `before`: past its comma, or past a stray closer. */
   nextArg(before: number): void {
     this.skipSpaces();
-    if (this.s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
+    if (this.pos < this.s.length && this.s.charCodeAt(this.pos) === Ch.Comma) this.pos++;
     else if (this.pos === before) this.pos++;
   }
 
@@ -227,7 +269,7 @@ export function parseNumber(text: string): number | null {
   if (p >= end) return null;
   let n: number;
   // parseInt, not readHex: a value past 2^53 (a 64-bit mask) is rounded once, not at every digit
-  if (text.charCodeAt(p) === Ch.D0 && (text.charCodeAt(p + 1) === Ch.x || text.charCodeAt(p + 1) === Ch.X)) {
+  if (text.charCodeAt(p) === Ch.D0 && p + 1 < text.length && (text.charCodeAt(p + 1) === Ch.x || text.charCodeAt(p + 1) === Ch.X)) {
     if (p + 2 >= end) return null;
     for (let i = p + 2; i < end; i++) if (!isHex(text.charCodeAt(i))) return null;
     n = parseInt(text.slice(p + 2, end), 16);

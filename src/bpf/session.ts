@@ -17,6 +17,7 @@ import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
+import type { FileFacts } from '../correlate/crossing.js';
 
 export interface BpfOptions {
   pids: number[];
@@ -39,6 +40,8 @@ export interface BpfOptions {
 const TRACEFS = '/sys/kernel/tracing';
 /** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog) */
 const DRAIN_MS = 3000;
+/** how long the privilege-crossing facts of one file passed between the same fds stay as read */
+const FACTS_MS = 250;
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
 
@@ -220,7 +223,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const resolveFd = (pid: number, fd: number, ino: number): string | null => {
     try {
       const p = `/proc/${pid}/fd/${fd}`;
-      if (fs.statSync(p).ino !== ino) return null;
+      if (fs.statSync(p, { throwIfNoEntry: false })?.ino !== ino) return null;
       return fs.readlinkSync(p);
     } catch { return null; }
   };
@@ -284,11 +287,26 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     }
     opts.onRecord(r);
   };
+  // the facts of a delivered fd cost a stat and two /proc reads: a stream of passes of the same file between the
+  // same fds of the same processes (uids unchanged) reads them once per FACTS_MS
+  const facts = new Map<string, { at: number; facts: FileFacts | null }>();
+  const cachedFacts = (t: TransferRecord): FileFacts | null => {
+    const to = t.to;
+    if (to === null || to.pid === null) return null;
+    const key = `${to.pid}\t${to.fd}\t${parser.euidOf(to.pid)}\t${t.from.pid}\t${t.from.fd}\t${t.target}`;
+    const now = Date.now();
+    const hit = facts.get(key);
+    if (hit !== undefined && now - hit.at < FACTS_MS) return hit.facts;
+    const f = fileFacts(t);
+    if (facts.size > 4096) facts.clear();
+    facts.set(key, { at: now, facts: f });
+    return f;
+  };
   const correlator = new Correlator(onRecord, {
     resolveTgid: (tid) => parser.tgidOf(tid) ?? status(tid)?.tgid ?? null,
     resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
     // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
-    fileFacts: (t) => fileFacts(t),
+    fileFacts: (t) => cachedFacts(t),
   });
   let discardBefore = 0;
   const parser = new BpfParser((op) => {

@@ -218,11 +218,8 @@ export class BpfParser {
 
   /** The latest kernel time any line carried (heartbeats included): how far bpftrace's output has come. */
   latestNs = -Infinity;
-  /** Heartbeat lines seen: each one means bpftrace has pushed out everything it had printed before it. */
-  heartbeats = 0;
-  /** Lines stamped at or before `watchNs` (a stop's drain counts what still comes from before the stop). */
-  watchNs = -Infinity;
-  olderLines = 0;
+  /** Kernel time of the last heartbeat: its line pushes out everything bpftrace had printed before it. */
+  heartbeatNs = -Infinity;
 
   /** One line of bpftrace's stdout, without its newline. */
   push(text: string): void {
@@ -233,15 +230,14 @@ export class BpfParser {
     // the heartbeat is 8 KB of padding: not split
     const tab = text.indexOf('\t');
     if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
-      this.heartbeats++;
       const t = Number(text.slice(0, tab));
+      if (t > this.heartbeatNs) this.heartbeatNs = t;
       if (t > this.latestNs) this.latestNs = t;
       return;
     }
     const f = text.split('\t');
     const ns = Number(f[0]);
     if (ns > this.latestNs) this.latestNs = ns;
-    if (ns <= this.watchNs) this.olderLines++;
     const kind = f[1];
     if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
     try {

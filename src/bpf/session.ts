@@ -38,8 +38,9 @@ export interface BpfOptions {
 }
 
 const TRACEFS = '/sys/kernel/tracing';
-/** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog) */
-const DRAIN_MS = 3000;
+/** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog): the stop
+ * still ends within a second */
+const DRAIN_MS = 800;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
 const BTF = '/sys/kernel/btf/vmlinux';
@@ -449,8 +450,9 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const stopRequest = new Promise<null>((resolve) => { stopRequested = () => resolve(null); });
   /**
    * Reads on until bpftrace has printed every event from before the stop (it may be seconds behind on a busy
-   * host): the sentinel's answer comes after them on this CPU; the other CPUs' rings are read once two
-   * heartbeats bring nothing older than it. False when that took longer than DRAIN_MS (the rest is cut off).
+   * host): the sentinel's answer comes after them on this CPU's ring; a heartbeat made after the answer came
+   * is read in a later round over the rings, after what the other CPUs' rings held from before the stop (one
+   * made earlier, while bpftrace was behind, proves nothing). False when that took longer than DRAIN_MS.
    */
   const drain = async (): Promise<boolean> => {
     const alive = (): boolean => child.exitCode === null && child.signalCode === null;
@@ -463,17 +465,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       ping();
     });
     if (answer === null) return false;
-    parser.watchNs = answer;
-    for (;;) {
-      const older = parser.olderLines;
-      const hb = parser.heartbeats;
-      while (parser.heartbeats < hb + 2) {
-        if (!alive()) return true;
-        if (Date.now() >= deadline) return false;
-        await progress(deadline);
-      }
-      if (parser.olderLines === older) return true;
+    const came = monoNs();
+    while (parser.heartbeatNs < came) {
+      if (!alive()) return true;
+      if (Date.now() >= deadline) return false;
+      await progress(deadline);
     }
+    return true;
   };
   function stop(reason?: string): Promise<void> {
     if (stopping) return stopping;

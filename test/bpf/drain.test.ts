@@ -1,7 +1,7 @@
 // eBPF stop: nothing the kernel saw before the stop is lost silently. bpftrace may be seconds behind on a busy
 // host (its rings hold the backlog); here it is held behind for real (SIGSTOP) while a program passes fds, and
 // fdwatch is stopped before it catches up. Either every transfer is in the records, or the summary says the trace
-// was cut short (cleanEnd false).
+// was cut short (cleanEnd false); the stop takes at most about a second either way.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -60,7 +60,6 @@ int main(int argc, char **argv) {
   return 0;
 }`;
 
-const PASSES = 1500;
 
 function passer(): string {
   const exe = path.join(tmp, 'bpf-passer');
@@ -83,16 +82,16 @@ function bpftraceOf(r: Running): number {
  * Launches the passer under fdwatch, holds bpftrace stopped while it runs, and stops fdwatch (SIGINT) while bpftrace
  * is still held; `holdMs` later bpftrace goes on (null: never, fdwatch must give up on it).
  */
-async function heldRun(name: string, holdMs: number | null): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
+async function heldRun(name: string, passes: number, holdMs: number | null): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
   const json = path.join(tmp, `${name}.ndjson`);
-  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), String(PASSES)]);
+  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), String(passes)]);
   let bpftrace: number | null = null;
   try {
     await r.waitFor(/probes live: launching/, 90000);
     bpftrace = bpftraceOf(r);
     process.kill(bpftrace, 'SIGSTOP');
     r.child.stdin!.write('go\n');
-    await r.waitFor(new RegExp(`done ${PASSES}`), 30000);
+    await r.waitFor(new RegExp(`done ${passes}`), 30000);
     const t0 = Date.now();
     r.child.kill('SIGINT');
     // bpftrace stays behind for a while after the stop: the stimulus, a busy host's backlog
@@ -114,23 +113,24 @@ async function gone(pid: number, ms: number): Promise<void> {
 const delivered = (recs: FdwatchRecord[]): TransferRecord[] =>
   recs.filter((x): x is TransferRecord => x.type === 'transfer' && x.target === '/etc/hostname' && x.state === 'delivered');
 
-bt('stop while bpftrace is 1 s behind: it reads on, every transfer is in the records, a clean end', async () => {
-  const { recs, r, code } = await heldRun('bpf-drain-behind', 1000);
+bt('stop while bpftrace is behind: it reads on, every transfer is in the records, a clean end', async () => {
+  // the heartbeats bpftrace's timer made while it was held come before its answer is read: they prove nothing
+  const { recs, r, code } = await heldRun('bpf-drain-behind', 300, 300);
   const s = recs[recs.length - 1] as SummaryRecord;
   assert.is(s.type, 'summary');
   assert.is(code, 130, r.err());
-  assert.is(delivered(recs).length, PASSES, `transfers seen; summary ${JSON.stringify(s)}`);
+  assert.is(delivered(recs).length, 300, `transfers seen; summary ${JSON.stringify(s)}`);
   assert.equal([s.lostEvents, s.cleanEnd], [0, true]);
 });
 
 bt('stop while bpftrace never catches up: fdwatch gives up within its bound and says the trace was cut short', async () => {
-  const { recs, r, ms } = await heldRun('bpf-drain-stuck', null);
+  const { recs, r, ms } = await heldRun('bpf-drain-stuck', 1500, null);
   const s = recs[recs.length - 1] as SummaryRecord;
   assert.is(s.type, 'summary');
-  assert.ok(ms < 5000, `stopped in ${ms} ms`);
-  assert.ok(delivered(recs).length < PASSES, 'bpftrace printed nothing of the passes');
+  assert.ok(ms < 1500, `stopped in ${ms} ms`);
+  assert.ok(delivered(recs).length < 1500, 'bpftrace printed nothing of the passes');
   assert.is(s.cleanEnd, false, 'a cut-short trace is not a clean end');
-  assert.match(r.err(), /bpftrace had not printed everything it saw after \d+ s: the last events before the stop are missing/);
+  assert.match(r.err(), /bpftrace had not printed everything it saw after [\d.]+ s: the last events before the stop are missing/);
 });
 
 test.run();

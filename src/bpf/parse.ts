@@ -218,6 +218,8 @@ export class BpfParser {
 
   /** The latest kernel time any line carried (heartbeats included): how far bpftrace's output has come. */
   latestNs = -Infinity;
+  /** Lines stamped later than this are dropped unread (the trace was stopped then). */
+  cutoffNs = Infinity;
   /** Kernel time of the last heartbeat: its line pushes out everything bpftrace had printed before it. */
   heartbeatNs = -Infinity;
 
@@ -240,6 +242,8 @@ export class BpfParser {
     if (ns > this.latestNs) this.latestNs = ns;
     const kind = f[1];
     if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
+    // after a stop: what the kernel saw later is not asked for (the sentinel's answers still count)
+    if (ns > this.cutoffNs && kind !== 'A') return;
     try {
       this.line(ns, kind, f, lineNo);
     } catch (e) {

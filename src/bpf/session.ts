@@ -459,6 +459,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (!alive()) return true;
     const deadline = Date.now() + DRAIN_MS;
     const pingNs = monoNs();
+    // the stop is now: what comes after it costs nothing more than its line's split
+    parser.cutoffNs = pingNs;
     const answer = await new Promise<number | null>((resolve) => {
       const t = setTimeout(() => { barrier = null; resolve(null); }, DRAIN_MS);
       barrier = (ns) => { if (ns < pingNs) return false; clearTimeout(t); resolve(ns); return true; };

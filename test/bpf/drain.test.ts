@@ -113,14 +113,17 @@ async function gone(pid: number, ms: number): Promise<void> {
 const delivered = (recs: FdwatchRecord[]): TransferRecord[] =>
   recs.filter((x): x is TransferRecord => x.type === 'transfer' && x.target === '/etc/hostname' && x.state === 'delivered');
 
-bt('stop while bpftrace is behind: it reads on, every transfer is in the records, a clean end', async () => {
+bt('stop while bpftrace is behind: it reads on; a clean end holds every transfer, else the cut is said', async () => {
   // the heartbeats bpftrace's timer made while it was held come before its answer is read: they prove nothing
-  const { recs, r, code } = await heldRun('bpf-drain-behind', 300, 300);
+  const { recs, r, code, ms } = await heldRun('bpf-drain-behind', 300, 150);
   const s = recs[recs.length - 1] as SummaryRecord;
   assert.is(s.type, 'summary');
   assert.is(code, 130, r.err());
-  assert.is(delivered(recs).length, 300, `transfers seen; summary ${JSON.stringify(s)}`);
-  assert.equal([s.lostEvents, s.cleanEnd], [0, true]);
+  assert.is(s.lostEvents, 0);
+  assert.ok(ms < 1500, `stopped in ${ms} ms`);
+  // a loaded host may leave bpftrace too little CPU to catch up within the bound: then it must say so
+  if (s.cleanEnd) assert.is(delivered(recs).length, 300, `a clean end with transfers missing; summary ${JSON.stringify(s)}`);
+  else assert.match(r.err(), /bpftrace had not printed everything it saw/);
 });
 
 bt('stop while bpftrace never catches up: fdwatch gives up within its bound and says the trace was cut short', async () => {

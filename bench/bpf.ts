@@ -231,15 +231,16 @@ async function figure2(dir: string): Promise<string[]> {
   ];
 }
 
-async function allReady(json: string): Promise<{ w: Watch; ready: number; cpu: () => number }> {
+async function allReady(json: string): Promise<{ w: Watch; ready: number; cpu: () => number; split: () => { node: number; bpftrace: number } }> {
   const t0 = Date.now();
   // NDJSON on stdout into a file: no readable lines to format for the whole host
   const w = watch(['--all', '--no-tui', '--json', '-'], json);
   if (!await w.waitFor(/attached to every process/, 180000)) throw new Error(`fdwatch --all did not get ready: ${w.err()}`);
   const ready = (Date.now() - t0) / 1000;
   // fdwatch and its bpftrace
-  const pids = [w.child.pid!, ...children(w.child.pid!)];
-  return { w, ready, cpu: () => cpuOf(pids) };
+  const kids = children(w.child.pid!);
+  const pids = [w.child.pid!, ...kids];
+  return { w, ready, cpu: () => cpuOf(pids), split: () => ({ node: cpuOf([w.child.pid!]), bpftrace: cpuOf(kids) }) };
 }
 
 async function figure3(dir: string): Promise<string[]> {
@@ -264,14 +265,16 @@ async function figure4(dir: string, load: string): Promise<string[]> {
   // flat out first; then held to rates fdwatch should sustain
   for (const perPair of [0, 12500, 6250, 3125, 1563, 781]) {
     const json = path.join(dir, `all-load-${perPair}.ndjson`);
-    const { w, cpu } = await allReady(json);
+    const { w, cpu, split } = await allReady(json);
     await sleep(500);
     const c0 = cpu();
+    const s0 = split();
     const t0 = Date.now();
     const tally = execFileSync(load, ['4', '5', String(perPair)], { encoding: 'utf8' });
     await sleep(300);
     const secs = (Date.now() - t0) / 1000;
     const share = (cpu() - c0) / secs;
+    const s1 = split();
     w.child.kill('SIGINT');
     await w.exit;
     const m = /passes (\d+) seconds ([\d.]+)/.exec(tally)!;
@@ -296,7 +299,8 @@ async function figure4(dir: string, load: string): Promise<string[]> {
     const rate = (passes * 4) / loadSecs;
     out.push(`    ${perPair === 0 ? 'flat out' : `held to ${(perPair * 4 * 4 / 1000).toFixed(0)}k fd events/s`}: the load did ${(rate / 1000).toFixed(1)}k fd events/s (${passes} passes);` +
       ` fdwatch saw ${seen} of ${passes} transfers (${((100 * seen) / passes).toFixed(1)}%), ${fdEvents} fd events; lost ${s?.lostEvents ?? '?'};` +
-      ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core`);
+      ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core (fdwatch ${((100 * (s1.node - s0.node)) / secs).toFixed(0)}%,` +
+      ` bpftrace ${((100 * (s1.bpftrace - s0.bpftrace)) / secs).toFixed(0)}%); clean end ${s?.cleanEnd ?? '?'}`);
   }
   out.push('    goal: 50k fd events/s with none lost and under half a core; aim 200k/s');
   return out;

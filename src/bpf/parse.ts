@@ -98,8 +98,9 @@ interface Message {
 interface Group {
   ns: number;
   f: Desc[];
-  u: Map<string, string>;
-  i: Map<string, Inet>;
+  /** made when a U or I line comes (few groups have one) */
+  u: Map<string, string> | null;
+  i: Map<string, Inet> | null;
   msgs: Message[];
   role: string[];
 }
@@ -167,7 +168,7 @@ function cString(s: string): string {
 }
 
 /** The group of an E line that came alone (most of them): shared, never written to. */
-const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: new Map(), i: new Map(), msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
+const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: null, i: null, msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
 
 export class BpfParser {
   readonly stats: ParseStats = {
@@ -181,8 +182,9 @@ export class BpfParser {
   private releasedNs = -Infinity;
   /** dentry -> [parent, name, kernel time] from D lines (name null: cut by STRLEN or unreadable) */
   private readonly dentries = new Map<string, [string, string | null, number]>();
-  /** joined paths by dentry, mount root and mount: valid until a D line changes a dentry already known */
-  private readonly paths = new Map<string, string | null>();
+  /** joined paths by dentry (with the mount root and mount they were joined under): valid until a D line changes
+   * a dentry already known */
+  private readonly paths = new Map<string, { mntRoot: string; mntId: number; path: string }>();
   private readonly tgids = new Map<number, number>();
   private readonly euids = new Map<number, number>();
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
@@ -214,6 +216,13 @@ export class BpfParser {
     return this.pending.length;
   }
 
+  /** The latest kernel time any line carried (heartbeats included): how far bpftrace's output has come. */
+  latestNs = -Infinity;
+  /** Lines stamped later than this are dropped unread (the trace was stopped then). */
+  cutoffNs = Infinity;
+  /** Kernel time of the last heartbeat: its line pushes out everything bpftrace had printed before it. */
+  heartbeatNs = -Infinity;
+
   /** One line of bpftrace's stdout, without its newline. */
   push(text: string): void {
     const lineNo = ++this.stats.lines;
@@ -222,11 +231,19 @@ export class BpfParser {
     if (c0 < 48 || c0 > 57) { this.message(text, lineNo); return; }
     // the heartbeat is 8 KB of padding: not split
     const tab = text.indexOf('\t');
-    if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) return;
+    if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
+      const t = Number(text.slice(0, tab));
+      if (t > this.heartbeatNs) this.heartbeatNs = t;
+      if (t > this.latestNs) this.latestNs = t;
+      return;
+    }
     const f = text.split('\t');
     const ns = Number(f[0]);
+    if (ns > this.latestNs) this.latestNs = ns;
     const kind = f[1];
     if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
+    // after a stop: what the kernel saw later is not asked for (the sentinel's answers still count)
+    if (ns > this.cutoffNs && kind !== 'A') return;
     try {
       this.line(ns, kind, f, lineNo);
     } catch (e) {
@@ -292,7 +309,12 @@ export class BpfParser {
         // a renamed or reused dentry: every joined path may have gone through it
         const known = this.dentries.get(f[3]!);
         // per-CPU buffers: a freed dentry's old name can arrive after the line of the dentry reusing its memory
-        if (known) { if (known[2] > ns) return; this.paths.clear(); }
+        if (known) {
+          if (known[2] > ns) return;
+          // printed again unchanged (the kernel side forgets now and then): every joined path still holds
+          if (known[0] === f[4] && known[1] === name) { known[2] = ns; return; }
+          this.paths.clear();
+        }
         this.dentries.set(f[3]!, [f[4]!, name, ns]);
         return;
       }
@@ -314,13 +336,33 @@ export class BpfParser {
         let p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
         if (p === null) p = unescapeR(f[5]!, null) ?? '';
         p = p.startsWith('\0') ? '@' + p.slice(1) : cString(p);
-        g.u.set(f[3]!, p);
+        (g.u ??= new Map()).set(f[3]!, p);
         return;
       }
       case 'I': {
         need(10);
         const g = this.group(int(f[2]), ns);
-        g.i.set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
+        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
+        return;
+      }
+      case 'G': {
+        need(7 + DESC_FIELDS);
+        const g = this.group(int(f[2]), ns);
+        const idx = int(f[3]);
+        const last = g.msgs[g.msgs.length - 1];
+        let m: Message;
+        // fd 0 of a cmsg starts it: a second SCM_RIGHTS cmsg of the same message adds to it
+        if (last && last.idx === idx) {
+          m = last;
+          if (f[6] === '0') { m.n += int(f[4]); m.ctrunc ||= f[5] === '1'; }
+        } else {
+          m = { idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] };
+          g.msgs.push(m);
+        }
+        const d = desc(f, 7);
+        m.fds.push(d);
+        g.f.push(d);
+        g.role.push('m');
         return;
       }
       case 'M': {
@@ -337,10 +379,9 @@ export class BpfParser {
         if (f.length < 6) throw new Error('E line without a syscall');
         const tid = int(f[2]);
         const tgid = int(f[3]);
-        const syscall = syscallOf(f[5]!);
-        const spec = SYSCALLS.get(syscall);
-        const layout = spec ? E_FIELDS[spec.family] : undefined;
-        if (!spec || !layout) throw new Error(`E line for ${syscall}`);
+        const pr = probeOf(f[5]!);
+        if (pr === null) throw new Error(`E line for ${syscallOf(f[5]!)}`);
+        const { syscall, spec, layout } = pr;
         need(6 + layout[0] + (layout[1] ? DESC_FIELDS : 0));
         const g = this.takeGroup(tid, ns);
         const d = layout[1] ? desc(f, 6 + layout[0]) : null;
@@ -380,7 +421,7 @@ export class BpfParser {
       g = undefined;
     }
     if (!g) {
-      g = { ns, f: [], u: new Map(), i: new Map(), msgs: [], role: [] };
+      g = { ns, f: [], u: null, i: null, msgs: [], role: [] };
       this.groups.set(tid, g);
     }
     return g;
@@ -480,7 +521,7 @@ export class BpfParser {
     switch (spec.family) {
       case 'open': case 'accept': {
         if (!d) return null;
-        const target = this.target(d, pid, spec, g.u.get('r'), g.i.get('r'));
+        const target = this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r'));
         if (spec.family === 'accept') return { op: 'accept', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
         return { op: 'open', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
       }
@@ -514,7 +555,7 @@ export class BpfParser {
       case 'sendmsg': case 'recvmsg': case 'sendmmsg': case 'recvmmsg': {
         const receive = spec.family === 'recvmsg' || spec.family === 'recvmmsg';
         const vector = spec.vector === true;
-        const socket: FdRef | null = d ? { fd: d.fd, target: this.target(d, pid, spec, g.u.get('s'), g.i.get('s')), file: d.file } : null;
+        const socket: FdRef | null = d ? { fd: d.fd, target: this.target(d, pid, spec, g.u?.get('s'), g.i?.get('s')), file: d.file } : null;
         const messages: Array<ScmMessage | 'opaque'> = g.msgs.map((m) => ({
           fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
           // the message held more fds than the program reads of one (or a line was lost)
@@ -532,7 +573,7 @@ export class BpfParser {
         const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
           op: 'take', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
-          target: this.target(d, pid, spec, g.u.get('r'), g.i.get('r')),
+          target: this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r')),
         };
       }
       case 'mmap': {
@@ -598,12 +639,12 @@ export class BpfParser {
    * missing (lost or cut), the walk stopped short, or the mount is not known.
    */
   private joinPath(d: Desc, pid: number): string | null {
-    const key = `${d.dentry} ${d.mntRoot} ${d.mntId}`;
-    const hit = this.paths.get(key);
-    if (hit !== undefined) return hit;
+    // keyed by the dentry alone (no string to build per lookup): a bind mount of it replaces the entry
+    const hit = this.paths.get(d.dentry);
+    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) return hit.path;
     const p = this.walkPath(d, pid);
     // a missing name may still arrive (another CPU's D line): only answers are kept
-    if (p !== null) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(key, p); }
+    if (p !== null) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(d.dentry, { mntRoot: d.mntRoot, mntId: d.mntId, path: p }); }
     return p;
   }
 
@@ -681,6 +722,20 @@ function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTa
   }
   if (d.family === 16) t.target = `NETLINK:[${d.ino}]`;
   return t;
+}
+
+/** An E line's probe name -> its syscall, table entry and field layout (a few dozen names: kept once each). */
+const PROBES = new Map<string, { syscall: string; spec: SyscallSpec; layout: [number, boolean] } | null>();
+function probeOf(probe: string): { syscall: string; spec: SyscallSpec; layout: [number, boolean] } | null {
+  let p = PROBES.get(probe);
+  if (p === undefined) {
+    const syscall = syscallOf(probe);
+    const spec = SYSCALLS.get(syscall);
+    const layout = spec ? E_FIELDS[spec.family] : undefined;
+    p = spec && layout ? { syscall, spec, layout } : null;
+    if (PROBES.size < 1024) PROBES.set(probe, p);
+  }
+  return p;
 }
 
 function syscallOf(probe: string): string {

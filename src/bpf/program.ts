@@ -17,7 +17,9 @@
 //   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
 //   ns U tid role len path                    the bound address of a unix socket described next
 //   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
-//   ns M tid msg nfds ctrunc                  an SCM_RIGHTS message of the send/receive that follows
+//   ns G tid msg nfds ctrunc i DESC           fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
+//                                             send/receive that follows (i 0 starts the cmsg)
+//   ns M tid msg nfds ctrunc                  an SCM_RIGHTS cmsg without fds, or MSG_CTRUNC with none (no G line)
 //   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
 //   ns X tid tgid euid oldtid len comm path   sched_process_exec
@@ -369,6 +371,8 @@ interface Describe {
   depth: number;
   /** print it as an F line */
   line?: boolean;
+  /** print it as a G line (a message fd) with these fields first: message, fds in the cmsg, ctrunc, index */
+  msg?: string;
   /** only the file, its inode and CLOEXEC: the syscall table names what it is */
   lean?: boolean;
 }
@@ -422,6 +426,7 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
   if (d.depth > 0) s.push(walk(c, d.depth));
   s.push('    }');
   if (d.line) s.push(`    if ($f != 0) { printf("%llu\\tF\\t%d\\t${role}\\t${DESC_FMT}\\n", $ts, tid, ${DESC_ARGS}); }`);
+  if (d.msg) s.push(`    if ($f != 0) { printf("%llu\\tG\\t%d\\t%d\\t%d\\t%d\\t%d\\t${DESC_FMT}\\n", $ts, tid, ${d.msg}, ${DESC_ARGS}); }`);
   return s.join('\n');
 }
 
@@ -463,6 +468,7 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
   // the verifier walks every iteration: a vector of messages gets fewer cmsgs and fds each
   const cmsgMax = vector ? 2 : CMSG_MAX;
   const fdMax = vector ? MMSG_FD_MAX : SCM_MAX_FD;
+  const g = `${idx}, $n, $ct, $i2`;
   const s: string[] = [
     `    $h = (struct user_msghdr *)uptr(${hdr});`,
     '    $ctl = (uint64)$h->msg_control; $cl = (uint64)$h->msg_controllen;',
@@ -477,7 +483,8 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
     '      $clen = (uint64)$cm->cmsg_len;',
     '      if ($cm->cmsg_level == 1 && $cm->cmsg_type == 1 && $clen >= 16) {',
     '        $n = (int64)(($clen - 16) / 4);',
-    `        printf("%llu\\tM\\t%d\\t%d\\t%d\\t%d\\n", $ts, tid, ${idx}, $n, $ct);`,
+    // the cmsg's count rides on each of its fds' G lines (one line fewer per message): M only for none
+    `        if ($n <= 0) { printf("%llu\\tM\\t%d\\t%d\\t%d\\t%d\\n", $ts, tid, ${idx}, $n, $ct); }`,
     '        $rights = 1; $any = 1;',
     '        $i2 = (int64)0;',
     `        while ($i2 < $n && $i2 < ${fdMax}) {`,
@@ -485,11 +492,11 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
       // the first few installed fds get their names walked (an untraced sender's files are not in the D cache);
       // the verifier walks every iteration, and knows the counter, so the rest cost only the plain description
       `          if ($i2 < ${MSG_WALKED}) {`,
-      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: MSG_DEPTH, line: true }).replace(/^/gm, '        '),
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: MSG_DEPTH, msg: g }).replace(/^/gm, '        '),
       '          } else {',
-      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '        '),
+      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, msg: g }).replace(/^/gm, '        '),
       '          }',
-    ] : [describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, line: true }).replace(/^/gm, '      ')]),
+    ] : [describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, msg: g }).replace(/^/gm, '      ')]),
     '          $i2++;',
     '        }',
     '      }',

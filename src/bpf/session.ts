@@ -17,6 +17,7 @@ import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
+import type { FileFacts } from '../correlate/crossing.js';
 
 export interface BpfOptions {
   pids: number[];
@@ -37,6 +38,11 @@ export interface BpfOptions {
 }
 
 const TRACEFS = '/sys/kernel/tracing';
+/** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog): the stop
+ * still ends within a second */
+const DRAIN_MS = 800;
+/** how long the privilege-crossing facts of one file passed between the same fds stay as read */
+const FACTS_MS = 250;
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
 
@@ -218,7 +224,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const resolveFd = (pid: number, fd: number, ino: number): string | null => {
     try {
       const p = `/proc/${pid}/fd/${fd}`;
-      if (fs.statSync(p).ino !== ino) return null;
+      if (fs.statSync(p, { throwIfNoEntry: false })?.ino !== ino) return null;
       return fs.readlinkSync(p);
     } catch { return null; }
   };
@@ -282,11 +288,26 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     }
     opts.onRecord(r);
   };
+  // the facts of a delivered fd cost a stat and two /proc reads: a stream of passes of the same file between the
+  // same fds of the same processes (uids unchanged) reads them once per FACTS_MS
+  const facts = new Map<string, { at: number; facts: FileFacts | null }>();
+  const cachedFacts = (t: TransferRecord): FileFacts | null => {
+    const to = t.to;
+    if (to === null || to.pid === null) return null;
+    const key = `${to.pid}\t${to.fd}\t${parser.euidOf(to.pid)}\t${t.from.pid}\t${t.from.fd}\t${t.target}`;
+    const now = Date.now();
+    const hit = facts.get(key);
+    if (hit !== undefined && now - hit.at < FACTS_MS) return hit.facts;
+    const f = fileFacts(t);
+    if (facts.size > 4096) facts.clear();
+    facts.set(key, { at: now, facts: f });
+    return f;
+  };
   const correlator = new Correlator(onRecord, {
     resolveTgid: (tid) => parser.tgidOf(tid) ?? status(tid)?.tgid ?? null,
     resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
     // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
-    fileFacts: (t) => fileFacts(t),
+    fileFacts: (t) => cachedFacts(t),
   });
   let discardBefore = 0;
   const parser = new BpfParser((op) => {
@@ -328,20 +349,22 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     }
     rest = text.slice(start);
     events = parser.stats.events;
+    wake();
   });
   const bpftraceExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('exit', (code, signal) => { resolve({ code, signal }); wake(); });
     child.on('error', (e) => { error = `cannot run bpftrace: ${e.message}`; resolve({ code: 127, signal: null }); });
   });
 
   // the sentinel: kill(-SENTINEL_PGRP, 0) from this process makes the last-attached probe answer
   let sentinel: NodeJS.Timeout | null = null;
-  let barrier: (() => void) | null = null;
+  /** the stop's sentinel answer: takes the A line's time, true when it is the answer (not an older ping's) */
+  let barrier: ((ns: number) => boolean) | null = null;
   const ping = (): void => { try { process.kill(-SENTINEL_PGRP, 0); } catch { /* ESRCH: there is no such group */ } };
   const onSignal = (s: ProgramSignal): void => {
     if (s.kind === 'loaded' && !ready && sentinel === null) { sentinel = setInterval(ping, 20); ping(); }
     if (s.kind !== 'ready') return;
-    if (barrier) { const b = barrier; barrier = null; b(); return; }
+    if (barrier) { if (barrier(s.ns)) barrier = null; return; }
     if (ready) return;
     if (sentinel) { clearInterval(sentinel); sentinel = null; }
     if (!s.regsOk) {
@@ -383,14 +406,14 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
     // a process whose exit never came through the probes (an event lost) must not hold the session open: once
     // /proc has had no such process for longer than the reorder window, it ends with an unknown status
+    // (on the kernel's clock as bpftrace's output has reached it: a late exit may still wait in bpftrace's rings)
     if (!opts.all || commandRoot !== null) reaper = setInterval(() => {
       const set = commandRoot !== null ? commandTree : live;
-      const now = Date.now();
       for (const pid of set) {
         if (fs.existsSync(`/proc/${pid}`)) { vanished.delete(pid); continue; }
         const since = vanished.get(pid);
-        if (since === undefined) { vanished.set(pid, now); continue; }
-        if (now - since < (opts.windowMs ?? 100) + 400) continue;
+        if (since === undefined) { vanished.set(pid, monoNs()); continue; }
+        if (parser.latestNs - since < ((opts.windowMs ?? 100) + 400) * 1e6) continue;
         vanished.delete(pid);
         const ts = epoch + monoNs() / 1e9;
         const tids = correlator.processes.get(pid)?.tids ?? new Set([pid]);
@@ -406,6 +429,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       status_(lost > 0 ? `lost ${lost} events: bpftrace's ring buffers overflowed` : undefined);
     }, 1000);
   };
+  // wakes whoever waits for more of bpftrace's output (the stop's drain)
+  let waiters: Array<() => void> = [];
+  const wake = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
+  const progress = (deadline: number): Promise<void> => new Promise((resolve) => {
+    const t = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    waiters.push(() => { clearTimeout(t); resolve(); });
+  });
   let flushTimer: NodeJS.Timeout | null = null;
   let ticker: NodeJS.Timeout | null = null;
   let reaper: NodeJS.Timeout | null = null;
@@ -414,19 +444,36 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
   // ------------------------------------------------------------------ stop
   let stopping: Promise<void> | null = null;
+  /** the stop ended bpftrace before it had printed everything from before the stop */
+  let cutShort = false;
   let stopRequested: () => void = () => {};
   const stopRequest = new Promise<null>((resolve) => { stopRequested = () => resolve(null); });
-  const drain = async (): Promise<void> => {
-    // every event before now is in bpftrace's rings: the sentinel's answer comes after them on this CPU,
-    // and one window later the other CPUs' have arrived too
-    if (child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { barrier = null; resolve(); }, 400);
-        barrier = () => { clearTimeout(t); resolve(); };
-        ping();
-      });
-      await new Promise((r) => setTimeout(r, (opts.windowMs ?? 100) + 20));
+  /**
+   * Reads on until bpftrace has printed every event from before the stop (it may be seconds behind on a busy
+   * host): the sentinel's answer comes after them on this CPU's ring; a heartbeat made after the answer came
+   * is read in a later round over the rings, after what the other CPUs' rings held from before the stop (one
+   * made earlier, while bpftrace was behind, proves nothing). False when that took longer than DRAIN_MS.
+   */
+  const drain = async (): Promise<boolean> => {
+    const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+    if (!alive()) return true;
+    const deadline = Date.now() + DRAIN_MS;
+    const pingNs = monoNs();
+    // the stop is now: what comes after it costs nothing more than its line's split
+    parser.cutoffNs = pingNs;
+    const answer = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => { barrier = null; resolve(null); }, DRAIN_MS);
+      barrier = (ns) => { if (ns < pingNs) return false; clearTimeout(t); resolve(ns); return true; };
+      ping();
+    });
+    if (answer === null) return false;
+    const came = monoNs();
+    while (parser.heartbeatNs < came) {
+      if (!alive()) return true;
+      if (Date.now() >= deadline) return false;
+      await progress(deadline);
     }
+    return true;
   };
   function stop(reason?: string): Promise<void> {
     if (stopping) return stopping;
@@ -435,7 +482,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
     stopRequested();
     stopping = (async () => {
-      if (ready) await drain();
+      if (ready && !await drain()) {
+        cutShort = true;
+        status_(`bpftrace had not printed everything it saw after ${DRAIN_MS / 1000} s: the last events before the stop are missing`);
+      }
       // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
       // print every map
       child.kill('SIGKILL');
@@ -470,7 +520,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     correlator.finish();
     if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);
     state = 'ended';
-    const summary = summarize(parser, correlator, error !== null,
+    const summary = summarize(parser, correlator, error !== null || cutShort,
       opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);
     onRecord(summary);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -142,6 +142,37 @@ test('the most fds one message holds (253): every one read at both ends', () => 
   assert.equal(recv.messages.map((m) => m !== 'opaque' && m.hidden), [false]);
 });
 
+/** The program's message lines as they are now: M (a cmsg's count) folded into its fds' G lines. */
+function toG(input: string[]): string[] {
+  const out: string[] = [];
+  let m: { tid: string; head: string; i: number } | null = null;
+  for (const l of input) {
+    const f = l.split('\t');
+    if (f[1] === 'M' && Number(f[4]) > 0) { m = { tid: f[2]!, head: `${f[3]}\t${f[4]}\t${f[5]}`, i: 0 }; continue; }
+    if (f[1] === 'F' && f[3] === 'm' && m && m.tid === f[2]) { out.push([f[0], 'G', f[2], m.head, String(m.i++), ...f.slice(4)].join('\t')); continue; }
+    if (f[1] !== 'F') m = null;
+    out.push(l);
+  }
+  return out;
+}
+
+test('message fds as G lines (the count on each fd, no M line) make the same records as M + F lines', () => {
+  for (const name of ['send_fds', 'max253', 'mmsg']) {
+    const old = lines(name);
+    const g = toG(old);
+    assert.ok(g.some((l) => l.includes('\tG\t')) && g.length < old.length, `${name}: G lines made`);
+    const strip = (r: Run) => r.records.map((x) => JSON.stringify({ ...x, line: undefined }));
+    const a = run(old);
+    const b = run(g);
+    assert.is(b.parser.stats.malformed, 0);
+    assert.equal(strip(b), strip(a), name);
+  }
+  // a message holding more fds than were read: hidden
+  const r = run(toG(lines('max253')).filter((l) => !/\tG\t\d+\t0\t253\t0\t25[0-2]\t/.test(l)));
+  const recv = r.ops.find((o): o is Extract<FdOp, { op: 'receive' }> => o.op === 'receive')!;
+  assert.equal(recv.messages.map((m) => m !== 'opaque' && [m.fds.length, m.hidden]), [[250, true]]);
+});
+
 test('hostile names: a newline, a tab and a literal \\x41 in a path cannot break the lines; the path comes back exact', () => {
   const r = run(lines('hostile'));
   assert.is(r.parser.stats.malformed, 0);

@@ -2,7 +2,7 @@
 // processes in two processes (scanAll). Synchronous, as snapshotProcesses is.
 
 import fs from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import type { FdKind } from '../model/records.js';
@@ -387,6 +387,8 @@ export function scanAll(root: string, list: Array<[number, number[]]>, opts: Sca
     // the helper took some: wait for them (if it never started, it finds the queue empty)
     if (mine < h.queued) receiveHelper(h.results, out, list);
     fs.closeSync(h.results);
+    // nothing left for it: the queue is empty and its reply read or given up on
+    if (h.child && h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
   }
   // everything not read yet: all of it on one thread, or what the helper did not bring (it failed, or timed out)
   for (let i = 0; i < list.length; i++) if (out[i] === undefined) scan(i);
@@ -400,6 +402,8 @@ interface Helper {
   queued: number;
   /** read end of the results pipe */
   results: number;
+  /** the helper process, ended once its share is read or given up on (it must not outlive the snapshot) */
+  child: ChildProcess | null;
 }
 
 function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper | null {
@@ -412,6 +416,7 @@ function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper
     return null;
   }
   const queued = Math.min(list.length, QUEUE_MAX);
+  let child: ChildProcess | null = null;
   try {
     const buf = Buffer.alloc(queued * QUEUE_ENTRY);
     for (let i = 0; i < queued; i++) {
@@ -423,7 +428,7 @@ function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper
     fs.closeSync(q[1]);
     q[1] = -1;
     const script = fileURLToPath(new URL('./scan-child.js', import.meta.url));
-    const child = spawn(process.execPath, [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps'], {
+    child = spawn(process.execPath, [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps'], {
       stdio: ['ignore', 'ignore', 'ignore', q[0], r[1]],
       env: { ...process.env, FDWATCH_SNAPSHOT_THREADS: '1' },
     });
@@ -434,10 +439,10 @@ function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper
     for (const fd of [q[1], r[0]]) if (fd >= 0) fs.closeSync(fd);
     fs.closeSync(r[1]);
     // the queue is still readable: this process takes all of it
-    return { queue: q[0], queued, results: -1 };
+    return { queue: q[0], queued, results: -1, child };
   }
   fs.closeSync(r[1]); // the helper holds the only write end: its exit is the end of file
-  return { queue: q[0], queued, results: r[0] };
+  return { queue: q[0], queued, results: r[0], child };
 }
 
 /** Reads the helper's reply to end of file and unpacks it into out; a missing or broken reply leaves out as it is. */

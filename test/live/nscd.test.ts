@@ -110,10 +110,29 @@ if (noBpf) console.log(`  eBPF nscd test skipped: ${noBpf}`);
   } finally {
     if (r && r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
     await r?.exit;
+    // fdwatch SIGKILLs its bpftrace and does not wait while the kernel frees the probes: the test does
+    assert.ok(await bpftraceGone(15000), 'bpftrace left running');
     daemon.kill('SIGTERM');
     if (daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   }
   assert.equal([path.dirname(SOCKET), path.dirname(CACHE)].map(listing), host, "the host's nscd folders are as they were");
 });
+
+/** No bpftrace left in this test file's process group (the runner gives each file its own). */
+async function bpftraceGone(ms: number): Promise<boolean> {
+  const pgrp = (stat: string): string => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]!;
+  const ours = pgrp(fs.readFileSync('/proc/self/stat', 'utf8'));
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const left = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).some((d) => {
+      try {
+        const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        return st.includes('(bpftrace)') && pgrp(st) === ours;
+      } catch { return false; }
+    });
+    if (!left) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
 
 test.run();

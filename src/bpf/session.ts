@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Correlator } from '../correlate/correlator.js';
-import { LiveError, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
+import { LiveError, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
@@ -172,6 +172,9 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   // threads resolve to their process
   const follow = new Set<number>();
   for (const pid of opts.pids) {
+    // a zombie would be "attached" until its parent reaps it, a kernel thread forever, with nothing to show
+    const no = unwatchable(pid);
+    if (no) throw new LiveError(no);
     const st = status(pid);
     if (!st) throw new LiveError(`no such process: ${pid}`);
     follow.add(st.tgid);

@@ -33,12 +33,18 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
     if (r.type === 'summary') r.backend = use;
     live.onRecord(r);
   };
-  if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note });
-  if (use === 'strace') return { handle: startLive({ ...live, onRecord }), backend: use, note };
+  // said once the tracer took its arguments: a process that cannot be watched is the one line, not after the note
+  const say = (): void => { if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note }); };
+  if (use === 'strace') {
+    const handle = startLive({ ...live, onRecord });
+    say();
+    return { handle, backend: use, note };
+  }
   const handle = startBpf({
     pids: live.pids, command: live.command, all, onRecord,
     ...(live.onStatus ? { onStatus: live.onStatus } : {}),
     ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
   });
+  say();
   return { handle, backend: use, note };
 }

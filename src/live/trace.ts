@@ -105,6 +105,27 @@ function zombieText(pid: number, ppid: number): string {
   return `process ${pid} is a zombie: it exited and its parent ${ppid} has not reaped it`;
 }
 
+/** PF_KTHREAD in /proc/PID/stat's flags (field 9): a kernel thread, which has no fd table of its own to watch. */
+function isKernelThread(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+    return (flags & 0x00200000) !== 0;
+  } catch { return false; }
+}
+
+/**
+ * What makes a running process impossible to watch for any tracer, as one line (null: nothing): gone, a zombie, or
+ * a kernel thread. The eBPF backend asks it up front; strace finds the same itself (see attachFailure).
+ */
+export function unwatchable(pid: number): string | null {
+  const st = readStatus(pid);
+  if (!st) return `no such process: ${pid}`;
+  if (stateOf(pid) === 'Z') return zombieText(pid, st.ppid);
+  if (isKernelThread(pid)) return `process ${pid} (${comm(pid)}) is a kernel thread: it makes no system calls and holds no fds to watch`;
+  return null;
+}
+
 /**
  * strace's stderr -> one line, with what /proc says now: PTRACE_SEIZE fails with EPERM on a zombie (and on a
  * process that exits during the attach), which is no permission problem even though strace says so.

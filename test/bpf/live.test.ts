@@ -375,4 +375,24 @@ bt('preconditions: --all needs eBPF; without root eBPF says what is missing, in 
   assert.match(err2, /^fdwatch: tracing with strace: eBPF unavailable: eBPF needs root/m);
 });
 
+bt('preconditions: a zombie and a kernel thread are refused up front in one line (eBPF would wait on them, showing nothing)', async () => {
+  // the exec'd sleep never reaps the child the shell left behind
+  const holder = spawn('sh', ['-c', 'sleep 0.01 & exec sleep 60'], { stdio: 'ignore' });
+  try {
+    let zombie = 0;
+    for (const end = Date.now() + 5000; Date.now() < end && zombie === 0;) {
+      const kids = fs.readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      if (kids[0] && procState(kids[0]).state === 'Z') zombie = kids[0];
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(zombie > 0, 'a zombie to attach to');
+    const z = fdwatch(['--backend', 'bpf', '--no-tui', String(zombie)]);
+    assert.is((await z.exit).code, 1);
+    assert.equal(z.err().trim().split('\n'), [`fdwatch: process ${zombie} is a zombie: it exited and its parent ${holder.pid} has not reaped it`]);
+  } finally { holder.kill('SIGKILL'); }
+  const k = fdwatch(['--backend', 'bpf', '--no-tui', '2']);
+  assert.is((await k.exit).code, 1);
+  assert.equal(k.err().trim().split('\n'), ['fdwatch: process 2 (kthreadd) is a kernel thread: it makes no system calls and holds no fds to watch']);
+});
+
 test.run();

@@ -175,8 +175,10 @@ bt('matrix under both backends: same transfers, same pairing, same fd tables (do
       if (pb[i]!.transfers.some((t) => t.includes(' unknown:'))) {
         console.log(`  note: ${pb[i]!.exe}: the strace backend saw a receive before its send; eBPF's pairing checked against the ground truth only`);
       } else if (pa[i]!.exe === 'threads' || pa[i]!.exe === 'node') {
-        // their threads race for the lowest free fd: the numbers differ from run to run, not the pairing
-        const mask = (ts: string[]): string[] => ts.map((t) => t.replace(/:\d+ /g, ':N '));
+        // their threads race for the lowest free fd: the numbers differ from run to run, not the pairing. Node's
+        // handle passing closes the sent TCP socket at once: when it is gone before its record comes out (after the
+        // reorder window), eBPF names it TCP:[inode], not by its addresses (docs/bpf.md, difference 9)
+        const mask = (ts: string[]): string[] => ts.map((t) => t.replace(/:\d+ /g, ':N ').replace(/ TCP:\[[^\]]*\]$/, ' TCP:[...]'));
         assert.equal(mask(pa[i]!.transfers), mask(pb[i]!.transfers), `${pa[i]!.exe}: transfers`);
       } else {
         assert.equal(pa[i]!.transfers, pb[i]!.transfers, `${pa[i]!.exe}: transfers`);
@@ -208,7 +210,9 @@ bt('matrix under both backends: same transfers, same pairing, same fd tables (do
       'SCM_RIGHTS delivered p0:3 -> p1:3 file /etc/hostname', 'SCM_RIGHTS lost p0:5 -> p1:null pipe pipe:[#]',
       'SCM_RIGHTS lost p0:6 -> p1:null device /dev/null',
     ]);
-    assert.equal(of('node').map((t) => t.replace(/:\d+ /g, ':N ')), ['SCM_RIGHTS delivered p0:N -> p1:N socket TCP:[#.0.0.1:#]']);
+    // by its addresses, or by inode when it closed before its record came out (difference 9)
+    assert.equal(of('node').length, 1, JSON.stringify(of('node')));
+    assert.match(of('node')[0]!.replace(/:\d+ /g, ':N '), /^SCM_RIGHTS delivered p0:N -> p1:N socket TCP:\[(#\.0\.0\.1:#|#)\]$/);
     assert.match(of('threads').join('\n'), /^SCM_RIGHTS delivered p0:\d+ -> p0:\d+ file \/etc\/passwd$/);
     assert.equal(of('exec_thread'), []);
     assert.equal(of('bpf-pidfd_getfd'), ['pidfd_getfd delivered p0:3 -> p1:5 file /etc/hostname']);

@@ -17,6 +17,7 @@ import { ProcReader } from '../procfs/reader.js';
 import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
+import { PF_KTHREAD } from '../model/kernel.js';
 import type { PeerEnd, QueuedOn } from '../model/fdop.js';
 import { fileFacts } from './filefacts.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
@@ -93,37 +94,39 @@ function comm(pid: number): string {
   return readStatus(pid)?.name ?? '?';
 }
 
-/** The state letter of /proc/PID/stat (R, S, D, T, t, Z...), or null once the process is gone. */
-function stateOf(pid: number): string | null {
+/** /proc/PID/stat's state letter (R, S, D, T, t, Z...) and task flags, or null once the process is gone. */
+function statOf(pid: number): { state: string; flags: number } | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.charAt(stat.lastIndexOf(')') + 2) || null; // comm may hold ')': the state follows the last one
+    // comm may hold ')': the fields follow the last one, the state first, the flags (field 9) six later
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] ? { state: fields[0], flags: Number(fields[6]) } : null;
   } catch { return null; }
+}
+
+function stateOf(pid: number): string | null {
+  return statOf(pid)?.state ?? null;
 }
 
 function zombieText(pid: number, ppid: number): string {
   return `process ${pid} is a zombie: it exited and its parent ${ppid} has not reaped it`;
 }
 
-/** PF_KTHREAD in /proc/PID/stat's flags (field 9): a kernel thread, which has no fd table of its own to watch. */
-function isKernelThread(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
-    return (flags & 0x00200000) !== 0;
-  } catch { return false; }
+/**
+ * What makes a process impossible to watch, as one line (null: nothing): gone, a zombie, or (`kernelThreads`) a
+ * kernel thread, which has no fd table of its own. The eBPF backend asks all three up front; for strace the
+ * preflight asks the first two, and a kernel thread is named from strace's own refusal (see attachFailure).
+ */
+function unwatchableBy(pid: number, st: ProcStatus | null, kernelThreads: boolean): string | null {
+  if (!st) return `no such process: ${pid}`;
+  const s = statOf(pid);
+  if (s?.state === 'Z') return zombieText(pid, st.ppid);
+  if (kernelThreads && s !== null && (s.flags & PF_KTHREAD) !== 0) return `process ${pid} (${st.name}) is a kernel thread: it makes no system calls and holds no fds to watch`;
+  return null;
 }
 
-/**
- * What makes a running process impossible to watch for any tracer, as one line (null: nothing): gone, a zombie, or
- * a kernel thread. The eBPF backend asks it up front; strace finds the same itself (see attachFailure).
- */
 export function unwatchable(pid: number): string | null {
-  const st = readStatus(pid);
-  if (!st) return `no such process: ${pid}`;
-  if (stateOf(pid) === 'Z') return zombieText(pid, st.ppid);
-  if (isKernelThread(pid)) return `process ${pid} (${comm(pid)}) is a kernel thread: it makes no system calls and holds no fds to watch`;
-  return null;
+  return unwatchableBy(pid, readStatus(pid), true);
 }
 
 /**
@@ -155,8 +158,8 @@ export function preflight(pids: number[], command: string[] | null): void {
   try { scope = Number(fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()); } catch { scope = 0; }
   for (const pid of pids) {
     const st = readStatus(pid);
-    if (!st) throw new LiveError(`no such process: ${pid}`);
-    if (stateOf(pid) === 'Z') throw new LiveError(zombieText(pid, st.ppid));
+    const no = unwatchableBy(pid, st, false);
+    if (no !== null || st === null) throw new LiveError(no ?? `no such process: ${pid}`);
     const tracer = st.tracerPid;
     if (tracer > 0) throw new LiveError(`process ${pid} is already traced by ${tracer} (${comm(tracer)}): detach that tracer first`);
     if (me !== 0) {

@@ -6,6 +6,9 @@ export const CLONE_FILES = 0x400;
 export const CLONE_PARENT = 0x8000;
 export const CLONE_THREAD = 0x10000;
 
+/** task flags (/proc/PID/stat field 9): a kernel thread */
+export const PF_KTHREAD = 0x00200000;
+
 /** recvmsg(2) flags (include/linux/socket.h) */
 export const MSG_PEEK = 0x2;
 export const MSG_CTRUNC = 0x8;

@@ -50,3 +50,25 @@ export function python(script: string, ...args: string[]): Python {
   };
   return { p, line };
 }
+
+/** Both ends, connected: the server's port, each process and the fd it holds its end on. */
+export interface TcpPair { port: number; sp: number; cp: number; serverFd: number; clientFd: number }
+
+/**
+ * Starts the server, then a client connected to it, and waits for both to say what they hold. `kill` ends whichever
+ * of them started, also when the connection never came about.
+ */
+export function tcpPair(): { connect: () => Promise<TcpPair>; kill: () => void } {
+  const server = python(TCP_SERVER);
+  let client: Python | null = null;
+  return {
+    async connect(): Promise<TcpPair> {
+      const port = Number(await server.line());
+      client = python(TCP_CLIENT, String(port));
+      const clientFd = Number(await client.line());
+      const serverFd = Number((await server.line()).replace(/^accepted /, ''));
+      return { port, sp: server.p.pid!, cp: client.p.pid!, serverFd, clientFd };
+    },
+    kill(): void { server.p.kill(); client?.p.kill(); },
+  };
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyRecord, emptyModel, inetPeers } from '../../src/view/model.js';
-import { TCP_CLIENT, TCP_SERVER, python, type Python } from '../harness/tcp.js';
+import { tcpPair } from '../harness/tcp.js';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import { fdwatch, records, tmp, type Running } from './run.js';
 
@@ -14,16 +14,10 @@ import { fdwatch, records, tmp, type Running } from './run.js';
 for (const backend of ['strace', 'bpf'] as const) {
   const t = backend === 'bpf' && bpfUnavailable() !== null ? test.skip : test;
   t(`${backend}: attached to both ends of a loopback connection, each fd names the other end's process and fd`, async () => {
-    const server = python(TCP_SERVER);
-    let client: Python | null = null;
+    const pair = tcpPair();
     let r: Running | null = null;
     try {
-      const port = Number(await server.line());
-      client = python(TCP_CLIENT, String(port));
-      const clientFd = Number(await client.line());
-      const serverFd = Number((await server.line()).replace(/^accepted /, ''));
-      const sp = server.p.pid!;
-      const cp = client.p.pid!;
+      const { port, sp, cp, serverFd, clientFd } = await pair.connect();
       const json = path.join(tmp, `tcp-peers-${backend}.ndjson`);
       r = fdwatch(['--backend', backend, '--no-tui', '--json', json, String(sp), String(cp)]);
       await r.waitFor(new RegExp(`attached to ${cp} `), 60000);
@@ -44,7 +38,7 @@ for (const backend of ['strace', 'bpf'] as const) {
       assert.ok(listener, 'the listener is in the fd table');
       assert.equal(inetPeers(m, listener!.target), []);
     } finally {
-      server.p.kill(); client?.p.kill(); r?.child.kill('SIGKILL');
+      pair.kill(); r?.child.kill('SIGKILL');
     }
   });
 }

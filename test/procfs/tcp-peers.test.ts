@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FdRecord, FdwatchRecord } from '../../src/model/records.js';
-import { TCP_CLIENT, TCP_SERVER, python, type Python } from '../harness/tcp.js';
+import { tcpPair } from '../harness/tcp.js';
 import { root } from '../paths.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
@@ -18,15 +18,9 @@ function snapshot(pid: number): FdRecord[] {
 }
 
 test('loopback TCP: each end names the process and fd holding the other, as ss -tp does', async () => {
-  const server = python(TCP_SERVER);
-  let client: Python | null = null;
+  const pair = tcpPair();
   try {
-    const port = Number(await server.line());
-    client = python(TCP_CLIENT, String(port));
-    const clientFd = Number(await client.line());
-    const serverFd = Number((await server.line()).replace(/^accepted /, ''));
-    const sp = server.p.pid!;
-    const cp = client.p.pid!;
+    const { port, sp, cp, serverFd, clientFd } = await pair.connect();
 
     // the kernel's other witness: ss pairs the two ends by their addresses
     const ss = spawnSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', timeout: 60_000 }).stdout;
@@ -49,8 +43,7 @@ test('loopback TCP: each end names the process and fd holding the other, as ss -
     assert.ok(listener, 'the listener is in the snapshot');
     assert.is(listener!.socket?.peer ?? null, null);
   } finally {
-    server.p.kill();
-    client?.p.kill();
+    pair.kill();
   }
 });
 

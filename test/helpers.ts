@@ -22,3 +22,29 @@ export function runTrace(text: string, baseDay = 0): Run {
 export function ofType<T extends FdwatchRecord['type']>(rs: FdwatchRecord[], type: T): Array<Extract<FdwatchRecord, { type: T }>> {
   return rs.filter((r): r is Extract<FdwatchRecord, { type: T }> => r.type === type);
 }
+
+/**
+ * Time as a reader of the records sees it: a delivered fd is received no earlier than it was sent, and fd records
+ * and deliveries come in time order (a split call is at its return: its `<... resumed>` line's time). Returns
+ * the number of transfers checked, so that a caller can assert there were some.
+ */
+export function timeOrderProblems(rs: FdwatchRecord[]): { problems: string[]; transfers: number } {
+  const problems: string[] = [];
+  let transfers = 0;
+  let last = -Infinity;
+  for (const r of rs) {
+    let ts: number | null = null;
+    if (r.type === 'fd') ts = r.ts;
+    else if (r.type === 'transfer' && r.state === 'delivered') {
+      ts = r.ts;
+      if (r.sentTs !== null && r.receivedTs !== null) {
+        transfers++;
+        if (r.sentTs > r.receivedTs) problems.push(`received before it was sent: ${JSON.stringify(r)}`);
+      }
+    }
+    if (ts === null) continue;
+    if (ts < last) problems.push(`goes back in time: ${JSON.stringify(r)}`);
+    else last = ts;
+  }
+  return { problems, transfers };
+}

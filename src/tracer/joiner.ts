@@ -314,7 +314,8 @@ export class Joiner {
           }
         }
         const ev: SyscallEvent = {
-          type: 'syscall', line: p.line, tid, ts: p.ts, comm: l.comm ?? p.comm, name: l.name,
+          // the call's effect (an fd installed, a message taken) is at its return: the resumed half's time
+          type: 'syscall', line: p.line, tid, ts: l.ts ?? p.ts, comm: l.comm ?? p.comm, name: l.name,
           args: p.args + l.args, ret: l.ret,
         };
         this.emit(ev);

@@ -548,8 +548,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
         s[p + 5] !== Ch.m || s[p + 6] !== Ch.e || s[p + 7] !== Ch.d || s[p + 8] !== Ch.Gt) return 'unknown'; // ` resumed>`
     const name = interestingName(s, a, p, f);
     if (name === null) { q.kind = 'skip-resumed'; return 'skip'; }
-    // a resumed half's time is its entry's: no stamp to read
-    return interesting(q, 'resumed', name, -1, -1, p + 9);
+    // a resumed half's stamp is the call's return: the time of what it did (an fd installed, a message taken)
+    return interesting(q, 'resumed', name, stampAt, a - 5, p + 9);
   }
   if (IDENT[c] === 0) return 'unknown'; // -r padding, -n/-i brackets, signals, exits: the full path
   const a = p;
@@ -571,14 +571,14 @@ function interesting(q: QuickScan, kind: 'call' | 'resumed', name: string, stamp
 }
 
 /**
- * Completes the line bytes[.., end) quickSkip found interesting: decodes it from a call's stamp, or from its
- * arguments (a resumed half's time is its entry's), to its end. `reuse` is overwritten (the line is returned in it).
+ * Completes the line bytes[.., end) quickSkip found interesting: decodes it from its stamp (a call's, or a
+ * resumed half's: the return), or from its arguments when it has none, to its end. `reuse` is overwritten (the line is returned in it).
  */
 export function finishScan(q: QuickScan, bytes: Buffer, end: number, reuse = new LineRecord()): ScannedLine {
   const l = reuse.reset();
   if (bytes[end - 1] === Ch.CR) end--;
   const kind = q.kind === 'call' ? 'call' : 'resumed';
-  const from = kind === 'call' && q.stampAt >= 0 ? q.stampAt : q.bodyAt;
+  const from = q.stampAt >= 0 ? q.stampAt : q.bodyAt;
   const text = bytes.toString('latin1', from, end);
   // the stamp alone (its digits are no pid)
   if (from === q.stampAt) scanPrefix(text, l, 0, q.nameAt - from);

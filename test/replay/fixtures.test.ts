@@ -8,6 +8,7 @@ import { TraceSession } from '../../src/correlate/session.js';
 import { resolveInput, mergeFf, ffTimed } from '../../src/tracer/read.js';
 import type { FdwatchRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
+import { timeOrderProblems } from '../helpers.js';
 
 const TRACES = path.join(root, 'fixtures', 'traces');
 const GOLDEN = path.join(root, 'fixtures', 'golden');
@@ -100,6 +101,8 @@ for (const c of cases) {
       const transfers = records.filter((r): r is TransferRecord => r.type === 'transfer');
       assert.is(transfers.filter((t) => t.state === 'lost').length, expect.lost, 'lost');
       assert.ok(transfers.every((t) => t.confirmed === undefined), 'only kcmp (live mode) confirms a pairing');
+      // a call strace split is at its return: fd lines in time order, no fd received before it was sent
+      assert.equal(timeOrderProblems(records).problems.slice(0, 3), [], 'time order');
       // pairing: every received fd names its sender, except a -p daemon's threads without -yy (no tid -> tgid in a log)
       const unpaired = transfers.filter((t) => t.state === 'delivered' && t.from.pid === null);
       const pairable = c !== 'nscd' || v.includes('yy');

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ofType } from '../helpers.js';
+import { ofType, timeOrderProblems } from '../helpers.js';
 import { root } from '../paths.js';
 import { TraceSession } from '../../src/correlate/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../../src/model/records.js';
@@ -26,6 +26,9 @@ for (const mode of ['leak', 'tidy'] as const) {
     const { records, summary } = replayLog(path.join(LEAK, `${mode}.log`));
     assert.is(summary.transfers.delivered, 70);
     assert.is(summary.parseErrors, 0);
+    const time = timeOrderProblems(records);
+    assert.is(time.transfers, 70);
+    assert.equal(time.problems.slice(0, 3), []);
     const alerts = ofType(records, 'alert');
     if (mode === 'leak') {
       // the default threshold (64) is passed once by the receiver (received, never used) and once by the sender

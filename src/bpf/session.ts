@@ -17,6 +17,10 @@ import { parseDecor } from '../tracer/decor.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
+import { untracedReceivers, socketOwner, now, PEER_POLL_MS } from '../live/peers.js';
+import { mapRecords } from '../procfs/records.js';
+import { mirrored } from '../correlate/pairing.js';
+import * as native from '../native/index.js';
 import type { FileFacts } from '../correlate/crossing.js';
 
 export interface BpfOptions {
@@ -43,6 +47,8 @@ const TRACEFS = '/sys/kernel/tracing';
 const DRAIN_MS = 800;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
+/** fd-leak: how often each followed process's fd count is read (one readdir of /proc/PID/fd each) */
+const GROWTH_SAMPLE_MS = 1000;
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
 
@@ -131,17 +137,19 @@ function status(pid: number): ReturnType<ProcReader['status']> | null {
   try { return proc.status(pid); } catch { return null; }
 }
 
-/** The process holding a socket inode: names the untraced end of a one-sided transfer. */
-function socketOwner(inode: number): { pid: number; fd: number; comm: string | null } | null {
-  const want = `socket:[${inode}]`;
-  for (const pid of proc.listPids()) {
-    let fds: number[];
-    try { fds = proc.listFds(pid); } catch { continue; }
-    for (const fd of fds) {
-      try { if (proc.fdLink(pid, fd) === want) return { pid, fd, comm: status(pid)?.name ?? null }; } catch { /* gone */ }
-    }
-  }
-  return null;
+/** When a process started, in clock ticks since boot (/proc/PID/stat field 22), or null once it is gone. */
+function startTicks(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // comm may hold ')': the fields after it start at the state (field 3)
+    const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(v) ? v : null;
+  } catch { return null; }
+}
+
+/** Now in the clock ticks of startTicks (USER_HZ, 100 on Linux): /proc/uptime's seconds. */
+function uptimeTicks(): number | null {
+  try { return Math.floor(parseFloat(fs.readFileSync('/proc/uptime', 'latin1')) * 100); } catch { return null; }
 }
 
 /** The kernel's monotonic clock, as bpftrace's nsecs reads it. */
@@ -248,8 +256,18 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     };
     if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
     if (t.to === null && t.from.socket) {
-      const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
-      if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
+      // still queued at the end: the process that held the receiving socket when it was sent, else its holder now
+      const peer = t.state === 'in-flight' ? parseDecor(t.from.socket).peer : null;
+      const h = peer !== null && receivers !== null ? receivers.holdersOf(peer)[0] ?? null : null;
+      if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
+      else {
+        const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
+        if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
+      }
+    }
+    // a delivery /proc found (an untraced receiver's): kcmp proves it, as the file identity does for the probes'
+    if (t.confirmed === undefined && t.state === 'delivered' && t.from.pid !== null && t.from.fd !== null && t.to?.pid != null && t.to.fd !== null) {
+      t.confirmed = native.kcmpFile(t.from.pid, t.from.fd, t.to.pid, t.to.fd) === 'same' ? true : null;
     }
   };
   // an inet socket is named by its addresses, as strace -yy does (`TCP:[127.0.0.1:8080]`): the kernel's tables
@@ -279,6 +297,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const onRecord = (r: FdwatchRecord): void => {
     if (r.type === 'transfer') { enrich(r); if (r.kind === 'socket') r.target = inetName(r.target); }
     else if (r.type === 'fd' && r.kind === 'socket') r.target = inetName(r.target);
+    receivers?.record(r);
     if (r.type === 'process') {
       if (r.event === 'attach' || r.event === 'fork') {
         live.add(r.pid);
@@ -311,6 +330,25 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
     // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
     fileFacts: (t) => cachedFacts(t),
+  });
+  // sends to sockets no followed process receives from (an attached master's workers): as under strace, /proc
+  // names who holds the receiving socket and fdinfo `scm_fds` says what the kernel still queues (with --all every
+  // process is followed)
+  const followed = (pid: number, depth = 0): boolean => {
+    const p = correlator.processes.get(pid);
+    if (p !== undefined) return !p.exited;
+    // forked since the probes went live by a followed process: followed too, its records still in the reorder window
+    // (a child forked before the attach, such as a pre-forked worker, is not)
+    if (depth > 8 || liveSinceTicks === null) return false;
+    const started = startTicks(pid);
+    const pp = status(pid)?.ppid;
+    return started !== null && started >= liveSinceTicks && pp !== undefined && pp !== null && followed(pp, depth + 1);
+  };
+  const receivers = opts.all ? null : untracedReceivers({
+    queued: () => correlator.queued(),
+    apply: (op) => correlator.push(op),
+    traced: followed,
+    status: (m) => status_(m),
   });
   let discardBefore = 0;
   const parser = new BpfParser((op) => {
@@ -385,8 +423,9 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
   const attached = (): void => {
     state = 'tracing';
+    liveSinceTicks = uptimeTicks();
     // fd tables start from what the processes hold now
-    const snap = snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: false });
+    const snap = snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
     for (const p of snap.processes) {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }
@@ -398,7 +437,25 @@ export function startBpf(opts: BpfOptions): LiveHandle {
           return { fd: f.fd, target, cloexec: f.cloexec };
         }),
       }, snap.ts);
+      // its shared file mappings, as the probes report new ones (private ones are the loader's libraries)
+      for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) onRecord(m);
     }
+    // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new
+    if (receivers) {
+      const peers = new Set<number>();
+      for (const p of snap.processes) for (const f of p.fds) if (f.socket?.peer != null) peers.add(f.socket.peer);
+      receivers.seed(peers, new Set(follow));
+      peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
+    }
+    // fd-leak: a followed process whose fd count grows at every sample
+    if (!opts.all) growthTimer = setInterval(() => {
+      const ts = now();
+      for (const pid of live) {
+        let n: number;
+        try { n = fs.readdirSync(`/proc/${pid}/fd`).length; } catch { continue; }
+        correlator.fdCount(pid, n, ts);
+      }
+    }, GROWTH_SAMPLE_MS);
     for (const pid of follow) {
       if (pid === commandRoot) continue;
       status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
@@ -442,6 +499,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   let flushTimer: NodeJS.Timeout | null = null;
   let ticker: NodeJS.Timeout | null = null;
   let reaper: NodeJS.Timeout | null = null;
+  let peerTimer: NodeJS.Timeout | null = null;
+  /** when the probes went live (startTicks' clock, 10 ms ticks): a process started since was followed from its fork */
+  let liveSinceTicks: number | null = null;
+  let growthTimer: NodeJS.Timeout | null = null;
   const vanished = new Map<number, number>();
   status_();
 
@@ -515,9 +576,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (flushTimer) clearInterval(flushTimer);
     if (ticker) clearInterval(ticker);
     if (reaper) clearInterval(reaper);
+    if (peerTimer) clearInterval(peerTimer);
+    if (growthTimer) clearInterval(growthTimer);
     if (raw !== null) fs.closeSync(raw);
     // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();
+    // the trace is complete: what untraced receivers took since the last poll is theirs
+    receivers?.poll(true);
     // the probes let go of what still runs: as with strace's detach, that ends its trace cleanly
     if (error === null) correlator.detachAll();
     correlator.finish();

@@ -1,6 +1,5 @@
 // Live tracing (I/O edge): checks, attach snapshot, strace over a trace channel, the pure pipeline, enrichment
 // from /proc and the kernel (tid -> tgid, peers of one-sided transfers, kcmp), and a clean stop.
-import { commPid } from '../model/names.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,8 +17,8 @@ import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
 import { PF_KTHREAD } from '../model/kernel.js';
-import type { PeerEnd, QueuedOn } from '../model/fdop.js';
 import { fileFacts } from './filefacts.js';
+import { untracedReceivers, socketOwner, unixPeer, now, readStatus, uidOf, comm, PEER_POLL_MS } from './peers.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 export { LiveError } from '../model/errors.js';
@@ -79,20 +78,6 @@ export function which(cmd: string): string | null {
 }
 
 const proc = new ProcReader('/proc');
-
-/** /proc/PID/status, or null once the process is gone. */
-function readStatus(pid: number): ProcStatus | null {
-  try { return proc.status(pid); } catch { return null; }
-}
-
-/** The effective uid: whose files the process may open. */
-function uidOf(pid: number): number | null {
-  return readStatus(pid)?.uid[1] ?? null;
-}
-
-function comm(pid: number): string {
-  return readStatus(pid)?.name ?? '?';
-}
 
 /** /proc/PID/stat's state letter (R, S, D, T, t, Z...) and task flags, or null once the process is gone. */
 function statOf(pid: number): { state: string; flags: number } | null {
@@ -230,241 +215,9 @@ function threadsOf(pid: number): number[] {
   try { return proc.listTasks(pid).filter((t) => t !== pid); } catch { return []; }
 }
 
-interface SocketIndex<T> { at: number; map: Map<number, T> }
-const nowSec = (): number => Date.now() / 1000;
-/** A miss is looked up again only when the index predates the event (`since`, epoch s; null: always): the socket may be newer. */
-const stale = (ix: SocketIndex<unknown>, since: number | null): boolean => ix.at < (since ?? Infinity);
-
-const holders: SocketIndex<{ pid: number; fd: number }> = { at: -Infinity, map: new Map() };
-
-/** One walk over every fd of every process: socket inode -> the first holder. */
-function indexSocketHolders(): void {
-  holders.at = nowSec();
-  holders.map.clear();
-  for (const pid of proc.listPids()) {
-    const t = native.readFdTable(`/proc/${pid}/fd`, null);
-    let fds: Array<{ fd: number; link: string }>;
-    if (native.isUnavailable(t)) {
-      fds = [];
-      try { for (const fd of proc.listFds(pid)) { try { fds.push({ fd, link: proc.fdLink(pid, fd) }); } catch { /* closed */ } } } catch { continue; }
-    } else if (native.isFailed(t)) continue;
-    else fds = t.fds;
-    for (const { fd, link } of fds) {
-      if (!link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
-      if (!holders.map.has(inode)) holders.map.set(inode, { pid, fd });
-    }
-  }
-}
-
-/**
- * The process holding a socket inode, and its fd: names the untraced end of a transfer. A hit in the index costs
- * one readlink to check it still holds; a walk over all processes happens only for a socket newer than the index.
- */
-function socketOwner(inode: number, since: number | null = null): { pid: number; fd: number; comm: string | null } | null {
-  const want = `socket:[${inode}]`;
-  const holds = (o: { pid: number; fd: number } | undefined): boolean => {
-    try { return o !== undefined && proc.fdLink(o.pid, o.fd) === want; } catch { return false; }
-  };
-  let o = holders.map.get(inode);
-  if (!holds(o) && (o !== undefined || stale(holders, since))) { indexSocketHolders(); o = holders.map.get(inode); }
-  return o && holds(o) ? { pid: o.pid, fd: o.fd, comm: comm(o.pid) } : null;
-}
-
-const unixPeers: SocketIndex<number> = { at: -Infinity, map: new Map() };
-
-/** The peer inode of a Unix socket from one sock_diag dump, dumped again only for a socket newer than the last. */
-function unixPeer(inode: number, since: number | null): number | null {
-  if (!unixPeers.map.has(inode) && stale(unixPeers, since)) {
-    const diag = native.unixDiag();
-    if (native.isUnavailable(diag)) return null;
-    unixPeers.at = nowSec();
-    unixPeers.map.clear();
-    for (const [ino, d] of diag) if (d.peer !== null) unixPeers.map.set(ino, d.peer);
-  }
-  return unixPeers.map.get(inode) ?? null;
-}
-
-/** How often sockets with fds queued for an untraced receiver are checked (ms). */
-const PEER_POLL_MS = 100;
 /** fd-leak: how often each traced process's fd count is read (one readdir of /proc/PID/fd each), and for how many */
 const GROWTH_SAMPLE_MS = 1000;
 const GROWTH_MAX_PIDS = 1024;
-/** Polls a drained socket may wait for the fds its holder is installing (the kernel dequeues first). */
-const SETTLE_POLLS = 3;
-/** Sockets whose holders are remembered (with what they held before) while nothing is queued on them. */
-const MAX_HOLDERS = 4096;
-/** Sockets remembered as made in the trace (newest kept). */
-const MAX_BORN = 65536;
-
-/** A process holding a receiving socket: `fds`, its fd numbers when first seen (what it receives comes after). */
-interface Holder { pid: number; fd: number; comm: string | null; uid: number | null; traced: boolean; fds: Set<number> | null }
-
-const now = (): number => Math.round(Date.now()) / 1000;
-
-function peerEnd(h: Holder): PeerEnd {
-  return { pid: h.pid, comm: h.comm, uid: h.uid, fd: h.fd, socket: null };
-}
-
-
-/** The known holders of socket `inode`, when every one still holds it (null: they must be found again). */
-function stillHolding(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] | null {
-  if (!known || known.length === 0) return null;
-  const want = `socket:[${inode}]`;
-  for (const h of known) { try { if (proc.fdLink(h.pid, h.fd) !== want) return null; } catch { return null; } }
-  for (const h of known) h.traced = traced(h.pid);
-  return known;
-}
-
-/** The processes a walk found holding socket `inode` (pid, its first fd) that still do, as holders. */
-function holdersFrom(inode: number, found: Array<{ pid: number; fd: number }>, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
-  const want = `socket:[${inode}]`;
-  const out: Holder[] = [];
-  for (const { pid, fd } of found) {
-    try { if (proc.fdLink(pid, fd) !== want) continue; } catch { continue; }
-    const old = known?.find((h) => h.pid === pid);
-    out.push({ pid, fd, comm: comm(pid), uid: uidOf(pid), traced: traced(pid), fds: old ? old.fds : null });
-  }
-  return out;
-}
-
-/** How long one slice of a walk over every process's fds may hold the event loop (ms): the FIFO drains between. */
-const WALK_SLICE_MS = 2;
-
-/**
- * One walk over every fd of every process (but fdwatch) for the holders of `inodes`: socket inode -> each process
- * holding it, with its first fd. `sliced`: a few milliseconds per turn of the event loop, `done` at the end, so
- * strace's FIFO keeps draining while it runs (a whole walk is ~250 ms on a host with 12k fds); else all at once.
- */
-function walkHolders(inodes: Set<number>, sliced: boolean, done: (found: Map<number, Array<{ pid: number; fd: number }>>) => void): void {
-  const found = new Map<number, Array<{ pid: number; fd: number }>>();
-  const pids = proc.listPids();
-  let i = 0;
-  let fds: number[] = [];
-  let j = 0;
-  const step = (): void => {
-    const t = performance.now();
-    for (let n = 0; ; n++) {
-      if (sliced && (n & 15) === 15 && performance.now() - t >= WALK_SLICE_MS) { setImmediate(step); return; }
-      if (j >= fds.length) {
-        if (i >= pids.length) break;
-        const pid = pids[i++]!;
-        j = 0;
-        try { fds = pid === process.pid ? [] : proc.listFds(pid); } catch { fds = []; }
-        continue;
-      }
-      const pid = pids[i - 1]!;
-      const fd = fds[j++]!;
-      let link: string;
-      try { link = proc.fdLink(pid, fd); } catch { continue; }
-      if (!link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
-      if (!inodes.has(inode)) continue;
-      const list = found.get(inode);
-      if (!list) found.set(inode, [{ pid, fd }]);
-      else if (!list.some((h) => h.pid === pid)) list.push({ pid, fd });
-    }
-    done(found);
-  };
-  if (sliced) setImmediate(step); else step();
-}
-
-/** Every process holding socket `inode`: the known holders if they still do, or a walk over /proc, now. */
-function findHolders(inode: number, known: Holder[] | null, traced: (pid: number) => boolean): Holder[] {
-  const still = stillHolding(inode, known, traced);
-  if (still) return still;
-  let out: Holder[] = [];
-  walkHolders(new Set([inode]), false, (found) => { out = holdersFrom(inode, found.get(inode) ?? [], known, traced); });
-  return out;
-}
-
-/** One pass over every fd link: the processes (but `skip`) holding each socket of `inodes`, with their fd numbers now. */
-function holdersOf(inodes: Set<number>, skip: Set<number>): Map<number, Holder[]> {
-  const out = new Map<number, Holder[]>();
-  if (inodes.size === 0) return out;
-  for (const pid of proc.listPids()) {
-    if (skip.has(pid) || pid === process.pid) continue;
-    let fds: number[];
-    try { fds = proc.listFds(pid); } catch { continue; }
-    for (const fd of fds) {
-      let link: string;
-      try { link = proc.fdLink(pid, fd); } catch { continue; }
-      if (!link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
-      if (!inodes.has(inode)) continue;
-      const list = out.get(inode) ?? [];
-      if (!list.some((h) => h.pid === pid)) list.push({ pid, fd, comm: comm(pid), uid: uidOf(pid), traced: false, fds: new Set(fds) });
-      out.set(inode, list);
-    }
-  }
-  return out;
-}
-
-/** Whether fd `fd` of `pid` could be what fd `s` of the sender became (kcmp; or, among new fds, the same target). */
-function sameAs(s: { pid: number | null; fd: number | null; target: string }, pid: number, fd: number, isNew: boolean): boolean {
-  if (s.pid !== null && s.fd !== null && native.kcmpFile(s.pid, s.fd, pid, fd) === 'same') return true;
-  if (!isNew) return false;
-  let link: string;
-  try { link = proc.fdLink(pid, fd); } catch { return false; }
-  const d = parseDecor(s.target);
-  if (d.kind === 'socket') return d.inode !== null && link === `socket:[${d.inode}]`;
-  const strip = (x: string): string => (x.endsWith(' (deleted)') ? x.slice(0, -10) : x);
-  return strip(link) === strip(s.target);
-}
-
-/**
- * The oldest messages the kernel no longer queues on the socket, and the holder that took them with the fds they
- * became. Only untraced holders count; while a traced one holds it too, its receive may still be on its way through
- * the trace, so only a found fd settles it (or the end, when the trace is complete).
- */
-function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean): { by: Holder; fds: Array<Array<number | null>> } | 'defer' | 'queued' | null {
-  const untraced = found.filter((h) => !h.traced);
-  if (untraced.length === 0 && !final) return null;
-  const cands = untraced.length > 0 ? untraced : found;
-  let queued: number | undefined;
-  for (const h of found) { try { queued ??= proc.fdinfo(h.pid, h.fd)?.scmFds; } catch { /* gone */ } }
-  const total = q.messages.reduce((n, m) => n + m.fds.length, 0);
-  // the oldest messages whose fds add up to what left the queue
-  let left = queued !== undefined ? total - queued : 0;
-  let n = 0;
-  while (n < q.messages.length && left >= q.messages[n]!.fds.length && q.messages[n]!.fds.length > 0) { left -= q.messages[n]!.fds.length; n++; }
-  if (queued !== undefined && n === 0) {
-    // nothing taken yet: what the holders hold now is what they held before (what they receive will be new)
-    for (const h of found) if (h.fds === null) { try { h.fds = new Set(proc.listFds(h.pid)); } catch { /* gone */ } }
-    return queued >= total ? 'queued' : null;
-  }
-  // where each fd went: the lowest fd of a holder that is the same open file
-  let best: { by: Holder; fds: Array<Array<number | null>>; hits: number } | null = null;
-  for (const h of cands) {
-    let fds: number[];
-    try { fds = proc.listFds(h.pid); } catch { continue; }
-    const used = new Set<number>();
-    let hits = 0;
-    const out: Array<Array<number | null>> = [];
-    const upTo = queued !== undefined ? n : q.messages.length;
-    for (let i = 0; i < upTo; i++) {
-      const row: Array<number | null> = [];
-      for (const s of q.messages[i]!.fds) {
-        // with what it held before, only a new fd; without, the newest fd that is the same open file
-        const base = h.fds;
-        const fd = base !== null
-          ? fds.find((f) => !used.has(f) && !base.has(f) && sameAs(s, h.pid, f, true)) ?? null
-          : [...fds].reverse().find((f) => !used.has(f) && sameAs(s, h.pid, f, false)) ?? null;
-        if (fd !== null) { used.add(fd); hits++; }
-        row.push(fd);
-      }
-      // without scm_fds only what was found proves a message was taken
-      if (queued === undefined && row.every((x) => x === null)) break;
-      out.push(row);
-    }
-    if (!best || hits > best.hits) best = { by: h, fds: out, hits };
-  }
-  if (!best || best.fds.length === 0) return null;
-  if (best.hits === 0 && untraced.length < found.length && !final) return null;
-  // the kernel dequeues a message before it installs its fds: one that is not there yet may be at the next poll
-  if (!settle && best.fds.some((row) => row.includes(null))) return 'defer';
-  return { by: best.by, fds: best.fds };
-}
 
 /**
  * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
@@ -534,7 +287,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     if (t.to === null && t.state === 'in-flight' && t.from.socket) {
       // still queued at the end: name the process that held the receiving socket when it was sent
       const peer = parseDecor(t.from.socket).peer;
-      const h = peer !== null ? untracedHolders(peer)[0] ?? null : null;
+      const h = peer !== null ? receivers.holdersOf(peer)[0] ?? null : null;
       if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
     }
     if (t.state === 'delivered' && t.from.fd !== null && t.to?.fd != null && t.from.pid !== null && t.to.pid !== null) {
@@ -545,114 +298,14 @@ export function startLive(opts: LiveOptions): LiveHandle {
     }
   };
 
-  // Sends to sockets no traced process receives from: /proc names who holds the receiving socket (as soon as a
-  // message has waited one poll, so at send time), and its fdinfo `scm_fds` says what is still queued on it.
-  const holders = new Map<number, Holder[]>();
-  // traced: strace traces it now (its calls may still be on their way through the trace), or the trace knows it
-  const tracedByUs = (pid: number): boolean => {
-    return session.isRunning(pid) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid);
-  };
-  /** per socket: the untraced process that held it when fds were sent to it (named even after it is gone) */
-  const receiverOf = new Map<number, Holder>();
-  const untracedHolders = (inode: number): Holder[] => {
-    const hs = (holders.get(inode) ?? []).filter((h) => !h.traced);
-    const first = receiverOf.get(inode);
-    return first && !hs.includes(first) ? [first, ...hs] : hs;
-  };
-  let lastSeen = new Set<number>();
-  const waits = new Map<number, number>();
-  /** sockets the kernel was seen to hold the queued fds on (their holder alive then) */
-  const observed = new Set<number>();
-  /** sockets whose holders a walk must find; the walk running; what the last walks found, per socket */
-  const wanted = new Set<number>();
-  let walking = false;
-  const walked = new Map<number, Array<{ pid: number; fd: number }>>();
-  const pollPeers = (final: boolean): void => {
-    const seen = new Set<number>();
-    for (const q of session.queued()) {
-      seen.add(q.inode);
-      if (!final && !lastSeen.has(q.inode)) continue; // a traced receiver usually takes it at once
-      // made in the trace and never passed on: only traced processes can hold it, and the trace shows their receive
-      // (a walk over every fd of every process, ~250 ms on a busy host, while strace waits on the FIFO)
-      if (!final && bornTraced.has(q.inode)) continue;
-      let found: Holder[];
-      if (final) found = findHolders(q.inode, holders.get(q.inode) ?? null, tracedByUs);
-      else {
-        // while tracing, holders no longer known come from a walk sliced between reads of the FIFO (next poll)
-        const known = holders.get(q.inode) ?? null;
-        const still = stillHolding(q.inode, known, tracedByUs);
-        const w = still ? undefined : walked.get(q.inode);
-        if (!still && w === undefined) { wanted.add(q.inode); continue; }
-        walked.delete(q.inode);
-        found = still ?? holdersFrom(q.inode, w!, known, tracedByUs);
-      }
-      if (found.length === 0) {
-        const last = untracedHolders(q.inode)[0] ?? null;
-        holders.delete(q.inode);
-        receiverOf.delete(q.inode);
-        const wasQueued = observed.delete(q.inode);
-        if (last && !wasQueued) {
-          // gone before the kernel was seen to hold them: its holder took them and closed it (as a worker told to
-          // quit reads its channel first), which fds they became nobody can tell now
-          session.apply({ op: 'peer-received', inode: q.inode, messages: q.messages.length, to: peerEnd(last), fds: q.messages.map((m) => m.fds.map(() => null)), tid: last.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
-          continue;
-        }
-        // seen queued, then the socket closed: they died with it
-        session.apply({ op: 'peer-closed', inode: q.inode, to: last ? peerEnd(last) : null, tid: last?.pid ?? 0, ts: now(), line: 0, syscall: 'close', comm: null });
-        continue;
-      }
-      holders.set(q.inode, found);
-      const named = found.find((h) => !h.traced);
-      if (named && !receiverOf.has(q.inode)) receiverOf.set(q.inode, named);
-      const tries = waits.get(q.inode) ?? 0;
-      const got = drained(q, found, final, final || tries >= SETTLE_POLLS);
-      if (got === 'defer') { waits.set(q.inode, tries + 1); continue; }
-      if (got === 'queued') {
-        const h = untracedHolders(q.inode)[0];
-        const n = q.messages.reduce((k, m) => k + m.fds.length, 0);
-        if (!observed.has(q.inode) && h) status(`${n} fd${n === 1 ? '' : 's'} sent to ${commPid(h.comm, h.pid)} (not traced) still queued on its socket`);
-        observed.add(q.inode);
-        continue;
-      }
-      waits.delete(q.inode);
-      // what it holds now is the baseline for what it receives next on this socket
-      if (got) { receiverOf.delete(q.inode); try { got.by.fds = new Set(proc.listFds(got.by.pid)); } catch { /* gone */ } }
-      if (got) session.apply({ op: 'peer-received', inode: q.inode, messages: got.fds.length, to: peerEnd(got.by), fds: got.fds, tid: got.by.pid, ts: now(), line: 0, syscall: 'recvmsg', comm: null });
-    }
-    for (const k of waits.keys()) if (!seen.has(k)) waits.delete(k);
-    for (const k of walked.keys()) if (!seen.has(k)) walked.delete(k);
-    for (const k of wanted) if (!seen.has(k)) wanted.delete(k);
-    if (!final && !walking && wanted.size > 0) {
-      walking = true;
-      const inodes = new Set(wanted);
-      wanted.clear();
-      walkHolders(inodes, true, (found) => {
-        walking = false;
-        for (const inode of inodes) walked.set(inode, found.get(inode) ?? []);
-      });
-    }
-    for (const k of observed) if (!seen.has(k)) observed.delete(k);
-    for (const k of receiverOf.keys()) if (!seen.has(k)) receiverOf.delete(k);
-    // long runs stay bounded: past this many, holders of sockets with nothing queued are looked up again if needed
-    if (holders.size > MAX_HOLDERS) for (const k of holders.keys()) if (!seen.has(k)) holders.delete(k);
-    lastSeen = seen;
-  };
-
-  // Sockets a traced process made (socket, socketpair, accept) and passed on only to traced receivers: a process holds
-  // one only by inheritance or a transfer, and the descendants of a traced process are traced, so no untraced
-  // process can receive on it
-  const bornTraced = new Set<number>();
-  const noteBorn = (target: string | null): void => {
-    const inode = target !== null ? parseDecor(target).inode : null;
-    if (inode === null) return;
-    bornTraced.add(inode);
-    // bounded: the oldest are forgotten (a forgotten socket is walked for, as any other)
-    if (bornTraced.size > MAX_BORN) bornTraced.delete(bornTraced.values().next().value!);
-  };
-  const forgetBorn = (target: string | null): void => {
-    const inode = target !== null ? parseDecor(target).inode : null;
-    if (inode !== null) bornTraced.delete(inode);
-  };
+  // Sends to sockets no traced process receives from: who holds the receiving socket, what the kernel still queues
+  const receivers = untracedReceivers({
+    queued: () => session.queued(),
+    apply: (op) => session.apply(op),
+    // strace traces it now (its calls may still be on their way through the trace), or the trace knows it
+    traced: (pid) => session.isRunning(pid) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid),
+    status: (m) => status(m),
+  });
 
   // fdwatch's own wrapper (strace's exec of `sh -c 'exec 2>&4 ...; exec "$0" "$@"' CMD`, its dup2 and close of
   // strace's fds) is not the user's program: the command's records start at its exec of CMD
@@ -664,12 +317,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   };
 
   const session = new TraceSession((r) => {
-    if (r.type === 'transfer') {
-      enrich(r);
-      // a socket a traced receive took stays among the traced; one anywhere else may be held by anyone
-      if (r.kind === 'socket' && !(r.state === 'delivered' && r.to !== null && r.to.tid !== null)) forgetBorn(r.target);
-    }
-    else if (r.type === 'fd' && r.op === 'open' && r.kind === 'socket') noteBorn(r.target);
+    if (r.type === 'transfer') enrich(r);
+    receivers.record(r);
     if (r.type === 'map') mapDetails(r);
     if (r.type === 'process') {
       if (r.event === 'attach' && !attached.has(r.pid) && commandRoot === null && opts.command) { commandRoot = r.pid; commandTree.add(r.pid); }
@@ -717,7 +366,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new
   const peerInodes = new Set<number>();
   for (const p of seeded) for (const f of p.fds) if (f.socket?.peer != null) peerInodes.add(f.socket.peer);
-  for (const [inode, hs] of holdersOf(peerInodes, new Set(opts.pids))) holders.set(inode, hs);
+  receivers.seed(peerInodes, new Set(opts.pids));
 
   const stderrFd = opts.command ? COMMAND_STDERR_FD : null;
   const argv = straceArgv({ pids: opts.pids, command: opts.command, output: `/proc/self/fd/${TRACE_FD}`, stderrFd, closeFds: [TRACE_FD] });
@@ -784,7 +433,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   if (state === 'starting') { state = 'tracing'; status(); }
   const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;
   ticker?.unref();
-  const peerTimer = setInterval(() => pollPeers(false), PEER_POLL_MS);
+  const peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
   peerTimer.unref();
   const growthTimer = setInterval(() => {
     const ts = now();
@@ -847,7 +496,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
       if (ticker) clearInterval(ticker);
       clearInterval(peerTimer);
       clearInterval(growthTimer);
-      pollPeers(true); // the trace is complete: what untraced receivers took since the last poll is theirs
+      receivers.poll(true); // the trace is complete: what untraced receivers took since the last poll is theirs
       state = 'ended';
       // strace detached what still runs (it says so on stderr, not in the trace): a detach is a clean end, unless
       // strace had to be killed with tracees it had not let go, or died on its own

@@ -6,9 +6,14 @@ import { bpfUnavailable, startBpf } from '../bpf/session.js';
 export type Backend = 'auto' | 'bpf' | 'strace';
 export const BACKENDS: readonly Backend[] = ['auto', 'bpf', 'strace'];
 
-/** What to trace with, and why: `auto` takes eBPF when this kernel allows it; unset is strace, or eBPF for --all. */
-export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null = bpfUnavailable): { use: 'bpf' | 'strace'; why: string | null } {
-  const asked = backend ?? (all ? 'bpf' : 'strace');
+/**
+ * What to trace with, and why: `auto` takes eBPF when this kernel allows it. Unset: auto for an attach (a running
+ * daemon must not be stopped at every call), eBPF for --all, strace for a launch (it starts at once, where bpftrace
+ * takes seconds to load its probes, and seccomp-bpf keeps a launched command's untraced calls free).
+ */
+export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null = bpfUnavailable,
+  launch = false): { use: 'bpf' | 'strace'; why: string | null } {
+  const asked = backend ?? (all ? 'bpf' : launch ? 'strace' : 'auto');
   if (all && asked === 'strace') throw new LiveError('--all needs the eBPF backend: drop --backend strace');
   if (asked === 'strace') return { use: 'strace', why: null };
   const missing = unavailable();
@@ -25,7 +30,7 @@ export function chooseBackend(backend: Backend | undefined, all: boolean, unavai
  */
 export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; backend: 'bpf' | 'strace'; note: string | null } {
   const all = o.all === true;
-  const { use, why } = chooseBackend(o.backend, all);
+  const { use, why } = chooseBackend(o.backend, all, bpfUnavailable, live.command !== null && live.command.length > 0);
   // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
   const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` +
     (use === 'bpf' ? '; starting: bpftrace compiles and loads its probes' : '');

@@ -8,7 +8,22 @@ import net from 'node:net';
 import path from 'node:path';
 import type { AlertRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
-import { BIN, fdwatch, records, tmp } from '../live/run.js';
+import { BIN, fdwatch, records, tmp, type Running } from '../live/run.js';
+import { bpfUnavailable } from '../../src/bpf/session.js';
+
+/** Receivers nobody traces are found from /proc under either tracer: each such test runs under both (eBPF where it can). */
+const BACKENDS: ReadonlyArray<'strace' | 'bpf'> = bpfUnavailable() === null ? ['strace', 'bpf'] : ['strace'];
+
+/** eBPF's start-up (bpftrace compiling and loading its probes) takes seconds, more on a busy machine */
+const ATTACH_MS = 60_000;
+/** Every fdwatch a test starts: a test that fails midway must not leave one (and its tracer) running. */
+const running: Running[] = [];
+function watch(args: string[]): Running {
+  const r = fdwatch(args);
+  running.push(r);
+  return r;
+}
+test.after(() => { for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL'); });
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const SOCK = `fdwatch-attach-${process.pid}`;
@@ -50,7 +65,7 @@ function tmux(...args: string[]): string {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-test('dashboard: an idle pre-forked master shows at once, with comm, uid, its fd table, mappings and threads; q is a clean end', async () => {
+test('dashboard (no --backend: eBPF where it can): an idle pre-forked master shows at once, with comm, uid, its fd table, mappings and threads; q is a clean end', async () => {
   assert.ok(haveTmux, 'tmux is needed for the dashboard tests (.ci/run installs it)');
   const srv = await prefork();
   const json = path.join(tmp, 'attach-tui.ndjson');
@@ -63,7 +78,7 @@ test('dashboard: an idle pre-forked master shows at once, with comm, uid, its fd
     await until('the master and its fds', () => {
       screen = tmux('capture-pane', '-p', '-t', 'a');
       return screen.includes(`attached to ${srv.master}`) && screen.includes(`TCP:[127.0.0.1:${srv.port}]`);
-    }).catch((e: Error) => { throw new Error(`${e.message}; screen:\n${screen}`); });
+    }, 40_000).catch((e: Error) => { throw new Error(`${e.message}; screen:\n${screen}`); });
     // the comm cell may end with its folded threads (`+1…`)
     assert.match(screen, new RegExp(`${srv.master} +prefork-maste\\S*(?: \\+\\S+)? +0 +\\d+`), 'pid, comm, uid and fd count: ' + screen);
     assert.match(screen, /FD table: prefork-master\[\d+\] \d+ fds/);
@@ -77,6 +92,8 @@ test('dashboard: an idle pre-forked master shows at once, with comm, uid, its fd
     assert.is(threads.length, 1, 'its second thread');
     const sum = recs[recs.length - 1] as SummaryRecord;
     assert.equal([sum.type, sum.cleanEnd], ['summary', true], 'q detaches: a clean end');
+    // an attach without --backend goes through eBPF when this machine allows it: the daemon is never stopped
+    assert.is(sum.backend, BACKENDS.includes('bpf') ? 'bpf' : 'strace', 'the default tracer of an attach');
   } finally {
     try { tmux('kill-server'); } catch { /* gone */ }
     fs.rmSync(socketPath, { force: true });
@@ -86,12 +103,12 @@ test('dashboard: an idle pre-forked master shows at once, with comm, uid, its fd
 
 const transfers = (f: string): TransferRecord[] => records(f).filter((r): r is TransferRecord => r.type === 'transfer');
 
-test('attached to the master only (nginx-style channels, both ends kept): deliveries to its untraced workers are named and delivered', async () => {
+for (const backend of BACKENDS) test(`${backend}: attached to the master only (nginx-style channels, both ends kept): deliveries to its untraced workers are named and delivered`, async () => {
   const srv = await prefork({ PREFORK_KEEP: '1' });
   try {
-    const json = path.join(tmp, 'attach-deliver.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, String(srv.master)]);
-    await r.waitFor(new RegExp(`attached to ${srv.master}`));
+    const json = path.join(tmp, `attach-deliver-${backend}.ndjson`);
+    const r = watch(['--backend', backend, '--no-tui', '--json', json, String(srv.master)]);
+    await r.waitFor(new RegExp(`attached to ${srv.master}`), ATTACH_MS);
     srv.child.stdin!.write('send\n');
     for (const w of srv.workers) await r.waitFor(new RegExp(`prefork-worker\\[${w}\\] fd \\d+ +/etc/hostname +delivered`));
     r.child.kill('SIGINT');
@@ -119,13 +136,13 @@ test('attached to the master only (nginx-style channels, both ends kept): delive
   } finally { srv.kill(); }
 });
 
-test('a worker stopped, then killed with fds queued on its socket: lost (socket-closed-with-fds), named as the receiver', async () => {
+for (const backend of BACKENDS) test(`${backend}: a worker stopped, then killed with fds queued on its socket: lost (socket-closed-with-fds), named as the receiver`, async () => {
   const srv = await prefork();
   const [w1, w2] = srv.workers as [number, number];
   try {
-    const json = path.join(tmp, 'attach-lost.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, String(srv.master)]);
-    await r.waitFor(new RegExp(`attached to ${srv.master}`));
+    const json = path.join(tmp, `attach-lost-${backend}.ndjson`);
+    const r = watch(['--backend', backend, '--no-tui', '--json', json, String(srv.master)]);
+    await r.waitFor(new RegExp(`attached to ${srv.master}`), ATTACH_MS);
     process.kill(w2, 'SIGSTOP');
     srv.child.stdin!.write('send\n');
     // fdwatch says when it sees fds wait on an untraced receiver's socket: w2 is named now, while it still holds it
@@ -151,8 +168,8 @@ test('choosing as pgrep/lsof do: by comm with --tree (master and workers), --onl
   const srv = await prefork();
   try {
     const json = path.join(tmp, 'attach-tree.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, '--only', 'transfer,alert', 'prefork-master', '--tree']);
-    for (const p of [srv.master, ...srv.workers]) await r.waitFor(new RegExp(`attached to ${p}`));
+    const r = watch(['--no-tui', '--json', json, '--only', 'transfer,alert', 'prefork-master', '--tree']);
+    for (const p of [srv.master, ...srv.workers]) await r.waitFor(new RegExp(`attached to ${p}`), ATTACH_MS);
     assert.match(r.err(), new RegExp(`tracing ${srv.master} \\(prefork-master\\): named prefork-master`));
     for (const w of srv.workers) assert.match(r.err(), new RegExp(`tracing ${w} \\(prefork-worker\\): child of ${srv.master}`));
     srv.child.stdin!.write('send\n');
@@ -170,8 +187,8 @@ test('choosing as pgrep/lsof do: by comm with --tree (master and workers), --onl
   // the holders of a port: the master and the workers that inherited its listening socket
   const srv2 = await prefork();
   try {
-    const r = fdwatch(['--no-tui', '--port', String(srv2.port)]);
-    for (const p of [srv2.master, ...srv2.workers]) await r.waitFor(new RegExp(`attached to ${p}`));
+    const r = watch(['--no-tui', '--port', String(srv2.port)]);
+    for (const p of [srv2.master, ...srv2.workers]) await r.waitFor(new RegExp(`attached to ${p}`), ATTACH_MS);
     assert.match(r.err(), new RegExp(`tracing ${srv2.master} \\(prefork-master\\): holds port ${srv2.port}`));
     r.child.kill('SIGINT');
     assert.is((await r.exit).code, 130);
@@ -183,22 +200,22 @@ test('choosing as pgrep/lsof do: by comm with --tree (master and workers), --onl
   const holder = spawn('sleep', ['100'], { stdio: [held, 'ignore', 'ignore'] });
   fs.closeSync(held);
   try {
-    const r = fdwatch(['--no-tui', '--path', file]);
-    await r.waitFor(new RegExp(`attached to ${holder.pid}`));
+    const r = watch(['--no-tui', '--path', file]);
+    await r.waitFor(new RegExp(`attached to ${holder.pid}`), ATTACH_MS);
     assert.match(r.err(), new RegExp(`tracing ${holder.pid} \\(sleep\\): holds ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     r.child.kill('SIGINT');
     await r.exit;
   } finally { holder.kill('SIGKILL'); }
-  const none = fdwatch(['--no-tui', '--port', '1']);
+  const none = watch(['--no-tui', '--port', '1']);
   assert.is((await none.exit).code, 1);
   assert.is(none.err(), 'fdwatch: no process holds port 1\n');
 });
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p)) ?? null;
 
-test('a real nginx master attached alone, then reloaded: channels passed to its old workers (not traced) are delivered to them', async () => {
+for (const backend of BACKENDS) test(`${backend}: a real nginx master attached alone, then reloaded: channels passed to its old workers (not traced) are delivered to them`, async () => {
   if (!NGINX) { console.log('  (nginx not installed: apt-get install nginx-light; skipped)'); return; }
-  const prefix = fs.mkdtempSync(path.join(tmp, 'nginx-'));
+  const prefix = fs.mkdtempSync(path.join(tmp, `nginx-${backend}-`));
   const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
   fs.writeFileSync(path.join(prefix, 'nginx.conf'), [
     'worker_processes 2;', `pid ${prefix}/nginx.pid;`, `error_log ${prefix}/error.log;`, 'events { worker_connections 64; }',
@@ -211,9 +228,9 @@ test('a real nginx master attached alone, then reloaded: channels passed to its 
   try {
     await until('two workers', () => kids().length === 2);
     const old = kids();
-    const json = path.join(tmp, 'nginx.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, String(master)]);
-    await r.waitFor(new RegExp(`attached to ${master}`));
+    const json = path.join(tmp, `nginx-${backend}.ndjson`);
+    const r = watch(['--backend', backend, '--no-tui', '--json', json, String(master)]);
+    await r.waitFor(new RegExp(`attached to ${master}`), ATTACH_MS);
     process.kill(master, 'SIGHUP'); // reload: new workers, whose channels the master passes to every other worker
     for (const w of old) await r.waitFor(new RegExp(`nginx\\[${master}\\] fd \\d+ +--SCM_RIGHTS--> +nginx\\[${w}\\] fd \\S+ +UNIX-STREAM\\S* +delivered`));
     await until('the old workers gone', () => old.every((w) => !fs.existsSync(`/proc/${w}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${w}/status`, 'utf8'))));

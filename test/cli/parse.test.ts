@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { helpText, parseCommandLine, type Parsed } from '../../src/cli/help.js';
-import { UsageError } from '../../src/model/errors.js';
+import { UsageError, LiveError } from '../../src/model/errors.js';
+import { chooseBackend } from '../../src/cli/backend.js';
 import { root } from '../paths.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
@@ -138,6 +139,19 @@ test('through the CLI: one line, exit 2; --version is package.json\'s; --help ex
   const h = cli(['snapshot', '--help']);
   assert.equal([h.code, h.err], [0, '']);
   assert.match(h.out, /^Usage: fdwatch snapshot/);
+});
+
+test('the default tracer: eBPF for an attach when it can (else strace, saying why), strace for a launch, eBPF for --all', () => {
+  const can = (): null => null;
+  const cannot = (): string => 'bpftrace is not installed: install the bpftrace package (apt-get install bpftrace)';
+  assert.equal(chooseBackend(undefined, false, can, false), { use: 'bpf', why: 'eBPF is available' });
+  assert.equal(chooseBackend(undefined, false, cannot, false), { use: 'strace', why: `eBPF unavailable: ${cannot()}` });
+  assert.equal(chooseBackend(undefined, false, can, true), { use: 'strace', why: null });
+  assert.equal(chooseBackend('bpf', false, can, true), { use: 'bpf', why: '--backend bpf' });
+  assert.equal(chooseBackend('strace', false, can, false), { use: 'strace', why: null });
+  assert.equal(chooseBackend(undefined, true, can, false), { use: 'bpf', why: '--all' });
+  assert.throws(() => chooseBackend('bpf', false, cannot, false), (e: unknown) => e instanceof LiveError && e.message === cannot());
+  assert.throws(() => chooseBackend('strace', true, can, false), (e: unknown) => e instanceof LiveError && /--all needs the eBPF backend/.test(e.message));
 });
 
 test.run();

@@ -53,7 +53,7 @@ async function assertWriteFailure(r: Running, tracee: number, what: RegExp): Pro
 
 test('--json /dev/full with an idle tracee: one line (ENOSPC), detached within 1 s, non-zero exit', async () => {
   const p = idle();
-  const r = fdwatch(['--no-tui', '--json', '/dev/full', String(p)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', '/dev/full', String(p)]);
   try {
     await r.waitFor(new RegExp(`attached to ${p}`));
     await assertWriteFailure(r, p, /^fdwatch: cannot write \/dev\/full: no space left on device \(ENOSPC\)/);
@@ -62,7 +62,7 @@ test('--json /dev/full with an idle tracee: one line (ENOSPC), detached within 1
 
 test('--json /dev/full with a busy tracee: the same, no stack trace from the record path', async () => {
   const p = busy();
-  const r = fdwatch(['--no-tui', '--json', '/dev/full', String(p)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', '/dev/full', String(p)]);
   try {
     await assertWriteFailure(r, p, /^fdwatch: cannot write \/dev\/full: no space left on device \(ENOSPC\)/);
   } finally { cleanup(r); }
@@ -70,7 +70,7 @@ test('--json /dev/full with a busy tracee: the same, no stack trace from the rec
 
 test('--json - | head -1: the closed pipe is named (EPIPE), the tracee is freed, fdwatch ends non-zero', async () => {
   const p = busy();
-  const sh = track(spawn('bash', ['-c', `"${process.execPath}" "${BIN}" --no-tui --json - ${p} | head -1 >/dev/null; echo "rc=\${PIPESTATUS[0]}" >&2`],
+  const sh = track(spawn('bash', ['-c', `"${process.execPath}" "${BIN}" --backend strace --no-tui --json - ${p} | head -1 >/dev/null; echo "rc=\${PIPESTATUS[0]}" >&2`],
     { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   sh.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
@@ -107,7 +107,7 @@ test('--json to a terminal that went away (EIO): one line, detached, non-zero ex
     'sys.stdin.readline()',
   ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const tty = await new Promise<string>((res) => pty.stdout!.setEncoding('utf8').once('data', (d: string) => res(d.trim())));
-  const r = fdwatch(['--no-tui', '--json', tty, String(p)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', tty, String(p)]);
   try {
     await r.waitFor(new RegExp(`attached to ${p}`));
     pty.stdin!.write('close\n');
@@ -118,7 +118,7 @@ test('--json to a terminal that went away (EIO): one line, detached, non-zero ex
 test('kill -9 of fdwatch: strace detaches within ~1 s, nothing orphaned, no temp folder left', async () => {
   const own = fs.mkdtempSync(path.join(tmp, 'tmpdir-'));
   const p = idle();
-  const r = fdwatch(['--no-tui', '--json', path.join(tmp, 'k9.ndjson'), String(p)], { TMPDIR: own });
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', path.join(tmp, 'k9.ndjson'), String(p)], { TMPDIR: own });
   try {
     await r.waitFor(new RegExp(`attached to ${p}`));
     const tracer = tracerOf(r.child.pid!);
@@ -138,7 +138,7 @@ test('SIGTERM the moment the strace child appears: clean detach, summary, 128+15
   const p = idle();
   for (let i = 0; i < 6; i++) {
     const json = path.join(tmp, `early-${i}.ndjson`);
-    const r = fdwatch(['--no-tui', '--json', json, String(p)]);
+    const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, String(p)]);
     try {
       const pid = r.child.pid!;
       // no event says "strace was forked": poll tightly, so the signal lands within a millisecond or so
@@ -180,7 +180,7 @@ test('stopping while a tracee is in vfork (state D): back within 1 s, both freed
   if (!fs.existsSync(exe)) { fs.writeFileSync(src, VFORK_C); execFileSync('cc', ['-O1', '-o', exe, src]); }
   const prog = track(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const parent = Number(await new Promise<string>((res) => prog.stdout!.setEncoding('utf8').once('data', (d: string) => res(d.trim()))));
-  const r = fdwatch(['--no-tui', String(parent)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', String(parent)]);
   try {
     await r.waitFor(new RegExp(`attached to ${parent}`));
     prog.stdin!.write('x');
@@ -210,7 +210,7 @@ test('attaching to a zombie says so, even as root', async () => {
     await until('a zombie', () => { z = childrenOf(holder.pid!)[0] ?? 0; return z > 0 && procStateOrNull(z)?.state === 'Z'; }, 5000);
     return z;
   })();
-  const r = fdwatch(['--no-tui', String(zombie)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', String(zombie)]);
   try {
     const e = await r.exit;
     assert.is(e.code, 1);
@@ -222,7 +222,7 @@ test('a process strace may not trace (a kernel thread, even as root): the advice
   const kthreadd = 2; // the kernel's thread creator: PTRACE_SEIZE always fails with EPERM
   assert.is(comm(kthreadd), 'kthreadd');
   const json = path.join(tmp, 'kthread.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, String(kthreadd)]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, String(kthreadd)]);
   try {
     const e = await r.exit;
     assert.is(e.code, 1);
@@ -246,7 +246,7 @@ test('strace\'s "not permitted" for a process that exited or became a zombie mea
 });
 
 test('a launched command does not inherit the trace channel, nor strace\'s extra fds', async () => {
-  const r = fdwatch(['--no-tui', '--', 'sh', '-c', 'echo $$; exec sleep 300']);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--', 'sh', '-c', 'echo $$; exec sleep 300']);
   try {
     await r.waitFor(/^\d+$/m);
     const cmd = Number(/^(\d+)$/m.exec(r.out())![1]);

@@ -54,7 +54,7 @@ test('dashboard, --json /dev/full: the tracee is freed within 1 s with no key se
   const sleeper = spawn('sleep', ['300'], { stdio: 'ignore' });
   const p = sleeper.pid!;
   const s = 'full';
-  const f = start(s, [String(p), '--json', '/dev/full']);
+  const f = start(s, ['--backend', 'strace', String(p), '--json', '/dev/full']);
   const all = new Set<number>([p]);
   try {
     await until('attached', () => (procStateOrNull(p)?.tracer ?? 0) > 0, 10_000);
@@ -84,7 +84,7 @@ test('dashboard: SIGTERM to fdwatch detaches and exits 128 + 15, like line mode'
   const p = sleeper.pid!;
   const s = 'term';
   const json = path.join(tmp, 'term.ndjson');
-  const f = start(s, [String(p), '--json', json]);
+  const f = start(s, ['--backend', 'strace', String(p), '--json', json]);
   const all = new Set<number>([p]);
   try {
     await until('attached', () => (procStateOrNull(p)?.tracer ?? 0) > 0, 10_000);

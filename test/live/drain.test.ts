@@ -114,7 +114,7 @@ test('the walk for the holders of a socket nobody traced made runs in slices: th
     const json = path.join(tmp, 'walk.ndjson');
     const log = path.join(tmp, 'fdwatch-walk.log');
     fdw = spawn('strace', ['-o', log, '-e', 'trace=readlink,readlinkat,epoll_wait,epoll_pwait,epoll_pwait2,write',
-      process.execPath, BIN, '--no-tui', '--json', json, String(client.child.pid)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+      process.execPath, BIN, '--backend', 'strace', '--no-tui', '--json', json, String(client.child.pid)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     fdw.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });

@@ -85,7 +85,7 @@ test('one-sided: only the receiver is traced; the untraced sender is named throu
   try {
     const child = Number(await new Promise<string>((resolve) => prog.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim()))));
     const json = path.join(tmp, 'one-sided.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, String(child)]);
+    const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, String(child)]);
     await r.waitFor(new RegExp(`attached to ${child}`));
     prog.stdin!.write('x'); // the child receives now
     await r.waitFor(/--SCM_RIGHTS-->/);
@@ -118,7 +118,7 @@ test('SIGINT while attached to an idle process: back within 1 s, tracee neither 
   const p = idle();
   try {
     const json = path.join(tmp, 'idle.ndjson');
-    const r = fdwatch(['--no-tui', '--json', json, String(p.pid)]);
+    const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, String(p.pid)]);
     await r.waitFor(new RegExp(`attached to ${p.pid}`));
     assert.is(procState(p.pid).tracer > 0, true, 'strace is attached');
     const t0 = Date.now();
@@ -139,7 +139,7 @@ test('SIGINT while attached to an idle process: back within 1 s, tracee neither 
 test('-p PID -- command: the command sets the lifetime and the exit status', async () => {
   const p = idle();
   try {
-    const r = fdwatch(['--no-tui', '-p', String(p.pid), '--', 'sh', '-c', 'exit 3']);
+    const r = fdwatch(['--backend', 'strace', '--no-tui', '-p', String(p.pid), '--', 'sh', '-c', 'exit 3']);
     const e = await r.exit;
     assert.is(e.code, 3, r.err());
     assert.is(procState(p.pid).tracer, 0);
@@ -178,7 +178,7 @@ test('errors: one line with what to do, non-zero exit, nothing left traced', asy
   try {
     // strace says "Process N attached" once it is
     await new Promise<void>((resolve) => { other.stderr!.setEncoding('utf8').on('data', (d: string) => { if (d.includes('attached')) resolve(); }); });
-    const r = fdwatch(['--no-tui', String(p.pid)]);
+    const r = fdwatch(['--backend', 'strace', '--no-tui', String(p.pid)]);
     const e = await r.exit;
     assert.is(e.code, 1);
     assert.match(r.err(), new RegExp(`^fdwatch: process ${p.pid} is already traced by ${other.pid} \\(strace\\)`));

@@ -53,7 +53,8 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
       for (const r of early.splice(0)) dash.push(r);
       dash.status({
-        source, strace: 'tracing', traced: opts.pids.length, json: opts.json, tracer: started.backend === 'bpf' ? 'eBPF' : 'strace',
+        // bpftrace takes seconds to load its probes: the session says `tracing` once they are live
+        source, strace: started.backend === 'bpf' ? 'starting' : 'tracing', traced: opts.pids.length, json: opts.json, tracer: started.backend === 'bpf' ? 'eBPF' : 'strace',
         ...(commandOutput || started.note ? { message: [started.note, commandOutput ? `command output: ${commandOutput}` : null].filter(Boolean).join('; ') } : {}),
       });
       if (signals.first || failure) void live.stop();

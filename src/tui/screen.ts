@@ -125,7 +125,7 @@ function drawPanel(c: Canvas, s: State, id: PanelId, r: Rect): void {
 function emptyText(s: State, id: PanelId): string {
   const f = s.filter ? ` matching "${clean(s.filter, s.unicode)}"` : '';
   switch (id) {
-    case 'processes': return `no processes${f} yet`;
+    case 'processes': return s.status.strace === 'starting' && !f ? 'attaching: the processes show once the tracer is in' : `no processes${f} yet`;
     case 'fds': return s.sel.pid === null ? 'select a process' : `no open fds known${f}`;
     case 'transfers': return `no fd transfers${f} yet`;
     case 'maps': return s.sel.pid === null ? '' : `no file-backed mappings seen${f}`;

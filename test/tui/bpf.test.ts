@@ -1,5 +1,5 @@
 // The dashboard over the eBPF backend, in tmux: attached to a running process it names the tracer in the status
-// bar (eBPF, not strace), never ptraces it, and q detaches.
+// bar (eBPF, not strace; `starting` while bpftrace loads its probes), never ptraces it, and q detaches.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,7 +22,13 @@ bt('dashboard attached through eBPF: the status bar says eBPF, the process is no
     tmux('new-session', '-d', '-s', 'keep', 'sleep 600');
     tmux('new-session', '-d', '-x', '160', '-y', '40', '-s', 'b',
       `env -u NO_COLOR LANG=C.UTF-8 ${q(process.execPath)} ${q(BIN)} --backend bpf ${idle.pid}; echo EXIT=$?; sleep 120`);
+    // bpftrace takes seconds (at least ~2.5 s of CPU) to load its probes: meanwhile the dashboard says it is starting,
+    // not an empty "tracing"
+    const early = await waitFor('b', 'the dashboard', (x) => /eBPF (starting|tracing)/.test(x), 30_000);
+    assert.match(early, /eBPF starting/, early);
+    assert.match(early, /attaching: the processes show once the tracer is in/, early);
     const screen = await waitFor('b', 'the attach through eBPF', (x) => x.includes(`attached to ${idle.pid} (sleep) via eBPF`), 60_000);
+    assert.match(screen, new RegExp(`${idle.pid} +sleep`), 'the process, from the attach snapshot');
     const bar = screen.trimEnd().split('\n').pop() ?? '';
     assert.match(bar, /eBPF tracing/, bar);
     assert.not.match(bar, /strace/, bar);

@@ -1,6 +1,6 @@
 // The tracer of a live trace: eBPF (bpftrace) or strace, chosen by --backend and --all (docs/bpf.md).
-import type { FdwatchRecord } from '../model/records.js';
-import { startLive, LiveError, type LiveHandle, type LiveOptions } from '../live/trace.js';
+import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
+import { startLive, LiveError, type LiveHandle, type LiveOptions, type LiveResult, type LiveStatus } from '../live/trace.js';
 import { bpfUnavailable, startBpf } from '../bpf/session.js';
 
 export type Backend = 'auto' | 'bpf' | 'strace';
@@ -21,7 +21,7 @@ export function chooseBackend(backend: Backend | undefined, all: boolean, unavai
     if (missing) throw new LiveError(missing);
     return { use: 'bpf', why: all && backend === undefined ? '--all' : `--backend ${asked}` };
   }
-  return missing ? { use: 'strace', why: `eBPF unavailable: ${missing}` } : { use: 'bpf', why: 'eBPF is available' };
+  return missing ? { use: 'strace', why: `eBPF unavailable: ${missing.replace(', or use --backend strace', '')}` } : { use: 'bpf', why: AVAILABLE };
 }
 
 /**
@@ -45,11 +45,55 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
     say();
     return { handle, backend: use, note };
   }
-  const handle = startBpf({
-    pids: live.pids, command: live.command, all, onRecord,
-    ...(live.onStatus ? { onStatus: live.onStatus } : {}),
+  // auto: eBPF that fails before its probes are live (bpftrace refusing the program on this kernel, say) gives way
+  // to strace, saying why; the failed session's summary is not the trace's
+  const fallback = why === AVAILABLE && !all;
+  let live_ = false;
+  let stopped = false;
+  let fellBack = false;
+  let held: SummaryRecord | null = null;
+  const bpfRecord = (r: FdwatchRecord): void => {
+    // ended before its probes were live, and not by a stop: a failure (the session's result says which)
+    if (r.type === 'summary' && fallback && !live_ && !stopped) { fellBack = true; held = r; return; }
+    onRecord(r);
+  };
+  const bpfStatus = (s: LiveStatus): void => {
+    if (s.strace === 'tracing') live_ = true;
+    live.onStatus?.(s);
+  };
+  const bpf = startBpf({
+    pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus,
     ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
   });
   say();
+  if (!fallback) return { handle: bpf, backend: use, note };
+  let current: LiveHandle = bpf;
+  const done = bpf.done.then((r): LiveResult | Promise<LiveResult> => {
+    if (!fellBack) return r;
+    if (r.error === null) { onRecord(held!); return r; }
+    const message = `eBPF failed before its probes were live (${r.error}): tracing with strace`;
+    live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message, tracer: 'strace' });
+    try {
+      current = startLive({
+        ...live,
+        onRecord: (x) => { if (x.type === 'summary') x.backend = 'strace'; live.onRecord(x); },
+        onStatus: (x) => live.onStatus?.({ ...x, tracer: 'strace' }),
+      });
+    } catch (e) {
+      // strace cannot trace it either: both reasons, and the eBPF session's summary
+      onRecord(held!);
+      return { ...r, error: `${r.error}; strace: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    return current.done;
+  });
+  const handle: LiveHandle = {
+    stop: (reason?: string) => { stopped = true; return current.stop(reason); },
+    kill: () => { stopped = true; current.kill(); },
+    commandPid: () => current.commandPid(),
+    done,
+  };
   return { handle, backend: use, note };
 }
+
+const AVAILABLE = 'eBPF is available';
+

@@ -46,6 +46,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
         onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
+          ...(s.tracer ? { tracer: s.tracer === 'bpf' ? 'eBPF' : 'strace' } : {}),
         }),
       });
       live = started.handle;

@@ -31,6 +31,8 @@ export interface LiveStatus {
   events: number;
   commandExit: { code: number | null; signal: string | null } | null;
   message?: string;
+  /** the tracer changed (auto: eBPF failed before its probes were live, strace took over) */
+  tracer?: 'bpf' | 'strace';
 }
 
 export interface LiveOptions {

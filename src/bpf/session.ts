@@ -456,14 +456,19 @@ export function startBpf(opts: BpfOptions): LiveHandle {
         correlator.fdCount(pid, n, ts);
       }
     }, GROWTH_SAMPLE_MS);
+    const seeded = new Set(snap.processes.map((p) => p.pid));
     for (const pid of follow) {
       if (pid === commandRoot) continue;
+      // it ended while bpftrace loaded its probes: nothing of it to watch
+      if (!seeded.has(pid)) { status_(`process ${pid} exited before the probes were live`); continue; }
       status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
     }
     if (opts.all) status_(`attached to every process (${snap.processes.length} now) via eBPF`);
     if (held && opts.command) status_(`probes live: launching ${opts.command[0]} (pid ${commandRoot}) via eBPF`);
     held?.release();
     flushTimer = setInterval(() => { parser.flush(monoNs()); }, 20);
+    // every attached process ended while the probes loaded: the trace is over before it began
+    if (commandRoot === null && !opts.all && live.size === 0) void stop('every traced process exited');
     // a process whose exit never came through the probes (an event lost) must not hold the session open: once
     // /proc has had no such process for longer than the reorder window, it ends with an unknown status
     // (on the kernel's clock as bpftrace's output has reached it: a late exit may still wait in bpftrace's rings)

@@ -1,6 +1,7 @@
-// The default tracer of an attach is eBPF where this machine allows it; when bpftrace then fails before its probes
-// are live, strace takes over, saying why, and the trace is strace's from its first record to its summary. The
-// failure is a real one: bpftrace crashes on a BTF file that is not one (BPFTRACE_BTF).
+// An attach through eBPF (the default where this machine allows it) while bpftrace loads its probes: when bpftrace
+// fails then, strace takes over, saying why, and the trace is strace's from its first record to its summary (a
+// real failure: bpftrace crashes on a BTF file that is not one, BPFTRACE_BTF); when the process ends then, fdwatch
+// says so and ends too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -36,6 +37,29 @@ bt('attach without --backend: bpftrace crashes before its probes are live, strac
     assert.is(recs[recs.length - 1], sums[0], 'the summary is the last record');
     assert.is(sums[0]!.backend, 'strace');
     assert.ok(recs.some((x) => x.type === 'process' && x.event === 'attach' && x.pid === idle.pid), 'the attach snapshot');
+  } finally {
+    if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    idle.kill('SIGKILL');
+  }
+});
+
+bt('the attached process exits while bpftrace loads its probes: said, and fdwatch ends with a summary', async () => {
+  const idle = spawn('sleep', ['300'], { stdio: 'ignore' });
+  const json = path.join(tmp, 'early-exit.ndjson');
+  const r = fdwatch(['--no-tui', '--json', json, String(idle.pid)]);
+  try {
+    // the note comes once bpftrace is running; its probes take seconds more
+    await r.waitFor(/starting: bpftrace compiles and loads its probes/, 30_000);
+    idle.kill('SIGKILL');
+    await r.waitFor(new RegExp(`process ${idle.pid} exited before the probes were live`), 60_000);
+    const e = await Promise.race([r.exit, new Promise<null>((res) => setTimeout(() => res(null), 10_000))]);
+    assert.ok(e !== null, `fdwatch ends by itself; stderr:\n${r.err()}`);
+    assert.is(e!.code, 0, r.err());
+    assert.match(r.err(), /every traced process exited/);
+    assert.not.match(r.err(), /attached to/);
+    const recs = records(json);
+    assert.is(recs[recs.length - 1]!.type, 'summary');
+    assert.is((recs[recs.length - 1] as SummaryRecord).backend, 'bpf');
   } finally {
     if (r.child.exitCode === null) r.child.kill('SIGKILL');
     idle.kill('SIGKILL');

@@ -49,6 +49,7 @@ const DRAIN_MS = 800;
 const FACTS_MS = 250;
 /** fd-leak: how often each followed process's fd count is read (one readdir of /proc/PID/fd each) */
 const GROWTH_SAMPLE_MS = 1000;
+const GROWTH_MAX_PIDS = 1024;
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
 
@@ -450,7 +451,9 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     // fd-leak: a followed process whose fd count grows at every sample
     if (!opts.all) growthTimer = setInterval(() => {
       const ts = now();
+      let k = 0;
       for (const pid of live) {
+        if (++k > GROWTH_MAX_PIDS) break;
         let n: number;
         try { n = fs.readdirSync(`/proc/${pid}/fd`).length; } catch { continue; }
         correlator.fdCount(pid, n, ts);

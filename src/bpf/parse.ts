@@ -267,7 +267,13 @@ export class BpfParser {
     this.pending = this.pending.slice(n);
     for (const p of out) {
       this.releasedNs = Math.max(this.releasedNs, p.ns);
-      this.release(p);
+      // an event whose lines came incomplete (lost on another CPU's ring) is counted and skipped, never fatal: this
+      // runs from a timer, where a throw would end fdwatch
+      try {
+        this.release(p);
+      } catch (e) {
+        this.bad(p.line, e instanceof Error ? e.message : String(e), `${p.ev.t} event of thread ${p.tid}`);
+      }
     }
   }
 

@@ -236,6 +236,17 @@ test('malformed lines and lost events are counted, never fatal; bpftrace\'s own 
   assert.is(delivered(r).length, 1);
 });
 
+test('an event whose fd lines were lost (another CPU\'s ring overflowed) is counted and skipped, never fatal', () => {
+  // the socketpair's E line without the two F lines of its fds, as a whole-host trace under load delivered it
+  const all = lines('seed');
+  const at = all.findIndex((l) => l.includes('sys_exit_socketpair'));
+  assert.ok(at > 2 && all[at - 1]!.includes('\tF\t') && all[at - 2]!.includes('\tF\t'), 'the fixture has them');
+  const r = run([...all.slice(0, at - 2), ...all.slice(at)]);
+  assert.is(r.parser.stats.malformed, 1);
+  assert.equal(r.parser.samples.map((x) => x.reason), ['socketpair: 0 of its 2 fds']);
+  assert.ok(r.records.some((x) => x.type === 'summary' || x.type === 'process'), 'the rest still makes records');
+});
+
 test('paths the dentry names do not reach: /proc right after the event, else only the tail, marked', () => {
   // a D line for the file itself, none for its directory: the walk cannot reach the mount root
   const d = '5000\tD\t1\tffaa\tffbb\t4\tfile';

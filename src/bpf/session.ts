@@ -44,7 +44,7 @@ export interface BpfOptions {
 const TRACEFS = '/sys/kernel/tracing';
 /** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog): the stop
  * still ends within a second */
-const DRAIN_MS = 800;
+const DRAIN_MS = 650;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
 /** fd-leak: how often each followed process's fd count is read (one readdir of /proc/PID/fd each) */

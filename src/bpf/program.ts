@@ -186,10 +186,12 @@ export function bpfProgram(opts: ProgramOptions): string {
   if (!all) out.push('  @follow[pid] = 0; delete(@follow[pid]);');
   out.push('  printf("%llu\\tR\\t%d\\n", nsecs, pid);');
   out.push('}');
+  out[0] = `BEGIN {\n${fewerCasts(out.slice(1, -1).join('\n'))}\n}`;
+  out.splice(1);
   // probes with the same body share one block (one attach point list): bpftrace 0.17 compiles less that way
   const blocks = new Map<string, string[]>();
   const add = (p: Probe): void => {
-    const key = `/${p.pred}/ {\n${p.body}\n}`;
+    const key = `/${p.pred}/ {\n${fewerCasts(p.body)}\n}`;
     const tps = blocks.get(key);
     if (tps) tps.push(p.tp); else blocks.set(key, [p.tp]);
   };
@@ -224,6 +226,17 @@ export function bpfProgram(opts: ProgramOptions): string {
 /** x86-64 with the kernel's layout: no probe reads a tracepoint's `args`, so bpftrace never starts libclang. */
 function argsFree(opts: ProgramOptions): boolean {
   return !!opts.regs && !!opts.layout;
+}
+
+/**
+ * bpftrace 0.17 looks the type of every cast up by name in the kernel's BTF, a linear search that fails for
+ * an integer type (~2 ms each: the ~800 casts of the program were half of its start-up CPU): a probe's
+ * integer zeros share one cast (`$z`), and a plain 0 is an int64 already.
+ */
+function fewerCasts(body: string): string {
+  const b = body.replace(/\(int64\)0(?![0-9a-fx])/g, '0');
+  if (!/\(uint64\)0(?![0-9a-fx])/.test(b)) return b;
+  return `  $z = (uint64)0;\n${b.replace(/\(uint64\)0(?![0-9a-fx])/g, '$z')}`;
 }
 
 function int(n: number): string {
@@ -381,7 +394,7 @@ function fileOf(fdExpr: string): string {
   return [
     `    $fd = (int64)(${fdExpr});`,
     '    $f = (uint64)0; $fdt = curtask->files->fdt;',
-    '    if ($fd >= 0 && $fd < (int64)$fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
+    '    if ($fd >= 0 && $fd < $fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
   ].join('\n');
 }
 
@@ -408,21 +421,22 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
     '    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;',
     '    if ($f != 0) {',
     '      $file = (struct file *)$f; $in = $file->f_inode;',
-    '      $ino = (uint64)$in->i_ino; $mg = (uint64)$in->i_sb->s_magic; $mode = (uint64)$in->i_mode; $nl = (uint64)$in->i_nlink;',
-    `      $mid = (int64)((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
+    // typed by their zeros above: the integer members need no cast (each costs bpftrace a BTF search)
+    '      $ino = $in->i_ino; $mg = $in->i_sb->s_magic; $mode = $in->i_mode; $nl = $in->i_nlink;',
+    `      $mid = ((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
     '      $mr = (uint64)$file->f_path.mnt->mnt_root; $de = (uint64)$file->f_path.dentry;',
-    '      $ce = (int64)((*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1);',
+    '      $ce = (*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
   ];
   if (d.lean) {
     s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
     return [...s, '    }'].join('\n');
   }
-  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = (int64)((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
+  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
   if (d.socket !== 'none') {
     s.push(
       `      if ($mg == ${MAGIC.SOCKFS}) {`,
       '        $sk = ((struct socket *)$file->private_data)->sk;',
-      '        $sf = (int64)$sk->__sk_common.skc_family; $st = (int64)$sk->sk_type;',
+      '        $sf = $sk->__sk_common.skc_family; $st = $sk->sk_type;',
       '        if ($sf == 1) {',
       '          $pe = (uint64)((struct unix_sock *)$sk)->peer;',
       '          if ($pe != 0) { $ps = (uint64)((struct sock *)$pe)->sk_socket; if ($ps != 0) { $sp = (uint64)((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',

@@ -108,6 +108,17 @@ test('program: with the kernel layout on x86-64 no probe reads args (bpftrace th
   assert.match(bpfProgram(base({ regs: null, layout: LAYOUT })), /args->old_pid/);
 });
 
+test('program: few integer casts (bpftrace 0.17 searches the kernel\'s BTF by name for each one, ~2 ms)', () => {
+  const prog = bpfProgram(base({ layout: LAYOUT }));
+  assert.not.match(prog, /\(int64\)0(?![0-9a-fx])/);
+  for (const b of [...blocks(prog), { tps: ['BEGIN'], pred: '', body: prog.split('\n}\n')[0]! }]) {
+    const zeros = b.body.match(/\(uint64\)0(?![0-9a-fx])/g) ?? [];
+    assert.ok(zeros.length <= 1, `${b.tps[0]}: ${zeros.length} casts of a zero`);
+  }
+  const casts = prog.match(/\((u?int(8|16|32|64)) ?\*?\)/g) ?? [];
+  assert.ok(casts.length < 400, `${casts.length} integer casts`);
+});
+
 test('program: --all traces every process but fdwatch, bpftrace and kernel threads', () => {
   const prog = bpfProgram(base({ follow: null }));
   assert.not.match(prog, /@follow/);

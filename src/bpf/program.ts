@@ -27,7 +27,8 @@
 // DESC (14 fields): fd file ino magic mode nlink mntid mntroot dentry cloexec aux sockfamily socktype peer
 // (file, magic, mntroot, dentry in hex; mode in octal; aux: the pid of a pidfd; peer: a unix socket's peer inode).
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
-import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS } from '../model/kernel.js';
+import { CLONE_PARENT, CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS } from '../model/kernel.js';
+import type { KernelLayout } from './btf.js';
 
 /** kill(-SENTINEL_PGRP, 0) from fdwatch tells the program's last probe to answer: all probes are attached. */
 export const SENTINEL_PGRP = 1073741823;
@@ -58,6 +59,12 @@ export interface ProgramOptions {
    * start-up). x86-64 only; the sentinel checks the layout and says so (A line), null: use `args`.
    */
   regs?: { arch: 'x64'; threadSize: number } | null;
+  /**
+   * With `regs`: where a new task and an exec's thread are found in the kernel's structs (src/bpf/btf.ts), so
+   * that no probe reads `args` at all (bpftrace 0.17 parses the tracepoint formats with libclang for them, ~0.25 s
+   * of CPU). null: the fork and exec probes read `args`.
+   */
+  layout?: KernelLayout | null;
   /** offset of sched_process_exec's `filename` __data_loc field (tracefs format) */
   execFilenameOffset?: number;
   /** bytes bpftrace keeps of a string or buffer (BPFTRACE_STRLEN); longer names are cut, and said so */
@@ -105,6 +112,8 @@ const PF_KTHREAD = 0x00200000;
 const X64_ARGS = ['di', 'si', 'dx', 'r10', 'r8', 'r9'];
 /** per-thread scratch maps: the call being made (@k), a send's entry time, clone flags and syscall, stashed arguments */
 const SCRATCH = ['k', 't', 'cf', 'cs', 's0', 's1', 's2', 's3', 's4', 's5', 's9'];
+/** x86-64 syscall number of kill(2): the sentinel's saved orig_ax, which proves the register layout */
+const X64_KILL = 62;
 
 /** Argument field names of a tracepoint, from the text of its tracefs `format` file, and their offsets. */
 export function parseFormat(text: string): { fields: string[]; offsets: Map<string, number> } {
@@ -173,13 +182,16 @@ export function bpfProgram(opts: ProgramOptions): string {
   // every map exists whichever probes this kernel has: per-thread scratch, the dentry-name cache
   for (const m of SCRATCH) out.push(`  @${m}[tid] = (uint64)0; delete(@${m}[tid]);`);
   out.push('  @dk[(uint64)0] = (uint64)0; delete(@dk[(uint64)0]);');
+  if (argsFree(opts)) out.push('  @xo[0] = 0; delete(@xo[0]);');
   if (!all) out.push('  @follow[pid] = 0; delete(@follow[pid]);');
   out.push('  printf("%llu\\tR\\t%d\\n", nsecs, pid);');
   out.push('}');
+  out[0] = `BEGIN {\n${fewerCasts(out.slice(1, -1).join('\n'))}\n}`;
+  out.splice(1);
   // probes with the same body share one block (one attach point list): bpftrace 0.17 compiles less that way
   const blocks = new Map<string, string[]>();
   const add = (p: Probe): void => {
-    const key = `/${p.pred}/ {\n${p.body}\n}`;
+    const key = `/${p.pred}/ {\n${fewerCasts(p.body)}\n}`;
     const tps = blocks.get(key);
     if (tps) tps.push(p.tp); else blocks.set(key, [p.tp]);
   };
@@ -196,13 +208,35 @@ export function bpfProgram(opts: ProgramOptions): string {
   // the dentry-name cache forgets now and then: a D line lost in a ring overflow is printed again
   out.push(`interval:s:${DENTRY_CACHE_S} { clear(@dk); }`);
   // attached last (bpftrace attaches in program order, after BEGIN has run): its answer means all are live;
-  // it also checks that the saved registers are where the probes read them
-  const regsOk = opts.regs ? `${regsPrelude(opts.regs)}\n  $ok = (int32)$r->di == (int32)args->pid ? 1 : 0;` : '  $ok = 1;';
-  out.push(`tracepoint:syscalls:sys_enter_kill /pid == ${int(opts.self)} && (int32)args->pid == -${SENTINEL_PGRP}/ {`);
-  out.push(regsOk);
-  out.push('  printf("%llu\\tA\\t%d\\t%d\\n", nsecs, pid, $ok);');
+  // it also checks that the saved registers are where the probes read them (a kill's orig_ax is kill's number;
+  // where it is not, fdwatch's first kill answers "not ok")
+  if (opts.regs) {
+    out.push(`tracepoint:syscalls:sys_enter_kill /pid == ${int(opts.self)}/ {`);
+    out.push(regsPrelude(opts.regs));
+    out.push(`  $ok = $r->orig_ax == ${X64_KILL} ? 1 : 0;`);
+    out.push(`  if ($ok == 0 || (int32)$r->di == -${SENTINEL_PGRP}) { printf("%llu\\tA\\t%d\\t%d\\n", nsecs, pid, $ok); }`);
+  } else {
+    out.push(`tracepoint:syscalls:sys_enter_kill /pid == ${int(opts.self)} && (int32)args->pid == -${SENTINEL_PGRP}/ {`);
+    out.push('  printf("%llu\\tA\\t%d\\t%d\\n", nsecs, pid, 1);');
+  }
   out.push('}');
   return out.join('\n') + '\n';
+}
+
+/** x86-64 with the kernel's layout: no probe reads a tracepoint's `args` (no tracepoint format for libclang). */
+function argsFree(opts: ProgramOptions): boolean {
+  return !!opts.regs && !!opts.layout;
+}
+
+/**
+ * bpftrace 0.17 looks the type of every cast up by name in the kernel's BTF, a linear search that fails for
+ * an integer type (~2 ms each: the ~800 casts of the program were half of its start-up CPU): a probe's
+ * integer zeros share one cast (`$z`), and a plain 0 is an int64 already.
+ */
+function fewerCasts(body: string): string {
+  const b = body.replace(/\(int64\)0(?![0-9a-fx])/g, '0');
+  if (!/\(uint64\)0(?![0-9a-fx])/.test(b)) return b;
+  return `  $z = (uint64)0;\n${b.replace(/\(uint64\)0(?![0-9a-fx])/g, '$z')}`;
 }
 
 function int(n: number): string {
@@ -360,7 +394,7 @@ function fileOf(fdExpr: string): string {
   return [
     `    $fd = (int64)(${fdExpr});`,
     '    $f = (uint64)0; $fdt = curtask->files->fdt;',
-    '    if ($fd >= 0 && $fd < (int64)$fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
+    '    if ($fd >= 0 && $fd < $fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
   ].join('\n');
 }
 
@@ -387,21 +421,22 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
     '    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;',
     '    if ($f != 0) {',
     '      $file = (struct file *)$f; $in = $file->f_inode;',
-    '      $ino = (uint64)$in->i_ino; $mg = (uint64)$in->i_sb->s_magic; $mode = (uint64)$in->i_mode; $nl = (uint64)$in->i_nlink;',
-    `      $mid = (int64)((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
+    // typed by their zeros above: the integer members need no cast (each costs bpftrace a BTF search)
+    '      $ino = $in->i_ino; $mg = $in->i_sb->s_magic; $mode = $in->i_mode; $nl = $in->i_nlink;',
+    `      $mid = ((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
     '      $mr = (uint64)$file->f_path.mnt->mnt_root; $de = (uint64)$file->f_path.dentry;',
-    '      $ce = (int64)((*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1);',
+    '      $ce = (*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
   ];
   if (d.lean) {
     s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
     return [...s, '    }'].join('\n');
   }
-  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = (int64)((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
+  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
   if (d.socket !== 'none') {
     s.push(
       `      if ($mg == ${MAGIC.SOCKFS}) {`,
       '        $sk = ((struct socket *)$file->private_data)->sk;',
-      '        $sf = (int64)$sk->__sk_common.skc_family; $st = (int64)$sk->sk_type;',
+      '        $sf = $sk->__sk_common.skc_family; $st = $sk->sk_type;',
       '        if ($sf == 1) {',
       '          $pe = (uint64)((struct unix_sock *)$sk)->peer;',
       '          if ($pe != 0) { $ps = (uint64)((struct sock *)$pe)->sk_socket; if ($ps != 0) { $sp = (uint64)((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',
@@ -512,6 +547,71 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
 /** x86-64 syscall numbers of the clone family, to read a parent's clone flags from its saved registers */
 const X64_CLONE = { clone: 56, fork: 57, vfork: 58, clone3: 435 } as const;
 
+/** tasks looked at from the newest end of a list for the new one: those made at the same moment come first */
+const FORK_WALK = 8;
+/** 8-byte words read of an exec's file name to find its end (PATH_MAX, and execveat's "/dev/fd/N/" before it) */
+const EXEC_NAME_WORDS = 520;
+
+/**
+ * The new task at sched_process_fork, without `args` (in `$child`; 0 when not found): copy_process put it at
+ * the tail of its parent's list (the thread group's for a thread, else the children of its parent: with
+ * CLONE_PARENT the caller's own parent) before the tracepoint, and it has not run yet. Another task may have
+ * joined the list since (another thread made one at the same moment, an orphan reparented), so the walk from
+ * the tail takes the first whose saved registers are the copy of the caller's that copy_thread made: the same
+ * ip, and the stack the call asked for (clone's newsp, clone3's stack + stack_size) or else the caller's; a
+ * kernel-made task (io_uring worker) has sp and ip 0.
+ */
+function findChild(regs: NonNullable<ProgramOptions['regs']>, l: KernelLayout): string[] {
+  const sizeRegs = `${int(regs.threadSize)} - sizeof(struct pt_regs)`;
+  return [
+    '  $sp = (uint64)0;',
+    `  if ($nr == ${X64_CLONE.clone}) { $sp = $r->si; }`,
+    `  if ($nr == ${X64_CLONE.clone3}) { $ca = (struct clone_args *)uptr($r->di); if ($ca->stack != 0) { $sp = $ca->stack + $ca->stack_size; } }`,
+    '  if ($sp == 0) { $sp = $r->sp; }',
+    '  $ip = $r->ip;',
+    '  if ($fl == 0) { $sp = (uint64)0; $ip = (uint64)0; }',
+    `  $head = (uint64)curtask + ${int(l.children)}; $off = ${int(l.sibling)};`,
+    `  if ($fl == 0 || ($fl & ${CLONE_THREAD}) != 0) { $head = (uint64)curtask->signal + ${int(l.threadHead)}; $off = ${int(l.threadNode)}; }`,
+    `  else if (($fl & ${CLONE_PARENT}) != 0) { $head = (uint64)curtask->real_parent + ${int(l.children)}; }`,
+    // struct list_head: next, then prev
+    '  $e = *(uint64 *)($head + 8); $child = 0; $i = 0;',
+    `  while ($i < ${FORK_WALK} && $e != $head && $e != 0) {`,
+    '    $t = (struct task_struct *)($e - $off);',
+    `    $cr = (struct pt_regs *)((uint64)$t->stack + ${sizeRegs});`,
+    '    if ($cr->sp == $sp && $cr->ip == $ip) { $child = $t->pid; break; }',
+    '    $e = *(uint64 *)($e + 8); $i++;',
+    '  }',
+  ];
+}
+
+/**
+ * An exec's file name and old tid, without `args`: the kernel copies the name (bprm->filename) to the top of the
+ * new stack right after the environment strings, so it starts at mm->env_end (it is what AT_EXECFN points at),
+ * ends at its NUL (8 zero bytes follow it: the read of the word holding the NUL stays in the stack). A thread
+ * other than the leader that execs takes the leader's pid; the others, killed by de_thread, saw it as
+ * signal->group_exec_task when they exited (@xo).
+ */
+function execBody(c: Ctx): string[] {
+  return [
+    '  $old = @xo[pid]; delete(@xo[pid]);',
+    '  if ($old == 0) { $old = tid; }',
+    '  $p = (uint64)curtask->mm->env_end;',
+    '  $len = (int64)0; $i = 0;',
+    `  while ($i < ${EXEC_NAME_WORDS}) {`,
+    '    $w = *(uint64 *)uptr($p + (uint64)$i * 8);',
+    '    if ((($w - 0x0101010101010101) & ~$w & 0x8080808080808080) != 0) {',
+    '      $j = 0;',
+    '      while ($j < 8) { if ((($w >> ($j * 8)) & 0xff) == 0) { break; } $j++; }',
+    '      $len = (int64)($i * 8 + $j);',
+    '      break;',
+    '    }',
+    '    $i++;',
+    '  }',
+    `  $blen = $len > ${c.strlen} ? ${c.strlen} : $len;`,
+    `  printf("%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r\\n", nsecs, tid, pid, ${EUID}, $old, $len, buf(curtask->comm, 16), buf(uptr($p), $blen));`,
+  ];
+}
+
 /** fork (with the flags of the parent's clone), exec, exit. */
 function schedProbes(c: Ctx): Probe[] {
   const all = c.opts.follow === null;
@@ -526,16 +626,19 @@ function schedProbes(c: Ctx): Probe[] {
     `  if ($nr == ${X64_CLONE.fork}) { $fl = 0x11 | ${CLONE_SEEN}; $sy = 3; }`,
     `  if ($nr == ${X64_CLONE.vfork}) { $fl = 0x4111 | ${CLONE_SEEN}; $sy = 4; }`,
   ] : ['  $fl = @cf[tid]; $sy = @cs[tid]; delete(@cf[tid]); delete(@cs[tid]);'];
+  const layout = regs && c.opts.layout ? c.opts.layout : null;
+  const child = layout ? '$child' : 'args->child_pid';
   return [
     {
       tp: 'tracepoint:sched:sched_process_fork', pred: `${c.filter}${user}`, body: [
         ...flags,
+        ...(regs && layout ? findChild(regs, layout) : []),
         // a kernel-made task (io_uring worker) has no flags: it is a thread of the caller
-        ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0) { @follow[args->child_pid] = 1; }`]),
-        `  printf("%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d\\n", nsecs, tid, pid, ${EUID}, args->child_pid, $fl, $sy);`,
+        ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''}) { @follow[${child}] = 1; }`]),
+        `  printf("%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d\\n", nsecs, tid, pid, ${EUID}, ${child}, $fl, $sy);`,
       ].join('\n'),
     },
-    {
+    layout ? { tp: 'tracepoint:sched:sched_process_exec', pred: c.filter, body: execBody(c).join('\n') } : {
       tp: 'tracepoint:sched:sched_process_exec', pred: c.filter, body: [
         `  $loc = *(uint32 *)((uint64)args + ${int(off)});`,
         // the length counts the terminating NUL
@@ -548,7 +651,9 @@ function schedProbes(c: Ctx): Probe[] {
         '  $gd = curtask->signal->live.counter == 0 ? 1 : 0;',
         '  printf("%llu\\tQ\\t%d\\t%d\\t%d\\t%d\\n", nsecs, tid, pid, $gd, curtask->exit_code);',
         `  ${SCRATCH.map((m) => `delete(@${m}[tid]);`).join(' ')}`,
-        ...(all ? [] : ['  if ($gd) { delete(@follow[pid]); }']),
+        // a thread killed by another's exec: the exec's X line names that thread by its tid before the exec
+        ...(layout ? ['  $xt = curtask->signal->group_exec_task; if ($xt != 0) { @xo[pid] = $xt->pid; }'] : []),
+        ...(all ? (layout ? ['  if ($gd) { delete(@xo[pid]); }'] : []) : [`  if ($gd) { delete(@follow[pid]);${layout ? ' delete(@xo[pid]);' : ''} }`]),
       ].join('\n'),
     },
   ];

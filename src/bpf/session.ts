@@ -14,6 +14,7 @@ import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
 import { readNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
+import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
@@ -112,6 +113,11 @@ function readTracepoints(tracefs: string, withFields: boolean): Map<string, stri
   }
   if (out.size === 0) throw new LiveError(`no syscall tracepoints under ${dir}: eBPF needs a kernel built with CONFIG_FTRACE_SYSCALLS`);
   return out;
+}
+
+/** Where the args-free probes find a new task and an exec's thread (null: they read `args`, libclang runs). */
+function readLayout(): KernelLayout | null {
+  try { return kernelLayout(fs.readFileSync('/sys/kernel/btf/vmlinux')); } catch { return null; }
 }
 
 function execFilenameOffset(tracefs: string): number {
@@ -363,7 +369,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   // ------------------------------------------------------------------ bpftrace
   const programOpts: ProgramOptions = {
     follow: opts.all ? null : [...follow], self: process.pid, tracepoints, execFilenameOffset: execFilenameOffset(tracefs),
-    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null,
+    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null, layout: x64 ? readLayout() : null,
   };
   const programFile = path.join(dir, 'fdwatch.bt');
   fs.writeFileSync(programFile, bpfProgram(programOpts));

@@ -60,7 +60,11 @@ test('program: the fd-lifecycle set from the syscall table, exits doing the work
   const enters = names.filter((n) => n.includes('sys_enter_')).map((n) => n.split('sys_enter_')[1]).sort();
   assert.equal(enters, ['close', 'kill', 'sendmmsg', 'sendmsg']);
   assert.is(names[names.length - 1], 'tracepoint:syscalls:sys_enter_kill');
-  assert.match(prog, new RegExp(`pid == 777 && \\(int32\\)args->pid == -${SENTINEL_PGRP}`));
+  // the sentinel reads the kill's pid from the saved registers, and proves their layout by kill's number
+  const kill = blocks(prog).find((b) => b.tps[0] === 'tracepoint:syscalls:sys_enter_kill')!;
+  assert.is(kill.pred, 'pid == 777');
+  assert.match(kill.body, new RegExp(`\\$ok = \\$r->orig_ax == 62 \\? 1 : 0;\n  if \\(\\$ok == 0 \\|\\| \\(int32\\)\\$r->di == -${SENTINEL_PGRP}\\)`));
+  assert.match(bpfProgram(base({ regs: null })), new RegExp(`pid == 777 && \\(int32\\)args->pid == -${SENTINEL_PGRP}`));
   // bpf(2) is left out (only some of its commands return an fd), and so are calls that change no fd table
   assert.not.ok(names.some((n) => /sys_(enter|exit)_(bpf|write|read|connect|bind|getuid|munmap)$/.test(n)));
   assert.is(names.length, new Set(names).size, 'each tracepoint once');
@@ -79,6 +83,42 @@ test('program: follow mode filters by the followed thread groups, fork adds chil
   assert.match(exit.body, /if \(\$gd\) \{ delete\(@follow\[pid\]\); \}/);
 });
 
+const LAYOUT = { children: 1296, sibling: 1312, threadNode: 1440, threadHead: 16, groupExecTask: true };
+
+test('program: with the kernel layout on x86-64 no probe reads args (bpftrace then never runs libclang for them)', () => {
+  for (const follow of [[4242], null]) {
+    const prog = bpfProgram(base({ follow, layout: LAYOUT }));
+    assert.not.match(prog, /\bargs\b/);
+    const fork = blocks(prog).find((b) => b.tps[0] === 'tracepoint:sched:sched_process_fork')!;
+    // the new task: the newest on its parent's list whose saved registers are the caller's copy
+    assert.match(fork.body, /\$head = \(uint64\)curtask \+ 1296; \$off = 1312;/);
+    assert.match(fork.body, /\$head = \(uint64\)curtask->signal \+ 16; \$off = 1440;/);
+    assert.match(fork.body, /\$head = \(uint64\)curtask->real_parent \+ 1296;/);
+    assert.match(fork.body, /if \(\$cr->sp == \$sp && \$cr->ip == \$ip\) \{ \$child = \$t->pid; break; \}/);
+    if (follow) assert.match(fork.body, /if \(\$fl != 0 && \(\$fl & 65536\) == 0 && \$child != 0\) \{ @follow\[\$child\] = 1; \}/);
+    const exec = blocks(prog).find((b) => b.tps[0] === 'tracepoint:sched:sched_process_exec')!;
+    assert.match(exec.body, /\$p = \(uint64\)curtask->mm->env_end;/);
+    assert.match(exec.body, /\$old = @xo\[pid\]; delete\(@xo\[pid\]\);/);
+    const exit = blocks(prog).find((b) => b.tps[0] === 'tracepoint:sched:sched_process_exit')!;
+    assert.match(exit.body, /\$xt = curtask->signal->group_exec_task; if \(\$xt != 0\) \{ @xo\[pid\] = \$xt->pid; \}/);
+    assert.match(exit.body, /if \(\$gd\) \{ [^}]*delete\(@xo\[pid\]\);/);
+  }
+  // without the layout, or without saved registers, fork and exec read args as before
+  assert.match(bpfProgram(base()), /@follow\[args->child_pid\] = 1;/);
+  assert.match(bpfProgram(base({ regs: null, layout: LAYOUT })), /args->old_pid/);
+});
+
+test('program: few integer casts (bpftrace 0.17 searches the kernel\'s BTF by name for each one, ~2 ms)', () => {
+  const prog = bpfProgram(base({ layout: LAYOUT }));
+  assert.not.match(prog, /\(int64\)0(?![0-9a-fx])/);
+  for (const b of [...blocks(prog), { tps: ['BEGIN'], pred: '', body: prog.split('\n}\n')[0]! }]) {
+    const zeros = b.body.match(/\(uint64\)0(?![0-9a-fx])/g) ?? [];
+    assert.ok(zeros.length <= 1, `${b.tps[0]}: ${zeros.length} casts of a zero`);
+  }
+  const casts = prog.match(/\((u?int(8|16|32|64)) ?\*?\)/g) ?? [];
+  assert.ok(casts.length < 400, `${casts.length} integer casts`);
+});
+
 test('program: --all traces every process but fdwatch, bpftrace and kernel threads', () => {
   const prog = bpfProgram(base({ follow: null }));
   assert.not.match(prog, /@follow/);
@@ -88,7 +128,7 @@ test('program: --all traces every process but fdwatch, bpftrace and kernel threa
 });
 
 test('program: strings the traced side controls are printed with %r only (a hostile name cannot forge a line)', () => {
-  for (const prog of [bpfProgram(base()), bpfProgram(base({ regs: null }))]) {
+  for (const prog of [bpfProgram(base()), bpfProgram(base({ regs: null })), bpfProgram(base({ layout: LAYOUT }))]) {
     for (const m of prog.matchAll(/printf\("([^"]*)", ([^;]*)\);/g)) {
       const fmt = m[1]!;
       const specs = [...fmt.matchAll(/%(llu|llx|lld|d|u|x|o|s|r)/g)].map((x) => x[1]);

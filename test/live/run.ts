@@ -32,8 +32,15 @@ export function fdwatch(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; check(); });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; check(); });
   const started = Date.now();
+  // 'exit' can come before the last of its stdout and stderr is read (a one-line error, under load): the result
+  // waits for both to end, or 100 ms at most (a launched command or a tracer may still hold them)
+  const ended = (s: NodeJS.ReadableStream): Promise<void> => new Promise((resolve) => { s.once('end', resolve); s.once('close', resolve); });
+  const drained = Promise.all([ended(child.stdout!), ended(child.stderr!)]);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started }));
+    child.on('exit', (code, signal) => {
+      const ms = Date.now() - started;
+      void Promise.race([drained, new Promise((r) => setTimeout(r, 100))]).then(() => resolve({ code, signal, ms }));
+    });
   });
   return {
     child,

@@ -314,10 +314,10 @@ bt('--all: two unrelated processes fdwatch did not start pass an fd; fdwatch nam
     `s.bind("\\0${sockName}"); s.listen(1)`,
     'print("listening", flush=True)',
     'c, _ = s.accept()',
-    'os.read(0, 1)',
-    'msg, fds, flags, addr = socket.recv_fds(c, 10, 4)',
-    'print("got", fds[0], flush=True)',
-    'os.read(0, 1)',
+    'while True:',
+    '    msg, fds, flags, addr = socket.recv_fds(c, 10, 4)',
+    '    if not msg: break',
+    '    print("got", fds[0], flush=True)',
   ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
   let send: ChildProcess | null = null;
   let r: Running | null = null;
@@ -329,9 +329,8 @@ bt('--all: two unrelated processes fdwatch did not start pass an fd; fdwatch nam
       `s.connect("\\0${sockName}")`,
       'f = os.open("/etc/hostname", os.O_RDONLY)',
       'print("connected", flush=True)',
-      'os.read(0, 1)',
-      'socket.send_fds(s, [b"x"], [f])',
-      'os.read(0, 1)',
+      'while os.read(0, 1):',
+      '    socket.send_fds(s, [b"x"], [f])',
     ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => send!.stdout!.setEncoding('utf8').once('data', () => resolve()));
     const json = path.join(tmp, 'bpf-all.ndjson');
@@ -339,9 +338,13 @@ bt('--all: two unrelated processes fdwatch did not start pass an fd; fdwatch nam
     r = fdwatch(['--all', '--no-tui', '--json', '-']);
     await r.waitFor(/attached to every process \(\d+ now\) via eBPF/, 60000);
     const bpftrace = bpftraceChild(r);
-    send.stdin!.write('x');
-    recv.stdin!.write('x');
-    await r.waitFor(new RegExp(`"type":"transfer".*"from":\\{"pid":${send.pid},`), 30000);
+    // the whole host is traced: on a busy one bpftrace may lose a pass (counted in lostEvents), so the sender passes
+    // the file again until fdwatch shows one delivery
+    const seen = new RegExp(`"type":"transfer","ts":[^,]*,"via":"SCM_RIGHTS","state":"delivered","from":\\{"pid":${send.pid},`);
+    for (let i = 0; ; i++) {
+      send.stdin!.write('x');
+      try { await r.waitFor(seen, 10_000); break; } catch (e) { if (i === 4) throw e; }
+    }
     const t0 = Date.now();
     r.child.kill('SIGTERM');
     const e = await r.exit;
@@ -349,8 +352,8 @@ bt('--all: two unrelated processes fdwatch did not start pass an fd; fdwatch nam
     assert.is(e.code, 143, r.err()); // 128 + SIGTERM
     assert.ok(bpftrace !== null && await gone(bpftrace, 15000), 'bpftrace exited');
     fs.writeFileSync(json, r.out());
-    const t = transfers(records(json)).filter((x) => x.from.pid === send!.pid);
-    assert.is(t.length, 1);
+    const t = transfers(records(json)).filter((x) => x.from.pid === send!.pid && x.state === 'delivered');
+    assert.ok(t.length >= 1);
     // the sender's socket is its fd 3, the file its fd 4
     assert.equal([t[0]!.state, t[0]!.from.comm, t[0]!.from.fd, t[0]!.to?.pid, t[0]!.to?.comm, t[0]!.target, t[0]!.confirmed],
       ['delivered', 'python3', 4, recv.pid, 'python3', '/etc/hostname', true]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
 import { mirrored } from '../correlate/pairing.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
-import { readStreamBytes } from '../tracer/read.js';
+import { LineSplitter, type ReadResult } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses, type Snapshot } from '../procfs/snapshot.js';
 import { mapRecords } from '../procfs/records.js';
@@ -466,12 +466,26 @@ function drained(q: QueuedOn, found: Holder[], final: boolean, settle: boolean):
   return { by: best.by, fds: best.fds };
 }
 
+/** What the trace channel holds before strace waits on fdwatch: 1 MiB (pipe-max-size's default), not 64 KiB. */
+export const CHANNEL_BYTES = 1 << 20;
+/** One read of the trace channel: the event loop turns between reads (timers, signals). */
+const READ_BYTES = 1 << 16;
+
 /**
- * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
- * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
- * reads the other end as a libuv stream on the event loop, never in a threadpool read that could block exit.
+ * The trace channel: a pipe (or, without the native calls, a FIFO opened at both ends and unlinked at once, so
+ * nothing is left on disk however fdwatch ends). strace inherits the write end and opens /proc/self/fd/N;
+ * fdwatch reads the other end as a libuv stream on the event loop, never in a threadpool read that could block
+ * exit. It holds CHANNEL_BYTES: a burst of the trace (a program starting, fdwatch's own start-up, a slow batch)
+ * waits there instead of stopping strace and, with it, every tracee.
  */
 function traceChannel(): { read: number; write: number } {
+  const p = native.pipe();
+  const ends = Array.isArray(p) ? { read: p[0], write: p[1] } : fifoChannel();
+  native.setPipeSize(ends.write, CHANNEL_BYTES); // where it cannot grow, 64 KiB still works
+  return ends;
+}
+
+function fifoChannel(): { read: number; write: number } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
   try {
     const fifo = path.join(dir, 'trace');
@@ -483,6 +497,33 @@ function traceChannel(): { read: number; write: number } {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Reads the trace channel into one reused buffer (no Buffer and no stream event per read) and cuts it into lines;
+ * `first` runs at the first bytes.
+ */
+function readChannel(fd: number, first: () => void, sink: (bytes: Buffer, start: number, end: number, lineNo: number) => void): Promise<ReadResult> {
+  return new Promise((resolve, reject) => {
+    const lines = new LineSplitter(sink);
+    let started = false;
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    // Node 20 takes onread in the constructor too (its types only list it for connect)
+    const opts: net.SocketConstructorOpts & { onread: net.OnReadOpts } = {
+      fd, readable: true, writable: false,
+      onread: {
+        buffer: buf,
+        callback: (n: number): boolean => {
+          if (!started) { started = true; first(); }
+          lines.push(n === buf.length ? buf : buf.subarray(0, n));
+          return true;
+        },
+      },
+    };
+    const s = new net.Socket(opts);
+    s.on('error', reject);
+    s.on('end', () => resolve(lines.end()));
+  });
 }
 
 /** Processes strace still traces (it did not detach them in time), with their state: read before it is killed. */
@@ -773,9 +814,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const trace = new net.Socket({ fd: channel.read, readable: true, writable: false });
-  trace.once('data', () => { release(null); held = null; becameReady(); });
-  const reading = readStreamBytes(trace, (bytes, a, b) => {
+  const reading = readChannel(channel.read, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten

@@ -154,6 +154,51 @@ test('the walk for the holders of a socket nobody traced made runs in slices: th
   }
 });
 
+// Told to on stdin, 3000 dup/close pairs (about 400 KiB of trace) and then "done" on stdout, which strace never
+// sees (write is not traced): the burst fits the trace channel whole, so it ends while fdwatch does not read.
+const BURST = String.raw`
+import os, sys
+print('ready', flush=True)
+sys.stdin.readline()
+for _ in range(3000):
+    os.close(os.dup(0))
+print('done', flush=True)
+sys.stdin.readline()
+`;
+
+test('a burst of trace while fdwatch is not reading waits in the channel (1 MiB): strace and its tracee run on', async () => {
+  const prog = path.join(tmp, 'burst.py');
+  fs.writeFileSync(prog, BURST);
+  const json = path.join(tmp, 'burst.ndjson');
+  const c = spawn(process.execPath, [BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog], { cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  const until = (what: string, pred: () => boolean, ms: number): Promise<boolean> => new Promise((resolve) => {
+    const t0 = Date.now();
+    const tick = (): void => { if (pred()) resolve(true); else if (Date.now() - t0 > ms || c.exitCode !== null) resolve(false); else setTimeout(tick, 10); };
+    tick();
+  });
+  try {
+    assert.ok(await until('ready', () => out.includes('ready'), 15000), `the command started: ${err}`);
+    c.kill('SIGSTOP'); // fdwatch reads nothing from here on
+    c.stdin!.write('go\n');
+    // a 64 KiB channel fills after ~500 calls: strace then waits on fdwatch, the command waits on strace
+    const ran = await until('done', () => out.includes('done'), 8000);
+    c.kill('SIGCONT');
+    assert.ok(ran, 'the command made its 6000 calls while fdwatch was stopped');
+    c.stdin!.end('\n');
+    assert.is(await exited, 0, err);
+    const dups = records(json).filter((r) => r.type === 'fd' && r.op === 'dup' && r.fromFd === 0); // os.dup is fcntl(F_DUPFD_CLOEXEC)
+    assert.is(dups.length, 3000, 'every call of the burst is in the records');
+  } finally {
+    c.kill('SIGCONT');
+    if (c.exitCode === null) c.kill('SIGKILL');
+  }
+});
+
 test('lines added in one turn of the event loop are written once, in order; flush writes what is pending now', async () => {
   const writes: string[] = [];
   const b = lineBatch((s) => writes.push(s));

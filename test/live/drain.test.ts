@@ -199,6 +199,34 @@ test('a burst of trace while fdwatch is not reading waits in the channel (1 MiB)
   }
 });
 
+// 300 dup/close pairs 2 ms apart: strace writes the trace a line at a time, for at least 0.6 s
+const TRICKLE = String.raw`
+import os, time
+for _ in range(300):
+    os.close(os.dup(0))
+    time.sleep(0.002)
+`;
+
+test('a trickle of trace is read in batches (a read that empties the channel waits 25 ms for the next), not a read per line', async () => {
+  const prog = path.join(tmp, 'trickle.py');
+  fs.writeFileSync(prog, TRICKLE);
+  const json = path.join(tmp, 'trickle.ndjson');
+  const log = path.join(tmp, 'fdwatch-reads.log');
+  // fdwatch's own main thread, traced for its reads (not -f: the strace it runs is left alone)
+  const c = spawn('strace', ['-o', log, '-e', 'trace=read', '-s', '64', process.execPath, BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog],
+    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  assert.is(code, 0, err);
+  const dups = records(json).filter((r) => r.type === 'fd' && r.op === 'dup' && r.fromFd === 0);
+  assert.is(dups.length, 300, 'every call is in the records');
+  // reads of the trace: its lines start "PID  EPOCH.USEC " (the first of a read may end a line the last one cut)
+  const reads = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('read(') && /\d+ +\d{10}\.\d{6} /.test(l) && / = [1-9]\d*$/.test(l));
+  assert.ok(reads.length >= 5, `the trace was read: ${reads.length} reads`);
+  assert.ok(reads.length < 100, `600 lines over 0.6 s in at most 0.6 s / 25 ms and a few more reads: ${reads.length}`);
+});
+
 test('lines added in one turn of the event loop are written once, in order; flush writes what is pending now', async () => {
   const writes: string[] = [];
   const b = lineBatch((s) => writes.push(s));

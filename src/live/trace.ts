@@ -14,12 +14,12 @@ import { parseDecor } from '../tracer/decor.js';
 import { snapshotProcesses, type Snapshot } from '../procfs/snapshot.js';
 import { mapRecords } from '../procfs/records.js';
 import { ProcReader } from '../procfs/reader.js';
-import type { ProcStatus } from '../procfs/status.js';
+import { parseStatus, type ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
 import { PF_KTHREAD } from '../model/kernel.js';
 import type { PeerEnd, QueuedOn } from '../model/fdop.js';
-import { fileFacts } from './filefacts.js';
+import { credsFrom, fileFacts } from './filefacts.js';
 import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 export { LiveError } from '../model/errors.js';
@@ -80,9 +80,32 @@ export function which(cmd: string): string | null {
 
 const proc = new ProcReader('/proc');
 
+/**
+ * /proc/PID/status texts read while one read of the trace is handled (null: gone), or null outside one: its records
+ * ask about the same few processes (the receiver of each transfer, a new process's uid and tgid), and the trace is
+ * behind the processes anyway, so one read per process per batch says as much as one per question.
+ */
+let batchStatus: Map<number, string | null> | null = null;
+
+/** Runs `fn` with /proc/PID/status read at most once per process. */
+function statusBatch(fn: () => void): void {
+  batchStatus = new Map();
+  try { fn(); } finally { batchStatus = null; }
+}
+
+function statusText(pid: number): string | null {
+  const known = batchStatus?.get(pid);
+  if (known !== undefined) return known;
+  let text: string | null;
+  try { text = proc.statusText(pid); } catch { text = null; }
+  batchStatus?.set(pid, text);
+  return text;
+}
+
 /** /proc/PID/status, or null once the process is gone. */
 function readStatus(pid: number): ProcStatus | null {
-  try { return proc.status(pid); } catch { return null; }
+  const text = statusText(pid);
+  return text !== null ? parseStatus(text) : null;
 }
 
 /** The effective uid: whose files the process may open. */
@@ -523,7 +546,7 @@ function readChannel(fd: number, first: () => void, sink: (bytes: Buffer, start:
         buffer: buf,
         callback: (n: number): boolean => {
           if (!started) { started = true; first(); }
-          lines.push(n === buf.length ? buf : buf.subarray(0, n));
+          statusBatch(() => lines.push(n === buf.length ? buf : buf.subarray(0, n)));
           if (n >= GATHER_BELOW) return true;
           setTimeout(() => s.resume(), GATHER_MS);
           return false;
@@ -737,7 +760,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   }, { source: opts.command ? opts.command.join(' ') : `pid ${opts.pids.join(',')}`, resolveTgid: tgidOf,
     resolveProcess: (pid) => ({ uid: uidOf(pid) }),
     // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
-    fileFacts: (t) => fileFacts(t) });
+    fileFacts: (t) => fileFacts(t, '/proc', (pid) => credsFrom(statusText(pid))) });
 
   // fd tables start from what the processes hold now; their records wait until strace says it attached (or the
   // trace shows a call): a process strace may not trace is then never reported as traced

@@ -249,6 +249,16 @@ export function mapDetails(m: MapRecord): void {
   }
 }
 
+/**
+ * How many fds a process holds: since Linux 6.2 the size stat gives /proc/PID/fd (one stat, no directory read);
+ * 0 there means an older kernel (or no fds at all), and the directory says which.
+ */
+export function fdCount(pid: number): number {
+  const dir = `/proc/${pid}/fd`;
+  const n = fs.statSync(dir).size;
+  return n > 0 ? n : fs.readdirSync(dir).length;
+}
+
 function threadsOf(pid: number): number[] {
   try { return proc.listTasks(pid).filter((t) => t !== pid); } catch { return []; }
 }
@@ -310,7 +320,7 @@ function unixPeer(inode: number, since: number | null): number | null {
 
 /** How often sockets with fds queued for an untraced receiver are checked (ms). */
 const PEER_POLL_MS = 100;
-/** fd-leak: how often each traced process's fd count is read (one readdir of /proc/PID/fd each), and for how many */
+/** fd-leak: how often each traced process's fd count is read (fdCount), and for how many */
 const GROWTH_SAMPLE_MS = 1000;
 const GROWTH_MAX_PIDS = 1024;
 /** Polls a drained socket may wait for the fds its holder is installing (the kernel dequeues first). */
@@ -862,7 +872,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
     const ts = now();
     for (const pid of session.runningPids(GROWTH_MAX_PIDS)) {
       let n: number;
-      try { n = fs.readdirSync(`/proc/${pid}/fd`).length; } catch { continue; } // exited, or not ours to read
+      try { n = fdCount(pid); } catch { continue; } // exited, or not ours to read
       session.fdCount(pid, n, ts);
     }
   }, GROWTH_SAMPLE_MS);

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferRecord } from '../../src/model/records.js';
+import { fdCount } from '../../src/live/trace.js';
 import { BIN, records, tmp } from './run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -43,6 +44,39 @@ test('the receiver of 20 fds in one message: its /proc/PID/status is read once f
   const opens = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`"/proc/${to}/status"`));
   assert.ok(opens.length >= 1, 'the receiver\'s credentials were read');
   assert.ok(opens.length <= 3, `read ${opens.length} times`);
+});
+
+test('the fd count of a traced process, sampled each second, is one stat of /proc/PID/fd, not a read of it', async () => {
+  const prog = path.join(tmp, 'hold.py');
+  // holds 200 fds for 1.5 s: the sampler runs at least once
+  fs.writeFileSync(prog, "import os, time\nfds = [os.open('/dev/null', os.O_RDONLY) for _ in range(200)]\nprint(os.getpid(), flush=True)\ntime.sleep(1.5)\n");
+  const log = path.join(tmp, 'fdwatch-fdcount.log');
+  const c = spawn('strace', ['-o', log, '-e', 'trace=openat,statx,newfstatat', process.execPath, BIN, '--no-tui', '--only', 'alert', '--', PY, prog],
+    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  assert.is(code, 0, err);
+  const pid = Number(out.trim());
+  assert.ok(pid > 0, `the command said its pid: ${out}`);
+  const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`"/proc/${pid}/fd"`));
+  assert.ok(lines.some((l) => /^(statx|newfstatat)\(/.test(l)), `sampled: ${lines.join('\n')}`);
+  assert.equal(lines.filter((l) => l.startsWith('openat(')), [], 'its fd directory was never read');
+});
+
+test('fdCount: the fds a process holds, as many as its fd directory lists', async () => {
+  const c = spawn(PY, ['-c', "import os, sys\nfds = [os.open('/dev/null', os.O_RDONLY) for _ in range(300)]\nprint('held', flush=True)\nsys.stdin.read()\n"], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => c.stdout!.once('data', () => resolve()));
+    const n = fdCount(c.pid!);
+    assert.ok(n >= 303, `300 and stdio: ${n}`);
+    assert.is(n, fs.readdirSync(`/proc/${c.pid}/fd`).length);
+    assert.throws(() => fdCount(2 ** 22 + 1), 'no such process');
+  } finally {
+    c.kill('SIGKILL');
+  }
 });
 
 test.run();

@@ -513,20 +513,12 @@ const GATHER_MS = 25;
 const GATHER_BELOW = READ_BYTES / 2;
 
 /**
- * The trace channel: a pipe (or, without the native calls, a FIFO opened at both ends and unlinked at once, so
- * nothing is left on disk however fdwatch ends). strace inherits the write end and opens /proc/self/fd/N;
- * fdwatch reads the other end as a libuv stream on the event loop, never in a threadpool read that could block
- * exit. It holds CHANNEL_BYTES: a burst of the trace (a program starting, fdwatch's own start-up, a slow batch)
- * waits there instead of stopping strace and, with it, every tracee.
+ * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
+ * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
+ * reads the other end as a libuv stream on the event loop, never in a threadpool read that could block exit.
+ * A FIFO rather than a pipe from the native calls: mkfifo costs less before strace starts than loading them.
  */
 function traceChannel(): { read: number; write: number } {
-  const p = native.pipe();
-  const ends = Array.isArray(p) ? { read: p[0], write: p[1] } : fifoChannel();
-  native.setPipeSize(ends.write, CHANNEL_BYTES); // where it cannot grow, 64 KiB still works
-  return ends;
-}
-
-function fifoChannel(): { read: number; write: number } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
   try {
     const fifo = path.join(dir, 'trace');
@@ -825,6 +817,9 @@ export function startLive(opts: LiveOptions): LiveHandle {
     fs.closeSync(channel.write);
     if (outFd !== null) fs.closeSync(outFd);
   }
+  // once strace runs, the channel grows to CHANNEL_BYTES: a burst of the trace (a program starting, a slow batch)
+  // waits there instead of stopping strace and, with it, every tracee; where it cannot grow, 64 KiB still works
+  native.setPipeSize(channel.read, CHANNEL_BYTES);
   if (!setpriv) status('setpriv (util-linux) not found: if fdwatch is killed with SIGKILL, strace stays attached');
 
   // strace installs its SIGINT handler just before it attaches (after it started the command): a signal sent

@@ -534,10 +534,16 @@ function traceChannel(): { read: number; write: number } {
 
 /**
  * Reads the trace channel into one reused buffer (no Buffer and no stream event per read) and cuts it into lines;
- * `first` runs at the first bytes.
+ * `first` runs at the first bytes. A read that empties the channel waits `gatherMs` for the next, until `drain()`
+ * (strace has exited: what is left is read at once, to the end).
  */
-function readChannel(fd: number, first: () => void, sink: (bytes: Buffer, start: number, end: number, lineNo: number) => void): Promise<ReadResult> {
-  return new Promise((resolve, reject) => {
+export function readChannel(fd: number, first: () => void, sink: (bytes: Buffer, start: number, end: number, lineNo: number) => void,
+  gatherMs = GATHER_MS): { done: Promise<ReadResult>; drain: () => void } {
+  let gather = true;
+  let paused: NodeJS.Timeout | null = null;
+  let socket: net.Socket | null = null;
+  const resume = (): void => { paused = null; socket?.resume(); };
+  const done = new Promise<ReadResult>((resolve, reject) => {
     const lines = new LineSplitter(sink);
     let started = false;
     const buf = Buffer.allocUnsafe(READ_BYTES);
@@ -549,16 +555,23 @@ function readChannel(fd: number, first: () => void, sink: (bytes: Buffer, start:
         callback: (n: number): boolean => {
           if (!started) { started = true; first(); }
           statusBatch(() => lines.push(n === buf.length ? buf : buf.subarray(0, n)));
-          if (n >= GATHER_BELOW) return true;
-          setTimeout(() => s.resume(), GATHER_MS);
+          if (n >= GATHER_BELOW || !gather) return true;
+          paused = setTimeout(resume, gatherMs);
           return false;
         },
       },
     };
-    const s = new net.Socket(opts);
-    s.on('error', reject);
-    s.on('end', () => resolve(lines.end()));
+    socket = new net.Socket(opts);
+    socket.on('error', reject);
+    socket.on('end', () => resolve(lines.end()));
   });
+  return {
+    done,
+    drain: () => {
+      gather = false;
+      if (paused !== null) { clearTimeout(paused); resume(); }
+    },
+  };
 }
 
 /** Processes strace still traces (it did not detach them in time), with their state: read before it is killed. */
@@ -852,12 +865,13 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const reading = readChannel(channel.read, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
+  const channelReader = readChannel(channel.read, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
     if ((events & 0xffff) === 0) session.pruneExited(4096);
-  }).catch(() => ({ lines: lineNo, truncated: true }));
+  });
+  const reading = channelReader.done.catch(() => ({ lines: lineNo, truncated: true }));
   if (state === 'starting') { state = 'tracing'; status(); }
   const ticker = opts.onStatus ? setInterval(() => status(), 1000) : null;
   ticker?.unref();
@@ -874,7 +888,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   growthTimer.unref();
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    // strace wrote its last: the rest of the channel is read at once
+    child.on('exit', (code, signal) => { channelReader.drain(); resolve({ code, signal }); });
     // a failed exec closes the child's copy of the write end too: the channel reads EOF and the reading ends
     child.on('error', () => resolve({ code: 127, signal: null }));
   });

@@ -2,11 +2,12 @@
 // processes can hold, and the readable lines of one read of the trace go out in one write.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferRecord } from '../../src/model/records.js';
 import { lineBatch } from '../../src/cli/live-common.js';
+import { readChannel } from '../../src/live/trace.js';
 import { BIN, childrenOf, records, tmp } from './run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -225,6 +226,41 @@ test('a trickle of trace is read in batches (a read that empties the channel wai
   const reads = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('read(') && /\d+ +\d{10}\.\d{6} /.test(l) && / = [1-9]\d*$/.test(l));
   assert.ok(reads.length >= 5, `the trace was read: ${reads.length} reads`);
   assert.ok(reads.length < 100, `600 lines over 0.6 s in at most 0.6 s / 25 ms and a few more reads: ${reads.length}`);
+});
+
+test('the channel reader: a read that empties it waits before the next; drain() (strace exited) reads the rest at once', async () => {
+  const fifo = path.join(tmp, 'channel');
+  assert.is(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0);
+  const read = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const write = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  fs.rmSync(fifo);
+  let open = true;
+  const closeWrite = (): void => { if (open) { open = false; fs.closeSync(write); } };
+  try {
+    const got: Array<{ line: string; at: number }> = [];
+    let firsts = 0;
+    let wake: (() => void) | null = null;
+    const next = (): Promise<void> => new Promise((resolve) => { wake = resolve; });
+    // a long wait (5 s), so that what drain() changes is not a matter of milliseconds
+    const r = readChannel(read, () => firsts++, (b, a, e) => { got.push({ line: b.toString('latin1', a, e), at: performance.now() }); wake?.(); }, 5000);
+    let arrived = next();
+    fs.writeSync(write, 'one\n');
+    await arrived;
+    arrived = next();
+    const t = performance.now();
+    fs.writeSync(write, 'two\n'); // waits in the channel: the reader is resting
+    r.drain();
+    await arrived;
+    assert.ok(got[1]!.at - t < 2500, `read at once after drain(): ${Math.round(got[1]!.at - t)} ms`);
+    fs.writeSync(write, 'three\n');
+    closeWrite();
+    const end = await r.done;
+    assert.equal(got.map((g) => g.line), ['one', 'two', 'three']);
+    assert.equal(end, { lines: 3, truncated: false });
+    assert.is(firsts, 1);
+  } finally {
+    closeWrite(); // the reader sees the end, whatever failed
+  }
 });
 
 test('lines added in one turn of the event loop are written once, in order; flush writes what is pending now', async () => {

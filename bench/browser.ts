@@ -1,6 +1,6 @@
 // Bench: a real heavy multi-process program, headless Chromium (~25 processes, threads, thousands of mappings),
 // as a user runs fdwatch on it. Every figure is a ratio against a baseline measured in this run, runs interleaved:
-//   live    fdwatch --json -- chromium   vs  strace with exactly fdwatch's argv (to /dev/null)   (goal <= 1.1)
+//   live    fdwatch --backend strace --json -- chromium  vs  strace with exactly fdwatch's argv (to /dev/null)  (goal <= 1.1)
 //                                        vs  plain strace -f -yy -o /dev/null                   (goal <= 0.6)
 //   bpf     fdwatch --backend bpf -- chromium  vs  chromium untraced                         (goal <= 1.3)
 //   replay  fdwatch replay LOG --json FILE (whole command) of a strace -f -yy -ttt -T log of it
@@ -28,14 +28,27 @@ const REPLAY_RUNS = 7;
 
 const chromium = (): string | null => which('chromium') ?? which('chromium-browser');
 
-/** A whole process, timed; its stdout counted and dropped. */
-function time(cmd: string, args: string[]): Promise<{ ms: number; code: number | null; err: string }> {
+/**
+ * A whole process, timed; its stdout dropped. `cpuFile`: run under GNU time writing there, so `cpuMs` is the
+ * user+system CPU time of the process and everything it waited for (strace and the traced command too).
+ */
+function time(cmd: string, args: string[], cpuFile: string | null = null): Promise<{ ms: number; cpuMs: number; code: number | null; err: string }> {
   return new Promise((resolve) => {
     const t = performance.now();
-    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = cpuFile !== null
+      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     c.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4096); });
-    c.on('exit', (code) => resolve({ ms: performance.now() - t, code, err }));
+    c.on('exit', (code) => {
+      const ms = performance.now() - t;
+      let cpuMs = NaN;
+      if (cpuFile !== null) {
+        const [user, sys] = (fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+        cpuMs = ((user ?? NaN) + (sys ?? NaN)) * 1000;
+      }
+      resolve({ ms, cpuMs, code, err });
+    });
   });
 }
 
@@ -85,6 +98,9 @@ export async function benchBrowser(): Promise<Result> {
     const plain: number[] = [];
     const argvOnly: number[] = [];
     const ours: number[] = [];
+    const argvCpu: number[] = [];
+    const oursCpu: number[] = [];
+    const cpuFile = path.join(tmp, 'cpu');
     const ebpf: number[] = [];
     const seen: number[] = [];
     const got: number[] = [];
@@ -94,11 +110,15 @@ export async function benchBrowser(): Promise<Result> {
     for (let i = 0; i < RUNS; i++) {
       untraced.push((await time(cmd[0]!, cmd.slice(1))).ms);
       plain.push((await time('strace', ['-f', '-yy', '-o', '/dev/null', ...cmd])).ms);
-      argvOnly.push((await time('strace', own)).ms);
+      const a = await time('strace', own, cpuFile);
+      argvOnly.push(a.ms);
+      argvCpu.push(a.cpuMs);
       const json = path.join(tmp, 'live.ndjson');
-      const r = await time(process.execPath, [BIN, '--no-tui', '--json', json, '--', ...cmd]);
+      // the strace backend whatever the default: this is its figure
+      const r = await time(process.execPath, [BIN, '--backend', 'strace', '--no-tui', '--json', json, '--', ...cmd], cpuFile);
       if (r.code !== 0) throw new Error(`fdwatch -- chromium exited ${r.code}: ${r.err}`);
       ours.push(r.ms);
+      oursCpu.push(r.cpuMs);
       seen.push(delivered(json));
       got.push(installed(json));
       parseErrors += Number(summaryOf(json)['parseErrors'] ?? 0);
@@ -141,8 +161,9 @@ export async function benchBrowser(): Promise<Result> {
     const replayed = delivered(path.join(tmp, 'replay.ndjson'));
     const m = median(ours);
     const out = [
-      `live: fdwatch --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
+      `live: fdwatch --backend strace --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
       `  against plain strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6); untraced ${secs(median(untraced))}`,
+      `  user+system CPU of the whole tree (strace and chromium included): fdwatch ${secs(median(oursCpu))}, strace with its argv ${secs(median(argvCpu))}; fdwatch's own about ${secs(median(oursCpu) - median(argvCpu))}`,
       `  transfers delivered per run ${seen.map((n, i) => `${n}/${got[i]}`).join(', ')} of the fds that run's receives installed${seen.every((n, i) => n === got[i]) ? ' (none missed)' : ' (MISSED SOME)'}; the command varies from run to run (a strace log of it shows ${truth}); parse errors ${parseErrors}`,
     ];
     if (bpf) out.push(`bpf: (skipped: ${bpf})`);

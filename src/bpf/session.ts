@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Correlator } from '../correlate/correlator.js';
-import { LiveError, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
+import { LiveError, fdCount, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
@@ -48,7 +48,7 @@ const TRACEFS = '/sys/kernel/tracing';
 const DRAIN_MS = 650;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
-/** fd-leak: how often each followed process's fd count is read (one readdir of /proc/PID/fd each) */
+/** fd-leak: how often each followed process's fd count is read (fdCount: one stat of /proc/PID/fd) */
 const GROWTH_SAMPLE_MS = 1000;
 const GROWTH_MAX_PIDS = 1024;
 const BTF = '/sys/kernel/btf/vmlinux';
@@ -461,7 +461,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       for (const pid of live) {
         if (++k > GROWTH_MAX_PIDS) break;
         let n: number;
-        try { n = fs.readdirSync(`/proc/${pid}/fd`).length; } catch { continue; }
+        try { n = fdCount(pid); } catch { continue; }
         correlator.fdCount(pid, n, ts);
       }
     }, GROWTH_SAMPLE_MS);

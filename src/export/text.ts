@@ -4,12 +4,22 @@ import { escapeControl as esc } from '../model/escape.js';
 import { crossingFacts } from '../view/alerts.js';
 import type { AlertRecord, FdRecord, FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord, Ts } from '../model/records.js';
 
+/** The local "HH:MM:SS." of the last second clock() formatted: the lines of a burst share it. */
+let clockSec = NaN;
+let clockText = '';
+
 export function clock(ts: Ts): string {
   if (ts === null) return '-';
-  const d = new Date(ts * 1000);
-  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  // the second a Date of ts * 1000 ms shows (a Date drops the fraction of a millisecond)
+  const sec = Math.floor(Math.floor(ts * 1000) / 1000);
+  if (sec !== clockSec) {
+    const d = new Date(sec * 1000);
+    const pad = (n: number): string => (n < 10 ? '0' : '') + n;
+    clockSec = sec;
+    clockText = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.`;
+  }
   const us = Math.round((ts % 1) * 1e6) % 1e6;
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(us, 6)}`;
+  return clockText + String(us).padStart(6, '0');
 }
 
 export function who(e: TransferEnd | null): string {

@@ -26,25 +26,37 @@ function statFd(root: string, pid: number, fd: number, target: string | null): P
   }
 }
 
+export interface Creds { uid: number | null; gids: number[] | null }
+
 /** fsuid and groups (fsgid first) of `pid` from its status file; nulls when it cannot be read. */
-export function credsOf(root: string, pid: number): { uid: number | null; gids: number[] | null } {
-  let text: string;
-  try { text = fs.readFileSync(`${root}/${pid}/status`, 'utf8'); } catch { return { uid: null, gids: null }; }
-  const field = (name: string): number[] | null => {
-    const m = new RegExp(`^${name}:[ \\t]*([0-9 \\t]*)$`, 'm').exec(text);
+export function credsOf(root: string, pid: number): Creds {
+  let text: string | null;
+  try { text = fs.readFileSync(`${root}/${pid}/status`, 'utf8'); } catch { text = null; }
+  return credsFrom(text);
+}
+
+const UID_LINE = /^Uid:[ \t]*([0-9 \t]*)$/m;
+const GID_LINE = /^Gid:[ \t]*([0-9 \t]*)$/m;
+const GROUPS_LINE = /^Groups:[ \t]*([0-9 \t]*)$/m;
+
+/** fsuid and groups (fsgid first) from the text of a status file (null: it could not be read). */
+export function credsFrom(text: string | null): Creds {
+  if (text === null) return { uid: null, gids: null };
+  const field = (re: RegExp): number[] | null => {
+    const m = re.exec(text);
     return m ? m[1]!.trim().split(/\s+/).filter((x) => x !== '').map(Number) : null;
   };
-  const uid = field('Uid');
-  const gid = field('Gid');
-  const groups = field('Groups');
+  const uid = field(UID_LINE);
+  const gid = field(GID_LINE);
+  const groups = field(GROUPS_LINE);
   // Uid/Gid: real, effective, saved set, filesystem: open(2) checks the filesystem ids
   const fsuid = uid?.[3] ?? null;
   const fsgid = gid?.[3] ?? null;
   return { uid: fsuid, gids: fsgid !== null && groups !== null ? [fsgid, ...groups] : null };
 }
 
-/** The facts of one delivered transfer, read now. */
-export function fileFacts(t: TransferRecord, root = '/proc'): FileFacts | null {
+/** The facts of one delivered transfer, read now (`creds`: the receiver's, by default from its status file). */
+export function fileFacts(t: TransferRecord, root = '/proc', creds: (pid: number) => Creds = (pid) => credsOf(root, pid)): FileFacts | null {
   if (t.to === null || t.to.pid === null) return null;
   let got: Pick<FileFacts, 'file' | 'access'> | null = null;
   if (OPENABLE.has(t.kind)) {
@@ -52,6 +64,6 @@ export function fileFacts(t: TransferRecord, root = '/proc'): FileFacts | null {
     if (t.to.fd !== null) got = statFd(root, t.to.pid, t.to.fd, t.target);
     if (got === null && t.from.pid !== null && t.from.fd !== null) got = statFd(root, t.from.pid, t.from.fd, t.target);
   }
-  const creds = credsOf(root, t.to.pid);
-  return { file: got?.file ?? null, access: got?.access ?? null, toUid: creds.uid, toGids: creds.gids };
+  const c = creds(t.to.pid);
+  return { file: got?.file ?? null, access: got?.access ?? null, toUid: c.uid, toGids: c.gids };
 }

@@ -5,16 +5,39 @@
 import { commPid } from '../model/names.js';
 import { parseDecor } from '../tracer/decor.js';
 import { ProcReader } from '../procfs/reader.js';
-import type { ProcStatus } from '../procfs/status.js';
+import { parseStatus, type ProcStatus } from '../procfs/status.js';
 import type { FdwatchRecord } from '../model/records.js';
 import type { FdOp, PeerEnd, QueuedOn } from '../model/fdop.js';
 import * as native from '../native/index.js';
 
 const proc = new ProcReader('/proc');
 
+/**
+ * /proc/PID/status texts read while one read of the trace is handled (null: gone), or null outside one: its records
+ * ask about the same few processes (the receiver of each transfer, a new process's uid and tgid), and the trace is
+ * behind the processes anyway, so one read per process per batch says as much as one per question.
+ */
+let batchStatus: Map<number, string | null> | null = null;
+
+/** Runs `fn` with /proc/PID/status read at most once per process. */
+export function statusBatch(fn: () => void): void {
+  batchStatus = new Map();
+  try { fn(); } finally { batchStatus = null; }
+}
+
+export function statusText(pid: number): string | null {
+  const known = batchStatus?.get(pid);
+  if (known !== undefined) return known;
+  let text: string | null;
+  try { text = proc.statusText(pid); } catch { text = null; }
+  batchStatus?.set(pid, text);
+  return text;
+}
+
 /** /proc/PID/status, or null once the process is gone. */
 export function readStatus(pid: number): ProcStatus | null {
-  try { return proc.status(pid); } catch { return null; }
+  const text = statusText(pid);
+  return text !== null ? parseStatus(text) : null;
 }
 
 /** The effective uid: whose files the process may open. */

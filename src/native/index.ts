@@ -14,6 +14,7 @@
 //                                   whole-machine scan's hot loop
 //   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
 //   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
+//   setPipeSize(fd, bytes): number | Unavailable | Failed   fcntl(F_SETPIPE_SZ): the pipe's capacity now
 //
 // Unavailable ({ unavailable: reason }) means the facility cannot work here at all: koffi not loadable,
 // ENOSYS, EPERM from a seccomp policy, sock_diag missing, or FDWATCH_NATIVE=off in the environment.
@@ -79,6 +80,7 @@ interface Libc {
 interface PipeCalls {
   pipe2: (fds: Int32Array, flags: number) => number;
   poll: (fds: Buffer, n: number, timeout: number) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
 }
 
 interface DirCalls {
@@ -216,6 +218,8 @@ function loadPipeCalls(): PipeCalls | Unavailable {
     pipeCalls = {
       pipe2: c.lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as PipeCalls['pipe2'],
       poll: c.lib.func('int poll(_Inout_ void *fds, unsigned long n, int timeout)') as unknown as PipeCalls['poll'],
+      // F_SETPIPE_SZ takes an int: the fixed three-argument form has the variadic one's ABI for it
+      fcntl: c.lib.func('int fcntl(int fd, int cmd, int arg)') as unknown as PipeCalls['fcntl'],
     };
     return pipeCalls;
   } catch (err) {
@@ -230,6 +234,16 @@ export function pipe(): [number, number] | Unavailable | Failed {
   const fds = new Int32Array(2);
   if (p.pipe2(fds, O_RDONLY_CLOEXEC) < 0) return { failed: errnoName((libc as Libc).koffi.errno()) };
   return [fds[0]!, fds[1]!];
+}
+
+const F_SETPIPE_SZ = 1031;
+
+/** Sets a pipe's capacity (the kernel rounds it up to a power of two pages; unprivileged, at most pipe-max-size). */
+export function setPipeSize(fd: number, bytes: number): number | Unavailable | Failed {
+  const p = loadPipeCalls();
+  if (isUnavailable(p)) return p;
+  const r = p.fcntl(fd, F_SETPIPE_SZ, bytes);
+  return r < 0 ? { failed: errnoName((libc as Libc).koffi.errno()) } : r;
 }
 
 const POLLIN = 0x1;

@@ -21,7 +21,7 @@ export type ByteSink = (bytes: Buffer, start: number, end: number, lineNo: numbe
  * it is dropped as it comes (the joiner counts it as too long), so a line costs linear time and at most
  * MAX_LINE + 1 bytes whatever its length.
  */
-class LineSplitter {
+export class LineSplitter {
   private parts: Buffer[] = [];
   private partLen = 0;
   private n = 0;

@@ -2,11 +2,12 @@
 // processes can hold, and the readable lines of one read of the trace go out in one write.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferRecord } from '../../src/model/records.js';
 import { lineBatch } from '../../src/cli/live-common.js';
+import { readChannel } from '../../src/live/trace.js';
 import { BIN, childrenOf, records, tmp } from './run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -151,6 +152,116 @@ test('the walk for the holders of a socket nobody traced made runs in slices: th
   } finally {
     for (const c of started) c.kill('SIGKILL');
     if (fdw && fdw.exitCode === null) fdw.kill('SIGKILL');
+  }
+});
+
+// Told to on stdin, 1200 dup/close pairs (about 170 KiB of trace, 64 KiB being a pipe's default) and then "done" on stdout, which strace never
+// sees (write is not traced): the burst fits the trace channel whole, so it ends while fdwatch does not read.
+const BURST = String.raw`
+import os, sys
+print('ready', flush=True)
+sys.stdin.readline()
+for _ in range(1200):
+    os.close(os.dup(0))
+print('done', flush=True)
+sys.stdin.readline()
+`;
+
+test('a burst of trace while fdwatch is not reading waits in the channel (1 MiB): strace and its tracee run on', async () => {
+  const prog = path.join(tmp, 'burst.py');
+  fs.writeFileSync(prog, BURST);
+  const json = path.join(tmp, 'burst.ndjson');
+  const c = spawn(process.execPath, [BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog], { cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  const until = (what: string, pred: () => boolean, ms: number): Promise<boolean> => new Promise((resolve) => {
+    const t0 = Date.now();
+    const tick = (): void => { if (pred()) resolve(true); else if (Date.now() - t0 > ms || c.exitCode !== null) resolve(false); else setTimeout(tick, 10); };
+    tick();
+  });
+  try {
+    assert.ok(await until('ready', () => out.includes('ready'), 15000), `the command started: ${err}`);
+    c.kill('SIGSTOP'); // fdwatch reads nothing from here on
+    c.stdin!.write('go\n');
+    // a 64 KiB channel fills after ~500 calls: strace then waits on fdwatch, the command waits on strace
+    const ran = await until('done', () => out.includes('done'), 20000); // seconds at most, even on a loaded machine
+    c.kill('SIGCONT');
+    assert.ok(ran, 'the command made its 2400 calls while fdwatch was stopped');
+    c.stdin!.end('\n');
+    assert.is(await exited, 0, err);
+    const dups = records(json).filter((r) => r.type === 'fd' && r.op === 'dup' && r.fromFd === 0); // os.dup is fcntl(F_DUPFD_CLOEXEC)
+    assert.is(dups.length, 1200, 'every call of the burst is in the records');
+  } finally {
+    c.kill('SIGCONT');
+    if (c.exitCode === null) c.kill('SIGKILL');
+  }
+});
+
+// 300 dup/close pairs 2 ms apart: strace writes the trace a line at a time, for at least 0.6 s
+const TRICKLE = String.raw`
+import os, time
+for _ in range(300):
+    os.close(os.dup(0))
+    time.sleep(0.002)
+`;
+
+test('a trickle of trace is read in batches (a read that empties the channel waits 25 ms for the next), not a read per line', async () => {
+  const prog = path.join(tmp, 'trickle.py');
+  fs.writeFileSync(prog, TRICKLE);
+  const json = path.join(tmp, 'trickle.ndjson');
+  const log = path.join(tmp, 'fdwatch-reads.log');
+  // fdwatch's own main thread, traced for its reads (not -f: the strace it runs is left alone)
+  const c = spawn('strace', ['-o', log, '-e', 'trace=read', '-s', '64', process.execPath, BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog],
+    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  assert.is(code, 0, err);
+  const dups = records(json).filter((r) => r.type === 'fd' && r.op === 'dup' && r.fromFd === 0);
+  assert.is(dups.length, 300, 'every call is in the records');
+  // as long as the calls took (longer on a loaded machine): a read per 25 ms of it, and a few more
+  const span = dups[dups.length - 1]!.ts! - dups[0]!.ts!;
+  // reads of the trace: its lines start "PID  EPOCH.USEC " (the first of a read may end a line the last one cut)
+  const reads = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('read(') && /\d+ +\d{10}\.\d{6} /.test(l) && / = [1-9]\d*$/.test(l));
+  assert.ok(reads.length >= 5, `the trace was read: ${reads.length} reads`);
+  assert.ok(reads.length <= span / 0.025 + 20, `600 lines over ${span.toFixed(2)} s in at most one read per 25 ms and a few more: ${reads.length}`);
+});
+
+test('the channel reader: a read that empties it waits before the next; drain() (strace exited) reads the rest at once', async () => {
+  const fifo = path.join(tmp, 'channel');
+  assert.is(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0);
+  const read = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const write = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  fs.rmSync(fifo);
+  let open = true;
+  const closeWrite = (): void => { if (open) { open = false; fs.closeSync(write); } };
+  try {
+    const got: Array<{ line: string; at: number }> = [];
+    let firsts = 0;
+    let wake: (() => void) | null = null;
+    const next = (): Promise<void> => new Promise((resolve) => { wake = resolve; });
+    // a long wait (5 s), so that what drain() changes is not a matter of milliseconds
+    const r = readChannel(read, () => firsts++, (b, a, e) => { got.push({ line: b.toString('latin1', a, e), at: performance.now() }); wake?.(); }, 5000);
+    let arrived = next();
+    fs.writeSync(write, 'one\n');
+    await arrived;
+    arrived = next();
+    const t = performance.now();
+    fs.writeSync(write, 'two\n'); // waits in the channel: the reader is resting
+    r.drain();
+    await arrived;
+    assert.ok(got[1]!.at - t < 2500, `read at once after drain(): ${Math.round(got[1]!.at - t)} ms`);
+    fs.writeSync(write, 'three\n');
+    closeWrite();
+    const end = await r.done;
+    assert.equal(got.map((g) => g.line), ['one', 'two', 'three']);
+    assert.equal(end, { lines: 3, truncated: false });
+    assert.is(firsts, 1);
+  } finally {
+    closeWrite(); // the reader sees the end, whatever failed
   }
 });
 

@@ -1,7 +1,7 @@
 // escapeControl: what reaches a terminal from another process's names.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { escapeControl } from '../../src/model/escape.js';
+import { escapeControl, isInvisible } from '../../src/model/escape.js';
 import { clean } from '../../src/tui/text.js';
 
 test('C0, DEL and C1 controls become escapes; backslash doubles; the rest is untouched', () => {
@@ -11,6 +11,16 @@ test('C0, DEL and C1 controls become escapes; backslash doubles; the rest is unt
   assert.is(escapeControl('\x00\x7f\x85\x9b'), '\\x00\\x7f\\x85\\x9b');
   assert.is(escapeControl('back\\slash'), 'back\\\\slash');
   assert.is(escapeControl('ünïcødé ✓ \u00a0'), 'ünïcødé ✓ \u00a0');
+});
+
+test('every UTF-16 code unit: escaped exactly when it is a control, a backslash or invisible (the one-test fast path agrees)', () => {
+  for (let c = 0; c <= 0xffff; c++) {
+    const ch = String.fromCharCode(c);
+    const takes = c < 0x20 || c === 0x5c || (c >= 0x7f && (c <= 0x9f || isInvisible(c)));
+    for (const s of [ch, `a${ch}b`, `${'x'.repeat(40)}${ch}`]) {
+      if ((escapeControl(s) !== s) !== takes) assert.unreachable(`U+${c.toString(16)} in ${JSON.stringify(s)}: ${takes ? 'not escaped' : 'escaped'}`);
+    }
+  }
 });
 
 test('bidi controls and other invisible format characters become \\u{...}, as the dashboard shows them', () => {

@@ -6,42 +6,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferRecord } from '../../src/model/records.js';
 import { fdCount } from '../../src/live/trace.js';
-import { BIN, records, tmp } from './run.js';
+import { BIN, passToChild, tmp, underStrace } from './run.js';
 
 const PY = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 // One message of 20 fds from a parent to its child: 20 delivered transfers from one recvmsg line
-const TWENTY = String.raw`
-import os, socket
-a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-pid = os.fork()
-if pid == 0:
-    a.close()
-    msg, fds, flags, addr = socket.recv_fds(b, 16, 20)
-    os._exit(0 if len(fds) == 20 else 1)
-b.close()
-socket.send_fds(a, [b'x'], [os.open('/etc/hostname', os.O_RDONLY) for _ in range(20)])
-_, st = os.waitpid(pid, 0)
-os._exit(os.waitstatus_to_exitcode(st))
-`;
+const TWENTY = passToChild(20);
 
 test('the receiver of 20 fds in one message: its /proc/PID/status is read once for them, not once per fd', async () => {
-  const prog = path.join(tmp, 'twenty.py');
-  fs.writeFileSync(prog, TWENTY);
-  const json = path.join(tmp, 'twenty.ndjson');
-  const log = path.join(tmp, 'fdwatch-opens.log');
-  // fdwatch's own main thread, traced for what it opens (not -f: the strace it runs is left alone)
-  const c = spawn('strace', ['-o', log, '-e', 'trace=openat', process.execPath, BIN, '--no-tui', '--json', json, '--', PY, prog],
-    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  // fdwatch's own main thread, traced for what it opens
+  const { code, err, recs, log: opened } = await underStrace('openat', 'twenty', TWENTY);
   assert.is(code, 0, err);
-  const t = records(json).filter((r): r is TransferRecord => r.type === 'transfer');
+  const t = recs.filter((r): r is TransferRecord => r.type === 'transfer');
   assert.is(t.length, 20, 'every fd of the message is a transfer');
   const to = t[0]!.to!.pid!;
   assert.ok(t.every((x) => x.state === 'delivered' && x.to?.pid === to && x.to.uid === 0 && x.target === '/etc/hostname'), 'delivered to the child');
-  const opens = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`"/proc/${to}/status"`));
+  const opens = opened.split('\n').filter((l) => l.includes(`"/proc/${to}/status"`));
   assert.ok(opens.length >= 1, 'the receiver\'s credentials were read');
   assert.ok(opens.length <= 3, `read ${opens.length} times`);
 });

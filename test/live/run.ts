@@ -124,3 +124,43 @@ export function untraced(pid: number): boolean {
 export function killAll(pids: Iterable<number>): void {
   for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
 }
+
+/**
+ * `fdwatch --no-tui --json - -- python3 NAME.py` (the program's text `py`) with fdwatch's own main thread under
+ * `strace -e trace=CALLS` (not -f: the strace fdwatch runs is left alone): what fdwatch itself asked the kernel.
+ * Resolves once it exited, with its exit status, stderr, records and the log's text.
+ */
+export async function underStrace(calls: string, name: string, py: string): Promise<{ code: number | null; err: string; recs: FdwatchRecord[]; log: string }> {
+  const prog = path.join(tmp, `${name}.py`);
+  fs.writeFileSync(prog, py);
+  const json = path.join(tmp, `${name}.ndjson`);
+  const log = path.join(tmp, `${name}.strace`);
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const c = spawn('strace', ['-o', log, '-e', `trace=${calls}`, process.execPath, BIN, '--no-tui', '--json', json, '--', python, prog],
+    { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const code = await new Promise<number | null>((resolve) => c.on('exit', (x) => resolve(x)));
+  return { code, err, recs: fs.existsSync(json) ? records(json) : [], log: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '' };
+}
+
+/**
+ * A python program: a parent passes `n` fds of /etc/hostname in one message over a socketpair to its child, which
+ * waits `delayS` seconds before it receives them; exits 0 when the child got all `n`.
+ */
+export function passToChild(n: number, delayS = 0): string {
+  return [
+    'import os, socket, time',
+    'a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)',
+    'pid = os.fork()',
+    'if pid == 0:',
+    '    a.close()',
+    `    time.sleep(${delayS})`,
+    `    msg, fds, flags, addr = socket.recv_fds(b, 16, ${n})`,
+    `    os._exit(0 if len(fds) == ${n} else 1)`,
+    'b.close()',
+    `socket.send_fds(a, [b'x'], [os.open('/etc/hostname', os.O_RDONLY) for _ in range(${n})])`,
+    '_, st = os.waitpid(pid, 0)',
+    'os._exit(os.waitstatus_to_exitcode(st))',
+  ].join('\n') + '\n';
+}

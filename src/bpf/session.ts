@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Correlator } from '../correlate/correlator.js';
-import { LiveError, fdCount, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
+import { LiveError, sampleFdGrowth, statOf, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
@@ -18,9 +18,8 @@ import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
-import { untracedReceivers, socketOwner, now, PEER_POLL_MS } from '../live/peers.js';
+import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
 import { mapRecords } from '../procfs/records.js';
-import { mirrored } from '../correlate/pairing.js';
 import * as native from '../native/index.js';
 import type { FileFacts } from '../correlate/crossing.js';
 
@@ -48,9 +47,6 @@ const TRACEFS = '/sys/kernel/tracing';
 const DRAIN_MS = 650;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
-/** fd-leak: how often each followed process's fd count is read (fdCount: one stat of /proc/PID/fd) */
-const GROWTH_SAMPLE_MS = 1000;
-const GROWTH_MAX_PIDS = 1024;
 const BTF = '/sys/kernel/btf/vmlinux';
 const proc = new ProcReader('/proc');
 
@@ -139,22 +135,8 @@ function readMountinfo(file: string): Map<number, string> {
   return m;
 }
 
-/** /proc/PID/status fields, or null once the process is gone. */
-function status(pid: number): ReturnType<ProcReader['status']> | null {
-  try { return proc.status(pid); } catch { return null; }
-}
 
-/** When a process started, in clock ticks since boot (/proc/PID/stat field 22), or null once it is gone. */
-function startTicks(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // comm may hold ')': the fields after it start at the state (field 3)
-    const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isFinite(v) ? v : null;
-  } catch { return null; }
-}
-
-/** Now in the clock ticks of startTicks (USER_HZ, 100 on Linux): /proc/uptime's seconds. */
+/** Now in the clock ticks of a process's start time (USER_HZ, 100 on Linux): /proc/uptime's seconds. */
 function uptimeTicks(): number | null {
   try { return Math.floor(parseFloat(fs.readFileSync('/proc/uptime', 'latin1')) * 100); } catch { return null; }
 }
@@ -190,7 +172,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     // a zombie would be "attached" until its parent reaps it, a kernel thread forever, with nothing to show
     const no = unwatchable(pid);
     if (no) throw new LiveError(no);
-    const st = status(pid);
+    const st = readStatus(pid);
     if (!st) throw new LiveError(`no such process: ${pid}`);
     follow.add(st.tgid);
   }
@@ -259,18 +241,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       if (peer === null) return end;
       if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer));
       const o = ownerCache.get(peer);
-      return o ? { ...end, pid: o.pid, comm: o.comm, uid: status(o.pid)?.uid[1] ?? null } : end;
+      return o ? { ...end, pid: o.pid, comm: o.comm, uid: readStatus(o.pid)?.uid[1] ?? null } : end;
     };
     if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
-    if (t.to === null && t.from.socket) {
-      // still queued at the end: the process that held the receiving socket when it was sent, else its holder now
-      const peer = t.state === 'in-flight' ? parseDecor(t.from.socket).peer : null;
-      const h = peer !== null && receivers !== null ? receivers.holdersOf(peer)[0] ?? null : null;
-      if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
-      else {
-        const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
-        if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
-      }
+    // still queued at the end: the process that held the receiving socket when it was sent, else its holder now
+    if (t.to === null && t.from.socket && receivers?.nameReceiver(t) !== true) {
+      const to = fill({ pid: null, tid: null, comm: null, uid: null, fd: null, socket: null }, t.from.socket);
+      if (to.pid !== null) { t.to = to; t.reason = 'the receiving process is not traced'; }
     }
     // a delivery /proc found (an untraced receiver's): kcmp proves it, as the file identity does for the probes'
     if (t.confirmed === undefined && t.state === 'delivered' && t.from.pid !== null && t.from.fd !== null && t.to?.pid != null && t.to.fd !== null) {
@@ -333,8 +310,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     return f;
   };
   const correlator = new Correlator(onRecord, {
-    resolveTgid: (tid) => parser.tgidOf(tid) ?? status(tid)?.tgid ?? null,
-    resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? status(pid)?.uid[1] ?? null }),
+    resolveTgid: (tid) => parser.tgidOf(tid) ?? readStatus(tid)?.tgid ?? null,
+    resolveProcess: (pid) => ({ uid: parser.euidOf(pid) ?? readStatus(pid)?.uid[1] ?? null }),
     // privilege-crossing: the file behind each delivered fd, stat'ed while the transfer record comes out
     fileFacts: (t) => cachedFacts(t),
   });
@@ -347,8 +324,8 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     // forked since the probes went live by a followed process: followed too, its records still in the reorder window
     // (a child forked before the attach, such as a pre-forked worker, is not)
     if (depth > 8 || liveSinceTicks === null) return false;
-    const started = startTicks(pid);
-    const pp = status(pid)?.ppid;
+    const started = statOf(pid)?.startTicks ?? null;
+    const pp = readStatus(pid)?.ppid;
     return started !== null && started >= liveSinceTicks && pp !== undefined && pp !== null && followed(pp, depth + 1);
   };
   const receivers = opts.all ? null : untracedReceivers({
@@ -437,7 +414,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }
       correlator.seedProcess({
-        pid: p.pid, ppid: p.ppid, comm: p.comm, uid: status(p.pid)?.uid[1] ?? p.uid, tids,
+        pid: p.pid, ppid: p.ppid, comm: p.comm, uid: readStatus(p.pid)?.uid[1] ?? p.uid, tids,
         fds: p.fds.map((f) => {
           const target = parseDecor(f.target);
           if (target.kind !== f.kind && f.kind !== 'unknown') target.kind = f.kind;
@@ -455,22 +432,13 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
     }
     // fd-leak: a followed process whose fd count grows at every sample
-    if (!opts.all) growthTimer = setInterval(() => {
-      const ts = now();
-      let k = 0;
-      for (const pid of live) {
-        if (++k > GROWTH_MAX_PIDS) break;
-        let n: number;
-        try { n = fdCount(pid); } catch { continue; }
-        correlator.fdCount(pid, n, ts);
-      }
-    }, GROWTH_SAMPLE_MS);
+    if (!opts.all) growthTimer = sampleFdGrowth(() => live, (pid, n, ts) => correlator.fdCount(pid, n, ts));
     const seeded = new Set(snap.processes.map((p) => p.pid));
     for (const pid of follow) {
       if (pid === commandRoot) continue;
       // it ended while bpftrace loaded its probes: nothing of it to watch
       if (!seeded.has(pid)) { status_(`process ${pid} exited before the probes were live`); continue; }
-      status_(`attached to ${pid} (${status(pid)?.name ?? '?'}) via eBPF`);
+      status_(`attached to ${pid} (${readStatus(pid)?.name ?? '?'}) via eBPF`);
     }
     if (opts.all) status_(`attached to every process (${snap.processes.length} now) via eBPF`);
     if (held && opts.command) status_(`probes live: launching ${opts.command[0]} (pid ${commandRoot}) via eBPF`);
@@ -514,7 +482,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   let ticker: NodeJS.Timeout | null = null;
   let reaper: NodeJS.Timeout | null = null;
   let peerTimer: NodeJS.Timeout | null = null;
-  /** when the probes went live (startTicks' clock, 10 ms ticks): a process started since was followed from its fork */
+  /** when the probes went live (clock ticks since boot, 10 ms each): a process started since was followed from its fork */
   let liveSinceTicks: number | null = null;
   let growthTimer: NodeJS.Timeout | null = null;
   const vanished = new Map<number, number>();

@@ -34,10 +34,11 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
   // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
   const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` +
     (use === 'bpf' ? '; starting: bpftrace compiles and loads its probes' : '');
-  const onRecord = (r: FdwatchRecord): void => {
-    if (r.type === 'summary') r.backend = use;
+  const recordAs = (tracer: 'bpf' | 'strace') => (r: FdwatchRecord): void => {
+    if (r.type === 'summary') r.backend = tracer;
     live.onRecord(r);
   };
+  const onRecord = recordAs(use);
   // said once the tracer took its arguments: a process that cannot be watched is the one line, not after the note
   const say = (): void => { if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note }); };
   if (use === 'strace') {
@@ -48,17 +49,17 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
   // auto: eBPF that fails before its probes are live (bpftrace refusing the program on this kernel, say) gives way
   // to strace, saying why; the failed session's summary is not the trace's
   const fallback = why === AVAILABLE && !all;
-  let live_ = false;
+  let probesLive = false;
   let stopped = false;
-  let fellBack = false;
+  /** the failed session's summary, held back (null: it did not fail before its probes were live) */
   let held: SummaryRecord | null = null;
   const bpfRecord = (r: FdwatchRecord): void => {
     // ended before its probes were live, and not by a stop: a failure (the session's result says which)
-    if (r.type === 'summary' && fallback && !live_ && !stopped) { fellBack = true; held = r; return; }
+    if (r.type === 'summary' && fallback && !probesLive && !stopped) { held = r; return; }
     onRecord(r);
   };
   const bpfStatus = (s: LiveStatus): void => {
-    if (s.strace === 'tracing') live_ = true;
+    if (s.strace === 'tracing') probesLive = true;
     live.onStatus?.(s);
   };
   const bpf = startBpf({
@@ -69,19 +70,19 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
   if (!fallback) return { handle: bpf, backend: use, note };
   let current: LiveHandle = bpf;
   const done = bpf.done.then((r): LiveResult | Promise<LiveResult> => {
-    if (!fellBack) return r;
-    if (r.error === null) { onRecord(held!); return r; }
+    if (held === null) return r;
+    if (r.error === null) { onRecord(held); return r; }
     const message = `eBPF failed before its probes were live (${r.error}): tracing with strace`;
     live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message, tracer: 'strace' });
     try {
       current = startLive({
         ...live,
-        onRecord: (x) => { if (x.type === 'summary') x.backend = 'strace'; live.onRecord(x); },
+        onRecord: recordAs('strace'),
         onStatus: (x) => live.onStatus?.({ ...x, tracer: 'strace' }),
       });
     } catch (e) {
       // strace cannot trace it either: both reasons, and the eBPF session's summary
-      onRecord(held!);
+      onRecord(held);
       return { ...r, error: `${r.error}; strace: ${e instanceof Error ? e.message : String(e)}` };
     }
     return current.done;

@@ -6,7 +6,8 @@ import { commPid } from '../model/names.js';
 import { parseDecor } from '../tracer/decor.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseStatus, type ProcStatus } from '../procfs/status.js';
-import type { FdwatchRecord } from '../model/records.js';
+import type { FdwatchRecord, TransferRecord } from '../model/records.js';
+import { mirrored } from '../correlate/pairing.js';
 import type { FdOp, PeerEnd, QueuedOn } from '../model/fdop.js';
 import * as native from '../native/index.js';
 
@@ -298,8 +299,11 @@ export interface UntracedReceivers {
   poll(final: boolean): void;
   /** The holders of these sockets now (at attach: the other ends of the attached processes' sockets), but `skip`. */
   seed(inodes: Set<number>, skip: Set<number>): void;
-  /** The untraced processes holding socket `inode`, the one that held it when fds were sent to it first. */
-  holdersOf(inode: number): Holder[];
+  /**
+   * A transfer still in flight with no receiver: named after the untraced process that held its receiving socket
+   * when it was sent (else one holding it now). False when none is known.
+   */
+  nameReceiver(t: TransferRecord): boolean;
   /** Every record, before it goes out: sockets made in the trace and kept among traced processes need no walk. */
   record(r: FdwatchRecord): void;
 }
@@ -414,7 +418,13 @@ export function untracedReceivers(src: PeerSource): UntracedReceivers {
   return {
     poll: pollPeers,
     seed(inodes, skip) { for (const [inode, hs] of holdersOf(inodes, skip)) holders.set(inode, hs); },
-    holdersOf: untracedHolders,
+    nameReceiver(t) {
+      if (t.to !== null || t.state !== 'in-flight' || t.from.socket === null) return false;
+      const peer = parseDecor(t.from.socket).peer;
+      const h = peer !== null ? untracedHolders(peer)[0] ?? null : null;
+      if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
+      return h !== null;
+    },
     record(r) {
       if (r.type === 'transfer') {
         // a socket a traced receive took stays among the traced; one anywhere else may be held by anyone

@@ -6,7 +6,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
-import { mirrored } from '../correlate/pairing.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { LineSplitter, type ReadResult } from '../tracer/read.js';
 import { parseDecor } from '../tracer/decor.js';
@@ -81,13 +80,14 @@ export function which(cmd: string): string | null {
 
 const proc = new ProcReader('/proc');
 
-/** /proc/PID/stat's state letter (R, S, D, T, t, Z...) and task flags, or null once the process is gone. */
-function statOf(pid: number): { state: string; flags: number } | null {
+/** /proc/PID/stat's state letter (R, S, D, T, t, Z...), task flags and start time, or null once the process is gone. */
+export function statOf(pid: number): { state: string; flags: number; startTicks: number } | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // comm may hold ')': the fields follow the last one, the state first, the flags (field 9) six later
+    // comm may hold ')': the fields follow the last one, the state (field 3) first, the flags (field 9) six later,
+    // the start time (field 22, clock ticks since boot) nineteen later
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] ? { state: fields[0], flags: Number(fields[6]) } : null;
+    return fields[0] ? { state: fields[0], flags: Number(fields[6]), startTicks: Number(fields[19]) } : null;
   } catch { return null; }
 }
 
@@ -223,6 +223,22 @@ export function fdCount(pid: number): number {
   return n > 0 ? n : fs.readdirSync(dir).length;
 }
 
+/** fd-leak, under either tracer: every GROWTH_SAMPLE_MS the fd count of each of `pids` (the first GROWTH_MAX_PIDS) goes to `sample`. */
+export function sampleFdGrowth(pids: () => Iterable<number>, sample: (pid: number, count: number, ts: number) => void): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const ts = now();
+    let k = 0;
+    for (const pid of pids()) {
+      if (++k > GROWTH_MAX_PIDS) break;
+      let n: number;
+      try { n = fdCount(pid); } catch { continue; } // exited, or not ours to read
+      sample(pid, n, ts);
+    }
+  }, GROWTH_SAMPLE_MS);
+  timer.unref();
+  return timer;
+}
+
 function threadsOf(pid: number): number[] {
   try { return proc.listTasks(pid).filter((t) => t !== pid); } catch { return []; }
 }
@@ -352,12 +368,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
       return o ? { ...end, pid: o.pid, comm: o.comm, uid: uidOf(o.pid) } : end;
     };
     if (t.from.pid === null && t.to) t.from = fill(t.from, t.to.socket);
-    if (t.to === null && t.state === 'in-flight' && t.from.socket) {
-      // still queued at the end: name the process that held the receiving socket when it was sent
-      const peer = parseDecor(t.from.socket).peer;
-      const h = peer !== null ? receivers.holdersOf(peer)[0] ?? null : null;
-      if (h) t.to = { pid: h.pid, tid: null, comm: h.comm, uid: h.uid, fd: null, socket: mirrored(t.from.socket) };
-    }
+    // still queued at the end: the process that held the receiving socket when it was sent
+    receivers.nameReceiver(t);
     if (t.state === 'delivered' && t.from.fd !== null && t.to?.fd != null && t.from.pid !== null && t.to.pid !== null) {
       const k = native.kcmpFile(t.from.pid, t.from.fd, t.to.pid, t.to.fd);
       t.confirmed = k === 'same' ? true : null;
@@ -505,15 +517,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
   ticker?.unref();
   const peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
   peerTimer.unref();
-  const growthTimer = setInterval(() => {
-    const ts = now();
-    for (const pid of session.runningPids(GROWTH_MAX_PIDS)) {
-      let n: number;
-      try { n = fdCount(pid); } catch { continue; } // exited, or not ours to read
-      session.fdCount(pid, n, ts);
-    }
-  }, GROWTH_SAMPLE_MS);
-  growthTimer.unref();
+  const growthTimer = sampleFdGrowth(() => session.runningPids(GROWTH_MAX_PIDS), (pid, n, ts) => session.fdCount(pid, n, ts));
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // strace wrote its last: the rest of the channel is read at once

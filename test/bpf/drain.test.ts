@@ -10,16 +10,63 @@ import path from 'node:path';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import type { FdwatchRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, tmp, type Running } from '../live/run.js';
-import { root } from '../paths.js';
 
 const why = bpfUnavailable();
 if (why) console.log(`  eBPF drain tests skipped: ${why}`);
 const bt = why ? test.skip : test;
 
-/** fixtures/programs/fdpass.c: one pair passing /etc/hostname, started by a line on stdin (FDPASS_GO) */
+// waits for a line on stdin, then passes /etc/hostname N times to its child over a socketpair; prints "done N"
+const PASSER_C = String.raw`
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]), sv[2];
+  char go[8];
+  if (read(0, go, sizeof go) <= 0) return 1;
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
+  if (fork() == 0) {
+    close(sv[0]);
+    for (;;) {
+      char b; struct iovec iov = { &b, 1 };
+      union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+      struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+      if (recvmsg(sv[1], &m, 0) != 1) _exit(0);
+      int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+      close(fd);
+    }
+  }
+  close(sv[1]);
+  for (int i = 0; i < n; i++) {
+    int fd = open("/etc/hostname", O_RDONLY);
+    char b = 'x'; struct iovec iov = { &b, 1 };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(sv[0], &m, 0) != 1) return 1;
+    close(fd);
+  }
+  close(sv[0]);
+  wait(NULL);
+  printf("done %d\n", n);
+  fflush(stdout);
+  return 0;
+}`;
+
+
 function passer(): string {
   const exe = path.join(tmp, 'bpf-passer');
-  if (!fs.existsSync(exe)) execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'fixtures', 'programs', 'fdpass.c')]);
+  if (!fs.existsSync(exe)) {
+    fs.writeFileSync(`${exe}.c`, PASSER_C);
+    execFileSync('cc', ['-O1', '-o', exe, `${exe}.c`]);
+  }
   return exe;
 }
 
@@ -37,15 +84,14 @@ function bpftraceOf(r: Running): number {
  */
 async function heldRun(name: string, passes: number, holdMs: number | null): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
   const json = path.join(tmp, `${name}.ndjson`);
-  // one pair, as many passes as asked (within a minute)
-  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), '1', '60', '0', String(passes)], { FDPASS_GO: '1' });
+  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), String(passes)]);
   let bpftrace: number | null = null;
   try {
     await r.waitFor(/probes live: launching/, 90000);
     bpftrace = bpftraceOf(r);
     process.kill(bpftrace, 'SIGSTOP');
     r.child.stdin!.write('go\n');
-    await r.waitFor(new RegExp(`passes ${passes} seconds`), 30000);
+    await r.waitFor(new RegExp(`done ${passes}`), 30000);
     const t0 = Date.now();
     r.child.kill('SIGINT');
     // bpftrace stays behind for a while after the stop: the stimulus, a busy host's backlog

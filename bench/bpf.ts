@@ -37,65 +37,6 @@ int main(void) {
   }
 }`;
 
-// W pairs of processes for T seconds: the sender opens /etc/hostname, passes it over a socketpair, closes it; the
-// receiver installs it and closes it. 4 fd-table events and 1 transfer per pass; prints "passes N seconds S".
-const LOAD_C = String.raw`
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-  int w = atoi(argv[1]); double secs = atof(argv[2]); long rate = argc > 3 ? atol(argv[3]) : 0; /* passes/s per pair, 0: flat out */
-  long *done = mmap(NULL, sizeof(long) * w, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  double t0 = now();
-  for (int i = 0; i < w; i++) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
-    if (fork() == 0) { /* receiver */
-      close(sv[0]);
-      for (;;) {
-        char b; struct iovec iov = { &b, 1 };
-        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-        if (recvmsg(sv[1], &m, 0) != 1) _exit(0);
-        int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
-        close(fd);
-      }
-    }
-    if (fork() == 0) { /* sender */
-      close(sv[1]);
-      long n = 0;
-      while (now() - t0 < secs) {
-        if (rate > 0 && n >= (now() - t0) * rate) { struct timespec d = { 0, 200000 }; nanosleep(&d, NULL); continue; }
-        int fd = open("/etc/hostname", O_RDONLY);
-        char b = 'x'; struct iovec iov = { &b, 1 };
-        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-        memset(&ctl, 0, sizeof ctl);
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-        if (sendmsg(sv[0], &m, 0) != 1) return 1;
-        close(fd);
-        n++;
-      }
-      done[i] = n;
-      _exit(0);
-    }
-    close(sv[0]); close(sv[1]);
-  }
-  while (wait(NULL) > 0) {}
-  long total = 0; for (int i = 0; i < w; i++) total += done[i];
-  printf("passes %ld seconds %.3f\n", total, now() - t0);
-  return 0;
-}`;
 
 interface Result { name: string; lines: string[] }
 
@@ -312,7 +253,8 @@ export async function benchBpf(): Promise<Result> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-bpf-'));
   try {
     const loop = cc(dir, 'loop', LOOP_C);
-    const load = cc(dir, 'load', LOAD_C);
+    // fixtures/programs/fdpass.c, named load: figure (4) tells its processes by that comm
+    const load = cc(dir, 'load', fs.readFileSync(path.join(root, 'fixtures', 'programs', 'fdpass.c'), 'utf8'));
     // BPF_FIGURES=1,4 runs some of them
     const want = (process.env['BPF_FIGURES'] ?? '1,2,3,4').split(',');
     const lines: string[] = [];

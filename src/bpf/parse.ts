@@ -2,8 +2,10 @@
 // the machine (mount points, /proc fd links, the clock) comes in as functions.
 //
 // Lines of one probe run share its tid and kernel time and come out together (a probe runs on one CPU); a group
-// ends with its E line. Per-CPU buffers reach bpftrace in any order, so finished events wait in a window and
-// leave it sorted by kernel time: `flush(now)` releases what is older than the window. Paths are joined from the
+// ends with its E line. Per-CPU buffers reach bpftrace in any order (and bpftrace may be seconds behind), so
+// finished events wait and leave sorted by kernel time: with `ordered` output, `flush(now)` releases what is older
+// than the latest heartbeat every CPU's ring has been read past (its W lines), less the window (a send is stamped
+// at its entry but printed at its exit); without, what is older than the window on the wall clock. Paths are joined from the
 // D lines' dentry names at release, when every D line printed before the event has arrived; a path the names do
 // not reach is taken from /proc/PID/fd/N as soon as the event arrives, or marked as only a tail (`.../name`).
 import type { ParseErrorSample, Ts } from '../model/records.js';
@@ -34,7 +36,22 @@ export interface ParseOptions {
   mmsgMax?: number;
   /** how many malformed lines the stats keep */
   maxSamples?: number;
+  /** the program's output: E/P/X/Q lines end with `seq << 16 | cpu`, heartbeats come with W lines (false: a recording
+   * made before they did, released by the wall clock) */
+  ordered?: boolean;
 }
+
+/** A heartbeat's W lines: how many groups each CPU had printed when it fired. */
+interface Heartbeat {
+  ns: number;
+  seqs: number[];
+  /** when (the caller's clock) it was first found waiting on a ring */
+  stuckSince: number | null;
+}
+
+/** A heartbeat that waits this long on a ring that printed nothing since, after bpftrace reported lost events,
+ * waits on a line that was lost */
+const STUCK_NS = 1e9;
 
 export interface ParseStats {
   lines: number;
@@ -190,6 +207,11 @@ export class BpfParser {
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
   private readonly leaderGone = new Map<number, number>();
   private ended = false;
+  /** per CPU: the highest group count read from its ring */
+  private readonly readSeq: number[] = [];
+  private building: Heartbeat | null = null;
+  private readonly heartbeats: Heartbeat[] = [];
+  private readonly ordered: boolean;
   private readonly strlen: number;
   private readonly mmsgMax: number;
   private readonly windowNs: number;
@@ -199,6 +221,40 @@ export class BpfParser {
     this.strlen = opts.strlen ?? DEFAULT_STRLEN;
     this.mmsgMax = opts.mmsgMax ?? DEFAULT_MMSG;
     this.windowNs = opts.windowNs ?? 100e6;
+    this.ordered = opts.ordered ?? false;
+  }
+
+  /** Everything printed before this kernel time has been read (ordered output; -Infinity before a heartbeat). */
+  completeNs = -Infinity;
+
+  /** Moves `completeNs` to the latest heartbeat whose counts every CPU's ring has been read up to (`nowNs`: the
+   * caller's clock, for a heartbeat waiting on a line bpftrace lost). */
+  settle(nowNs: number | null): number {
+    const hb = this.heartbeats;
+    while (hb.length > 0) {
+      const h = hb[0]!;
+      if (!this.caughtUp(h, nowNs)) break;
+      if (h.ns > this.completeNs) this.completeNs = h.ns;
+      hb.shift();
+    }
+    return this.completeNs;
+  }
+
+  private caughtUp(h: Heartbeat, nowNs: number | null): boolean {
+    let behind: number[] | null = null;
+    for (let c = 0; c < h.seqs.length; c++) {
+      const need = h.seqs[c];
+      if (need !== undefined && (this.readSeq[c] ?? 0) < need) (behind ??= []).push(c);
+    }
+    if (behind === null) return true;
+    if (nowNs === null || this.stats.lostEvents === 0) return false;
+    h.stuckSince ??= nowNs;
+    if (nowNs - h.stuckSince < STUCK_NS) return false;
+    // bpftrace lost lines, and each ring it waits on printed nothing in the heartbeats since: what it waits for was lost
+    const last = this.heartbeats[this.heartbeats.length - 1]!;
+    if (last === h || behind.some((c) => last.seqs[c] !== h.seqs[c])) return false;
+    for (const c of behind) this.readSeq[c] = h.seqs[c]!;
+    return true;
   }
 
   /** The thread group of a thread any line named. */
@@ -235,6 +291,9 @@ export class BpfParser {
       const t = Number(text.slice(0, tab));
       if (t > this.heartbeatNs) this.heartbeatNs = t;
       if (t > this.latestNs) this.latestNs = t;
+      // its W lines came before it
+      if (this.building !== null && this.building.ns === t) this.heartbeats.push(this.building);
+      this.building = null;
       return;
     }
     const f = text.split('\t');
@@ -242,6 +301,19 @@ export class BpfParser {
     if (ns > this.latestNs) this.latestNs = ns;
     const kind = f[1];
     if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
+    if (this.ordered) {
+      if (kind === 'E' || kind === 'P' || kind === 'X' || kind === 'Q') {
+        // how far this CPU's ring has been read (a stopped trace's lines count too: a heartbeat may wait on them)
+        const tag = Number(f.pop());
+        if (!Number.isSafeInteger(tag) || tag < 65536) { this.bad(lineNo, `${kind} line without its CPU and count`, text); return; }
+        const cpu = tag % 65536;
+        const seq = (tag - cpu) / 65536;
+        if (seq > (this.readSeq[cpu] ?? 0)) this.readSeq[cpu] = seq;
+      } else if (kind === 'W') {
+        this.countsLine(ns, f, lineNo, text);
+        return;
+      }
+    }
     // after a stop: what the kernel saw later is not asked for (the sentinel's answers still count)
     if (ns > this.cutoffNs && kind !== 'A') return;
     try {
@@ -251,14 +323,27 @@ export class BpfParser {
     }
   }
 
+  /** A W line: CPUs first.. and their group counts, for the heartbeat whose T line follows. */
+  private countsLine(ns: number, f: string[], lineNo: number, text: string): void {
+    const first = Number(f[2]);
+    if (f.length < 4 || !Number.isSafeInteger(first) || first < 0 || first > 65535) { this.bad(lineNo, 'W line without its CPUs', text); return; }
+    if (this.building === null || this.building.ns !== ns) this.building = { ns, seqs: [], stuckSince: null };
+    for (let i = 3; i < f.length; i++) {
+      const n = Number(f[i]);
+      if (!Number.isSafeInteger(n)) { this.bad(lineNo, 'W line with a count that is not a number', text); this.building = null; return; }
+      this.building.seqs[first + i - 3] = n;
+    }
+  }
+
   /** Releases the events that have waited long enough (`nowNs` on the kernel's clock), or all (null). */
   flush(nowNs: number | null): void {
+    const complete = this.ordered && nowNs !== null ? this.settle(nowNs) : Infinity;
     if (this.pending.length === 0) return;
     if (!this.sorted) {
       this.pending.sort((a, b) => a.ns - b.ns || a.seq - b.seq);
       this.sorted = true;
     }
-    const limit = nowNs === null ? Infinity : nowNs - this.windowNs;
+    const limit = nowNs === null ? Infinity : Math.min(nowNs, complete) - this.windowNs;
     const max = this.opts.maxPending ?? 200_000;
     let n = 0;
     while (n < this.pending.length && (this.pending[n]!.ns <= limit || this.pending.length - n > max)) n++;

@@ -12,6 +12,8 @@
 //   ns A pid regsok                           the sentinel probe, attached last, fired: every probe is live (regsok:
 //                                             the saved registers the probes read are where they should be)
 //   ns Z                                      END
+//   ns W first seq...                         with the heartbeat: how many groups CPUs first, first+1, ... had
+//                                             printed (their `seq`) when it fired
 //   ns T <spaces>                             the heartbeat: flushes bpftrace's fully buffered output
 //   ns D tid dentry parent len name           a dentry's name, printed once per (dentry, parent, name)
 //   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
@@ -24,6 +26,10 @@
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
 //   ns X tid tgid euid oldtid len comm path   sched_process_exec
 //   ns Q tid tgid groupdead exitcode          sched_process_exit
+// E, P, X and Q lines end with `seq << 16 | cpu`: the CPU whose ring carries the line and that CPU's count of
+// groups so far. A heartbeat's W lines say how far every ring had come; once each ring has been read that far, nothing
+// printed before the heartbeat is still on its way (per-CPU rings reach bpftrace in any order, and it may be
+// seconds behind).
 // DESC (14 fields): fd file ino magic mode nlink mntid mntroot dentry cloexec aux sockfamily socktype peer
 // (file, magic, mntroot, dentry in hex; mode in octal; aux: the pid of a pidfd; peer: a unix socket's peer inode).
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
@@ -73,6 +79,8 @@ export interface ProgramOptions {
   depth?: number;
   /** messages read of one sendmmsg/recvmmsg (later ones count as hidden) */
   mmsgMax?: number;
+  /** CPUs the kernel may run a probe on (/sys/devices/system/cpu/possible): the W lines cover 0..cpus-1 */
+  cpus?: number;
 }
 
 /** How bpftrace must be run for the program: environment variables. */
@@ -112,6 +120,8 @@ const PF_KTHREAD = 0x00200000;
 const X64_ARGS = ['di', 'si', 'dx', 'r10', 'r8', 'r9'];
 /** per-thread scratch maps: the call being made (@k), a send's entry time, clone flags and syscall, stashed arguments */
 const SCRATCH = ['k', 't', 'cf', 'cs', 's0', 's1', 's2', 's3', 's4', 's5', 's9'];
+/** CPUs a W line covers (its printf's arguments are on the 512-byte BPF stack) */
+const W_CPUS = 16;
 /** x86-64 syscall number of kill(2): the sentinel's saved orig_ax, which proves the register layout */
 const X64_KILL = 62;
 
@@ -204,7 +214,7 @@ export function bpfProgram(opts: ProgramOptions): string {
   out.push('END { printf("%llu\\tZ\\n", nsecs); }');
   // bpftrace runs with full output buffering (a write per line would cost it a syscall per event): a line longer
   // than stdio's buffer, printed every HEARTBEAT_MS, pushes out whatever waits in it
-  out.push(`interval:ms:${HEARTBEAT_MS} { printf("%llu\\tT\\t${' '.repeat(HEARTBEAT_PAD)}\\n", nsecs); }`);
+  out.push(heartbeat(Math.max(1, opts.cpus ?? 1)));
   // the dentry-name cache forgets now and then: a D line lost in a ring overflow is printed again
   out.push(`interval:s:${DENTRY_CACHE_S} { clear(@dk); }`);
   // attached last (bpftrace attaches in program order, after BEGIN has run): its answer means all are live;
@@ -237,6 +247,27 @@ function fewerCasts(body: string): string {
   const b = body.replace(/\(int64\)0(?![0-9a-fx])/g, '0');
   if (!/\(uint64\)0(?![0-9a-fx])/.test(b)) return b;
   return `  $z = (uint64)0;\n${b.replace(/\(uint64\)0(?![0-9a-fx])/g, '$z')}`;
+}
+
+/**
+ * The printf of a line that ends a group (E, P, X, Q), with `seq << 16 | cpu` appended (one field: the largest
+ * probes are a few bytes under the 512-byte stack): this CPU's count of groups is raised before the line is
+ * printed, so a heartbeat that read the count waits for the line.
+ */
+function groupEnd(indent: string, fmt: string, args: string): string {
+  return `${indent}@sq[cpu] = @sq[cpu] + 1;\n${indent}printf("${fmt}\\t%llu\\n", ${args}, (@sq[cpu] << 16) | cpu);`;
+}
+
+/** The heartbeat: W lines (every CPU's count of groups), then the padded T line that flushes bpftrace's output. */
+function heartbeat(cpus: number): string {
+  const body = ['  $ts = nsecs; $k = cpu * 0;'];
+  for (let first = 0; first < cpus; first += W_CPUS) {
+    const n = Math.min(W_CPUS, cpus - first);
+    const keys = Array.from({ length: n }, (_, i) => `@sq[$k${first + i ? ` + ${first + i}` : ''}]`);
+    body.push(`  printf("%llu\\tW\\t%d${'\\t%llu'.repeat(n)}\\n", $ts, ${first}, ${keys.join(', ')});`);
+  }
+  body.push(`  printf("%llu\\tT\\t${' '.repeat(HEARTBEAT_PAD)}\\n", $ts);`);
+  return `interval:ms:${HEARTBEAT_MS} {\n${body.join('\n')}\n}`;
 }
 
 function int(n: number): string {
@@ -295,7 +326,7 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
   };
   // the E line: its syscall is the probe's name (one block serves several calls)
   const head = (fmt: string, vals: string): string =>
-    `    printf("%llu\\tE\\t%d\\t%d\\t%u\\t%s${fmt}\\n", $ts, tid, pid, ${EUID}, probe${vals});`;
+    groupEnd('    ', `%llu\\tE\\t%d\\t%d\\t%u\\t%s${fmt}`, `$ts, tid, pid, ${EUID}, probe${vals}`);
   switch (spec.family) {
     case 'open': case 'accept': {
       // bpf(2) returns an fd for some commands only; its fds are seen when used
@@ -608,7 +639,7 @@ function execBody(c: Ctx): string[] {
     '    $i++;',
     '  }',
     `  $blen = $len > ${c.strlen} ? ${c.strlen} : $len;`,
-    `  printf("%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r\\n", nsecs, tid, pid, ${EUID}, $old, $len, buf(curtask->comm, 16), buf(uptr($p), $blen));`,
+    groupEnd('  ', '%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r', `nsecs, tid, pid, ${EUID}, $old, $len, buf(curtask->comm, 16), buf(uptr($p), $blen)`),
   ];
 }
 
@@ -635,7 +666,7 @@ function schedProbes(c: Ctx): Probe[] {
         ...(regs && layout ? findChild(regs, layout) : []),
         // a kernel-made task (io_uring worker) has no flags: it is a thread of the caller
         ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''}) { @follow[${child}] = 1; }`]),
-        `  printf("%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d\\n", nsecs, tid, pid, ${EUID}, ${child}, $fl, $sy);`,
+        groupEnd('  ', '%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d', `nsecs, tid, pid, ${EUID}, ${child}, $fl, $sy`),
       ].join('\n'),
     },
     layout ? { tp: 'tracepoint:sched:sched_process_exec', pred: c.filter, body: execBody(c).join('\n') } : {
@@ -643,13 +674,13 @@ function schedProbes(c: Ctx): Probe[] {
         `  $loc = *(uint32 *)((uint64)args + ${int(off)});`,
         // the length counts the terminating NUL
         `  $len = (int64)($loc >> 16) - 1; $blen = $len > ${c.strlen} ? ${c.strlen} : $len;`,
-        `  printf("%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r\\n", nsecs, tid, pid, ${EUID}, args->old_pid, $len, buf(curtask->comm, 16), buf((uint8 *)((uint64)args + ($loc & 0xffff)), $blen));`,
+        groupEnd('  ', '%llu\\tX\\t%d\\t%d\\t%u\\t%d\\t%d\\t%r\\t%r', `nsecs, tid, pid, ${EUID}, args->old_pid, $len, buf(curtask->comm, 16), buf((uint8 *)((uint64)args + ($loc & 0xffff)), $blen)`),
       ].join('\n'),
     },
     {
       tp: 'tracepoint:sched:sched_process_exit', pred: `${c.filter}${user}`, body: [
         '  $gd = curtask->signal->live.counter == 0 ? 1 : 0;',
-        '  printf("%llu\\tQ\\t%d\\t%d\\t%d\\t%d\\n", nsecs, tid, pid, $gd, curtask->exit_code);',
+        groupEnd('  ', '%llu\\tQ\\t%d\\t%d\\t%d\\t%d', 'nsecs, tid, pid, $gd, curtask->exit_code'),
         `  ${SCRATCH.map((m) => `delete(@${m}[tid]);`).join(' ')}`,
         // a thread killed by another's exec: the exec's X line names that thread by its tid before the exec
         ...(layout ? ['  $xt = curtask->signal->group_exec_task; if ($xt != 0) { @xo[pid] = $xt->pid; }'] : []),

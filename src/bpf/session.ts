@@ -141,6 +141,14 @@ function uptimeTicks(): number | null {
   try { return Math.floor(parseFloat(fs.readFileSync('/proc/uptime', 'latin1')) * 100); } catch { return null; }
 }
 
+/** CPUs a probe may run on (`0-1,4-7`: the highest + 1), for the heartbeat's W lines; 1024 when unreadable. */
+export function possibleCpus(text?: string): number {
+  let t = text;
+  if (t === undefined) { try { t = fs.readFileSync('/sys/devices/system/cpu/possible', 'latin1'); } catch { return 1024; } }
+  const ends = t.trim().split(',').map((r) => Number(r.split('-').pop()));
+  return ends.length > 0 && ends.every((n) => Number.isSafeInteger(n) && n >= 0) ? Math.max(...ends) + 1 : 1024;
+}
+
 /** The kernel's monotonic clock, as bpftrace's nsecs reads it. */
 function monoNs(): number {
   return Number(process.hrtime.bigint());
@@ -339,14 +347,14 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     if (op.ts !== null && (op.ts - epoch) * 1e9 < discardBefore) return;
     correlator.push(op);
   }, {
-    clock: (ns) => epoch + ns / 1e9, windowNs: (opts.windowMs ?? 100) * 1e6, mountPoint, resolveFd,
+    clock: (ns) => epoch + ns / 1e9, windowNs: (opts.windowMs ?? 100) * 1e6, mountPoint, resolveFd, ordered: true,
     privateMapsMatter: (tid, ts) => correlator.privateMapsMatter(tid, ts),
   }, (s) => onSignal(s));
 
   // ------------------------------------------------------------------ bpftrace
   const programOpts: ProgramOptions = {
     follow: opts.all ? null : [...follow], self: process.pid, tracepoints, execFilenameOffset: execFilenameOffset(tracefs),
-    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null, layout: x64 ? readLayout() : null,
+    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null, layout: x64 ? readLayout() : null, cpus: possibleCpus(),
   };
   const programFile = path.join(dir, 'fdwatch.bt');
   fs.writeFileSync(programFile, bpfProgram(programOpts));
@@ -383,14 +391,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
   // the sentinel: kill(-SENTINEL_PGRP, 0) from this process makes the last-attached probe answer
   let sentinel: NodeJS.Timeout | null = null;
-  /** the stop's sentinel answer: takes the A line's time, true when it is the answer (not an older ping's) */
-  let barrier: ((ns: number) => boolean) | null = null;
   const ping = (): void => { try { process.kill(-SENTINEL_PGRP, 0); } catch { /* ESRCH: there is no such group */ } };
   const onSignal = (s: ProgramSignal): void => {
     if (s.kind === 'loaded' && !ready && sentinel === null) { sentinel = setInterval(ping, 20); ping(); }
-    if (s.kind !== 'ready') return;
-    if (barrier) { if (barrier(s.ns)) barrier = null; return; }
-    if (ready) return;
+    if (s.kind !== 'ready' || ready) return;
     if (sentinel) { clearInterval(sentinel); sentinel = null; }
     if (!s.regsOk) {
       error = 'the probes could not read the saved registers on this kernel (unexpected stack layout): use --backend strace';
@@ -496,25 +500,17 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   const stopRequest = new Promise<null>((resolve) => { stopRequested = () => resolve(null); });
   /**
    * Reads on until bpftrace has printed every event from before the stop (it may be seconds behind on a busy
-   * host): the sentinel's answer comes after them on this CPU's ring; a heartbeat made after the answer came
-   * is read in a later round over the rings, after what the other CPUs' rings held from before the stop (one
-   * made earlier, while bpftrace was behind, proves nothing). False when that took longer than DRAIN_MS.
+   * host): until a heartbeat made after the stop has been read, and every CPU's ring read as far as that
+   * heartbeat counted. False when that took longer than DRAIN_MS.
    */
   const drain = async (): Promise<boolean> => {
     const alive = (): boolean => child.exitCode === null && child.signalCode === null;
     if (!alive()) return true;
     const deadline = Date.now() + DRAIN_MS;
-    const pingNs = monoNs();
+    const stopNs = monoNs();
     // the stop is now: what comes after it costs nothing more than its line's split
-    parser.cutoffNs = pingNs;
-    const answer = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => { barrier = null; resolve(null); }, DRAIN_MS);
-      barrier = (ns) => { if (ns < pingNs) return false; clearTimeout(t); resolve(ns); return true; };
-      ping();
-    });
-    if (answer === null) return false;
-    const came = monoNs();
-    while (parser.heartbeatNs < came) {
+    parser.cutoffNs = stopNs;
+    while (parser.settle(monoNs()) < stopNs) {
       if (!alive()) return true;
       if (Date.now() >= deadline) return false;
       await progress(deadline);

@@ -6,67 +6,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 import type { FdwatchRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, tmp, type Running } from '../live/run.js';
+import { root } from '../paths.js';
 
 const why = bpfUnavailable();
 if (why) console.log(`  eBPF drain tests skipped: ${why}`);
 const bt = why ? test.skip : test;
 
-// waits for a line on stdin, then passes /etc/hostname N times to its child over a socketpair; prints "done N"
-const PASSER_C = String.raw`
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  int n = atoi(argv[1]), sv[2];
-  char go[8];
-  if (read(0, go, sizeof go) <= 0) return 1;
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
-  if (fork() == 0) {
-    close(sv[0]);
-    for (;;) {
-      char b; struct iovec iov = { &b, 1 };
-      union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-      struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-      if (recvmsg(sv[1], &m, 0) != 1) _exit(0);
-      int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
-      close(fd);
-    }
-  }
-  close(sv[1]);
-  for (int i = 0; i < n; i++) {
-    int fd = open("/etc/hostname", O_RDONLY);
-    char b = 'x'; struct iovec iov = { &b, 1 };
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (sendmsg(sv[0], &m, 0) != 1) return 1;
-    close(fd);
-  }
-  close(sv[0]);
-  wait(NULL);
-  printf("done %d\n", n);
-  fflush(stdout);
-  return 0;
-}`;
-
-
+/** fixtures/programs/fdpass.c: one pair passing /etc/hostname, started by a line on stdin (FDPASS_GO) */
 function passer(): string {
   const exe = path.join(tmp, 'bpf-passer');
-  if (!fs.existsSync(exe)) {
-    fs.writeFileSync(`${exe}.c`, PASSER_C);
-    execFileSync('cc', ['-O1', '-o', exe, `${exe}.c`]);
-  }
+  if (!fs.existsSync(exe)) execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'fixtures', 'programs', 'fdpass.c')]);
   return exe;
 }
 
@@ -79,23 +33,26 @@ function bpftraceOf(r: Running): number {
 }
 
 /**
- * Launches the passer under fdwatch, holds bpftrace stopped while it runs, and stops fdwatch (SIGINT) while bpftrace
- * is still held; `holdMs` later bpftrace goes on (null: never, fdwatch must give up on it).
+ * Launches the passer under fdwatch and holds bpftrace stopped while it runs. With a number or null, fdwatch is
+ * stopped (SIGINT) while bpftrace is still held, and bpftrace goes on `holdMs` later (null: never, fdwatch must give
+ * up on it); with 'none', bpftrace goes on at once and fdwatch ends by itself once the command's exit comes through.
  */
-async function heldRun(name: string, passes: number, holdMs: number | null): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
+async function heldRun(name: string, passes: number, holdMs: number | null | 'none', env: NodeJS.ProcessEnv = {}): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
   const json = path.join(tmp, `${name}.ndjson`);
-  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), String(passes)]);
+  // one pair, as many passes as asked (within a minute)
+  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), '1', '60', '0', String(passes)], { FDPASS_GO: '1', ...env });
   let bpftrace: number | null = null;
   try {
     await r.waitFor(/probes live: launching/, 90000);
     bpftrace = bpftraceOf(r);
     process.kill(bpftrace, 'SIGSTOP');
     r.child.stdin!.write('go\n');
-    await r.waitFor(new RegExp(`done ${passes}`), 30000);
+    await r.waitFor(new RegExp(`passes ${passes} seconds`), 30000);
     const t0 = Date.now();
-    r.child.kill('SIGINT');
+    if (holdMs === 'none') process.kill(bpftrace, 'SIGCONT');
+    else r.child.kill('SIGINT');
     // bpftrace stays behind for a while after the stop: the stimulus, a busy host's backlog
-    if (holdMs !== null) setTimeout(() => { try { process.kill(bpftrace!, 'SIGCONT'); } catch { /* gone */ } }, holdMs);
+    if (typeof holdMs === 'number') setTimeout(() => { try { process.kill(bpftrace!, 'SIGCONT'); } catch { /* gone */ } }, holdMs);
     const e = await r.exit;
     return { recs: records(json), r, code: e.code, ms: Date.now() - t0 };
   } finally {
@@ -124,6 +81,24 @@ bt('stop while bpftrace is behind: it reads on; a clean end holds every transfer
   // a loaded host may leave bpftrace too little CPU to catch up within the bound: then it must say so
   if (s.cleanEnd) assert.is(delivered(recs).length, 300, `a clean end with transfers missing; summary ${JSON.stringify(s)}`);
   else assert.match(r.err(), /bpftrace had not printed everything it saw/);
+});
+
+// two rings read far apart: the sender on CPU 0, the receiver on CPU 1, and bpftrace held while they pass, so that
+// it prints the backlog of one CPU's ring long before the other's; a wall-clock reorder window would hand the
+// correlator the sends and closes of one side before the receives of the other (late, out of order)
+const twoCpus = os.cpus().length >= 2 && !why ? test : test.skip;
+twoCpus('bpftrace far behind on two CPUs: events are handled in kernel order once every ring is read past them', async () => {
+  const passes = 3000;
+  // the command has exited: fdwatch ends once bpftrace's backlog brings the exits
+  const { recs, r, code } = await heldRun('bpf-two-rings', passes, 'none', { FDPASS_PIN: '1' });
+  assert.is(code, 0, r.err());
+  const s = recs[recs.length - 1] as SummaryRecord;
+  assert.is(s.type, 'summary');
+  assert.is(s.lostEvents, 0);
+  const mine = recs.filter((x): x is TransferRecord => x.type === 'transfer' && x.target === '/etc/hostname');
+  assert.is(delivered(recs).length, passes, `transfers: ${JSON.stringify(s.transfers)}`);
+  assert.is(mine.length, passes, `${mine.length - passes} more transfers than passes: ${mine.filter((t) => t.state !== 'delivered').map((t) => t.state).join(' ')}`);
+  assert.is(s.cleanEnd, true, JSON.stringify(s));
 });
 
 bt('stop while bpftrace never catches up: fdwatch gives up within its bound and says the trace was cut short', async () => {

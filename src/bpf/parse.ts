@@ -436,8 +436,8 @@ export class BpfParser {
         (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
         return;
       }
-      case 'G': {
-        need(7 + DESC_FIELDS);
+      case 'G': case 'H': {
+        need(kind === 'G' ? 7 + DESC_FIELDS : 11);
         const g = this.group(int(f[2]), ns);
         const idx = int(f[3]);
         const last = g.msgs[g.msgs.length - 1];
@@ -450,7 +450,7 @@ export class BpfParser {
           m = { idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] };
           g.msgs.push(m);
         }
-        const d = desc(f, 7);
+        const d = kind === 'G' ? desc(f, 7) : leanDesc(f, 7);
         m.fds.push(d);
         g.f.push(d);
         g.role.push('m');
@@ -543,7 +543,12 @@ export class BpfParser {
   private resolveEarly(ev: Extract<Ev, { t: 'E' }>, pid: number): void {
     if (!this.opts.resolveFd) return;
     if (ev.desc) this.resolveOne(ev.desc, pid);
-    for (const d of ev.g.f) this.resolveOne(d, pid);
+    const receive = ev.spec.family === 'recvmsg' || ev.spec.family === 'recvmmsg';
+    for (const d of ev.g.f) {
+      // a lean fd received (past the first few of a message): /proc names it if its sender is not followed
+      if (d.magic === 0) { if (receive) d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino); continue; }
+      this.resolveOne(d, pid);
+    }
   }
 
   private resolveOne(d: Desc, pid: number): void {
@@ -687,6 +692,9 @@ export class BpfParser {
 
   /** What a message fd refers to, or null when the kernel told too little to say (the sender's entry knows). */
   private targetOrNull(d: Desc, pid: number): FdTarget | null {
+    // a lean description (a sent fd, or one received past the first few): the sender's table or the pairing names
+    // it, else what /proc said when the receive arrived
+    if (d.magic === 0) return d.procPath === null ? null : procTarget(d.procPath);
     if (hasPath(d.magic) && this.joinPath(d, pid) === null && d.procPath === null && !this.dentries.has(d.dentry)) return null;
     return this.target(d, pid, undefined, undefined, undefined);
   }
@@ -858,6 +866,23 @@ function hex(s: string | undefined): string {
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${s}`);
   }
   return s;
+}
+
+/** A /proc/PID/fd link's text as a target (a socket only as `socket:[ino]`: nothing more was read). */
+function procTarget(link: string): FdTarget {
+  if (link.startsWith('socket:[')) return plainTarget(link, 'socket');
+  if (link.startsWith('pipe:[')) return plainTarget(link, 'pipe');
+  if (link.startsWith('anon_inode:')) return plainTarget(link, 'anon');
+  if (link.startsWith('/memfd:')) return plainTarget(link.endsWith(' (deleted)') ? link : `${link} (deleted)`, 'memfd');
+  return plainTarget(link, 'file');
+}
+
+/** An H line's fd: its file, inode and CLOEXEC only (magic 0: nothing to name it by). */
+function leanDesc(f: string[], at: number): Desc {
+  return {
+    fd: int(f[at]), file: hex(f[at + 1]), ino: int(f[at + 2]), magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
+    cloexec: f[at + 3] === '1', aux: 0, family: 0, sockType: 0, peer: 0, procPath: null,
+  };
 }
 
 function desc(f: string[], at: number): Desc {

@@ -21,6 +21,8 @@
 //   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
 //   ns G tid msg nfds ctrunc i DESC           fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
 //                                             send/receive that follows (i 0 starts the cmsg)
+//   ns H tid msg nfds ctrunc i fd file ino cloexec   a G line of a lean fd: a sent one (the sender's table
+//                                             names it), or one received past the first few (the send's does)
 //   ns M tid msg nfds ctrunc                  an SCM_RIGHTS cmsg without fds, or MSG_CTRUNC with none (no G line)
 //   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
@@ -109,6 +111,8 @@ const CMSG_MAX = 2;
 /** dentries walked for the first MSG_WALKED fds a recvmsg installs: the sender may be untraced (names unknown) */
 const MSG_DEPTH = 8;
 const MSG_WALKED = 4;
+/** fds of each message of a recvmmsg described in full; the rest are lean (file, inode), as a recvmsg's past MSG_WALKED */
+const MMSG_DESCRIBED = 4;
 /** fds read of each message of a sendmmsg/recvmmsg (more count as hidden) */
 export const MMSG_FD_MAX = 64;
 
@@ -460,7 +464,8 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
   ];
   if (d.lean) {
     s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
-    return [...s, '    }'].join('\n');
+    s.push('    }');
+    return [...s, ...descLines(role, d)].join('\n');
   }
   s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
   if (d.socket !== 'none') {
@@ -491,9 +496,19 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
   }
   if (d.depth > 0) s.push(walk(c, d.depth));
   s.push('    }');
+  return [...s, ...descLines(role, d)].join('\n');
+}
+
+/** The F or G line of a description (a lean message fd: an H line, 10 fields instead of 20). */
+function descLines(role: string, d: Describe): string[] {
+  const s: string[] = [];
+  if (d.lean) {
+    if (d.msg) s.push(`    if ($f != 0) { printf("%llu\\tH\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%llx\\t%llu\\t%d\\n", $ts, tid, ${d.msg}, $fd, $f, $ino, $ce); }`);
+    return s;
+  }
   if (d.line) s.push(`    if ($f != 0) { printf("%llu\\tF\\t%d\\t${role}\\t${DESC_FMT}\\n", $ts, tid, ${DESC_ARGS}); }`);
   if (d.msg) s.push(`    if ($f != 0) { printf("%llu\\tG\\t%d\\t%d\\t%d\\t%d\\t%d\\t${DESC_FMT}\\n", $ts, tid, ${d.msg}, ${DESC_ARGS}); }`);
-  return s.join('\n');
+  return s;
 }
 
 /**
@@ -535,6 +550,7 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
   const cmsgMax = vector ? 2 : CMSG_MAX;
   const fdMax = vector ? MMSG_FD_MAX : SCM_MAX_FD;
   const g = `${idx}, $n, $ct, $i2`;
+  const msgFd = '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)';
   const s: string[] = [
     `    $h = (struct user_msghdr *)uptr(${hdr});`,
     '    $ctl = (uint64)$h->msg_control; $cl = (uint64)$h->msg_controllen;',
@@ -554,15 +570,19 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
     '        $rights = 1; $any = 1;',
     '        $i2 = (int64)0;',
     `        while ($i2 < $n && $i2 < ${fdMax}) {`,
-    ...(receive && !vector ? [
-      // the first few installed fds get their names walked (an untraced sender's files are not in the D cache);
-      // the verifier walks every iteration, and knows the counter, so the rest cost only the plain description
-      `          if ($i2 < ${MSG_WALKED}) {`,
-      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: MSG_DEPTH, msg: g }).replace(/^/gm, '        '),
+    ...(receive ? [
+      // the first few installed fds are described in full (with their names walked for a recvmsg: an untraced
+      // sender's files are not in the D cache); the verifier walks every iteration and knows the counter, so the
+      // rest cost only the file and its inode (lean: the pairing with their send names them, or /proc)
+      `          if ($i2 < ${vector ? MMSG_DESCRIBED : MSG_WALKED}) {`,
+      describe(c, 'm', msgFd, { socket: 'none', depth: vector ? 0 : MSG_DEPTH, msg: g }).replace(/^/gm, '        '),
       '          } else {',
-      describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, msg: g }).replace(/^/gm, '        '),
+      describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true }).replace(/^/gm, '        '),
       '          }',
-    ] : [describe(c, 'm', '*(int32 *)uptr($ctl + $off + 16 + (uint64)$i2 * 4)', { socket: 'none', depth: 0, msg: g }).replace(/^/gm, '      ')]),
+    ] : [
+      // a sender is followed: its fd table names what it sends, the file pairs it with the receive
+      describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true }).replace(/^/gm, '      '),
+    ]),
     '          $i2++;',
     '        }',
     '      }',

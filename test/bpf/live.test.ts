@@ -284,6 +284,28 @@ bt('attach: a one-sided receiver and an idle process; SIGINT stops within 1 s; t
   } finally { prog.kill(); idle.kill(); r?.child.kill('SIGKILL'); }
 });
 
+bt('an untraced sender passes 8 files in one message: the receiver\'s first 4 are named in the kernel, the lean rest from /proc', async () => {
+  // past the first few fds of a message the probe reads only the file and its inode (the verifier walks every
+  // iteration of the 253-fd loop): with the sender untraced, nothing but /proc names those
+  const files = ['/etc/hostname', '/etc/passwd', '/etc/group', '/dev/null', '/etc/hosts', '/etc/passwd', '/dev/zero', '/etc/hostname'];
+  const prog = spawn(PY, ['-I', path.join(root, 'fixtures', 'programs', 'one_sided.py')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ONE_SIDED_FILES: files.join(':') } });
+  let r: Running | null = null;
+  try {
+    const child = Number(await new Promise<string>((resolve) => prog.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim()))));
+    const json = path.join(tmp, 'bpf-lean.ndjson');
+    r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, String(child)]);
+    await r.waitFor(new RegExp(`attached to ${child} \\(python3\\) via eBPF`), 60000);
+    prog.stdin!.write('x'); // the child receives now, and holds the fds until the sender's goodbye
+    await r.waitFor(/(--SCM_RIGHTS-->[\s\S]*){8}/);
+    prog.stdin!.end();
+    await r.waitFor(/EXIT status 0/);
+    r.child.kill('SIGINT');
+    assert.is((await r.exit).code, 130, r.err());
+    const t = transfers(records(json)).filter((x) => x.to?.pid === child).sort((x, y) => (x.to?.fd ?? 0) - (y.to?.fd ?? 0));
+    assert.equal(t.map((x) => [x.state, x.from.pid, x.target]), files.map((f) => ['delivered', prog.pid, f]));
+  } finally { prog.kill(); r?.child.kill('SIGKILL'); }
+});
+
 bt('kill -9 of fdwatch: the kernel ends bpftrace, its probes go, nothing is left in TMPDIR', async () => {
   const idle = spawn('sleep', ['1000'], { stdio: 'ignore' });
   const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bpf-kill-'));

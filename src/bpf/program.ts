@@ -116,8 +116,10 @@ const MMSG_DESCRIBED = 4;
 /** fds read of each message of a sendmmsg/recvmmsg (more count as hidden) */
 export const MMSG_FD_MAX = 64;
 
-/** struct mount embeds its struct vfsmount after mnt_hash, mnt_parent and mnt_mountpoint (fs/mount.h) */
-const MOUNT_OF_VFSMOUNT = '(sizeof(struct hlist_node) + 16)';
+/** struct mount embeds its struct vfsmount after mnt_hash (a struct hlist_node), mnt_parent and mnt_mountpoint
+ * (two pointers, as large as one hlist_node on 64-bit; fs/mount.h): pointer arithmetic in hlist_nodes, not a
+ * cast to an integer (each integer cast costs bpftrace 0.17 a ~2 ms BTF search at start-up) */
+const MOUNT_OF_VFSMOUNT = 2;
 const EUID = 'curtask->cred->euid.val';
 const PF_KTHREAD = 0x00200000;
 /** x86-64 syscall argument registers, in order */
@@ -170,7 +172,9 @@ interface Access {
 
 /** x86-64: the task's saved user registers (the arguments stay in them until the call returns). */
 function regsPrelude(regs: NonNullable<ProgramOptions['regs']>): string {
-  return `  $r = (struct pt_regs *)((uint64)curtask->stack + ${int(regs.threadSize)} - sizeof(struct pt_regs));`;
+  // the top of the kernel stack in 16-byte steps (struct hlist_node), less one pt_regs: no integer cast
+  if (regs.threadSize % 16 !== 0) throw new RangeError(`thread size ${regs.threadSize} is not a multiple of 16`);
+  return `  $r = (struct pt_regs *)((struct hlist_node *)curtask->stack + ${int(regs.threadSize / 16)}) - 1;`;
 }
 
 interface Probe {
@@ -250,7 +254,8 @@ function argsFree(opts: ProgramOptions): boolean {
 function fewerCasts(body: string): string {
   const b = body.replace(/\(int64\)0(?![0-9a-fx])/g, '0');
   if (!/\(uint64\)0(?![0-9a-fx])/.test(b)) return b;
-  return `  $z = (uint64)0;\n${b.replace(/\(uint64\)0(?![0-9a-fx])/g, '$z')}`;
+  // a uint64 zero without a cast
+  return `  $z = nsecs * 0;\n${b.replace(/\(uint64\)0(?![0-9a-fx])/g, '$z')}`;
 }
 
 /**
@@ -428,8 +433,9 @@ const DESC_ARGS = '$fd, $f, $ino, $mg, $mode, $nl, $mid, $mr, $de, $ce, $aux, $s
 function fileOf(fdExpr: string): string {
   return [
     `    $fd = (int64)(${fdExpr});`,
-    '    $f = (uint64)0; $fdt = curtask->files->fdt;',
-    '    if ($fd >= 0 && $fd < $fdt->max_fds) { $f = *((uint64 *)$fdt->fd + $fd); }',
+    // pointers, not integers: `fd` is a struct file **, and pointer arithmetic needs no integer cast
+    '    $f = (struct file *)0; $fdt = curtask->files->fdt;',
+    '    if ($fd >= 0 && $fd < $fdt->max_fds) { $f = *($fdt->fd + $fd); }',
   ].join('\n');
 }
 
@@ -452,30 +458,30 @@ interface Describe {
  */
 function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
   const s: string[] = [fileOf(fdExpr),
-    '    $ino = (uint64)0; $mg = (uint64)0; $mode = (uint64)0; $nl = (uint64)0; $mid = (int64)0; $mr = (uint64)0; $de = (uint64)0;',
+    '    $ino = (uint64)0; $mg = (uint64)0; $mode = (uint64)0; $nl = (uint64)0; $mid = (int64)0; $mr = (struct dentry *)0; $de = (struct dentry *)0;',
     '    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;',
     '    if ($f != 0) {',
-    '      $file = (struct file *)$f; $in = $file->f_inode;',
+    '      $file = $f; $in = $file->f_inode;',
     // typed by their zeros above: the integer members need no cast (each costs bpftrace a BTF search)
     '      $ino = $in->i_ino; $mg = $in->i_sb->s_magic; $mode = $in->i_mode; $nl = $in->i_nlink;',
-    `      $mid = ((struct mount *)((uint64)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
-    '      $mr = (uint64)$file->f_path.mnt->mnt_root; $de = (uint64)$file->f_path.dentry;',
-    '      $ce = (*((uint64 *)$fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
+    `      $mid = ((struct mount *)((struct hlist_node *)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
+    '      $mr = $file->f_path.mnt->mnt_root; $de = $file->f_path.dentry;',
+    '      $ce = (*($fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
   ];
   if (d.lean) {
     s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
     s.push('    }');
     return [...s, ...descLines(role, d)].join('\n');
   }
-  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((uint64)$in->i_private + sizeof(struct pid)))->nr; }`);
+  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((struct pid *)$in->i_private + 1))->nr; }`);
   if (d.socket !== 'none') {
     s.push(
       `      if ($mg == ${MAGIC.SOCKFS}) {`,
       '        $sk = ((struct socket *)$file->private_data)->sk;',
       '        $sf = $sk->__sk_common.skc_family; $st = $sk->sk_type;',
       '        if ($sf == 1) {',
-      '          $pe = (uint64)((struct unix_sock *)$sk)->peer;',
-      '          if ($pe != 0) { $ps = (uint64)((struct sock *)$pe)->sk_socket; if ($ps != 0) { $sp = (uint64)((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',
+      '          $pe = ((struct unix_sock *)$sk)->peer;',
+      '          if ($pe != 0) { $ps = $pe->sk_socket; if ($ps != 0) { $sp = ((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',
     );
     if (d.socket === 'full') {
       s.push(
@@ -528,10 +534,10 @@ function walk(c: Ctx, depth: number): string {
     '        }',
   ];
   const guard = `      if ($mg != ${MAGIC.SOCKFS} && $mg != ${MAGIC.PIPEFS} && $mg != ${MAGIC.PIDFS}) {`;
-  if (depth === 1) return [guard, '        $d = $de;', ...step, '      }'].join('\n');
+  if (depth === 1) return [guard, '        $d = (uint64)$de;', ...step, '      }'].join('\n');
   return [
     guard,
-    '        $d = $de; $i = 0;',
+    '        $d = (uint64)$de; $i = 0;',
     `        while ($i < ${depth}) {`,
     ...step.map((l) => '  ' + l),
     '          if ($p == $d) { break; }',

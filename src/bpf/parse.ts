@@ -139,6 +139,8 @@ type Ev =
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
   | { t: 'Q'; groupDead: boolean; code: number };
 
+const byTime = (a: Pending, b: Pending): number => a.ns - b.ns || a.seq - b.seq;
+
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 5: 'SEQPACKET' };
 /** signal numbers (x86-64 / asm-generic) -> names, for exit codes */
 const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1',
@@ -193,7 +195,9 @@ export class BpfParser {
   };
   readonly samples: ParseErrorSample[] = [];
   private readonly groups = new Map<number, Group>();
+  /** events waiting: pending[head..], sorted when `sorted` */
   private pending: Pending[] = [];
+  private head = 0;
   private sorted = true;
   private seq = 0;
   private releasedNs = -Infinity;
@@ -269,7 +273,7 @@ export class BpfParser {
 
   /** Events waiting in the window. */
   get waiting(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
   /** The latest kernel time any line carried (heartbeats included): how far bpftrace's output has come. */
@@ -338,19 +342,25 @@ export class BpfParser {
   /** Releases the events that have waited long enough (`nowNs` on the kernel's clock), or all (null). */
   flush(nowNs: number | null): void {
     const complete = this.ordered && nowNs !== null ? this.settle(nowNs) : Infinity;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === this.head) return;
     if (!this.sorted) {
-      this.pending.sort((a, b) => a.ns - b.ns || a.seq - b.seq);
+      if (this.head > 0) { this.pending = this.pending.slice(this.head); this.head = 0; }
+      // mostly in order (runs from each CPU's ring): TimSort merges the runs
+      this.pending.sort(byTime);
       this.sorted = true;
     }
     const limit = nowNs === null ? Infinity : Math.min(nowNs, complete) - this.windowNs;
     const max = this.opts.maxPending ?? 200_000;
-    let n = 0;
-    while (n < this.pending.length && (this.pending[n]!.ns <= limit || this.pending.length - n > max)) n++;
-    if (n === 0) return;
-    const out = this.pending.slice(0, n);
-    this.pending = this.pending.slice(n);
-    for (const p of out) {
+    const pending = this.pending;
+    let n = this.head;
+    while (n < pending.length && (pending[n]!.ns <= limit || pending.length - n > max)) n++;
+    if (n === this.head) return;
+    const from = this.head;
+    // released before they are handled: an event's handling never comes back here
+    this.head = n;
+    if (n === pending.length) { this.pending = []; this.head = 0; } else if (n > 4096 && n * 2 > pending.length) { this.pending = pending.slice(n); this.head = 0; }
+    for (let i = from; i < n; i++) {
+      const p = pending[i]!;
       this.releasedNs = Math.max(this.releasedNs, p.ns);
       // an event whose lines came incomplete (lost on another CPU's ring) is counted and skipped, never fatal: this
       // runs from a timer, where a throw would end fdwatch

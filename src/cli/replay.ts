@@ -13,6 +13,7 @@ import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } fr
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
@@ -245,6 +246,21 @@ export interface ReplayOutcome {
 /** What to do when --json cannot be written. */
 const WRITE_HINT = ': give --json a regular file in a folder you can write (or - for stdout)';
 
+/**
+ * TurboFan's budget for inlining into one optimised function (bytecode bytes; V8's default is 920), for a short
+ * replay. One of a 100k-line browser log is over in well under a second, most of it before its code is optimised,
+ * while the other threads compile big inlined graphs for it: with this budget it took 13% fewer instructions in
+ * all and 2 MiB less peak memory, its main thread 2% more (callgrind). A long replay runs its optimised code long
+ * enough for the inlining to pay (a 200k-line make log: 5% more on the main thread without it): it keeps V8's.
+ */
+export const SHORT_REPLAY_INLINE_BUDGET = 200;
+/** Inputs up to this many bytes (about 170k strace lines) are short replays. */
+export const SHORT_REPLAY_BYTES = 16 * MB;
+
+function inputBytes(input: TraceInput): number {
+  return input.kind === 'file' ? sizeOf(input.path) : input.kind === 'ff' ? input.files.reduce((n, f) => n + sizeOf(f.path), 0) : 0;
+}
+
 /** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
@@ -254,7 +270,10 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   // the report's fold and the graph load only when asked for: --json needs neither (start-up time)
   const report: Report | null = text && !follow ? new (await import('../export/report.js')).Report() : null;
   const provenance = follow ? new Provenance({ pin: follow, maxNodes: 1_000_000 }) : null;
-  resolveInput(opts.trace); // a missing trace is an error before any output file is made
+  const input = resolveInput(opts.trace); // a missing trace is an error before any output file is made
+  const bytes = inputBytes(input);
+  // read by each compile that starts from here on (stdin, a pipe: of unknown length, V8's default)
+  if (bytes > 0 && bytes <= SHORT_REPLAY_BYTES) v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${SHORT_REPLAY_INLINE_BUDGET}`);
   if (opts.date !== null) baseDayFor(opts.date, null);
   const stop = new AbortController();
   let failure: string | null = null;

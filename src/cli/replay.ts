@@ -13,6 +13,7 @@ import { decodeFfSet, fileKind, gunzipStream, gzipFailure, requireDecodable } fr
 import { localMidnight } from '../tracer/joiner.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
@@ -245,6 +246,24 @@ export interface ReplayOutcome {
 /** What to do when --json cannot be written. */
 const WRITE_HINT = ': give --json a regular file in a folder you can write (or - for stdout)';
 
+/**
+ * V8 settings for a short replay, one that is over in about a second, most of it before its code is optimised:
+ * - TurboFan's budget for inlining into one optimised function at 200 bytes of bytecode, not 920: the other
+ *   threads compiled big inlined graphs for code that ran little longer (on a 100k-line browser log, 13% fewer
+ *   instructions in all and about 2 MiB less peak memory, the main thread within 1%: callgrind);
+ * - the young generation kept at its first size (semi-spaces of 1 MiB, not grown to 2): 1.5 MiB less peak
+ *   memory for 15 more scavenges, about 2% more on the main thread.
+ * A long replay runs its optimised code long enough for the inlining to pay (a 200k-line make log: 5% more on
+ * the main thread with the budget): it keeps V8's defaults.
+ */
+export const SHORT_REPLAY_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=200 --semi-space-growth-factor=1';
+/** Inputs up to this many bytes (about 170k strace lines) are short replays. */
+export const SHORT_REPLAY_BYTES = 16 * MB;
+
+function inputBytes(input: TraceInput): number {
+  return input.kind === 'file' ? sizeOf(input.path) : input.kind === 'ff' ? input.files.reduce((n, f) => n + sizeOf(f.path), 0) : 0;
+}
+
 /** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
@@ -254,7 +273,10 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   // the report's fold and the graph load only when asked for: --json needs neither (start-up time)
   const report: Report | null = text && !follow ? new (await import('../export/report.js')).Report() : null;
   const provenance = follow ? new Provenance({ pin: follow, maxNodes: 1_000_000 }) : null;
-  resolveInput(opts.trace); // a missing trace is an error before any output file is made
+  const input = resolveInput(opts.trace); // a missing trace is an error before any output file is made
+  const bytes = inputBytes(input);
+  // read by each compile and young-generation resize from here on (stdin, a pipe: of unknown length, defaults)
+  if (bytes > 0 && bytes <= SHORT_REPLAY_BYTES) v8.setFlagsFromString(SHORT_REPLAY_V8_FLAGS);
   if (opts.date !== null) baseDayFor(opts.date, null);
   const stop = new AbortController();
   let failure: string | null = null;

@@ -110,10 +110,10 @@ async function benchReplay(): Promise<Result> {
   };
 }
 
-function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<{ ms: number; out: string; code: number | null }> {
+function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; out: string; code: number | null }> {
   return new Promise((resolve) => {
     const t = performance.now();
-    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: opts.env ?? process.env });
     let out = '';
     c.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
     c.stderr!.resume();
@@ -158,7 +158,7 @@ async function benchLive(): Promise<Result> {
 async function benchLiveMaps(): Promise<string[]> {
   const exe = path.join(tmp, 'maps');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
-  const { straceArgv } = await import('../src/live/strace.js');
+  const { straceArgv, straceEnv } = await import('../src/live/strace.js');
   const own = straceArgv({ pids: [], command: [exe], output: '/dev/null', stderrFd: null, closeFds: [] });
   const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
@@ -171,7 +171,8 @@ async function benchLiveMaps(): Promise<string[]> {
     const s = await time('strace', ['-f', '-yy', '-o', '/dev/null', exe]);
     plain.push(s.ms);
     truth = Number(/maps (\d+)/.exec(s.out)?.[1] ?? 0);
-    argvOnly.push((await time('strace', own)).ms);
+    // strace exactly as fdwatch runs it: its argv and its environment
+    argvOnly.push((await time('strace', own, { env: straceEnv() })).ms);
     const json = path.join(tmp, 'maps.ndjson');
     ours.push((await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe])).ms);
     const maps = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"map"'));

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LiveError } from '../model/errors.js';
-import { straceArgv, straceCommand, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
+import { straceArgv, straceCommand, straceEnv, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 /** The path of a command as the shell would find it on PATH (or as given, with a slash), or null. */
 export function which(cmd: string): string | null {
@@ -91,7 +91,7 @@ export function spawnStrace(o: StraceSpawn): Strace {
   const run = straceCommand(argv, setpriv);
   let child: ChildProcess;
   try {
-    child = spawn(run.file, run.args, { stdio });
+    child = spawn(run.file, run.args, { stdio, env: straceEnv() });
   } finally {
     // strace holds its own copies now: the write end must not stay open here, or the reader never sees EOF
     fs.closeSync(channel.write);

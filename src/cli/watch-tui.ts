@@ -8,7 +8,7 @@ import { formatSummary } from '../export/text.js';
 import type { LiveHandle } from '../live/trace.js';
 import { LiveError } from '../model/errors.js';
 import { startBackend } from './backend.js';
-import type { DashboardHandle } from '../tui/app.js';
+import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, launchEarly, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
 
@@ -42,7 +42,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
     const graph = await liveGraph(opts.dot);
     try {
-      // a launched command starts now, while the trace pipeline and the dashboard load
+      // a launched command starts now, while the trace pipeline loads
       const launched = await launchEarly(opts, commandOutput);
       const started = await startBackend(opts, {
         pids: opts.pids, command: opts.command, commandOutput, ...(launched ? { started: launched } : {}),
@@ -54,7 +54,6 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       });
       live = started.handle;
       const stopLive = live.stop;
-      const { openDashboard } = await import('../tui/app.js');
       dash = openDashboard({ title: `fdwatch ${source}`, json: opts.json, onQuit: () => stopLive() });
       for (const r of early.splice(0)) dash.push(r);
       dash.status({

@@ -3,7 +3,7 @@
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import type { LiveHandle, LiveResult } from '../live/trace.js';
-import { growChannel, spawnStrace, preflightCommand, type Strace } from '../live/launch.js';
+import { spawnStrace, preflightCommand, type Strace } from '../live/launch.js';
 import { askedBackend, type Backend } from './backend.js';
 import { writeFailure } from './output.js';
 import { signalExit } from './signals.js';
@@ -130,14 +130,12 @@ export function endCommand(opts: WatchOptions, live: LiveHandle): void {
 
 /**
  * A command launched under strace starts before the trace pipeline loads (~70 ms of modules): strace and the
- * command run while it does, their trace waiting in the channel, grown first. Undefined: not this case (an attach
+ * command run while it does, their trace waiting in the channel (1 MiB before strace starts). Undefined: not this case (an attach
  * snapshots its processes before strace; eBPF may be chosen).
  */
-export async function launchEarly(opts: WatchOptions, commandOutput: string | null): Promise<Strace | undefined> {
+export function launchEarly(opts: WatchOptions, commandOutput: string | null): Strace | undefined {
   if (!opts.command || opts.command.length === 0 || opts.pids.length > 0 || opts.all) return undefined;
   if (askedBackend(opts.backend, false, true) !== 'strace') return undefined;
   preflightCommand(opts.command);
-  const started = spawnStrace({ pids: [], command: opts.command, commandOutput });
-  await growChannel(started);
-  return started;
+  return spawnStrace({ pids: [], command: opts.command, commandOutput });
 }

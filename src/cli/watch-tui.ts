@@ -43,7 +43,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     const graph = await liveGraph(opts.dot);
     try {
       // a launched command starts now, while the trace pipeline loads
-      const launched = await launchEarly(opts, commandOutput);
+      const launched = launchEarly(opts, commandOutput);
       const started = await startBackend(opts, {
         pids: opts.pids, command: opts.command, commandOutput, ...(launched ? { started: launched } : {}),
         onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },

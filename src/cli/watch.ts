@@ -60,7 +60,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
     process.on('exit', lines.flush);
     try {
       // a launched command starts now, while the trace pipeline loads
-      const started = await launchEarly(opts, null);
+      const started = launchEarly(opts, null);
       const { formatRecord, formatSummary } = await import('../export/text.js');
       const onRecord = (r: FdwatchRecord): void => {
         graph.push(r);

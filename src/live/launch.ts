@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LiveError } from '../model/errors.js';
+import * as native from '../native/index.js';
 import { straceArgv, straceCommand, straceEnv, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
 
 /** The path of a command as the shell would find it on PATH (or as given, with a slash), or null. */
@@ -24,12 +25,14 @@ export function preflightCommand(command: string[] | null): void {
 }
 
 /**
- * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
+ * The trace channel: a pipe from the native calls (loaded before strace starts anyway, to grow it); where they
+ * are unavailable, a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
  * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
  * reads the other end as a libuv stream on the event loop, never in a threadpool read that could block exit.
- * A FIFO rather than a pipe from the native calls: mkfifo costs less before strace starts than loading them.
  */
 function traceChannel(): { read: number; write: number } {
+  const p = native.pipe();
+  if (!native.isUnavailable(p) && !native.isFailed(p)) return { read: p[0], write: p[1] };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
   try {
     const fifo = path.join(dir, 'trace');
@@ -72,6 +75,9 @@ export function spawnStrace(o: StraceSpawn): Strace {
   const stderrFd = o.command ? COMMAND_STDERR_FD : null;
   const argv = straceArgv({ pids: o.pids, command: o.command, output: `/proc/self/fd/${TRACE_FD}`, stderrFd, closeFds: [TRACE_FD] });
   const channel = traceChannel();
+  // the channel holds CHANNEL_BYTES before strace starts: a burst of the trace (a program starting, a slow batch,
+  // fdwatch still loading or stopped) waits there instead of stopping strace and every tracee; else 64 KiB
+  native.setPipeSize(channel.read, CHANNEL_BYTES);
   const stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'pipe', channel.write];
   let outFd: number | null = null;
   try {
@@ -105,9 +111,4 @@ export function spawnStrace(o: StraceSpawn): Strace {
   const onExit = (): void => { if (child.exitCode === null && child.signalCode === null) { try { child.kill('SIGTERM'); } catch { /* gone */ } } };
   process.on('exit', onExit);
   return { child, channel: channel.read, setpriv, exited, dropExitHook: () => process.removeListener('exit', onExit) };
-}
-
-/** The channel at CHANNEL_BYTES now (this loads the native calls): strace need not wait while the rest of fdwatch loads. */
-export async function growChannel(s: Strace): Promise<void> {
-  (await import('../native/index.js')).setPipeSize(s.channel, CHANNEL_BYTES);
 }

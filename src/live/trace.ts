@@ -17,7 +17,7 @@ import { PF_KTHREAD } from '../model/kernel.js';
 import { credsFrom, fileFacts } from './filefacts.js';
 import { untracedReceivers, socketOwner, unixPeer, now, readStatus, statusText, statusBatch, uidOf, comm, PEER_POLL_MS } from './peers.js';
 import { explainStraceError } from './strace.js';
-import { CHANNEL_BYTES, preflightCommand, spawnStrace, type Strace } from './launch.js';
+import { preflightCommand, spawnStrace, type Strace } from './launch.js';
 
 export { LiveError } from '../model/errors.js';
 export { which } from './launch.js';
@@ -423,9 +423,6 @@ export function startLive(opts: LiveOptions): LiveHandle {
   const child = strace.child;
   tracer = child;
   const channel = strace.channel;
-  // once strace runs, the channel grows to CHANNEL_BYTES: a burst of the trace (a program starting, a slow batch)
-  // waits there instead of stopping strace and, with it, every tracee; where it cannot grow, 64 KiB still works
-  native.setPipeSize(channel, CHANNEL_BYTES);
   if (!strace.setpriv) status('setpriv (util-linux) not found: if fdwatch is killed with SIGKILL, strace stays attached');
 
   // strace installs its SIGINT handler just before it attaches (after it started the command): a signal sent

@@ -110,10 +110,10 @@ async function benchReplay(): Promise<Result> {
   };
 }
 
-function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<{ ms: number; out: string; code: number | null }> {
+function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; out: string; code: number | null }> {
   return new Promise((resolve) => {
     const t = performance.now();
-    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: opts.env ?? process.env });
     let out = '';
     c.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
     c.stderr!.resume();
@@ -147,6 +147,7 @@ async function benchLive(): Promise<Result> {
       `  transfers seen ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}; untraced run ${secs(bare.ms)}; median of 3`,
       '  workload: bench/workload.c, 8 processes x 1500 fds passed, 16 ordinary syscalls per pass',
       ...(await benchLiveMaps()),
+      ...(await benchSpawnDelay()),
     ],
   };
 }
@@ -158,7 +159,7 @@ async function benchLive(): Promise<Result> {
 async function benchLiveMaps(): Promise<string[]> {
   const exe = path.join(tmp, 'maps');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
-  const { straceArgv } = await import('../src/live/strace.js');
+  const { straceArgv, straceEnv } = await import('../src/live/strace.js');
   const own = straceArgv({ pids: [], command: [exe], output: '/dev/null', stderrFd: null, closeFds: [] });
   const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
@@ -171,7 +172,8 @@ async function benchLiveMaps(): Promise<string[]> {
     const s = await time('strace', ['-f', '-yy', '-o', '/dev/null', exe]);
     plain.push(s.ms);
     truth = Number(/maps (\d+)/.exec(s.out)?.[1] ?? 0);
-    argvOnly.push((await time('strace', own)).ms);
+    // strace exactly as fdwatch runs it: its argv and its environment
+    argvOnly.push((await time('strace', own, { env: straceEnv() })).ms);
     const json = path.join(tmp, 'maps.ndjson');
     ours.push((await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe])).ms);
     const maps = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"map"'));
@@ -185,6 +187,35 @@ async function benchLiveMaps(): Promise<string[]> {
     `  against strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6)`,
     `  map records ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}, ${enriched} with dev/inode (a mapping and fd gone before it was read has none); untraced run ${secs(bare.ms)}; median of 3`,
     '  workload: bench/maps.c, 4 processes x 4000 mappings, each maps a shared memfd 1000 times',
+  ];
+}
+
+/**
+ * How long a launch waits for fdwatch before strace runs: from the exec of `fdwatch -- /bin/true` to its spawn of
+ * strace, which a `strace` first on PATH notes (the time, then an exec of the real one); against a node that does
+ * nothing but spawn it.
+ */
+async function benchSpawnDelay(): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(tmp, 'spawn-'));
+  const real = execFileSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).trim();
+  const note = path.join(dir, 'spawned');
+  fs.writeFileSync(path.join(dir, 'strace'), `#!/bin/bash\necho "$EPOCHREALTIME" >> ${note}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const env = { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+  const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
+  const delay = async (args: string[]): Promise<number> => {
+    fs.rmSync(note, { force: true });
+    const t = performance.timeOrigin + performance.now();
+    await new Promise<void>((resolve) => spawn(process.execPath, args, { stdio: 'ignore', env }).on('exit', () => resolve()));
+    return Number(fs.readFileSync(note, 'utf8').split('\n')[0]) * 1000 - t;
+  };
+  const ours: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    ours.push(await delay([bin, '--backend', 'strace', '--no-tui', '--json', path.join(dir, 'o.ndjson'), '--', '/bin/true']));
+    bare.push(await delay(['-e', "require('child_process').spawn('strace', ['-V'], { stdio: 'ignore' })"]));
+  }
+  return [
+    `exec to strace spawn: fdwatch -- /bin/true ${median(ours).toFixed(0)} ms, a node that only spawns it ${median(bare).toFixed(0)} ms (fdwatch's own ${(median(ours) - median(bare)).toFixed(0)} ms); median of 9, interleaved`,
   ];
 }
 

@@ -1,19 +1,24 @@
 // The tracer of a live trace: eBPF (bpftrace) or strace, chosen by --backend and --all (docs/bpf.md).
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
-import { startLive, LiveError, type LiveHandle, type LiveOptions, type LiveResult, type LiveStatus } from '../live/trace.js';
-import { bpfUnavailable, startBpf } from '../bpf/session.js';
+import type { LiveHandle, LiveOptions, LiveResult, LiveStatus } from '../live/trace.js';
+import { LiveError } from '../model/errors.js';
 
 export type Backend = 'auto' | 'bpf' | 'strace';
 export const BACKENDS: readonly Backend[] = ['auto', 'bpf', 'strace'];
+
+/** The tracer asked for, before this kernel is asked anything (`auto`: eBPF if it can); see chooseBackend. */
+export function askedBackend(backend: Backend | undefined, all: boolean, launch: boolean): Backend {
+  return backend ?? (all ? 'bpf' : launch ? 'strace' : 'auto');
+}
 
 /**
  * What to trace with, and why: `auto` takes eBPF when this kernel allows it. Unset: auto for an attach (a running
  * daemon must not be stopped at every call), eBPF for --all, strace for a launch (it starts at once, where bpftrace
  * takes seconds to load its probes, and seccomp-bpf keeps a launched command's untraced calls free).
  */
-export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null = bpfUnavailable,
+export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null,
   launch = false): { use: 'bpf' | 'strace'; why: string | null } {
-  const asked = backend ?? (all ? 'bpf' : launch ? 'strace' : 'auto');
+  const asked = askedBackend(backend, all, launch);
   if (all && asked === 'strace') throw new LiveError('--all needs the eBPF backend: drop --backend strace');
   if (asked === 'strace') return { use: 'strace', why: null };
   const missing = unavailable();
@@ -26,11 +31,16 @@ export function chooseBackend(backend: Backend | undefined, all: boolean, unavai
 
 /**
  * Starts the chosen tracer; the summary names it, and `note` (also sent as a status message) says which and why
- * whenever there was a choice.
+ * whenever there was a choice. The eBPF backend's modules load only when it may be used; strace's always do.
  */
-export function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): { handle: LiveHandle; backend: 'bpf' | 'strace'; note: string | null } {
+export async function startBackend(o: { backend?: Backend | undefined; all?: boolean | undefined }, live: LiveOptions): Promise<{ handle: LiveHandle; backend: 'bpf' | 'strace'; note: string | null }> {
   const all = o.all === true;
-  const { use, why } = chooseBackend(o.backend, all, bpfUnavailable, live.command !== null && live.command.length > 0);
+  const launch = live.command !== null && live.command.length > 0;
+  const [bpfModule, { startLive }] = await Promise.all([
+    askedBackend(o.backend, all, launch) === 'strace' ? null : import('../bpf/session.js'),
+    import('../live/trace.js'),
+  ]);
+  const { use, why } = chooseBackend(o.backend, all, bpfModule?.bpfUnavailable ?? (() => null), launch);
   // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
   const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` +
     (use === 'bpf' ? '; starting: bpftrace compiles and loads its probes' : '');
@@ -41,7 +51,7 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
   const onRecord = recordAs(use);
   // said once the tracer took its arguments: a process that cannot be watched is the one line, not after the note
   const say = (): void => { if (note !== null) live.onStatus?.({ strace: 'starting', traced: 0, events: 0, commandExit: null, message: note }); };
-  if (use === 'strace') {
+  if (use === 'strace' || bpfModule === null) {
     const handle = startLive({ ...live, onRecord });
     say();
     return { handle, backend: use, note };
@@ -62,7 +72,8 @@ export function startBackend(o: { backend?: Backend | undefined; all?: boolean |
     if (s.strace === 'tracing') probesLive = true;
     live.onStatus?.(s);
   };
-  const bpf = startBpf({
+  if (live.started) throw new Error('startBackend: strace was started for an eBPF trace');
+  const bpf = bpfModule.startBpf({
     pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus,
     ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
   });

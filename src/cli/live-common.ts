@@ -3,11 +3,10 @@
 import type { FdwatchRecord } from '../model/records.js';
 import { openNdjson, type RecordWriter } from '../export/ndjson.js';
 import type { LiveHandle, LiveResult } from '../live/trace.js';
-import type { Backend } from './backend.js';
+import { spawnStrace, preflightCommand, type Strace } from '../live/launch.js';
+import { askedBackend, type Backend } from './backend.js';
 import { writeFailure } from './output.js';
 import { signalExit } from './signals.js';
-import { DotGraph } from '../export/dot.js';
-import { writeGraph } from './graph.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -109,8 +108,9 @@ export function lineBatch(write: (text: string) => void): { add: (line: string) 
 }
 
 /** `--dot`: every record goes into the graph, which is written (and drawn) once the trace has ended. */
-export function liveGraph(dot: string | null | undefined): { push: (r: FdwatchRecord) => void; finish: (title: string) => void } {
+export async function liveGraph(dot: string | null | undefined): Promise<{ push: (r: FdwatchRecord) => void; finish: (title: string) => void }> {
   if (dot === null || dot === undefined) return { push: () => {}, finish: () => {} };
+  const [{ DotGraph }, { writeGraph }] = await Promise.all([import('../export/dot.js'), import('./graph.js')]);
   const graph = new DotGraph();
   return {
     push: (r) => graph.push(r),
@@ -127,3 +127,15 @@ export function endCommand(opts: WatchOptions, live: LiveHandle): void {
   if (opts.killCommand && cmd !== null) { try { process.kill(cmd, 'SIGTERM'); } catch { /* already gone */ } }
 }
 
+
+/**
+ * A command launched under strace starts before the trace pipeline loads (~70 ms of modules): strace and the
+ * command run while it does, their trace waiting in the channel (1 MiB before strace starts). Undefined: not this case (an attach
+ * snapshots its processes before strace; eBPF may be chosen).
+ */
+export function launchEarly(opts: WatchOptions, commandOutput: string | null): Strace | undefined {
+  if (!opts.command || opts.command.length === 0 || opts.pids.length > 0 || opts.all) return undefined;
+  if (askedBackend(opts.backend, false, true) !== 'strace') return undefined;
+  preflightCommand(opts.command);
+  return spawnStrace({ pids: [], command: opts.command, commandOutput });
+}

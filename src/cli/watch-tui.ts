@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FdwatchRecord } from '../model/records.js';
 import { formatSummary } from '../export/text.js';
-import { LiveError, type LiveHandle } from '../live/trace.js';
+import type { LiveHandle } from '../live/trace.js';
+import { LiveError } from '../model/errors.js';
 import { startBackend } from './backend.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
-import { endCommand, exitCodeOf, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+import { endCommand, exitCodeOf, launchEarly, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
@@ -39,10 +40,12 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
     // the attach snapshot's records come out inside startLive, before the dashboard exists: held until it does
     const early: FdwatchRecord[] = [];
     const pass = recordFilter(opts.only); // --only narrows the JSON; the dashboard shows everything
-    const graph = liveGraph(opts.dot);
+    const graph = await liveGraph(opts.dot);
     try {
-      const started = startBackend(opts, {
-        pids: opts.pids, command: opts.command, commandOutput,
+      // a launched command starts now, while the trace pipeline loads
+      const launched = launchEarly(opts, commandOutput);
+      const started = await startBackend(opts, {
+        pids: opts.pids, command: opts.command, commandOutput, ...(launched ? { started: launched } : {}),
         onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),

@@ -1,22 +1,20 @@
 // `fdwatch <pid>...` / `fdwatch -- command`: live tracing to readable lines, NDJSON, or the dashboard.
 import type { FdwatchRecord } from '../model/records.js';
 import { escapeControl as esc } from '../model/escape.js';
-import { formatRecord, formatSummary } from '../export/text.js';
-import { LiveError, type LiveHandle } from '../live/trace.js';
+import type { LiveHandle } from '../live/trace.js';
 import { startBackend } from './backend.js';
 import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
-import { endCommand, exitCodeOf, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
-
-import { choose } from '../live/select.js';
-import { UsageError } from '../model/errors.js';
+import { endCommand, exitCodeOf, launchEarly, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
+import { LiveError, UsageError } from '../model/errors.js';
 
 export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
 /** Resolves names, paths, ports and --tree to pids, and says what it chose. */
-function resolve(opts: WatchOptions): void {
+async function resolve(opts: WatchOptions): Promise<void> {
   const sel = { pids: opts.pids, names: opts.names ?? [], paths: opts.paths ?? [], ports: opts.ports ?? [], tree: opts.tree ?? false };
   if (sel.names.length + sel.paths.length + sel.ports.length === 0 && !sel.tree) return;
+  const { choose } = await import('../live/select.js');
   if (sel.names.length > 0 && sel.pids.length === 0 && sel.paths.length + sel.ports.length === 0 && !opts.command && !sel.tree) {
     // one word that names no running process is more likely a mistyped command
     const any = sel.names.some((n) => { try { choose({ ...sel, names: [n] }); return true; } catch { return false; } });
@@ -28,7 +26,7 @@ function resolve(opts: WatchOptions): void {
 }
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
-  resolve(opts);
+  await resolve(opts);
   if (!opts.all && opts.pids.length === 0 && (!opts.command || opts.command.length === 0)) {
     throw new LiveError('name a process id or a command: fdwatch PID... or fdwatch -- COMMAND (or --all)');
   }
@@ -58,23 +56,26 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     const { writer, close } = liveJson(opts.json, fail);
     const pass = recordFilter(opts.only);
-    const graph = liveGraph(opts.dot);
-    const onRecord = (r: FdwatchRecord): void => {
-      graph.push(r);
-      if (pass && !pass(r)) return;
-      writer?.write(r);
-      if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
-        const line = formatRecord(r);
-        if (line !== null) lines.add(line);
-      }
-    };
+    const graph = await liveGraph(opts.dot);
     process.on('exit', lines.flush);
     try {
-      live = startBackend(opts, {
-        pids: opts.pids, command: opts.command, onRecord,
+      // a launched command starts now, while the trace pipeline loads
+      const started = launchEarly(opts, null);
+      const { formatRecord, formatSummary } = await import('../export/text.js');
+      const onRecord = (r: FdwatchRecord): void => {
+        graph.push(r);
+        if (pass && !pass(r)) return;
+        writer?.write(r);
+        if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
+          const line = formatRecord(r);
+          if (line !== null) lines.add(line);
+        }
+      };
+      live = (await startBackend(opts, {
+        pids: opts.pids, command: opts.command, onRecord, ...(started ? { started } : {}),
         // it names comms; after the lines before it, as they happened
         onStatus: (s) => { if (s.message) { lines.flush(); process.stderr.write(`fdwatch: ${esc(s.message)}\n`); } },
-      }).handle;
+      })).handle;
       if (signals.first) void live.stop();
       if (failure) void live.stop();
       const r = await live.done;

@@ -1,10 +1,8 @@
 // Live tracing (I/O edge): checks, attach snapshot, strace over a trace channel, the pure pipeline, enrichment
 // from /proc and the kernel (tid -> tgid, peers of one-sided transfers, kcmp), and a clean stop.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { LineSplitter, type ReadResult } from '../tracer/read.js';
@@ -18,9 +16,11 @@ import { LiveError } from '../model/errors.js';
 import { PF_KTHREAD } from '../model/kernel.js';
 import { credsFrom, fileFacts } from './filefacts.js';
 import { untracedReceivers, socketOwner, unixPeer, now, readStatus, statusText, statusBatch, uidOf, comm, PEER_POLL_MS } from './peers.js';
-import { straceArgv, straceCommand, explainStraceError, TRACE_FD, COMMAND_STDERR_FD } from './strace.js';
+import { explainStraceError } from './strace.js';
+import { preflightCommand, spawnStrace, type Strace } from './launch.js';
 
 export { LiveError } from '../model/errors.js';
+export { which } from './launch.js';
 
 export type StraceState = 'starting' | 'tracing' | 'detaching' | 'ended';
 
@@ -43,6 +43,8 @@ export interface LiveOptions {
   stopTimeout?: number;
   /** the launched command's stdout and stderr go to this file, its stdin is /dev/null (under the dashboard) */
   commandOutput?: string | null;
+  /** strace already started for `command` (spawnStrace), while fdwatch loaded; never with `pids`, whose snapshot comes first */
+  started?: Strace;
 }
 
 export interface LiveResult {
@@ -66,16 +68,6 @@ export interface LiveHandle {
   /** the launched command's pid, once the trace has shown it */
   commandPid(): number | null;
   done: Promise<LiveResult>;
-}
-
-/** The path of a command as the shell would find it on PATH (or as given, with a slash), or null. */
-export function which(cmd: string): string | null {
-  if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return null;
 }
 
 const proc = new ProcReader('/proc');
@@ -138,8 +130,7 @@ export function attachFailure(stderr: string): string | null {
 
 /** Everything that can be told before strace runs, each as one line with what to do. */
 export function preflight(pids: number[], command: string[] | null): void {
-  if (!which('strace')) throw new LiveError('strace is not installed: install the strace package (apt-get install strace)');
-  if (command && command.length > 0 && !which(command[0]!)) throw new LiveError(`command not found: ${command[0]}`);
+  preflightCommand(command);
   const me = process.getuid?.() ?? 0;
   let scope = 0;
   try { scope = Number(fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()); } catch { scope = 0; }
@@ -247,8 +238,6 @@ function threadsOf(pid: number): number[] {
 const GROWTH_SAMPLE_MS = 1000;
 const GROWTH_MAX_PIDS = 1024;
 
-/** What the trace channel holds before strace waits on fdwatch: 1 MiB (pipe-max-size's default), not 64 KiB. */
-export const CHANNEL_BYTES = 1 << 20;
 /** One read of the trace channel: the event loop turns between reads (timers, signals). */
 const READ_BYTES = 1 << 16;
 /**
@@ -259,26 +248,6 @@ const READ_BYTES = 1 << 16;
  */
 const GATHER_MS = 25;
 const GATHER_BELOW = READ_BYTES / 2;
-
-/**
- * The trace channel: a FIFO opened at both ends (non-blocking, so neither open waits) and unlinked at once, so
- * nothing is left on disk however fdwatch ends. strace inherits the write end and opens /proc/self/fd/N; fdwatch
- * reads the other end as a libuv stream on the event loop, never in a threadpool read that could block exit.
- * A FIFO rather than a pipe from the native calls: mkfifo costs less before strace starts than loading them.
- */
-function traceChannel(): { read: number; write: number } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-'));
-  try {
-    const fifo = path.join(dir, 'trace');
-    const mk = spawnSync('mkfifo', ['-m', '600', fifo], { encoding: 'utf8' });
-    if (mk.status !== 0) throw new LiveError(`cannot create a FIFO in ${dir}: ${(mk.stderr || mk.error?.message || '').trim()}`);
-    const read = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const write = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    return { read, write };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * Reads the trace channel into one reused buffer (no Buffer and no stream event per read) and cuts it into lines;
@@ -339,8 +308,8 @@ function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, m
 }
 
 export function startLive(opts: LiveOptions): LiveHandle {
-  preflight(opts.pids, opts.command);
-  const setpriv = which('setpriv');
+  if (opts.started && opts.pids.length > 0) throw new Error('startLive: strace started before the snapshot of the processes it attaches');
+  if (!opts.started) preflight(opts.pids, opts.command);
 
   let events = 0;
   let state: StraceState = 'starting';
@@ -378,12 +347,13 @@ export function startLive(opts: LiveOptions): LiveHandle {
     }
   };
 
+  let tracer: ChildProcess | null = null;
   // Sends to sockets no traced process receives from: who holds the receiving socket, what the kernel still queues
   const receivers = untracedReceivers({
     queued: () => session.queued(),
     apply: (op) => session.apply(op),
     // strace traces it now (its calls may still be on their way through the trace), or the trace knows it
-    traced: (pid) => session.isRunning(pid) || (child.pid !== undefined && readStatus(pid)?.tracerPid === child.pid),
+    traced: (pid) => session.isRunning(pid) || (tracer?.pid !== undefined && readStatus(pid)?.tracerPid === tracer.pid),
     status: (m) => status(m),
   });
 
@@ -448,32 +418,12 @@ export function startLive(opts: LiveOptions): LiveHandle {
   for (const p of seeded) for (const f of p.fds) if (f.socket?.peer != null) peerInodes.add(f.socket.peer);
   receivers.seed(peerInodes, new Set(opts.pids));
 
-  const stderrFd = opts.command ? COMMAND_STDERR_FD : null;
-  const argv = straceArgv({ pids: opts.pids, command: opts.command, output: `/proc/self/fd/${TRACE_FD}`, stderrFd, closeFds: [TRACE_FD] });
-  const channel = traceChannel();
-  const stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'pipe', channel.write];
-  let outFd: number | null = null;
-  if (opts.command && opts.commandOutput) {
-    outFd = fs.openSync(opts.commandOutput, 'a');
-    stdio[0] = 'ignore';
-    stdio[1] = outFd;
-    stdio.push(outFd);
-  } else if (stderrFd !== null) {
-    stdio.push(2);
-  }
-  const run = straceCommand(argv, setpriv);
-  let child: ChildProcess;
-  try {
-    child = spawn(run.file, run.args, { stdio });
-  } finally {
-    // strace holds its own copies now: the write end must not stay open here, or the reader never sees EOF
-    fs.closeSync(channel.write);
-    if (outFd !== null) fs.closeSync(outFd);
-  }
-  // once strace runs, the channel grows to CHANNEL_BYTES: a burst of the trace (a program starting, a slow batch)
-  // waits there instead of stopping strace and, with it, every tracee; where it cannot grow, 64 KiB still works
-  native.setPipeSize(channel.read, CHANNEL_BYTES);
-  if (!setpriv) status('setpriv (util-linux) not found: if fdwatch is killed with SIGKILL, strace stays attached');
+  const strace = opts.started ?? spawnStrace({ pids: opts.pids, command: opts.command, commandOutput: opts.commandOutput });
+  strace.dropExitHook();
+  const child = strace.child;
+  tracer = child;
+  const channel = strace.channel;
+  if (!strace.setpriv) status('setpriv (util-linux) not found: if fdwatch is killed with SIGKILL, strace stays attached');
 
   // strace installs its SIGINT handler just before it attaches (after it started the command): a signal sent
   // earlier kills it, which could leave a just-started command stopped. The first sign of life says it is in.
@@ -505,7 +455,7 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
-  const channelReader = readChannel(channel.read, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
+  const channelReader = readChannel(channel, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
     events++;
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
@@ -519,12 +469,8 @@ export function startLive(opts: LiveOptions): LiveHandle {
   peerTimer.unref();
   const growthTimer = sampleFdGrowth(() => session.runningPids(GROWTH_MAX_PIDS), (pid, n, ts) => session.fdCount(pid, n, ts));
 
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    // strace wrote its last: the rest of the channel is read at once
-    child.on('exit', (code, signal) => { channelReader.drain(); resolve({ code, signal }); });
-    // a failed exec closes the child's copy of the write end too: the channel reads EOF and the reading ends
-    child.on('error', () => resolve({ code: 127, signal: null }));
-  });
+  // strace wrote its last: the rest of the channel is read at once
+  const exited = strace.exited.then((x) => { channelReader.drain(); return x; });
 
   // fdwatch ending some other way (process.exit after a second signal, an uncaught error): strace goes too;
   // kill -9 and crashes of Node itself are covered by the parent-death signal

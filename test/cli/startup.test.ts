@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root } from '../paths.js';
@@ -56,6 +58,54 @@ test('--help lists the commands; snapshot errors are one line', () => {
   assert.match(h.out, /^  snapshot /m);
   const bad = spawnSync(process.execPath, [path.join(root, 'bin', 'fdwatch.js'), 'snapshot', '99999999'], { encoding: 'utf8' });
   assert.equal([bad.status, bad.stderr], [1, 'fdwatch: no such process: 99999999\n']);
+});
+
+// Logs, in order, every module node loads (a loader hook) and every process fdwatch spawns (child_process.spawn,
+// wrapped before fdwatch imports it)
+const LOAD_HOOK = [
+  "import fs from 'node:fs';",
+  'export async function load(url, context, next) {',
+  "  fs.appendFileSync(process.env.FDWATCH_ORDER_LOG, `load ${url}\\n`);",
+  '  return next(url, context);',
+  '}',
+].join('\n');
+const orderHook = (loadHook: string): string => [
+  "import { register, syncBuiltinESMExports } from 'node:module';",
+  "import cp from 'node:child_process';",
+  "import fs from 'node:fs';",
+  `register(${JSON.stringify(pathToFileURL(loadHook).href)});`,
+  'const spawn = cp.spawn;',
+  "cp.spawn = function (file, args, ...rest) { fs.appendFileSync(process.env.FDWATCH_ORDER_LOG, `spawn ${file} ${(args ?? []).join(' ')}\\n`); return spawn.call(this, file, args, ...rest); };",
+  'syncBuiltinESMExports();',
+].join('\n');
+
+test('fdwatch -- CMD starts strace before it loads the trace pipeline, and never loads the eBPF backend for strace', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-startup-'));
+  try {
+    const loadHook = path.join(dir, 'load.mjs');
+    fs.writeFileSync(loadHook, LOAD_HOOK);
+    const hook = path.join(dir, 'order.mjs');
+    fs.writeFileSync(hook, orderHook(loadHook));
+    const log = path.join(dir, 'order.log');
+    const json = path.join(dir, 'out.ndjson');
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, path.join(root, 'bin', 'fdwatch.js'),
+      '--backend', 'strace', '--no-tui', '--json', json, '--', '/bin/true'], { encoding: 'utf8', env: { ...process.env, FDWATCH_ORDER_LOG: log } });
+    assert.is(r.status, 0, r.stderr);
+    const order = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const strace = order.findIndex((l) => /^spawn \S*(setpriv|strace) /.test(l));
+    const pipeline = order.findIndex((l) => /^load \S*\/dist\/src\/(correlate|tracer)\//.test(l));
+    assert.ok(strace >= 0, `strace was spawned: ${order.join('\n')}`);
+    assert.ok(pipeline >= 0, 'the pipeline was loaded');
+    assert.ok(strace < pipeline, `strace spawned at ${strace}, the pipeline loaded from ${pipeline}:\n${order.slice(0, pipeline + 1).join('\n')}`);
+    assert.equal(order.filter((l) => l.includes('/dist/src/bpf/')), [], 'no eBPF module');
+    // and the trace is whole: the command's exec and exit, and the summary
+    const recs = fs.readFileSync(json, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; event?: string; path?: string });
+    assert.ok(recs.some((x) => x.type === 'process' && x.event === 'exec' && x.path === '/bin/true'), 'the exec of /bin/true');
+    assert.ok(recs.some((x) => x.type === 'process' && x.event === 'exit'), 'its exit');
+    assert.is(recs[recs.length - 1]!.type, 'summary');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -1,7 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { straceArgv, straceCommand, explainStraceError } from '../../src/live/strace.js';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { straceArgv, straceCommand, straceEnv, explainStraceError, STRACE_TZ } from '../../src/live/strace.js';
 import { runTrace } from '../helpers.js';
+import { BIN, tmp } from './run.js';
 
 test('strace argv: follow, decorate, epoch times, detachable, targeted, FIFO output', () => {
   const a = straceArgv({ pids: [12, 34], command: null, output: '/tmp/x/trace', stderrFd: null });
@@ -41,6 +45,37 @@ test('strace complaints become one line with what to do', () => {
   assert.match(explainStraceError('strace: attach: ptrace(PTRACE_SEIZE, 77): No such process\n')!, /process 77 exited before/);
   assert.match(explainStraceError("strace: Can't stat '/nope': No such file or directory\n")!, /command not found: \/nope/);
   assert.is(explainStraceError('strace: Process 5 attached\nstrace: Process 5 detached\n'), null);
+});
+
+test('strace gets a TZ when the user has none (glibc stats /etc/localtime per timestamp without), the command does not', () => {
+  assert.is(straceEnv({ PATH: '/bin' })['TZ'], STRACE_TZ);
+  assert.is(straceEnv({ TZ: 'Europe/Paris' })['TZ'], 'Europe/Paris');
+  const without = straceArgv({ pids: [], command: ['./server'], output: '/f', stderrFd: 4, env: {} });
+  assert.equal(without.slice(without.indexOf('-E'), without.indexOf('-E') + 2), ['-E', 'TZ']);
+  assert.ok(without.indexOf('-E') < without.indexOf('--'), 'an option of strace');
+  assert.not.ok(straceArgv({ pids: [], command: ['./server'], output: '/f', stderrFd: 4, env: { TZ: 'UTC' } }).includes('-E'), 'the user\'s TZ is left alone');
+  assert.not.ok(straceArgv({ pids: [1], command: null, output: '/f', stderrFd: null, env: {} }).includes('-E'), 'no command, no -E');
+});
+
+test('a launched command sees the user\'s environment: no TZ when it had none, its own TZ when it had one', () => {
+  // the command says its TZ and the TZ of its tracer (strace), from /proc
+  const prog = path.join(tmp, 'tz.py');
+  fs.writeFileSync(prog, [
+    'import json, os',
+    "tracer = [l.split()[1] for l in open('/proc/self/status') if l.startswith('TracerPid:')][0]",
+    "env = dict(e.split('=', 1) for e in open(f'/proc/{tracer}/environ').read().split('\\0') if '=' in e)",
+    "print(json.dumps({'own': os.environ.get('TZ'), 'strace': env.get('TZ')}))",
+  ].join('\n'));
+  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const run = (tz: string | undefined): { own: string | null; strace: string | null } => {
+    const env = { ...process.env };
+    if (tz === undefined) delete env['TZ']; else env['TZ'] = tz;
+    const r = spawnSync(process.execPath, [BIN, '--backend', 'strace', '--no-tui', '--only', 'alert', '--', py, prog], { cwd: tmp, env, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { own: string | null; strace: string | null };
+  };
+  assert.equal(run(undefined), { own: null, strace: STRACE_TZ });
+  assert.equal(run('Europe/Paris'), { own: 'Europe/Paris', strace: 'Europe/Paris' });
 });
 
 test('long runs stay bounded: exited processes are pruned, live ones kept', () => {

@@ -201,8 +201,13 @@ export class BpfParser {
   private sorted = true;
   private seq = 0;
   private releasedNs = -Infinity;
-  /** dentry -> [parent, name, kernel time] from D lines (name null: cut by STRLEN or unreadable) */
-  private readonly dentries = new Map<string, [string, string | null, number]>();
+  /** dentry -> [parent, name, kernel time, what it was before] from D lines (name null: cut by STRLEN or
+   * unreadable): a dentry freed and reused while events that named it still wait is looked up as it was then */
+  private readonly dentries = new Map<string, DentryName>();
+  /** kernel time of the event being handled: the dentry names it is joined from are those of that moment */
+  private atNs = Infinity;
+  /** the last walk took an older name of a dentry (its answer is not the path now: not cached) */
+  private usedOlder = false;
   /** joined paths by dentry (with the mount root and mount they were joined under): valid until a D line changes
    * a dentry already known */
   private readonly paths = new Map<string, { mntRoot: string; mntId: number; path: string }>();
@@ -416,7 +421,7 @@ export class BpfParser {
           if (known[0] === f[4] && known[1] === name) { known[2] = ns; return; }
           this.paths.clear();
         }
-        this.dentries.set(f[3]!, [f[4]!, name, ns]);
+        this.dentries.set(f[3]!, [f[4]!, name, ns, known ? olderNames(known) : null]);
         return;
       }
       case 'F': {
@@ -552,6 +557,7 @@ export class BpfParser {
   /** A path the dentry names cannot reach yet is asked of /proc now, while the fd likely still exists. */
   private resolveEarly(ev: Extract<Ev, { t: 'E' }>, pid: number): void {
     if (!this.opts.resolveFd) return;
+    this.atNs = Infinity;
     if (ev.desc) this.resolveOne(ev.desc, pid);
     const receive = ev.spec.family === 'recvmsg' || ev.spec.family === 'recvmmsg';
     for (const d of ev.g.f) {
@@ -569,6 +575,7 @@ export class BpfParser {
   // ------------------------------------------------------------------ release: events -> ops
 
   private release(p: Pending): void {
+    this.atNs = p.ns;
     const ts = this.opts.clock ? this.opts.clock(p.ns) : null;
     const base = { tid: p.tid, ts, line: p.line, comm: null };
     if (p.euid !== null && this.euids.get(p.tgid) !== p.euid) {
@@ -716,7 +723,7 @@ export class BpfParser {
       // strace -yy's words for a pidfd: pid:N
       case MAGIC.PIDFS: return d.aux > 0 ? { ...plainTarget(`pid:${d.aux}`, 'anon'), pid: d.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
       case MAGIC.ANON_INODE_FS: {
-        const name = this.dentries.get(d.dentry)?.[1];
+        const name = this.nameAt(d.dentry)?.[1];
         if (name) return plainTarget(name.startsWith('[') || name === 'inotify' ? `anon_inode:${name}` : `anon_inode:[${name}]`, 'anon');
         return plainTarget(spec?.target && !spec.target.includes('%s') ? spec.target : 'anon_inode:?', 'anon');
       }
@@ -751,9 +758,10 @@ export class BpfParser {
     // keyed by the dentry alone (no string to build per lookup): a bind mount of it replaces the entry
     const hit = this.paths.get(d.dentry);
     if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) return hit.path;
+    this.usedOlder = false;
     const p = this.walkPath(d, pid);
-    // a missing name may still arrive (another CPU's D line): only answers are kept
-    if (p !== null) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(d.dentry, { mntRoot: d.mntRoot, mntId: d.mntId, path: p }); }
+    // a missing name may still arrive (another CPU's D line): only answers are kept, and only the path as it is now
+    if (p !== null && !this.usedOlder) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(d.dentry, { mntRoot: d.mntRoot, mntId: d.mntId, path: p }); }
     return p;
   }
 
@@ -762,7 +770,7 @@ export class BpfParser {
     let cur = d.dentry;
     for (let i = 0; i < 256; i++) {
       if (cur === d.mntRoot) break;
-      const e = this.dentries.get(cur);
+      const e = this.nameAt(cur);
       if (!e) return null;
       const [parent, name] = e;
       if (name === null) return null;
@@ -781,12 +789,19 @@ export class BpfParser {
     return mp === '/' ? '/' + rel : `${mp}/${rel}`;
   }
 
+  /** A dentry's name as it was when the event being handled happened (the oldest known, if all came later). */
+  private nameAt(dentry: string): DentryName | undefined {
+    let e = this.dentries.get(dentry);
+    while (e !== undefined && e[2] > this.atNs && e[3] !== null) { e = e[3]; this.usedOlder = true; }
+    return e;
+  }
+
   /** As much of the path as the names tell, marked as a tail: `.../dir/name`. */
   private tail(d: Desc): string {
     const parts: string[] = [];
     let cur = d.dentry;
     for (let i = 0; i < 256; i++) {
-      const e = this.dentries.get(cur);
+      const e = this.nameAt(cur);
       if (!e || e[1] === null || cur === d.mntRoot || e[1] === '/') break;
       parts.push(e[1]);
       if (e[0] === cur) break;
@@ -794,6 +809,17 @@ export class BpfParser {
     }
     return parts.length > 0 ? '.../' + parts.reverse().join('/') : `.../inode ${d.ino}`;
   }
+}
+
+/** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */
+type DentryName = [parent: string, name: string | null, ns: number, older: DentryName | null];
+
+/** The names a dentry had, the newest NAME_VERSIONS of them: an event waits in the window a few hundred ms at most. */
+const NAME_VERSIONS = 4;
+function olderNames(e: DentryName): DentryName {
+  let n = 1;
+  for (let x: DentryName = e; x[3] !== null; x = x[3]) if (++n >= NAME_VERSIONS) { x[3] = null; break; }
+  return e;
 }
 
 function hasPath(magic: number): boolean {

@@ -271,6 +271,28 @@ test('ordered output: a heartbeat waiting on a line bpftrace lost stops waiting 
   assert.is(p.stats.lostEvents, 1);
 });
 
+test('a dentry freed and reused while an event that named it waits: the event gets the name it had then', () => {
+  const out: FdOp[] = [];
+  const p = new BpfParser((op) => out.push(op), { windowNs: 100, mountPoint });
+  const memfd = '3\tffff1\t42\t1021994\t100777\t0\t0\tffffa0\tffffd0\t1\t0\t0\t0\t0';
+  p.push('1000\tD\t7\tffffd0\tffffa0\t19\tmemfd:fdwatch-memfd');
+  p.push(`1000\tE\t7\t7\t0\ttracepoint:syscalls:sys_exit_memfd_create\t3\t${memfd}`);
+  // the memfd is gone, and /proc/31901/cgroup's dentry takes its memory, before the memfd's event is handled
+  p.push('1040\tD\t8\tffffd0\tffffe0\t6\tcgroup');
+  p.push('1040\tD\t8\tffffe0\tffffe1\t5\t31901');
+  p.end();
+  const open = out.find((o) => o.op === 'open');
+  assert.is(open?.op === 'open' && open.target.target, '/memfd:fdwatch-memfd (deleted)');
+  // a later event naming that dentry gets its name now
+  const q = new BpfParser((op) => out.push(op), { windowNs: 100, mountPoint });
+  q.push('1000\tD\t7\tffffd0\tffffa0\t19\tmemfd:fdwatch-memfd');
+  q.push('1040\tD\t8\tffffd0\tffffa0\t6\tcgroup');
+  q.push(`1050\tE\t7\t7\t0\ttracepoint:syscalls:sys_exit_memfd_create\t3\t${memfd}`);
+  q.end();
+  const later = out.filter((o) => o.op === 'open')[1];
+  assert.is(later?.op === 'open' && later.target.target, 'cgroup (deleted)');
+});
+
 test('malformed lines and lost events are counted, never fatal; bpftrace\'s own messages are not errors', () => {
   const input = [
     'Attaching 53 probes...',

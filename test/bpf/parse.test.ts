@@ -248,8 +248,17 @@ test('ordered output: an event leaves only once every CPU\'s ring is read as far
   assert.is(p.completeNs, 3000);
   p.push('3600\tE\t10\t10\t0\ttracepoint:syscalls:sys_enter_close\t3\tffff10');
   assert.is(p.stats.malformed, 1);
+  // a heartbeat of more than 16 CPUs comes in several W lines: CPU 19 waits in the second
+  p.push('5000\tW\t0\t2\t1');
+  p.push('5000\tW\t16\t0\t0\t0\t1');
+  p.push(`5000\tT\t${' '.repeat(20)}`);
+  p.flush(1e9);
+  assert.is(p.completeNs, 3000, 'CPU 19 has not been read that far');
+  p.push(taggedClose(4500, 11, 19, 1));
+  p.flush(1e9);
+  assert.is(p.completeNs, 5000);
   p.end();
-  assert.equal(closes(), [8, 7, 9]);
+  assert.equal(closes(), [8, 7, 9, 11]);
 });
 
 test('ordered output: a heartbeat waiting on a line bpftrace lost stops waiting once the ring has been idle a second', () => {

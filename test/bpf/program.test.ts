@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bpfProgram, parseFormat, probeNames, programEnv, SENTINEL_PGRP, type ProgramOptions } from '../../src/bpf/program.js';
+import { possibleCpus } from '../../src/bpf/session.js';
 import { root } from '../paths.js';
 
 /** sys_enter_* argument names recorded from this machine kind's tracefs (fixtures/bpf/tracepoints.txt) */
@@ -68,6 +69,16 @@ test('program: the fd-lifecycle set from the syscall table, exits doing the work
   // bpf(2) is left out (only some of its commands return an fd), and so are calls that change no fd table
   assert.not.ok(names.some((n) => /sys_(enter|exit)_(bpf|write|read|connect|bind|getuid|munmap)$/.test(n)));
   assert.is(names.length, new Set(names).size, 'each tracepoint once');
+});
+
+test('heartbeat: a W line per 16 CPUs up to the possible ones, then the padded T line; group ends carry count << 16 | cpu', () => {
+  const text = bpfProgram(base({ cpus: 20 }));
+  const beat = /interval:ms:\d+ \{([^}]*)\}/.exec(text)![1]!;
+  const w = [...beat.matchAll(/printf\("%llu\\tW\\t%d((?:\\t%llu)+)\\n", \$ts, (\d+),/g)].map((m) => [Number(m[2]), m[1]!.split('%llu').length - 1]);
+  assert.equal(w, [[0, 16], [16, 4]]);
+  assert.ok(beat.indexOf('\\tT\\t') > beat.lastIndexOf('\\tW\\t'), 'the T line comes after the W lines');
+  assert.match(text, /@sq\[cpu\] = @sq\[cpu\] \+ 1;\n\s*printf\("%llu\\tQ\\t[^"]*\\t%llu\\n", [^;]*\(@sq\[cpu\] << 16\) \| cpu\);/);
+  assert.equal([possibleCpus('0-1\n'), possibleCpus('0'), possibleCpus('0-3,8-11'), possibleCpus('garbage')], [2, 1, 12, 1024]);
 });
 
 test('program: follow mode filters by the followed thread groups, fork adds children, a group exit removes them', () => {

@@ -172,9 +172,14 @@ interface Access {
 
 /** x86-64: the task's saved user registers (the arguments stay in them until the call returns). */
 function regsPrelude(regs: NonNullable<ProgramOptions['regs']>): string {
-  // the top of the kernel stack in 16-byte steps (struct hlist_node), less one pt_regs: no integer cast
+  return `  $r = ${savedRegs(regs, 'curtask')};`;
+}
+
+/** A task's saved user registers: the top of its kernel stack in 16-byte steps (struct hlist_node), less one
+ * pt_regs (pointer arithmetic: no integer cast). */
+function savedRegs(regs: NonNullable<ProgramOptions['regs']>, task: string): string {
   if (regs.threadSize % 16 !== 0) throw new RangeError(`thread size ${regs.threadSize} is not a multiple of 16`);
-  return `  $r = (struct pt_regs *)((struct hlist_node *)curtask->stack + ${int(regs.threadSize / 16)}) - 1;`;
+  return `(struct pt_regs *)((struct hlist_node *)${task}->stack + ${int(regs.threadSize / 16)}) - 1`;
 }
 
 interface Probe {
@@ -469,7 +474,7 @@ function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
     '      $ce = (*($fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
   ];
   if (d.lean) {
-    s.splice(4, 4, '      $ino = (uint64)((struct file *)$f)->f_inode->i_ino;');
+    s.splice(4, 4, '      $ino = $f->f_inode->i_ino;');
     s.push('    }');
     return [...s, ...descLines(role, d)].join('\n');
   }
@@ -619,7 +624,6 @@ const EXEC_NAME_WORDS = 520;
  * kernel-made task (io_uring worker) has sp and ip 0.
  */
 function findChild(regs: NonNullable<ProgramOptions['regs']>, l: KernelLayout): string[] {
-  const sizeRegs = `${int(regs.threadSize)} - sizeof(struct pt_regs)`;
   return [
     '  $sp = (uint64)0;',
     `  if ($nr == ${X64_CLONE.clone}) { $sp = $r->si; }`,
@@ -634,7 +638,7 @@ function findChild(regs: NonNullable<ProgramOptions['regs']>, l: KernelLayout): 
     '  $e = *(uint64 *)($head + 8); $child = 0; $i = 0;',
     `  while ($i < ${FORK_WALK} && $e != $head && $e != 0) {`,
     '    $t = (struct task_struct *)($e - $off);',
-    `    $cr = (struct pt_regs *)((uint64)$t->stack + ${sizeRegs});`,
+    `    $cr = ${savedRegs(regs, '$t')};`,
     '    if ($cr->sp == $sp && $cr->ip == $ip) { $child = $t->pid; break; }',
     '    $e = *(uint64 *)($e + 8); $i++;',
     '  }',

@@ -17,6 +17,7 @@ import {
   MAP_SHARED_VALIDATE, MSG_CMSG_CLOEXEC, MSG_PEEK, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFMT, TCP_LISTEN,
 } from '../model/kernel.js';
 import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC } from './program.js';
+import { formatFdLink, linkKind, parseFdLink } from '../procfs/fdlink.js';
 
 export interface ParseOptions {
   /** kernel time (ns, CLOCK_MONOTONIC) -> record time (epoch seconds) */
@@ -285,8 +286,6 @@ export class BpfParser {
   latestNs = -Infinity;
   /** Lines stamped later than this are dropped unread (the trace was stopped then). */
   cutoffNs = Infinity;
-  /** Kernel time of the last heartbeat: its line pushes out everything bpftrace had printed before it. */
-  heartbeatNs = -Infinity;
 
   /** One line of bpftrace's stdout, without its newline. */
   push(text: string): void {
@@ -298,7 +297,6 @@ export class BpfParser {
     const tab = text.indexOf('\t');
     if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
       const t = Number(text.slice(0, tab));
-      if (t > this.heartbeatNs) this.heartbeatNs = t;
       if (t > this.latestNs) this.latestNs = t;
       // its W lines came before it
       if (this.building !== null && this.building.ns === t) this.heartbeats.push(this.building);
@@ -742,7 +740,7 @@ export class BpfParser {
     }
     if (d.procPath !== null) {
       this.stats.pathsFromProc++;
-      if (d.procPath.startsWith('/memfd:')) return plainTarget(d.procPath.endsWith(' (deleted)') ? d.procPath : `${d.procPath} (deleted)`, 'memfd');
+      if (d.procPath.startsWith('/memfd:')) return procTarget(d.procPath);
       return plainTarget(d.procPath, kind);
     }
     this.stats.partialPaths++;
@@ -904,13 +902,11 @@ function hex(s: string | undefined): string {
   return s;
 }
 
-/** A /proc/PID/fd link's text as a target (a socket only as `socket:[ino]`: nothing more was read). */
-function procTarget(link: string): FdTarget {
-  if (link.startsWith('socket:[')) return plainTarget(link, 'socket');
-  if (link.startsWith('pipe:[')) return plainTarget(link, 'pipe');
-  if (link.startsWith('anon_inode:')) return plainTarget(link, 'anon');
-  if (link.startsWith('/memfd:')) return plainTarget(link.endsWith(' (deleted)') ? link : `${link} (deleted)`, 'memfd');
-  return plainTarget(link, 'file');
+/** A /proc/PID/fd link's text as a target, as the snapshot names it (a socket only as `socket:[ino]`: nothing
+ * more was read; a memfd always unlinked). */
+function procTarget(text: string): FdTarget {
+  const link = parseFdLink(text);
+  return plainTarget(formatFdLink(link), linkKind(link));
 }
 
 /** An H line's fd: its file, inode and CLOEXEC only (magic 0: nothing to name it by). */

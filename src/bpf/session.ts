@@ -113,7 +113,7 @@ function readTracepoints(tracefs: string, withFields: boolean): Map<string, stri
 
 /** Where the args-free probes find a new task and an exec's thread (null: they read `args`, libclang runs). */
 function readLayout(): KernelLayout | null {
-  try { return kernelLayout(fs.readFileSync('/sys/kernel/btf/vmlinux')); } catch { return null; }
+  try { return kernelLayout(fs.readFileSync(BTF)); } catch { return null; }
 }
 
 function execFilenameOffset(tracefs: string): number {

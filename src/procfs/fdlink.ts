@@ -1,4 +1,5 @@
 // Parses the text of a /proc/PID/fd/N symlink into a tagged union (the kernel's d_path / dname output).
+import type { FdKind } from '../model/records.js';
 
 /** What an fd refers to, from its /proc/PID/fd/N link text. */
 export type FdLink =
@@ -64,5 +65,24 @@ export function formatFdLink(t: FdLink): string {
       return `/memfd:${t.name}${DELETED}`;
     case 'other':
       return t.text;
+  }
+}
+
+/** What kind of file a link names (a path: a file; its mode tells a directory or a device). */
+export function linkKind(link: FdLink): FdKind {
+  switch (link.type) {
+    case 'socket':
+      return 'socket';
+    case 'pipe':
+      return 'pipe';
+    case 'anon':
+      return 'anon';
+    case 'memfd':
+      return 'memfd';
+    case 'path':
+    case 'deleted':
+      return 'file';
+    case 'other':
+      return 'unknown';
   }
 }

@@ -9,7 +9,7 @@ import type { FdKind } from '../model/records.js';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
 import * as native from '../native/index.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
-import { formatFdLink, parseFdLink, type FdLink } from './fdlink.js';
+import { formatFdLink, linkKind, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, parseFdinfoBytes, type FdInfo } from './fdinfo.js';
 import { MapIntern } from './maps.js';
 import { ProcReader, type RawFdTable } from './reader.js';
@@ -62,24 +62,6 @@ function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | nu
   const kind = modeKind(st.mode);
   if (key !== null) cache.set(key, kind);
   return kind;
-}
-
-function linkKind(link: FdLink): FdKind {
-  switch (link.type) {
-    case 'socket':
-      return 'socket';
-    case 'pipe':
-      return 'pipe';
-    case 'anon':
-      return 'anon';
-    case 'memfd':
-      return 'memfd';
-    case 'path':
-    case 'deleted':
-      return 'file';
-    case 'other':
-      return 'unknown';
-  }
 }
 
 export function realNative(): SnapshotNative {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { TraceSession } from '../src/correlate/session.js';
 import { openNdjson } from '../src/export/ndjson.js';
 import { readFileBytes, readFileChunks } from '../src/tracer/read.js';
+import { ownStrace } from './own-strace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
@@ -115,11 +116,16 @@ async function benchReplay(): Promise<Result> {
  * process and of everything it waited for (strace and the traced command too): less sensitive than wall time to a
  * loaded machine.
  */
-function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; cpuFile?: string } = {}): Promise<{ ms: number; out: string; code: number | null; cpuMs: number }> {
+function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; cpuFile?: string; extraFds?: number } = {}): Promise<{ ms: number; out: string; code: number | null; cpuMs: number }> {
   return new Promise((resolve) => {
     const t = performance.now();
     const [file, argv] = opts.cpuFile !== undefined ? ['/usr/bin/time', ['-f', '%U %S', '-o', opts.cpuFile, cmd, ...args]] : [cmd, args];
-    const c = spawn(file, argv, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: opts.env ?? process.env });
+    // `extraFds`: fds 3, 4... open on /dev/null (fdwatch's strace inherits its trace channel and the user's stderr there;
+    // 'ignore' would leave them closed)
+    const devNull = opts.extraFds ? fs.openSync('/dev/null', 'r+') : -1;
+    const extra: number[] = Array.from({ length: opts.extraFds ?? 0 }, () => devNull);
+    const c = spawn(file, argv, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe', ...extra], env: opts.env ?? process.env });
+    if (devNull >= 0) fs.closeSync(devNull);
     let out = '';
     c.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
     c.stderr!.resume();
@@ -173,8 +179,7 @@ async function benchLive(): Promise<Result> {
 async function benchLiveMaps(): Promise<string[]> {
   const exe = path.join(tmp, 'maps');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
-  const { straceArgv, straceEnv } = await import('../src/live/strace.js');
-  const own = straceArgv({ pids: [], command: [exe], output: '/dev/null', stderrFd: null, closeFds: [] });
+  const own = ownStrace([exe]);
   const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
   const argvOnly: number[] = [];
@@ -190,7 +195,7 @@ async function benchLiveMaps(): Promise<string[]> {
     plain.push(s.ms);
     truth = Number(/maps (\d+)/.exec(s.out)?.[1] ?? 0);
     // strace exactly as fdwatch runs it: its argv and its environment
-    const a = await time('strace', own, { env: straceEnv(), cpuFile });
+    const a = await time(own.file, own.args, { env: own.env, cpuFile, extraFds: own.extraFds });
     argvOnly.push(a.ms);
     argvCpu.push(a.cpuMs);
     const json = path.join(tmp, 'maps.ndjson');

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../src/bpf/session.js';
-import { straceArgv, straceEnv } from '../src/live/strace.js';
+import { ownStrace } from './own-strace.js';
 import { which } from '../src/live/trace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,12 +32,17 @@ const chromium = (): string | null => which('chromium') ?? which('chromium-brows
  * A whole process, timed; its stdout dropped. `cpuFile`: run under GNU time writing there, so `cpuMs` is the
  * user+system CPU time of the process and everything it waited for (strace and the traced command too).
  */
-function time(cmd: string, args: string[], cpuFile: string | null = null, env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; cpuMs: number; code: number | null; err: string }> {
+function time(cmd: string, args: string[], cpuFile: string | null = null, env: NodeJS.ProcessEnv = process.env, extraFds = 0): Promise<{ ms: number; cpuMs: number; code: number | null; err: string }> {
   return new Promise((resolve) => {
     const t = performance.now();
+    // `extraFds`: fds 3, 4... open on /dev/null (fdwatch's strace inherits its trace channel and the user's stderr there;
+    // 'ignore' would leave them closed)
+    const devNull = extraFds > 0 ? fs.openSync('/dev/null', 'r+') : -1;
+    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'ignore', 'pipe', ...Array.from({ length: extraFds }, () => devNull)];
     const c = cpuFile !== null
-      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env })
-      : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      ? spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio, env })
+      : spawn(cmd, args, { stdio, env });
+    if (devNull >= 0) fs.closeSync(devNull);
     let err = '';
     c.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4096); });
     c.on('exit', (code) => {
@@ -92,8 +97,9 @@ export async function benchBrowser(): Promise<Result> {
     const cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--dump-dom',
       'data:text/html,<title>fdwatch</title><p>' + 'x'.repeat(64) + '</p>'];
     await time(cmd[0]!, cmd.slice(1));
-    // strace exactly as fdwatch runs it: its argv and its environment (straceEnv: a TZ, taken out again by -E TZ)
-    const own = straceArgv({ pids: [], command: cmd, output: '/dev/null', stderrFd: null, closeFds: [] });
+    // strace exactly as fdwatch runs it: under setpriv, its argv with the command's wrapper, its environment
+    // (straceEnv: a TZ, taken out again by -E TZ); see ownStrace
+    const own = ownStrace(cmd);
     const bpf = bpfUnavailable();
     const untraced: number[] = [];
     const plain: number[] = [];
@@ -111,7 +117,7 @@ export async function benchBrowser(): Promise<Result> {
     for (let i = 0; i < RUNS; i++) {
       untraced.push((await time(cmd[0]!, cmd.slice(1))).ms);
       plain.push((await time('strace', ['-f', '-yy', '-o', '/dev/null', ...cmd])).ms);
-      const a = await time('strace', own, cpuFile, straceEnv());
+      const a = await time(own.file, own.args, cpuFile, own.env, own.extraFds);
       argvOnly.push(a.ms);
       argvCpu.push(a.cpuMs);
       const json = path.join(tmp, 'live.ndjson');

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { TraceSession } from '../src/correlate/session.js';
 import { openNdjson } from '../src/export/ndjson.js';
 import { readFileBytes, readFileChunks } from '../src/tracer/read.js';
+import { ownStrace } from './own-strace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
@@ -110,14 +111,33 @@ async function benchReplay(): Promise<Result> {
   };
 }
 
-function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; out: string; code: number | null }> {
+/**
+ * A whole process, timed. `cpuFile`: run under GNU time writing there, so `cpuMs` is the user+system CPU time of the
+ * process and of everything it waited for (strace and the traced command too): less sensitive than wall time to a
+ * loaded machine.
+ */
+function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv; cpuFile?: string; extraFds?: number } = {}): Promise<{ ms: number; out: string; code: number | null; cpuMs: number }> {
   return new Promise((resolve) => {
     const t = performance.now();
-    const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const [file, argv] = opts.cpuFile !== undefined ? ['/usr/bin/time', ['-f', '%U %S', '-o', opts.cpuFile, cmd, ...args]] : [cmd, args];
+    // `extraFds`: fds 3, 4... open on /dev/null (fdwatch's strace inherits its trace channel and the user's stderr there;
+    // 'ignore' would leave them closed)
+    const devNull = opts.extraFds ? fs.openSync('/dev/null', 'r+') : -1;
+    const extra: number[] = Array.from({ length: opts.extraFds ?? 0 }, () => devNull);
+    const c = spawn(file, argv, { stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe', ...extra], env: opts.env ?? process.env });
+    if (devNull >= 0) fs.closeSync(devNull);
     let out = '';
     c.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
     c.stderr!.resume();
-    c.on('exit', (code) => resolve({ ms: performance.now() - t, out, code }));
+    c.on('exit', (code) => {
+      const ms = performance.now() - t;
+      let cpuMs = NaN;
+      if (opts.cpuFile !== undefined) {
+        const [user, sys] = (fs.readFileSync(opts.cpuFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+        cpuMs = ((user ?? NaN) + (sys ?? NaN)) * 1000;
+      }
+      resolve({ ms, out, code, cpuMs });
+    });
   });
 }
 
@@ -159,12 +179,14 @@ async function benchLive(): Promise<Result> {
 async function benchLiveMaps(): Promise<string[]> {
   const exe = path.join(tmp, 'maps');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
-  const { straceArgv, straceEnv } = await import('../src/live/strace.js');
-  const own = straceArgv({ pids: [], command: [exe], output: '/dev/null', stderrFd: null, closeFds: [] });
+  const own = ownStrace([exe]);
   const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
   const argvOnly: number[] = [];
   const ours: number[] = [];
+  const argvCpu: number[] = [];
+  const oursCpu: number[] = [];
+  const cpuFile = path.join(tmp, 'maps.cpu');
   let counted = 0;
   let enriched = 0;
   let truth = 0;
@@ -173,9 +195,13 @@ async function benchLiveMaps(): Promise<string[]> {
     plain.push(s.ms);
     truth = Number(/maps (\d+)/.exec(s.out)?.[1] ?? 0);
     // strace exactly as fdwatch runs it: its argv and its environment
-    argvOnly.push((await time('strace', own, { env: straceEnv() })).ms);
+    const a = await time(own.file, own.args, { env: own.env, cpuFile, extraFds: own.extraFds });
+    argvOnly.push(a.ms);
+    argvCpu.push(a.cpuMs);
     const json = path.join(tmp, 'maps.ndjson');
-    ours.push((await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe])).ms);
+    const f = await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe], { cpuFile });
+    ours.push(f.ms);
+    oursCpu.push(f.cpuMs);
     const maps = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"map"'));
     counted = maps.length;
     enriched = maps.filter((l) => l.includes('"inode":')).length;
@@ -185,6 +211,7 @@ async function benchLiveMaps(): Promise<string[]> {
   return [
     `maps workload: fdwatch --json: ${secs(m)}, strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
     `  against strace -f -yy -o /dev/null: ${secs(median(plain))}, ratio ${(m / median(plain)).toFixed(2)} (goal <= 0.6)`,
+    `  user+system CPU of the whole tree (strace and the workload included): fdwatch ${secs(median(oursCpu))}, strace with its argv ${secs(median(argvCpu))}, ratio ${(median(oursCpu) / median(argvCpu)).toFixed(2)}; fdwatch's own about ${secs(median(oursCpu) - median(argvCpu))}`,
     `  map records ${counted} of the workload's own ${truth}${counted === truth ? ' (none missed)' : ' (MISSED SOME)'}, ${enriched} with dev/inode (a mapping and fd gone before it was read has none); untraced run ${secs(bare.ms)}; median of 3`,
     '  workload: bench/maps.c, 4 processes x 4000 mappings, each maps a shared memfd 1000 times',
   ];

@@ -187,11 +187,15 @@ export function mapDetails(m: MapRecord): void {
   const plain = m.path !== null && !(m.path.startsWith('/dev/') && !m.path.startsWith('/dev/shm/'));
   let same = st !== null && plain;
   if (!st && m.fd != null) {
+    // stat first: a closed fd (the process exited, as a lagging trace finds it) is then no thrown readlink (~30 µs each)
     const fdPath = `/proc/${m.pid}/fd/${m.fd}`;
-    try {
-      const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
-      if (m.path === null || now === m.path || now === `${m.path} (deleted)`) { st = statOrNull(fdPath); same = st !== null && plain; }
-    } catch { /* closed */ }
+    const fdSt = statOrNull(fdPath);
+    if (fdSt !== null) {
+      try {
+        const now = fs.readlinkSync(fdPath); // memfds and unlinked files read "PATH (deleted)"
+        if (m.path === null || now === m.path || now === `${m.path} (deleted)`) { st = fdSt; same = plain; }
+      } catch { /* closed since */ }
+    }
   }
   if (!st && m.path && m.path.startsWith('/') && !m.path.endsWith(' (deleted)')) st = statOrNull(m.path);
   if (!st) return;

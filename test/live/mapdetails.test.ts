@@ -90,4 +90,28 @@ test('a mapping of an open file description seen before: its dev and inode even 
   assert.is(other.inode, undefined, 'another open file description with that fd number, now closed: nothing to tell');
 });
 
+test('a mapping whose process and fd are gone (a lagging trace): no readlink that throws, only stats that say ENOENT', () => {
+  // a thrown readlink builds an Error with its stack (~30 µs); a lagging trace meets thousands of these
+  const dir = fs.mkdtempSync(path.join(tmp, 'gone-'));
+  const fd = fs.openSync(path.join(dir, 'f'), 'w');
+  fs.closeSync(fd); // its number is free now: /proc/self/fd/N names nothing
+  const calls: string[] = [];
+  const readlink = fs.readlinkSync;
+  (fs as { readlinkSync: typeof fs.readlinkSync }).readlinkSync = ((p: fs.PathLike, o?: unknown) => {
+    calls.push(String(p));
+    return (readlink as (p: fs.PathLike, o?: unknown) => string)(p, o);
+  }) as typeof fs.readlinkSync;
+  try {
+    const rec: MapRecord = {
+      v: 1, type: 'map', ts: 0, pid: process.pid, start: '0x1000', end: '0x2000', perms: 'rw-s', offset: '0x0',
+      path: '/memfd:gone (deleted)', fd, origin: 'ofd:test-gone',
+    };
+    mapDetails(rec);
+    assert.is(rec.inode, undefined, 'nothing left to tell');
+    assert.equal(calls.filter((c) => c === `/proc/${process.pid}/fd/${fd}`), [], 'the closed fd is not readlink-ed');
+  } finally {
+    (fs as { readlinkSync: typeof fs.readlinkSync }).readlinkSync = readlink;
+  }
+});
+
 test.run();

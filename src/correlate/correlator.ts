@@ -140,113 +140,93 @@ export class Correlator {
     // a call: its task exists, and -Y tells its comm
     const p = this.tree.of(op.tid, op.ts);
     if (op.comm && p.comm !== op.comm) p.comm = op.comm;
-    if (op.op !== 'task') this.call(p, op);
-  }
-
-  /**
-   * A call that changed kernel state. Each case is its own method: V8 optimizes a function once it has run its size
-   * in bytecode many times, and the cases inlined here ran a replay's whole length unoptimized.
-   */
-  private call(p: Process, op: FdOp): void {
+    const { tid, ts, syscall } = op;
     switch (op.op) {
-      case 'uid': this.uid(p, op); return;
-      case 'clone': this.tree.cloned(p, op.tid, op.child, op.flags, op.syscall, op.ts); return;
-      case 'open': case 'accept': this.opened(p, op); return;
-      case 'pair': this.paired(p, op); return;
-      case 'dup': {
-        const src = this.tables.entryFor(p, op.from, op.tid, op.ts, op.syscall);
-        if (src) this.dupTo(p, op.tid, op.ts, op.syscall, src, op.fd, op.cloexec);
+      case 'task': return;
+      case 'uid': {
+        if (p.uid === op.uid || (!op.effective && p.uid !== null)) return;
+        const from = p.uid;
+        p.uid = op.uid;
+        // a change, not the first sight of it (getuid's real uid may differ from the euid without any change)
+        if (op.set && (from !== null || syscall !== 'geteuid')) this.out.setuid(p, from, tid, ts);
         return;
       }
-      case 'close': this.closed(p, op); return;
-      case 'close_range': this.closeRange(p, op); return;
-      case 'set-cloexec': this.setCloexec(p, op); return;
-      case 'send': case 'send-begin': case 'receive': this.messages(p, op); return;
-      case 'send-failed': this.transfers.sendFailed(op.tid, op.line, op.ts); return;
-      case 'take': this.taken(p, op); return;
-      case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, op.tid, op.ts, op.syscall), op.path); return;
-      case 'bind': this.transfers.ep.bound(this.tables.entryFor(p, op.socket, op.tid, op.ts, op.syscall), op.path); return;
-      case 'map': this.map(p, op); return;
-      case 'exec': this.exec(p, op); return;
-      default: return;
-    }
-  }
-
-  private uid(p: Process, op: Extract<FdOp, { op: 'uid' }>): void {
-    if (p.uid === op.uid || (!op.effective && p.uid !== null)) return;
-    const from = p.uid;
-    p.uid = op.uid;
-    // a change, not the first sight of it (getuid's real uid may differ from the euid without any change)
-    if (op.set && (from !== null || op.syscall !== 'geteuid')) this.out.setuid(p, from, op.tid, op.ts);
-  }
-
-  private opened(p: Process, op: Extract<FdOp, { op: 'open' | 'accept' }>): void {
-    const { tid, ts, syscall } = op;
-    const ofd = this.tables.newOfd(op.target, true);
-    if (op.op === 'accept' || op.socket) this.transfers.ep.newEndpoint(ofd);
-    const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
-    if (op.op === 'accept') this.transfers.ep.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
-    this.out.fd(p, tid, en, 'open', syscall, ts);
-  }
-
-  private paired(p: Process, op: Extract<FdOp, { op: 'pair' }>): void {
-    const { tid, ts, syscall } = op;
-    const ends: FdEntry[] = [];
-    for (const end of op.fds) {
-      const ofd = this.tables.newOfd(end.target, true);
-      if (ofd.kind === 'socket') this.transfers.ep.newEndpoint(ofd);
-      ends.push(this.tables.add(p, end.fd, ofd, op.cloexec, openedOrigin(syscall), ts));
-    }
-    const [x, y] = ends as [FdEntry, FdEntry];
-    if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.ep.link(x.ofd.endpoint, y.ofd.endpoint);
-    for (const en of ends) this.out.fd(p, tid, en, 'open', syscall, ts);
-  }
-
-  private closed(p: Process, op: Extract<FdOp, { op: 'close' }>): void {
-    const en = p.table.fds.get(op.fd.fd) ?? this.tables.entryFor(p, op.fd, op.tid, op.ts, op.syscall);
-    if (!en) return;
-    this.tables.drop(p, en, op.ts);
-    this.out.fd(p, op.tid, en, 'close', op.syscall, op.ts);
-  }
-
-  private closeRange(p: Process, op: Extract<FdOp, { op: 'close_range' }>): void {
-    const { tid, ts, syscall } = op;
-    if (op.unshare && p.table.users > 1) this.tables.unshare(p);
-    const hit = [...p.table.fds.values()].filter((en) => en.fd >= op.first && en.fd <= op.last).sort((a, b) => a.fd - b.fd);
-    for (const en of hit) {
-      if (op.cloexec) {
-        if (en.cloexec !== true) { en.cloexec = true; this.out.fd(p, tid, en, 'cloexec', syscall, ts); }
-      } else {
+      case 'clone': this.tree.cloned(p, tid, op.child, op.flags, syscall, ts); return;
+      case 'open': case 'accept': {
+        const ofd = this.tables.newOfd(op.target, true);
+        if (op.op === 'accept' || op.socket) this.transfers.ep.newEndpoint(ofd);
+        const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
+        if (op.op === 'accept') this.transfers.ep.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
+        this.out.fd(p, tid, en, 'open', syscall, ts);
+        return;
+      }
+      case 'pair': {
+        const ends: FdEntry[] = [];
+        for (const end of op.fds) {
+          const ofd = this.tables.newOfd(end.target, true);
+          if (ofd.kind === 'socket') this.transfers.ep.newEndpoint(ofd);
+          ends.push(this.tables.add(p, end.fd, ofd, op.cloexec, openedOrigin(syscall), ts));
+        }
+        const [x, y] = ends as [FdEntry, FdEntry];
+        if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.ep.link(x.ofd.endpoint, y.ofd.endpoint);
+        for (const en of ends) this.out.fd(p, tid, en, 'open', syscall, ts);
+        return;
+      }
+      case 'dup': {
+        const src = this.tables.entryFor(p, op.from, tid, ts, syscall);
+        if (src) this.dupTo(p, tid, ts, syscall, src, op.fd, op.cloexec);
+        return;
+      }
+      case 'close': {
+        const en = p.table.fds.get(op.fd.fd) ?? this.tables.entryFor(p, op.fd, tid, ts, syscall);
+        if (!en) return;
         this.tables.drop(p, en, ts);
         this.out.fd(p, tid, en, 'close', syscall, ts);
+        return;
       }
+      case 'close_range': {
+        if (op.unshare && p.table.users > 1) this.tables.unshare(p);
+        const hit = [...p.table.fds.values()].filter((en) => en.fd >= op.first && en.fd <= op.last).sort((a, b) => a.fd - b.fd);
+        for (const en of hit) {
+          if (op.cloexec) {
+            if (en.cloexec !== true) { en.cloexec = true; this.out.fd(p, tid, en, 'cloexec', syscall, ts); }
+          } else {
+            this.tables.drop(p, en, ts);
+            this.out.fd(p, tid, en, 'close', syscall, ts);
+          }
+        }
+        return;
+      }
+      case 'set-cloexec': {
+        const en = this.tables.entryFor(p, op.fd, tid, ts, syscall);
+        if (!en || en.cloexec === op.cloexec) return;
+        en.cloexec = op.cloexec;
+        if (op.set) this.out.fd(p, tid, en, 'cloexec', syscall, ts);
+        return;
+      }
+      case 'send': case 'send-begin': case 'receive': {
+        const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
+        if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
+        else if (op.op === 'send-begin') this.transfers.sendBegins(v);
+        else {
+          this.transfers.receive(v, op.messages, op.cloexec, op.peek);
+          if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
+        }
+        if (p.table.sent >= p.table.sentAt) leakAlert(this.out, p, ts, 'sent');
+        return;
+      }
+      case 'send-failed': this.transfers.sendFailed(tid, op.line, ts); return;
+      case 'take': {
+        const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
+        take(this.tables, this.out, this.tree.processes, { p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
+        if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
+        return;
+      }
+      case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'bind': this.transfers.ep.bound(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
+      case 'map': this.map(p, op); return;
+      case 'exec': this.exec(p, op); return;
     }
-  }
-
-  private setCloexec(p: Process, op: Extract<FdOp, { op: 'set-cloexec' }>): void {
-    const en = this.tables.entryFor(p, op.fd, op.tid, op.ts, op.syscall);
-    if (!en || en.cloexec === op.cloexec) return;
-    en.cloexec = op.cloexec;
-    if (op.set) this.out.fd(p, op.tid, en, 'cloexec', op.syscall, op.ts);
-  }
-
-  private messages(p: Process, op: Extract<FdOp, { op: 'send' | 'send-begin' | 'receive' }>): void {
-    const { tid, ts, syscall } = op;
-    const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
-    if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
-    else if (op.op === 'send-begin') this.transfers.sendBegins(v);
-    else {
-      this.transfers.receive(v, op.messages, op.cloexec, op.peek);
-      if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
-    }
-    if (p.table.sent >= p.table.sentAt) leakAlert(this.out, p, ts, 'sent');
-  }
-
-  private taken(p: Process, op: Extract<FdOp, { op: 'take' }>): void {
-    const { tid, ts, syscall } = op;
-    const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
-    take(this.tables, this.out, this.tree.processes, { p, tid, ts, line: op.line, syscall, sock: null }, pidfd, op.targetFd, op.fd, op.target);
-    if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
   }
 
   private dupTo(p: Process, tid: number, ts: Ts, syscall: string, src: FdEntry, fd: number, cloexec: boolean): void {

@@ -283,79 +283,74 @@ export class Joiner {
       default:
     }
     const tid = this.resolveTid(l.tid, src, l.kind === 'superseded' ? l.by : null);
-    // each kind's work is its own method: V8 optimizes a function once it has run its size in bytecode many times
     switch (l.kind) {
       case 'call':
         this.emit({
           type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.args, ret: l.ret,
         });
         return;
-      case 'unfinished': this.entryHalf(l, lineNo, tid); return;
-      case 'resumed': this.resumedHalf(l, lineNo, tid, text); return;
+      case 'unfinished': {
+        const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
+        if (l.detached) { this.stats.cut++; return; }
+        if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
+        else this.pending.set(tid, p);
+        if (this.entryNames === null || this.entryNames.has(l.name)) {
+          this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.args });
+        }
+        return;
+      }
+      case 'resumed': {
+        let p = this.pending.get(tid);
+        if (p && p.name === l.name) this.pending.set(tid, null);
+        else {
+          const m = this.migrated.get(tid);
+          if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
+          else if (l.name.startsWith('execve') && this.superseded.has(tid)) {
+            // -ff without time order: the execve's start is in the other thread's file, not read yet
+            p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
+          } else {
+            this.error(lineNo, `resumed ${escapeControl(l.name.slice(0, 64))} without its start`, text);
+            return;
+          }
+        }
+        const ev: SyscallEvent = {
+          // the call's effect (an fd installed, a message taken) is at its return: the resumed half's time
+          type: 'syscall', line: p.line, tid, ts: l.ts ?? p.ts, comm: l.comm ?? p.comm, name: l.name,
+          args: p.args + l.args, ret: l.ret,
+        };
+        this.emit(ev);
+        return;
+      }
       case 'signal':
         this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.signal, info: l.info });
         return;
-      case 'exit': this.exited(l, lineNo, tid); return;
-      case 'superseded': this.leaderReplaced(l, lineNo, tid); return;
-      default:
-    }
-  }
-
-  private entryHalf(l: Extract<ScannedLine, { kind: 'unfinished' }>, lineNo: number, tid: number): void {
-    const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
-    if (l.detached) { this.stats.cut++; return; }
-    if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
-    else this.pending.set(tid, p);
-    if (this.entryNames === null || this.entryNames.has(l.name)) {
-      this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.args });
-    }
-  }
-
-  private resumedHalf(l: Extract<ScannedLine, { kind: 'resumed' }>, lineNo: number, tid: number, text: string): void {
-    let p = this.pending.get(tid);
-    if (p && p.name === l.name) this.pending.set(tid, null);
-    else {
-      const m = this.migrated.get(tid);
-      if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
-      else if (l.name.startsWith('execve') && this.superseded.has(tid)) {
-        // -ff without time order: the execve's start is in the other thread's file, not read yet
-        p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
-      } else {
-        this.error(lineNo, `resumed ${escapeControl(l.name.slice(0, 64))} without its start`, text);
+      case 'exit': {
+        const p = this.pending.get(tid);
+        this.pending.delete(tid);
+        if (p) {
+          // the call never returned: killed, or exit_group's `= ?` printed as unfinished
+          this.stats.cut++;
+          this.emit({
+            type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,
+            ret: { value: null, text: '?', errno: null, decor: null }, cut: true,
+          });
+        }
+        this.live.delete(tid);
+        this.emit({ type: 'exit', line: lineNo, tid, ts: l.ts, code: l.code, signal: l.signal, core: l.core });
         return;
       }
+      case 'superseded': {
+        // the old leader's own pending call dies with it; the execve-ing thread resumes under this tid
+        const p = this.pending.get(tid);
+        if (p) { this.pending.delete(tid); this.stats.cut++; }
+        this.superseded.add(tid);
+        const ex = this.pending.get(l.by);
+        if (ex && ex.name.startsWith('execve')) { this.pending.delete(l.by); this.migrated.set(tid, ex); }
+        this.live.delete(l.by);
+        this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.by });
+        return;
+      }
+      default:
     }
-    const ev: SyscallEvent = {
-      // the call's effect (an fd installed, a message taken) is at its return: the resumed half's time
-      type: 'syscall', line: p.line, tid, ts: l.ts ?? p.ts, comm: l.comm ?? p.comm, name: l.name,
-      args: p.args + l.args, ret: l.ret,
-    };
-    this.emit(ev);
-  }
-
-  private exited(l: Extract<ScannedLine, { kind: 'exit' }>, lineNo: number, tid: number): void {
-    const p = this.pending.get(tid);
-    this.pending.delete(tid);
-    if (p) {
-      // the call never returned: killed, or exit_group's `= ?` printed as unfinished
-      this.stats.cut++;
-      this.emit({
-        type: 'syscall', line: p.line, tid, ts: p.ts, comm: p.comm, name: p.name, args: p.args,
-        ret: { value: null, text: '?', errno: null, decor: null }, cut: true,
-      });
-    }
-    this.live.delete(tid);
-    this.emit({ type: 'exit', line: lineNo, tid, ts: l.ts, code: l.code, signal: l.signal, core: l.core });
-  }
-
-  private leaderReplaced(l: Extract<ScannedLine, { kind: 'superseded' }>, lineNo: number, tid: number): void {
-    // the old leader's own pending call dies with it; the execve-ing thread resumes under this tid
-    const p = this.pending.get(tid);
-    if (p) { this.pending.delete(tid); this.stats.cut++; }
-    this.superseded.add(tid);
-    const ex = this.pending.get(l.by);
-    if (ex && ex.name.startsWith('execve')) { this.pending.delete(l.by); this.migrated.set(tid, ex); }
-    this.live.delete(l.by);
-    this.emit({ type: 'superseded', line: lineNo, tid, ts: l.ts, by: l.by });
   }
 }

@@ -57,150 +57,123 @@ function taskOp(e: SyscallEvent): FdOp {
   return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'task' };
 }
 
-/**
- * The call's effect, by family. This dispatch is small and each family's decoder its own function: V8 optimizes a
- * function after it has run its size in bytecode many times, and one switch over every family ran a replay's
- * whole length unoptimized (a property load through an inline-cache call each).
- */
 function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
   const spec = SYSCALLS.get(e.name);
   if (!spec) return taskOp(e);
-  const family = spec.family;
-  if (family === 'uid') return uid(e, spec) ?? taskOp(e);
-  const r = e.ret;
-  if (family === 'clone' && (e.cut || r.errno !== null || r.value === null || r.value <= 0)) return cloneOp(e, null);
-  const ok = r.errno === null && r.value !== null && r.value >= 0;
-  if ((family === 'sendmsg' || family === 'sendmmsg') && (e.cut || !ok)) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send-failed' };
+  if (spec.family === 'uid') return uid(e, spec) ?? taskOp(e);
+  if (spec.family === 'clone' && (e.cut || e.ret.errno !== null || e.ret.value === null || e.ret.value <= 0)) {
+    return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: null, flags: cloneFlags(e.name, e.args) };
+  }
+  const ok = e.ret.errno === null && e.ret.value !== null && e.ret.value >= 0;
+  if ((spec.family === 'sendmsg' || spec.family === 'sendmmsg') && (e.cut || !ok)) return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send-failed' };
   if (e.cut) return taskOp(e);
   // a failed call changes no table (but close/EINTR does: Linux always releases the fd)
-  if (!ok && !(family === 'close' && r.errno === 'EINTR')) {
-    if (family === 'execve' || family === 'exit') return taskOp(e);
-    if (r.errno !== null || r.value === null) return taskOp(e);
+  if (!ok && !(spec.family === 'close' && e.ret.errno === 'EINTR')) {
+    if (spec.family === 'execve' || spec.family === 'exit') return taskOp(e);
+    if (e.ret.errno !== null || e.ret.value === null) return taskOp(e);
   }
-  const ret = r.value!;
-  switch (family) {
-    case 'close': return closeOp(e);
-    case 'open': case 'accept': return openOp(e, spec, ret);
-    case 'mmap': return mmapOp(e, spec, ctx);
-    case 'clone': return cloneOp(e, ret);
-    case 'execve': return execOp(e, spec);
-    case 'fcntl': return fcntlOp(e, spec);
-    case 'pair': return pairOp(e, spec, parseArgs(e.args));
-    case 'dup': return dupOp(e, spec, parseArgs(e.args), ret);
-    case 'close_range': return closeRangeOp(e, spec, parseArgs(e.args));
-    case 'sendmsg': case 'sendmmsg': case 'recvmsg': case 'recvmmsg': return messagesOp(e, spec, parseArgs(e.args), ret);
-    case 'pidfd_getfd': return takeOp(e, spec, parseArgs(e.args), ret);
-    case 'connect': case 'bind': return addressOp(e, spec);
+  const ret = e.ret.value!;
+  switch (spec.family) {
+    case 'close': {
+      // the commonest call: one argument, read without the parser
+      const fd = leadingFd(e.args);
+      if (fd === null) return taskOp(e);
+      // its decoration is read only if the fd table does not know the fd already
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close', fd: new CloseRef(fd, e.args) };
+    }
+    case 'open': case 'accept': {
+      // a new fd needs one or two of the arguments: parse only those
+      const arg: ArgAt = (i) => parseArg(e.args, i);
+      if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return taskOp(e);
+      const target = targetFor(e, spec, arg);
+      if (spec.pidArg !== undefined) target.pid = numOf(arg(spec.pidArg));
+      const flags = flagsText(spec, arg);
+      if (flags.includes('O_DIRECTORY') && target.kind === 'file') target.kind = 'dir';
+      const cloexec = spec.alwaysCloexec === true || flags.includes('CLOEXEC');
+      if (spec.family === 'accept') return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'accept', fd: ret, target, cloexec, listener: fdRef(arg(spec.fdArg ?? 0)) };
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'open', fd: ret, target, cloexec, socket: spec.kind === 'socket' };
+    }
+    case 'mmap': {
+      const shared = e.args.includes('MAP_SHARED');
+      if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
+      // an anonymous mapping (fd -1) is none of an fd's: its other arguments are never read
+      const fd = fdRef(parseArg(e.args, spec.fdArg!));
+      if (fd === null) return taskOp(e);
+      return mmap(e, spec, parseArgs(e.args), shared, fd) ?? taskOp(e);
+    }
+    case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: ret, flags: cloneFlags(e.name, e.args) };
+    case 'execve': {
+      // the path alone (execve's first argument: argv and the environment are never read)
+      if (e.ret.value !== 0) return taskOp(e);
+      const path = textOf(spec.pathArg === 0 ? parseArg(e.args, 0) : parseArgs(e.args)[spec.pathArg ?? 0]);
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'exec', path };
+    }
+    case 'fcntl': {
+      // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: the command is read first, alone
+      const cmd = textOf(parseArg(e.args, spec.cmdArg!));
+      if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return taskOp(e);
+      break;
+    }
+    case 'pair': case 'dup': case 'close_range': case 'sendmsg': case 'sendmmsg': case 'recvmsg': case 'recvmmsg':
+    case 'pidfd_getfd': case 'connect': case 'bind':
+      break;
     // munmap, exit...: nothing of their arguments is read
     default: return taskOp(e);
   }
-}
-
-function closeOp(e: SyscallEvent): FdOp {
-  // the commonest call: one argument, read without the parser
-  const fd = leadingFd(e.args);
-  if (fd === null) return taskOp(e);
-  // its decoration is read only if the fd table does not know the fd already
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close', fd: new CloseRef(fd, e.args) };
-}
-
-function openOp(e: SyscallEvent, spec: SyscallSpec, ret: number): FdOp {
-  // a new fd needs one or two of the arguments: parse only those
-  const arg: ArgAt = (i) => parseArg(e.args, i);
-  if (spec.newIfMinusOne !== undefined && numOf(arg(spec.newIfMinusOne)) !== -1) return taskOp(e);
-  const target = targetFor(e, spec, arg);
-  if (spec.pidArg !== undefined) target.pid = numOf(arg(spec.pidArg));
-  const flags = flagsText(spec, arg);
-  if (flags.includes('O_DIRECTORY') && target.kind === 'file') target.kind = 'dir';
-  const cloexec = spec.alwaysCloexec === true || flags.includes('CLOEXEC');
-  if (spec.family === 'accept') return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'accept', fd: ret, target, cloexec, listener: fdRef(arg(spec.fdArg ?? 0)) };
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'open', fd: ret, target, cloexec, socket: spec.kind === 'socket' };
-}
-
-function mmapOp(e: SyscallEvent, spec: SyscallSpec, ctx: DecodeContext): FdOp {
-  const shared = e.args.includes('MAP_SHARED');
-  if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
-  // an anonymous mapping (fd -1) is none of an fd's: its other arguments are never read
-  const fd = fdRef(parseArg(e.args, spec.fdArg!));
-  if (fd === null) return taskOp(e);
-  return mmap(e, spec, parseArgs(e.args), shared, fd) ?? taskOp(e);
-}
-
-function cloneOp(e: SyscallEvent, child: number | null): FdOp {
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child, flags: cloneFlags(e.name, e.args) };
-}
-
-function execOp(e: SyscallEvent, spec: SyscallSpec): FdOp {
-  // the path alone (the 1st argument of execve: argv and the environment are never read)
-  if (e.ret.value !== 0) return taskOp(e);
-  const path = textOf(spec.pathArg === 0 ? parseArg(e.args, 0) : parseArgs(e.args)[spec.pathArg ?? 0]);
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'exec', path };
-}
-
-function fcntlOp(e: SyscallEvent, spec: SyscallSpec): FdOp {
-  // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: the command is read first, alone
-  const cmd = textOf(parseArg(e.args, spec.cmdArg!));
-  if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return taskOp(e);
-  return fcntl(e, spec, parseArgs(e.args)) ?? taskOp(e);
-}
-
-function pairOp(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp {
-  const arr = after(args[spec.pairArg!]);
-  if (!arr || arr.t !== 'arr' || arr.items.length < 2) return taskOp(e);
-  const cloexec = flagsText(spec, (i) => args[i]).includes('CLOEXEC');
-  const ends: Array<FdRef & { target: FdTarget }> = [];
-  for (const item of arr.items.slice(0, 2)) {
-    const a = fdOf(item);
-    if (!a) return taskOp(e);
-    ends.push({ fd: a.fd, target: a.decor !== null ? parseDecor(a.decor, a.suffix) : plainTarget(spec.target ?? '?', spec.kind ?? 'unknown') });
-  }
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'pair', fds: [ends[0]!, ends[1]!], cloexec };
-}
-
-function dupOp(e: SyscallEvent, spec: SyscallSpec, args: Value[], ret: number): FdOp {
-  const from = fdRef(args[spec.fdArg ?? 0]);
-  return from ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from, fd: ret, cloexec: flagsText(spec, (i) => args[i]).includes('CLOEXEC') } : taskOp(e);
-}
-
-function closeRangeOp(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp {
-  const lastText = textOf(args[1]);
-  const flags = textOf(args[spec.flagsArg!]);
-  return {
-    tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close_range', first: numOf(args[0]) ?? 0,
-    last: lastText.startsWith('~') || lastText === '-1' ? Infinity : (numOf(args[1]) ?? Infinity),
-    cloexec: flags.includes('CLOSE_RANGE_CLOEXEC'), unshare: flags.includes('CLOSE_RANGE_UNSHARE'),
-  };
-}
-
-function messagesOp(e: SyscallEvent, spec: SyscallSpec, args: Value[], ret: number): FdOp {
-  const hdr = args[spec.msgArg!];
-  const headers = spec.vector ? mmsgHeaders(hdr, ret) : [hdr];
-  const socket = fdRef(args[spec.fdArg ?? 0]);
-  if (spec.family === 'sendmsg' || spec.family === 'sendmmsg') {
-    return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send', socket, messages: headers.map((h) => scmRights(h, false)), entry: false };
-  }
-  const flags = flagsText(spec, (i) => args[i]);
-  return {
-    tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket, messages: headers.map((h) => scmRights(h, true)),
-    cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC), peek: hasFlag(flags, 'MSG_PEEK', MSG_PEEK),
-  };
-}
-
-function takeOp(e: SyscallEvent, spec: SyscallSpec, args: Value[], ret: number): FdOp {
-  return {
-    tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'take', pidfd: fdRef(args[spec.fdArg ?? 0]), targetFd: numOf(args[spec.targetFdArg!]), fd: ret,
-    target: e.ret.decor !== null ? parseDecor(e.ret.decor) : null,
-  };
-}
-
-function addressOp(e: SyscallEvent, spec: SyscallSpec): FdOp {
-  if (spec.family === 'connect' && e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return taskOp(e);
   const args = parseArgs(e.args);
-  const socket = fdRef(args[spec.fdArg ?? 0]);
-  const path = sunPath(args[spec.addrArg!]);
-  return spec.family === 'connect'
-    ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'connect', socket, path }
-    : { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'bind', socket, path };
+  const arg: ArgAt = (i) => args[i];
+  switch (spec.family) {
+    case 'pair': {
+      const arr = after(args[spec.pairArg!]);
+      if (!arr || arr.t !== 'arr' || arr.items.length < 2) return taskOp(e);
+      const cloexec = flagsText(spec, arg).includes('CLOEXEC');
+      const ends: Array<FdRef & { target: FdTarget }> = [];
+      for (const item of arr.items.slice(0, 2)) {
+        const a = fdOf(item);
+        if (!a) return taskOp(e);
+        ends.push({ fd: a.fd, target: a.decor !== null ? parseDecor(a.decor, a.suffix) : plainTarget(spec.target ?? '?', spec.kind ?? 'unknown') });
+      }
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'pair', fds: [ends[0]!, ends[1]!], cloexec };
+    }
+    case 'dup': {
+      const from = fdRef(args[spec.fdArg ?? 0]);
+      return from ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from, fd: ret, cloexec: flagsText(spec, arg).includes('CLOEXEC') } : taskOp(e);
+    }
+    case 'fcntl': return fcntl(e, spec, args) ?? taskOp(e);
+    case 'close_range': {
+      const lastText = textOf(args[1]);
+      const flags = textOf(args[spec.flagsArg!]);
+      return {
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'close_range', first: numOf(args[0]) ?? 0,
+        last: lastText.startsWith('~') || lastText === '-1' ? Infinity : (numOf(args[1]) ?? Infinity),
+        cloexec: flags.includes('CLOSE_RANGE_CLOEXEC'), unshare: flags.includes('CLOSE_RANGE_UNSHARE'),
+      };
+    }
+    case 'sendmsg': case 'sendmmsg': case 'recvmsg': case 'recvmmsg': {
+      const hdr = args[spec.msgArg!];
+      const headers = spec.vector ? mmsgHeaders(hdr, ret) : [hdr];
+      const socket = fdRef(args[spec.fdArg ?? 0]);
+      if (spec.family === 'sendmsg' || spec.family === 'sendmmsg') {
+        return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'send', socket, messages: headers.map((h) => scmRights(h, false)), entry: false };
+      }
+      const flags = flagsText(spec, arg);
+      return {
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket, messages: headers.map((h) => scmRights(h, true)),
+        cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC), peek: hasFlag(flags, 'MSG_PEEK', MSG_PEEK),
+      };
+    }
+    case 'pidfd_getfd': {
+      return {
+        tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'take', pidfd: fdRef(args[spec.fdArg ?? 0]), targetFd: numOf(args[spec.targetFdArg!]), fd: ret,
+        target: e.ret.decor !== null ? parseDecor(e.ret.decor) : null,
+      };
+    }
+    case 'connect':
+      if (e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return taskOp(e);
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'connect', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
+    case 'bind': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'bind', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
+    default: return taskOp(e);
+  }
 }
 
 /** close's one argument `3</path>(deleted)`: its decoration is parsed without the argument parser, when asked. */

@@ -96,10 +96,7 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
     case 'mmap': {
       const shared = e.args.includes('MAP_SHARED');
       if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
-      // an anonymous mapping (fd -1) is none of an fd's: its other arguments are never read
-      const fd = fdRef(parseArg(e.args, spec.fdArg!));
-      if (fd === null) return taskOp(e);
-      return mmap(e, spec, parseArgs(e.args), shared, fd) ?? taskOp(e);
+      return mmap(e, spec, parseArgs(e.args), shared) ?? taskOp(e);
     }
     case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: ret, flags: cloneFlags(e.name, e.args) };
     case 'execve': {
@@ -232,7 +229,9 @@ function fcntl(e: SyscallEvent, spec: SyscallSpec, args: Value[]): FdOp | null {
   return null;
 }
 
-function mmap(e: SyscallEvent, spec: SyscallSpec, args: Value[], shared: boolean, fd: FdRef): FdOp | null {
+function mmap(e: SyscallEvent, spec: SyscallSpec, args: Value[], shared: boolean): FdOp | null {
+  const fd = fdRef(args[spec.fdArg!]);
+  if (!fd) return null;
   if (textOf(args[spec.flagsArg!]).includes('MAP_ANONYMOUS')) return null;
   let start: bigint;
   try { start = BigInt(e.ret.text); } catch { return null; }

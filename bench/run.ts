@@ -80,16 +80,23 @@ async function benchReplay(): Promise<Result> {
   const split: number[] = [];
   const ownReader: number[] = [];
   const full: number[] = [];
+  // user+system CPU of this process (V8's compiler threads included): steadier than wall time on a loaded machine
+  const splitCpu: number[] = [];
+  const fullCpu: number[] = [];
+  const cpuMs = (since: NodeJS.CpuUsage): number => { const u = process.cpuUsage(since); return (u.user + u.system) / 1000; };
   let lines = 0;
   let summary = '';
   for (let i = 0; i < 7; i++) {
     let t = performance.now();
+    let c = process.cpuUsage();
     lines = await splitStream(log);
     split.push(performance.now() - t);
+    splitCpu.push(cpuMs(c));
     t = performance.now();
     await splitOwnReader(log);
     ownReader.push(performance.now() - t);
     t = performance.now();
+    c = process.cpuUsage();
     const w = openNdjson(out);
     const s = new TraceSession((r) => w.write(r), { baseDay: 0 });
     const src = s.source(null);
@@ -97,6 +104,7 @@ async function benchReplay(): Promise<Result> {
     const sum = s.end();
     w.close();
     full.push(performance.now() - t);
+    fullCpu.push(cpuMs(c));
     summary = `${sum.processes} processes, ${sum.syscalls} syscalls, ${sum.transfers.delivered} transfers, ${sum.parseErrors} parse errors`;
   }
   const ratio = median(full) / median(split);
@@ -105,6 +113,7 @@ async function benchReplay(): Promise<Result> {
     name: 'replay',
     lines: [
       `replay to NDJSON: ${secs(median(full))}, bare line splitting: ${secs(median(split))}, ratio ${ratio.toFixed(2)} (goal <= 2.5, aim 1.5)`,
+      `  user+system CPU: replay ${secs(median(fullCpu))}, splitting ${secs(median(splitCpu))}, ratio ${(median(fullCpu) / median(splitCpu)).toFixed(2)} (less sensitive than wall time to a loaded machine)`,
       `  stricter: the same splitting over replay's own reader: ${secs(median(ownReader))}, ratio ${(median(full) / median(ownReader)).toFixed(2)}`,
       `  ${lines} lines, ${mb.toFixed(1)} MB (strace -f -yy -tt -T of make -j2: gcc builds + runs of seed.c; BIG_N=${process.env['BIG_N'] ?? '60'}); ${summary}; median of 7, interleaved`,
     ],

@@ -98,13 +98,24 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       if (!shared && !ctx.privateMapsMatter(e.tid, e.ts)) return taskOp(e);
       return mmap(e, spec, parseArgs(e.args), shared) ?? taskOp(e);
     }
+    case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: ret, flags: cloneFlags(e.name, e.args) };
+    case 'execve': {
+      // the path alone (execve's first argument: argv and the environment are never read)
+      if (e.ret.value !== 0) return taskOp(e);
+      const path = textOf(spec.pathArg === 0 ? parseArg(e.args, 0) : parseArgs(e.args)[spec.pathArg ?? 0]);
+      return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'exec', path };
+    }
     case 'fcntl': {
       // most commands (F_GETFL, F_SETLK, F_ADD_SEALS...) change no fd table: the command is read first, alone
       const cmd = textOf(parseArg(e.args, spec.cmdArg!));
       if (!cmd.startsWith('F_DUPFD') && !cmd.startsWith('F_SETFD') && !cmd.startsWith('F_GETFD')) return taskOp(e);
       break;
     }
-    default: break;
+    case 'pair': case 'dup': case 'close_range': case 'sendmsg': case 'sendmmsg': case 'recvmsg': case 'recvmmsg':
+    case 'pidfd_getfd': case 'connect': case 'bind':
+      break;
+    // munmap, exit...: nothing of their arguments is read
+    default: return taskOp(e);
   }
   const args = parseArgs(e.args);
   const arg: ArgAt = (i) => args[i];
@@ -154,8 +165,6 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
         target: e.ret.decor !== null ? parseDecor(e.ret.decor) : null,
       };
     }
-    case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'clone', child: ret, flags: cloneFlags(e.name, e.args) };
-    case 'execve': return e.ret.value === 0 ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'exec', path: textOf(args[spec.pathArg ?? 0]) } : taskOp(e);
     case 'connect':
       if (e.ret.value !== 0 && e.ret.errno !== 'EINPROGRESS') return taskOp(e);
       return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'connect', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };

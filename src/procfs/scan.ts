@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import type { FdKind } from '../model/records.js';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
 import * as native from '../native/index.js';
+import type { FdTableHints } from '../native/index.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
 import { formatFdLink, linkKind, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, parseFdinfoBytes, type FdInfo } from './fdinfo.js';
@@ -68,10 +69,41 @@ export function realNative(): SnapshotNative {
   return { kcmpFileOrder: native.kcmpFileOrder, unixDiag: native.unixDiag, readFdTable: native.readFdTable, kcmpStatus: native.nativeStatus };
 }
 
+/**
+ * What one scan learns from the fds it reads, so the native reader can skip syscalls (native FdTableHints):
+ * the mount ids of sockfs and pipefs (every fd there is a socket or pipe, its link "socket:[ino]" or
+ * "pipe:[ino]", as a real link of the same mount showed), and the st_mode of each file by mount and inode.
+ */
+export class LinkHints implements FdTableHints<FdInfo | null> {
+  private sockfs: number | null = null;
+  private pipefs: number | null = null;
+  private readonly modes = new Map<string, number>();
+
+  link(info: FdInfo | null): string | null {
+    if (info === null || info.mntId === null || info.ino === null) return null;
+    if (info.mntId === this.sockfs) return 'socket:[' + info.ino + ']';
+    if (info.mntId === this.pipefs) return 'pipe:[' + info.ino + ']';
+    return null;
+  }
+
+  mode(info: FdInfo | null): number | null {
+    if (info === null || info.mntId === null || info.ino === null) return null;
+    return this.modes.get(info.mntId + ':' + info.ino) ?? null;
+  }
+
+  learn(info: FdInfo | null, link: string, mode: number | null): void {
+    if (info === null || info.mntId === null || info.ino === null) return;
+    if (mode !== null) this.modes.set(info.mntId + ':' + info.ino, mode);
+    // only a link that is exactly what link() would make teaches the mount: the fdinfo and the link are of one file
+    else if (this.sockfs === null && link === 'socket:[' + info.ino + ']') this.sockfs = info.mntId;
+    else if (this.pipefs === null && link === 'pipe:[' + info.ino + ']') this.pipefs = info.mntId;
+  }
+}
+
 /** The fd table through the native directory-fd reader when there is one, else through Node's fs (fdinfo parsed). */
-function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number): NativeFdTable {
+function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number, hints: LinkHints): NativeFdTable {
   if (nat?.readFdTable) {
-    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'), parseFdinfoBytes);
+    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'), parseFdinfoBytes, hints);
     if (!('unavailable' in r)) {
       if (!('failed' in r)) return r;
       const path = reader.path(pid, 'fd');
@@ -96,9 +128,10 @@ export interface ScanOptions {
   maps: boolean;
 }
 
-/** What one scan keeps from process to process: stat answers per inode, and the values mappings share. */
+/** What one scan keeps from process to process: stat answers per inode, link hints, and the values mappings share. */
 export class ScanCache {
   readonly kinds = new Map<string, FdKind>();
+  readonly hints = new LinkHints();
   readonly maps = new MapIntern();
 }
 
@@ -125,7 +158,7 @@ export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid:
   }
   let table: NativeFdTable;
   try {
-    table = readTable(reader, nat, pid);
+    table = readTable(reader, nat, pid, cache.hints);
   } catch (err) {
     if (!isProcError(err)) throw err;
     // "every process this user may read": the others are counted, not listed

@@ -3,6 +3,7 @@
 // The live tracer calls snapshotProcesses at attach.
 
 import type { FdKind } from '../model/records.js';
+import type { FdTableHints } from '../native/index.js';
 import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
 import { isProcError } from './errors.js';
 import { parseFdLink, type FdLink } from './fdlink.js';
@@ -104,8 +105,9 @@ export interface SnapshotNative {
   unixDiag(): Map<number, UnixDiagSocket> | { unavailable: string };
   /** 'ok' when kcmp works; asked once up front so a scan with no shared candidates still reports it */
   kcmpStatus?(): 'ok' | { unavailable: string };
-  /** optional fast path for reading one fd table (directory fds instead of a path walk per file); fdinfo bytes go to `parse` */
-  readFdTable?(fdDir: string, fdinfoDir: string, parse: (buf: Buffer, n: number) => FdInfo | null): NativeFdTable | { unavailable: string } | { failed: string };
+  /** optional fast path for reading one fd table (directory fds instead of a path walk per file); fdinfo bytes go to
+   * `parse`; `hints` spare the readlinkat and statx that the fdinfo answers (native/index.ts FdTableHints) */
+  readFdTable?(fdDir: string, fdinfoDir: string, parse: (buf: Buffer, n: number) => FdInfo | null, hints?: FdTableHints<FdInfo | null>): NativeFdTable | { unavailable: string } | { failed: string };
 }
 
 /** An fd table as the native reader brings it: fdinfo already parsed. */

@@ -77,26 +77,32 @@ export function realNative(): SnapshotNative {
 export class LinkHints implements FdTableHints<FdInfo | null> {
   private sockfs: number | null = null;
   private pipefs: number | null = null;
-  private readonly modes = new Map<string, number>();
+  /** mount id -> inode -> st_mode (numbers: a bigint's decimal text costs microseconds, and an inode is < 2^53) */
+  private readonly modes = new Map<number, Map<number, number>>();
 
   link(info: FdInfo | null): string | null {
-    if (info === null || info.mntId === null || info.ino === null) return null;
-    if (info.mntId === this.sockfs) return 'socket:[' + info.ino + ']';
-    if (info.mntId === this.pipefs) return 'pipe:[' + info.ino + ']';
+    if (info === null || info.ino === null) return null;
+    if (info.mntId === this.sockfs) return 'socket:[' + Number(info.ino) + ']';
+    if (info.mntId === this.pipefs) return 'pipe:[' + Number(info.ino) + ']';
     return null;
   }
 
   mode(info: FdInfo | null): number | null {
     if (info === null || info.mntId === null || info.ino === null) return null;
-    return this.modes.get(info.mntId + ':' + info.ino) ?? null;
+    return this.modes.get(info.mntId)?.get(Number(info.ino)) ?? null;
   }
 
   learn(info: FdInfo | null, link: string, mode: number | null): void {
     if (info === null || info.mntId === null || info.ino === null) return;
-    if (mode !== null) this.modes.set(info.mntId + ':' + info.ino, mode);
+    if (mode !== null) {
+      let m = this.modes.get(info.mntId);
+      if (m === undefined) this.modes.set(info.mntId, (m = new Map()));
+      m.set(Number(info.ino), mode);
+      return;
+    }
     // only a link that is exactly what link() would make teaches the mount: the fdinfo and the link are of one file
-    else if (this.sockfs === null && link === 'socket:[' + info.ino + ']') this.sockfs = info.mntId;
-    else if (this.pipefs === null && link === 'pipe:[' + info.ino + ']') this.pipefs = info.mntId;
+    if (this.sockfs === null && link.startsWith('socket:[') && link === 'socket:[' + Number(info.ino) + ']') this.sockfs = info.mntId;
+    else if (this.pipefs === null && link.startsWith('pipe:[') && link === 'pipe:[' + Number(info.ino) + ']') this.pipefs = info.mntId;
   }
 }
 

@@ -351,7 +351,9 @@ export function unpackReply(msg: ScanWorkerReply, out: Array<ScanResult | undefi
         const mnt = a[o + 4]!;
         const ino = a[o + 6]!;
         const scm = a[o + 7]!;
-        info = { pos: BigInt(a[o + 5]!), flags, flagsText: flagsText(flags), mntId: Number.isNaN(mnt) ? null : mnt, ino: Number.isNaN(ino) ? null : BigInt(ino) };
+        const pos = a[o + 5]!;
+        // 0n, not BigInt(0): a literal is one shared value, as parseFdinfoBytes gives
+        info = { pos: pos === 0 ? 0n : BigInt(pos), flags, flagsText: flagsText(flags), mntId: Number.isNaN(mnt) ? null : mnt, ino: Number.isNaN(ino) ? null : BigInt(ino) };
         if (!Number.isNaN(scm)) info.scmFds = scm;
       } else if (a[o + 2] === INFO_APART) {
         info = apart.get(n) ?? null;

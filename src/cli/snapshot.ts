@@ -8,11 +8,10 @@ import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
 import fs from 'node:fs';
 import type { SnapshotState } from '../export/diff.js';
-import { openNdjson } from '../export/ndjson.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
-import { eachSnapshotRecord, snapshotRecords } from '../procfs/records.js';
+import { eachSnapshotLine, snapshotRecords } from '../procfs/records.js';
 import { snapshotProcesses, type FdSnapshot, type PeerOwner, type ProcessSnapshot, type Snapshot } from '../procfs/snapshot.js';
 
 export interface SnapshotCliOptions {
@@ -64,9 +63,9 @@ export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
       const changes = d!.diffSnapshots(old, d!.snapshotState(snapshotRecords(snap)));
       if (opts.json !== null) {
         const records = d!.diffRecords(changes);
-        writeJson((sink) => records.forEach((r) => sink(r)), opts.json, out, () => guard?.failed() != null);
+        writeLines((line) => records.forEach((r) => line(JSON.stringify(r))), opts.json, out, () => guard?.failed() != null);
       } else out.write(d!.renderDiffText(changes, diff!));
-    } else if (opts.json !== null) writeJson((sink) => eachSnapshotRecord(snap, sink), opts.json, out, () => guard?.failed() != null);
+    } else if (opts.json !== null) writeLines((line) => eachSnapshotLine(snap, line), opts.json, out, () => guard?.failed() != null);
     else out.write(renderSnapshotText(snap));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -110,27 +109,39 @@ function readOld(snapshotState: typeof import('../export/diff.js').snapshotState
   return st;
 }
 
-/** Writes the records `each` produces as NDJSON to `target` ('-': the stream `out`). */
-function writeJson(each: (sink: (r: FdwatchRecord) => void) => void, target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
-  if (target === '-') {
-    // join in chunks: one write per record is slow, one giant string can be hundreds of MB
-    let chunk: string[] = [];
-    each((r) => {
-      if (failed()) return;
-      chunk.push(JSON.stringify(r));
-      if (chunk.length === 4096) {
-        out.write(chunk.join('\n') + '\n');
-        chunk = [];
+/** Lines joined per this many UTF-16 units: one write per line is slow, one giant string can be hundreds of MB. */
+const CHUNK = 1 << 16;
+
+/** Writes the NDJSON lines `each` produces to `target` ('-': the stream `out`), a write per ~64k characters. */
+function writeLines(each: (line: (text: string) => void) => void, target: string, out: NodeJS.WritableStream, failed: () => boolean): void {
+  const fd = target === '-' ? -1 : fs.openSync(target, 'w');
+  let chunk = '';
+  const put = (text: string): void => {
+    if (fd < 0) {
+      if (!failed()) out.write(text);
+      return;
+    }
+    // a string write is one UTF-8 encoding; a short write (a full pipe, a signal) writes the rest of its bytes
+    const b = Buffer.from(text, 'utf8');
+    for (let off = 0; off < b.length; ) {
+      try {
+        off += fs.writeSync(fd, b, off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+    }
+  };
+  try {
+    each((line) => {
+      chunk += line + '\n';
+      if (chunk.length >= CHUNK) {
+        put(chunk);
+        chunk = '';
       }
     });
-    if (chunk.length > 0 && !failed()) out.write(chunk.join('\n') + '\n');
-    return;
-  }
-  const w = openNdjson(target);
-  try {
-    each((r) => w.write(r));
+    if (chunk.length > 0) put(chunk);
   } finally {
-    w.close();
+    if (fd >= 0) fs.closeSync(fd);
   }
 }
 

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { parseFdinfo, parseFdinfoBytes } from '../../src/procfs/fdinfo.js';
 import { isFileBacked, MapIntern, parseFileMaps, parseMaps } from '../../src/procfs/maps.js';
 import { ProcReader } from '../../src/procfs/reader.js';
-import { snapshotRecords } from '../../src/procfs/records.js';
+import { eachSnapshotLine, snapshotRecords } from '../../src/procfs/records.js';
 import { frame, FrameReader, realNative, scanAll, ScanCache, ScanPacker, scanProcess, startScanHelper, unpackReply, type ScanResult, type ScanWorkerReply } from '../../src/procfs/scan.js';
 import { snapshotProcesses, type Snapshot } from '../../src/procfs/snapshot.js';
 import { nativeStatus, pipe, pollIn } from '../../src/native/index.js';
@@ -144,6 +144,16 @@ test('a snapshot through the native directory-fd reader equals one through Node 
   const a = records(ours(viaNative));
   assert.ok(a.length > 30, `${a.length} records`);
   assert.equal(a, records(ours(viaFs)));
+});
+
+test('the hand-written NDJSON lines of a whole-machine snapshot are JSON.stringify of its records, byte for byte', () => {
+  const snap = snapshotProcesses('/proc', 'all', { threads: 1 });
+  const lines: string[] = [];
+  eachSnapshotLine(snap, (l) => lines.push(l));
+  const want = snapshotRecords(snap).map((r) => JSON.stringify(r));
+  assert.ok(want.length > 100, `${want.length} records`);
+  assert.ok(lines.some((l) => l.includes('"socket":{')), 'some fd has socket details');
+  assert.equal(lines, want);
 });
 
 test('the helper process (threads: 2) gives the snapshot one process gives', () => {

@@ -51,6 +51,26 @@ function waitReady(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The /proc-reading syscalls each command makes per fd listed (`strace -f -c`, one run each): what each asks the kernel. */
+function syscallsPerFd(dir: string, fds: number, cmds: Array<[string, string, string[]]>): string[] {
+  if (spawnSync('strace', ['-V'], { stdio: 'ignore' }).error) return ['  syscalls per fd: strace is not installed'];
+  const FILE_CALLS = ['openat', 'read', 'close', 'readlink', 'readlinkat', 'newfstatat', 'statx', 'fstat', 'getdents64', 'kcmp', 'lseek'];
+  return cmds.map(([label, file, args]) => {
+    const out = path.join(dir, 'strace-c.txt');
+    spawnSync('strace', ['-f', '-c', '-o', out, file, ...args], { stdio: 'ignore', maxBuffer: 1 << 30 });
+    const counts = new Map<string, number>();
+    for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+      // % time  seconds  usecs/call  calls  [errors]  syscall
+      const f = line.trim().split(/\s+/);
+      const name = f[f.length - 1]!;
+      if (FILE_CALLS.includes(name) && f.length >= 5) counts.set(name, Number(f[3]));
+    }
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const each = [...counts].filter(([, n]) => n / fds >= 0.05).map(([k, n]) => `${k} ${(n / fds).toFixed(2)}`).join(', ');
+    return `  syscalls per fd (strace -f -c, ${fds} fds): ${label} ${(total / fds).toFixed(2)} (${each})`;
+  });
+}
+
 export async function benchSnapshot(): Promise<{ name: string; lines: string[] }> {
   const name = 'snapshot';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
@@ -78,6 +98,9 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
       { label: 'fdwatch snapshot --json /dev/null, FDWATCH_SNAPSHOT_THREADS=2', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'], env: { FDWATCH_SNAPSHOT_THREADS: '2' } },
       ...(hasLsfd ? [{ label: 'lsfd', file: 'lsfd', args: [] }] : []),
     ];
+    // NODE_EXTRA_CA_CERTS makes every Node start parse that certificate file (~90 ms of CPU, 420 M instructions for
+    // the system bundle, before our code runs): where it is set, also the command as a shell without it runs it
+    if (process.env['NODE_EXTRA_CA_CERTS']) cases.splice(2, 0, { label: 'fdwatch snapshot --json /dev/null, NODE_EXTRA_CA_CERTS empty', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'], env: { NODE_EXTRA_CA_CERTS: '' } });
     // FDWATCH_BENCH_BEFORE=/other/build/bin/fdwatch.js: the same commands of another build, timed in the same run
     const before = process.env['FDWATCH_BENCH_BEFORE'];
     if (before) cases.push(...cases.filter((c) => c.file === process.execPath && !c.env).map((c) => ({ ...c, label: `${c.label} (before: ${before})`, args: [before, ...c.args.slice(1)] })));
@@ -104,6 +127,10 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     }
     const json = spawnSync(process.execPath, [cli, 'snapshot', '--json', '-'], { maxBuffer: 1 << 30 }).stdout.toString().trim().split('\n');
     const fds = json.filter((l) => l.includes('"type":"fd"')).length;
+    const perFd = fds > 0 ? syscallsPerFd(dir, fds, [
+      ['fdwatch snapshot --json', process.execPath, [cli, 'snapshot', '--json', '/dev/null']],
+      ['lsof -n -P', 'lsof', ['-n', '-P']],
+    ]) : [];
     const procs = json.filter((l) => l.includes('"type":"process"')).length;
     const base = median(ms[0]!) / 1000;
     const out = cases.slice(1).map((c, j) => {
@@ -118,6 +145,7 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
       lines: [
         ...out,
         `  whole processes, start-up included; ${procs} processes, ${fds} fds (fdwatch); lsof printed ${lines[0]} lines; median (and min against min) of ${RUNS} interleaved runs; CPU: user+system seconds, median against lsof's, ${HOLDERS} holders of 110 fds`,
+        ...perFd,
       ],
     };
   } finally {

@@ -8,9 +8,10 @@
 //   pidfdOpen(pid, flags?): number | Unavailable | Failed    a new pidfd (caller closes it with fs.closeSync)
 //   pidfdGetfd(pidfd, targetFd, flags?): number | Unavailable | Failed   a copy of the target's fd in this process
 //   unixDiag(): Map<inode, UnixDiagSocket> | Unavailable     every Unix socket in this network namespace, with peer
-//   readFdTable(fdDir, fdinfoDir, parse?): FdTableRead | Unavailable | Failed
+//   readFdTable(fdDir, fdinfoDir, parse?, hints?): FdTableRead | Unavailable | Failed
 //                                   every fd link and fdinfo text (or what parse makes of its bytes) of one
-//                                   process through directory fds (getdents64/readlinkat/openat): the
+//                                   process through directory fds (getdents64/openat/readlinkat), skipping
+//                                   the readlinkat or statx that hints answer from the fdinfo: the
 //                                   whole-machine scan's hot loop
 //   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
 //   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
@@ -385,14 +386,29 @@ const fdNames: string[] = [];
 const fdName = (fd: number): string => (fdNames[fd] ??= String(fd));
 
 /**
- * Every fd of one process: names from getdents64 on fdDir, links by readlinkat, fdinfo by openat in
- * fdinfoDir (its bytes handed to `parse`, by default its latin1 text). Directory fds spare the kernel a
- * /proc path walk per file; this is the scan's hot loop.
+ * What the caller knows from an fd's parsed fdinfo, so that readFdTable can skip a syscall: a socket's or
+ * pipe's link text is "socket:[ino]" / "pipe:[ino]" (the kernel's d_dname of sockfs and pipefs), and a
+ * file's type does not change while it is open.
+ */
+export interface FdTableHints<T> {
+  /** the link text this fdinfo implies for certain, or null (then it is read) */
+  link(info: T): string | null;
+  /** the st_mode of the file this fdinfo names when already known, or null (then it is asked) */
+  mode(info: T): number | null;
+  /** a link read (and the mode asked, for a path) for this fdinfo */
+  learn(info: T, link: string, mode: number | null): void;
+}
+
+/**
+ * Every fd of one process: names from getdents64 on fdDir, fdinfo by openat in fdinfoDir (its bytes
+ * handed to `parse`, by default its latin1 text), links by readlinkat unless `hints` knows them from the
+ * fdinfo (once one readlinkat of the process has shown its links are readable). Directory fds spare the
+ * kernel a /proc path walk per file; this is the scan's hot loop.
  * Failed: the fd directory itself could not be opened (ENOENT: the process is gone; EACCES: not ours to read).
  */
 export function readFdTable(fdDir: string, fdinfoDir: string | null): FdTableRead | Unavailable | Failed;
-export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse: FdinfoParse<T>): FdTableRead<T> | Unavailable | Failed;
-export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: FdinfoParse<T>): FdTableRead<T | string> | Unavailable | Failed {
+export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse: FdinfoParse<T>, hints?: FdTableHints<T>): FdTableRead<T> | Unavailable | Failed;
+export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: FdinfoParse<T>, hints?: FdTableHints<T>): FdTableRead<T | string> | Unavailable | Failed {
   const d = loadDirCalls();
   if (isUnavailable(d)) return d;
   const c = libc as Libc;
@@ -430,31 +446,41 @@ export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: 
       ifd = d.open(fdinfoDir, O_RDONLY_DIR_CLOEXEC);
       if (ifd < 0 && isDenied(c.koffi.errno())) out.fdinfoDenied = true;
     }
+    // a link is taken from the fdinfo only after one readlinkat of this process said links may be read
+    let linksReadable = false;
     for (const fd of nums) {
       const name = fdName(fd);
-      const len = Number(d.readlinkat(dfd, name, linkBuf, linkBuf.length));
-      if (len < 0) {
-        if (isDenied(c.koffi.errno())) {
-          out.linkDenied = true; // decided per process: the other fds would fail the same way
-          break;
-        }
-        continue; // ENOENT: closed since the listing
-      }
       let fdinfo: T | string | null = null;
       if (ifd >= 0 && !out.fdinfoDenied) {
         const n = readAt(d, c.close, ifd, name);
         if (n < 0) {
           const e = c.koffi.errno();
           if (isDenied(e)) out.fdinfoDenied = true;
-          else continue; // closed between readlink and fdinfo
+          else continue; // closed since the listing
         } else {
           fdinfo = toInfo(textBuf, n);
         }
       }
-      const link = linkBuf.toString('utf8', 0, len);
+      let link = linksReadable && hints && fdinfo !== null ? hints.link(fdinfo as T) : null;
       let mode: number | null = null;
-      // a path: file, dir or device? statx through the magic link asks the open file itself
-      if (linkBuf[0] === 0x2f && d.statx(dfd, name, 0, STATX_TYPE, statxBuf) === 0) mode = statxBuf.readUInt16LE(STX_MODE_OFFSET);
+      if (link === null) {
+        const len = Number(d.readlinkat(dfd, name, linkBuf, linkBuf.length));
+        if (len < 0) {
+          if (isDenied(c.koffi.errno())) {
+            out.linkDenied = true; // decided per process: the other fds would fail the same way
+            break;
+          }
+          continue; // ENOENT: closed between fdinfo and readlink
+        }
+        linksReadable = true;
+        link = linkBuf.toString('utf8', 0, len);
+        // a path: file, dir or device? statx through the magic link asks the open file itself
+        if (linkBuf[0] === 0x2f) {
+          if (hints && fdinfo !== null) mode = hints.mode(fdinfo as T);
+          if (mode === null && d.statx(dfd, name, 0, STATX_TYPE, statxBuf) === 0) mode = statxBuf.readUInt16LE(STX_MODE_OFFSET);
+        }
+        if (hints && fdinfo !== null) hints.learn(fdinfo as T, link, mode);
+      }
       out.fds.push({ fd, link, fdinfo, mode });
     }
     return out;

@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import type { FdKind } from '../model/records.js';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK } from '../model/kernel.js';
 import * as native from '../native/index.js';
+import type { FdTableHints } from '../native/index.js';
 import { isProcError, NotFound, PermissionDenied, type ProcError } from './errors.js';
 import { formatFdLink, linkKind, parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, parseFdinfo, parseFdinfoBytes, type FdInfo } from './fdinfo.js';
@@ -68,10 +69,47 @@ export function realNative(): SnapshotNative {
   return { kcmpFileOrder: native.kcmpFileOrder, unixDiag: native.unixDiag, readFdTable: native.readFdTable, kcmpStatus: native.nativeStatus };
 }
 
+/**
+ * What one scan learns from the fds it reads, so the native reader can skip syscalls (native FdTableHints):
+ * the mount ids of sockfs and pipefs (every fd there is a socket or pipe, its link "socket:[ino]" or
+ * "pipe:[ino]", as a real link of the same mount showed), and the st_mode of each file by mount and inode.
+ */
+export class LinkHints implements FdTableHints<FdInfo | null> {
+  private sockfs: number | null = null;
+  private pipefs: number | null = null;
+  /** mount id -> inode -> st_mode (numbers: a bigint's decimal text costs microseconds, and an inode is < 2^53) */
+  private readonly modes = new Map<number, Map<number, number>>();
+
+  link(info: FdInfo | null): string | null {
+    if (info === null || info.ino === null) return null;
+    if (info.mntId === this.sockfs) return 'socket:[' + Number(info.ino) + ']';
+    if (info.mntId === this.pipefs) return 'pipe:[' + Number(info.ino) + ']';
+    return null;
+  }
+
+  mode(info: FdInfo | null): number | null {
+    if (info === null || info.mntId === null || info.ino === null) return null;
+    return this.modes.get(info.mntId)?.get(Number(info.ino)) ?? null;
+  }
+
+  learn(info: FdInfo | null, link: string, mode: number | null): void {
+    if (info === null || info.mntId === null || info.ino === null) return;
+    if (mode !== null) {
+      let m = this.modes.get(info.mntId);
+      if (m === undefined) this.modes.set(info.mntId, (m = new Map()));
+      m.set(Number(info.ino), mode);
+      return;
+    }
+    // only a link that is exactly what link() would make teaches the mount: the fdinfo and the link are of one file
+    if (this.sockfs === null && link.startsWith('socket:[') && link === 'socket:[' + Number(info.ino) + ']') this.sockfs = info.mntId;
+    else if (this.pipefs === null && link.startsWith('pipe:[') && link === 'pipe:[' + Number(info.ino) + ']') this.pipefs = info.mntId;
+  }
+}
+
 /** The fd table through the native directory-fd reader when there is one, else through Node's fs (fdinfo parsed). */
-function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number): NativeFdTable {
+function readTable(reader: ProcReader, nat: SnapshotNative | null, pid: number, hints: LinkHints): NativeFdTable {
   if (nat?.readFdTable) {
-    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'), parseFdinfoBytes);
+    const r = nat.readFdTable(reader.path(pid, 'fd'), reader.path(pid, 'fdinfo'), parseFdinfoBytes, hints);
     if (!('unavailable' in r)) {
       if (!('failed' in r)) return r;
       const path = reader.path(pid, 'fd');
@@ -96,9 +134,10 @@ export interface ScanOptions {
   maps: boolean;
 }
 
-/** What one scan keeps from process to process: stat answers per inode, and the values mappings share. */
+/** What one scan keeps from process to process: stat answers per inode, link hints, and the values mappings share. */
 export class ScanCache {
   readonly kinds = new Map<string, FdKind>();
+  readonly hints = new LinkHints();
   readonly maps = new MapIntern();
 }
 
@@ -125,7 +164,7 @@ export function scanProcess(reader: ProcReader, nat: SnapshotNative | null, pid:
   }
   let table: NativeFdTable;
   try {
-    table = readTable(reader, nat, pid);
+    table = readTable(reader, nat, pid, cache.hints);
   } catch (err) {
     if (!isProcError(err)) throw err;
     // "every process this user may read": the others are counted, not listed
@@ -159,6 +198,8 @@ export interface ScanAllOptions extends ScanOptions {
   nat: SnapshotNative | null;
   /** 1 (default): this process only; 2: with a helper process, for a big scan of the live /proc with the real native calls */
   threads?: 1 | 2 | undefined;
+  /** a helper already started (startScanHelper), or null for none; undefined: scanAll decides by `threads` */
+  helper?: ScanHelper | null;
 }
 
 /** Below this many processes the helper's start (~60 ms of the other core) is not worth it. */
@@ -209,8 +250,22 @@ export class ScanPacker {
   private n = 0;
   private links: string[] = [];
   private maps: string[] = [];
-  private readonly heads: Array<[number, PackedHead]> = [];
-  private readonly infos: Array<[number, FdInfo]> = [];
+  private heads: Array<[number, PackedHead]> = [];
+  private infos: Array<[number, FdInfo]> = [];
+
+  /** processes added since the last reset */
+  size(): number {
+    return this.heads.length;
+  }
+
+  /** Empty again, for the next frame (the reply made before keeps its own copies). */
+  reset(): void {
+    this.n = 0;
+    this.links = [];
+    this.maps = [];
+    this.heads = [];
+    this.infos = [];
+  }
 
   add(index: number, r: ScanResult): void {
     if (typeof r === 'string') {
@@ -296,7 +351,9 @@ export function unpackReply(msg: ScanWorkerReply, out: Array<ScanResult | undefi
         const mnt = a[o + 4]!;
         const ino = a[o + 6]!;
         const scm = a[o + 7]!;
-        info = { pos: BigInt(a[o + 5]!), flags, flagsText: flagsText(flags), mntId: Number.isNaN(mnt) ? null : mnt, ino: Number.isNaN(ino) ? null : BigInt(ino) };
+        const pos = a[o + 5]!;
+        // 0n, not BigInt(0): a literal is one shared value, as parseFdinfoBytes gives
+        info = { pos: pos === 0 ? 0n : BigInt(pos), flags, flagsText: flagsText(flags), mntId: Number.isNaN(mnt) ? null : mnt, ino: Number.isNaN(ino) ? null : BigInt(ino) };
         if (!Number.isNaN(scm)) info.scmFds = scm;
       } else if (a[o + 2] === INFO_APART) {
         info = apart.get(n) ?? null;
@@ -335,11 +392,13 @@ function fdSnapshot(fd: number, linkText: string, link: FdLink, info: FdInfo | n
 
 /**
  * Scans every [pid, tids] of `list`; the results in the same order.
- * A big scan of the live /proc runs in two processes: this one and a helper (./scan-child.ts) take the next
- * process from a queue in a pipe (reads of one 8-byte entry are atomic), so the split balances itself, and
- * the helper's results come back packed through a second pipe. Two processes, not two threads: threads of
- * one process share its fd table, and two threads opening and closing /proc files by the thousand slowed
- * each of those calls ~1.7x (strace -c), which cost more than the second core gave.
+ * A big scan of the live /proc can run in two processes: this one and a helper (./scan-child.ts, started by
+ * startScanHelper before this process loads koffi, so that its start overlaps ours) take the next process
+ * from a queue in a pipe (reads of one 8-byte entry are atomic), so the split balances itself; the helper
+ * sends its results packed, a few processes per frame, and this process unpacks the frames that have come
+ * between its own processes, so that little is left to wait for at the end. Two processes, not two threads:
+ * two threads of one process reading /proc took ~2x the CPU of one doing it all (process.cpuUsage, both
+ * with and without unshare(CLONE_FILES) and their own creds), two processes ~1x.
  */
 export function scanAll(root: string, list: Array<[number, number[]]>, opts: ScanAllOptions): ScanResult[] {
   const out = new Array<ScanResult | undefined>(list.length);
@@ -350,45 +409,54 @@ export function scanAll(root: string, list: Array<[number, number[]]>, opts: Sca
     const [pid, tids] = list[i]!;
     out[i] = scanProcess(reader, opts.nat, pid, tids, so, cache);
   };
-  // two processes only when asked: measured on the shared 2-core machine, the helper's start and the unpacking
-  // of its share cost what its share saved (docs/snapshot.md)
-  const threads = opts.threads === 2 && root === '/proc' && opts.nat !== null && opts.nat.readFdTable === native.readFdTable && list.length >= HELPER_MIN_PROCESSES ? 2 : 1;
-  const h = threads === 2 ? startHelper(list, so) : null;
+  const h = opts.helper !== undefined ? opts.helper : helperPays(root, list, opts) ? startScanHelper(so) : null;
   if (h) {
+    const queued = h.queue(list);
+    const frames = new FrameReader(h.results, (msg) => receive(msg, out, list));
     const entry = Buffer.alloc(QUEUE_ENTRY);
-    let mine = 0;
     try {
-      while (fs.readSync(h.queue, entry, 0, QUEUE_ENTRY, null) === QUEUE_ENTRY) {
+      while (fs.readSync(h.queueRead, entry, 0, QUEUE_ENTRY, null) === QUEUE_ENTRY) {
         scan(entry.readInt32LE(0));
-        mine++;
+        frames.drain(0);
       }
     } finally {
-      fs.closeSync(h.queue);
+      fs.closeSync(h.queueRead);
     }
-    for (let i = h.queued; i < list.length; i++) scan(i);
-    // the helper took some: wait for them (if it never started, it finds the queue empty)
-    if (mine < h.queued) receiveHelper(h.results, out, list);
-    fs.closeSync(h.results);
-    // nothing left for it: the queue is empty and its reply read or given up on
-    if (h.child && h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
+    for (let i = queued; i < list.length; i++) scan(i);
+    // the helper's last frames (if it never started, it finds the queue empty and ends at once)
+    frames.drain(HELPER_WAIT_MS);
+    h.close();
   }
   // everything not read yet: all of it on one thread, or what the helper did not bring (it failed, or timed out)
   for (let i = 0; i < list.length; i++) if (out[i] === undefined) scan(i);
   return out as ScanResult[];
 }
 
-interface Helper {
-  /** read end of the queue */
-  queue: number;
-  /** how many of list's first entries are queued */
-  queued: number;
-  /** read end of the results pipe */
-  results: number;
-  /** the helper process, ended once its share is read or given up on (it must not outlive the snapshot) */
-  child: ChildProcess | null;
+/** Whether scanAll should start a helper itself: asked for, a big scan, the live /proc, the real native reader. */
+export function helperPays(root: string, list: ReadonlyArray<unknown>, opts: Pick<ScanAllOptions, 'threads' | 'nat'>): boolean {
+  return opts.threads === 2 && root === '/proc' && opts.nat !== null && opts.nat.readFdTable === native.readFdTable && list.length >= HELPER_MIN_PROCESSES;
 }
 
-function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper | null {
+/** A started helper process: queue it the list, read its frames, end it. */
+export interface ScanHelper {
+  /** read end of the queue (this process takes entries from it too) */
+  readonly queueRead: number;
+  /** read end of the results pipe, or -1 */
+  readonly results: number;
+  /** writes [index, pid] of list's first entries (at most QUEUE_MAX) and closes the write end; how many */
+  queue(list: Array<[number, number[]]>): number;
+  /** closes the results pipe and ends the helper if it is still there (it must not outlive the snapshot) */
+  close(): void;
+}
+
+/** One frame: a u32 length, then v8.serialize of a ScanWorkerReply. */
+const FRAME_HEAD = 4;
+
+/**
+ * Starts the helper process; null when it cannot be (no native pipe). Queue its work with ScanHelper.queue.
+ * `frameFds`: fds per frame of its results (tests make it small; default in scan-child.ts).
+ */
+export function startScanHelper(opts: ScanOptions, frameFds?: number): ScanHelper | null {
   const q = native.pipe();
   if (!Array.isArray(q)) return null;
   const r = native.pipe();
@@ -397,20 +465,14 @@ function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper
     fs.closeSync(q[1]);
     return null;
   }
-  const queued = Math.min(list.length, QUEUE_MAX);
+  // frames wait in the pipe while this process reads a process of its own: room for many, so the helper never waits
+  native.setPipeSize(r[1], 1 << 20);
   let child: ChildProcess | null = null;
+  let results = r[0];
   try {
-    const buf = Buffer.alloc(queued * QUEUE_ENTRY);
-    for (let i = 0; i < queued; i++) {
-      buf.writeInt32LE(i, i * QUEUE_ENTRY);
-      buf.writeInt32LE(list[i]![0], i * QUEUE_ENTRY + 4);
-    }
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(q[1], buf, off);
-    fs.closeSync(q[1]);
-    q[1] = -1;
     const script = fileURLToPath(new URL('./scan-child.js', import.meta.url));
-    child = spawn(process.execPath, [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps'], {
+    const args = [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps', ...(frameFds !== undefined ? [String(frameFds)] : [])];
+    child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'ignore', q[0], r[1]],
       env: { ...process.env, FDWATCH_SNAPSHOT_THREADS: '1' },
     });
@@ -418,48 +480,114 @@ function startHelper(list: Array<[number, number[]]>, opts: ScanOptions): Helper
     child.on('error', () => {});
     child.unref();
   } catch {
-    for (const fd of [q[1], r[0]]) if (fd >= 0) fs.closeSync(fd);
-    fs.closeSync(r[1]);
-    // the queue is still readable: this process takes all of it
-    return { queue: q[0], queued, results: -1, child };
+    // the queue stays readable: this process takes all of it
+    fs.closeSync(r[0]);
+    results = -1;
   }
   fs.closeSync(r[1]); // the helper holds the only write end: its exit is the end of file
-  return { queue: q[0], queued, results: r[0], child };
+  let queueWrite = q[1];
+  const closeQueue = (): void => {
+    if (queueWrite >= 0) fs.closeSync(queueWrite);
+    queueWrite = -1;
+  };
+  return {
+    queueRead: q[0],
+    results,
+    queue(list) {
+      const queued = Math.min(list.length, QUEUE_MAX);
+      try {
+        const buf = Buffer.alloc(queued * QUEUE_ENTRY);
+        for (let i = 0; i < queued; i++) {
+          buf.writeInt32LE(i, i * QUEUE_ENTRY);
+          buf.writeInt32LE(list[i]![0], i * QUEUE_ENTRY + 4);
+        }
+        let off = 0;
+        while (off < buf.length) off += fs.writeSync(queueWrite, buf, off);
+      } finally {
+        closeQueue();
+      }
+      return queued;
+    },
+    close() {
+      closeQueue();
+      if (results >= 0) fs.closeSync(results);
+      results = -1;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }
 
-/** Reads the helper's reply to end of file and unpacks it into out; a missing or broken reply leaves out as it is. */
-function receiveHelper(fd: number, out: Array<ScanResult | undefined>, list: Array<[number, number[]]>): void {
-  if (fd < 0) return;
-  const chunks: Buffer[] = [];
-  let chunk = Buffer.allocUnsafe(1 << 20);
-  let used = 0;
-  for (;;) {
-    if (native.pollIn(fd, HELPER_WAIT_MS) !== 'ready') return;
-    let n: number;
-    try {
-      n = fs.readSync(fd, chunk, used, chunk.length - used, null);
-    } catch {
-      return;
-    }
-    if (n === 0) break;
-    used += n;
-    if (used === chunk.length) {
-      chunks.push(chunk);
-      chunk = Buffer.allocUnsafe(chunk.length * 2);
-      used = 0;
+/** Reads frames from the helper's results pipe as they come and hands each, deserialized, to `take`. */
+export class FrameReader {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private done: boolean;
+
+  constructor(private readonly fd: number, private readonly take: (msg: ScanWorkerReply) => void) {
+    this.done = fd < 0;
+  }
+
+  /** Reads what has come, waiting up to `ms` for more until the end of file (0: only what is there now). */
+  drain(ms: number): void {
+    while (!this.done) {
+      if (native.pollIn(this.fd, ms) !== 'ready') {
+        if (ms > 0) this.done = true; // given up on: its processes are read here
+        return;
+      }
+      if (this.used === this.buf.length) {
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger, 0, 0, this.used);
+        this.buf = bigger;
+      }
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, this.buf, this.used, this.buf.length - this.used, null);
+      } catch {
+        n = 0;
+      }
+      if (n === 0) {
+        this.done = true; // the end (a frame cut short by the helper's death is left: its processes are read here)
+        return;
+      }
+      this.used += n;
+      this.frames();
     }
   }
-  chunks.push(chunk.subarray(0, used));
-  let msg: ScanWorkerReply;
-  try {
-    msg = v8.deserialize(Buffer.concat(chunks)) as ScanWorkerReply;
-  } catch {
-    return; // cut short (the helper died mid-write)
+
+  private frames(): void {
+    let off = 0;
+    while (this.used - off >= FRAME_HEAD) {
+      const len = this.buf.readUInt32LE(off);
+      if (this.used - off - FRAME_HEAD < len) break;
+      let msg: ScanWorkerReply | null = null;
+      try {
+        msg = v8.deserialize(this.buf.subarray(off + FRAME_HEAD, off + FRAME_HEAD + len)) as ScanWorkerReply;
+      } catch {
+        msg = null; // not ours to trust: its processes are read here
+      }
+      off += FRAME_HEAD + len;
+      if (msg) this.take(msg);
+    }
+    if (off > 0) {
+      this.buf.copy(this.buf, 0, off, this.used);
+      this.used -= off;
+    }
   }
+}
+
+/** Unpacks one frame into out; the helper was given pids only: the thread ids asked for stay here. */
+function receive(msg: ScanWorkerReply, out: Array<ScanResult | undefined>, list: Array<[number, number[]]>): void {
   unpackReply(msg, out);
-  // the helper was given pids only: the thread ids asked for stay here
   for (const [index] of msg.heads) {
     const r = out[index];
     if (r !== undefined && typeof r !== 'string') r.requestedTids = list[index]![1];
   }
+}
+
+/** Packs one frame of the helper's results (scan-child.ts). */
+export function frame(reply: ScanWorkerReply): Buffer {
+  const body = v8.serialize(reply);
+  const head = Buffer.alloc(FRAME_HEAD);
+  head.writeUInt32LE(body.length, 0);
+  return Buffer.concat([head, body]);
 }

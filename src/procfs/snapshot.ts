@@ -3,6 +3,7 @@
 // The live tracer calls snapshotProcesses at attach.
 
 import type { FdKind } from '../model/records.js';
+import type { FdTableHints } from '../native/index.js';
 import type { UnixDiagSocket } from '../native/sockdiag-codec.js';
 import { isProcError } from './errors.js';
 import { parseFdLink, type FdLink } from './fdlink.js';
@@ -10,7 +11,7 @@ import { O_CLOEXEC, type FdInfo } from './fdinfo.js';
 import type { MapEntry } from './maps.js';
 import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
 import { groupOpenFileDescriptions, refId, type FdRef, type OfdCompare } from './ofd.js';
-import { realNative, scanAll } from './scan.js';
+import { helperPays, realNative, scanAll, startScanHelper } from './scan.js';
 import { ProcReader } from './reader.js';
 
 export interface PeerOwner {
@@ -104,8 +105,9 @@ export interface SnapshotNative {
   unixDiag(): Map<number, UnixDiagSocket> | { unavailable: string };
   /** 'ok' when kcmp works; asked once up front so a scan with no shared candidates still reports it */
   kcmpStatus?(): 'ok' | { unavailable: string };
-  /** optional fast path for reading one fd table (directory fds instead of a path walk per file); fdinfo bytes go to `parse` */
-  readFdTable?(fdDir: string, fdinfoDir: string, parse: (buf: Buffer, n: number) => FdInfo | null): NativeFdTable | { unavailable: string } | { failed: string };
+  /** optional fast path for reading one fd table (directory fds instead of a path walk per file); fdinfo bytes go to
+   * `parse`; `hints` spare the readlinkat and statx that the fdinfo answers (native/index.ts FdTableHints) */
+  readFdTable?(fdDir: string, fdinfoDir: string, parse: (buf: Buffer, n: number) => FdInfo | null, hints?: FdTableHints<FdInfo | null>): NativeFdTable | { unavailable: string } | { failed: string };
 }
 
 /** An fd table as the native reader brings it: fdinfo already parsed. */
@@ -186,14 +188,17 @@ export function snapshotProcesses(root: string, pids: number[] | 'all', options:
     native: { kcmp: nat ? 'ok' : 'not used (proc root is not /proc)', sockDiag: nat ? 'ok' : 'not used (proc root is not /proc)' },
     stats: { processes: 0, fds: 0, kcmpCalls: 0, unverifiedFds: 0, ms: 0 },
   };
-  const kcmpStatus = nat?.kcmpStatus?.();
-  if (kcmpStatus && kcmpStatus !== 'ok') snap.native.kcmp = kcmpStatus.unavailable;
   const all = pids === 'all';
   const targets: Map<number, number[]> = all ? new Map(reader.listPids().map((p) => [p, []])) : resolveTargets(reader, pids, snap);
-
-  // 1. fd tables and maps: the per-process part, on two threads for a big scan
   const list = [...targets];
-  const scanned = scanAll(root, list, { all, maps: wantMaps, nat, threads: options.threads ?? threadsFromEnv() });
+  const threads = options.threads ?? threadsFromEnv();
+  // a helper starts before koffi loads here (the kcmp probe): its start overlaps ours
+  const helper = helperPays(root, list, { threads, nat }) ? startScanHelper({ all, maps: wantMaps }) : null;
+  const kcmpStatus = nat?.kcmpStatus?.();
+  if (kcmpStatus && kcmpStatus !== 'ok') snap.native.kcmp = kcmpStatus.unavailable;
+
+  // 1. fd tables and maps: the per-process part, in two processes for a big scan when asked
+  const scanned = scanAll(root, list, { all, maps: wantMaps, nat, threads, helper });
   for (let i = 0; i < list.length; i++) {
     const r = scanned[i]!;
     if (r === 'thread') continue;

@@ -12,8 +12,8 @@ import * as assert from 'uvu/assert';
 import { parseFdinfo, parseFdinfoBytes } from '../../src/procfs/fdinfo.js';
 import { isFileBacked, MapIntern, parseFileMaps, parseMaps } from '../../src/procfs/maps.js';
 import { ProcReader } from '../../src/procfs/reader.js';
-import { snapshotRecords } from '../../src/procfs/records.js';
-import { realNative, ScanCache, ScanPacker, scanProcess, unpackReply, type ScanResult, type ScanWorkerReply } from '../../src/procfs/scan.js';
+import { eachSnapshotLine, snapshotRecords } from '../../src/procfs/records.js';
+import { frame, FrameReader, realNative, scanAll, ScanCache, ScanPacker, scanProcess, startScanHelper, unpackReply, type ScanResult, type ScanWorkerReply } from '../../src/procfs/scan.js';
 import { snapshotProcesses, type Snapshot } from '../../src/procfs/snapshot.js';
 import { nativeStatus, pipe, pollIn } from '../../src/native/index.js';
 
@@ -146,6 +146,16 @@ test('a snapshot through the native directory-fd reader equals one through Node 
   assert.equal(a, records(ours(viaFs)));
 });
 
+test('the hand-written NDJSON lines of a whole-machine snapshot are JSON.stringify of its records, byte for byte', () => {
+  const snap = snapshotProcesses('/proc', 'all', { threads: 1 });
+  const lines: string[] = [];
+  eachSnapshotLine(snap, (l) => lines.push(l));
+  const want = snapshotRecords(snap).map((r) => JSON.stringify(r));
+  assert.ok(want.length > 100, `${want.length} records`);
+  assert.ok(lines.some((l) => l.includes('"socket":{')), 'some fd has socket details');
+  assert.equal(lines, want);
+});
+
 test('the helper process (threads: 2) gives the snapshot one process gives', () => {
   const pids = [s.rich, ...s.sleepers];
   const one = snapshotProcesses('/proc', pids, { threads: 1 });
@@ -195,6 +205,63 @@ test('parseFileMaps (shared values) gives parseMaps filtered to file-backed entr
   const a = parseFileMaps(reader.mapsText(s.sleepers[1]!), intern);
   const b = parseFileMaps(reader.mapsText(s.sleepers[2]!), intern);
   assert.ok(a.length > 0 && a[0]!.path === b[0]!.path);
+});
+
+test('the helper sends a frame per process that unpacks to what one process reads; scanAll with it gives the same', () => {
+  const list: Array<[number, number[]]> = [s.rich, ...s.sleepers].map((pid) => [pid, []]);
+  const nat = realNative();
+  const one = scanAll('/proc', list, { all: false, maps: true, nat, threads: 1 });
+  // the helper alone: this process takes nothing from the queue
+  const h = startScanHelper({ all: false, maps: true }, 1);
+  assert.ok(h !== null);
+  const out = new Array<ScanResult | undefined>(list.length);
+  let frames = 0;
+  try {
+    assert.is(h.queue(list), list.length);
+    new FrameReader(h.results, (m) => {
+      frames++;
+      unpackReply(m, out);
+    }).drain(60_000);
+  } finally {
+    fs.closeSync(h.queueRead);
+    h.close();
+  }
+  assert.is(frames, list.length);
+  assert.equal(out, one);
+  // both reading: whatever the split, the same result
+  const two = scanAll('/proc', list, { all: false, maps: true, nat, helper: startScanHelper({ all: false, maps: true }, 1) });
+  assert.equal(two, one);
+});
+
+test('frames split across reads are put together, and one cut short at the end is left out', () => {
+  const cache = new ScanCache();
+  const reader = new ProcReader('/proc');
+  const nat = realNative();
+  const packed = [s.rich, s.sleepers[0]!].map((pid, i) => {
+    const p = new ScanPacker();
+    p.add(i, scanProcess(reader, nat, pid, [], { all: false, maps: true }, cache));
+    return frame(p.reply(null).reply);
+  });
+  const bytes = Buffer.concat([packed[0]!, packed[1]!, packed[0]!.subarray(0, 20)]);
+  const p = pipe() as [number, number];
+  const got: ScanWorkerReply[] = [];
+  const frames = new FrameReader(p[0], (m) => got.push(m));
+  try {
+    // in three pieces that cut the first frame's head and the second's body
+    for (const [a, b] of [[0, 2], [2, packed[0]!.length + 7], [packed[0]!.length + 7, bytes.length]] as const) {
+      fs.writeSync(p[1], bytes, a, b - a);
+      frames.drain(0);
+    }
+    assert.is(got.length, 2);
+    fs.closeSync(p[1]);
+    frames.drain(1000);
+    assert.is(got.length, 2);
+    const out = new Array<ScanResult | undefined>(2);
+    for (const m of got) unpackReply(m, out);
+    assert.equal(out.map((r) => (typeof r === 'string' || r === undefined ? r : r.pid)), [s.rich, s.sleepers[0]]);
+  } finally {
+    fs.closeSync(p[0]);
+  }
 });
 
 test('pipe() and pollIn(): a close-on-exec pipe, readable once written, at end of file once closed', () => {

@@ -7,8 +7,8 @@ import type { FdRecord, MapRecord, ProcessRecord } from '../../src/model/records
 import { encodeUnixDiagResponse, decodeUnixDiagBatch, type UnixDiagSocket } from '../../src/native/sockdiag-codec.js';
 import { NotFound } from '../../src/procfs/errors.js';
 import { ProcReader } from '../../src/procfs/reader.js';
-import { snapshotRecords } from '../../src/procfs/records.js';
-import { snapshotProcesses, type SnapshotNative } from '../../src/procfs/snapshot.js';
+import { eachSnapshotLine, snapshotRecords } from '../../src/procfs/records.js';
+import { snapshotProcesses, type Snapshot, type SnapshotNative } from '../../src/procfs/snapshot.js';
 import { parseTreeArchive, unpackTree } from './fixture-tree.js';
 
 const root = unpackTree();
@@ -168,6 +168,43 @@ test('records: process/fd/map with the fields downstream tools rely on', () => {
   assert.is(inflight.inFlight, 2);
   const deleted = recs.find((r) => r.type === 'map' && r.pid === 100 && r.path?.startsWith('/tmp/')) as MapRecord;
   assert.is(deleted.path, '/tmp/scratch file (deleted)');
+});
+
+/** The hand-written NDJSON lines of a snapshot against JSON.stringify of its records. */
+function sameLines(snap: Snapshot): number {
+  const lines: string[] = [];
+  eachSnapshotLine(snap, (l) => lines.push(l));
+  const want = snapshotRecords(snap).map((r) => JSON.stringify(r));
+  assert.is(lines.length, want.length);
+  for (let i = 0; i < want.length; i++) assert.is(lines[i], want[i]);
+  return lines.length;
+}
+
+test('eachSnapshotLine: byte for byte JSON.stringify of every record (fixture, and names to escape or encode)', () => {
+  const native: SnapshotNative = { kcmpFileOrder: fakeKcmp([['200:9', '300:7']]), unixDiag: fakeDiag };
+  const snap = snapshotProcesses(root, 'all', { native });
+  assert.ok(sameLines(snap) > 20);
+  // every string field through the escaping path: controls, quotes, backslashes, non-ASCII, a lone surrogate
+  const odd = 'a"b\\c\n\u0001\u00e9\u{1F600}\ud800z';
+  const p = snap.processes.find((x) => x.pid === 300)!;
+  p.comm = odd;
+  p.notes.push(odd);
+  for (const f of p.fds) {
+    f.target = odd + f.target;
+    f.ofd = null;
+    if (f.socket) {
+      f.socket.name = odd;
+      f.socket.peerOwners.push({ pid: 7, fd: 8, comm: odd }, { pid: 9, fd: 10, comm: null });
+    }
+    if (f.info) f.info.pos = 2n ** 60n;
+  }
+  for (const m of p.maps) {
+    m.dev = odd;
+    if (m.path.type === 'path') m.path.path = odd;
+    m.start = 2n ** 64n - 1n;
+  }
+  snap.ts = 1764633600.123456;
+  sameLines(snap);
 });
 
 test('runSnapshot: text escapes names from other processes; a missing pid is one line and exit 1', async () => {

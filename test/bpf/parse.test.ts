@@ -310,14 +310,14 @@ test('malformed lines and lost events are counted, never fatal; bpftrace\'s own 
     'garbage here',
     '12345\tE\t1\t1\t0\ttracepoint:syscalls:sys_exit_openat\t3',
     '12346\tF\t1\tr\tnot-a-number',
-    '12347\tK\t1',
+    '12347\tY\t1',
     'Lost 3 events',
   ];
   const r = run(input);
   assert.is(r.parser.stats.lostEvents, 15);
   assert.is(r.parser.stats.malformed, 4);
   assert.equal(r.parser.samples.map((s) => s.reason), [
-    'not an fdwatch event line', 'E line with 7 fields, not 21', 'F line with 5 fields, not 18', 'unknown line kind K',
+    'not an fdwatch event line', 'E line with 7 fields, not 21', 'F line with 5 fields, not 18', 'unknown line kind Y',
   ]);
   // the good lines still make their transfer
   assert.is(delivered(r).length, 1);

@@ -19,12 +19,20 @@
 //   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
 //   ns U tid role len path                    the bound address of a unix socket described next
 //   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
-//   ns G tid msg nfds ctrunc i DESC           fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
-//                                             send/receive that follows (i 0 starts the cmsg)
+//   ns G tid msg nfds ctrunc i MDESC          fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
+//                                             send/receive that follows (i 0 starts the cmsg); MDESC: DESC's first
+//                                             11 fields (a message fd's socket fields are not read)
 //   ns H tid msg nfds ctrunc i fd file ino cloexec   a G line of a lean fd: a sent one (the sender's table
 //                                             names it), or one received past the first few (the send's does)
+//   ns K tid msg nfds ctrunc i fd file ino cloexec   a received fd whose file an earlier line described in full
+//                                             (the file cache @fc knows it): the parser takes that description
 //   ns M tid msg nfds ctrunc                  an SCM_RIGHTS cmsg without fds, or MSG_CTRUNC with none (no G line)
-//   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
+//   ns E tid tgid euid call FIELDS [DESC]     a call that changed an fd table (or mapped a file); closes its tid's group.
+//                                             call: its x86-64 number with saved registers, else the probe's name.
+//                                             sendmsg/recvmsg (not the mmsg pair): ret flags SOCK ctrunc fd0 file0, where
+//                                             SOCK is the socket's fd file ino cloexec (described in full by an F line of
+//                                             role s before it, or by an earlier line) and fd0/file0 the message's one fd
+//                                             when it has one cmsg of one fd and no line of its own (-1 0: none)
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
 //   ns X tid tgid euid oldtid len comm path   sched_process_exec
 //   ns Q tid tgid groupdead exitcode          sched_process_exit
@@ -572,7 +580,7 @@ const ONE = '$k2 == 0 && $n == 1 && $off + (($clen + 7) & 0xfffffffffffffff8) + 
 const INLINE_SET = '$xfd = $fd; $xf = $f;';
 const INLINE_ZERO = '    $xfd = -1; $xf = (struct file *)0;';
 
-/** The F or G line of a description (a lean message fd: an H line, 10 fields instead of 20; one described before: K). */
+/** The F or G line of a description (a lean message fd: an H line, 10 fields instead of 17; one described before: K). */
 function descLines(role: string, d: Describe): string[] {
   const s: string[] = [];
   const lean = leanLine(d.lean ? 'H' : 'K', d.msg);

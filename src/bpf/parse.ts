@@ -16,7 +16,7 @@ import {
   CLONE_FILES, CLONE_PARENT, CLONE_THREAD, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, MAP_SHARED,
   MAP_SHARED_VALIDATE, MSG_CMSG_CLOEXEC, MSG_PEEK, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFMT, TCP_LISTEN,
 } from '../model/kernel.js';
-import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC } from './program.js';
+import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC, X64_SYSCALL_NR } from './program.js';
 import { formatFdLink, linkKind, parseFdLink } from '../procfs/fdlink.js';
 
 export interface ParseOptions {
@@ -103,6 +103,18 @@ interface Desc {
   peer: number;
   /** /proc's answer, taken when the event arrived and the names could not reach the mount root */
   procPath: string | null;
+  /** a lean description of a file an earlier line described in full (the kernel's file cache said so) */
+  known: boolean;
+}
+
+/** A file as a line described it in full, with its socket's address, and what it was before (the memory of a
+ * freed file reused). */
+interface FileDesc {
+  ns: number;
+  d: Desc;
+  u: string | undefined;
+  i: Inet | undefined;
+  older: FileDesc | null;
 }
 
 interface Message {
@@ -135,7 +147,7 @@ interface Pending {
 }
 
 type Ev =
-  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group }
+  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group; one?: Desc | null; oneCtrunc?: boolean }
   | { t: 'P'; child: number; flags: bigint; sy: number }
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
   | { t: 'Q'; groupDead: boolean; code: number };
@@ -287,47 +299,262 @@ export class BpfParser {
   /** Lines stamped later than this are dropped unread (the trace was stopped then). */
   cutoffNs = Infinity;
 
-  /** One line of bpftrace's stdout, without its newline. */
-  push(text: string): void {
+  /**
+   * One line of bpftrace's stdout, without its newline: `text`, or `text[start, end)` (the session hands in its read
+   * chunk: no string is made per line). The common lines (E, G, H) are read field by field in place; only the fields
+   * kept as strings (file pointers, dentries) become strings.
+   */
+  push(text: string, start = 0, end = text.length): void {
     const lineNo = ++this.stats.lines;
-    if (text.length === 0) return;
-    const c0 = text.charCodeAt(0);
-    if (c0 < 48 || c0 > 57) { this.message(text, lineNo); return; }
+    if (end <= start) return;
+    const c0 = text.charCodeAt(start);
+    if (c0 < 48 || c0 > 57) { this.message(text.slice(start, end), lineNo); return; }
     // the heartbeat is 8 KB of padding: not split
-    const tab = text.indexOf('\t');
-    if (text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
-      const t = Number(text.slice(0, tab));
+    const tab = text.indexOf('\t', start);
+    if (tab > 0 && tab < end && text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
+      const t = decimal(text, start, tab);
       if (t > this.latestNs) this.latestNs = t;
       // its W lines came before it
       if (this.building !== null && this.building.ns === t) this.heartbeats.push(this.building);
       this.building = null;
       return;
     }
-    const f = text.split('\t');
-    const ns = Number(f[0]);
+    const n = this.scan(text, start, end);
+    const fa = this.fa;
+    const fb = this.fb;
+    const ns = decimal(text, fa[0]!, fb[0]!);
     if (ns > this.latestNs) this.latestNs = ns;
-    const kind = f[1];
-    if (!Number.isFinite(ns) || kind === undefined || kind.length !== 1) { this.bad(lineNo, 'not an fdwatch event line', text); return; }
+    if (n < 2 || Number.isNaN(ns) || fb[1]! - fa[1]! !== 1) { this.bad(lineNo, 'not an fdwatch event line', text.slice(start, end)); return; }
+    const k = text.charCodeAt(fa[1]!);
     if (this.ordered) {
-      if (kind === 'E' || kind === 'P' || kind === 'X' || kind === 'Q') {
+      if (k === 69 /* E */ || k === 80 /* P */ || k === 88 /* X */ || k === 81 /* Q */) {
         // how far this CPU's ring has been read (a stopped trace's lines count too: a heartbeat may wait on them)
-        const tag = Number(f.pop());
-        if (!Number.isSafeInteger(tag) || tag < 65536) { this.bad(lineNo, `${kind} line without its CPU and count`, text); return; }
+        this.nf--;
+        const tag = n > 2 ? decimal(text, fa[n - 1]!, fb[n - 1]!) : NaN;
+        if (!Number.isSafeInteger(tag) || tag < 65536) { this.bad(lineNo, `${String.fromCharCode(k)} line without its CPU and count`, text.slice(start, end)); return; }
         const cpu = tag % 65536;
         const seq = (tag - cpu) / 65536;
         if (seq > (this.readSeq[cpu] ?? 0)) this.readSeq[cpu] = seq;
-      } else if (kind === 'W') {
-        this.countsLine(ns, f, lineNo, text);
+      } else if (k === 87 /* W */) {
+        this.countsLine(ns, this.strings(), lineNo, text.slice(start, end));
         return;
       }
     }
     // after a stop: what the kernel saw later is not asked for (the sentinel's answers still count)
-    if (ns > this.cutoffNs && kind !== 'A') return;
+    if (ns > this.cutoffNs && k !== 65 /* A */) return;
     try {
-      this.line(ns, kind, f, lineNo);
+      if (k === 69) this.eventLine(ns, lineNo);
+      else if (k === 71 /* G */ || k === 72 /* H */ || k === 75 /* K */) this.messageFdLine(ns, k === 71, k === 75);
+      else this.line(ns, String.fromCharCode(k), this.strings(), lineNo);
     } catch (e) {
-      this.bad(lineNo, e instanceof Error ? e.message : String(e), text);
+      this.bad(lineNo, e instanceof Error ? e.message : String(e), text.slice(start, end));
     }
+  }
+
+  // the line being read: field i is tx[fa[i], fb[i]); nf fields
+  private tx = '';
+  private readonly fa = new Int32Array(MAX_FIELDS + 1);
+  private readonly fb = new Int32Array(MAX_FIELDS + 1);
+  private nf = 0;
+
+  /** Finds the fields of `text[start, end)`; more than MAX_FIELDS count as MAX_FIELDS + 1 (no line has that many). */
+  private scan(text: string, start: number, end: number): number {
+    this.tx = text;
+    const fa = this.fa;
+    const fb = this.fb;
+    let n = 0;
+    let at = start;
+    for (;;) {
+      let tab = text.indexOf('\t', at);
+      if (tab < 0 || tab > end) tab = end;
+      fa[n] = at;
+      fb[n] = tab;
+      n++;
+      if (tab === end) break;
+      if (n > MAX_FIELDS) break;
+      at = tab + 1;
+    }
+    this.nf = n;
+    return n;
+  }
+
+  /** The line's fields as strings (the rare lines, read by `line`). */
+  private strings(): string[] {
+    const f: string[] = [];
+    for (let i = 0; i < this.nf; i++) f.push(this.tx.slice(this.fa[i]!, this.fb[i]!));
+    return f;
+  }
+
+  private int(i: number): number {
+    if (i >= this.nf) throw new Error('not a number: (missing)');
+    return decInt(this.tx, this.fa[i]!, this.fb[i]!);
+  }
+
+  private str(i: number): string {
+    return this.tx.slice(this.fa[i]!, this.fb[i]!);
+  }
+
+  private hexStr(i: number): string {
+    const a = this.fa[i]!;
+    const b = this.fb[i]!;
+    const t = this.tx;
+    if (a === b) throw new Error('not a hex number: ');
+    for (let j = a; j < b; j++) {
+      const c = t.charCodeAt(j);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${t.slice(a, b)}`);
+    }
+    return t.slice(a, b);
+  }
+
+  /** A kernel pointer field (hex), as its last PTR_DIGITS digits: see ptrKey. */
+  private ptr(i: number): string {
+    const a = this.fa[i]!;
+    const b = this.fb[i]!;
+    const t = this.tx;
+    if (a === b) throw new Error('not a hex number: ');
+    for (let j = a; j < b; j++) {
+      const c = t.charCodeAt(j);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${t.slice(a, b)}`);
+    }
+    return t.slice(b - a > PTR_DIGITS ? b - PTR_DIGITS : a, b);
+  }
+
+  /** A field that is one character: its code (-1 otherwise). */
+  private char(i: number): number {
+    return this.fb[i]! - this.fa[i]! === 1 ? this.tx.charCodeAt(this.fa[i]!) : -1;
+  }
+
+  /** A DESC at field `at`. */
+  private descAt(at: number): Desc {
+    return {
+      fd: this.int(at), file: this.ptr(at + 1), ino: this.int(at + 2), magic: parseInt(this.hexStr(at + 3), 16), mode: radix(this.tx, this.fa[at + 4]!, this.fb[at + 4]!, 8),
+      nlink: this.int(at + 5), mntId: this.int(at + 6), mntRoot: this.ptr(at + 7), dentry: this.ptr(at + 8), cloexec: this.char(at + 9) === 49,
+      aux: this.int(at + 10), family: at + 11 < this.nf ? this.int(at + 11) : 0, sockType: at + 12 < this.nf ? this.int(at + 12) : 0,
+      peer: at + 13 < this.nf ? this.int(at + 13) : 0, procPath: null, known: false,
+    };
+  }
+
+  /** An H or K line's fd at field `at`: its file, inode and CLOEXEC only (magic 0: nothing to name it by; K: the file
+   * was described in an earlier line). */
+  private leanAt(at: number, known: boolean): Desc {
+    return {
+      fd: this.int(at), file: this.ptr(at + 1), ino: this.int(at + 2), magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
+      cloexec: this.char(at + 3) === 49, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known,
+    };
+  }
+
+  /** An E line: a call that changed an fd table; it closes its thread's group. */
+  private eventLine(ns: number, lineNo: number): void {
+    const n = this.nf;
+    if (n < 6) throw new Error('E line without a syscall');
+    const tid = this.int(2);
+    const tgid = this.int(3);
+    // the call: its x86-64 number (saved registers), or its probe's name
+    const c5 = this.tx.charCodeAt(this.fa[5]!);
+    const pr = c5 >= 48 && c5 <= 57 ? probeOfNr(this.int(5)) : probeOf(this.str(5));
+    if (pr === null) throw new Error(`E line for ${c5 >= 48 && c5 <= 57 ? `syscall ${this.str(5)}` : syscallOf(this.str(5))}`);
+    const { syscall, spec, layout } = pr;
+    const fixed = 6 + layout[0];
+    // a sendmsg/recvmsg names its socket in four fields (described in an F line first, or before) and carries its
+    // message's one fd
+    const short = (spec.family === 'sendmsg' || spec.family === 'recvmsg') && n === fixed + SOCK_FIELDS + INLINE_FIELDS;
+    const want = short ? n : fixed + (layout[1] ? DESC_FIELDS : 0);
+    if (n !== want) throw new Error(`E line with ${n} fields, not ${want}`);
+    const g = this.takeGroup(tid, ns);
+    let d: Desc | null = null;
+    let one: Desc | null = null;
+    let oneCtrunc = false;
+    if (short) {
+      const sf = g.role.indexOf('s');
+      d = sf >= 0 ? g.f[sf]! : this.leanAt(fixed, true);
+      const fd0 = this.int(fixed + SOCK_FIELDS + 1);
+      if (fd0 >= 0) {
+        // a received one was described before (else a G line described it); a sent one is named by the sender's table
+        one = {
+          fd: fd0, file: this.ptr(fixed + SOCK_FIELDS + 2), ino: 0, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
+          cloexec: false, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known: spec.family === 'recvmsg',
+        };
+        oneCtrunc = this.char(fixed + SOCK_FIELDS) === 49;
+      }
+    } else if (layout[1]) {
+      d = this.descAt(fixed);
+    }
+    if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
+    const f: string[] = [];
+    for (let i = 6; i < fixed; i++) f.push(this.str(i));
+    this.stats.syscalls++;
+    // the files described in full here, for the lines that name them later in four fields
+    for (let i = 0; i < g.f.length; i++) {
+      const x = g.f[i]!;
+      if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
+    }
+    if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
+    this.finish(ns, lineNo, tid, tgid, this.int(4), { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc });
+  }
+
+  /** files described in full, by file pointer: what a later line naming one in four fields refers to */
+  private readonly files = new Map<string, FileDesc>();
+
+  private remember(d: Desc, ns: number, u: string | undefined, i: Inet | undefined): void {
+    const known = this.files.get(d.file);
+    if (known !== undefined && known.ns > ns) {
+      // another CPU's ring came later with an older description: kept behind the newer
+      let e = known;
+      while (e.older !== null && e.older.ns > ns) e = e.older;
+      e.older = { ns, d, u, i, older: e.older };
+      return;
+    }
+    const older = known ?? null;
+    // the newest FILE_VERSIONS: an event waits in the window a few hundred ms at most
+    let k = 1;
+    for (let e = older; e !== null; e = e.older) if (++k >= FILE_VERSIONS) { e.older = null; break; }
+    this.files.set(d.file, { ns, d, u, i, older });
+    if (this.files.size > MAX_FILES) this.forgetFiles();
+  }
+
+  /** Files not described since FILE_KEEP_NS before the latest line are forgotten (the kernel's cache forgets every
+   * few seconds, and describes them again), and the oldest beyond MAX_FILES. */
+  private forgetFiles(): void {
+    const old = this.latestNs - FILE_KEEP_NS;
+    for (const [k, e] of this.files) if (e.ns < old) this.files.delete(k);
+    // still too many: the oldest described (by when they were first)
+    for (const k of this.files.keys()) { if (this.files.size <= MAX_FILES * 0.75) break; this.files.delete(k); }
+  }
+
+  /** A lean description of a known file as the file's full one (at the time of the event being handled), or null. */
+  private described(d: Desc): FileDesc | null {
+    let e = this.files.get(d.file);
+    while (e !== undefined && e.ns > this.atNs && e.older !== null) e = e.older;
+    if (e === undefined) return null;
+    const x = e.d;
+    const full: Desc = {
+      fd: d.fd, file: x.file, ino: x.ino, magic: x.magic, mode: x.mode, nlink: x.nlink, mntId: x.mntId, mntRoot: x.mntRoot, dentry: x.dentry,
+      cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false,
+    };
+    return { ns: e.ns, d: full, u: e.u, i: e.i, older: null };
+  }
+
+  /** A G line (a message fd described in full: without its socket's fields, or with them as recorded before), an H
+   * line (lean) or a K line (lean, its file described before). */
+  private messageFdLine(ns: number, full: boolean, known: boolean): void {
+    const n = this.nf;
+    if (full ? n !== 7 + DESC_FIELDS && n !== 7 + MSG_DESC_FIELDS : n !== 11) throw new Error(`${full ? 'G' : known ? 'K' : 'H'} line with ${n} fields, not ${full ? 7 + MSG_DESC_FIELDS : 11}`);
+    const g = this.group(this.int(2), ns);
+    const idx = this.int(3);
+    const last = g.msgs[g.msgs.length - 1];
+    let m: Message;
+    // fd 0 of a cmsg starts it: a second SCM_RIGHTS cmsg of the same message adds to it
+    if (last && last.idx === idx) {
+      m = last;
+      if (this.char(6) === 48 /* 0 */) { m.n += this.int(4); m.ctrunc ||= this.char(5) === 49; }
+    } else {
+      m = { idx, n: this.int(4), ctrunc: this.char(5) === 49, fds: [] };
+      g.msgs.push(m);
+    }
+    const d = full ? this.descAt(7) : this.leanAt(7, known);
+    m.fds.push(d);
+    g.f.push(d);
+    g.role.push('m');
   }
 
   /** A W line: CPUs first.. and their group counts, for the heartbeat whose T line follows. */
@@ -411,15 +638,17 @@ export class BpfParser {
         const len = int(f[5]);
         const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
         // a renamed or reused dentry: every joined path may have gone through it
-        const known = this.dentries.get(f[3]!);
+        const dentry = ptrKey(f[3]!);
+        const parent = ptrKey(f[4]!);
+        const known = this.dentries.get(dentry);
         // per-CPU buffers: a freed dentry's old name can arrive after the line of the dentry reusing its memory
         if (known) {
           if (known[2] > ns) return;
           // printed again unchanged (the kernel side forgets now and then): every joined path still holds
-          if (known[0] === f[4] && known[1] === name) { known[2] = ns; return; }
+          if (known[0] === parent && known[1] === name) { known[2] = ns; return; }
           this.paths.clear();
         }
-        this.dentries.set(f[3]!, [f[4]!, name, ns, known ? olderNames(known) : null]);
+        this.dentries.set(dentry, [parent, name, ns, known ? olderNames(known) : null]);
         return;
       }
       case 'F': {
@@ -449,26 +678,6 @@ export class BpfParser {
         (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
         return;
       }
-      case 'G': case 'H': {
-        need(kind === 'G' ? 7 + DESC_FIELDS : 11);
-        const g = this.group(int(f[2]), ns);
-        const idx = int(f[3]);
-        const last = g.msgs[g.msgs.length - 1];
-        let m: Message;
-        // fd 0 of a cmsg starts it: a second SCM_RIGHTS cmsg of the same message adds to it
-        if (last && last.idx === idx) {
-          m = last;
-          if (f[6] === '0') { m.n += int(f[4]); m.ctrunc ||= f[5] === '1'; }
-        } else {
-          m = { idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] };
-          g.msgs.push(m);
-        }
-        const d = kind === 'G' ? desc(f, 7) : leanDesc(f, 7);
-        m.fds.push(d);
-        g.f.push(d);
-        g.role.push('m');
-        return;
-      }
       case 'M': {
         need(6);
         const g = this.group(int(f[2]), ns);
@@ -477,21 +686,6 @@ export class BpfParser {
         // a second SCM_RIGHTS cmsg of the same message adds to it
         if (last && last.idx === idx) { last.n += int(f[4]); last.ctrunc ||= f[5] === '1'; return; }
         g.msgs.push({ idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] });
-        return;
-      }
-      case 'E': {
-        if (f.length < 6) throw new Error('E line without a syscall');
-        const tid = int(f[2]);
-        const tgid = int(f[3]);
-        const pr = probeOf(f[5]!);
-        if (pr === null) throw new Error(`E line for ${syscallOf(f[5]!)}`);
-        const { syscall, spec, layout } = pr;
-        need(6 + layout[0] + (layout[1] ? DESC_FIELDS : 0));
-        const g = this.takeGroup(tid, ns);
-        const d = layout[1] ? desc(f, 6 + layout[0]) : null;
-        if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
-        this.stats.syscalls++;
-        this.finish(ns, lineNo, tid, tgid, int(f[4]), { t: 'E', syscall, spec, f: f.slice(6, 6 + layout[0]), desc: d && d.file !== '0' ? d : null, g });
         return;
       }
       case 'P': {
@@ -541,7 +735,7 @@ export class BpfParser {
 
   private finish(ns: number, line: number, tid: number, tgid: number, euid: number | null, ev: Ev): void {
     this.stats.events++;
-    this.tgids.set(tid, tgid);
+    if (this.tgids.get(tid) !== tgid) this.tgids.set(tid, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) !== 0n) this.tgids.set(ev.child, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) === 0n && ev.flags !== 0n) this.tgids.set(ev.child, ev.child);
     if (ev.t === 'E') this.resolveEarly(ev, tgid);
@@ -560,7 +754,7 @@ export class BpfParser {
     const receive = ev.spec.family === 'recvmsg' || ev.spec.family === 'recvmmsg';
     for (const d of ev.g.f) {
       // a lean fd received (past the first few of a message): /proc names it if its sender is not followed
-      if (d.magic === 0) { if (receive) d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino); continue; }
+      if (d.magic === 0) { if (receive && !d.known) d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino); continue; }
       this.resolveOne(d, pid);
     }
   }
@@ -654,7 +848,7 @@ export class BpfParser {
         return { op: 'dup', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
       }
       case 'close':
-        return { op: 'close', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[0]), target: null, file: f[1]! } };
+        return { op: 'close', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[0]), target: null, file: ptrKey(f[1]!) } };
       case 'close_range': {
         const flags = int(f[3]);
         const last = Number(f[2]);
@@ -666,13 +860,26 @@ export class BpfParser {
       case 'sendmsg': case 'recvmsg': case 'sendmmsg': case 'recvmmsg': {
         const receive = spec.family === 'recvmsg' || spec.family === 'recvmmsg';
         const vector = spec.vector === true;
-        const socket: FdRef | null = d ? { fd: d.fd, target: this.target(d, pid, spec, g.u?.get('s'), g.i?.get('s')), file: d.file } : null;
-        const messages: Array<ScmMessage | 'opaque'> = g.msgs.map((m) => ({
-          fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
-          // the message held more fds than the program reads of one (or a line was lost)
-          hidden: m.fds.length < m.n,
-          ctrunc: m.ctrunc,
-        }));
+        let socket: FdRef | null = null;
+        if (d !== null && d.known) {
+          // named in four fields: as its earlier line described it (without that line, lost: by its inode only)
+          const e = this.described(d);
+          const sd = e?.d ?? { ...d, magic: MAGIC.SOCKFS };
+          socket = { fd: d.fd, target: this.target(sd, pid, spec, e?.u, e?.i), file: d.file };
+        } else if (d !== null) {
+          socket = { fd: d.fd, target: this.target(d, pid, spec, g.u?.get('s'), g.i?.get('s')), file: d.file };
+        }
+        const messages: Array<ScmMessage | 'opaque'> = [];
+        // a message of one fd on the E line (then no line of its own came)
+        if (ev.one) messages.push({ fds: [{ fd: ev.one.fd, target: this.targetOrNull(ev.one, pid), file: ev.one.file }], hidden: false, ctrunc: ev.oneCtrunc === true });
+        for (const m of g.msgs) {
+          messages.push({
+            fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
+            // the message held more fds than the program reads of one (or a line was lost)
+            hidden: m.fds.length < m.n,
+            ctrunc: m.ctrunc,
+          });
+        }
         const ret = int(f[0]);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
         if (receive) return { op: 'receive', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
@@ -695,7 +902,7 @@ export class BpfParser {
         const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
         const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
         return {
-          op: 'map', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[1]), target: null, file: f[2]! }, start: BigInt('0x' + f[0]), length, perms, shared,
+          op: 'map', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
           offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
         };
       }
@@ -709,6 +916,10 @@ export class BpfParser {
   private targetOrNull(d: Desc, pid: number): FdTarget | null {
     // a lean description (a sent fd, or one received past the first few): the sender's table or the pairing names
     // it, else what /proc said when the receive arrived
+    if (d.magic === 0 && d.known) {
+      const e = this.described(d);
+      return e === null ? null : this.targetOrNull(e.d, pid);
+    }
     if (d.magic === 0) return d.procPath === null ? null : procTarget(d.procPath);
     if (hasPath(d.magic) && this.joinPath(d, pid) === null && d.procPath === null && !this.dentries.has(d.dentry)) return null;
     return this.target(d, pid, undefined, undefined, undefined);
@@ -871,6 +1082,13 @@ function probeOf(probe: string): { syscall: string; spec: SyscallSpec; layout: [
   return p;
 }
 
+/** x86-64 syscall numbers -> their probe entries (an E line with saved registers names its call by number). */
+const NR_PROBES: Array<ReturnType<typeof probeOf>> = [];
+for (const [name, nr] of Object.entries(X64_SYSCALL_NR)) NR_PROBES[nr] = probeOf(name);
+function probeOfNr(nr: number): ReturnType<typeof probeOf> {
+  return NR_PROBES[nr] ?? null;
+}
+
 function syscallOf(probe: string): string {
   const i = probe.lastIndexOf(':');
   const name = i >= 0 ? probe.slice(i + 1) : probe;
@@ -909,19 +1127,69 @@ function procTarget(text: string): FdTarget {
   return plainTarget(formatFdLink(link), linkKind(link));
 }
 
-/** An H line's fd: its file, inode and CLOEXEC only (magic 0: nothing to name it by). */
-function leanDesc(f: string[], at: number): Desc {
+function desc(f: string[], at: number): Desc {
   return {
-    fd: int(f[at]), file: hex(f[at + 1]), ino: int(f[at + 2]), magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
-    cloexec: f[at + 3] === '1', aux: 0, family: 0, sockType: 0, peer: 0, procPath: null,
+    fd: int(f[at]), file: ptrKey(hex(f[at + 1])), ino: int(f[at + 2]), magic: parseInt(hex(f[at + 3]), 16), mode: parseInt(f[at + 4]!, 8),
+    nlink: int(f[at + 5]), mntId: int(f[at + 6]), mntRoot: ptrKey(hex(f[at + 7])), dentry: ptrKey(hex(f[at + 8])), cloexec: f[at + 9] === '1',
+    aux: int(f[at + 10]), family: int(f[at + 11]), sockType: int(f[at + 12]), peer: int(f[at + 13]),
+    procPath: null, known: false,
   };
 }
 
-function desc(f: string[], at: number): Desc {
-  return {
-    fd: int(f[at]), file: hex(f[at + 1]), ino: int(f[at + 2]), magic: parseInt(hex(f[at + 3]), 16), mode: parseInt(f[at + 4]!, 8),
-    nlink: int(f[at + 5]), mntId: int(f[at + 6]), mntRoot: hex(f[at + 7]), dentry: hex(f[at + 8]), cloexec: f[at + 9] === '1',
-    aux: int(f[at + 10]), family: int(f[at + 11]), sockType: int(f[at + 12]), peer: int(f[at + 13]),
-    procPath: null,
-  };
+/**
+ * Kernel pointers (files, dentries, mounts' roots) are known by their last 12 hex digits: the kernel's objects differ
+ * there (the low 48 bits: its direct map), and a string of under 13 characters is V8's own copy, not a slice that
+ * keeps bpftrace's whole read chunk alive while the event waits in the window.
+ */
+const PTR_DIGITS = 12;
+function ptrKey(s: string): string {
+  return s.length > PTR_DIGITS ? s.slice(s.length - PTR_DIGITS) : s;
+}
+
+/** A short sendmsg/recvmsg E line: its socket (fd, file, inode, CLOEXEC), then its message's one fd (ctrunc, fd, file). */
+const SOCK_FIELDS = 4;
+const INLINE_FIELDS = 3;
+/** A message fd's G line: the DESC without its socket's three fields. */
+const MSG_DESC_FIELDS = 11;
+/** Described files remembered: the kernel's cache forgets every few seconds (and describes them again). */
+const FILE_VERSIONS = 4;
+const FILE_KEEP_NS = 20e9;
+const MAX_FILES = 1 << 18;
+
+/** Fields a line has at most (an fcntl's E line: 25 with its tag). */
+const MAX_FIELDS = 32;
+
+/** A decimal number in `s[a, b)`, with an optional minus; NaN when it is not one. */
+function decimal(s: string, a: number, b: number): number {
+  let i = a;
+  const neg = s.charCodeAt(i) === 45 /* - */;
+  if (neg) i++;
+  if (i >= b) return NaN;
+  let n = 0;
+  for (; i < b; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return neg ? -n : n;
+}
+
+/** `decimal`, throwing on anything else (a malformed line). */
+function decInt(s: string, a: number, b: number): number {
+  const n = decimal(s, a, b);
+  if (Number.isNaN(n)) throw new Error(`not a number: ${s.slice(a, b)}`);
+  return n;
+}
+
+/** An octal or hex number in `s[a, b)` (NaN when it is not one: parseInt's leniency, without its string). */
+function radix(s: string, a: number, b: number, base: number): number {
+  if (a >= b) return NaN;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    let c = s.charCodeAt(i);
+    c = c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48;
+    if (c < 0 || c >= base) return i === a ? NaN : n;
+    n = n * base + c;
+  }
+  return n;
 }

@@ -19,12 +19,20 @@
 //   ns F tid role DESC                        an fd of the event that follows (pair ends, message fds, pidfds)
 //   ns U tid role len path                    the bound address of a unix socket described next
 //   ns I tid role type state laddr lport raddr rport   an inet socket described next (ntop words)
-//   ns G tid msg nfds ctrunc i DESC           fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
-//                                             send/receive that follows (i 0 starts the cmsg)
+//   ns G tid msg nfds ctrunc i MDESC          fd i of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the
+//                                             send/receive that follows (i 0 starts the cmsg); MDESC: DESC's first
+//                                             11 fields (a message fd's socket fields are not read)
 //   ns H tid msg nfds ctrunc i fd file ino cloexec   a G line of a lean fd: a sent one (the sender's table
 //                                             names it), or one received past the first few (the send's does)
+//   ns K tid msg nfds ctrunc i fd file ino cloexec   a received fd whose file an earlier line described in full
+//                                             (the file cache @fc knows it): the parser takes that description
 //   ns M tid msg nfds ctrunc                  an SCM_RIGHTS cmsg without fds, or MSG_CTRUNC with none (no G line)
-//   ns E tid tgid euid probe FIELDS [DESC]    a call that changed an fd table (or mapped a file); closes its tid's group
+//   ns E tid tgid euid call FIELDS [DESC]     a call that changed an fd table (or mapped a file); closes its tid's group.
+//                                             call: its x86-64 number with saved registers, else the probe's name.
+//                                             sendmsg/recvmsg (not the mmsg pair): ret flags SOCK ctrunc fd0 file0, where
+//                                             SOCK is the socket's fd file ino cloexec (described in full by an F line of
+//                                             role s before it, or by an earlier line) and fd0/file0 the message's one fd
+//                                             when it has one cmsg of one fd and no line of its own (-1 0: none)
 //   ns P tid tgid euid child flags syscall    sched_process_fork (in the parent): `child` is the new task
 //   ns X tid tgid euid oldtid len comm path   sched_process_exec
 //   ns Q tid tgid groupdead exitcode          sched_process_exit
@@ -49,6 +57,17 @@ export const MAGIC = {
 
 /** Marks clone flags that were seen at a clone's entry (0 at sched_process_fork: a kernel-made thread). */
 export const CLONE_SEEN = 0x4000000000000000n;
+
+/** x86-64 syscall numbers of the calls whose E lines name their call by its number (orig_ax, with saved registers):
+ * arch/x86/entry/syscalls/syscall_64.tbl */
+export const X64_SYSCALL_NR: Readonly<Record<string, number>> = {
+  open: 2, creat: 85, openat: 257, openat2: 437, open_by_handle_at: 304, socket: 41, accept: 43, accept4: 288, socketpair: 53,
+  pipe: 22, pipe2: 293, dup: 32, dup2: 33, dup3: 292, fcntl: 72, close: 3, close_range: 436, eventfd: 284, eventfd2: 290,
+  epoll_create: 213, epoll_create1: 291, inotify_init: 253, inotify_init1: 294, signalfd: 282, signalfd4: 289, timerfd_create: 283,
+  memfd_create: 319, memfd_secret: 447, pidfd_open: 434, pidfd_getfd: 438, userfaultfd: 323, perf_event_open: 298,
+  fanotify_init: 300, io_uring_setup: 425, bpf: 321, landlock_create_ruleset: 444, open_tree: 428, fsopen: 430, fspick: 433,
+  fsmount: 432, mq_open: 240, sendmsg: 46, sendmmsg: 307, recvmsg: 47, recvmmsg: 299, mmap: 9,
+};
 
 /** The syscalls whose clone flags the fork probe reads, numbered as the P line reports them. */
 export const CLONE_CALLS = ['clone', 'clone3', 'fork', 'vfork'] as const;
@@ -205,6 +224,7 @@ export function bpfProgram(opts: ProgramOptions): string {
   // every map exists whichever probes this kernel has: per-thread scratch, the dentry-name cache
   for (const m of SCRATCH) out.push(`  @${m}[tid] = (uint64)0; delete(@${m}[tid]);`);
   out.push('  @dk[(uint64)0] = (uint64)0; delete(@dk[(uint64)0]);');
+  out.push('  @fc[(struct file *)0] = (uint64)0; delete(@fc[(struct file *)0]);');
   if (argsFree(opts)) out.push('  @xo[0] = 0; delete(@xo[0]);');
   if (!all) out.push('  @follow[pid] = 0; delete(@follow[pid]);');
   out.push('  printf("%llu\\tR\\t%d\\n", nsecs, pid);');
@@ -228,8 +248,8 @@ export function bpfProgram(opts: ProgramOptions): string {
   // bpftrace runs with full output buffering (a write per line would cost it a syscall per event): a line longer
   // than stdio's buffer, printed every HEARTBEAT_MS, pushes out whatever waits in it
   out.push(heartbeat(Math.max(1, opts.cpus ?? 1)));
-  // the dentry-name cache forgets now and then: a D line lost in a ring overflow is printed again
-  out.push(`interval:s:${DENTRY_CACHE_S} { clear(@dk); }`);
+  // the dentry-name and file caches forget now and then: a D line or a description lost in a ring overflow is printed again
+  out.push(`interval:s:${DENTRY_CACHE_S} { clear(@dk); clear(@fc); }`);
   // attached last (bpftrace attaches in program order, after BEGIN has run): its answer means all are live;
   // it also checks that the saved registers are where the probes read them (a kill's orig_ax is kill's number;
   // where it is not, fdwatch's first kill answers "not ok")
@@ -339,8 +359,9 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
     return probes;
   };
   // the E line: its syscall is the probe's name (one block serves several calls)
+  // with saved registers the call is its number (x86-64's, orig_ax): shorter to print and to read than the probe's name
   const head = (fmt: string, vals: string): string =>
-    groupEnd('    ', `%llu\\tE\\t%d\\t%d\\t%u\\t%s${fmt}`, `$ts, tid, pid, ${EUID}, probe${vals}`);
+    groupEnd('    ', `%llu\\tE\\t%d\\t%d\\t%u\\t${regs ? '%d' : '%s'}${fmt}`, `$ts, tid, pid, ${EUID}, ${regs ? '$r->orig_ax' : 'probe'}${vals}`);
   switch (spec.family) {
     case 'open': case 'accept': {
       // bpf(2) returns an fd for some commands only; its fds are seen when used
@@ -392,11 +413,14 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
       const body: string[] = [`    $ts = ${receive ? 'nsecs' : '@t[tid]'};`, '    $any = 0;', `    $hv = (uint64)$A${spec.msgArg};`];
       if (vector) {
         body.push('    $j = (int64)0;', `    while ($j < $ret && $j < ${c.mmsgMax}) {`, messageWalk(c, '$hv + (uint64)$j * 64', '$j', receive, true), '      $j++;', '    }');
+        body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, record: false }),
+          head('\\t%d\\t%llu\\t' + DESC_FMT, `, $ret, ${flags}, ` + DESC_ARGS), '    }');
       } else {
-        body.push(messageWalk(c, '$hv', '0', receive, false));
+        // the socket in four fields once a line described it (else an F line first), and the message's one fd
+        body.push(INLINE_ZERO, messageWalk(c, '$hv', '0', receive, false));
+        body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, line: true, check: true }),
+          head(`\\t%d\\t%llu\\t${SOCK_FMT}\\t${INLINE_FMT}`, `, $ret, ${flags}, ${SOCK_ARGS}, ${INLINE_ARGS}`), '    }');
       }
-      body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0 }),
-        head('\\t%d\\t%llu\\t' + DESC_FMT, `, $ret, ${flags}, ` + DESC_ARGS), '    }');
       return exitProbe(vector ? '$ret > 0' : '$ret >= 0', body, uses, '', receive ? {} : { t: 'nsecs' });
     }
     case 'pidfd_getfd':
@@ -431,8 +455,17 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
   }
 }
 
+/** an E line's socket once described (fd, file, inode, CLOEXEC) and the one fd of its message (-1: none, or not lean) */
+const SOCK_FMT = '%d\\t%llx\\t%llu\\t%d';
+const SOCK_ARGS = '$fd, $f, $ino, $ce';
+const INLINE_FMT = '%d\\t%d\\t%llx';
+const INLINE_ARGS = '$ct, $xfd, $xf';
+
 const DESC_FMT = '%d\\t%llx\\t%llu\\t%llx\\t%o\\t%u\\t%d\\t%llx\\t%llx\\t%d\\t%d\\t%d\\t%d\\t%llu';
 const DESC_ARGS = '$fd, $f, $ino, $mg, $mode, $nl, $mid, $mr, $de, $ce, $aux, $sf, $st, $sp';
+/** a message fd's DESC: the first 11 fields (its socket's are never read; the recvmsg probe is near the 512-byte stack) */
+const MSG_DESC_FMT = DESC_FMT.split('\\t').slice(0, 11).join('\\t');
+const MSG_DESC_ARGS = DESC_ARGS.split(', ').slice(0, 11).join(', ');
 
 /** `$fd` and its `struct file *` in `$f` (0 when the slot is empty): `fd[N]` needs pointer arithmetic. */
 function fileOf(fdExpr: string): string {
@@ -455,70 +488,111 @@ interface Describe {
   msg?: string;
   /** only the file, its inode and CLOEXEC: the syscall table names what it is */
   lean?: boolean;
+  /** a file described in full in an earlier line (the kernel's file cache @fc says so) is not described again:
+   * `$kn` is 1 and nothing is printed but, for a message fd, a K line (with `silent`, not even that) */
+  check?: boolean;
+  silent?: boolean;
+  /** false: not recorded in @fc (the verifier walks every iteration of a vector's loops: less to walk) */
+  record?: boolean;
 }
 
 /**
  * Reads what fd `fdExpr` refers to into the DESC variables; prints D lines for the dentries of its path not
- * printed before, U/I lines for a socket's address, and with `line` an F line of role `role`.
+ * printed before, U/I lines for a socket's address, and with `line` an F line of role `role`. Every full
+ * description records its file in @fc under a key of what it said (`$fk`): a later `check` of the same file with the
+ * same key knows it is described already (an inet socket's addresses change: never kept).
  */
 function describe(c: Ctx, role: string, fdExpr: string, d: Describe): string {
   const s: string[] = [fileOf(fdExpr),
     '    $ino = (uint64)0; $mg = (uint64)0; $mode = (uint64)0; $nl = (uint64)0; $mid = (int64)0; $mr = (struct dentry *)0; $de = (struct dentry *)0;',
-    '    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;',
+    `    $ce = (int64)0; $aux = (int64)0; $sf = (int64)0; $st = (int64)0; $sp = (uint64)0;${d.socket === 'full' ? ' $ua = (uint64)0;' : ''}${d.lean ? '' : ' $kn = 0; $key = (uint64)0;'}`,
     '    if ($f != 0) {',
-    '      $file = $f; $in = $file->f_inode;',
-    // typed by their zeros above: the integer members need no cast (each costs bpftrace a BTF search)
-    '      $ino = $in->i_ino; $mg = $in->i_sb->s_magic; $mode = $in->i_mode; $nl = $in->i_nlink;',
-    `      $mid = ((struct mount *)((struct hlist_node *)$file->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
-    '      $mr = $file->f_path.mnt->mnt_root; $de = $file->f_path.dentry;',
-    '      $ce = (*($fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
   ];
   if (d.lean) {
-    s.splice(4, 4, '      $ino = $f->f_inode->i_ino;');
-    s.push('    }');
+    s.push('      $ino = $f->f_inode->i_ino;', '      $ce = (*($fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;', '    }');
     return [...s, ...descLines(role, d)].join('\n');
   }
-  s.push(`      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((struct pid *)$in->i_private + 1))->nr; }`);
+  s.push(
+    '      $in = $f->f_inode;',
+    // typed by their zeros above: the integer members need no cast (each costs bpftrace a BTF search)
+    '      $ino = $in->i_ino; $mg = $in->i_sb->s_magic; $mode = $in->i_mode; $nl = $in->i_nlink;',
+    `      $mid = ((struct mount *)((struct hlist_node *)$f->f_path.mnt - ${MOUNT_OF_VFSMOUNT}))->mnt_id;`,
+    '      $mr = $f->f_path.mnt->mnt_root; $de = $f->f_path.dentry;',
+    '      $ce = (*($fdt->close_on_exec + ($fd >> 6)) >> ($fd & 63)) & 1;',
+    `      if ($mg == ${MAGIC.PIDFS}) { $aux = ((struct upid *)((struct pid *)$in->i_private + 1))->nr; }`,
+  );
   if (d.socket !== 'none') {
     s.push(
       `      if ($mg == ${MAGIC.SOCKFS}) {`,
-      '        $sk = ((struct socket *)$file->private_data)->sk;',
+      '        $sk = ((struct socket *)$f->private_data)->sk;',
       '        $sf = $sk->__sk_common.skc_family; $st = $sk->sk_type;',
       '        if ($sf == 1) {',
       '          $pe = ((struct unix_sock *)$sk)->peer;',
       '          if ($pe != 0) { $ps = $pe->sk_socket; if ($ps != 0) { $sp = ((struct socket_alloc *)$ps)->vfs_inode.i_ino; } }',
+      ...(d.socket === 'full' ? ['          $ua = (uint64)((struct unix_sock *)$sk)->addr;'] : []),
+      '        }',
+      '      }',
     );
-    if (d.socket === 'full') {
-      s.push(
-        '          $ua = (uint64)((struct unix_sock *)$sk)->addr;',
-        '          if ($ua != 0) {',
-        // struct unix_address: refcnt, len, then struct sockaddr_un (sun_family, sun_path)
-        '            $al = (int64)((struct unix_address *)$ua)->len - 2;',
-        `            $bl = $al > ${c.strlen} ? ${c.strlen} : $al;`,
-        `            if ($al > 0) { printf("%llu\\tU\\t%d\\t${role}\\t%d\\t%r\\n", $ts, tid, $al, buf((uint8 *)($ua + 10), $bl)); }`,
-        '          }',
-        '        } else if ($sf == 2) {',
-        `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_rcv_saddr), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_daddr), bswap($sk->__sk_common.skc_dport));`,
-        '        } else if ($sf == 10) {',
-        `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8), bswap($sk->__sk_common.skc_dport));`,
-      );
-    }
-    s.push('        }', '      }');
   }
-  if (d.depth > 0) s.push(walk(c, d.depth));
+  // what the description says, in one word (the dentry by its name's hash: salted by its parent)
+  s.push(
+    `      $key = ($ino << 20) ^ $ino ^ ($nl << 52) ^ ($mode << 36) ^ $de->d_name.hash_len ^ ($mid << 44) ^ ($mg << 4) ^ ($aux << 12) ^ ($sf << 60) ^ ($st << 56) ^ ($sp << 28)${d.socket === 'full' ? ' ^ $ua' : ''};`,
+    '      $key = $key | 1;',
+  );
+  if (d.socket !== 'none') s.push('      if ($sf == 2 || $sf == 10) { $key = (uint64)0; }');
+  if (d.check) s.push('      if ($key != 0 && @fc[$f] == $key) { $kn = 1; }');
+  // recorded before the walk, which takes `$key` for the dentry cache
+  const prints: string[] = d.record !== false ? ['      if ($key != 0) { @fc[$f] = $key; }'] : [];
+  if (d.socket === 'full') {
+    prints.push(
+      `      if ($mg == ${MAGIC.SOCKFS}) {`,
+      '        $sk = ((struct socket *)$f->private_data)->sk;',
+      '        if ($sf == 1) {',
+      '          if ($ua != 0) {',
+      // struct unix_address: refcnt, len, then struct sockaddr_un (sun_family, sun_path)
+      '            $al = (int64)((struct unix_address *)$ua)->len - 2;',
+      `            $bl = $al > ${c.strlen} ? ${c.strlen} : $al;`,
+      `            if ($al > 0) { printf("%llu\\tU\\t%d\\t${role}\\t%d\\t%r\\n", $ts, tid, $al, buf((uint8 *)($ua + 10), $bl)); }`,
+      '          }',
+      '        } else if ($sf == 2) {',
+      `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_rcv_saddr), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_daddr), bswap($sk->__sk_common.skc_dport));`,
+      '        } else if ($sf == 10) {',
+      `          printf("%llu\\tI\\t%d\\t${role}\\t%d\\t%d\\t%s\\t%d\\t%s\\t%d\\n", $ts, tid, $st, $sk->__sk_common.skc_state, ntop($sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8), $sk->__sk_common.skc_num, ntop($sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8), bswap($sk->__sk_common.skc_dport));`,
+      '        }',
+      '      }',
+    );
+  }
+  if (d.depth > 0) prints.push(walk(c, d.depth));
+  if (d.check) s.push('      if ($kn == 0) {', ...prints.map((l) => '  ' + l), '      }');
+  else s.push(...prints);
   s.push('    }');
   return [...s, ...descLines(role, d)].join('\n');
 }
 
-/** The F or G line of a description (a lean message fd: an H line, 10 fields instead of 20). */
+/** An H or K line: a message fd's file, inode and CLOEXEC (the fields of `msg` first). */
+function leanLine(kind: 'H' | 'K', msg: string | undefined): string {
+  return `printf("%llu\\t${kind}\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%llx\\t%llu\\t%d\\n", $ts, tid, ${msg}, $fd, $f, $ino, $ce);`;
+}
+
+/** A message's one fd, kept for the E line (its fields after the socket's: ctrunc, fd, file, inode, CLOEXEC). */
+/** the cmsg is the message's only one and holds one fd (no room for another cmsg header after it) */
+const ONE = '$k2 == 0 && $n == 1 && $off + (($clen + 7) & 0xfffffffffffffff8) + 16 > $cl';
+const INLINE_SET = '$xfd = $fd; $xf = $f;';
+const INLINE_ZERO = '    $xfd = -1; $xf = (struct file *)0;';
+
+/** The F or G line of a description (a lean message fd: an H line, 10 fields instead of 17; one described before: K). */
 function descLines(role: string, d: Describe): string[] {
   const s: string[] = [];
+  const lean = leanLine(d.lean ? 'H' : 'K', d.msg);
   if (d.lean) {
-    if (d.msg) s.push(`    if ($f != 0) { printf("%llu\\tH\\t%d\\t%d\\t%d\\t%d\\t%d\\t%d\\t%llx\\t%llu\\t%d\\n", $ts, tid, ${d.msg}, $fd, $f, $ino, $ce); }`);
+    if (d.msg && !d.silent) s.push(`    if ($f != 0) { ${lean} }`);
     return s;
   }
-  if (d.line) s.push(`    if ($f != 0) { printf("%llu\\tF\\t%d\\t${role}\\t${DESC_FMT}\\n", $ts, tid, ${DESC_ARGS}); }`);
-  if (d.msg) s.push(`    if ($f != 0) { printf("%llu\\tG\\t%d\\t%d\\t%d\\t%d\\t%d\\t${DESC_FMT}\\n", $ts, tid, ${d.msg}, ${DESC_ARGS}); }`);
+  const full = d.check ? '$f != 0 && $kn == 0' : '$f != 0';
+  if (d.line) s.push(`    if (${full}) { printf("%llu\\tF\\t%d\\t${role}\\t${DESC_FMT}\\n", $ts, tid, ${DESC_ARGS}); }`);
+  // a message fd's socket fields are not read (socket 'none'): its G line has the DESC without them
+  if (d.msg) s.push(`    if (${full}) { printf("%llu\\tG\\t%d\\t%d\\t%d\\t%d\\t%d\\t${MSG_DESC_FMT}\\n", $ts, tid, ${d.msg}, ${MSG_DESC_ARGS}); }`);
+  if (d.msg && d.check && !d.silent) s.push(`    if ($kn == 1) { ${lean} }`);
   return s;
 }
 
@@ -579,20 +653,32 @@ function messageWalk(c: Ctx, hdr: string, idx: string, receive: boolean, vector:
     // the cmsg's count rides on each of its fds' G lines (one line fewer per message): M only for none
     `        if ($n <= 0) { printf("%llu\\tM\\t%d\\t%d\\t%d\\t%d\\n", $ts, tid, ${idx}, $n, $ct); }`,
     '        $rights = 1; $any = 1;',
+    // the message's one fd (one cmsg, one fd, no room for another cmsg) rides on the E line instead of its own line
     '        $i2 = (int64)0;',
     `        while ($i2 < $n && $i2 < ${fdMax}) {`,
     ...(receive ? [
       // the first few installed fds are described in full (with their names walked for a recvmsg: an untraced
-      // sender's files are not in the D cache); the verifier walks every iteration and knows the counter, so the
-      // rest cost only the file and its inode (lean: the pairing with their send names them, or /proc)
+      // sender's files are not in the D cache) unless a line described them before (K: the file cache knows);
+      // the verifier walks every iteration and knows the counter, so the rest cost only the file and its inode
+      // (lean: the pairing with their send names them, or /proc)
       `          if ($i2 < ${vector ? MMSG_DESCRIBED : MSG_WALKED}) {`,
-      describe(c, 'm', msgFd, { socket: 'none', depth: vector ? 0 : MSG_DEPTH, msg: g }).replace(/^/gm, '        '),
+      ...(vector ? [
+        describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, record: false }).replace(/^/gm, '        '),
+      ] : [
+        describe(c, 'm', msgFd, { socket: 'none', depth: MSG_DEPTH, msg: g, check: true, silent: true }).replace(/^/gm, '        '),
+        `            if ($kn == 1) { if (${ONE}) { ${INLINE_SET} } else { ${leanLine('K', g)} } }`,
+      ]),
       '          } else {',
       describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true }).replace(/^/gm, '        '),
       '          }',
     ] : [
       // a sender is followed: its fd table names what it sends, the file pairs it with the receive
-      describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true }).replace(/^/gm, '      '),
+      ...(vector ? [
+        describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true }).replace(/^/gm, '      '),
+      ] : [
+        describe(c, 'm', msgFd, { socket: 'none', depth: 0, msg: g, lean: true, silent: true }).replace(/^/gm, '      '),
+        `          if ($f != 0) { if (${ONE}) { ${INLINE_SET} } else { ${leanLine('H', g)} } }`,
+      ]),
     ]),
     '          $i2++;',
     '        }',

@@ -377,7 +377,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
-      parser.push(text.slice(start, nl));
+      parser.push(text, start, nl);
       start = nl + 1;
     }
     rest = text.slice(start);

@@ -280,6 +280,54 @@ test('ordered output: a heartbeat waiting on a line bpftrace lost stops waiting 
   assert.is(p.stats.lostEvents, 1);
 });
 
+test('the short lines: calls by number, a socket in four fields once described, a message\'s one fd on the E line, K lines', () => {
+  const recs: FdwatchRecord[] = [];
+  const c = new Correlator((r) => recs.push(r), { resolveTgid: (tid) => p.tgidOf(tid) });
+  const p: BpfParser = new BpfParser((op) => c.push(op), { windowNs: 100, mountPoint: () => '/', clock: (ns) => ns / 1e9 });
+  // a socketpair (its two ends in F lines: the file cache records them), then /etc/hostname opened by pid 7 (openat: 257)
+  p.push('1000\tF\t7\tr\t3\tffff888100000a00\t501\t534f434b\t140777\t1\t8\tffff888100000001\tffff888100000002\t0\t0\t1\t1\t502');
+  p.push('1000\tF\t7\tr\t4\tffff888100000b00\t502\t534f434b\t140777\t1\t8\tffff888100000001\tffff888100000003\t0\t0\t1\t1\t501');
+  p.push('1000\tE\t7\t7\t0\t53\t0');
+  p.push('1100\tD\t7\tffff888100000d00\tffff888100000e00\t8\thostname');
+  p.push('1100\tD\t7\tffff888100000e00\tffff888100000f00\t3\tetc');
+  p.push('1100\tD\t7\tffff888100000f00\tffff888100000f00\t1\t/');
+  p.push('1100\tE\t7\t7\t0\t257\t5\t5\tffff888100000c00\t612\tef53\t100644\t1\t27\tffff888100000f00\tffff888100000d00\t0\t0\t0\t0\t0');
+  // sendmsg (46) of fd 5 on socket fd 3, both in four fields (the socket was described, the sent fd is the sender's);
+  // recvmsg (47) on fd 4 of pid 8: its new fd 6 is the same file, described before (so on the E line, no G line)
+  p.push('1200\tE\t7\t7\t0\t46\t1\t0\t3\tffff888100000a00\t501\t0\t0\t5\tffff888100000c00');
+  p.push('1300\tE\t8\t8\t0\t47\t1\t1073741824\t4\tffff888100000b00\t502\t0\t0\t6\tffff888100000c00');
+  // a second message of two fds: the first described before (K), the second in full (G, without the socket's fields)
+  p.push('1400\tE\t7\t7\t0\t257\t9\t9\tffff888100001c00\t613\tef53\t100644\t1\t27\tffff888100000f00\tffff888100000d00\t0\t0\t0\t0\t0');
+  p.push('1500\tH\t7\t0\t2\t0\t0\t5\tffff888100000c00\t612\t0');
+  p.push('1500\tH\t7\t0\t2\t0\t1\t9\tffff888100001c00\t613\t0');
+  p.push('1500\tE\t7\t7\t0\t46\t1\t0\t3\tffff888100000a00\t501\t0\t0\t-1\t0');
+  p.push('1600\tK\t8\t0\t2\t0\t0\t7\tffff888100000c00\t612\t0');
+  p.push('1600\tG\t8\t0\t2\t0\t1\t10\tffff888100001c00\t613\tef53\t100644\t1\t27\tffff888100000f00\tffff888100000d00\t0\t0');
+  p.push('1600\tE\t8\t8\t0\t47\t1\t0\t4\tffff888100000b00\t502\t0\t0\t-1\t0');
+  p.end();
+  c.finish();
+  assert.is(p.stats.malformed, 0, JSON.stringify(p.samples));
+  const t = ofType(recs, 'transfer').filter((x) => x.state === 'delivered');
+  assert.equal(t.map((x) => [x.from.pid, x.from.fd, x.to?.pid, x.to?.fd, x.target, x.confirmed]), [
+    [7, 5, 8, 6, '/etc/hostname', true], [7, 5, 8, 7, '/etc/hostname', true], [7, 9, 8, 10, '/etc/hostname', true],
+  ]);
+  // the sockets, named in four fields, are the ones their F lines described
+  assert.equal([t[0]!.from.socket, t[0]!.to?.socket], ['UNIX-STREAM:[501->502]', 'UNIX-STREAM:[502->501]']);
+  // MSG_CMSG_CLOEXEC on the first receive
+  assert.equal(ofType(recs, 'fd').filter((f) => f.op === 'receive').map((f) => [f.fd, f.cloexec]), [[6, true], [7, false], [10, false]]);
+});
+
+test('a socket named in four fields whose describing line was lost is named by its inode; an unknown call number is counted', () => {
+  const ops: FdOp[] = [];
+  const p = new BpfParser((op) => ops.push(op), { windowNs: 100, mountPoint: () => '/' });
+  p.push('1200\tE\t7\t7\t0\t46\t1\t0\t3\tffff888100000a00\t501\t0\t0\t5\tffff888100000c00');
+  p.push('1300\tE\t7\t7\t0\t999\t3');
+  p.end();
+  const send = ops.find((o) => o.op === 'send');
+  assert.is(send?.op === 'send' && send.socket?.target?.target, 'socket:[501]');
+  assert.equal(p.samples.map((s) => s.reason), ['E line for syscall 999']);
+});
+
 test('a dentry freed and reused while an event that named it waits: the event gets the name it had then', () => {
   const out: FdOp[] = [];
   const p = new BpfParser((op) => out.push(op), { windowNs: 100, mountPoint });
@@ -310,14 +358,14 @@ test('malformed lines and lost events are counted, never fatal; bpftrace\'s own 
     'garbage here',
     '12345\tE\t1\t1\t0\ttracepoint:syscalls:sys_exit_openat\t3',
     '12346\tF\t1\tr\tnot-a-number',
-    '12347\tK\t1',
+    '12347\tY\t1',
     'Lost 3 events',
   ];
   const r = run(input);
   assert.is(r.parser.stats.lostEvents, 15);
   assert.is(r.parser.stats.malformed, 4);
   assert.equal(r.parser.samples.map((s) => s.reason), [
-    'not an fdwatch event line', 'E line with 7 fields, not 21', 'F line with 5 fields, not 18', 'unknown line kind K',
+    'not an fdwatch event line', 'E line with 7 fields, not 21', 'F line with 5 fields, not 18', 'unknown line kind Y',
   ]);
   // the good lines still make their transfer
   assert.is(delivered(r).length, 1);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bpfProgram, parseFormat, probeNames, programEnv, SENTINEL_PGRP, type ProgramOptions } from '../../src/bpf/program.js';
+import { bpfProgram, parseFormat, probeNames, programEnv, SENTINEL_PGRP, X64_SYSCALL_NR, type ProgramOptions } from '../../src/bpf/program.js';
 import { possibleCpus } from '../../src/bpf/session.js';
 import { root } from '../paths.js';
 
@@ -128,6 +128,35 @@ test('program: few integer casts (bpftrace 0.17 searches the kernel\'s BTF by na
   }
   const casts = prog.match(/\((u?int(8|16|32|64)) ?\*?\)/g) ?? [];
   assert.ok(casts.length < 400, `${casts.length} integer casts`);
+});
+
+test('program: with saved registers an E line names its call by number (each one the parser knows); sendmsg/recvmsg lines are short', () => {
+  const prog = bpfProgram(base({ layout: LAYOUT }));
+  for (const b of blocks(prog)) {
+    if (!b.body.includes('\\tE\\t')) continue;
+    assert.match(b.body, /printf\("%llu\\tE\\t%d\\t%d\\t%u\\t%d[^"]*", \$ts, tid, pid, curtask->cred->euid\.val, \$r->orig_ax/, b.tps[0]);
+    for (const tp of b.tps) {
+      const name = /sys_(?:enter|exit)_(\w+)$/.exec(tp)![1]!;
+      assert.ok(X64_SYSCALL_NR[name] !== undefined, `${name} has no x86-64 number`);
+    }
+  }
+  assert.not.match(prog, /\bprobe\b/);
+  for (const call of ['sendmsg', 'recvmsg']) {
+    const b = blocks(prog).find((x) => x.tps.includes(`tracepoint:syscalls:sys_exit_${call}`))!;
+    // the socket in full (F line) only when the file cache does not know it; every full description is recorded
+    assert.match(b.body, /if \(\$key != 0 && @fc\[\$f\] == \$key\) \{ \$kn = 1; \}/);
+    assert.match(b.body, /if \(\$f != 0 && \$kn == 0\) \{ printf\("%llu\\tF\\t%d\\ts\\t/);
+    // the E line: ret, flags, the socket's fd file inode CLOEXEC, then ctrunc and the message's one fd and file
+    const e = /printf\("%llu\\tE\\t([^"]*)\\n"/.exec(b.body)![1]!;
+    assert.is(e.split('\\t').length, 4 + 2 + 4 + 3 + 1, e);
+    assert.match(b.body, /\$xfd = \$fd; \$xf = \$f;/);
+  }
+  // a received fd described before is a K line; a message fd's G line has 11 DESC fields
+  const recv = blocks(prog).find((x) => x.tps.includes('tracepoint:syscalls:sys_exit_recvmsg'))!;
+  assert.match(recv.body, /\\tK\\t/);
+  const g = /printf\("%llu\\tG\\t([^"]*)\\n"/.exec(recv.body)![1]!;
+  assert.is(g.split('\\t').length, 5 + 11, g);
+  assert.match(prog, /interval:s:5 \{ clear\(@dk\); clear\(@fc\); \}/);
 });
 
 test('program: --all traces every process but fdwatch, bpftrace and kernel threads', () => {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { kernelLayout } from '../../src/bpf/btf.js';
-import { bpfProgram, programEnv, SENTINEL_PGRP, type ProgramOptions } from '../../src/bpf/program.js';
+import { bpfProgram, programEnv, SENTINEL_PGRP, X64_SYSCALL_NR, type ProgramOptions } from '../../src/bpf/program.js';
 import { bpfUnavailable } from '../../src/bpf/session.js';
 
 const why = bpfUnavailable() ?? (process.arch === 'x64' ? null : 'the args-free probes are x86-64 only');
@@ -131,7 +131,7 @@ async function run(dir: string, exe: string, longName: string, layout: boolean):
 function check(r: { lines: Line[]; said: string[]; root: number }, longName: string): void {
   const P = r.lines.filter((l) => l.kind === 'P');
   const X = r.lines.filter((l) => l.kind === 'X');
-  const opens = new Set(r.lines.filter((l) => l.kind === 'E' && l.f[5] === 'tracepoint:syscalls:sys_exit_openat').map((l) => Number(l.f[2])));
+  const opens = new Set(r.lines.filter((l) => l.kind === 'E' && (l.f[5] === 'tracepoint:syscalls:sys_exit_openat' || l.f[5] === String(X64_SYSCALL_NR.openat))).map((l) => Number(l.f[2])));
   const made = r.said.map((s) => /^made (\d+) by (\d+) (\w+)$/.exec(s)).filter((m) => m !== null).map((m) => ({ child: Number(m[1]), by: Number(m[2]), how: m[3]! }));
   assert.is(made.length, 20 + 4 + 4 * 12 + 5, r.said.join('\n'));
   for (const m of made) {

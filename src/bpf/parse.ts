@@ -397,26 +397,26 @@ export class BpfParser {
   private hexStr(i: number): string {
     const a = this.fa[i]!;
     const b = this.fb[i]!;
-    const t = this.tx;
-    if (a === b) throw new Error('not a hex number: ');
-    for (let j = a; j < b; j++) {
-      const c = t.charCodeAt(j);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${t.slice(a, b)}`);
-    }
-    return t.slice(a, b);
+    this.checkHex(a, b);
+    return this.tx.slice(a, b);
   }
 
   /** A kernel pointer field (hex), as its last PTR_DIGITS digits: see ptrKey. */
   private ptr(i: number): string {
     const a = this.fa[i]!;
     const b = this.fb[i]!;
+    this.checkHex(a, b);
+    return this.tx.slice(b - a > PTR_DIGITS ? b - PTR_DIGITS : a, b);
+  }
+
+  /** Throws (the line is counted malformed) unless the line's text a..b is lowercase hex digits. */
+  private checkHex(a: number, b: number): void {
     const t = this.tx;
     if (a === b) throw new Error('not a hex number: ');
     for (let j = a; j < b; j++) {
       const c = t.charCodeAt(j);
       if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${t.slice(a, b)}`);
     }
-    return t.slice(b - a > PTR_DIGITS ? b - PTR_DIGITS : a, b);
   }
 
   /** A field that is one character: its code (-1 otherwise). */

@@ -51,13 +51,15 @@ function modeKind(mode: number): FdKind {
   }
 }
 
-/** file / dir / device for a path: from the mode the reader brought, else O_DIRECTORY, else stat (cached per inode). */
+/** file / dir / device for a path: from the mode the reader brought, else O_DIRECTORY, else stat (cached per inode; on /proc only). */
 function pathKind(reader: ProcReader, pid: number, fd: number, mode: number | null | undefined, info: FdInfo | null, cache: Map<string, FdKind>): FdKind {
   if (mode != null) return modeKind(mode);
   if (info && (info.flags & O_DIRECTORY) !== 0) return 'dir';
   const key = info && info.ino !== null ? info.mntId + ':' + info.ino : null;
   const known = key !== null ? cache.get(key) : undefined;
   if (known) return known;
+  // a recorded tree's links name the recording machine's files: stat would read this host's (kcmp is not used either)
+  if (reader.root !== '/proc') return 'file';
   const st = fs.statSync(reader.path(pid, 'fd', fd), { throwIfNoEntry: false });
   if (!st) return 'file';
   const kind = modeKind(st.mode);

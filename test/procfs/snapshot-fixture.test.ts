@@ -77,9 +77,11 @@ test('snapshot (no native): every fd of 100 with its kind and target', () => {
   assert.is(p.uid, 1000);
   const byFd = new Map(p.fds.map((f) => [f.fd, f]));
   const kinds = p.fds.map((f) => `${f.fd}:${f.kind}`).join(' ');
+  // a recorded tree's /dev/pts/3 and /dev/null are the recording machine's: never stat'ed on this host (a pty
+  // numbered 3 open here made fd 0 a device), so a path is a file unless its fdinfo says O_DIRECTORY
   assert.is(
     kinds,
-    '0:file 1:device 2:device 3:file 4:socket 5:pipe 6:anon 7:memfd 8:anon 9:anon 10:anon 11:anon 12:anon 13:file 14:dir 15:unknown 16:socket 17:socket 18:file',
+    '0:file 1:file 2:file 3:file 4:socket 5:pipe 6:anon 7:memfd 8:anon 9:anon 10:anon 11:anon 12:anon 13:file 14:dir 15:unknown 16:socket 17:socket 18:file',
   );
   assert.equal(byFd.get(3)!.link, { type: 'deleted', path: '/tmp/scratch file' });
   assert.is(byFd.get(3)!.target, '/tmp/scratch file (deleted)');

@@ -70,6 +70,8 @@ export interface JoinerStats {
 export class Joiner {
   /** a thread's unfinished call; null once resumed (kept until the thread exits: no Map shrink and regrow per call) */
   private readonly pending = new Map<number, Pending | null>();
+  /** threads whose call in progress is an entry half quickSkip skipped (its resumed half is skipped too) */
+  private readonly skippedEntries = new Set<number>();
   /** `<pid changed to L ...>`: the execve of another thread that will resume as L */
   private readonly migrated = new Map<number, Pending>();
   private readonly live = new Set<number>();
@@ -103,9 +105,10 @@ export class Joiner {
     if (end - start > MAX_LINE) { this.tooLong(bytes, start, end, lineNo, src); return; }
     const q = this.quick;
     const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, q) : 'unknown';
-    if (verdict === 'skip') {
+    if (verdict === 'skip' || (verdict === 'interesting' && q.kind === 'resumed' && this.skippedEntries.size > 0 && this.skippedResumed(q))) {
       this.stats.lines++;
-      if (q.kind === 'skip') this.stats.syscalls++;
+      if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
+      if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
       // a skipped line only tells which threads are alive; the same thread again tells nothing new
       const tid = q.tid;
       if (tid === null) this.resolveTid(null, src);
@@ -126,6 +129,13 @@ export class Joiner {
     this.push(bytes.toString('latin1', start, end), lineNo, src);
   }
 
+  /** The resumed half of an entry quickSkip skipped (an anonymous mmap's): skipped too. */
+  private skippedResumed(q: QuickScan): boolean {
+    if (q.tid === null || q.name !== 'mmap' || !this.skippedEntries.delete(q.tid)) return false;
+    q.kind = 'skip-resumed';
+    return true;
+  }
+
   /**
    * A line over MAX_LINE: only its head is read. A call that does not matter (a long write with a large -s)
    * is skipped as any other; anything else is a parse error.
@@ -134,7 +144,8 @@ export class Joiner {
     this.stats.lines++;
     const q = this.quick;
     if (this.filter !== null && quickSkip(bytes, start, end, this.filter, q) === 'skip') {
-      if (q.kind === 'skip') this.stats.syscalls++;
+      if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
+      if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
       this.resolveTid(q.tid, src);
       return;
     }
@@ -290,6 +301,7 @@ export class Joiner {
         });
         return;
       case 'unfinished': {
+        this.skippedEntries.delete(tid);
         const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
         if (l.detached) { this.stats.cut++; return; }
         if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
@@ -325,6 +337,7 @@ export class Joiner {
         this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.signal, info: l.info });
         return;
       case 'exit': {
+        this.skippedEntries.delete(tid);
         const p = this.pending.get(tid);
         this.pending.delete(tid);
         if (p) {

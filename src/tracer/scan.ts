@@ -474,8 +474,12 @@ for (let c = 0; c < 128; c++) IDENT[c] = isIdent(c) ? 1 : 0;
  * nothing for the lines it skips.
  */
 export class QuickScan {
-  /** skip / skip-resumed: a call (or resumed half) of a name outside the filter; call / resumed: one inside it */
-  kind: 'skip' | 'skip-resumed' | 'call' | 'resumed' = 'skip';
+  /**
+   * skip / skip-resumed: a call (or resumed half) of a name outside the filter, or a call that decodes to nothing
+   * (an anonymous mmap); skip-entry: the entry half of such a call, whose resumed half is skipped too; call /
+   * resumed: one inside the filter
+   */
+  kind: 'skip' | 'skip-resumed' | 'skip-entry' | 'call' | 'resumed' = 'skip';
   tid: number | null = null;
   /** call / resumed: the name, and the byte offsets of the stamp (-1: none), the name and the arguments */
   name = '';
@@ -558,7 +562,48 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   if (p >= end || s[p] !== Ch.LParen) return 'unknown';
   const name = interestingName(s, a, p, f);
   if (name === null) { q.kind = 'skip'; return 'skip'; }
+  if (name === 'mmap') {
+    // an anonymous mapping names no file: nothing decodes from it (bench/maps.c: 16k of 20k mmaps)
+    const anon = anonymousMmap(s, p + 1, end);
+    if (anon === 1) { q.kind = 'skip'; return 'skip'; }
+    if (anon === 2 && tid >= 0) { q.kind = 'skip-entry'; return 'skip'; }
+  }
   return interesting(q, 'call', name, stampAt, a, p + 1);
+}
+
+const MAP_ANONYMOUS_TEXT = Buffer.from('MAP_ANONYMOUS', 'latin1');
+const UNFINISHED_TEXT = Buffer.from(' <unfinished ...>', 'latin1');
+
+/**
+ * mmap's arguments at s[p, end) name no file: flags (the 4th argument) with MAP_ANONYMOUS and fd -1. 1: a whole
+ * call, 2: its entry half (`<unfinished ...>`), 0: anything else, or anything unexpected (the full path decides).
+ * The three arguments before the flags (address, length, PROT_ flags) hold no comma.
+ */
+function anonymousMmap(s: Uint8Array, p: number, end: number): 0 | 1 | 2 {
+  for (let commas = 0; commas < 3; p++) {
+    if (p >= end) return 0;
+    const c = s[p]!;
+    if (c === Ch.Comma) commas++;
+    else if (c === Ch.LParen || c === Ch.Lt || c === Ch.LBrace || c === Ch.LBracket || c === Ch.Quote) return 0;
+  }
+  if (s[p] !== Ch.Space) return 0;
+  const flags = ++p;
+  while (p < end && s[p] !== Ch.Comma) p++;
+  if (p >= end || !hasBytes(s, flags, p, MAP_ANONYMOUS_TEXT)) return 0;
+  // `, -1, `: the fd, undecorated
+  if (s[p + 1] !== Ch.Space || s[p + 2] !== Ch.Minus || s[p + 3] !== 49 || s[p + 4] !== Ch.Comma) return 0;
+  if (end - p > UNFINISHED_TEXT.length && hasBytes(s, end - UNFINISHED_TEXT.length, end, UNFINISHED_TEXT)) return 2;
+  return 1;
+}
+
+/** s[a, b) contains the bytes `lit` */
+function hasBytes(s: Uint8Array, a: number, b: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  next: for (let i = a; i + n <= b; i++) {
+    for (let j = 0; j < n; j++) if (s[i + j] !== lit[j]) continue next;
+    return true;
+  }
+  return false;
 }
 
 function interesting(q: QuickScan, kind: 'call' | 'resumed', name: string, stampAt: number, nameAt: number, bodyAt: number): QuickVerdict {

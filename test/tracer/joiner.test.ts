@@ -148,3 +148,33 @@ test('a reason quoting the trace is escaped (it is printed to a terminal)', () =
 });
 
 test.run();
+
+test('an anonymous mmap is skipped on the byte path, its resumed half too; a file mmap split the same way is not', () => {
+  const events: TraceEvent[] = [];
+  const errors: ParseError[] = [];
+  const j = new Joiner((e) => events.push(e), (e) => errors.push(e), INTERESTING);
+  const src = newSource(null, 0);
+  const lines = [
+    '7 1700000000.000001 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000 <0.000004>',
+    '7 1700000000.000002 mmap(NULL, 4096, PROT_READ, MAP_SHARED|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+    '8 1700000000.000003 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/MAP_ANONYMOUS, -1, x>, 0 <unfinished ...>',
+    '7 1700000000.000004 <... mmap resumed>) = 0x7f0000002000 <0.000002>',
+    '8 1700000000.000005 <... mmap resumed>) = 0x7f0000003000 <0.000002>',
+    '7 1700000000.000006 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4</lib/x.so>, 0 <unfinished ...>',
+    '7 1700000000.000007 <... mmap resumed>) = 0x7f0000004000 <0.000002>',
+    // without a pid there is no thread to remember the skipped entry by: the full path joins it
+    '1700000000.000008 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+    '1700000000.000009 <... mmap resumed>) = 0x7f0000005000 <0.000002>',
+  ];
+  lines.forEach((l, i) => { const b = Buffer.from(l, 'latin1'); j.pushBytes(b, 0, b.length, i + 1, src); });
+  j.end(src);
+  j.end();
+  assert.equal(errors, [], 'no resumed half without its start');
+  assert.equal(calls(events), [
+    '8 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/MAP_ANONYMOUS, -1, x>, 0) = 0x7f0000003000',
+    '7 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4</lib/x.so>, 0) = 0x7f0000004000',
+    '0 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000005000',
+  ]);
+  // every line and call is still counted
+  assert.equal([j.stats.lines, j.stats.syscalls], [9, 5]);
+});

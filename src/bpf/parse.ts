@@ -437,10 +437,7 @@ export class BpfParser {
   /** An H or K line's fd at field `at`: its file, inode and CLOEXEC only (magic 0: nothing to name it by; K: the file
    * was described in an earlier line). */
   private leanAt(at: number, known: boolean): Desc {
-    return {
-      fd: this.int(at), file: this.ptr(at + 1), ino: this.int(at + 2), magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
-      cloexec: this.char(at + 3) === 49, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known,
-    };
+    return leanDesc(this.int(at), this.ptr(at + 1), this.int(at + 2), this.char(at + 3) === 49, known);
   }
 
   /** An E line: a call that changed an fd table; it closes its thread's group. */
@@ -470,10 +467,7 @@ export class BpfParser {
       const fd0 = this.int(fixed + SOCK_FIELDS + 1);
       if (fd0 >= 0) {
         // a received one was described before (else a G line described it); a sent one is named by the sender's table
-        one = {
-          fd: fd0, file: this.ptr(fixed + SOCK_FIELDS + 2), ino: 0, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0',
-          cloexec: false, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known: spec.family === 'recvmsg',
-        };
+        one = leanDesc(fd0, this.ptr(fixed + SOCK_FIELDS + 2), 0, false, spec.family === 'recvmsg');
         oneCtrunc = this.char(fixed + SOCK_FIELDS) === 49;
       }
     } else if (layout[1]) {
@@ -654,7 +648,7 @@ export class BpfParser {
       case 'F': {
         need(4 + DESC_FIELDS);
         const g = this.group(int(f[2]), ns);
-        const d = desc(f, 4);
+        const d = this.descAt(4);
         g.f.push(d);
         g.role.push(f[3]!);
         const m = g.msgs[g.msgs.length - 1];
@@ -1111,15 +1105,6 @@ function int(s: string | undefined): number {
   return s.charCodeAt(0) === 45 ? -n : n;
 }
 
-function hex(s: string | undefined): string {
-  if (s === undefined || s.length === 0) throw new Error(`not a hex number: ${s}`);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) throw new Error(`not a hex number: ${s}`);
-  }
-  return s;
-}
-
 /** A /proc/PID/fd link's text as a target, as the snapshot names it (a socket only as `socket:[ino]`: nothing
  * more was read; a memfd always unlinked). */
 function procTarget(text: string): FdTarget {
@@ -1127,13 +1112,9 @@ function procTarget(text: string): FdTarget {
   return plainTarget(formatFdLink(link), linkKind(link));
 }
 
-function desc(f: string[], at: number): Desc {
-  return {
-    fd: int(f[at]), file: ptrKey(hex(f[at + 1])), ino: int(f[at + 2]), magic: parseInt(hex(f[at + 3]), 16), mode: parseInt(f[at + 4]!, 8),
-    nlink: int(f[at + 5]), mntId: int(f[at + 6]), mntRoot: ptrKey(hex(f[at + 7])), dentry: ptrKey(hex(f[at + 8])), cloexec: f[at + 9] === '1',
-    aux: int(f[at + 10]), family: int(f[at + 11]), sockType: int(f[at + 12]), peer: int(f[at + 13]),
-    procPath: null, known: false,
-  };
+/** A message fd known by its file alone (magic 0: nothing to name it by; known: an earlier line described the file). */
+function leanDesc(fd: number, file: string, ino: number, cloexec: boolean, known: boolean): Desc {
+  return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known };
 }
 
 /**

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import type { SnapshotState } from '../export/diff.js';
 import { errnoText, guardStream, isClosedPipe } from './output.js';
+import { writeAll } from '../export/write-all.js';
 import { describeOpenFlags } from '../procfs/fdinfo.js';
 import { hex64 } from '../procfs/maps.js';
 import { eachSnapshotLine, snapshotRecords } from '../procfs/records.js';
@@ -135,15 +136,7 @@ function writeLines(each: (line: (text: string) => void) => void, target: string
       if (!failed()) out.write(text);
       return;
     }
-    // a string write is one UTF-8 encoding; a short write (a full pipe, a signal) writes the rest of its bytes
-    const b = Buffer.from(text, 'utf8');
-    for (let off = 0; off < b.length; ) {
-      try {
-        off += fs.writeSync(fd, b, off);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      }
-    }
+    writeAll(fd, Buffer.from(text, 'utf8'));
   };
   try {
     each((line) => {

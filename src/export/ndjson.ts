@@ -1,6 +1,8 @@
 // NDJSON writer (I/O edge): buffers records, writes in large chunks, flushes and closes on every exit path.
 import fs from 'node:fs';
 import type { FdRecord, FdwatchRecord } from '../model/records.js';
+import { num, plainQuoted } from '../model/json.js';
+import { writeAll } from './write-all.js';
 
 export interface RecordWriter {
   write(r: FdwatchRecord): void;
@@ -96,30 +98,4 @@ export function fdLine(r: FdRecord): string | null {
   if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
   if (r.origin !== undefined) { const o = plainQuoted(r.origin); if (o === null) return null; s += ',"origin":' + o; }
   return s + '}';
-}
-
-/** A number as JSON prints it: integers as they are, anything else (NaN included) through JSON.stringify. */
-function num(n: number | null): string {
-  return n !== null && Number.isSafeInteger(n) ? '' + n : JSON.stringify(n);
-}
-
-/** A string's JSON text when it is printable ASCII with nothing to escape; else null. */
-function plainQuoted(s: string): string | null {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 34 /* " */ || c === 92 /* \ */) return null;
-  }
-  return '"' + s + '"';
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  let off = 0;
-  while (off < b.length) {
-    try {
-      off += fs.writeSync(fd, b, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; // non-blocking stdout pipe
-      throw e;
-    }
-  }
 }

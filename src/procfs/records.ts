@@ -3,6 +3,7 @@
 
 import { SCHEMA_VERSION, type FdRecord, type FdwatchRecord, type MapRecord, type ProcessRecord } from '../model/records.js';
 import type { FdSnapshot, ProcessSnapshot, Snapshot } from './snapshot.js';
+import { num, plainQuoted } from '../model/json.js';
 
 export function processRecord(p: ProcessSnapshot, ts: number): ProcessRecord {
   const r: ProcessRecord = { v: SCHEMA_VERSION, type: 'process', ts, pid: p.pid, ppid: p.ppid, comm: p.comm, uid: p.uid, event: 'snapshot' };
@@ -117,17 +118,7 @@ function fdLine(head: string, f: FdSnapshot): string {
   return s + ',"inFlight":' + num(f.inFlight) + '}';
 }
 
-/** A number as JSON.stringify prints it: an integer as it is, anything else (NaN: null) through JSON.stringify. */
-function num(n: number | null): string {
-  return n !== null && Number.isSafeInteger(n) ? '' + n : JSON.stringify(n);
-}
-
-/** A string as JSON.stringify quotes it: printable ASCII with nothing to escape as it is, anything else through it. */
+/** A string as JSON.stringify quotes it. */
 function str(s: string | null): string {
-  if (s === null) return 'null';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 34 /* " */ || c === 92 /* \ */) return JSON.stringify(s);
-  }
-  return '"' + s + '"';
+  return s === null ? 'null' : plainQuoted(s) ?? JSON.stringify(s);
 }

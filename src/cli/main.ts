@@ -121,7 +121,17 @@ async function version(): Promise<string> {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** bin/fdwatch started node without NODE_EXTRA_CA_CERTS (read only at start-up: fdwatch makes no TLS connection);
+ * what it saved goes back into the environment every launched command and helper inherits. */
+function restoreEnvironment(env: NodeJS.ProcessEnv): void {
+  const saved = env['FDWATCH_NODE_EXTRA_CA_CERTS'];
+  if (saved === undefined) return;
+  env['NODE_EXTRA_CA_CERTS'] = saved;
+  delete env['FDWATCH_NODE_EXTRA_CA_CERTS'];
+}
+
 async function main(): Promise<void> {
+  restoreEnvironment(process.env);
   const parsed = parseCommandLine(process.argv.slice(2));
   if (parsed.kind === 'help') { process.stdout.write(helpText(parsed.command)); return; }
   if (parsed.kind === 'version') { process.stdout.write(`${await version()}\n`); return; }

@@ -108,4 +108,44 @@ test('fdwatch -- CMD starts strace before it loads the trace pipeline, and never
   }
 });
 
+// bin/fdwatch (package.json's bin, what npm links) starts node without NODE_EXTRA_CA_CERTS, which node parses at every
+// start, and gives the launched command the variable exactly as the user set it (set, set to '', or unset)
+test('bin/fdwatch: its node runs without NODE_EXTRA_CA_CERTS, the launched command gets it back as given', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-wrapper-'));
+  try {
+    // as npm links it: a relative symlink in another folder, run from another cwd
+    const linkDir = path.join(dir, '.bin');
+    fs.mkdirSync(linkDir);
+    fs.symlinkSync(path.relative(linkDir, path.join(root, 'bin', 'fdwatch')), path.join(linkDir, 'fdwatch'));
+    for (const given of ['/etc/ssl/certs/none-such.pem', '', null]) {
+      const env: NodeJS.ProcessEnv = { ...process.env, FDWATCH_NODE_EXTRA_CA_CERTS: 'stale' };
+      delete env['NODE_EXTRA_CA_CERTS'];
+      if (given !== null) env['NODE_EXTRA_CA_CERTS'] = given;
+      const fifo = path.join(dir, 'ready');
+      fs.rmSync(fifo, { force: true });
+      spawnSync('mkfifo', [fifo]);
+      const out = path.join(dir, 'seen');
+      // the command reports the variable, then blocks on the FIFO: fdwatch's node is alive while the test reads it
+      const cmd = `printf '%s' "\${NODE_EXTRA_CA_CERTS-unset}|\${FDWATCH_NODE_EXTRA_CA_CERTS-unset}" > ${out}; read x < ${fifo}`;
+      const child = spawn(path.join(linkDir, 'fdwatch'), ['--backend', 'strace', '--no-tui', '--json', '/dev/null', '--', 'sh', '-c', cmd],
+        { cwd: os.tmpdir(), env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // opening the FIFO's write end waits for the command's read: the readiness signal
+      const w = await fs.promises.open(fifo, 'w');
+      const nodeEnv = fs.readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
+      const comm = fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim();
+      await w.write('go\n');
+      await w.close();
+      assert.is(await exited, 0, err);
+      assert.is(comm, 'node', 'the wrapper execs node');
+      assert.equal(nodeEnv.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')), [], 'node started without it');
+      assert.is(fs.readFileSync(out, 'utf8'), `${given ?? 'unset'}|unset`, `given ${JSON.stringify(given)}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -195,6 +195,15 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
+/**
+ * A copy of `s` that does not keep the text it was cut from alive: V8 makes a slice of 13 characters or more share
+ * its parent string, so a name kept for the session (a dentry's, a socket path, a comm) kept the whole chunk of
+ * bpftrace's output it was read from (64 KB from the pipe).
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** A NUL-padded buffer (comm): up to the first NUL. */
 function cString(s: string): string {
   const z = s.indexOf('\0');
@@ -630,7 +639,7 @@ export class BpfParser {
 
   private bad(line: number, reason: string, text: string): void {
     this.stats.malformed++;
-    if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: text.slice(0, 200) });
+    if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: own(text.slice(0, 200)) });
   }
 
   private line(ns: number, kind: string, f: string[], lineNo: number): void {
@@ -643,7 +652,8 @@ export class BpfParser {
       case 'D': {
         need(7);
         const len = int(f[5]);
-        const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        const raw = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        const name = raw === null ? null : own(raw);
         // a renamed or reused dentry: every joined path may have gone through it
         const dentry = ptrKey(f[3]!);
         const parent = ptrKey(f[4]!);
@@ -676,13 +686,13 @@ export class BpfParser {
         let p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
         if (p === null) p = unescapeR(f[5]!, null) ?? '';
         p = p.startsWith('\0') ? '@' + p.slice(1) : cString(p);
-        (g.u ??= new Map()).set(f[3]!, p);
+        (g.u ??= new Map()).set(f[3]!, own(p));
         return;
       }
       case 'I': {
         need(10);
         const g = this.group(int(f[2]), ns);
-        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
+        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: own(f[6]!), lport: int(f[7]), remote: own(f[8]!), rport: int(f[9]) });
         return;
       }
       case 'M': {
@@ -706,7 +716,7 @@ export class BpfParser {
         const len = int(f[6]);
         const path = unescapeR(f[8]!, len <= this.strlen ? len : null) ?? unescapeR(f[8]!, null) ?? '';
         this.finish(ns, lineNo, int(f[2]), int(f[3]), int(f[4]),
-          { t: 'X', old: int(f[5]), comm: cString(unescapeR(f[7]!, null) ?? ''), path: cString(path), cut: len > this.strlen });
+          { t: 'X', old: int(f[5]), comm: own(cString(unescapeR(f[7]!, null) ?? '')), path: own(cString(path)), cut: len > this.strlen });
         return;
       }
       case 'Q': {

@@ -149,17 +149,17 @@ async function figure2(dir: string): Promise<string[]> {
   // the command times itself: fdwatch's start-up (compiling the eBPF program) is not the build's
   const timed = `s=$(date +%s%N); make -s -j2 -B -C ${work} >/dev/null; e=$(date +%s%N); echo "elapsed $(( (e - s) / 1000000 ))"`;
   const untraced = (): number => Number(/elapsed (\d+)/.exec(execFileSync('sh', ['-c', timed], { encoding: 'utf8' }))![1]);
-  const traced = async (): Promise<{ ms: number; lost: number | null; total: number; transfers: number }> => {
+  const traced = async (): Promise<{ ms: number; lost: number | null; total: number; transfers: number; events: number }> => {
     const json = path.join(dir, 'build.ndjson');
     const t0 = Date.now();
     const w = watch(['--backend', 'bpf', '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
     await w.exit;
     const ms = Number(/elapsed (\d+)/.exec(w.out() + w.err())?.[1] ?? NaN);
     const s = summaryOf(json);
-    return { ms, lost: s?.lostEvents ?? null, total: Date.now() - t0, transfers: s?.transfers.delivered ?? 0 };
+    return { ms, lost: s?.lostEvents ?? null, total: Date.now() - t0, transfers: s?.transfers.delivered ?? 0, events: s?.events ?? 0 };
   };
   const base: number[] = [];
-  const ours: Array<{ ms: number; lost: number | null; total: number; transfers: number }> = [];
+  const ours: Array<{ ms: number; lost: number | null; total: number; transfers: number; events: number }> = [];
   for (let i = 0; i < 3; i++) {
     base.push(untraced());
     ours.push(await traced());
@@ -169,6 +169,7 @@ async function figure2(dir: string): Promise<string[]> {
   return [
     `(2) make -j2 (${n} gcc compiles) under fdwatch --backend bpf -- make: ${(o / 1000).toFixed(2)} s over untraced ${(b / 1000).toFixed(2)} s: ratio ${(o / b).toFixed(2)} (goal <= 1.3)`,
     `    fdwatch's own start-up before the build: ${((median(ours.map((x) => x.total)) - o) / 1000).toFixed(1)} s; events lost: ${ours.map((x) => x.lost).join(', ')}; median of 3, interleaved`,
+    `    events traced per build: ${median(ours.map((x) => x.events))} (the summary's events: what bpftrace printed and fdwatch read)`,
   ];
 }
 
@@ -237,11 +238,14 @@ async function figure4(dir: string, load: string): Promise<string[]> {
       if (r.type === 'fd' && pids.has(r.pid) && (r.op === 'open' || r.op === 'close' || r.op === 'receive')) fdEvents++;
     }
     const s = summaryOf(json);
+    const perEvent = (cpu: number): string => (s && s.events > 0 ? ((cpu * 1e6) / s.events).toFixed(1) : '?');
     const rate = (passes * 4) / loadSecs;
     out.push(`    ${perPair === 0 ? 'flat out' : `held to ${(perPair * 4 * 4 / 1000).toFixed(0)}k fd events/s`}: the load did ${(rate / 1000).toFixed(1)}k fd events/s (${passes} passes);` +
       ` fdwatch saw ${seen} of ${passes} transfers (${((100 * seen) / passes).toFixed(1)}%), ${fdEvents} fd events; lost ${s?.lostEvents ?? '?'};` +
       ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core (fdwatch ${((100 * (s1.node - s0.node)) / secs).toFixed(0)}%,` +
-      ` bpftrace ${((100 * (s1.bpftrace - s0.bpftrace)) / secs).toFixed(0)}%); clean end ${s?.cleanEnd ?? '?'}`);
+      ` bpftrace ${((100 * (s1.bpftrace - s0.bpftrace)) / secs).toFixed(0)}%); clean end ${s?.cleanEnd ?? '?'}`,
+      // per event the trace read (the whole host's, the load's and everything else's): what each costs
+      `      CPU per event read: fdwatch ${perEvent(s1.node - s0.node)} µs, bpftrace ${perEvent(s1.bpftrace - s0.bpftrace)} µs (${s?.events ?? '?'} events)`);
   }
   out.push('    goal: 50k fd events/s with none lost and under half a core; aim 200k/s');
   return out;

@@ -115,6 +115,8 @@ interface FileDesc {
   u: string | undefined;
   i: Inet | undefined;
   older: FileDesc | null;
+  /** a socket's target as made from this description the first time a line named it in four fields */
+  sock: FdTarget | null;
 }
 
 interface Message {
@@ -147,7 +149,7 @@ interface Pending {
 }
 
 type Ev =
-  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group; one?: Desc | null; oneCtrunc?: boolean }
+  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group; one: Desc | null; oneCtrunc: boolean; closed: FdRef | null }
   | { t: 'P'; child: number; flags: bigint; sy: number }
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
   | { t: 'Q'; groupDead: boolean; code: number };
@@ -193,11 +195,23 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
+/**
+ * A copy of `s` that does not keep the text it was cut from alive: V8 makes a slice of 13 characters or more share
+ * its parent string, so a name kept for the session (a dentry's, a socket path, a comm) kept the whole chunk of
+ * bpftrace's output it was read from (64 KB from the pipe).
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** A NUL-padded buffer (comm): up to the first NUL. */
 function cString(s: string): string {
   const z = s.indexOf('\0');
   return z >= 0 ? s.slice(0, z) : s;
 }
+
+/** An E line's fields when it was read in place (never written to). */
+const NO_FIELDS: string[] = Object.freeze([]) as unknown as string[];
 
 /** The group of an E line that came alone (most of them): shared, never written to. */
 const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: null, i: null, msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
@@ -474,8 +488,10 @@ export class BpfParser {
       d = this.descAt(fixed);
     }
     if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
-    const f: string[] = [];
-    for (let i = 6; i < fixed; i++) f.push(this.str(i));
+    // a close (a third of all events) is read in place: its fd and file; the other calls' fields as strings
+    const closed: FdRef | null = spec.family === 'close' ? { fd: this.int(6), target: null, file: this.ptr(7) } : null;
+    const f: string[] = closed !== null ? NO_FIELDS : [];
+    if (closed === null) for (let i = 6; i < fixed; i++) f.push(this.str(i));
     this.stats.syscalls++;
     // the files described in full here, for the lines that name them later in four fields
     for (let i = 0; i < g.f.length; i++) {
@@ -483,7 +499,7 @@ export class BpfParser {
       if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
     if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
-    this.finish(ns, lineNo, tid, tgid, this.int(4), { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc });
+    this.finish(ns, lineNo, tid, tgid, this.int(4), { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
@@ -495,14 +511,14 @@ export class BpfParser {
       // another CPU's ring came later with an older description: kept behind the newer
       let e = known;
       while (e.older !== null && e.older.ns > ns) e = e.older;
-      e.older = { ns, d, u, i, older: e.older };
+      e.older = { ns, d, u, i, older: e.older, sock: null };
       return;
     }
     const older = known ?? null;
     // the newest FILE_VERSIONS: an event waits in the window a few hundred ms at most
     let k = 1;
     for (let e = older; e !== null; e = e.older) if (++k >= FILE_VERSIONS) { e.older = null; break; }
-    this.files.set(d.file, { ns, d, u, i, older });
+    this.files.set(d.file, { ns, d, u, i, older, sock: null });
     if (this.files.size > MAX_FILES) this.forgetFiles();
   }
 
@@ -517,15 +533,21 @@ export class BpfParser {
 
   /** A lean description of a known file as the file's full one (at the time of the event being handled), or null. */
   private described(d: Desc): FileDesc | null {
-    let e = this.files.get(d.file);
-    while (e !== undefined && e.ns > this.atNs && e.older !== null) e = e.older;
+    const e = this.fileAt(d.file);
     if (e === undefined) return null;
     const x = e.d;
     const full: Desc = {
       fd: d.fd, file: x.file, ino: x.ino, magic: x.magic, mode: x.mode, nlink: x.nlink, mntId: x.mntId, mntRoot: x.mntRoot, dentry: x.dentry,
       cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false,
     };
-    return { ns: e.ns, d: full, u: e.u, i: e.i, older: null };
+    return { ns: e.ns, d: full, u: e.u, i: e.i, older: null, sock: null };
+  }
+
+  /** The full description of a known file at the time of the event being handled, as it is kept (not a copy). */
+  private fileAt(file: string): FileDesc | undefined {
+    let e = this.files.get(file);
+    while (e !== undefined && e.ns > this.atNs && e.older !== null) e = e.older;
+    return e;
   }
 
   /** A G line (a message fd described in full: without its socket's fields, or with them as recorded before), an H
@@ -617,7 +639,7 @@ export class BpfParser {
 
   private bad(line: number, reason: string, text: string): void {
     this.stats.malformed++;
-    if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: text.slice(0, 200) });
+    if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: own(text.slice(0, 200)) });
   }
 
   private line(ns: number, kind: string, f: string[], lineNo: number): void {
@@ -630,7 +652,8 @@ export class BpfParser {
       case 'D': {
         need(7);
         const len = int(f[5]);
-        const name = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        const raw = len <= this.strlen ? unescapeR(f[6]!, len) : null;
+        const name = raw === null ? null : own(raw);
         // a renamed or reused dentry: every joined path may have gone through it
         const dentry = ptrKey(f[3]!);
         const parent = ptrKey(f[4]!);
@@ -663,13 +686,13 @@ export class BpfParser {
         let p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
         if (p === null) p = unescapeR(f[5]!, null) ?? '';
         p = p.startsWith('\0') ? '@' + p.slice(1) : cString(p);
-        (g.u ??= new Map()).set(f[3]!, p);
+        (g.u ??= new Map()).set(f[3]!, own(p));
         return;
       }
       case 'I': {
         need(10);
         const g = this.group(int(f[2]), ns);
-        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: f[6]!, lport: int(f[7]), remote: f[8]!, rport: int(f[9]) });
+        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: own(f[6]!), lport: int(f[7]), remote: own(f[8]!), rport: int(f[9]) });
         return;
       }
       case 'M': {
@@ -693,7 +716,7 @@ export class BpfParser {
         const len = int(f[6]);
         const path = unescapeR(f[8]!, len <= this.strlen ? len : null) ?? unescapeR(f[8]!, null) ?? '';
         this.finish(ns, lineNo, int(f[2]), int(f[3]), int(f[4]),
-          { t: 'X', old: int(f[5]), comm: cString(unescapeR(f[7]!, null) ?? ''), path: cString(path), cut: len > this.strlen });
+          { t: 'X', old: int(f[5]), comm: own(cString(unescapeR(f[7]!, null) ?? '')), path: own(cString(path)), cut: len > this.strlen });
         return;
       }
       case 'Q': {
@@ -763,10 +786,9 @@ export class BpfParser {
   private release(p: Pending): void {
     this.atNs = p.ns;
     const ts = this.opts.clock ? this.opts.clock(p.ns) : null;
-    const base = { tid: p.tid, ts, line: p.line, comm: null };
     if (p.euid !== null && this.euids.get(p.tgid) !== p.euid) {
       this.euids.set(p.tgid, p.euid);
-      this.emit({ op: 'uid', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true, set: true });
+      this.emit({ op: 'uid', tid: p.tid, ts, line: p.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true, set: true });
     }
     const ev = p.ev;
     switch (ev.t) {
@@ -777,16 +799,16 @@ export class BpfParser {
         const flags: CloneFlags = known
           ? { thread: (fl & BigInt(CLONE_THREAD)) !== 0n, files: (fl & BigInt(CLONE_FILES)) !== 0n, parent: (fl & BigInt(CLONE_PARENT)) !== 0n }
           : { thread: true, files: true, parent: false };
-        this.emit({ op: 'clone', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: CLONE_CALLS[ev.sy - 1] ?? 'clone', child: ev.child, flags });
+        this.emit({ op: 'clone', tid: p.tid, ts, line: p.line, comm: null, syscall: CLONE_CALLS[ev.sy - 1] ?? 'clone', child: ev.child, flags });
         return;
       }
       case 'X': {
         if (ev.old !== p.tid) {
           // a thread's execve: it takes over the leader's id
-          this.emit({ op: 'superseded', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'execve', by: ev.old });
+          this.emit({ op: 'superseded', tid: p.tid, ts, line: p.line, comm: null, syscall: 'execve', by: ev.old });
           this.leaderGone.delete(p.tgid);
         }
-        this.emit({ op: 'exec', tid: base.tid, ts: base.ts, line: base.line, syscall: 'execve', comm: ev.comm || null, path: ev.cut ? ev.path + '...' : ev.path });
+        this.emit({ op: 'exec', tid: p.tid, ts, line: p.line, syscall: 'execve', comm: ev.comm || null, path: ev.cut ? ev.path + '...' : ev.path });
         return;
       }
       case 'Q': {
@@ -797,9 +819,9 @@ export class BpfParser {
           this.leaderGone.set(p.tgid, ev.code);
           return;
         }
-        this.emit({ op: 'exit', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: 'exit', ...exit });
+        this.emit({ op: 'exit', tid: p.tid, ts, line: p.line, comm: null, syscall: 'exit', ...exit });
         if (ev.groupDead && p.tid !== p.tgid && this.leaderGone.delete(p.tgid)) {
-          this.emit({ op: 'exit', tid: p.tgid, ts: base.ts, line: base.line, comm: null, syscall: 'exit', ...exit });
+          this.emit({ op: 'exit', tid: p.tgid, ts, line: p.line, comm: null, syscall: 'exit', ...exit });
         }
         // a thread's own exit line forgets it; a leader is forgotten with its group
         if (p.tid !== p.tgid) this.tgids.delete(p.tid);
@@ -807,47 +829,48 @@ export class BpfParser {
         return;
       }
       case 'E': {
-        const op = this.syscallOp(ev, { tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: ev.syscall }, p.tgid);
+        const op = this.syscallOp(ev, p.tid, ts, p.line, p.tgid);
         if (op) this.emit(op);
         return;
       }
     }
   }
 
-  private syscallOp(ev: Extract<Ev, { t: 'E' }>, base: { tid: number; ts: Ts; line: number; comm: null; syscall: string }, pid: number): FdOp | null {
+  private syscallOp(ev: Extract<Ev, { t: 'E' }>, tid: number, ts: Ts, line: number, pid: number): FdOp | null {
+    const syscall = ev.syscall;
     const { spec, f, desc: d } = ev;
     const g = ev.g;
     switch (spec.family) {
       case 'open': case 'accept': {
         if (!d) return null;
         const target = this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r'));
-        if (spec.family === 'accept') return { op: 'accept', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
-        return { op: 'open', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
+        if (spec.family === 'accept') return { op: 'accept', tid, ts, line, comm: null, syscall: syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
+        return { op: 'open', tid, ts, line, comm: null, syscall: syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
       }
       case 'pair': {
         const [a, b] = g.f;
-        if (!a || !b) throw new Error(`${base.syscall}: ${g.f.length} of its 2 fds`);
+        if (!a || !b) throw new Error(`${syscall}: ${g.f.length} of its 2 fds`);
         const ref = (x: Desc): FdRef & { target: FdTarget } => ({ fd: x.fd, target: this.target(x, pid, spec, undefined, undefined), file: x.file });
-        return { op: 'pair', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fds: [ref(a), ref(b)], cloexec: a.cloexec };
+        return { op: 'pair', tid, ts, line, comm: null, syscall: syscall, fds: [ref(a), ref(b)], cloexec: a.cloexec };
       }
       case 'dup': {
         if (!d) return null;
-        return { op: 'dup', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
+        return { op: 'dup', tid, ts, line, comm: null, syscall: syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
       }
       case 'fcntl': {
         const fd = int(f[1]);
         const cmd = int(f[2]);
-        if (cmd === F_SETFD) return { op: 'set-cloexec', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
+        if (cmd === F_SETFD) return { op: 'set-cloexec', tid, ts, line, comm: null, syscall: syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
         if (!d) return null;
-        return { op: 'dup', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
+        return { op: 'dup', tid, ts, line, comm: null, syscall: syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
       }
       case 'close':
-        return { op: 'close', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[0]), target: null, file: ptrKey(f[1]!) } };
+        return { op: 'close', tid, ts, line, comm: null, syscall: syscall, fd: ev.closed ?? { fd: int(f[0]), target: null, file: ptrKey(f[1]!) } };
       case 'close_range': {
         const flags = int(f[3]);
         const last = Number(f[2]);
         return {
-          op: 'close_range', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
+          op: 'close_range', tid, ts, line, comm: null, syscall: syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
           cloexec: (flags & CLOSE_RANGE_CLOEXEC) !== 0, unshare: (flags & CLOSE_RANGE_UNSHARE) !== 0,
         };
       }
@@ -855,7 +878,11 @@ export class BpfParser {
         const receive = spec.family === 'recvmsg' || spec.family === 'recvmmsg';
         const vector = spec.vector === true;
         let socket: FdRef | null = null;
-        if (d !== null && d.known) {
+        const known = d !== null && d.known ? this.fileAt(d.file) : undefined;
+        if (known !== undefined && known.d.magic === MAGIC.SOCKFS) {
+          // a socket named in four fields (most sends and receives): its target is made once per description
+          socket = { fd: d!.fd, target: known.sock ??= socketTarget(known.d, known.u ?? null, known.i ?? null), file: d!.file };
+        } else if (d !== null && d.known) {
           // named in four fields: as its earlier line described it (without that line, lost: by its inode only)
           const e = this.described(d);
           const sd = e?.d ?? { ...d, magic: MAGIC.SOCKFS };
@@ -876,27 +903,27 @@ export class BpfParser {
         }
         const ret = int(f[0]);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
-        if (receive) return { op: 'receive', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
-        return { op: 'send', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, socket, messages, entry: false };
+        if (receive) return { op: 'receive', tid, ts, line, comm: null, syscall: syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
+        return { op: 'send', tid, ts, line, comm: null, syscall: syscall, socket, messages, entry: false };
       }
       case 'pidfd_getfd': {
         if (!d) return null;
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
         const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
-          op: 'take', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
+          op: 'take', tid, ts, line, comm: null, syscall: syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
           target: this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r')),
         };
       }
       case 'mmap': {
         const flags = Number(f[5]);
         const shared = (flags & MAP_SHARED_VALIDATE) === MAP_SHARED || (flags & MAP_SHARED_VALIDATE) === MAP_SHARED_VALIDATE;
-        if (!shared && this.opts.privateMapsMatter && !this.opts.privateMapsMatter(base.tid, base.ts)) return null;
+        if (!shared && this.opts.privateMapsMatter && !this.opts.privateMapsMatter(tid, ts)) return null;
         const prot = Number(f[4]);
         const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
         const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
         return {
-          op: 'map', tid: base.tid, ts: base.ts, line: base.line, comm: null, syscall: base.syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
+          op: 'map', tid, ts, line, comm: null, syscall: syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
           offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
         };
       }
@@ -1038,7 +1065,8 @@ function kindOf(mode: number): FdTarget['kind'] {
 
 /** `UNIX-STREAM:[ino->peer,"path"]`, `TCP:[a:p->b:q]`, `socket:[ino]`, as strace -yy writes them. */
 function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTarget {
-  const t: FdTarget = { ...plainTarget(`socket:[${d.ino}]`, 'socket'), inode: d.ino };
+  // a literal, not a spread of plainTarget: one per socket event before the cache above
+  const t: FdTarget = { target: '', kind: 'socket', inode: d.ino, peer: null, path: null, pid: null };
   if (d.family === 1) {
     let inner = String(d.ino);
     if (d.peer !== 0) { inner += `->${d.peer}`; t.peer = d.peer; }
@@ -1058,7 +1086,7 @@ function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTa
     t.target = `${proto}:[${addr(inet.local, inet.lport)}${connected ? `->${addr(inet.remote, inet.rport)}` : ''}]`;
     return t;
   }
-  if (d.family === 16) t.target = `NETLINK:[${d.ino}]`;
+  t.target = d.family === 16 ? `NETLINK:[${d.ino}]` : `socket:[${d.ino}]`;
   return t;
 }
 

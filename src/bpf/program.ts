@@ -43,7 +43,7 @@
 // DESC (14 fields): fd file ino magic mode nlink mntid mntroot dentry cloexec aux sockfamily socktype peer
 // (file, magic, mntroot, dentry in hex; mode in octal; aux: the pid of a pidfd; peer: a unix socket's peer inode).
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
-import { CLONE_PARENT, CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS } from '../model/kernel.js';
+import { CLONE_PARENT, CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS, MAP_SHARED } from '../model/kernel.js';
 import type { KernelLayout } from './btf.js';
 
 /** kill(-SENTINEL_PGRP, 0) from fdwatch tells the program's last probe to answer: all probes are attached. */
@@ -225,6 +225,7 @@ export function bpfProgram(opts: ProgramOptions): string {
   for (const m of SCRATCH) out.push(`  @${m}[tid] = (uint64)0; delete(@${m}[tid]);`);
   out.push('  @dk[(uint64)0] = (uint64)0; delete(@dk[(uint64)0]);');
   out.push('  @fc[(struct file *)0] = (uint64)0; delete(@fc[(struct file *)0]);');
+  out.push('  @rx[0] = 0; delete(@rx[0]);');
   if (argsFree(opts)) out.push('  @xo[0] = 0; delete(@xo[0]);');
   if (!all) out.push('  @follow[pid] = 0; delete(@follow[pid]);');
   out.push('  printf("%llu\\tR\\t%d\\n", nsecs, pid);');
@@ -413,19 +414,19 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
       const body: string[] = [`    $ts = ${receive ? 'nsecs' : '@t[tid]'};`, '    $any = 0;', `    $hv = (uint64)$A${spec.msgArg};`];
       if (vector) {
         body.push('    $j = (int64)0;', `    while ($j < $ret && $j < ${c.mmsgMax}) {`, messageWalk(c, '$hv + (uint64)$j * 64', '$j', receive, true), '      $j++;', '    }');
-        body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, record: false }),
+        body.push('    if ($any) {', ...(receive ? [RECEIVED] : []), describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, record: false }),
           head('\\t%d\\t%llu\\t' + DESC_FMT, `, $ret, ${flags}, ` + DESC_ARGS), '    }');
       } else {
         // the socket in four fields once a line described it (else an F line first), and the message's one fd
         body.push(INLINE_ZERO, messageWalk(c, '$hv', '0', receive, false));
-        body.push('    if ($any) {', describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, line: true, check: true }),
+        body.push('    if ($any) {', ...(receive ? [RECEIVED] : []), describe(c, 's', `(int32)$A${spec.fdArg}`, { socket: 'full', depth: 0, line: true, check: true }),
           head(`\\t%d\\t%llu\\t${SOCK_FMT}\\t${INLINE_FMT}`, `, $ret, ${flags}, ${SOCK_ARGS}, ${INLINE_ARGS}`), '    }');
       }
       return exitProbe(vector ? '$ret > 0' : '$ret >= 0', body, uses, '', receive ? {} : { t: 'nsecs' });
     }
     case 'pidfd_getfd':
       return exitProbe('$ret >= 0', [
-        '    $ts = nsecs;',
+        '    $ts = nsecs;', RECEIVED,
         describe(c, 'p', `(int32)$A${spec.fdArg}`, { socket: 'none', depth: 0, line: true }),
         describe(c, 'r', '$ret', { socket: 'full', depth: c.depth }),
         head('\\t%d\\t%d\\t%d\\t' + DESC_FMT, `, $ret, (int64)(int32)$A${spec.fdArg}, (int64)(int32)$A${spec.targetFdArg}, ` + DESC_ARGS),
@@ -436,7 +437,9 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
       return exitProbe('(uint64)$ret < 0xfffffffffffff000', [
         '    $ts = nsecs;', fileOf(fd), '    $mi = $f != 0 ? (uint64)((struct file *)$f)->f_inode->i_ino : (uint64)0;',
         head('\\t%llx\\t%d\\t%llx\\t%llu\\t%llu\\t%llu\\t%llu\\t%llu', `, (uint64)$ret, $fd, $f, (uint64)$A${spec.lengthArg}, (uint64)$A${spec.protArg}, (uint64)${fl}, (uint64)$A${spec.offsetArg}, $mi`),
-      ], [spec.fdArg!, spec.lengthArg!, spec.protArg!, spec.flagsArg!, spec.offsetArg!], `${fd} >= 0 && (${fl} & ${MAP_ANONYMOUS}) == 0`);
+      ], [spec.fdArg!, spec.lengthArg!, spec.protArg!, spec.flagsArg!, spec.offsetArg!],
+      // a private mapping is printed only in a process that received an fd (see RECEIVED)
+      `${fd} >= 0 && (${fl} & ${MAP_ANONYMOUS}) == 0 && ((${fl} & ${MAP_SHARED}) != 0 || @rx[pid] != 0)`);
     }
     case 'clone': {
       // with saved registers the fork probe reads the flags from the parent's own call
@@ -454,6 +457,14 @@ function probesFor(c: Ctx, name: string, spec: SyscallSpec, fields: readonly str
     default: return [];
   }
 }
+
+/**
+ * A process that received an fd (SCM_RIGHTS, pidfd_getfd) is in @rx, and so is every child it forks later: only
+ * there does a private file mapping matter (the correlator's privateMapsMatter, which the strace backend applies
+ * too); elsewhere (a build's loaders mapping their libraries) the mmap probe prints nothing. A superset of the
+ * correlator's test (a receive of MSG_CTRUNC alone counts too), so it drops nothing a record is made of.
+ */
+const RECEIVED = '    @rx[pid] = 1;';
 
 /** an E line's socket once described (fd, file, inode, CLOEXEC) and the one fd of its message (-1: none, or not lean) */
 const SOCK_FMT = '%d\\t%llx\\t%llu\\t%d';
@@ -782,6 +793,8 @@ function schedProbes(c: Ctx): Probe[] {
         ...(regs && layout ? findChild(regs, layout) : []),
         // a kernel-made task (io_uring worker) has no flags: it is a thread of the caller
         ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''}) { @follow[${child}] = 1; }`]),
+        // a child of a process that received an fd holds what it held (RECEIVED)
+        `  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''} && @rx[pid] != 0) { @rx[${child}] = 1; }`,
         groupEnd('  ', '%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d', `nsecs, tid, pid, ${EUID}, ${child}, $fl, $sy`),
       ].join('\n'),
     },
@@ -800,7 +813,7 @@ function schedProbes(c: Ctx): Probe[] {
         `  ${SCRATCH.map((m) => `delete(@${m}[tid]);`).join(' ')}`,
         // a thread killed by another's exec: the exec's X line names that thread by its tid before the exec
         ...(layout ? ['  $xt = curtask->signal->group_exec_task; if ($xt != 0) { @xo[pid] = $xt->pid; }'] : []),
-        ...(all ? (layout ? ['  if ($gd) { delete(@xo[pid]); }'] : []) : [`  if ($gd) { delete(@follow[pid]);${layout ? ' delete(@xo[pid]);' : ''} }`]),
+        ...(all ? [`  if ($gd) { delete(@rx[pid]);${layout ? ' delete(@xo[pid]);' : ''} }`] : [`  if ($gd) { delete(@follow[pid]); delete(@rx[pid]);${layout ? ' delete(@xo[pid]);' : ''} }`]),
       ].join('\n'),
     },
   ];

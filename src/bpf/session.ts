@@ -247,7 +247,9 @@ export function startBpf(opts: BpfOptions): LiveHandle {
       if (end.pid !== null || !own) return end;
       const peer = parseDecor(own).peer;
       if (peer === null) return end;
-      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer));
+      // a socket older than the last walk over every fd table is not walked for again (as under strace): when events
+      // are lost, each receive from an unseen send would walk the whole host once per peer
+      if (!ownerCache.has(peer)) ownerCache.set(peer, socketOwner(peer, t.ts));
       const o = ownerCache.get(peer);
       return o ? { ...end, pid: o.pid, comm: o.comm, uid: readStatus(o.pid)?.uid[1] ?? null } : end;
     };

@@ -4,6 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { BpfParser, unescapeR, type ParseOptions } from '../../src/bpf/parse.js';
 import { Correlator } from '../../src/correlate/correlator.js';
 import type { FdOp } from '../../src/model/fdop.js';
@@ -201,6 +203,34 @@ test('out of order: events from other CPUs arrive in any order; the window sorts
   const strip = (r: Run) => r.records.map((x) => JSON.stringify({ ...x, line: undefined }));
   assert.equal(strip(b), strip(a));
   assert.ok(ofType(b.records, 'transfer').length === 7);
+});
+
+test('names the parser keeps (D, U, I, X lines) do not keep the chunks of bpftrace\'s output they were read from alive', () => {
+  // a slice of 13 characters or more shares its parent string in V8: a dentry name kept for the session kept the
+  // whole read chunk (64 KB from the pipe) with it
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const p = new BpfParser(() => {}, { windowNs: 100, mountPoint });
+  const heap = (): number => { gc(); return process.memoryUsage().heapUsed; };
+  const before = heap();
+  const CHUNK = 256 * 1024;
+  for (let i = 0; i < 100; i++) {
+    // a chunk as the session reads it: one flat string, the lines read in place
+    const name = `a-long-file-name-number-${i}`;
+    const lines = [
+      `${1000 + i}\tD\t7\tffff8881000${String(i).padStart(5, '0')}\tffff888100000f00\t${name.length}\t${name}`,
+      `${1000 + i}\tU\t7\tr\t${name.length + 6}\t/tmp/${name}`,
+      `${1000 + i}\tI\t7\ts\t1\t1\t2001:db8:${i}::1234:5678\t80\t2001:db8:${i}::abcd:ef01\t443`,
+      `${1000 + i}\tX\t7\t7\t0\t7\t${name.length + 5}\tcomm-with-a-long-name\t/bin/${name}`,
+    ];
+    const text = lines.join('\n') + '\n' + 'x'.repeat(CHUNK);
+    let at = 0;
+    for (const l of lines) { p.push(text, at, at + l.length); at += l.length + 1; }
+  }
+  p.flush(null);
+  const grew = heap() - before;
+  // 100 chunks of 256 KB: 25 MB if any is kept
+  assert.ok(grew < 5 * 1024 * 1024, `the heap grew by ${(grew / 1e6).toFixed(1)} MB`);
 });
 
 test('the window: events leave it only once older than the window; one that comes later than that is counted late', () => {

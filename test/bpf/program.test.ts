@@ -91,7 +91,21 @@ test('program: follow mode filters by the followed thread groups, fork adds chil
   const fork = blocks(prog).find((b) => b.tps[0] === 'tracepoint:sched:sched_process_fork')!;
   assert.match(fork.body, /if \(\$fl != 0 && \(\$fl & 65536\) == 0\) \{ @follow\[args->child_pid\] = 1; \}/);
   const exit = blocks(prog).find((b) => b.tps[0] === 'tracepoint:sched:sched_process_exit')!;
-  assert.match(exit.body, /if \(\$gd\) \{ delete\(@follow\[pid\]\); \}/);
+  assert.match(exit.body, /if \(\$gd\) \{ delete\(@follow\[pid\]\); delete\(@rx\[pid\]\); \}/);
+});
+
+test('program: a private file mmap is printed only in a process that received an fd (@rx), or a child it forked since', () => {
+  for (const follow of [[4242], null]) {
+    const bs = blocks(bpfProgram(base({ follow })));
+    const mmap = bs.find((b) => b.tps.includes('tracepoint:syscalls:sys_exit_mmap'))!;
+    assert.match(mmap.body, / && \(\(\$r->r10 & 1\) != 0 \|\| @rx\[pid\] != 0\)\) \{/);
+    // a receive of rights (recvmsg, recvmmsg) and pidfd_getfd add the process
+    for (const call of ['recvmsg', 'recvmmsg', 'pidfd_getfd']) assert.match(bs.find((b) => b.tps.includes(`tracepoint:syscalls:sys_exit_${call}`))!.body, /@rx\[pid\] = 1;/, call);
+    for (const call of ['sendmsg', 'sendmmsg', 'openat']) assert.not.match(bs.find((b) => b.tps.includes(`tracepoint:syscalls:sys_exit_${call}`))!.body, /@rx\[pid\] = 1;/, call);
+    const fork = bs.find((b) => b.tps[0] === 'tracepoint:sched:sched_process_fork')!;
+    assert.match(fork.body, /if \(\$fl != 0 && \(\$fl & 65536\) == 0 && @rx\[pid\] != 0\) \{ @rx\[args->child_pid\] = 1; \}/);
+    assert.match(bs.find((b) => b.tps[0] === 'tracepoint:sched:sched_process_exit')!.body, /if \(\$gd\) \{ [^}]*delete\(@rx\[pid\]\);/);
+  }
 });
 
 const LAYOUT = { children: 1296, sibling: 1312, threadNode: 1440, threadHead: 16, groupExecTask: true };

@@ -1,7 +1,8 @@
 // Groups fds into open file descriptions. Candidates with equal keys (mnt_id, inode, flags without
 // O_CLOEXEC, per-type extras) are sorted with the kernel's own order (kcmp KCMP_FILE compares file
 // pointers), so equal neighbours are one open file description: n log n kcmp calls per bucket instead of
-// n^2 across all pairs, and none for a bucket of one (a different key means a different open file).
+// n^2 across all pairs, and none for a bucket of one (a different key means a different open file) or for a
+// bucket whose key alone proves it is one description (a socket's inode).
 
 export interface FdRef {
   pid: number;
@@ -11,6 +12,9 @@ export interface FdRef {
 export interface OfdCandidate extends FdRef {
   /** equal for fds that may be one open file description; null when unknown (fdinfo unreadable) */
   key: string | null;
+  /** equal keys alone prove one open file description: a socket's inode (sock_alloc_file makes the one file of a
+   * socket, and a socket cannot be opened again through /proc), so such a bucket needs no kcmp */
+  proven?: boolean;
 }
 
 /** -1/0/1 as kcmp orders two files; { failed } for this pair (fd closed, process gone); { unavailable } for kcmp itself. */
@@ -58,8 +62,8 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     result.compares++;
     return compare(candidates[a]!, candidates[b]!);
   };
-  // Pairs the sort already found equal, so the neighbour pass does not ask again.
-  const equal = new Set<number>();
+  // Every answer the sort got, per ordered pair (a * n + b): the neighbour pass reads them instead of asking again.
+  const seen = new Map<number, number>();
   // fds that stopped comparing (closed, process exited): sorted last, then dropped
   const dead = new Uint8Array(n);
   let deaths = 0;
@@ -68,7 +72,7 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     if (result.unavailable !== null) return a - b;
     const r = cmp(a, b);
     if (typeof r === 'number') {
-      if (r === 0) equal.add(a * n + b);
+      seen.set(a * n + b, r);
       return r;
     }
     if ('unavailable' in r) {
@@ -83,7 +87,12 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     }
     return sortKey(a, b);
   };
-  const sameAs = (a: number, b: number): boolean => equal.has(a * n + b) || equal.has(b * n + a) || cmp(a, b) === 0;
+  const sameAs = (a: number, b: number): boolean => {
+    const ab = seen.get(a * n + b);
+    if (ab !== undefined) return ab === 0;
+    const ba = seen.get(b * n + a);
+    return ba !== undefined ? ba === 0 : cmp(a, b) === 0;
+  };
 
   for (const bucket of buckets.values()) {
     if (bucket.length === 1) {
@@ -91,15 +100,22 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
       result.ofd[i] = refId(candidates[i]!);
       continue;
     }
+    let items = bucket;
+    if (bucket.every((i) => candidates[i]!.proven === true)) {
+      items = bucket.slice().sort(byPidFd);
+      const id = refId(candidates[items[0]!]!);
+      for (const i of items) result.ofd[i] = id;
+      result.groups.push({ id, members: items });
+      continue;
+    }
     if (result.unavailable !== null) {
       result.unverified += bucket.length;
       continue;
     }
-    let items = bucket;
     // A death mid-sort can leave earlier answers inconsistent: sort the survivors again until none die.
     for (let before = -1; before !== deaths && result.unavailable === null; ) {
       before = deaths;
-      items.sort(sortKey);
+      items = mergeSort(items, sortKey);
       const alive = items.filter((i) => !dead[i]);
       result.unverified += items.length - alive.length;
       items = alive;
@@ -128,4 +144,24 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
   }
   result.groups.sort((a, b) => byPidFd(a.members[0]!, b.members[0]!));
   return result;
+}
+
+/**
+ * Merge sort: every pair of neighbours in its output was compared directly (an element leaves a merge after a
+ * comparison with the head of the other run, or follows its own neighbour), so the neighbour pass needs no kcmp of
+ * its own; and it makes about n log2 n - n comparisons (Array.prototype.sort: ~20% more on 100 distinct files).
+ */
+export function mergeSort(items: number[], compare: (a: number, b: number) => number): number[] {
+  if (items.length < 2) return items.slice();
+  const mid = items.length >> 1;
+  const left = mergeSort(items.slice(0, mid), compare);
+  const right = mergeSort(items.slice(mid), compare);
+  const out = new Array<number>(items.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < left.length && j < right.length) out[k++] = compare(left[i]!, right[j]!) <= 0 ? left[i++]! : right[j++]!;
+  while (i < left.length) out[k++] = left[i++]!;
+  while (j < right.length) out[k++] = right[j++]!;
+  return out;
 }

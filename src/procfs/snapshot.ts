@@ -10,7 +10,7 @@ import { parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, type FdInfo } from './fdinfo.js';
 import type { MapEntry } from './maps.js';
 import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
-import { groupOpenFileDescriptions, refId, type FdRef, type OfdCompare } from './ofd.js';
+import { groupOpenFileDescriptions, refId, type OfdCandidate, type OfdCompare } from './ofd.js';
 import { helperPays, realNative, scanAll, startScanHelper } from './scan.js';
 import { ProcReader } from './reader.js';
 
@@ -362,28 +362,33 @@ export function socketTarget(s: SocketDetail): string {
 function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
   // An inode no other listed fd shows is an open file description of its own: no key, no bucket, no kcmp.
   // Most fds are such (own files, socket and pipe ends are told apart by flags only when an inode repeats).
-  const inodes = new Map<bigint, number>();
+  // Keyed by the inode as a number (a Map hashes a bigint slowly): two inodes past 2^53 that round alike only
+  // make both candidates, whose exact keys then differ.
+  const inodes = new Map<number, number>();
   for (const proc of snap.processes) {
     for (const f of proc.fds) {
       const ino = f.info?.ino;
-      if (ino != null) inodes.set(ino, (inodes.get(ino) ?? 0) + 1);
+      if (ino != null) {
+        const k = Number(ino);
+        inodes.set(k, (inodes.get(k) ?? 0) + 1);
+      }
     }
   }
   const owners: ProcessSnapshot[] = [];
   const fds: FdSnapshot[] = [];
-  const candidates: Array<FdRef & { key: string | null }> = [];
+  const candidates: OfdCandidate[] = [];
   const bucketSizes = new Map<string, number>();
   for (const proc of snap.processes) {
     for (const f of proc.fds) {
       const ino = f.info?.ino;
-      if (ino != null && inodes.get(ino) === 1) {
+      if (ino != null && inodes.get(Number(ino)) === 1) {
         f.ofd = refId({ pid: proc.pid, fd: f.fd });
         continue;
       }
       const key = f.info ? ofdKey(f.info) : null;
       owners.push(proc);
       fds.push(f);
-      candidates.push({ pid: proc.pid, fd: f.fd, key });
+      candidates.push(f.link.type === 'socket' ? { pid: proc.pid, fd: f.fd, key, proven: true } : { pid: proc.pid, fd: f.fd, key });
       if (key !== null) bucketSizes.set(key, (bucketSizes.get(key) ?? 0) + 1);
     }
   }

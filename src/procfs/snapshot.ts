@@ -10,7 +10,7 @@ import { parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, type FdInfo } from './fdinfo.js';
 import type { MapEntry } from './maps.js';
 import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
-import { groupOpenFileDescriptions, refId, type OfdCandidate, type OfdCompare } from './ofd.js';
+import { groupOpenFileDescriptions, type OfdCandidate, type OfdCompare } from './ofd.js';
 import { helperPays, realNative, scanAll, startScanHelper } from './scan.js';
 import { ProcReader } from './reader.js';
 
@@ -129,10 +129,13 @@ export interface SnapshotOptions {
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
 /** Buckets larger than this are split by file position too (it can move while we read, so only when it pays). */
 const POS_SPLIT = 8;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The candidate key: fds with different keys are certainly different open file descriptions. */
 function ofdKey(info: FdInfo): string {
-  const key = info.mntId + ':' + info.ino + ':' + (info.flags & ~O_CLOEXEC);
+  // the inode as a number where it is exact: a bigint's decimal text costs a microsecond or more
+  const ino = info.ino !== null && info.ino <= MAX_SAFE ? Number(info.ino) : info.ino;
+  const key = info.mntId + ':' + ino + ':' + (info.flags & ~O_CLOEXEC);
   if (!(info.eventfd || info.pidfd || info.signalfd || info.timerfd || info.epoll || info.inotify)) return key;
   // anon inodes share one inode: their per-type state tells them apart without kcmp
   let extra = '';
@@ -382,7 +385,7 @@ function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
     for (const f of proc.fds) {
       const ino = f.info?.ino;
       if (ino != null && inodes.get(Number(ino)) === 1) {
-        f.ofd = refId({ pid: proc.pid, fd: f.fd });
+        f.ofd = proc.pid + ':' + f.fd;
         continue;
       }
       const key = f.info ? ofdKey(f.info) : null;
@@ -395,7 +398,10 @@ function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
   // Big buckets (e.g. /dev/null opened by every daemon) are split by position as well.
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
-    if (c.key !== null && bucketSizes.get(c.key)! > POS_SPLIT) c.key += '@' + fds[i]!.info!.pos;
+    if (c.key !== null && bucketSizes.get(c.key)! > POS_SPLIT) {
+      const pos = fds[i]!.info!.pos;
+      c.key += '@' + (pos <= MAX_SAFE ? Number(pos) : pos);
+    }
   }
   const compare: OfdCompare = nat && snap.native.kcmp === 'ok' ? (a, b) => nat.kcmpFileOrder(a.pid, a.fd, b.pid, b.fd) : () => ({ unavailable: snap.native.kcmp });
   const r = groupOpenFileDescriptions(candidates, compare);

@@ -43,16 +43,24 @@ export interface OfdResult {
 export const refId = (r: FdRef): string => `${r.pid}:${r.fd}`;
 
 export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: OfdCompare): OfdResult {
-  const n = candidates.length;
-  const result: OfdResult = { ofd: new Array<string | null>(n).fill(null), groups: [], unverified: 0, unavailable: null, compares: 0 };
   const buckets = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < candidates.length; i++) {
     const key = candidates[i]!.key;
     if (key === null) continue;
     const b = buckets.get(key);
     if (b) b.push(i);
     else buckets.set(key, [i]);
   }
+  return groupInBuckets(candidates, buckets.values(), compare);
+}
+
+/**
+ * groupOpenFileDescriptions with the buckets already made (indexes into `candidates`, each bucket's members of one
+ * key; a candidate in no bucket gets a null ofd): the snapshot buckets by numbers, without a key text per fd.
+ */
+export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: boolean }>, buckets: Iterable<number[]>, compare: OfdCompare): OfdResult {
+  const n = candidates.length;
+  const result: OfdResult = { ofd: new Array<string | null>(n).fill(null), groups: [], unverified: 0, unavailable: null, compares: 0 };
   const byPidFd = (a: number, b: number): number => {
     const x = candidates[a]!;
     const y = candidates[b]!;
@@ -94,7 +102,7 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     return ba !== undefined ? ba === 0 : cmp(a, b) === 0;
   };
 
-  for (const bucket of buckets.values()) {
+  for (const bucket of buckets) {
     if (bucket.length === 1) {
       const i = bucket[0]!;
       result.ofd[i] = refId(candidates[i]!);

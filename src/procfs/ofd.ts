@@ -1,6 +1,7 @@
 // Groups fds into open file descriptions. Candidates with equal keys (mnt_id, inode, flags without
 // O_CLOEXEC, per-type extras) are sorted with the kernel's own order (kcmp KCMP_FILE compares file
-// pointers), so equal neighbours are one open file description: n log n kcmp calls per bucket instead of
+// pointers), so equal neighbours are one open file description (the neighbour pass reads the sort's own answers):
+// n log n kcmp calls per bucket instead of
 // n^2 across all pairs, and none for a bucket of one (a different key means a different open file) or for a
 // bucket whose key alone proves it is one description (a socket's inode).
 
@@ -70,7 +71,9 @@ export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: bool
     result.compares++;
     return compare(candidates[a]!, candidates[b]!);
   };
-  // Every answer the sort got, per ordered pair (a * n + b): the neighbour pass reads them instead of asking again.
+  // Every answer the sort got, per ordered pair (a * n + b): the neighbour pass reads them instead of asking again
+  // (the sort compared most neighbours itself: a sorted array's neighbours are where its binary insertion and its
+  // merges compare).
   const seen = new Map<number, number>();
   // fds that stopped comparing (closed, process exited): sorted last, then dropped
   const dead = new Uint8Array(n);
@@ -78,6 +81,9 @@ export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: bool
   const sortKey = (a: number, b: number): number => {
     if (dead[a] || dead[b]) return dead[a] && dead[b] ? a - b : dead[a] ? 1 : -1;
     if (result.unavailable !== null) return a - b;
+    // a pair the sort asks again (its run detection, then its insertion) is answered from what kcmp said
+    const known = seen.get(a * n + b) ?? -(seen.get(b * n + a) ?? NaN);
+    if (known === known) return known;
     const r = cmp(a, b);
     if (typeof r === 'number') {
       seen.set(a * n + b, r);
@@ -123,7 +129,7 @@ export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: bool
     // A death mid-sort can leave earlier answers inconsistent: sort the survivors again until none die.
     for (let before = -1; before !== deaths && result.unavailable === null; ) {
       before = deaths;
-      items = mergeSort(items, sortKey);
+      items = items.slice().sort(sortKey);
       const alive = items.filter((i) => !dead[i]);
       result.unverified += items.length - alive.length;
       items = alive;
@@ -152,24 +158,4 @@ export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: bool
   }
   result.groups.sort((a, b) => byPidFd(a.members[0]!, b.members[0]!));
   return result;
-}
-
-/**
- * Merge sort: every pair of neighbours in its output was compared directly (an element leaves a merge after a
- * comparison with the head of the other run, or follows its own neighbour), so the neighbour pass needs no kcmp of
- * its own; and it makes about n log2 n - n comparisons (Array.prototype.sort: ~20% more on 100 distinct files).
- */
-export function mergeSort(items: number[], compare: (a: number, b: number) => number): number[] {
-  if (items.length < 2) return items.slice();
-  const mid = items.length >> 1;
-  const left = mergeSort(items.slice(0, mid), compare);
-  const right = mergeSort(items.slice(mid), compare);
-  const out = new Array<number>(items.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < left.length && j < right.length) out[k++] = compare(left[i]!, right[j]!) <= 0 ? left[i++]! : right[j++]!;
-  while (i < left.length) out[k++] = left[i++]!;
-  while (j < right.length) out[k++] = right[j++]!;
-  return out;
 }

@@ -131,12 +131,12 @@ const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPAC
 const POS_SPLIT = 8;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** The candidate key: fds with different keys are certainly different open file descriptions. */
 /** Whether the fd is an anon inode with per-type state (every anon inode shares one inode number). */
 function hasAnonState(info: FdInfo): boolean {
   return !!(info.eventfd || info.pidfd || info.signalfd || info.timerfd || info.epoll || info.inotify);
 }
 
+/** The candidate key: fds with different keys are certainly different open file descriptions. */
 function ofdKey(info: FdInfo): string {
   // the inode as a number where it is exact: a bigint's decimal text costs a microsecond or more
   const ino = info.ino !== null && info.ino <= MAX_SAFE ? Number(info.ino) : info.ino;

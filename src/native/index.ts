@@ -102,7 +102,7 @@ const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
 
 type Koffi = typeof import('koffi');
 
-/** glibc's name for the architecture in musl's loader path (/lib/ld-musl-ARCH.so.1) */
+/** the architecture as musl's loader path names it (/lib/ld-musl-ARCH.so.1) */
 const MUSL_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
 
 /**

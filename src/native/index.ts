@@ -100,14 +100,38 @@ let pipeCalls: PipeCalls | Unavailable | undefined;
 const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
 
+type Koffi = typeof import('koffi');
+
+/** the architecture as musl's loader path names it (/lib/ld-musl-ARCH.so.1) */
+const MUSL_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
+
+/**
+ * koffi's native module, taken straight from its platform package where this is a glibc Linux (no musl loader on
+ * the machine), else through koffi's own loader: that loader (package.json reads, libc detection from Node's ELF
+ * header, wrappers for deprecated calls) costs ~10 ms of CPU and ~20 ms of a snapshot's start-up, and the native
+ * module exports every function it re-exports.
+ */
+function requireKoffi(): Koffi {
+  const require = createRequire(import.meta.url);
+  const arch = MUSL_ARCH[process.arch];
+  if (process.platform === 'linux' && arch && !fs.existsSync(`/lib/ld-musl-${arch}.so.1`)) {
+    try {
+      const k = require(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Partial<Koffi>;
+      if (typeof k.load === 'function' && typeof k.errno === 'function') return k as Koffi;
+    } catch {
+      // another layout or a build that does not load here: koffi's loader knows
+    }
+  }
+  return require('koffi') as Koffi;
+}
+
 function loadLibc(): Libc | Unavailable {
   if (libc) return libc;
   if (process.env['FDWATCH_NATIVE'] === 'off') return (libc = { unavailable: 'disabled by FDWATCH_NATIVE=off' });
   const nr = SYSCALL_NUMBERS[process.arch];
   if (process.platform !== 'linux' || !nr) return (libc = { unavailable: `unsupported platform ${process.platform}/${process.arch}` });
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as typeof import('koffi');
+    const koffi = requireKoffi();
     const lib = koffi.load('libc.so.6');
     libc = {
       koffi,

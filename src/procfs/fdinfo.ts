@@ -155,7 +155,8 @@ export function parseFdinfoBytes(buf: Uint8Array, n: number): FdInfo | null {
     const k4 = start + 4 <= end ? ((buf[start]! << 24) | (buf[start + 1]! << 16) | (buf[start + 2]! << 8) | buf[start + 3]!) >>> 0 : 0;
     let v: number;
     if (k4 === POS && buf[start + 4] === 0x09 && (v = smallDecimal(buf, start + 5, end)) >= 0) {
-      info.pos = BigInt(v);
+      // most positions are 0: the literal's one bigint, not one allocated per fd (each survives until the output)
+      info.pos = v === 0 ? 0n : BigInt(v);
       seen |= 1;
     } else if (k4 === INO && buf[start + 4] === 0x09 && (v = smallDecimal(buf, start + 5, end)) >= 0) {
       info.ino = BigInt(v);

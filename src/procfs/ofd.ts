@@ -1,7 +1,9 @@
 // Groups fds into open file descriptions. Candidates with equal keys (mnt_id, inode, flags without
 // O_CLOEXEC, per-type extras) are sorted with the kernel's own order (kcmp KCMP_FILE compares file
-// pointers), so equal neighbours are one open file description: n log n kcmp calls per bucket instead of
-// n^2 across all pairs, and none for a bucket of one (a different key means a different open file).
+// pointers), so equal neighbours are one open file description (the neighbour pass reads the sort's own answers):
+// n log n kcmp calls per bucket instead of
+// n^2 across all pairs, and none for a bucket of one (a different key means a different open file) or for a
+// bucket whose key alone proves it is one description (a socket's inode).
 
 export interface FdRef {
   pid: number;
@@ -11,6 +13,9 @@ export interface FdRef {
 export interface OfdCandidate extends FdRef {
   /** equal for fds that may be one open file description; null when unknown (fdinfo unreadable) */
   key: string | null;
+  /** equal keys alone prove one open file description: a socket's inode (sock_alloc_file makes the one file of a
+   * socket, and a socket cannot be opened again through /proc), so such a bucket needs no kcmp */
+  proven?: boolean;
 }
 
 /** -1/0/1 as kcmp orders two files; { failed } for this pair (fd closed, process gone); { unavailable } for kcmp itself. */
@@ -39,16 +44,24 @@ export interface OfdResult {
 export const refId = (r: FdRef): string => `${r.pid}:${r.fd}`;
 
 export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: OfdCompare): OfdResult {
-  const n = candidates.length;
-  const result: OfdResult = { ofd: new Array<string | null>(n).fill(null), groups: [], unverified: 0, unavailable: null, compares: 0 };
   const buckets = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < candidates.length; i++) {
     const key = candidates[i]!.key;
     if (key === null) continue;
     const b = buckets.get(key);
     if (b) b.push(i);
     else buckets.set(key, [i]);
   }
+  return groupInBuckets(candidates, buckets.values(), compare);
+}
+
+/**
+ * groupOpenFileDescriptions with the buckets already made (indexes into `candidates`, each bucket's members of one
+ * key; a candidate in no bucket gets a null ofd): the snapshot buckets by numbers, without a key text per fd.
+ */
+export function groupInBuckets(candidates: ReadonlyArray<FdRef & { proven?: boolean }>, buckets: Iterable<number[]>, compare: OfdCompare): OfdResult {
+  const n = candidates.length;
+  const result: OfdResult = { ofd: new Array<string | null>(n).fill(null), groups: [], unverified: 0, unavailable: null, compares: 0 };
   const byPidFd = (a: number, b: number): number => {
     const x = candidates[a]!;
     const y = candidates[b]!;
@@ -58,17 +71,22 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     result.compares++;
     return compare(candidates[a]!, candidates[b]!);
   };
-  // Pairs the sort already found equal, so the neighbour pass does not ask again.
-  const equal = new Set<number>();
+  // Every answer the sort got, per ordered pair (a * n + b): the neighbour pass reads them instead of asking again
+  // (the sort compared most neighbours itself: a sorted array's neighbours are where its binary insertion and its
+  // merges compare).
+  const seen = new Map<number, number>();
   // fds that stopped comparing (closed, process exited): sorted last, then dropped
   const dead = new Uint8Array(n);
   let deaths = 0;
   const sortKey = (a: number, b: number): number => {
     if (dead[a] || dead[b]) return dead[a] && dead[b] ? a - b : dead[a] ? 1 : -1;
     if (result.unavailable !== null) return a - b;
+    // a pair the sort asks again (its run detection, then its insertion) is answered from what kcmp said
+    const known = seen.get(a * n + b) ?? -(seen.get(b * n + a) ?? NaN);
+    if (known === known) return known;
     const r = cmp(a, b);
     if (typeof r === 'number') {
-      if (r === 0) equal.add(a * n + b);
+      seen.set(a * n + b, r);
       return r;
     }
     if ('unavailable' in r) {
@@ -83,23 +101,35 @@ export function groupOpenFileDescriptions(candidates: OfdCandidate[], compare: O
     }
     return sortKey(a, b);
   };
-  const sameAs = (a: number, b: number): boolean => equal.has(a * n + b) || equal.has(b * n + a) || cmp(a, b) === 0;
+  const sameAs = (a: number, b: number): boolean => {
+    const ab = seen.get(a * n + b);
+    if (ab !== undefined) return ab === 0;
+    const ba = seen.get(b * n + a);
+    return ba !== undefined ? ba === 0 : cmp(a, b) === 0;
+  };
 
-  for (const bucket of buckets.values()) {
+  for (const bucket of buckets) {
     if (bucket.length === 1) {
       const i = bucket[0]!;
       result.ofd[i] = refId(candidates[i]!);
+      continue;
+    }
+    let items = bucket;
+    if (bucket.every((i) => candidates[i]!.proven === true)) {
+      items = bucket.slice().sort(byPidFd);
+      const id = refId(candidates[items[0]!]!);
+      for (const i of items) result.ofd[i] = id;
+      result.groups.push({ id, members: items });
       continue;
     }
     if (result.unavailable !== null) {
       result.unverified += bucket.length;
       continue;
     }
-    let items = bucket;
     // A death mid-sort can leave earlier answers inconsistent: sort the survivors again until none die.
     for (let before = -1; before !== deaths && result.unavailable === null; ) {
       before = deaths;
-      items.sort(sortKey);
+      items = items.slice().sort(sortKey);
       const alive = items.filter((i) => !dead[i]);
       result.unverified += items.length - alive.length;
       items = alive;

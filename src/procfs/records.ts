@@ -103,11 +103,29 @@ export function eachSnapshotLine(snap: Snapshot, line: (text: string) => void): 
   }
 }
 
+// The middle of an fd line repeats: one text per (kind, cloexec) and one quoted text per flags value, made once.
+const kindTexts = new Map<string, string>();
+const quotedFlags = new Map<string, string>();
+
+/** `,"kind":K,"cloexec":C,"syscall":null,"pos":` */
+function kindText(kind: string, cloexec: boolean | null): string {
+  const key = kind + (cloexec === null ? '' : cloexec ? '1' : '0');
+  let t = kindTexts.get(key);
+  if (t === undefined) kindTexts.set(key, (t = ',"kind":' + str(kind) + ',"cloexec":' + cloexec + ',"syscall":null,"pos":'));
+  return t;
+}
+
+function flagsText(text: string): string {
+  let t = quotedFlags.get(text);
+  if (t === undefined) quotedFlags.set(text, (t = ',"flags":' + str(text) + ',"ofd":'));
+  return t;
+}
+
 /** fdRecord's JSON text after `head` (`{"v":1,"type":"fd","ts":T,"pid":P,"fd":`). */
 function fdLine(head: string, f: FdSnapshot): string {
   const i = f.info;
-  let s = head + num(f.fd) + ',"op":"snapshot","target":' + str(f.target) + ',"kind":' + str(f.kind) + ',"cloexec":' + f.cloexec +
-    ',"syscall":null,"pos":' + (i ? num(Number(i.pos)) : 'null') + ',"flags":' + (i ? str(i.flagsText) : 'null') + ',"ofd":' + str(f.ofd) + ',"socket":';
+  let s = head + num(f.fd) + ',"op":"snapshot","target":' + str(f.target) + kindText(f.kind, f.cloexec) +
+    (i ? num(Number(i.pos)) + flagsText(i.flagsText) : 'null,"flags":null,"ofd":') + str(f.ofd) + ',"socket":';
   const k = f.socket;
   if (k) {
     s += '{"inode":' + num(k.inode) + ',"peer":' + num(k.peer) + ',"path":' + str(k.name ?? k.peerName) + ',"peerOwners":[';

@@ -2,7 +2,8 @@
 // processes in two processes (scanAll). Synchronous, as snapshotProcesses is.
 
 import fs from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import type { FdKind } from '../model/records.js';
@@ -474,9 +475,12 @@ export function startScanHelper(opts: ScanOptions, frameFds?: number): ScanHelpe
   try {
     const script = fileURLToPath(new URL('./scan-child.js', import.meta.url));
     const args = [script, opts.all ? 'all' : 'pids', opts.maps ? 'maps' : 'nomaps', ...(frameFds !== undefined ? [String(frameFds)] : [])];
+    // node:child_process is loaded here, for the opt-in helper only: loading it costs a snapshot's start ~20 ms
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'ignore', q[0], r[1]],
-      env: { ...process.env, FDWATCH_SNAPSHOT_THREADS: '1' },
+      // NODE_EXTRA_CA_CERTS empty: the helper makes no TLS connection, and a Node start with it set parses the bundle (~90 ms of CPU)
+      env: { ...process.env, FDWATCH_SNAPSHOT_THREADS: '1', NODE_EXTRA_CA_CERTS: '' },
     });
     // a helper that cannot start leaves its share to this process: nothing to report
     child.on('error', () => {});

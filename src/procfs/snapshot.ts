@@ -10,7 +10,7 @@ import { parseFdLink, type FdLink } from './fdlink.js';
 import { O_CLOEXEC, type FdInfo } from './fdinfo.js';
 import type { MapEntry } from './maps.js';
 import { readNetInet, parseNetUnix, type InetSocketEntry, type UnixSocketEntry } from './net.js';
-import { groupOpenFileDescriptions, refId, type FdRef, type OfdCompare } from './ofd.js';
+import { groupInBuckets, type FdRef, type OfdCompare } from './ofd.js';
 import { helperPays, realNative, scanAll, startScanHelper } from './scan.js';
 import { ProcReader } from './reader.js';
 
@@ -129,11 +129,19 @@ export interface SnapshotOptions {
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
 /** Buckets larger than this are split by file position too (it can move while we read, so only when it pays). */
 const POS_SPLIT = 8;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Whether the fd is an anon inode with per-type state (every anon inode shares one inode number). */
+function hasAnonState(info: FdInfo): boolean {
+  return !!(info.eventfd || info.pidfd || info.signalfd || info.timerfd || info.epoll || info.inotify);
+}
 
 /** The candidate key: fds with different keys are certainly different open file descriptions. */
 function ofdKey(info: FdInfo): string {
-  const key = info.mntId + ':' + info.ino + ':' + (info.flags & ~O_CLOEXEC);
-  if (!(info.eventfd || info.pidfd || info.signalfd || info.timerfd || info.epoll || info.inotify)) return key;
+  // the inode as a number where it is exact: a bigint's decimal text costs a microsecond or more
+  const ino = info.ino !== null && info.ino <= MAX_SAFE ? Number(info.ino) : info.ino;
+  const key = info.mntId + ':' + ino + ':' + (info.flags & ~O_CLOEXEC);
+  if (!hasAnonState(info)) return key;
   // anon inodes share one inode: their per-type state tells them apart without kcmp
   let extra = '';
   if (info.eventfd?.id != null) extra += ':e' + info.eventfd.id;
@@ -172,7 +180,8 @@ function resolveTargets(reader: ProcReader, pids: number[], snap: Snapshot): Map
  * Synchronous: a whole-machine scan is many tiny reads, and sync reads of /proc are the fast path.
  */
 export function snapshotProcesses(root: string, pids: number[] | 'all', options: SnapshotOptions = {}): Snapshot {
-  const t0 = performance.now();
+  // Date.now, not performance.now: the global `performance` loads node:perf_hooks on first use (~1-10 ms of start-up)
+  const t0 = Date.now();
   const reader = new ProcReader(root);
   const nat = options.native !== undefined ? options.native : root === '/proc' ? realNative() : null;
   const wantMaps = options.maps ?? true;
@@ -218,7 +227,7 @@ export function snapshotProcesses(root: string, pids: number[] | 'all', options:
   groupOfds(snap, nat);
 
   for (const p of snap.processes) for (const f of p.fds) snap.inFlightTotal += f.inFlight ?? 0;
-  snap.stats.ms = performance.now() - t0;
+  snap.stats.ms = Date.now() - t0;
   return snap;
 }
 
@@ -361,38 +370,82 @@ export function socketTarget(s: SocketDetail): string {
 function groupOfds(snap: Snapshot, nat: SnapshotNative | null): void {
   // An inode no other listed fd shows is an open file description of its own: no key, no bucket, no kcmp.
   // Most fds are such (own files, socket and pipe ends are told apart by flags only when an inode repeats).
-  const inodes = new Map<bigint, number>();
+  // Keyed by the inode as a number (a Map hashes a bigint slowly): two inodes past 2^53 that round alike only
+  // make both candidates, whose exact keys then differ.
+  const inodes = new Map<number, number>();
   for (const proc of snap.processes) {
     for (const f of proc.fds) {
       const ino = f.info?.ino;
-      if (ino != null) inodes.set(ino, (inodes.get(ino) ?? 0) + 1);
+      if (ino != null) {
+        const k = Number(ino);
+        inodes.set(k, (inodes.get(k) ?? 0) + 1);
+      }
     }
   }
   const owners: ProcessSnapshot[] = [];
   const fds: FdSnapshot[] = [];
-  const candidates: Array<FdRef & { key: string | null }> = [];
-  const bucketSizes = new Map<string, number>();
+  const candidates: Array<FdRef & { proven?: boolean }> = [];
+  // Buckets by numbers: per inode, the buckets of equal (mount, flags without O_CLOEXEC, exact inode), searched
+  // one by one (an inode has few flag sets); anon inodes, which all share one inode, by their ofdKey text.
+  const byIno = new Map<number, number[][]>();
+  const anon = new Map<string, number[]>();
   for (const proc of snap.processes) {
     for (const f of proc.fds) {
-      const ino = f.info?.ino;
-      if (ino != null && inodes.get(ino) === 1) {
-        f.ofd = refId({ pid: proc.pid, fd: f.fd });
+      const info = f.info;
+      if (info === null) continue; // no fdinfo: nothing to key by, its ofd stays unproven (null)
+      const ino = info.ino;
+      if (ino !== null && inodes.get(Number(ino)) === 1) {
+        f.ofd = proc.pid + ':' + f.fd;
         continue;
       }
-      const key = f.info ? ofdKey(f.info) : null;
+      const i = candidates.length;
       owners.push(proc);
       fds.push(f);
-      candidates.push({ pid: proc.pid, fd: f.fd, key });
-      if (key !== null) bucketSizes.set(key, (bucketSizes.get(key) ?? 0) + 1);
+      candidates.push(f.link.type === 'socket' ? { pid: proc.pid, fd: f.fd, proven: true } : { pid: proc.pid, fd: f.fd });
+      if (hasAnonState(info) || ino === null) {
+        const key = ofdKey(info);
+        const b = anon.get(key);
+        if (b) b.push(i);
+        else anon.set(key, [i]);
+        continue;
+      }
+      const k = Number(ino);
+      let list = byIno.get(k);
+      if (list === undefined) byIno.set(k, (list = []));
+      const flags = info.flags & ~O_CLOEXEC;
+      let bucket: number[] | undefined;
+      for (const b of list) {
+        const o = fds[b[0]!]!.info!;
+        if (o.mntId === info.mntId && (o.flags & ~O_CLOEXEC) === flags && o.ino === ino) {
+          bucket = b;
+          break;
+        }
+      }
+      if (bucket) bucket.push(i);
+      else list.push([i]);
     }
   }
   // Big buckets (e.g. /dev/null opened by every daemon) are split by position as well.
-  for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i]!;
-    if (c.key !== null && bucketSizes.get(c.key)! > POS_SPLIT) c.key += '@' + fds[i]!.info!.pos;
-  }
+  const buckets: number[][] = [];
+  const add = (b: number[]): void => {
+    if (b.length <= POS_SPLIT) {
+      buckets.push(b);
+      return;
+    }
+    const byPos = new Map<number | bigint, number[]>();
+    for (const i of b) {
+      const pos = fds[i]!.info!.pos;
+      const p = pos <= MAX_SAFE ? Number(pos) : pos;
+      const same = byPos.get(p);
+      if (same) same.push(i);
+      else byPos.set(p, [i]);
+    }
+    for (const same of byPos.values()) buckets.push(same);
+  };
+  for (const list of byIno.values()) for (const b of list) add(b);
+  for (const b of anon.values()) add(b);
   const compare: OfdCompare = nat && snap.native.kcmp === 'ok' ? (a, b) => nat.kcmpFileOrder(a.pid, a.fd, b.pid, b.fd) : () => ({ unavailable: snap.native.kcmp });
-  const r = groupOpenFileDescriptions(candidates, compare);
+  const r = groupInBuckets(candidates, buckets, compare);
   if (nat && r.unavailable !== null) snap.native.kcmp = r.unavailable;
   snap.stats.kcmpCalls = r.compares;
   snap.stats.unverifiedFds = r.unverified;

@@ -143,4 +143,22 @@ test('FDWATCH_NATIVE=off: every call is a typed unavailable, and a snapshot stil
   assert.match(r.stdout, /UNIX-STREAM ino \d+ "@fdwatch-test-\d+@*" listening/, 'names still come from /proc/net/unix');
 });
 
+test("koffi's native module is loaded straight from its platform package on glibc Linux, without koffi's JS loader", () => {
+  const nativeJs = path.resolve(here, '../../src/native/index.js');
+  const script = `
+    const n = await import(${JSON.stringify(nativeJs)});
+    const { createRequire } = await import('node:module');
+    const status = n.nativeStatus();
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    process.stdout.write(JSON.stringify({ status, koffiJs: loaded.filter((f) => /[\\/]koffi[\\/].*\\.c?js$/.test(f)), node: loaded.filter((f) => f.endsWith('koffi.node')).length }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { status: unknown; koffiJs: string[]; node: number };
+  assert.is(got.status, 'ok');
+  assert.is(got.node, 1, 'the native module is loaded');
+  // where musl's loader exists the fast path is not taken (koffi's loader tells glibc and musl builds apart)
+  if (!fs.existsSync(`/lib/ld-musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`)) assert.equal(got.koffiJs, []);
+});
+
 test.run();

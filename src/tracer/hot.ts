@@ -118,6 +118,7 @@ function comma(s: string, p: number): number {
 
 /** A flag set, a name or a number (`O_RDONLY|O_CLOEXEC`, `NULL`, `0x7f00`, `8192`) at `p`: at least one character. */
 function readWord(s: string, p: number): number {
+  if (p < 0) return -1;
   const a = p;
   for (; p < s.length; p++) {
     const c = s.charCodeAt(p);

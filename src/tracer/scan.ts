@@ -533,8 +533,9 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
   if (c >= Ch.D0 && c <= Ch.D9) {
     stampAt = p;
-    // -tt is HH:MM:SS.uuuuuu: jump over it whole
-    if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
+    // -tt is HH:MM:SS.uuuuuu, -ttt SSSSSSSSSS.uuuuuu (epoch seconds, 10 digits until 2286): jump over it whole
+    if (s[p + 10] === Ch.Dot && s[p + 17] === Ch.Space) p += 17;
+    else if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
     c = s[p]!;
     while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s[++p]!;
     if (c !== Ch.Space) return 'unknown';

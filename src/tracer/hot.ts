@@ -2,7 +2,7 @@
 // argument text: one pass over the characters, no argument tree. Each reader accepts only the shape strace prints
 // for its call and returns null for anything else, which decode.ts's general path then reads (so a reader here
 // never has to be complete, only exact: test/tracer/fastpaths.test.ts holds it to the general path).
-import { Ch, readEnd, readUint } from '../model/chars.js';
+import { Ch } from '../model/chars.js';
 import type { SyscallEvent } from '../model/events.js';
 import type { FdOp, FdRef, FdTarget, ScmMessage } from '../model/fdop.js';
 import { FD_CLOEXEC, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, PAGE_SIZE, hasFlag } from '../model/kernel.js';
@@ -52,8 +52,8 @@ export function hotDecode(e: SyscallEvent, ctx: DecodeContext): FdOp | null {
   if (r.value === null || r.value < 0) return null;
   switch (name) {
     case 'close': {
-      const n = readUint(e.args, 0, e.args.length);
-      if (readEnd === 0) return taskOp(e);
+      const n = digits(e.args, 0);
+      if (digitsEnd === 0) return taskOp(e);
       // its decoration is read only if the fd table does not know the fd already
       return { tid: e.tid, ts: e.ts, line: e.line, syscall: name, comm: e.comm, op: 'close', fd: new CloseRef(n, e.args) };
     }
@@ -88,8 +88,8 @@ function readFd(s: string, p: number): number {
     fdNum = -1;
     return p + 2;
   }
-  const n = readUint(s, p, s.length);
-  const q = readEnd;
+  const n = digits(s, p);
+  const q = digitsEnd;
   if (q === p || (q - p > 1 && s.charCodeAt(p) === Ch.D0) || q - p > 9) return -1;
   fdNum = n;
   if (q === s.length || s.charCodeAt(q) === Ch.Comma) return q;
@@ -109,6 +109,24 @@ function readFd(s: string, p: number): number {
 function fdRefRead(s: string): FdRef | null {
   if (fdNum < 0) return null;
   return { fd: fdNum, target: decorA >= 0 ? parseDecor(s.slice(decorA, decorB), deleted ? '(deleted)' : '') : null };
+}
+
+/** where the last digits() stopped */
+let digitsEnd = 0;
+
+/**
+ * The decimal digits of s from `p`, as chars.ts's readUint reads them. A reader of its own: argument texts are
+ * slices of their line, and readUint, which the scanner calls on whole lines, stays compiled for flat strings.
+ */
+function digits(s: string, p: number): number {
+  let n = 0;
+  for (; p < s.length; p++) {
+    const c = s.charCodeAt(p);
+    if (c < Ch.D0 || c > Ch.D9) break;
+    n = n * 10 + (c - Ch.D0);
+  }
+  digitsEnd = p;
+  return n;
 }
 
 /** `, ` at `p`: the index after it, or -1. */

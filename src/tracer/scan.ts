@@ -533,8 +533,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
   if (c >= Ch.D0 && c <= Ch.D9) {
     stampAt = p;
-    // -tt is HH:MM:SS.uuuuuu, -ttt SSSSSSSSSS.uuuuuu (epoch seconds, 10 digits until 2286): jump over it whole
-    if (s[p + 10] === Ch.Dot && s[p + 17] === Ch.Space) p += 17;
+    // -tt is HH:MM:SS.uuuuuu: jump over it whole; -ttt SSSSSSSSSS.uuuuuu (10 digits until 2286) once its digits are
+    if (s[p + 10] === Ch.Dot && s[p + 17] === Ch.Space && digitsAt(s, p, 10) && digitsAt(s, p + 11, 6)) p += 17;
     else if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
     c = s[p]!;
     while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s[++p]!;
@@ -570,6 +570,12 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     if (anon === 2 && tid >= 0) { q.kind = 'skip-entry'; return 'skip'; }
   }
   return interesting(q, 'call', name, stampAt, a, p + 1);
+}
+
+/** s[a, a + n) are decimal digits (one unsigned compare each) */
+function digitsAt(s: Uint8Array, a: number, n: number): boolean {
+  for (let i = a; i < a + n; i++) if ((s[i]! - Ch.D0) >>> 0 > 9) return false;
+  return true;
 }
 
 const MAP_ANONYMOUS_TEXT = Buffer.from('MAP_ANONYMOUS', 'latin1');
@@ -627,9 +633,30 @@ export function finishScan(q: QuickScan, bytes: Buffer, end: number, reuse = new
   const from = q.stampAt >= 0 ? q.stampAt : q.bodyAt;
   const text = bytes.toString('latin1', from, end);
   // the stamp alone (its digits are no pid)
-  if (from === q.stampAt) scanPrefix(text, l, 0, q.nameAt - from);
+  if (from === q.stampAt) readStamp(text, l, q.nameAt - from);
   l.tid = q.tid;
   return finishCall(text, q.bodyAt - from, kind, q.name, l);
+}
+
+/**
+ * The stamp s[0, end) of a line quickSkip found (one space ends it), as scanPrefix reads it: -ttt and -tt read
+ * here, a small function the hot path compiles at once; anything else by scanPrefix.
+ */
+function readStamp(s: string, l: LineRecord, end: number): void {
+  const n = readUint(s, 0, end);
+  const p = readEnd;
+  if (p > 0 && p < end && s.charCodeAt(p) === Ch.Dot && n >= 100000000) {
+    // -ttt: epoch seconds
+    const frac = readFraction(s, p + 1, end);
+    const q = readEnd;
+    if (q > p + 1 && q === end - 1 && s.charCodeAt(q) === Ch.Space) { l.ts = n + frac; l.tod = false; return; }
+  } else if (p === 2 && s.charCodeAt(p) === Ch.Colon) {
+    // -t / -tt: a time of day
+    if (parseClock(s, 0, l, end) === end - 1) return;
+    l.ts = null;
+    l.tod = false;
+  }
+  scanPrefix(s, l, 0, end);
 }
 
 /**

@@ -114,10 +114,7 @@ function fdRefRead(s: string): FdRef | null {
 /** where the last digits() stopped */
 let digitsEnd = 0;
 
-/**
- * The decimal digits of s from `p`, as chars.ts's readUint reads them. A reader of its own: argument texts are
- * slices of their line, and readUint, which the scanner calls on whole lines, stays compiled for flat strings.
- */
+/** The decimal digits of s from `p`, as chars.ts's readUint reads them (hot.ts's own copy, for argument texts). */
 function digits(s: string, p: number): number {
   let n = 0;
   for (; p < s.length; p++) {

@@ -533,9 +533,8 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   // a skipped line needs no time: step over -t/-tt/-ttt stamps without reading them
   if (c >= Ch.D0 && c <= Ch.D9) {
     stampAt = p;
-    // -tt is HH:MM:SS.uuuuuu: jump over it whole; -ttt SSSSSSSSSS.uuuuuu (10 digits until 2286) once its digits are
-    if (s[p + 10] === Ch.Dot && s[p + 17] === Ch.Space && digitsAt(s, p, 10) && digitsAt(s, p + 11, 6)) p += 17;
-    else if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
+    // -tt is HH:MM:SS.uuuuuu: jump over it whole
+    if (s[p + 2] === Ch.Colon && s[p + 8] === Ch.Dot && s[p + 15] === Ch.Space) p += 15;
     c = s[p]!;
     while ((c >= Ch.D0 && c <= Ch.D9) || c === Ch.Colon || c === Ch.Dot) c = s[++p]!;
     if (c !== Ch.Space) return 'unknown';
@@ -570,12 +569,6 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
     if (anon === 2 && tid >= 0) { q.kind = 'skip-entry'; return 'skip'; }
   }
   return interesting(q, 'call', name, stampAt, a, p + 1);
-}
-
-/** s[a, a + n) are decimal digits (one unsigned compare each) */
-function digitsAt(s: Uint8Array, a: number, n: number): boolean {
-  for (let i = a; i < a + n; i++) if ((s[i]! - Ch.D0) >>> 0 > 9) return false;
-  return true;
 }
 
 const MAP_ANONYMOUS_TEXT = Buffer.from('MAP_ANONYMOUS', 'latin1');

@@ -10,20 +10,18 @@ import {
 } from '../model/kernel.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
 import { parseDecor } from './decor.js';
+import { CloseRef, hotDecode, taskOp, type DecodeContext } from './hot.js';
 import { after, field, fdOf, leadingFd, numOf, parseArg, parseArgs, textOf, type ArgAt, type Value } from './values.js';
 
-/** What decode may ask the kernel model, so it can skip work that cannot matter. */
-export interface DecodeContext {
-  /** a private file mapping matters only to a process holding a transferred fd */
-  privateMapsMatter(tid: number, ts: number | null): boolean;
-}
+export type { DecodeContext } from './hot.js';
 
 const ALL_MAPS: DecodeContext = { privateMapsMatter: () => true };
 
 /** One trace event -> the ops it stands for (most often exactly one). */
 export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | null {
   switch (e.type) {
-    case 'syscall': return decodeSyscall(e, ctx);
+    // the commonest calls are read in place (hot.ts); the rest, and shapes it does not take, here
+    case 'syscall': return (e.cut === true ? null : hotDecode(e, ctx)) ?? decodeSyscall(e, ctx);
     case 'entry': {
       const spec = SYSCALLS.get(e.name);
       switch (spec?.family) {
@@ -52,12 +50,8 @@ export function fdRef(v: Value | undefined): FdRef | null {
   return { fd: a.fd, target: a.decor !== null ? parseDecor(a.decor, a.suffix) : null };
 }
 
-/** A call that changed nothing (ops are object literals with their fields in one order: decode is a hot path). */
-function taskOp(e: SyscallEvent): FdOp {
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'task' };
-}
-
-function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
+/** The general path: every call of the syscall table, whatever its shape (exported for the fast paths' tests). */
+export function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
   const spec = SYSCALLS.get(e.name);
   if (!spec) return taskOp(e);
   if (spec.family === 'uid') return uid(e, spec) ?? taskOp(e);
@@ -170,21 +164,6 @@ function decodeSyscall(e: SyscallEvent, ctx: DecodeContext): FdOp {
       return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'connect', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
     case 'bind': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'bind', socket: fdRef(args[spec.fdArg ?? 0]), path: sunPath(args[spec.addrArg!]) };
     default: return taskOp(e);
-  }
-}
-
-/** close's one argument `3</path>(deleted)`: its decoration is parsed without the argument parser, when asked. */
-class CloseRef implements FdRef {
-  private t: FdTarget | null | undefined = undefined;
-  constructor(readonly fd: number, private readonly args: string) {}
-
-  get target(): FdTarget | null {
-    if (this.t === undefined) {
-      const lt = this.args.indexOf('<');
-      const gt = this.args.lastIndexOf('>');
-      this.t = lt < 0 || gt <= lt ? null : parseDecor(this.args.slice(lt + 1, gt), this.args.slice(gt + 1));
-    }
-    return this.t;
   }
 }
 

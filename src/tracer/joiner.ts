@@ -270,10 +270,65 @@ export class Joiner {
     return PLACEHOLDER;
   }
 
+  /**
+   * One scanned line. Calls and their halves, nearly every line handled here, have small methods of their own: the
+   * compiled code of each stays small, and a rare kind of line (an exit with no code) seen late cannot deoptimize it.
+   */
   private handle(l: ScannedLine, lineNo: number, src: Source, text: string): void {
     this.lastTid = -1;
     this.prevTid = -1;
     if (l.ts !== null && l.tod) l.ts = src.clock.epoch(l.ts);
+    const kind = l.kind;
+    if (kind === 'call') this.call(l, lineNo, src);
+    else if (kind === 'resumed') this.resumed(l, lineNo, src, text);
+    else if (kind === 'unfinished') this.unfinished(l, lineNo, src);
+    else this.other(l, lineNo, src, text);
+  }
+
+  private call(l: ScannedLine & { kind: 'call' }, lineNo: number, src: Source): void {
+    const tid = this.resolveTid(l.tid, src);
+    this.emit({
+      type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.args, ret: l.ret,
+    });
+  }
+
+  private unfinished(l: ScannedLine & { kind: 'unfinished' }, lineNo: number, src: Source): void {
+    const tid = this.resolveTid(l.tid, src);
+    this.skippedEntries.delete(tid);
+    const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
+    if (l.detached) { this.stats.cut++; return; }
+    if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
+    else this.pending.set(tid, p);
+    if (this.entryNames === null || this.entryNames.has(l.name)) {
+      this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.args });
+    }
+  }
+
+  private resumed(l: ScannedLine & { kind: 'resumed' }, lineNo: number, src: Source, text: string): void {
+    const tid = this.resolveTid(l.tid, src);
+    let p = this.pending.get(tid);
+    if (p && p.name === l.name) this.pending.set(tid, null);
+    else {
+      const m = this.migrated.get(tid);
+      if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
+      else if (l.name.startsWith('execve') && this.superseded.has(tid)) {
+        // -ff without time order: the execve's start is in the other thread's file, not read yet
+        p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
+      } else {
+        this.error(lineNo, `resumed ${escapeControl(l.name.slice(0, 64))} without its start`, text);
+        return;
+      }
+    }
+    const ev: SyscallEvent = {
+      // the call's effect (an fd installed, a message taken) is at its return: the resumed half's time
+      type: 'syscall', line: p.line, tid, ts: l.ts ?? p.ts, comm: l.comm ?? p.comm, name: l.name,
+      args: p.args + l.args, ret: l.ret,
+    };
+    this.emit(ev);
+  }
+
+  /** Every kind of line but a call and its halves. */
+  private other(l: ScannedLine, lineNo: number, src: Source, text: string): void {
     switch (l.kind) {
       case 'blank': case 'stack': case 'message':
         return;
@@ -295,44 +350,6 @@ export class Joiner {
     }
     const tid = this.resolveTid(l.tid, src, l.kind === 'superseded' ? l.by : null);
     switch (l.kind) {
-      case 'call':
-        this.emit({
-          type: 'syscall', line: lineNo, tid, ts: l.ts, comm: l.comm, name: l.name, args: l.args, ret: l.ret,
-        });
-        return;
-      case 'unfinished': {
-        this.skippedEntries.delete(tid);
-        const p: Pending = { name: l.name, args: l.args, line: lineNo, ts: l.ts, comm: l.comm };
-        if (l.detached) { this.stats.cut++; return; }
-        if (l.pidChangedTo !== null) this.migrated.set(l.pidChangedTo, p);
-        else this.pending.set(tid, p);
-        if (this.entryNames === null || this.entryNames.has(l.name)) {
-          this.emit({ type: 'entry', line: lineNo, tid, ts: l.ts, name: l.name, args: l.args });
-        }
-        return;
-      }
-      case 'resumed': {
-        let p = this.pending.get(tid);
-        if (p && p.name === l.name) this.pending.set(tid, null);
-        else {
-          const m = this.migrated.get(tid);
-          if (m && m.name === l.name) { p = m; this.migrated.delete(tid); }
-          else if (l.name.startsWith('execve') && this.superseded.has(tid)) {
-            // -ff without time order: the execve's start is in the other thread's file, not read yet
-            p = { name: l.name, args: '', line: lineNo, ts: l.ts, comm: l.comm };
-          } else {
-            this.error(lineNo, `resumed ${escapeControl(l.name.slice(0, 64))} without its start`, text);
-            return;
-          }
-        }
-        const ev: SyscallEvent = {
-          // the call's effect (an fd installed, a message taken) is at its return: the resumed half's time
-          type: 'syscall', line: p.line, tid, ts: l.ts ?? p.ts, comm: l.comm ?? p.comm, name: l.name,
-          args: p.args + l.args, ret: l.ret,
-        };
-        this.emit(ev);
-        return;
-      }
       case 'signal':
         this.emit({ type: 'signal', line: lineNo, tid, ts: l.ts, signal: l.signal, info: l.info });
         return;

@@ -38,13 +38,21 @@ export class LineSplitter {
       this.sink(first, 0, first.length, ++this.n);
       start = nl + 1;
     }
+    start = this.lines(chunk, start);
+    if (start < chunk.length) this.keep(chunk, start, chunk.length);
+  }
+
+  /**
+   * The whole lines of chunk[start..): where the last one ended. A loop of its own: the code compiled on stack for it
+   * has nothing after the loop it never ran (in push that was keep: a deoptimization at the end of every chunk).
+   */
+  private lines(chunk: Buffer, start: number): number {
     for (;;) {
       const nl = chunk.indexOf(Ch.LF, start);
-      if (nl < 0) break;
+      if (nl < 0) return start;
       this.sink(chunk, start, nl, ++this.n);
       start = nl + 1;
     }
-    if (start < chunk.length) this.keep(chunk, start, chunk.length);
   }
 
   /** Copies chunk[a, b) into the line being assembled, up to MAX_LINE + 1 bytes of it. */

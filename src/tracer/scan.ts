@@ -626,9 +626,30 @@ export function finishScan(q: QuickScan, bytes: Buffer, end: number, reuse = new
   const from = q.stampAt >= 0 ? q.stampAt : q.bodyAt;
   const text = bytes.toString('latin1', from, end);
   // the stamp alone (its digits are no pid)
-  if (from === q.stampAt) scanPrefix(text, l, 0, q.nameAt - from);
+  if (from === q.stampAt) readStamp(text, l, q.nameAt - from);
   l.tid = q.tid;
   return finishCall(text, q.bodyAt - from, kind, q.name, l);
+}
+
+/**
+ * The stamp s[0, end) of a line quickSkip found (one space ends it), as scanPrefix reads it: -ttt and -tt read
+ * here, a small function the hot path compiles at once; anything else by scanPrefix.
+ */
+function readStamp(s: string, l: LineRecord, end: number): void {
+  const n = readUint(s, 0, end);
+  const p = readEnd;
+  if (p > 0 && p < end && s.charCodeAt(p) === Ch.Dot && n >= 100000000) {
+    // -ttt: epoch seconds
+    const frac = readFraction(s, p + 1, end);
+    const q = readEnd;
+    if (q > p + 1 && q === end - 1 && s.charCodeAt(q) === Ch.Space) { l.ts = n + frac; l.tod = false; return; }
+  } else if (p === 2 && s.charCodeAt(p) === Ch.Colon) {
+    // -t / -tt: a time of day
+    if (parseClock(s, 0, l, end) === end - 1) return;
+    l.ts = null;
+    l.tod = false;
+  }
+  scanPrefix(s, l, 0, end);
 }
 
 /**

@@ -177,4 +177,43 @@ test('the hot path (quickSkip, finishScan) reads every line of every fixture log
   assert.ok(anonymous > 10, `anonymous mmaps skipped: ${anonymous}`);
 });
 
+test('quickSkip steps over -ttt stamps of every width it may meet, as over -tt ones and -r ones; finishScan reads them as scanLine does', () => {
+  const f = nameFilter(INTERESTING);
+  const q = new QuickScan();
+  const lines = [
+    '6108  1796164943.946012 read(3, "x", 1) = 1',
+    '6108  1796164943.946012345 read(3, "x", 1) = 1',
+    '6108  796164943.946012 read(3, "x", 1) = 1',
+    '6108  17961649430.946012 read(3, "x", 1) = 1',
+    '6108  22:41:51.120646 read(3, "x", 1) = 1',
+    '6108       0.000123 read(3, "x", 1) = 1',
+    '6108  1796164943.946012 close(3</x>) = 0',
+    '6108  1796164943.946012345 close(3</x>) = 0',
+    '6108  22:41:51.120646 close(3</x>) = 0',
+    '6108  22:41:51 close(3</x>) = 0',
+    '6108       0.000123 close(3</x>) = 0',
+    '6108  0.000123 close(3</x>) = 0',
+    // not a stamp strace prints: the full path's
+    '6108  1796164943.9460x2 close(3</x>) = 0',
+    '6108  17961649x3.946012 read(3, "x", 1) = 1',
+  ];
+  for (const line of lines) {
+    const b = Buffer.from(line, 'latin1');
+    const verdict = quickSkip(b, 0, b.length, f, q);
+    const full = scanLine(line, INTERESTING);
+    if (verdict === 'unknown') continue;
+    if (verdict === 'skip') assert.equal([q.kind, q.tid], [full.kind, full.tid], line);
+    else assert.equal(finishScan(q, b, b.length), full, line);
+  }
+  const b = Buffer.from(lines[0]!, 'latin1');
+  assert.is(quickSkip(b, 0, b.length, f, q), 'skip');
+  for (const bad of lines.slice(-2)) {
+    const x = Buffer.from(bad, 'latin1');
+    assert.is(quickSkip(x, 0, x.length, f, q), 'unknown', bad);
+  }
+  const c = Buffer.from(lines[6]!, 'latin1');
+  assert.is(quickSkip(c, 0, c.length, f, q), 'interesting');
+  assert.is(finishScan(q, c, c.length).ts, 1796164943.946012);
+});
+
 test.run();

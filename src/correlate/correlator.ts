@@ -124,12 +124,80 @@ export class Correlator {
     if (a) this.out.alertRecord(a);
   }
 
+  /**
+   * One op. A dispatcher of small methods, one per kind (the commonest first): a single function holding every case
+   * was compiled by TurboFan (55-85 ms) and deoptimized at the first rare case that had no type feedback yet, and
+   * then ran unoptimized to the end of a browser's replay.
+   */
   push(op: FdOp): void {
     if (op.ts !== null) this.out.lastTs = op.ts;
     this.transfers.seq++;
     switch (op.op) {
+      case 'open': case 'accept': this.open(this.task(op), op); return;
+      case 'close': this.close(this.task(op), op); return;
+      case 'map': this.map(this.task(op), op); return;
+      case 'dup': this.dup(this.task(op), op); return;
+      case 'set-cloexec': this.setCloexec(this.task(op), op); return;
+      case 'send': case 'send-begin': case 'receive': this.message(this.task(op), op); return;
       case 'clone-entry': this.tree.cloneEntered(op.tid, op.flags, op.syscall); return;
       case 'exit': this.tree.exitThread(op.tid, op.code, op.signal, op.ts); return;
+      default: this.rare(op);
+    }
+  }
+
+  /** A call's task exists, and -Y tells its comm. */
+  private task(op: Extract<FdOp, { tid: number; ts: Ts; comm?: string | null | undefined }>): Process {
+    const p = this.tree.of(op.tid, op.ts);
+    if (op.comm && p.comm !== op.comm) p.comm = op.comm;
+    return p;
+  }
+
+  private open(p: Process, op: Extract<FdOp, { op: 'open' | 'accept' }>): void {
+    const { tid, ts, syscall } = op;
+    const ofd = this.tables.newOfd(op.target, true);
+    if (op.op === 'accept' || op.socket) this.transfers.ep.newEndpoint(ofd);
+    const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
+    if (op.op === 'accept') this.transfers.ep.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
+    this.out.fd(p, tid, en, 'open', syscall, ts);
+  }
+
+  private close(p: Process, op: Extract<FdOp, { op: 'close' }>): void {
+    const { tid, ts, syscall } = op;
+    const en = p.table.fds.get(op.fd.fd) ?? this.tables.entryFor(p, op.fd, tid, ts, syscall);
+    if (!en) return;
+    this.tables.drop(p, en, ts);
+    this.out.fd(p, tid, en, 'close', syscall, ts);
+  }
+
+  private dup(p: Process, op: Extract<FdOp, { op: 'dup' }>): void {
+    const { tid, ts, syscall } = op;
+    const src = this.tables.entryFor(p, op.from, tid, ts, syscall);
+    if (src) this.dupTo(p, tid, ts, syscall, src, op.fd, op.cloexec);
+  }
+
+  private setCloexec(p: Process, op: Extract<FdOp, { op: 'set-cloexec' }>): void {
+    const { tid, ts, syscall } = op;
+    const en = this.tables.entryFor(p, op.fd, tid, ts, syscall);
+    if (!en || en.cloexec === op.cloexec) return;
+    en.cloexec = op.cloexec;
+    if (op.set) this.out.fd(p, tid, en, 'cloexec', syscall, ts);
+  }
+
+  private message(p: Process, op: Extract<FdOp, { op: 'send' | 'send-begin' | 'receive' }>): void {
+    const { tid, ts, syscall } = op;
+    const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
+    if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
+    else if (op.op === 'send-begin') this.transfers.sendBegins(v);
+    else {
+      this.transfers.receive(v, op.messages, op.cloexec, op.peek);
+      if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
+    }
+    if (p.table.sent >= p.table.sentAt) leakAlert(this.out, p, ts, 'sent');
+  }
+
+  /** The kinds a trace has few of. */
+  private rare(op: FdOp): void {
+    switch (op.op) {
       case 'superseded': this.tree.superseded(op.by); return;
       case 'detached': this.tree.detached(op.tid, op.ts); return;
       case 'attached': this.tree.of(op.tid, op.ts); return;
@@ -137,9 +205,7 @@ export class Correlator {
       case 'peer-closed': this.untraced.peerClosed(op.inode, op.to, op.ts); return;
       default: break;
     }
-    // a call: its task exists, and -Y tells its comm
-    const p = this.tree.of(op.tid, op.ts);
-    if (op.comm && p.comm !== op.comm) p.comm = op.comm;
+    const p = this.task(op);
     const { tid, ts, syscall } = op;
     switch (op.op) {
       case 'task': return;
@@ -152,14 +218,6 @@ export class Correlator {
         return;
       }
       case 'clone': this.tree.cloned(p, tid, op.child, op.flags, syscall, ts); return;
-      case 'open': case 'accept': {
-        const ofd = this.tables.newOfd(op.target, true);
-        if (op.op === 'accept' || op.socket) this.transfers.ep.newEndpoint(ofd);
-        const en = this.tables.add(p, op.fd, ofd, op.cloexec, openedOrigin(syscall), ts);
-        if (op.op === 'accept') this.transfers.ep.accepted(ofd, this.tables.entryFor(p, op.listener, tid, ts, syscall));
-        this.out.fd(p, tid, en, 'open', syscall, ts);
-        return;
-      }
       case 'pair': {
         const ends: FdEntry[] = [];
         for (const end of op.fds) {
@@ -170,18 +228,6 @@ export class Correlator {
         const [x, y] = ends as [FdEntry, FdEntry];
         if (x.ofd.endpoint && y.ofd.endpoint) this.transfers.ep.link(x.ofd.endpoint, y.ofd.endpoint);
         for (const en of ends) this.out.fd(p, tid, en, 'open', syscall, ts);
-        return;
-      }
-      case 'dup': {
-        const src = this.tables.entryFor(p, op.from, tid, ts, syscall);
-        if (src) this.dupTo(p, tid, ts, syscall, src, op.fd, op.cloexec);
-        return;
-      }
-      case 'close': {
-        const en = p.table.fds.get(op.fd.fd) ?? this.tables.entryFor(p, op.fd, tid, ts, syscall);
-        if (!en) return;
-        this.tables.drop(p, en, ts);
-        this.out.fd(p, tid, en, 'close', syscall, ts);
         return;
       }
       case 'close_range': {
@@ -197,24 +243,6 @@ export class Correlator {
         }
         return;
       }
-      case 'set-cloexec': {
-        const en = this.tables.entryFor(p, op.fd, tid, ts, syscall);
-        if (!en || en.cloexec === op.cloexec) return;
-        en.cloexec = op.cloexec;
-        if (op.set) this.out.fd(p, tid, en, 'cloexec', syscall, ts);
-        return;
-      }
-      case 'send': case 'send-begin': case 'receive': {
-        const v: Via = { p, tid, ts, line: op.line, syscall, sock: this.tables.entryFor(p, op.socket, tid, ts, syscall) };
-        if (op.op === 'send') this.transfers.send(v, op.messages, op.entry);
-        else if (op.op === 'send-begin') this.transfers.sendBegins(v);
-        else {
-          this.transfers.receive(v, op.messages, op.cloexec, op.peek);
-          if (p.table.fresh >= p.table.leakAt) leakAlert(this.out, p, ts, 'received');
-        }
-        if (p.table.sent >= p.table.sentAt) leakAlert(this.out, p, ts, 'sent');
-        return;
-      }
       case 'send-failed': this.transfers.sendFailed(tid, op.line, ts); return;
       case 'take': {
         const pidfd = this.tables.entryFor(p, op.pidfd, tid, ts, syscall);
@@ -224,7 +252,6 @@ export class Correlator {
       }
       case 'connect': this.transfers.ep.connected(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
       case 'bind': this.transfers.ep.bound(this.tables.entryFor(p, op.socket, tid, ts, syscall), op.path); return;
-      case 'map': this.map(p, op); return;
       case 'exec': this.exec(p, op); return;
     }
   }

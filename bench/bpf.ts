@@ -13,9 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../src/bpf/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../src/model/records.js';
+import { fdwatchCommand } from './command.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(root, 'bin', 'fdwatch.js');
 
 // write(2) of one byte to /dev/null, as fast as it goes; every 250 ms prints the calls of that interval
 const LOOP_C = String.raw`
@@ -72,7 +72,7 @@ interface Watch { child: ChildProcess; err: () => string; out: () => string; wai
 /** fdwatch as a user runs it; `stdout`: a file its stdout goes to (NDJSON with --json -) */
 function watch(args: string[], stdout?: string): Watch {
   const fd = stdout ? fs.openSync(stdout, 'w') : null;
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+  const child = spawn(...fdwatchCommand(args), { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
   if (fd !== null) fs.closeSync(fd);
   let err = '';
   let out = '';

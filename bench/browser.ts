@@ -10,13 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../src/bpf/session.js';
 import { ownStrace } from './own-strace.js';
 import { which } from '../src/live/trace.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(root, 'bin', 'fdwatch.js');
+import { fdwatchCommand, nodeBaselineEnv } from './command.js';
 
 interface Result { name: string; lines: string[] }
 
@@ -58,9 +55,9 @@ function time(cmd: string, args: string[], cpuFile: string | null = null, env: N
 }
 
 /** Wall time, user+system CPU time and peak resident memory (MiB) of a whole command, from GNU time. */
-function peak(cmd: string, args: string[]): { ms: number; cpuMs: number; mib: number } {
+function peak(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; cpuMs: number; mib: number } {
   const t = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env });
   const ms = performance.now() - t;
   const [user, sys, kb] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
   return { ms, cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000, mib: (kb ?? NaN) / 1024 };
@@ -122,7 +119,7 @@ export async function benchBrowser(): Promise<Result> {
       argvCpu.push(a.cpuMs);
       const json = path.join(tmp, 'live.ndjson');
       // the strace backend whatever the default: this is its figure
-      const r = await time(process.execPath, [BIN, '--backend', 'strace', '--no-tui', '--json', json, '--', ...cmd], cpuFile);
+      const r = await time(...fdwatchCommand(['--backend', 'strace', '--no-tui', '--json', json, '--', ...cmd]), cpuFile);
       if (r.code !== 0) throw new Error(`fdwatch -- chromium exited ${r.code}: ${r.err}`);
       ours.push(r.ms);
       oursCpu.push(r.cpuMs);
@@ -131,7 +128,7 @@ export async function benchBrowser(): Promise<Result> {
       parseErrors += Number(summaryOf(json)['parseErrors'] ?? 0);
       if (!bpf) {
         const bj = path.join(tmp, 'bpf.ndjson');
-        const b = await time(process.execPath, [BIN, '--backend', 'bpf', '--no-tui', '--json', bj, '--', ...cmd]);
+        const b = await time(...fdwatchCommand(['--backend', 'bpf', '--no-tui', '--json', bj, '--', ...cmd]));
         if (b.code !== 0) throw new Error(`fdwatch --backend bpf -- chromium exited ${b.code}: ${b.err}`);
         ebpf.push(b.ms);
         seenBpf.push(delivered(bj));
@@ -157,10 +154,11 @@ export async function benchBrowser(): Promise<Result> {
     const splitter = 'let n=0,r="";const s=require("fs").createReadStream(process.argv[1],{highWaterMark:4<<20});'
       + 's.on("data",c=>{const t=r+c.toString("latin1");let a=0;for(;;){const e=t.indexOf("\\n",a);if(e<0)break;t.slice(a,e);n++;a=e+1}r=t.slice(a)});';
     for (let i = 0; i < REPLAY_RUNS; i++) {
-      const s = peak(process.execPath, ['-e', splitter, log]);
+      // a node on the same footing as fdwatch's: without NODE_EXTRA_CA_CERTS (see bench/command.ts)
+      const s = peak(process.execPath, ['-e', splitter, log], nodeBaselineEnv());
       split.push(s.ms);
       splitCpu.push(s.cpuMs);
-      const p = peak(process.execPath, [BIN, 'replay', log, '--json', path.join(tmp, 'replay.ndjson')]);
+      const p = peak(...fdwatchCommand(['replay', log, '--json', path.join(tmp, 'replay.ndjson')]));
       replay.push(p.ms);
       replayCpu.push(p.cpuMs);
       mib = Math.max(mib, p.mib);

@@ -1,17 +1,18 @@
 // Replay memory against the number of processes a log holds (issue 9, item 6). Not part of npm test.
 //   npm run build && node dist/bench/replay-memory.js [N...]      (default 200000 500000 1000000)
 // Writes a synthetic `strace -f -yy` log of N short-lived processes (fork, exec, open/mmap/close, a
-// socketpair, exit, reaped by the parent) and replays it with bin/fdwatch.js twice, NDJSON to /dev/null
+// socketpair, exit, reaped by the parent) and replays it with bin/fdwatch twice, NDJSON to /dev/null
 // and the text report to /dev/null, printing the peak RSS of each (/usr/bin/time -v), then removes it.
-// FDWATCH_BIN=path/to/fdwatch.js measures another build.
+// FDWATCH_BIN=path/to/bin/fdwatch (or fdwatch.js) measures another build.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fdwatchCommand } from './command.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env['FDWATCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
+const bin = process.env['FDWATCH_BIN'] ?? path.join(root, 'bin', 'fdwatch');
 const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
 
 /** One child's life, as strace -f -yy prints it. */
@@ -47,7 +48,7 @@ function writeLog(file: string, n: number): void {
 }
 
 function peak(args: string[]): { rssMb: number; secs: number; tail: string } {
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('/usr/bin/time', ['-v', ...fdwatchCommand(args, bin).flat()], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   if (r.status !== 0 || !rss) throw new Error(`fdwatch ${args.join(' ')} failed: ${r.stderr}`);

@@ -16,6 +16,7 @@ import { TraceSession } from '../src/correlate/session.js';
 import { openNdjson } from '../src/export/ndjson.js';
 import { readFileBytes, readFileChunks } from '../src/tracer/read.js';
 import { ownStrace } from './own-strace.js';
+import { fdwatchCommand, nodeBaselineEnv } from './command.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bench-'));
@@ -153,7 +154,6 @@ function time(cmd: string, args: string[], opts: { stdout?: 'pipe' | 'ignore'; e
 async function benchLive(): Promise<Result> {
   const exe = path.join(tmp, 'workload');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'workload.c')]);
-  const bin = path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
   const ours: number[] = [];
   let counted = 0;
@@ -163,7 +163,7 @@ async function benchLive(): Promise<Result> {
     plain.push(s.ms);
     truth = Number(/transfers (\d+)/.exec(s.out)?.[1] ?? 0);
     const json = path.join(tmp, 'live.ndjson');
-    const f = await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe]);
+    const f = await time(...fdwatchCommand(['--no-tui', '--json', json, '--', exe]));
     ours.push(f.ms);
     counted = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"transfer"') && l.includes('"state":"delivered"')).length;
   }
@@ -189,7 +189,6 @@ async function benchLiveMaps(): Promise<string[]> {
   const exe = path.join(tmp, 'maps');
   execFileSync('cc', ['-O1', '-o', exe, path.join(root, 'bench', 'maps.c')]);
   const own = ownStrace([exe]);
-  const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
   const plain: number[] = [];
   const argvOnly: number[] = [];
   const ours: number[] = [];
@@ -208,7 +207,7 @@ async function benchLiveMaps(): Promise<string[]> {
     argvOnly.push(a.ms);
     argvCpu.push(a.cpuMs);
     const json = path.join(tmp, 'maps.ndjson');
-    const f = await time(process.execPath, [bin, '--no-tui', '--json', json, '--', exe], { cpuFile });
+    const f = await time(...fdwatchCommand(['--no-tui', '--json', json, '--', exe]), { cpuFile });
     ours.push(f.ms);
     oursCpu.push(f.cpuMs);
     const maps = fs.readFileSync(json, 'utf8').split('\n').filter((l) => l.includes('"type":"map"'));
@@ -236,19 +235,18 @@ async function benchSpawnDelay(): Promise<string[]> {
   const real = execFileSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).trim();
   const note = path.join(dir, 'spawned');
   fs.writeFileSync(path.join(dir, 'strace'), `#!/bin/bash\necho "$EPOCHREALTIME" >> ${note}\nexec ${real} "$@"\n`, { mode: 0o755 });
-  const env = { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
-  const bin = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
-  const delay = async (args: string[]): Promise<number> => {
+  const PATH = `${dir}:${process.env['PATH'] ?? '/usr/bin:/bin'}`;
+  const delay = async ([file, args]: [string, string[]], base: NodeJS.ProcessEnv = process.env): Promise<number> => {
     fs.rmSync(note, { force: true });
     const t = performance.timeOrigin + performance.now();
-    await new Promise<void>((resolve) => spawn(process.execPath, args, { stdio: 'ignore', env }).on('exit', () => resolve()));
+    await new Promise<void>((resolve) => spawn(file, args, { stdio: 'ignore', env: { ...base, PATH } }).on('exit', () => resolve()));
     return Number(fs.readFileSync(note, 'utf8').split('\n')[0]) * 1000 - t;
   };
   const ours: number[] = [];
   const bare: number[] = [];
   for (let i = 0; i < 9; i++) {
-    ours.push(await delay([bin, '--backend', 'strace', '--no-tui', '--json', path.join(dir, 'o.ndjson'), '--', '/bin/true']));
-    bare.push(await delay(['-e', "require('child_process').spawn('strace', ['-V'], { stdio: 'ignore' })"]));
+    ours.push(await delay(fdwatchCommand(['--backend', 'strace', '--no-tui', '--json', path.join(dir, 'o.ndjson'), '--', '/bin/true'])));
+    bare.push(await delay([process.execPath, ['-e', "require('child_process').spawn('strace', ['-V'], { stdio: 'ignore' })"]], nodeBaselineEnv()));
   }
   return [
     `exec to strace spawn: fdwatch -- /bin/true ${median(ours).toFixed(0)} ms, a node that only spawns it ${median(bare).toFixed(0)} ms (fdwatch's own ${(median(ours) - median(bare)).toFixed(0)} ms); median of 9, interleaved`,

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FDWATCH_BIN, fdwatchCommand } from './command.js';
 
 const HOLDERS = 100;
 const RUNS = 7;
@@ -88,33 +89,40 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     }
     await Promise.all(holders.map(waitReady));
 
-    const cli = process.env['FDWATCH_BENCH_BIN'] ?? path.join(root, 'bin', 'fdwatch.js');
     const hasLsfd = !spawnSync('lsfd', ['--version'], { stdio: 'ignore' }).error;
-    const cases: Array<{ label: string; file: string; args: string[]; env?: Record<string, string> }> = [
+    type Case = { label: string; file: string; args: string[]; env?: Record<string, string>; ours?: boolean };
+    const ours = (label: string, args: string[], env?: Record<string, string>, bin?: string): Case => {
+      const [file, argv] = fdwatchCommand(args, bin);
+      return { label, file, args: argv, ours: true, ...(env ? { env } : {}) };
+    };
+    const cases: Case[] = [
       { label: 'lsof -n -P', file: 'lsof', args: ['-n', '-P'] },
-      { label: 'fdwatch snapshot --json /dev/null', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'] },
-      { label: 'fdwatch snapshot (text)', file: process.execPath, args: [cli, 'snapshot'] },
+      ours('fdwatch snapshot --json /dev/null', ['snapshot', '--json', '/dev/null']),
+      ours('fdwatch snapshot (text)', ['snapshot']),
       // the opt-in helper process (docs/snapshot.md): worth making the default only where this line wins
-      { label: 'fdwatch snapshot --json /dev/null, FDWATCH_SNAPSHOT_THREADS=2', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'], env: { FDWATCH_SNAPSHOT_THREADS: '2' } },
+      ours('fdwatch snapshot --json /dev/null, FDWATCH_SNAPSHOT_THREADS=2', ['snapshot', '--json', '/dev/null'], { FDWATCH_SNAPSHOT_THREADS: '2' }),
       ...(hasLsfd ? [{ label: 'lsfd', file: 'lsfd', args: [] }] : []),
     ];
     // NODE_EXTRA_CA_CERTS makes every Node start parse that certificate file (~90 ms of CPU, 420 M instructions for
-    // the system bundle, before our code runs): where it is set, also the command as a shell without it runs it
-    if (process.env['NODE_EXTRA_CA_CERTS']) cases.splice(2, 0, { label: 'fdwatch snapshot --json /dev/null, NODE_EXTRA_CA_CERTS empty', file: process.execPath, args: [cli, 'snapshot', '--json', '/dev/null'], env: { NODE_EXTRA_CA_CERTS: '' } });
-    // FDWATCH_BENCH_BEFORE=/other/build/bin/fdwatch.js: the same commands of another build, timed in the same run
+    // the system bundle, before our code runs), which bin/fdwatch spares its node: where it is set, the command also
+    // runs as `node bin/fdwatch.js`, which pays it
+    if (process.env['NODE_EXTRA_CA_CERTS'] && !FDWATCH_BIN.endsWith('.js')) {
+      cases.splice(2, 0, ours('node bin/fdwatch.js snapshot --json /dev/null (parses NODE_EXTRA_CA_CERTS)', ['snapshot', '--json', '/dev/null'], undefined, path.join(root, 'bin', 'fdwatch.js')));
+    }
+    // FDWATCH_BENCH_BEFORE=/other/build/bin/fdwatch[.js]: the same commands of another build, timed in the same run
     const before = process.env['FDWATCH_BENCH_BEFORE'];
-    if (before) cases.push(...cases.filter((c) => c.file === process.execPath && !c.env).map((c) => ({ ...c, label: `${c.label} (before: ${before})`, args: [before, ...c.args.slice(1)] })));
+    if (before) cases.push(ours(`fdwatch snapshot --json /dev/null (before: ${before})`, ['snapshot', '--json', '/dev/null'], undefined, before), ours(`fdwatch snapshot (text) (before: ${before})`, ['snapshot'], undefined, before));
     // /usr/bin/time adds the same fork+exec to every case; its user+system CPU seconds barely move with the
     // machine's load, where wall time on a shared 2-core VM swings by 2x
     const hasTime = spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
-    const wall = (c: { file: string; args: string[]; env?: Record<string, string> }): { ms: number; cpu: number; lines: number } => {
+    const wall = (c: Case): { ms: number; cpu: number; lines: number } => {
       const file = hasTime ? '/usr/bin/time' : c.file;
       const args = hasTime ? ['-f', 'CPU %U %S', c.file, ...c.args] : c.args;
       const env = c.env ? { ...process.env, ...c.env } : process.env;
       const t = performance.now();
       const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, env });
       const ms = performance.now() - t;
-      if (r.status !== 0 && c.file === process.execPath) throw new Error(`${c.args.join(' ')} exited with ${r.status}`);
+      if (r.status !== 0 && c.ours) throw new Error(`${c.file} ${c.args.join(' ')} exited with ${r.status}`);
       const m = /CPU (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr ? r.stderr.toString() : '');
       return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, lines: r.stdout ? r.stdout.toString('latin1').split('\n').length - 1 : 0 };
     };
@@ -125,10 +133,10 @@ export async function benchSnapshot(): Promise<{ name: string; lines: string[] }
     for (let run = 0; run < RUNS; run++) {
       cases.forEach((c, j) => { const r = wall(c); ms[j]!.push(r.ms); cpu[j]!.push(r.cpu); lines[j] = r.lines; });
     }
-    const json = spawnSync(process.execPath, [cli, 'snapshot', '--json', '-'], { maxBuffer: 1 << 30 }).stdout.toString().trim().split('\n');
+    const json = spawnSync(...fdwatchCommand(['snapshot', '--json', '-']), { maxBuffer: 1 << 30 }).stdout.toString().trim().split('\n');
     const fds = json.filter((l) => l.includes('"type":"fd"')).length;
     const perFd = fds > 0 ? syscallsPerFd(dir, fds, [
-      ['fdwatch snapshot --json', process.execPath, [cli, 'snapshot', '--json', '/dev/null']],
+      ['fdwatch snapshot --json', ...fdwatchCommand(['snapshot', '--json', '/dev/null'])],
       ['lsof -n -P', 'lsof', ['-n', '-P']],
     ]) : [];
     const procs = json.filter((l) => l.includes('"type":"process"')).length;

@@ -180,8 +180,11 @@ const MAX_MAP_IDENTITIES = 4096;
 export function mapDetails(m: MapRecord): void {
   const known = m.origin !== undefined ? mapIdentities.get(m.origin) : undefined;
   if (known) { m.dev = known.dev; m.inode = known.inode; return; }
-  const start = BigInt(m.start);
-  const end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK;
+  let start: bigint;
+  let end: bigint;
+  // enrichment never ends a trace: a range that is no address is left without dev/inode
+  try { start = BigInt(m.start); end = (BigInt(m.end) + PAGE_MASK) & ~PAGE_MASK; } catch { return; }
+  if (start < 0n || end <= start) return;
   let st = statOrNull(`/proc/${m.pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
   // a file or memfd maps as itself; a device may map something else (shared /dev/zero: a new shmem file each time)
   const plain = m.path !== null && !(m.path.startsWith('/dev/') && !m.path.startsWith('/dev/shm/'));

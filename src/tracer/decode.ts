@@ -214,6 +214,8 @@ function mmap(e: SyscallEvent, spec: SyscallSpec, args: Value[], shared: boolean
   if (textOf(args[spec.flagsArg!]).includes('MAP_ANONYMOUS')) return null;
   let start: bigint;
   try { start = BigInt(e.ret.text); } catch { return null; }
+  // `= -1` or `= -1 (errno N)`: a failure strace could not name is no mapping either
+  if (start < 0n) return null;
   const prot = textOf(args[spec.protArg!]);
   const perms = (prot.includes('PROT_READ') ? 'r' : '-') + (prot.includes('PROT_WRITE') ? 'w' : '-') +
     (prot.includes('PROT_EXEC') ? 'x' : '-') + (shared ? 's' : 'p');

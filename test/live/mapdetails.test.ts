@@ -88,6 +88,12 @@ test('a mapping of an open file description seen before: its dev and inode even 
   const other = rec('ofd:test-2');
   mapDetails(other);
   assert.is(other.inode, undefined, 'another open file description with that fd number, now closed: nothing to tell');
+  // a range that is no address (a trace's `= -1`) is left alone; enrichment never throws
+  for (const start of ['0x-1', 'nonsense']) {
+    const odd: MapRecord = { ...rec('ofd:test-3'), start };
+    mapDetails(odd);
+    assert.is(odd.inode, undefined, start);
+  }
 });
 
 test('a mapping whose process and fd are gone (a lagging trace): no readlink that throws, only stats that say ENOENT', () => {

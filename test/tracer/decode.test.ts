@@ -185,6 +185,24 @@ test('decode: a private file mapping is skipped unless the process holds a trans
   assert.equal(ops.map((o) => o.op), ['task']);
 });
 
+// a live Chromium trace crashed fdwatch on such a map record (start "0x-1" in live enrichment)
+test('decode: an mmap that returned -1 without an errno name (also resumed) is no mapping', () => {
+  for (const ret of ['-1', '-1 (errno 4095)']) {
+    const whole = `10 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 5</memfd:x (deleted)>, 0) = ${ret}`;
+    const ops = decodeLine(whole);
+    assert.equal(ops.map((o) => o.op), ['task'], whole);
+  }
+  const ops: FdOp[] = [];
+  const j = new Joiner((e) => { const op = decode(e); if (op) ops.push(op); }, () => {}, null, null);
+  const src = newSource(null, 0);
+  j.push('10 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 5</memfd:x (deleted)>, 0 <unfinished ...>', 1, src);
+  j.push('10 <... mmap resumed>) = -1 (errno 4095)', 2, src);
+  j.end(src);
+  assert.equal(ops.map((o) => o.op), ['task']);
+  // and one that returned an address still maps
+  assert.equal(decodeLine('10 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 5</memfd:x (deleted)>, 0) = 0x7f0000000000').map((o) => o.op), ['map']);
+});
+
 test('hasFlag: whole flag names, and bits of -X raw numbers (above 2^31 too)', () => {
   assert.ok(hasFlag('CLONE_VM|CLONE_PARENT|SIGCHLD', 'CLONE_PARENT', 0x8000));
   assert.not.ok(hasFlag('CLONE_VM|CLONE_PARENT_SETTID|SIGCHLD', 'CLONE_PARENT', 0x8000));

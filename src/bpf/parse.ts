@@ -844,33 +844,34 @@ export class BpfParser {
       case 'open': case 'accept': {
         if (!d) return null;
         const target = this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r'));
-        if (spec.family === 'accept') return { op: 'accept', tid, ts, line, comm: null, syscall: syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
-        return { op: 'open', tid, ts, line, comm: null, syscall: syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
+        if (spec.family === 'accept') return { op: 'accept', tid, ts, line, comm: null, syscall, fd: d.fd, target, cloexec: d.cloexec, listener: null };
+        return { op: 'open', tid, ts, line, comm: null, syscall, fd: d.fd, target, cloexec: d.cloexec, socket: spec.kind === 'socket' };
       }
       case 'pair': {
         const [a, b] = g.f;
         if (!a || !b) throw new Error(`${syscall}: ${g.f.length} of its 2 fds`);
         const ref = (x: Desc): FdRef & { target: FdTarget } => ({ fd: x.fd, target: this.target(x, pid, spec, undefined, undefined), file: x.file });
-        return { op: 'pair', tid, ts, line, comm: null, syscall: syscall, fds: [ref(a), ref(b)], cloexec: a.cloexec };
+        return { op: 'pair', tid, ts, line, comm: null, syscall, fds: [ref(a), ref(b)], cloexec: a.cloexec };
       }
       case 'dup': {
         if (!d) return null;
-        return { op: 'dup', tid, ts, line, comm: null, syscall: syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
+        return { op: 'dup', tid, ts, line, comm: null, syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
       }
       case 'fcntl': {
         const fd = int(f[1]);
         const cmd = int(f[2]);
-        if (cmd === F_SETFD) return { op: 'set-cloexec', tid, ts, line, comm: null, syscall: syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
+        if (cmd === F_SETFD) return { op: 'set-cloexec', tid, ts, line, comm: null, syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
         if (!d) return null;
-        return { op: 'dup', tid, ts, line, comm: null, syscall: syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
+        return { op: 'dup', tid, ts, line, comm: null, syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
       }
       case 'close':
-        return { op: 'close', tid, ts, line, comm: null, syscall: syscall, fd: ev.closed ?? { fd: int(f[0]), target: null, file: ptrKey(f[1]!) } };
+        // an E line of close is always read in place (closed)
+        return ev.closed === null ? null : { op: 'close', tid, ts, line, comm: null, syscall, fd: ev.closed };
       case 'close_range': {
         const flags = int(f[3]);
         const last = Number(f[2]);
         return {
-          op: 'close_range', tid, ts, line, comm: null, syscall: syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
+          op: 'close_range', tid, ts, line, comm: null, syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
           cloexec: (flags & CLOSE_RANGE_CLOEXEC) !== 0, unshare: (flags & CLOSE_RANGE_UNSHARE) !== 0,
         };
       }
@@ -903,15 +904,15 @@ export class BpfParser {
         }
         const ret = int(f[0]);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
-        if (receive) return { op: 'receive', tid, ts, line, comm: null, syscall: syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
-        return { op: 'send', tid, ts, line, comm: null, syscall: syscall, socket, messages, entry: false };
+        if (receive) return { op: 'receive', tid, ts, line, comm: null, syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
+        return { op: 'send', tid, ts, line, comm: null, syscall, socket, messages, entry: false };
       }
       case 'pidfd_getfd': {
         if (!d) return null;
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
         const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
-          op: 'take', tid, ts, line, comm: null, syscall: syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
+          op: 'take', tid, ts, line, comm: null, syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
           target: this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r')),
         };
       }
@@ -923,7 +924,7 @@ export class BpfParser {
         const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
         const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
         return {
-          op: 'map', tid, ts, line, comm: null, syscall: syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
+          op: 'map', tid, ts, line, comm: null, syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
           offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
         };
       }

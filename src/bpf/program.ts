@@ -786,15 +786,16 @@ function schedProbes(c: Ctx): Probe[] {
   ] : ['  $fl = @cf[tid]; $sy = @cs[tid]; delete(@cf[tid]); delete(@cs[tid]);'];
   const layout = regs && c.opts.layout ? c.opts.layout : null;
   const child = layout ? '$child' : 'args->child_pid';
+  // a new process, not a thread (a kernel-made task, an io_uring worker, has no flags: it is a thread of the caller)
+  const newProcess = `$fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''}`;
   return [
     {
       tp: 'tracepoint:sched:sched_process_fork', pred: `${c.filter}${user}`, body: [
         ...flags,
         ...(regs && layout ? findChild(regs, layout) : []),
-        // a kernel-made task (io_uring worker) has no flags: it is a thread of the caller
-        ...(all ? [] : [`  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''}) { @follow[${child}] = 1; }`]),
+        ...(all ? [] : [`  if (${newProcess}) { @follow[${child}] = 1; }`]),
         // a child of a process that received an fd holds what it held (RECEIVED)
-        `  if ($fl != 0 && ($fl & ${CLONE_THREAD}) == 0${layout ? ' && $child != 0' : ''} && @rx[pid] != 0) { @rx[${child}] = 1; }`,
+        `  if (${newProcess} && @rx[pid] != 0) { @rx[${child}] = 1; }`,
         groupEnd('  ', '%llu\\tP\\t%d\\t%d\\t%u\\t%d\\t%llx\\t%d', `nsecs, tid, pid, ${EUID}, ${child}, $fl, $sy`),
       ].join('\n'),
     },

@@ -2,7 +2,7 @@
 // argument text: one pass over the characters, no argument tree. Each reader accepts only the shape strace prints
 // for its call and returns null for anything else, which decode.ts's general path then reads (so a reader here
 // never has to be complete, only exact: test/tracer/fastpaths.test.ts holds it to the general path).
-import { Ch } from '../model/chars.js';
+import { Ch, isIdent, readEnd, readUint } from '../model/chars.js';
 import type { SyscallEvent } from '../model/events.js';
 import type { FdOp, FdRef, FdTarget, ScmMessage } from '../model/fdop.js';
 import { FD_CLOEXEC, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, PAGE_SIZE, hasFlag } from '../model/kernel.js';
@@ -52,8 +52,8 @@ export function hotDecode(e: SyscallEvent, ctx: DecodeContext): FdOp | null {
   if (r.value === null || r.value < 0) return null;
   switch (name) {
     case 'close': {
-      const n = digits(e.args, 0);
-      if (digitsEnd === 0) return taskOp(e);
+      const n = readUint(e.args, 0, e.args.length);
+      if (readEnd === 0) return taskOp(e);
       // its decoration is read only if the fd table does not know the fd already
       return { tid: e.tid, ts: e.ts, line: e.line, syscall: name, comm: e.comm, op: 'close', fd: new CloseRef(n, e.args) };
     }
@@ -88,8 +88,8 @@ function readFd(s: string, p: number): number {
     fdNum = -1;
     return p + 2;
   }
-  const n = digits(s, p);
-  const q = digitsEnd;
+  const n = readUint(s, p, s.length);
+  const q = readEnd;
   if (q === p || (q - p > 1 && s.charCodeAt(p) === Ch.D0) || q - p > 9) return -1;
   fdNum = n;
   if (q === s.length || s.charCodeAt(q) === Ch.Comma) return q;
@@ -111,21 +111,6 @@ function fdRefRead(s: string): FdRef | null {
   return { fd: fdNum, target: decorA >= 0 ? parseDecor(s.slice(decorA, decorB), deleted ? '(deleted)' : '') : null };
 }
 
-/** where the last digits() stopped */
-let digitsEnd = 0;
-
-/** The decimal digits of s from `p`, as chars.ts's readUint reads them (hot.ts's own copy, for argument texts). */
-function digits(s: string, p: number): number {
-  let n = 0;
-  for (; p < s.length; p++) {
-    const c = s.charCodeAt(p);
-    if (c < Ch.D0 || c > Ch.D9) break;
-    n = n * 10 + (c - Ch.D0);
-  }
-  digitsEnd = p;
-  return n;
-}
-
 /** `, ` at `p`: the index after it, or -1. */
 function comma(s: string, p: number): number {
   return p >= 0 && s.charCodeAt(p) === Ch.Comma && s.charCodeAt(p + 1) === Ch.Space ? p + 2 : -1;
@@ -137,7 +122,7 @@ function readWord(s: string, p: number): number {
   const a = p;
   for (; p < s.length; p++) {
     const c = s.charCodeAt(p);
-    if (!((c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || (c >= Ch.D0 && c <= Ch.D9) || c === Ch.Underscore || c === Ch.Pipe)) break;
+    if (!isIdent(c) && c !== Ch.Pipe) break;
   }
   return p > a && (p === s.length || s.charCodeAt(p) === Ch.Comma) ? p : -1;
 }
@@ -293,7 +278,7 @@ function msghdr(s: string, p: number): number {
   p++;
   for (;;) {
     const a = p;
-    while (p < s.length && isNameChar(s.charCodeAt(p))) p++;
+    while (p < s.length && isIdent(s.charCodeAt(p))) p++;
     if (p === a || s.charCodeAt(p) !== Ch.Eq) return -1;
     const name = p - a;
     const v = ++p;
@@ -317,10 +302,6 @@ function msghdr(s: string, p: number): number {
 function fieldEnd(s: string, p: number): number {
   const c = s.charCodeAt(p);
   return c === Ch.Comma || c === Ch.RBrace ? p : -1;
-}
-
-function isNameChar(c: number): boolean {
-  return (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || (c >= Ch.D0 && c <= Ch.D9) || c === Ch.Underscore;
 }
 
 /**

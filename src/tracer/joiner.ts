@@ -107,8 +107,7 @@ export class Joiner {
     const verdict = src.splice === null && this.filter !== null ? quickSkip(bytes, start, end, this.filter, q) : 'unknown';
     if (verdict === 'skip' || (verdict === 'interesting' && q.kind === 'resumed' && this.skippedEntries.size > 0 && this.skippedResumed(q))) {
       this.stats.lines++;
-      if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
-      if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
+      this.skipped(q);
       // a skipped line only tells which threads are alive; the same thread again tells nothing new
       const tid = q.tid;
       if (tid === null) this.resolveTid(null, src);
@@ -129,6 +128,12 @@ export class Joiner {
     this.push(bytes.toString('latin1', start, end), lineNo, src);
   }
 
+  /** A line quickSkip skipped: a call counts as one, an entry half is remembered so that its resumed half is skipped too. */
+  private skipped(q: QuickScan): void {
+    if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
+    if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
+  }
+
   /** The resumed half of an entry quickSkip skipped (an anonymous mmap's): skipped too. */
   private skippedResumed(q: QuickScan): boolean {
     if (q.tid === null || q.name !== 'mmap' || !this.skippedEntries.delete(q.tid)) return false;
@@ -144,8 +149,7 @@ export class Joiner {
     this.stats.lines++;
     const q = this.quick;
     if (this.filter !== null && quickSkip(bytes, start, end, this.filter, q) === 'skip') {
-      if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
-      if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
+      this.skipped(q);
       this.resolveTid(q.tid, src);
       return;
     }

@@ -1,5 +1,5 @@
-// The only module that touches koffi: kcmp, pidfd_open, pidfd_getfd, the sock_diag netlink dump, and a
-// directory-fd reader of fd tables for the whole-machine scan.
+// The only module that touches koffi: kcmp, pidfd_open, pidfd_getfd, the sock_diag netlink dump, a
+// directory-fd reader of fd tables for the whole-machine scan, and bpf(2) for the native eBPF engine.
 //
 // Public interface (every call is synchronous and never throws for a kernel or loader problem):
 //   nativeStatus(): 'ok' | Unavailable                       koffi + libc loaded and kcmp usable?
@@ -16,6 +16,12 @@
 //   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
 //   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
 //   setPipeSize(fd, bytes): number | Unavailable | Failed   fcntl(F_SETPIPE_SZ): the pipe's capacity now
+//   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete   bpf(2) maps
+//   bpfProgLoad(spec): fd | Unavailable | BpfLoadFailed      a program, or the verifier's errno and log
+//   bpfAttachTracepoint(id, progFd): perf fd                 closing it (or exiting) detaches the program
+//   bpfRingOpen(mapFd, size): BpfRing                        a ring buffer map's records, read in place
+//   bpfProgramNames(): string[]                              programs loaded on the host (tests: none left)
+//   closeFd(fd)
 //
 // Unavailable ({ unavailable: reason }) means the facility cannot work here at all: koffi not loadable,
 // ENOSYS, EPERM from a seccomp policy, sock_diag missing, or FDWATCH_NATIVE=off in the environment.
@@ -512,4 +518,319 @@ export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: 
     c.close(dfd);
     if (ifd >= 0) c.close(ifd);
   }
+}
+
+// --- BPF: maps, programs, tracepoint attachment, the ring buffer (the native eBPF engine's kernel calls) ---
+// bpf(2) commands and attribute layouts: include/uapi/linux/bpf.h; perf_event_open(2): include/uapi/linux/perf_event.h.
+
+const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241 };
+const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5;
+const BPF_PROG_GET_NEXT_ID = 11, BPF_PROG_GET_FD_BY_ID = 13, BPF_OBJ_GET_INFO_BY_FD = 15;
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_FLAG_FD_CLOEXEC = 8;
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+const PERF_EVENT_IOC_SET_BPF = 0x40042408;
+const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED_ = 1;
+const BPF_RINGBUF_BUSY_BIT = 0x80000000, BPF_RINGBUF_DISCARD_BIT = 0x40000000, BPF_RINGBUF_HDR_SZ = 8;
+
+/** A map to create (BPF_MAP_CREATE): `type` is enum bpf_map_type (BPF_MAP_TYPE_HASH 1, ARRAY 2, PERCPU_ARRAY 6, LRU_HASH 9, RINGBUF 27). */
+export interface BpfMapSpec {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  /** at most 15 characters: shown by bpftool and /proc/PID/fdinfo */
+  name: string;
+}
+
+/** A program to load (BPF_PROG_LOAD): `type` is enum bpf_prog_type (BPF_PROG_TYPE_TRACEPOINT 5). */
+export interface BpfProgSpec {
+  type: number;
+  insns: Uint8Array;
+  name: string;
+  license?: string;
+  expectedAttachType?: number;
+  /** bytes of verifier log kept when the load fails (the log of a successful load is not asked for) */
+  logSize?: number;
+}
+
+/** A load the verifier refused: its errno and the end of its log. */
+export interface BpfLoadFailed extends Failed {
+  log: string;
+}
+
+interface BpfCalls {
+  bpf: (nr: number, cmd: number, attr: Buffer, size: number) => number | bigint;
+  perfOpen: (nr: number, attr: Buffer, pid: number, cpu: number, group: number, flags: number) => number | bigint;
+  ioctl: (fd: number, req: number, arg: number) => number;
+  mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
+  munmap: (addr: unknown, len: number) => number;
+  address: (b: Buffer | Uint8Array) => bigint;
+  view: (ptr: unknown, len: number) => ArrayBuffer;
+  nrBpf: number;
+  nrPerf: number;
+}
+
+let bpfCalls: BpfCalls | Unavailable | undefined;
+
+function loadBpfCalls(): BpfCalls | Unavailable {
+  if (bpfCalls) return bpfCalls;
+  const c = loadLibc();
+  if (isUnavailable(c)) return (bpfCalls = c);
+  const nrBpf = SYS_BPF[process.arch];
+  const nrPerf = SYS_PERF_EVENT_OPEN[process.arch];
+  if (nrBpf === undefined || nrPerf === undefined) return (bpfCalls = { unavailable: `bpf: unsupported architecture ${process.arch}` });
+  try {
+    const k = c.koffi as unknown as { address(b: unknown): bigint; view(p: unknown, len: number): ArrayBuffer };
+    bpfCalls = {
+      bpf: c.lib.func('long syscall(long nr, long cmd, void *attr, long size)') as unknown as BpfCalls['bpf'],
+      perfOpen: c.lib.func('long syscall(long nr, void *attr, long pid, long cpu, long group, long flags)') as unknown as BpfCalls['perfOpen'],
+      ioctl: c.lib.func('int ioctl(int fd, unsigned long req, long arg)') as unknown as BpfCalls['ioctl'],
+      mmap: c.lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)') as unknown as BpfCalls['mmap'],
+      munmap: c.lib.func('int munmap(void *addr, size_t len)') as unknown as BpfCalls['munmap'],
+      address: (b) => k.address(b),
+      view: (p, len) => k.view(p, len),
+      nrBpf,
+      nrPerf,
+    };
+    return bpfCalls;
+  } catch (err) {
+    return (bpfCalls = { unavailable: `libc bpf calls: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+  }
+}
+
+function bpfErrno(): number {
+  return (libc as Libc).koffi.errno();
+}
+
+/** An errno that means the facility is missing or forbidden here (no kernel support, no privilege). */
+function bpfUnavailableErrno(e: number): boolean {
+  return unavailableErrno(e) || e === os.constants.errno.EPERM;
+}
+
+function bpfCall(b: BpfCalls, cmd: number, attr: Buffer): number {
+  return Number(b.bpf(b.nrBpf, cmd, attr, attr.length));
+}
+
+/** BPF_MAP_CREATE: a map's fd (close it with closeFd; the map lives while an fd or a program holds it). */
+export function bpfMapCreate(spec: BpfMapSpec): number | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const a = Buffer.alloc(72);
+  a.writeUInt32LE(spec.type, 0);
+  a.writeUInt32LE(spec.keySize, 4);
+  a.writeUInt32LE(spec.valueSize, 8);
+  a.writeUInt32LE(spec.maxEntries, 12);
+  a.writeUInt32LE(spec.flags ?? 0, 16);
+  a.write(spec.name.slice(0, 15), 28, 'latin1');
+  const r = bpfCall(b, BPF_MAP_CREATE, a);
+  if (r >= 0) return r;
+  const e = bpfErrno();
+  return bpfUnavailableErrno(e) ? { unavailable: `bpf map ${spec.name}: ${errnoName(e)}` } : { failed: errnoName(e) };
+}
+
+function mapElemAttr(b: BpfCalls, fd: number, key: Uint8Array, value: Uint8Array | null, flags: number): Buffer {
+  const a = Buffer.alloc(32);
+  a.writeUInt32LE(fd, 0);
+  a.writeBigUInt64LE(b.address(key), 8);
+  if (value) a.writeBigUInt64LE(b.address(value), 16);
+  a.writeBigUInt64LE(BigInt(flags), 24);
+  return a;
+}
+
+/** BPF_MAP_UPDATE_ELEM (flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2). */
+export function bpfMapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): true | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  return bpfCall(b, BPF_MAP_UPDATE_ELEM, mapElemAttr(b, fd, key, value, flags)) === 0 ? true : { failed: errnoName(bpfErrno()) };
+}
+
+/** BPF_MAP_LOOKUP_ELEM into `value`: false when the key is not there. */
+export function bpfMapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  if (bpfCall(b, BPF_MAP_LOOKUP_ELEM, mapElemAttr(b, fd, key, value, 0)) === 0) return true;
+  const e = bpfErrno();
+  return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
+}
+
+/** BPF_MAP_DELETE_ELEM: false when the key was not there. */
+export function bpfMapDelete(fd: number, key: Uint8Array): boolean | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  if (bpfCall(b, BPF_MAP_DELETE_ELEM, mapElemAttr(b, fd, key, null, 0)) === 0) return true;
+  const e = bpfErrno();
+  return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
+}
+
+/** BPF_PROG_LOAD: the program's fd, or the verifier's errno and log. */
+export function bpfProgLoad(spec: BpfProgSpec): number | Unavailable | BpfLoadFailed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const insns = Buffer.from(spec.insns.buffer, spec.insns.byteOffset, spec.insns.byteLength);
+  const license = Buffer.from(`${spec.license ?? 'GPL'}\0`, 'latin1');
+  const attr = (log: Buffer | null): Buffer => {
+    const a = Buffer.alloc(144);
+    a.writeUInt32LE(spec.type, 0);
+    a.writeUInt32LE(insns.length / 8, 4);
+    a.writeBigUInt64LE(b.address(insns), 8);
+    a.writeBigUInt64LE(b.address(license), 16);
+    if (log) {
+      a.writeUInt32LE(1, 24);
+      a.writeUInt32LE(log.length, 28);
+      a.writeBigUInt64LE(b.address(log), 32);
+    }
+    a.write(spec.name.slice(0, 15), 48, 'latin1');
+    a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
+    return a;
+  };
+  // no log on the first try: a log makes the verifier format every step (slower loads)
+  const r = bpfCall(b, BPF_PROG_LOAD, attr(null));
+  if (r >= 0) return r;
+  const e = bpfErrno();
+  if (bpfUnavailableErrno(e) && e !== os.constants.errno.EPERM) return { unavailable: `bpf program ${spec.name}: ${errnoName(e)}` };
+  const log = Buffer.alloc(spec.logSize ?? 1 << 20);
+  const r2 = bpfCall(b, BPF_PROG_LOAD, attr(log));
+  if (r2 >= 0) return r2;
+  const e2 = bpfErrno();
+  const text = log.toString('latin1', 0, Math.max(0, log.indexOf(0)));
+  if (e2 === os.constants.errno.EPERM && text === '') return { unavailable: `bpf program ${spec.name}: EPERM` };
+  return { failed: errnoName(e2), log: text.length > 4000 ? text.slice(-4000) : text };
+}
+
+/**
+ * Attaches a loaded tracepoint program to tracepoint `id` (tracefs events/CATEGORY/NAME/id) through a perf event
+ * (PERF_EVENT_IOC_SET_BPF): its fd, which detaches the program when closed, by this process or by its exit.
+ */
+export function bpfAttachTracepoint(id: number, progFd: number): number | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  // struct perf_event_attr, PERF_ATTR_SIZE_VER7 (128 bytes): type, size, config, sample_period
+  const a = Buffer.alloc(128);
+  a.writeUInt32LE(PERF_TYPE_TRACEPOINT, 0);
+  a.writeUInt32LE(128, 4);
+  a.writeBigUInt64LE(BigInt(id), 8);
+  a.writeBigUInt64LE(1n, 16);
+  // pid -1, cpu 0: a tracepoint's program runs on every CPU whichever CPU its perf event is opened on
+  const fd = Number(b.perfOpen(b.nrPerf, a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) {
+    const e = bpfErrno();
+    return bpfUnavailableErrno(e) ? { unavailable: `perf_event_open of tracepoint ${id}: ${errnoName(e)}` } : { failed: errnoName(e) };
+  }
+  if (b.ioctl(fd, PERF_EVENT_IOC_SET_BPF, progFd) < 0 || b.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+    const e = bpfErrno();
+    closeFd(fd);
+    return { failed: errnoName(e) };
+  }
+  return fd;
+}
+
+/** close(2) of an fd this module handed out (a map, a program, a perf event); never throws. */
+export function closeFd(fd: number): void {
+  const c = loadLibc();
+  if (!isUnavailable(c)) c.close(fd);
+}
+
+/** A BPF_MAP_TYPE_RINGBUF map's records, read in place from its mapping (the consumer side of kernel/bpf/ringbuf.c). */
+export interface BpfRing {
+  /** bytes of data the ring holds (its max_entries) */
+  readonly size: number;
+  /**
+   * Calls `each` for committed records in order, at most `max` of them, and frees their room: `data` views the ring
+   * (mapped twice in a row, so a record never wraps), the record's bytes are data[off, off+len), valid only during the
+   * call. Returns how many were read; stops at a record still being written.
+   */
+  drain(each: (data: DataView, off: number, len: number) => void, max?: number): number;
+  /** bytes committed or being written that are not read yet */
+  pending(): number;
+  close(): void;
+}
+
+/** Maps a ring buffer map of `size` bytes (a power of two pages) for reading. */
+export function bpfRingOpen(mapFd: number, size: number): BpfRing | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const page = PAGE_SIZE_BYTES;
+  const consPtr = b.mmap(null, page, PROT_READ | PROT_WRITE, MAP_SHARED_, mapFd, 0);
+  if (isMapFailed(b, consPtr)) return { failed: `mmap of the ring's consumer page: ${errnoName(bpfErrno())}` };
+  const prodLen = page + 2 * size;
+  const prodPtr = b.mmap(null, prodLen, PROT_READ, MAP_SHARED_, mapFd, page);
+  if (isMapFailed(b, prodPtr)) {
+    const e = bpfErrno();
+    b.munmap(consPtr, page);
+    return { failed: `mmap of the ring's data: ${errnoName(e)}` };
+  }
+  const consPos = new BigUint64Array(b.view(consPtr, page), 0, 1);
+  const prodPos = new BigUint64Array(b.view(prodPtr, page), 0, 1);
+  const data = new DataView(b.view(prodPtr, prodLen), page, 2 * size);
+  const mask = size - 1;
+  let cons = Number(consPos[0]);
+  let open = true;
+  return {
+    size,
+    drain(each, max = Infinity) {
+      if (!open) return 0;
+      const prod = Number(prodPos[0]);
+      let n = 0;
+      while (cons < prod && n < max) {
+        const at = cons & mask;
+        const hdr = data.getUint32(at, true);
+        if (hdr & BPF_RINGBUF_BUSY_BIT) break;
+        const len = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+        if ((hdr & BPF_RINGBUF_DISCARD_BIT) === 0) {
+          each(data, at + BPF_RINGBUF_HDR_SZ, len);
+          n++;
+        }
+        cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+        // x86-64 and arm64 keep this store after the reads above for the kernel's smp_load_acquire
+        consPos[0] = BigInt(cons);
+      }
+      return n;
+    },
+    pending() {
+      return open ? Number(prodPos[0]) - cons : 0;
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      b.munmap(prodPtr, prodLen);
+      b.munmap(consPtr, page);
+    },
+  };
+}
+
+const PAGE_SIZE_BYTES = 4096;
+
+function isMapFailed(b: BpfCalls, p: unknown): boolean {
+  // MAP_FAILED is (void *)-1
+  return p === null || b.address(p as Buffer) === 0xffffffffffffffffn;
+}
+
+/** Names of the BPF programs loaded on this host (BPF_PROG_GET_NEXT_ID, BPF_OBJ_GET_INFO_BY_FD): what a test checks is gone. */
+export function bpfProgramNames(): string[] | Unavailable {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const names: string[] = [];
+  let id = 0;
+  for (;;) {
+    const a = Buffer.alloc(16);
+    a.writeUInt32LE(id, 0);
+    if (bpfCall(b, BPF_PROG_GET_NEXT_ID, a) !== 0) break;
+    id = a.readUInt32LE(4);
+    const g = Buffer.alloc(16);
+    g.writeUInt32LE(id, 0);
+    const fd = bpfCall(b, BPF_PROG_GET_FD_BY_ID, g);
+    if (fd < 0) continue;
+    const info = Buffer.alloc(256);
+    const q = Buffer.alloc(16);
+    q.writeUInt32LE(fd, 0);
+    q.writeUInt32LE(info.length, 4);
+    q.writeBigUInt64LE(b.address(info), 8);
+    // struct bpf_prog_info: name[16] at byte 64
+    if (bpfCall(b, BPF_OBJ_GET_INFO_BY_FD, q) === 0) names.push(info.toString('latin1', 64, 80).replace(/\0.*$/s, ''));
+    closeFd(fd);
+  }
+  return names;
 }

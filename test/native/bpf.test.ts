@@ -1,0 +1,83 @@
+// The bpf(2) layer against the live kernel: a program assembled here, loaded, attached to a syscall tracepoint,
+// its ring buffer read in place; closing its fds leaves nothing attached.
+import fs from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Asm, HELPER, R0, R1, R2, R3, R6, R7 } from '../../src/bpf/asm.js';
+import { bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
+
+const TP = '/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id';
+const why = process.getuid?.() !== 0 ? 'not root' : !fs.existsSync(TP) ? 'no tracefs syscall events' : null;
+
+function fd(x: number | { failed: string } | { unavailable: string }): number {
+  if (typeof x !== 'number') throw new Error(`expected an fd, got ${JSON.stringify(x)}`);
+  return x;
+}
+
+/** getppid's records: (kernel ns, pid_tgid) of every call this process makes, read from the ring */
+function program(ring: number): Uint8Array {
+  const a = new Asm();
+  a.mov(R6, R1);
+  a.call(HELPER.get_current_pid_tgid).rshi(R0, 32);
+  a.jnei(R0, process.pid, 'out');
+  a.ldMap(R1, ring).movi(R2, 16).movi(R3, 0).call(HELPER.ringbuf_reserve);
+  a.jeqi(R0, 0, 'out');
+  a.mov(R7, R0);
+  a.call(HELPER.ktime_get_ns).stx(8, R7, 0, R0);
+  a.call(HELPER.get_current_pid_tgid).stx(8, R7, 8, R0);
+  a.mov(R1, R7).movi(R2, 0).call(HELPER.ringbuf_submit);
+  a.label('out').movi(R0, 0).exit();
+  return a.assemble();
+}
+
+test('a program on sys_enter_getppid writes one ring record per call; closed, it is gone', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const size = 1 << 16;
+  const ring = fd(bpfMapCreate({ type: 27, keySize: 0, valueSize: 0, maxEntries: size, name: 'fdw_test_rb' }));
+  const prog = fd(bpfProgLoad({ type: 5, insns: program(ring), name: 'fdw_test_prog' }));
+  const perf = fd(bpfAttachTracepoint(Number(fs.readFileSync(TP, 'utf8')), prog));
+  const r = bpfRingOpen(ring, size);
+  if (isUnavailable(r) || isFailed(r)) throw new Error(JSON.stringify(r));
+  const before = process.hrtime.bigint();
+  for (let i = 0; i < 7; i++) void process.ppid;
+  const seen: Array<{ ns: bigint; tid: number }> = [];
+  r.drain((d, off, len) => {
+    assert.is(len, 16);
+    seen.push({ ns: d.getBigUint64(off, true), tid: Number(d.getBigUint64(off + 8, true) & 0xffffffffn) });
+  });
+  assert.is(seen.length, 7);
+  for (const s of seen) { assert.is(s.tid, process.pid); assert.ok(s.ns >= before); }
+  assert.is(r.pending(), 0);
+  assert.ok((bpfProgramNames() as string[]).includes('fdw_test_prog'));
+  closeFd(perf);
+  closeFd(prog);
+  void process.ppid;
+  assert.is(r.drain(() => undefined), 0, 'no record once detached');
+  r.close();
+  closeFd(ring);
+  assert.not.ok((bpfProgramNames() as string[]).includes('fdw_test_prog'), 'the program is unloaded');
+});
+
+test('the verifier\'s refusal comes back with its log', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const a = new Asm();
+  a.ldx(8, R0, R2, 0).exit(); // r2 is not initialized
+  const r = bpfProgLoad({ type: 5, insns: a.assemble(), name: 'fdw_test_bad' });
+  assert.ok(isFailed(r), JSON.stringify(r));
+  assert.match((r as { log: string }).log, /R2 !read_ok/);
+});
+
+test('hash map update and lookup', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const m = fd(bpfMapCreate({ type: 1, keySize: 4, valueSize: 8, maxEntries: 16, name: 'fdw_test_h' }));
+  const k = new Uint8Array(new Uint32Array([42]).buffer);
+  const v = new Uint8Array(new BigUint64Array([7n]).buffer);
+  assert.is(bpfMapUpdate(m, k, v), true);
+  const out = new Uint8Array(8);
+  assert.is(bpfMapLookup(m, k, out), true);
+  assert.is(new BigUint64Array(out.buffer)[0], 7n);
+  assert.is(bpfMapLookup(m, new Uint8Array(4), out), false);
+  closeFd(m);
+});
+
+test.run();

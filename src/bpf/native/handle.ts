@@ -1,0 +1,31 @@
+// What the native eBPF engine's loader (./load.ts) hands the live session: the ring buffer of records
+// (./format.ts) and the probes' lifetime. Types only.
+import type { BpfRing } from '../../native/index.js';
+
+export interface NativeOptions {
+  /** thread groups followed with their future children; null: every process (--all) */
+  follow: number[] | null;
+  /** fdwatch's own pid: never traced */
+  self: number;
+  /** where tracefs is mounted (tracepoint ids: events/CATEGORY/NAME/id, sched formats) */
+  tracefs: string;
+  /** the kernel's BTF (/sys/kernel/btf/vmlinux): struct member offsets */
+  btf: string;
+}
+
+export interface NativeHandle {
+  /** records, per ./format.ts */
+  readonly ring: BpfRing;
+  /** records the probes could not write (the ring was full) since the load, summed over CPUs */
+  lost(): number;
+  /** every probe is attached once loadNative returns; close() detaches them all and frees the maps (also done by
+   * the kernel when fdwatch exits, however it exits: the probes live only as long as their fds) */
+  close(): void;
+  /** milliseconds the load took (maps, verifier, attach) */
+  readonly loadMs: number;
+}
+
+/** One line naming what is missing or what the kernel refused (a verifier log's last lines, an errno). */
+export interface NativeLoadError {
+  error: string;
+}

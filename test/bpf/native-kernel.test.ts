@@ -101,7 +101,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
   let h: NativeHandle | null = null;
   try {
     const fdsBefore = bpfFds();
-    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k))));
+    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k)), TAG));
     console.log(`  loaded in ${h.loadMs.toFixed(0)} ms`);
     assert.ok(ours().length >= 10, `our programs are loaded: ${ours().join(' ')}`);
     followed.child.stdin!.end('x');
@@ -233,7 +233,7 @@ test('loadNative loads every probe on this kernel and closes them all', () => {
   const h = loaded(loadNative(opts([])));
   try {
     const names = bpfProgramNames() as string[];
-    for (const n of ['enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
+    for (const n of ['sys_enter', 'sys_exit', 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
       assert.ok(names.includes(`${PROG_PREFIX}${n}`.slice(0, 15)), `${PROG_PREFIX}${n} is loaded`);
     }
     assert.ok(bpfFds().length > fdsBefore.length);
@@ -249,7 +249,7 @@ test('a probe the verifier refuses: the error names it and the log\'s last line,
   const fdsBefore = bpfFds();
   const bad = new Asm();
   bad.exit(); // r0 is never set
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }]);
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }], TAG);
   assert.ok('error' in r, 'the load fails');
   const e = (r as NativeLoadError).error;
   assert.match(e, new RegExp(`probe ${TAG}bad`));
@@ -262,8 +262,8 @@ test('a probe the kernel will not attach (it reads past its tracepoint\'s record
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const far = new Asm();
-  far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sys_exit_openat's record ends at 24
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['syscalls/sys_exit_openat'], insns: far.assemble() }]);
+  far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sched_process_exit's record ends at 36
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
   assert.ok('error' in r, 'the load fails');
   assert.match((r as NativeLoadError).error, new RegExp(`attaching ${TAG}far .*EACCES`));
   assert.equal(ours(), [], 'no program of ours is loaded');

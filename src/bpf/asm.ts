@@ -30,7 +30,7 @@ export const JMP = {
   jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70, jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
 } as const;
 export type JmpOp = keyof typeof JMP;
-const BPF_JA = 0x00, BPF_CALL = 0x80, BPF_EXIT = 0x90;
+const BPF_JA = 0x00, BPF_CALL = 0x80, BPF_EXIT = 0x90, BPF_JCOND = 0xe0;
 
 /** ld_imm64 source registers: a map fd, a map value address, a function (bpf_loop's callback) */
 export const BPF_PSEUDO_MAP_FD = 1;
@@ -135,6 +135,9 @@ export class Asm {
   jmp(op: JmpOp, dst: Reg, src: Reg, label: string): this { return this.push({ code: BPF_JMP | JMP[op] | BPF_X, dst, src, off: 0, imm: 0, target: label }); }
   jmpi(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0, target: label }); }
   jmp32i(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP32 | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0, target: label }); }
+  /** may_goto (BPF_JCOND, Linux 6.9+): falls through while the kernel's hidden loop budget lasts, else jumps to
+   * `label`; a loop headed by it is verified until its states converge, not iteration by iteration */
+  mayGoto(label: string): this { return this.push({ code: BPF_JMP | BPF_JCOND, dst: 0, src: 0, off: 0, imm: 0, target: label }); }
   jeqi(dst: Reg, imm: number, label: string): this { return this.jmpi('jeq', dst, imm, label); }
   jnei(dst: Reg, imm: number, label: string): this { return this.jmpi('jne', dst, imm, label); }
 

@@ -445,9 +445,13 @@ function describeWalk(a: Asm, k: KernelCtx, done: string): void {
   a.ldx(4, R1, R10, D_MAGIC).jeqi(R1, MAGIC.SOCKFS, done).jeqi(R1, MAGIC.PIPEFS, done).jeqi(R1, MAGIC.PIDFS, done);
   a.rshi(R7, 8).andi(R7, 0xff).jnei(R7, 0, depthSet).movi(R7, WALK_DEFAULT);
   a.label(depthSet);
-  a.ldx(8, R1, R10, D_DENTRY).stx(8, R10, D_WD, R1).movi(R9, 0);
+  a.ldx(8, R1, R10, D_DENTRY).stx(8, R10, D_WD, R1);
+  // the level counter starts at a zero the verifier cannot see (a probe read of one): with may_goto heading the
+  // loop it then verifies the body until its states converge (~11k insns processed over 24 levels before, 40 ms)
+  a.st(8, R10, D_WK, 0).mov(R3, R10).addi(R3, D_WK).mov(R1, R10).addi(R1, D_WP).movi(R2, 8).call(HELPER.probe_read_kernel);
+  a.ldx(8, R9, R10, D_WP);
   a.label(loop);
-  a.jmpi('jge', R9, WALK_MAX, done).jmp('jge', R9, R7, done);
+  a.mayGoto(done).jmpi('jge', R9, WALK_MAX, done).jmp('jge', R9, R7, done);
   a.ldx(8, R0, R10, D_WD).jeqi(R0, 0, done);
   emitRead(a, D_WP, 8, R0, o.dentry.parent);
   a.ldx(8, R0, R10, D_WD);

@@ -60,16 +60,37 @@ function tracepointId(tracefs: string, tp: string): number | null {
   }
 }
 
-/** A syscall's tracepoints are used only when the kernel has both its enter and exit (session.ts's rule). */
-function usable(tracefs: string, tp: string, ids: Map<string, number | null>): number | null {
-  const get = (t: string): number | null => {
-    let id = ids.get(t);
-    if (id === undefined) ids.set(t, (id = tracepointId(tracefs, t)));
-    return id;
-  };
-  const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
-  if (m && (get(`syscalls/sys_enter_${m[2]}`) === null || get(`syscalls/sys_exit_${m[2]}`) === null)) return null;
-  return get(tp);
+/**
+ * A tracepoint's id, null when this kernel lacks it; a syscall's tracepoints are used only when the kernel has both
+ * its enter and exit (session.ts's rule), found in one listing of events/syscalls (its ids are read only when
+ * attached one by one: the raw_syscalls dispatchers need only the numbers).
+ */
+class Tracepoints {
+  private syscalls: Set<string> | null = null;
+  constructor(private readonly tracefs: string) {}
+  id(tp: string): number | null {
+    return tracepointId(this.tracefs, tp);
+  }
+  has(tp: string): boolean {
+    const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
+    if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
+    if (!this.syscalls) {
+      try { this.syscalls = new Set(fs.readdirSync(path.join(this.tracefs, 'events', 'syscalls'))); } catch { this.syscalls = new Set(); }
+    }
+    return this.syscalls.has(`sys_enter_${m[2]}`) && this.syscalls.has(`sys_exit_${m[2]}`);
+  }
+}
+
+/** verifier runs a pending signal may cut short before the load gives up */
+const LOAD_TRIES = 8;
+
+/** BPF_PROG_LOAD, again when a signal cut the verifier short (EAGAIN: fdwatch's own SIGCHLD, a profiler's SIGPROF). */
+function progLoad(insns: Uint8Array, name: string): ReturnType<typeof bpfProgLoad> {
+  let r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+  for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
+    r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+  }
+  return r;
 }
 
 /** Loads the native engine with the probes of ./program.ts. */
@@ -132,7 +153,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
 
   let probes: Probe[];
   try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
-  const ids = new Map<string, number | null>();
+  const tracepoints = new Tracepoints(opts.tracefs);
   const rawIds = { enter: tracepointId(opts.tracefs, 'raw_syscalls/sys_enter'), exit: tracepointId(opts.tracefs, 'raw_syscalls/sys_exit') };
   const raw = rawIds.enter !== null && rawIds.exit !== null;
   const loaded: Array<{ probe: Probe; fd: number; ids: number[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
@@ -140,18 +161,19 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
     const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
     const tps: number[] = [];
     for (const tp of probe.tracepoints) {
-      const id = usable(opts.tracefs, tp, ids);
-      if (id === null) continue;
+      if (!tracepoints.has(tp)) continue;
       const sys = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
       const nr = sys ? SYSCALL_NR[sys[2]!] : undefined;
-      if (raw && sys && nr !== undefined) slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp });
-      else tps.push(id);
+      if (raw && sys && nr !== undefined) { slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp }); continue; }
+      const id = tracepoints.id(tp);
+      if (id === null) return fail(`no tracepoint ${tp} under ${opts.tracefs}`);
+      tps.push(id);
     }
     if (tps.length === 0 && slots.length === 0) {
       if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
       continue;
     }
-    const r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns: probe.insns, name: probe.name });
+    const r = progLoad(probe.insns, probe.name);
     if (typeof r !== 'number') {
       if (isUnavailable(r)) return fail(r.unavailable);
       const last = r.log.trimEnd().split('\n').filter((l) => !/^(processed|verification time|stack depth)/.test(l)).pop() ?? '';
@@ -183,7 +205,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
     }
     for (const side of ['exit', 'enter'] as const) {
       const name = `${prefix}sys_${side}`.slice(0, 15);
-      const d = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns: dispatcher(arrays[side]), name });
+      const d = progLoad(dispatcher(arrays[side]), name);
       if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
       fds.push(d);
       loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, ids: [rawIds[side]!], slots: [] });

@@ -11,11 +11,11 @@ import * as assert from 'uvu/assert';
 import { Asm, R0, R1 } from '../../src/bpf/asm.js';
 import { DESC, HEADER, REC_D, REC_E, REC_F, REC_P, REC_Q, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
-import type { Probe } from '../../src/bpf/native/kernel.js';
+import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
 import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { MAGIC } from '../../src/bpf/program.js';
-import { bpfProgramNames } from '../../src/native/index.js';
+import { bpfMapLookup, bpfMapUpdate, bpfProgramNames } from '../../src/native/index.js';
 import { compile } from '../live/run.js';
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -224,6 +224,63 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     other.child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(otherDir, { recursive: true, force: true });
+  }
+});
+
+test('--all (no follow map): a process nobody follows is seen, fdwatch itself is not', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const exe = compile('fdops');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-all-'));
+  const p = run(exe, dir);
+  let h: NativeHandle | null = null;
+  try {
+    h = loaded(loadProbes(opts(null), (k) => renamed(nativeProbes(k)), TAG));
+    fs.closeSync(fs.openSync(path.join(dir, 'self.txt'), 'w'));
+    p.child.stdin!.end('x');
+    assert.is(await p.exit, 3);
+    const recs = drain(h);
+    const [fa] = new Map(p.out().trim().split('\n').map((l) => { const [k, ...v] = l.split(' '); return [k!, v.map(Number)] as const; })).get('open')!;
+    const opens = recs.filter((r) => r.kind === 'E' && r.tid === p.child.pid).map(eOf).filter((e) => e.nr === 257 && e.fields[0] === BigInt(fa!));
+    assert.is(opens.length, 1, 'the unfollowed program\'s openat is seen');
+    assert.is(opens[0]!.desc!.ino, BigInt(fs.statSync(path.join(dir, 'data.txt')).ino));
+    assert.is(recs.filter((r) => r.tid === process.pid).length, 0, 'nothing of fdwatch itself');
+  } finally {
+    h?.close();
+    p.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a process in rx: its child inherits it (its private file mappings are written); a dead group leaves follow and rx', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const exe = compile('fdops');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-rx-'));
+  const p = run(exe, dir);
+  let h: NativeHandle | null = null;
+  try {
+    let maps: Maps | null = null;
+    h = loaded(loadProbes(opts([p.child.pid!]), (k) => { maps = k.maps; return renamed(nativeProbes(k)); }, TAG));
+    const m = maps as unknown as Maps;
+    const key = (pid: number): Uint8Array => new Uint8Array(new Uint32Array([pid]).buffer);
+    // as if it had received an fd (the message probes put it there)
+    assert.is(bpfMapUpdate(m.rx, key(p.child.pid!), new Uint8Array([1])), true);
+    p.child.stdin!.end('x');
+    assert.is(await p.exit, 3);
+    const recs = drain(h);
+    const [gc] = new Map(p.out().trim().split('\n').map((l) => { const [k, ...v] = l.split(' '); return [k!, v.map(Number)] as const; })).get('child')!;
+    // /bin/true's loader maps its libraries MAP_PRIVATE from their fds
+    const privates = recs.filter((r) => r.kind === 'E' && r.tid === gc).map(eOf).filter((e) => e.nr === 9 && (e.fields[5]! & 2n) !== 0n && e.fields[1]! >= 0n);
+    assert.ok(privates.length >= 1, `the child's private file mappings are written (${privates.length})`);
+    for (const e of privates) assert.ok(e.fields[2] !== 0n && e.fields[7] !== 0n, 'with their file and inode');
+    const v = new Uint8Array(1);
+    for (const pid of [p.child.pid!, gc!]) {
+      assert.is(bpfMapLookup(m.rx, key(pid), v), false, `rx of ${pid} is gone with its group`);
+      assert.is(bpfMapLookup(m.follow, key(pid), v), false, `follow of ${pid} is gone with its group`);
+    }
+  } finally {
+    h?.close();
+    p.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -10,6 +10,14 @@
 //   sys_enter_*: ctx+8 int __syscall_nr, ctx+16 unsigned long args[6]
 //   sys_exit_*:  ctx+8 int __syscall_nr, ctx+16 long ret
 // sched tracepoints: offsets from their tracefs `format` files (KernelCtx.sched).
+// A syscall probe is run for exactly the calls its tracepoints name, but ./load.ts reaches it through
+// raw_syscalls:sys_enter/sys_exit (same offsets: ctx+8 long id) and a tail call by syscall number when the kernel
+// has them: read args[] through bpf_probe_read_kernel, not ctx loads past ctx+16 (a program whose ctx loads go past
+// the shortest attached record is refused at attach, EACCES: 3-argument calls end at ctx+40).
+//
+// Record order: the ring orders records by RESERVATION. A DESC whose D/U/I records (written by describe) must come
+// before its record is built on the stack and copied (emitCopy) into its record reserved after the call.
+// emitReserve does not zero a record: write every byte the reader reads.
 import { type Asm, HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
 import { memberOffsets } from '../btf.js';
 import { MAGIC } from '../program.js';
@@ -72,7 +80,7 @@ export interface KernelCtx {
   sched: { forkChild: number; execFilename: number; execOldPid: number };
 }
 
-/** One BPF program and the tracepoints (tracefs `category/name`) it is attached to. */
+/** One BPF program and the tracepoints (tracefs `category/name`) it serves (see the note on raw_syscalls above). */
 export interface Probe {
   name: string;
   tracepoints: string[];

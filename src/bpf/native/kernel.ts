@@ -48,7 +48,12 @@ export interface Offsets {
   signal: { liveCounter: number };
   /** struct pid: its first struct upid's nr (a pidfd's pid) */
   pid: { firstNr: number };
+  /** the task's thread_info.status (x86: TS_COMPAT while an ia32 syscall runs), from the task's address */
+  threadInfo: { status: number };
 }
+
+/** thread_info.status: an ia32 syscall is running (arch/x86/include/asm/thread_info.h) */
+export const TS_COMPAT = 0x0002;
 
 /** The maps every program shares (fds made by ./load.ts before the programs are assembled). */
 export interface Maps {
@@ -114,7 +119,7 @@ export const DESCRIBE_FN = 'describe';
 
 /** Where struct members are, by struct (names as in the kernel's BTF). atomic_t.counter and kuid_t.val are at 0. */
 const WANT = {
-  task_struct: ['files', 'cred', 'signal', 'exit_code', 'flags', 'pid', 'tgid', 'comm'],
+  task_struct: ['files', 'cred', 'signal', 'exit_code', 'flags', 'pid', 'tgid', 'comm', 'thread_info'],
   files_struct: ['fdt'],
   fdtable: ['max_fds', 'fd', 'close_on_exec'],
   file: ['f_inode', 'f_path', 'private_data'],
@@ -135,6 +140,7 @@ const WANT = {
   signal_struct: ['live'],
   pid: ['numbers'],
   upid: ['nr'],
+  thread_info: ['status'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -170,6 +176,7 @@ export function kernelOffsets(btf: Uint8Array): Offsets | string {
     cred: { euid: g('cred', 'euid') },
     signal: { liveCounter: g('signal_struct', 'live') },
     pid: { firstNr: g('pid', 'numbers') + g('upid', 'nr') },
+    threadInfo: { status: g('task_struct', 'thread_info') + g('thread_info', 'status') },
   };
 }
 

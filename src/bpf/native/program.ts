@@ -18,7 +18,7 @@ import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS, MAP_SHA
 import { CLONE_CALLS, CLONE_SEEN, X64_SYSCALL_NR } from '../program.js';
 import { DESC, KIND, NAME_BYTES, REC_E, REC_F, REC_P, REC_Q, REC_X } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve, emitReturn,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, TS_COMPAT, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve, emitReturn,
   emitSubmit, type KernelCtx, type Probe,
 } from './kernel.js';
 import { messageProbes } from './messages.js';
@@ -281,6 +281,11 @@ function entryProgram(k: KernelCtx): Uint8Array {
   const out = 'out', stash = 'stash', notClose = 'nclose';
   a.mov(R6, R1);
   emitFilter(a, k, out);
+  // an ia32 syscall (int $0x80, a 32-bit process) has ia32's numbers: raw_syscalls passes it on, the per-call
+  // tracepoints ignore it (x86-64's ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), and so does this
+  a.call(HELPER.get_current_task);
+  emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
+  a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
   a.ldx(4, R7, R6, 8).stx(8, R10, S_NR, R7);
   // args[6] through a probe read: a direct load past the shortest attached tracepoint's record (3-argument calls
   // end at ctx+40) makes the kernel refuse to attach the program to it (EACCES)

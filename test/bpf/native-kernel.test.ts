@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Asm, R0, R1 } from '../../src/bpf/asm.js';
-import { DESC, HEADER, REC_D, REC_E, REC_F, REC_P, REC_Q, REC_X } from '../../src/bpf/native/format.js';
+import { DESC, HEADER, REC_D, REC_E, REC_F, REC_I, REC_P, REC_Q, REC_U, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
 import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
 import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
@@ -177,6 +177,35 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     assert.is(f0!.peer, f1!.ino);
     assert.is(f1!.peer, f0!.ino);
     assert.equal(eOf(recs[pairAt]!).fields, [0n]);
+    // accept4 of a unix stream: the listener's bound path (a U record before its E), the client's inode as peer
+    const [ul, uc, ua, ucIno] = said.get('unix')!;
+    const sockets = byNr(41).filter((e) => e.tid === me);
+    assert.equal(sockets.map((e) => e.fields[0]), [BigInt(ul!), BigInt(uc!), ...sockets.slice(2).map((e) => e.fields[0]!)]);
+    assert.is(sockets[0]!.desc!.family, 1);
+    assert.is(sockets[0]!.desc!.peer, 0n, 'not connected yet');
+    const accepted = (fd: number): number => recs.findIndex((r) => r.kind === 'E' && eOf(r).nr === 288 && eOf(r).fields[0] === BigInt(fd));
+    const ua4 = accepted(ua!);
+    assert.ok(ua4 > 0, 'an accept4 E record');
+    const u = recs[ua4 - 1]!;
+    assert.is(u.kind, 'U');
+    assert.is(u.role, 0x72);
+    const sockPath = path.join(fs.realpathSync(dir), 'sock');
+    const ulen = u.v.getUint32(REC_U.len, true);
+    assert.is(cstr(u.v, REC_U.path, ulen).replace(/\0+$/, ''), sockPath);
+    const uacc = eOf(recs[ua4]!).desc!;
+    assert.is(uacc.family, 1);
+    assert.is(uacc.peer, BigInt(ucIno!));
+    // accept4 on 127.0.0.1: an I record, ports in host order
+    const [tl, , ta, lport, cport] = said.get('inet')!;
+    assert.ok(sockets.some((e) => e.fields[0] === BigInt(tl!) && e.desc!.family === 2), 'the inet listener\'s socket E record');
+    const ta4 = accepted(ta!);
+    const i = recs[ta4 - 1]!;
+    assert.is(i.kind, 'I');
+    assert.equal([i.v.getUint32(REC_I.type, true), i.v.getUint32(REC_I.state, true), i.v.getUint16(REC_I.family, true)], [1, 1, 2], 'SOCK_STREAM, TCP_ESTABLISHED, AF_INET');
+    assert.equal([i.v.getUint16(REC_I.lport, true), i.v.getUint16(REC_I.rport, true)], [lport, cport]);
+    assert.equal([...new Uint8Array(i.v.buffer, REC_I.laddr, 4)], [127, 0, 0, 1]);
+    assert.equal([...new Uint8Array(i.v.buffer, REC_I.raddr, 4)], [127, 0, 0, 1]);
+    assert.is(eOf(recs[ta4]!).desc!.family, 2);
     // pipe (glibc may make it pipe2)
     const pipeAt = Math.max(recIdx(22), recIdx(293));
     const [q0, q1] = [recs[pipeAt - 2]!, recs[pipeAt - 1]!].map((r) => desc(r.v, REC_F.desc));
@@ -309,7 +338,7 @@ test('a full ring: records that found no room are counted by lost(), the others 
     // every record is either in the ring or counted (the program's few others: its fork, exec, exit, D records)
     assert.ok(opens + closes + lost >= 2 * rounds, `${opens} opens + ${closes} closes + ${lost} lost >= ${2 * rounds}`);
     assert.ok(recs.length + lost <= 2 * rounds + 200, `${recs.length} arrived + ${lost} lost, for ${2 * rounds} rounds' records`);
-    for (const r of recs) assert.ok(['D', 'E', 'F', 'P', 'X', 'Q'].includes(r.kind), `a whole record (${r.kind}, ${r.len} bytes)`);
+    for (const r of recs) assert.ok(['D', 'E', 'F', 'U', 'I', 'P', 'X', 'Q'].includes(r.kind), `a whole record (${r.kind}, ${r.len} bytes)`);
   } finally {
     h?.close();
     p.child.kill('SIGKILL');

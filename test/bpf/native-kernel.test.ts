@@ -206,6 +206,16 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     assert.equal([...new Uint8Array(i.v.buffer, REC_I.laddr, 4)], [127, 0, 0, 1]);
     assert.equal([...new Uint8Array(i.v.buffer, REC_I.raddr, 4)], [127, 0, 0, 1]);
     assert.is(eOf(recs[ta4]!).desc!.family, 2);
+    // eventfd2: an anon inode, lean (fd, file, inode, CLOEXEC only); pidfd_open: its pid, on pidfs
+    const [efd] = said.get('eventfd')!;
+    const ev = byNr(290).find((e) => e.fields[0] === BigInt(efd!))?.desc;
+    assert.ok(ev, 'an eventfd2 E record');
+    assert.equal([ev!.fd, ev!.lean, ev!.cloexec, ev!.magic, ev!.mntId], [efd, 1, 1, 0, 0]);
+    assert.ok(ev!.file !== 0n && ev!.ino !== 0n);
+    const [pfd] = said.get('pidfd')!;
+    const pd = byNr(434).find((e) => e.fields[0] === BigInt(pfd!))?.desc;
+    assert.ok(pd, 'a pidfd_open E record');
+    assert.equal([pd!.fd, pd!.aux, pd!.magic, pd!.cloexec, pd!.lean], [pfd, me, MAGIC.PIDFS, 1, 0]);
     // pipe (glibc may make it pipe2)
     const pipeAt = Math.max(recIdx(22), recIdx(293));
     const [q0, q1] = [recs[pipeAt - 2]!, recs[pipeAt - 1]!].map((r) => desc(r.v, REC_F.desc));

@@ -10,7 +10,11 @@
 //   sys_enter_*: ctx+8 int __syscall_nr, ctx+16 unsigned long args[6]
 //   sys_exit_*:  ctx+8 int __syscall_nr, ctx+16 long ret
 // sched tracepoints: offsets from their tracefs `format` files (KernelCtx.sched).
-import { Asm, type Reg } from '../asm.js';
+import { type Asm, HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
+import { memberOffsets } from '../btf.js';
+import { MAGIC } from '../program.js';
+import { PF_KTHREAD } from '../../model/kernel.js';
+import { DESC, HEADER, KIND, NAME_BYTES, REC_D, REC_I, REC_U } from './format.js';
 
 /** Offsets of the kernel struct members the probes read (from /sys/kernel/btf/vmlinux: see kernelOffsets). */
 export interface Offsets {
@@ -98,43 +102,375 @@ export const DESCRIBE = {
   WALK: 8,
 } as const;
 
+export const DESCRIBE_FN = 'describe';
+
+/** Where struct members are, by struct (names as in the kernel's BTF). atomic_t.counter and kuid_t.val are at 0. */
+const WANT = {
+  task_struct: ['files', 'cred', 'signal', 'exit_code', 'flags', 'pid', 'tgid', 'comm'],
+  files_struct: ['fdt'],
+  fdtable: ['max_fds', 'fd', 'close_on_exec'],
+  file: ['f_inode', 'f_path', 'private_data'],
+  path: ['mnt', 'dentry'],
+  inode: ['i_ino', 'i_sb', 'i_mode', 'i_nlink', 'i_private'],
+  super_block: ['s_magic'],
+  mount: ['mnt', 'mnt_id'],
+  vfsmount: ['mnt_root'],
+  dentry: ['d_name', 'd_parent'],
+  qstr: ['hash_len', 'name'],
+  socket: ['sk'],
+  sock: ['__sk_common', 'sk_type', 'sk_socket'],
+  sock_common: ['skc_family', 'skc_state', 'skc_rcv_saddr', 'skc_daddr', 'skc_num', 'skc_dport', 'skc_v6_rcv_saddr', 'skc_v6_daddr'],
+  unix_sock: ['peer', 'addr'],
+  socket_alloc: ['socket', 'vfs_inode'],
+  unix_address: ['len', 'name'],
+  cred: ['euid'],
+  signal_struct: ['live'],
+  pid: ['numbers'],
+  upid: ['nr'],
+} as const satisfies Record<string, readonly string[]>;
+
 /**
  * Member offsets from the kernel's BTF; a string naming the first member missing (the engine is then unavailable,
  * and says which member).
  */
-export declare function kernelOffsets(btf: Uint8Array): Offsets | string;
+export function kernelOffsets(btf: Uint8Array): Offsets | string {
+  const o = memberOffsets(btf, WANT);
+  if (!o) return 'the kernel BTF is not BTF';
+  for (const [struct, members] of Object.entries(WANT)) {
+    for (const m of members) if (!o.has(`${struct}.${m}`)) return `no ${struct}.${m} in the kernel BTF`;
+  }
+  const g = (struct: keyof typeof WANT, m: string): number => o.get(`${struct}.${m}`)!;
+  const sk = (m: string): number => g('sock', '__sk_common') + g('sock_common', m);
+  return {
+    task: { files: g('task_struct', 'files'), cred: g('task_struct', 'cred'), signal: g('task_struct', 'signal'), exitCode: g('task_struct', 'exit_code'), flags: g('task_struct', 'flags'), pid: g('task_struct', 'pid'), tgid: g('task_struct', 'tgid'), comm: g('task_struct', 'comm') },
+    files: { fdt: g('files_struct', 'fdt') },
+    fdtable: { maxFds: g('fdtable', 'max_fds'), fd: g('fdtable', 'fd'), closeOnExec: g('fdtable', 'close_on_exec') },
+    file: { inode: g('file', 'f_inode'), pathMnt: g('file', 'f_path') + g('path', 'mnt'), pathDentry: g('file', 'f_path') + g('path', 'dentry'), privateData: g('file', 'private_data') },
+    inode: { ino: g('inode', 'i_ino'), sb: g('inode', 'i_sb'), mode: g('inode', 'i_mode'), nlink: g('inode', 'i_nlink'), private: g('inode', 'i_private') },
+    superBlock: { magic: g('super_block', 's_magic') },
+    mount: { mnt: g('mount', 'mnt'), mntId: g('mount', 'mnt_id') },
+    vfsmount: { mntRoot: g('vfsmount', 'mnt_root') },
+    dentry: { name: g('dentry', 'd_name'), parent: g('dentry', 'd_parent') },
+    qstr: { hashLen: g('qstr', 'hash_len'), name: g('qstr', 'name') },
+    socket: { sk: g('socket', 'sk') },
+    sock: { family: sk('skc_family'), type: g('sock', 'sk_type'), state: sk('skc_state'), rcvSaddr: sk('skc_rcv_saddr'), daddr: sk('skc_daddr'), num: sk('skc_num'), dport: sk('skc_dport'), v6RcvSaddr: sk('skc_v6_rcv_saddr'), v6Daddr: sk('skc_v6_daddr') },
+    unixSock: { peer: g('unix_sock', 'peer'), addr: g('unix_sock', 'addr') },
+    sock2: { socket: g('sock', 'sk_socket') },
+    // the inode after the struct socket in a socket_alloc, from the socket's address
+    socketAlloc: { vfsInode: g('socket_alloc', 'vfs_inode') - g('socket_alloc', 'socket') },
+    unixAddress: { len: g('unix_address', 'len'), name: g('unix_address', 'name') },
+    cred: { euid: g('cred', 'euid') },
+    signal: { liveCounter: g('signal_struct', 'live') },
+    pid: { firstNr: g('pid', 'numbers') + g('upid', 'nr') },
+  };
+}
+
+/** stack[r10 + slot] = `size` bytes at src + off, through bpf_probe_read_kernel (zeros when unreadable). Clobbers r0-r5. */
+export function emitRead(a: Asm, slot: number, size: number, src: Reg, off: number): void {
+  a.mov(R3, src);
+  if (off !== 0) a.addi(R3, off);
+  a.mov(R1, R10).addi(R1, slot).movi(R2, size).call(HELPER.probe_read_kernel);
+}
+
+/** Copies `bytes` (a multiple of 8) from src + srcOff to dst + dstOff (a stack DESC into a reserved record). Clobbers r1. */
+export function emitCopy(a: Asm, dst: Reg, dstOff: number, src: Reg, srcOff: number, bytes: number): void {
+  for (let i = 0; i < bytes; i += 8) a.ldx(8, R1, src, srcOff + i).stx(8, dst, dstOff + i, R1);
+}
 
 /**
  * The follow filter: jumps to `skip` unless the current task's thread group is followed (or, with --all, unless it
  * is fdwatch itself or a kernel thread). Leaves r6-r9 alone; uses STACK.key.
  */
-export declare function emitFilter(a: Asm, k: KernelCtx, skip: string): void;
+export function emitFilter(a: Asm, k: KernelCtx, skip: string): void {
+  a.call(HELPER.get_current_pid_tgid).rshi(R0, 32);
+  if (k.all) {
+    a.jeqi(R0, k.self, skip);
+    a.call(HELPER.get_current_task);
+    emitRead(a, STACK.key, 4, R0, k.off.task.flags);
+    a.ldx(4, R1, R10, STACK.key).jmpi('jset', R1, PF_KTHREAD, skip);
+    return;
+  }
+  a.stx(4, R10, STACK.key, R0);
+  a.ldMap(R1, k.maps.follow).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
+  a.jeqi(R0, 0, skip);
+}
 
 /**
  * Reserves a ring record of `size` bytes (a constant) and writes its header: ns (from `nsReg`, else
  * bpf_ktime_get_ns), tid, kind, role. The record's pointer ends in `dst` (one of r6-r9); when the ring is full the
- * per-CPU `lost` counter is raised and control jumps to `full`.
+ * per-CPU `lost` counter is raised and control jumps to `full`. The rest of the record is NOT zeroed (ring memory
+ * holds older records): write every byte the reader reads. Uses STACK.key (and STACK.tmp when nsReg is r1-r5).
  */
-export declare function emitReserve(a: Asm, k: KernelCtx, dst: Reg, size: number, kind: number, role: number, full: string, nsReg?: Reg): void;
+export function emitReserve(a: Asm, k: KernelCtx, dst: Reg, size: number, kind: number, role: number, full: string, nsReg?: Reg): void {
+  if (dst < 6 || dst > 9) throw new RangeError(`emitReserve: r${dst} does not survive helper calls`);
+  const saved = nsReg !== undefined && nsReg < 6;
+  if (saved) a.stx(8, R10, STACK.tmp, nsReg);
+  const ok = a.fresh('rsv');
+  a.ldMap(R1, k.maps.ring).movi(R2, size).movi(R3, 0).call(HELPER.ringbuf_reserve);
+  a.jnei(R0, 0, ok);
+  a.st(4, R10, STACK.key, 0).ldMap(R1, k.maps.lost).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
+  a.jeqi(R0, 0, full);
+  a.ldx(8, R1, R0, 0).addi(R1, 1).stx(8, R0, 0, R1).ja(full);
+  a.label(ok).mov(dst, R0);
+  if (nsReg === undefined) a.call(HELPER.ktime_get_ns).stx(8, dst, HEADER.ns, R0);
+  else if (saved) a.ldx(8, R1, R10, STACK.tmp).stx(8, dst, HEADER.ns, R1);
+  else a.stx(8, dst, HEADER.ns, nsReg);
+  a.call(HELPER.get_current_pid_tgid).stx(4, dst, HEADER.tid, R0);
+  a.st(1, dst, HEADER.kind, kind).st(1, dst, HEADER.role, role).st(2, dst, 14, 0);
+}
 
 /** Submits the record in `rec` (after which the register holds nothing usable). */
-export declare function emitSubmit(a: Asm, rec: Reg): void;
+export function emitSubmit(a: Asm, rec: Reg): void {
+  // flags 0: the kernel wakes a waiting reader only when it had caught up (adaptive)
+  a.mov(R1, rec).movi(R2, 0).call(HELPER.ringbuf_submit);
+}
 
 /**
  * r0 = the current task's struct file * for the fd in `fdReg` (s64; 0 when out of range or empty). Uses STACK.tmp
- * and STACK.tmp2.
+ * and STACK.tmp2 (the fd stays in STACK.tmp2's low 32 bits).
  */
-export declare function emitFileOf(a: Asm, k: KernelCtx, fdReg: Reg): void;
+export function emitFileOf(a: Asm, k: KernelCtx, fdReg: Reg): void {
+  const zero = a.fresh('fo0'), done = a.fresh('fo');
+  const o = k.off;
+  if (fdReg !== R1) a.mov(R1, fdReg);
+  a.jmpi('jslt', R1, 0, zero).jmpi('jsgt', R1, 0x7fffffff, zero);
+  a.stx(4, R10, STACK.tmp2, R1);
+  a.call(HELPER.get_current_task);
+  emitRead(a, STACK.tmp, 8, R0, o.task.files);
+  a.ldx(8, R0, R10, STACK.tmp);
+  emitRead(a, STACK.tmp, 8, R0, o.files.fdt);
+  a.ldx(8, R0, R10, STACK.tmp);
+  // max_fds into the upper half of tmp2
+  emitRead(a, STACK.tmp2 + 4, 4, R0, o.fdtable.maxFds);
+  a.ldx(4, R1, R10, STACK.tmp2).ldx(4, R2, R10, STACK.tmp2 + 4).jmp('jge', R1, R2, zero);
+  a.ldx(8, R0, R10, STACK.tmp);
+  emitRead(a, STACK.tmp, 8, R0, o.fdtable.fd);
+  a.ldx(8, R0, R10, STACK.tmp).ldx(4, R1, R10, STACK.tmp2).lshi(R1, 3).add(R0, R1);
+  emitRead(a, STACK.tmp, 8, R0, 0);
+  a.ldx(8, R0, R10, STACK.tmp).ja(done);
+  a.label(zero).movi(R0, 0);
+  a.label(done);
+}
+
+/** dentries a WALK reads at most (the verifier walks every iteration), and by default */
+export const WALK_MAX = 32;
+export const WALK_DEFAULT = 24;
+
+// the describe subprogram's own stack slots (its frame; STACK.key/tmp/tmp2 above them are the emitters')
+const D_FILE = -32, D_INODE = -40, D_FDT = -48, D_MAGIC = -56, D_DENTRY = -64, D_SK = -72, D_WD = -80, D_WP = -88, D_WH = -96, D_WK = -104;
 
 /**
  * The describe subprogram, emitted once at the end of a program that calls it (label DESCRIBE_FN):
- *   call with r1 = fd (s64), r2 = pointer to 72 writable bytes (a DESC in a reserved record), r3 = DESCRIBE flags,
- *   r4 = the event's ns (for the D/U/I records it writes)
+ *   call with r1 = fd (s64), r2 = pointer to 72 writable bytes (a DESC), r3 = DESCRIBE flags, r4 = the event's ns
+ *   (for the D/U/I records it writes)
  *   returns r0 = the struct file * (0: no such fd; the DESC then has fd set and file 0)
- * It writes D records (WALK) and U/I records (ADDRESS) itself, before the caller submits the record holding the DESC.
+ * It writes D records (WALK) and U/I records (ADDRESS) itself: they reach the ring before any record reserved
+ * after the call, so a DESC whose D/U/I records must come first is written to the stack and copied (emitCopy)
+ * into its record reserved after the call. Stack: 104 bytes of its own frame.
  */
-export const DESCRIBE_FN = 'describe';
-export declare function emitDescribeFn(a: Asm, k: KernelCtx): void;
+export function emitDescribeFn(a: Asm, k: KernelCtx): void {
+  const o = k.off;
+  const ret0 = 'describe.ret0', retFile = 'describe.file', lean = 'describe.lean';
+  a.label(DESCRIBE_FN);
+  a.mov(R6, R2).mov(R7, R3).mov(R8, R4).mov(R9, R1);
+  for (let i = 0; i < DESC.size; i += 8) a.st(8, R6, i, 0);
+  a.stx(4, R6, DESC.fd, R9);
+  a.jmpi('jslt', R9, 0, ret0).jmpi('jsgt', R9, 0x7fffffff, ret0);
+  // the fd table, kept for the close-on-exec bits
+  a.call(HELPER.get_current_task);
+  emitRead(a, D_FDT, 8, R0, o.task.files);
+  a.ldx(8, R0, R10, D_FDT);
+  emitRead(a, D_FDT, 8, R0, o.files.fdt);
+  a.ldx(8, R0, R10, D_FDT);
+  emitRead(a, STACK.tmp, 4, R0, o.fdtable.maxFds);
+  a.ldx(4, R1, R10, STACK.tmp).jmp('jge', R9, R1, ret0);
+  a.ldx(8, R0, R10, D_FDT);
+  emitRead(a, STACK.tmp, 8, R0, o.fdtable.fd);
+  a.ldx(8, R0, R10, STACK.tmp).mov(R1, R9).lshi(R1, 3).add(R0, R1);
+  emitRead(a, D_FILE, 8, R0, 0);
+  a.ldx(8, R1, R10, D_FILE).jeqi(R1, 0, ret0);
+  a.stx(8, R6, DESC.file, R1);
+  // FD_CLOEXEC: bit fd of close_on_exec
+  a.ldx(8, R0, R10, D_FDT);
+  emitRead(a, STACK.tmp, 8, R0, o.fdtable.closeOnExec);
+  a.ldx(8, R0, R10, STACK.tmp).mov(R1, R9).rshi(R1, 6).lshi(R1, 3).add(R0, R1);
+  emitRead(a, STACK.tmp, 8, R0, 0);
+  a.ldx(8, R1, R10, STACK.tmp).mov(R2, R9).andi(R2, 63).alu('rsh', R1, R2).andi(R1, 1).stx(1, R6, DESC.cloexec, R1);
+  // the inode
+  a.ldx(8, R0, R10, D_FILE);
+  emitRead(a, D_INODE, 8, R0, o.file.inode);
+  a.ldx(8, R0, R10, D_INODE);
+  emitRead(a, STACK.tmp, 8, R0, o.inode.ino);
+  a.ldx(8, R1, R10, STACK.tmp).stx(8, R6, DESC.ino, R1);
+  a.jmpi('jset', R7, DESCRIBE.LEAN, lean);
+  a.ldx(8, R0, R10, D_INODE);
+  emitRead(a, STACK.tmp, 8, R0, o.inode.sb);
+  a.ldx(8, R0, R10, STACK.tmp);
+  emitRead(a, D_MAGIC, 8, R0, o.superBlock.magic);
+  a.ldx(4, R1, R10, D_MAGIC).stx(4, R6, DESC.magic, R1);
+  a.ldx(8, R0, R10, D_INODE);
+  emitRead(a, STACK.tmp, 2, R0, o.inode.mode);
+  a.ldx(2, R1, R10, STACK.tmp).stx(4, R6, DESC.mode, R1);
+  a.ldx(8, R0, R10, D_INODE);
+  emitRead(a, STACK.tmp, 4, R0, o.inode.nlink);
+  a.ldx(4, R1, R10, STACK.tmp).stx(4, R6, DESC.nlink, R1);
+  a.ldx(8, R0, R10, D_FILE);
+  emitRead(a, D_DENTRY, 8, R0, o.file.pathDentry);
+  a.ldx(8, R1, R10, D_DENTRY).stx(8, R6, DESC.dentry, R1);
+  // the mount: its root, and the struct mount around the vfsmount for its id
+  a.ldx(8, R0, R10, D_FILE);
+  emitRead(a, STACK.tmp2, 8, R0, o.file.pathMnt);
+  a.ldx(8, R0, R10, STACK.tmp2);
+  emitRead(a, STACK.tmp, 8, R0, o.vfsmount.mntRoot);
+  a.ldx(8, R1, R10, STACK.tmp).stx(8, R6, DESC.mntRoot, R1);
+  const noMnt = a.fresh('dmnt');
+  a.ldx(8, R0, R10, STACK.tmp2).jeqi(R0, 0, noMnt);
+  emitRead(a, STACK.tmp, 4, R0, o.mount.mntId - o.mount.mnt);
+  a.ldx(4, R1, R10, STACK.tmp).stx(4, R6, DESC.mntId, R1);
+  a.label(noMnt);
+  // a pidfd: its struct pid's first upid nr
+  const notPid = a.fresh('dpid');
+  a.ldx(4, R1, R10, D_MAGIC).jnei(R1, MAGIC.PIDFS, notPid);
+  a.ldx(8, R0, R10, D_INODE);
+  emitRead(a, STACK.tmp, 8, R0, o.inode.private);
+  a.ldx(8, R0, R10, STACK.tmp).jeqi(R0, 0, notPid);
+  emitRead(a, STACK.tmp, 4, R0, o.pid.firstNr);
+  a.ldx(4, R1, R10, STACK.tmp).stx(4, R6, DESC.aux, R1);
+  a.label(notPid);
+  describeSocket(a, k, retFile);
+  describeWalk(a, k, retFile);
+  a.label(lean).st(1, R6, DESC.lean, 1);
+  a.label(retFile).ldx(8, R0, R10, D_FILE).exit();
+  a.label(ret0).movi(R0, 0).exit();
+}
+
+/** describe's socket part: family, type, a unix peer's inode; with ADDRESS a U or I record. Falls through when not a socket. */
+function describeSocket(a: Asm, k: KernelCtx, done: string): void {
+  const o = k.off;
+  const notSock = 'describe.nosock', unix = 'describe.unix', inet = 'describe.inet', uaddr = 'describe.uaddr';
+  a.jmpi('jset', R7, DESCRIBE.PEER | DESCRIBE.ADDRESS, 'describe.sock').ja(notSock);
+  a.label('describe.sock');
+  a.ldx(4, R1, R10, D_MAGIC).jnei(R1, MAGIC.SOCKFS, notSock);
+  a.ldx(8, R0, R10, D_FILE);
+  emitRead(a, STACK.tmp, 8, R0, o.file.privateData);
+  a.ldx(8, R0, R10, STACK.tmp);
+  emitRead(a, D_SK, 8, R0, o.socket.sk);
+  a.ldx(8, R0, R10, D_SK).jeqi(R0, 0, done);
+  emitRead(a, STACK.tmp, 2, R0, o.sock.family);
+  a.ldx(2, R1, R10, STACK.tmp).stx(2, R6, DESC.family, R1);
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, STACK.tmp, 2, R0, o.sock.type);
+  a.ldx(2, R1, R10, STACK.tmp).stx(2, R6, DESC.sockType, R1);
+  a.ldx(2, R1, R6, DESC.family).jeqi(R1, 1, unix).jeqi(R1, 2, inet).jeqi(R1, 10, inet).ja(done);
+  // AF_UNIX: the peer's inode (struct socket_alloc: the socket, then its inode)
+  a.label(unix);
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, STACK.tmp, 8, R0, o.unixSock.peer);
+  a.ldx(8, R0, R10, STACK.tmp).jeqi(R0, 0, uaddr);
+  emitRead(a, STACK.tmp, 8, R0, o.sock2.socket);
+  a.ldx(8, R0, R10, STACK.tmp).jeqi(R0, 0, uaddr);
+  emitRead(a, STACK.tmp, 8, R0, o.socketAlloc.vfsInode + o.inode.ino);
+  a.ldx(8, R1, R10, STACK.tmp).stx(8, R6, DESC.peer, R1);
+  a.label(uaddr);
+  a.jmpi('jset', R7, DESCRIBE.ADDRESS, 'describe.uaddr2').ja(done);
+  a.label('describe.uaddr2');
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, D_WD, 8, R0, o.unixSock.addr);
+  a.ldx(8, R0, R10, D_WD).jeqi(R0, 0, done);
+  // struct unix_address: len counts sun_family's 2 bytes
+  emitRead(a, STACK.tmp, 4, R0, o.unixAddress.len);
+  a.ldx(4, R1, R10, STACK.tmp).addi(R1, -2).jmpi('jsle', R1, 0, done).stx(8, R10, D_WH, R1);
+  emitReserve(a, k, R9, REC_U.size, KIND.U, 0, done, R8);
+  roleFromFlags(a, R9);
+  a.ldx(8, R1, R10, D_WH).stx(4, R9, REC_U.len, R1).st(4, R9, REC_U.len + 4, 0);
+  const fits = a.fresh('ulen');
+  a.ldx(8, R2, R10, D_WH).jmpi('jle', R2, SUN_PATH, fits).movi(R2, SUN_PATH);
+  a.label(fits);
+  a.ldx(8, R3, R10, D_WD).addi(R3, o.unixAddress.name + 2).mov(R1, R9).addi(R1, REC_U.path).call(HELPER.probe_read_kernel);
+  emitSubmit(a, R9);
+  a.ja(done);
+  // AF_INET, AF_INET6: an I record
+  a.label(inet);
+  a.jmpi('jset', R7, DESCRIBE.ADDRESS, 'describe.inet2').ja(done);
+  a.label('describe.inet2');
+  emitReserve(a, k, R9, REC_I.size, KIND.I, 0, done, R8);
+  roleFromFlags(a, R9);
+  for (let i = 16; i < REC_I.size; i += 8) a.st(8, R9, i, 0);
+  a.ldx(2, R1, R6, DESC.sockType).stx(4, R9, REC_I.type, R1);
+  a.ldx(2, R1, R6, DESC.family).stx(2, R9, REC_I.family, R1);
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, STACK.tmp, 1, R0, o.sock.state);
+  a.ldx(1, R1, R10, STACK.tmp).stx(4, R9, REC_I.state, R1);
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, STACK.tmp, 2, R0, o.sock.num);
+  a.ldx(2, R1, R10, STACK.tmp).stx(2, R9, REC_I.lport, R1);
+  a.ldx(8, R0, R10, D_SK);
+  emitRead(a, STACK.tmp, 2, R0, o.sock.dport);
+  // skc_dport is big-endian
+  a.ldx(2, R1, R10, STACK.tmp).mov(R2, R1).rshi(R2, 8).lshi(R1, 8).alu('or', R1, R2).andi(R1, 0xffff).stx(2, R9, REC_I.rport, R1);
+  const v6 = a.fresh('i6'), sub = a.fresh('isub');
+  a.ldx(2, R1, R6, DESC.family).jnei(R1, 2, v6);
+  inetAddr(a, o.sock.rcvSaddr, o.sock.daddr, 4);
+  a.ja(sub);
+  a.label(v6);
+  inetAddr(a, o.sock.v6RcvSaddr, o.sock.v6Daddr, 16);
+  a.label(sub);
+  emitSubmit(a, R9);
+  a.ja(done);
+  a.label(notSock);
+}
+
+/** sun_path's size (struct sockaddr_un) */
+const SUN_PATH = 108;
+
+/** the record in `rec` takes its role from describe's flags (bits 16-23) */
+function roleFromFlags(a: Asm, rec: Reg): void {
+  a.mov(R1, R7).rshi(R1, 16).andi(R1, 0xff).stx(1, rec, HEADER.role, R1);
+}
+
+/** An I record's addresses (r9) from the sock (D_SK). */
+function inetAddr(a: Asm, local: number, remote: number, bytes: number): void {
+  for (const [at, off] of [[REC_I.laddr, local], [REC_I.raddr, remote]] as const) {
+    a.ldx(8, R3, R10, D_SK).addi(R3, off).mov(R1, R9).addi(R1, at).movi(R2, bytes).call(HELPER.probe_read_kernel);
+  }
+}
+
+/** describe's dentry walk (WALK): a D record per dentry up to its filesystem's root not in `dk` with the same key. */
+function describeWalk(a: Asm, k: KernelCtx, done: string): void {
+  const o = k.off;
+  const loop = 'describe.walk', emit = 'describe.emit', next = 'describe.next', depthSet = 'describe.depth';
+  a.jmpi('jset', R7, DESCRIBE.WALK, 'describe.walk0').ja(done);
+  a.label('describe.walk0');
+  // sockets, pipes and pidfds have no path
+  a.ldx(4, R1, R10, D_MAGIC).jeqi(R1, MAGIC.SOCKFS, done).jeqi(R1, MAGIC.PIPEFS, done).jeqi(R1, MAGIC.PIDFS, done);
+  a.rshi(R7, 8).andi(R7, 0xff).jnei(R7, 0, depthSet).movi(R7, WALK_DEFAULT);
+  a.label(depthSet);
+  a.ldx(8, R1, R10, D_DENTRY).stx(8, R10, D_WD, R1).movi(R9, 0);
+  a.label(loop);
+  a.jmpi('jge', R9, WALK_MAX, done).jmp('jge', R9, R7, done);
+  a.ldx(8, R0, R10, D_WD).jeqi(R0, 0, done);
+  emitRead(a, D_WP, 8, R0, o.dentry.parent);
+  a.ldx(8, R0, R10, D_WD);
+  emitRead(a, D_WH, 8, R0, o.dentry.name + o.qstr.hashLen);
+  a.ldx(8, R1, R10, D_WP).ldx(8, R2, R10, D_WH).alu('xor', R1, R2).stx(8, R10, D_WK, R1);
+  a.ldMap(R1, k.maps.dk).mov(R2, R10).addi(R2, D_WD).call(HELPER.map_lookup_elem);
+  a.jeqi(R0, 0, emit).ldx(8, R1, R0, 0).ldx(8, R2, R10, D_WK).jmp('jeq', R1, R2, next);
+  a.label(emit);
+  emitReserve(a, k, R6, REC_D.size, KIND.D, 0, next, R8);
+  a.ldx(8, R1, R10, D_WD).stx(8, R6, REC_D.dentry, R1);
+  a.ldx(8, R1, R10, D_WP).stx(8, R6, REC_D.parent, R1);
+  // hash_len: the hash in the low half, the length in the high half
+  a.ldx(8, R1, R10, D_WH).rshi(R1, 32).stx(8, R6, REC_D.len, R1);
+  a.ldx(8, R0, R10, D_WD);
+  emitRead(a, STACK.tmp, 8, R0, o.dentry.name + o.qstr.name);
+  a.ldx(8, R3, R10, STACK.tmp).mov(R1, R6).addi(R1, REC_D.name).movi(R2, NAME_BYTES).call(HELPER.probe_read_kernel_str);
+  emitSubmit(a, R6);
+  // known once written (a record lost to a full ring is written again next time)
+  a.ldMap(R1, k.maps.dk).mov(R2, R10).addi(R2, D_WD).mov(R3, R10).addi(R3, D_WK).movi(R4, 0).call(HELPER.map_update_elem);
+  a.label(next);
+  a.ldx(8, R1, R10, D_WD).ldx(8, R2, R10, D_WP).jmp('jeq', R1, R2, done);
+  a.stx(8, R10, D_WD, R2).addi(R9, 1).ja(loop);
+}
 
 /** The common exit: r0 = 0; exit. */
 export function emitReturn(a: Asm, label?: string): void {

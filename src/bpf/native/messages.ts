@@ -13,7 +13,7 @@
 // Records whose DESC comes with D/U/I records of its own are described into the stack first and copied into the
 // record once those are written: ring order is reservation order, and the text protocol's order (a name, an
 // address, then what uses it) is kept.
-import { Asm, HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
+import { Asm, HELPER, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
 import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
@@ -164,7 +164,6 @@ function emitF(a: Asm, k: KernelCtx, role: number, fdSlot: number, flags: number
     callDescribe(a, fd, [R8, REC_F.desc], flags, ns);
     discardUnless(a, R8, done);
   } else {
-    a.st(8, R10, descSlot + DESC.family, 0);
     callDescribe(a, fd, [R10, descSlot], flags, ns);
     a.jeqi(R0, 0, done);
     emitReserve(a, k, R8, REC_F.size, KIND.F, role, done, ns);
@@ -217,7 +216,6 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
   const sockFlags = DESCRIBE.ADDRESS | (ROLE.s << 16);
   const descSlot = S.walk;
   if (vector) {
-    a.st(8, R10, descSlot + DESC.family, 0);
     callDescribe(a, () => { a.ldx(8, R1, R10, S.fd); }, [R10, descSlot], sockFlags, R7);
   } else {
     emitF(a, k, ROLE.s, S.fd, sockFlags, R7, descSlot);
@@ -258,7 +256,7 @@ function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: str
   for (let c = 0; c < CMSG_MAX; c++) {
     const next = a.fresh('wnext');
     a.ldx(8, R3, R9, W.ctl).jeqi(R3, 0, done);
-    a.ldx(8, R1, R9, W.off).mov(R2, R1).addi(R2, CMSG_HDR).ldx(8, R4, R9, W.cl).jmp('jgt', R2, R4, done);
+    a.ldx(8, R1, R9, W.off).mov(R2, R1).addi(R2, CMSG_HDR).ldx(8, R5, R9, W.cl).jmp('jgt', R2, R5, done);
     a.add(R3, R1).mov(R1, R9).addi(R1, W.scratch).movi(R2, CMSG_HDR).call(HELPER.probe_read_user);
     a.jnei(R0, 0, done);
     a.ldx(8, R1, R9, W.scratch).stx(8, R9, W.clen, R1);
@@ -331,7 +329,6 @@ function fdCallback(a: Asm, k: KernelCtx, label: string, receive: boolean, vecto
     // the first few installed fds in full (names walked for a recvmsg: an untraced sender's files have no D
     // records yet), the rest lean (their send names them, or /proc)
     a.jmpi('jge', R7, vector ? MMSG_DESCRIBED : MSG_WALKED, lean);
-    a.st(8, R10, CB.desc + DESC.family, 0);
     callDescribe(a, fd, [R10, CB.desc], vector ? 0 : DESCRIBE.WALK | (MSG_DEPTH << 8), R8);
     a.jeqi(R0, 0, next);
     emitReserve(a, k, R9, REC_G.size, KIND.G, 0, next, R8);
@@ -360,7 +357,6 @@ function pidfdGetfd(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number): void {
   markReceived(a, k);
   emitF(a, k, ROLE.p, S.fd, 0, R7, S.walk);
   const descSlot = S.walk;
-  a.st(8, R10, descSlot + DESC.family, 0);
   callDescribe(a, () => { a.mov(R1, R6); }, [R10, descSlot], DESCRIBE.ADDRESS | DESCRIBE.WALK | (ROLE.r << 16), R7);
   emitE(a, k, nr, R7, [
     () => { a.mov(R1, R6); }, () => { a.ldx(8, R1, R10, S.fd); }, () => { a.ldx(8, R1, R10, S.arg2); },

@@ -195,7 +195,8 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
   });
   // the mmsg pair returns how many messages it moved; the others the bytes (0 is a message of fds alone)
   a.jmpi(vector ? 'jsle' : 'jslt', R6, 0, out);
-  if (receive) a.call(HELPER.ktime_get_ns).stx(8, R10, S.walk + W.ns, R0);
+  // a receive's time: its exit (the mmsg pair's now; a recvmsg's once its message has control data, see walk)
+  if (receive && vector) a.call(HELPER.ktime_get_ns).stx(8, R10, S.walk + W.ns, R0);
   a.mov(R9, R10).addi(R9, S.walk);
   a.st(8, R9, W.any, 0).st(8, R9, W.msg, 0);
   if (vector) {
@@ -205,7 +206,6 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
     a.jmpi('jle', R1, DEFAULT_MMSG, le).movi(R1, DEFAULT_MMSG).label(le);
     a.ldFunc(R2, msgCb).mov(R3, R9).movi(R4, 0).call(HELPER.loop);
   } else {
-    a.ldx(8, R7, R9, W.ns);
     walk(a, k, receive, false, fdCb);
   }
   a.ldx(8, R1, R9, W.any).jeqi(R1, 0, out);
@@ -229,7 +229,6 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
     a.mov(R9, R2);
     a.stx(8, R9, W.msg, R1);
     a.lshi(R1, Math.log2(MMSGHDR_SIZE)).ldx(8, R2, R9, W.base).add(R2, R1).stx(8, R9, W.hdr, R2);
-    a.ldx(8, R7, R9, W.ns);
     walk(a, k, receive, true, fdCb);
     emitReturn(a);
   }
@@ -238,8 +237,8 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
 }
 
 /**
- * One message's cmsgs (r9 = the walk state with `hdr` and `msg` set, r7 = ns): up to CMSG_MAX headers, a
- * bpf_loop over each SCM_RIGHTS cmsg's fds, M records; sets `any`. Uses r0-r5 and r8.
+ * One message's cmsgs (r9 = the walk state with `hdr`, `msg` and, but for a recvmsg, `ns` set): up to CMSG_MAX
+ * headers, a bpf_loop over each SCM_RIGHTS cmsg's fds, M records; sets `any`. Uses r0-r5, r7 (ns) and r8.
  */
 function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: string): void {
   const done = a.fresh('wdone');
@@ -253,6 +252,13 @@ function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: str
   a.ldx(8, R1, R9, W.scratch + 8).stx(8, R9, W.cl, R1);
   if (receive) a.ldx(4, R1, R9, W.scratch + 16).rshi(R1, 3).andi(R1, MSG_CTRUNC >> 3).stx(8, R9, W.ct, R1);
   a.st(8, R9, W.off, 0);
+  if (receive && !vector) {
+    // most messages carry no control data: no clock read for them
+    const timed = a.fresh('timed');
+    a.ldx(8, R1, R9, W.ctl).jnei(R1, 0, timed).ldx(8, R1, R9, W.ct).jeqi(R1, 0, done);
+    a.label(timed).call(HELPER.ktime_get_ns).stx(8, R9, W.ns, R0);
+  }
+  a.ldx(8, R7, R9, W.ns);
   for (let c = 0; c < CMSG_MAX; c++) {
     const next = a.fresh('wnext');
     a.ldx(8, R3, R9, W.ctl).jeqi(R3, 0, done);

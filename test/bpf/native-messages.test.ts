@@ -15,7 +15,7 @@ import { STACK, STASH, emitFilter, emitReturn, kernelOffsets, type KernelCtx, ty
 import { messageProbes } from '../../src/bpf/native/messages.js';
 import { MAGIC, X64_SYSCALL_NR } from '../../src/bpf/program.js';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRingOpen, closeFd, funcInfoOf, isFailed, isUnavailable,
   type BpfRing,
 } from '../../src/native/index.js';
 import { root } from '../paths.js';
@@ -163,18 +163,21 @@ function load(): Loaded {
     ring = r;
     const fork = 'sched/sched_process_fork';
     const k: KernelCtx = { off, maps, all: false, self: process.pid, sched: { forkChild: formatOffset(fork, 'child_pid'), execFilename: 0, execOldPid: 0 } };
-    const mine = messageProbes(k);
     const loads: Loaded['loads'] = [];
-    for (const p of [...mine, ...CALLS.map((n) => stashProbe(k, n)), forkProbe(k)]) {
+    const names: string[] = [];
+    for (const p of [...messageProbes(k), ...CALLS.map((n) => stashProbe(k, n)), forkProbe(k)]) {
+      // loaded under names of this run's own: another test may load the engine's programs meanwhile
+      const name = `fdwt${names.length}_${process.pid}`;
+      names.push(name);
       const t = process.hrtime.bigint();
-      const prog = bpfProgLoad({ type: 5, insns: p.insns, name: p.name });
+      const prog = bpfProgLoad({ type: 5, insns: p.insns, name });
       const ms = Number(process.hrtime.bigint() - t) / 1e6;
       if (typeof prog !== 'number') throw new Error(`${p.name}: ${JSON.stringify(prog)}`);
       fds.push(prog);
       loads.push({ name: p.name, insns: p.insns.length / 8, ms });
       for (const tp of p.tracepoints) fds.push(fdOf(bpfAttachTracepoint(tracepointId(tp), prog), `attach ${p.name} to ${tp}`));
     }
-    return { k, ring, names: mine.map((p) => p.name), close, loads };
+    return { k, ring, names, close, loads };
   } catch (err) {
     close();
     throw err;
@@ -220,7 +223,8 @@ async function withProbes(fn: (l: Loaded) => Promise<void>): Promise<void> {
   }
   const left = bpfProgramNames();
   if (isUnavailable(left)) throw new Error(left.unavailable);
-  for (const n of [...l.names, 'fdw_test_stash', 'fdw_test_fork']) assert.not.ok(left.includes(n), `${n} still loaded`);
+  assert.ok(l.names.length > 0);
+  for (const n of l.names) assert.not.ok(left.includes(n), `${n} still loaded`);
 }
 
 function lost(l: Loaded): bigint {
@@ -233,6 +237,24 @@ const ints = (ws: string[]): number[] => ws.map(Number);
 const ofKind = (g: Group, kinds: string): Rec[] => g.recs.filter((r) => kinds.includes(r.kind));
 const fdsOf = (rs: Rec[]): number[] => rs.map((r) => r.desc!.fd);
 const filesOf = (rs: Rec[]): bigint[] => rs.map((r) => r.desc!.file);
+
+test('a program passing a bpf_loop callback gets one static FUNC per subprogram in its func_info; others none', () => {
+  const a = new Asm();
+  a.movi(R1, 3).ldFunc(R2, 'cb').movi(R3, 0).movi(R4, 0).call(HELPER.loop).callLocal('f');
+  emitReturn(a);
+  a.label('cb'); emitReturn(a);
+  a.label('f'); emitReturn(a);
+  const fi = funcInfoOf(a.assemble());
+  assert.ok(fi);
+  assert.is(fi!.count, 3);
+  const v = new DataView(fi!.funcInfo.buffer, fi!.funcInfo.byteOffset, fi!.funcInfo.byteLength);
+  // insn_off: main at 0, the callback after main's 9 slots (ld_imm64 takes two), f after it; type ids 3, 4, 5
+  assert.equal([0, 1, 2].map((j) => [v.getUint32(8 * j, true), v.getUint32(8 * j + 4, true)]), [[0, 3], [9, 4], [11, 5]]);
+  assert.is(fi!.btf.readUInt16LE(0), 0xeb9f);
+  const plain = new Asm();
+  plain.callLocal('g'); emitReturn(plain); plain.label('g'); emitReturn(plain);
+  assert.is(funcInfoOf(plain.assemble()), null);
+});
 
 nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIGHTS, 253 fds, pidfd_getfd', async () => {
   await withProbes(async (l) => {

@@ -1,0 +1,273 @@
+// The native engine's kernel side against the live kernel: a followed C program (fixtures/programs/fdops.c) opens,
+// dups, closes, pairs, maps, forks a child that execs /bin/true, and exits 3; the ring's raw records (read here
+// by a minimal reader of ./format.ts's layouts) must say what it did, and nothing of a process not followed.
+// Closed, nothing of ours is left: no program, no bpf or perf fd. A load that fails leaves nothing either.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Asm, R0, R1 } from '../../src/bpf/asm.js';
+import { DESC, HEADER, REC_D, REC_E, REC_F, REC_P, REC_Q, REC_X } from '../../src/bpf/native/format.js';
+import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
+import type { Probe } from '../../src/bpf/native/kernel.js';
+import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
+import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
+import { MAGIC } from '../../src/bpf/program.js';
+import { bpfProgramNames } from '../../src/native/index.js';
+import { compile } from '../live/run.js';
+
+const TRACEFS = '/sys/kernel/tracing';
+const BTF = '/sys/kernel/btf/vmlinux';
+const why = process.getuid?.() !== 0 ? 'not root'
+  : !fs.existsSync(path.join(TRACEFS, 'events', 'syscalls')) ? `no syscall tracepoints under ${TRACEFS}`
+    : !fs.existsSync(BTF) ? `no kernel BTF at ${BTF}` : null;
+
+const opts = (follow: number[] | null): NativeOptions => ({ follow, self: process.pid, tracefs: TRACEFS, btf: BTF });
+
+function loaded(h: NativeHandle | NativeLoadError): NativeHandle {
+  if ('error' in h) throw new Error(`load failed: ${h.error}`);
+  return h;
+}
+
+/** This run's own program names (other engineers' tests may load the engine's at the same time). */
+const TAG = `t${process.pid % 100000}`;
+const renamed = (ps: Probe[]): Probe[] => ps.map((p) => ({ name: `${TAG}${p.name.slice(PROG_PREFIX.length)}`.slice(0, 15), tracepoints: p.tracepoints, insns: p.insns }));
+const ours = (): string[] => (bpfProgramNames() as string[]).filter((n) => n.startsWith(TAG));
+
+/** fds of this process that are bpf objects or perf events */
+function bpfFds(): string[] {
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const l = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (/bpf|perf_event/.test(l)) out.push(`${fd} ${l}`);
+    } catch { /* closed meanwhile (the readdir's own fd) */ }
+  }
+  return out;
+}
+
+interface Desc { file: bigint; ino: bigint; mntRoot: bigint; dentry: bigint; peer: bigint; fd: number; magic: number; mode: number; nlink: number; mntId: number; aux: number; family: number; sockType: number; cloexec: number; lean: number }
+interface Rec { kind: string; ns: bigint; tid: number; role: number; v: DataView; o: number; len: number }
+
+function desc(v: DataView, o: number): Desc {
+  return {
+    file: v.getBigUint64(o + DESC.file, true), ino: v.getBigUint64(o + DESC.ino, true), mntRoot: v.getBigUint64(o + DESC.mntRoot, true),
+    dentry: v.getBigUint64(o + DESC.dentry, true), peer: v.getBigUint64(o + DESC.peer, true), fd: v.getInt32(o + DESC.fd, true),
+    magic: v.getUint32(o + DESC.magic, true), mode: v.getUint32(o + DESC.mode, true), nlink: v.getUint32(o + DESC.nlink, true),
+    mntId: v.getInt32(o + DESC.mntId, true), aux: v.getInt32(o + DESC.aux, true), family: v.getInt16(o + DESC.family, true),
+    sockType: v.getInt16(o + DESC.sockType, true), cloexec: v.getUint8(o + DESC.cloexec), lean: v.getUint8(o + DESC.lean),
+  };
+}
+
+/** The ring's records, copied out (the ring's bytes are valid only during the drain). */
+function drain(h: NativeHandle): Rec[] {
+  const out: Rec[] = [];
+  h.ring.drain((d, off, len) => {
+    const copy = new DataView(d.buffer.slice(d.byteOffset + off, d.byteOffset + off + len));
+    out.push({ kind: String.fromCharCode(copy.getUint8(HEADER.kind)), ns: copy.getBigUint64(HEADER.ns, true), tid: copy.getUint32(HEADER.tid, true), role: copy.getUint8(HEADER.role), v: copy, o: 0, len });
+  });
+  return out;
+}
+
+interface E { nr: number; tgid: number; euid: number; fields: bigint[]; desc: Desc | null; tid: number }
+function eOf(r: Rec): E {
+  const v = r.v;
+  const n = v.getUint32(REC_E.nfields, true);
+  const fields = Array.from({ length: n }, (_, i) => v.getBigInt64(REC_E.fields + 8 * i, true));
+  return { nr: v.getUint32(REC_E.nr, true), tgid: v.getUint32(REC_E.tgid, true), euid: v.getUint32(REC_E.euid, true), fields, tid: r.tid, desc: v.getBigUint64(REC_E.hasDesc, true) ? desc(v, REC_E.desc) : null };
+}
+
+function cstr(v: DataView, off: number, len: number): string {
+  return Buffer.from(v.buffer, v.byteOffset + off, len).toString('latin1');
+}
+
+function run(exe: string, dir: string): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
+  const child = spawn(exe, [dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out: () => out, exit };
+}
+
+test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring records; an unfollowed one writes none', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const exe = compile('fdops');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-'));
+  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-other-'));
+  const followed = run(exe, dir);
+  const other = run(exe, otherDir);
+  let h: NativeHandle | null = null;
+  try {
+    const fdsBefore = bpfFds();
+    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k))));
+    console.log(`  loaded in ${h.loadMs.toFixed(0)} ms`);
+    assert.ok(ours().length >= 10, `our programs are loaded: ${ours().join(' ')}`);
+    followed.child.stdin!.end('x');
+    other.child.stdin!.end('x');
+    assert.is(await followed.exit, 3);
+    assert.is(await other.exit, 3);
+    const recs = drain(h);
+    assert.is(h.lost(), 0);
+    const said = new Map(followed.out().trim().split('\n').map((l) => { const [k, ...v] = l.split(' '); return [k!, v.map(Number)] as const; }));
+    const [fa] = said.get('open')!, [fb] = said.get('dup')!, [fc] = said.get('dupfd')!, [s0, s1] = said.get('pair')!, [p0, p1] = said.get('pipe')!;
+    const [gc] = said.get('child')!;
+    const me = followed.child.pid!;
+    // nothing of the unfollowed program, nor of this process
+    const pids = new Set([me, gc]);
+    for (const r of recs) assert.ok(pids.has(r.tid), `record ${r.kind} of tid ${r.tid} (followed: ${[...pids].join(', ')})`);
+    const es = recs.filter((r) => r.kind === 'E').map(eOf);
+    for (const e of es) { assert.is(e.tgid, e.tid); assert.is(e.euid, 0); }
+    const byNr = (nr: number): E[] => es.filter((e) => e.nr === nr);
+    const file = path.join(fs.realpathSync(dir), 'data.txt');
+    // openat: the new fd described, its path's dentries named up to /
+    const open = byNr(257).find((e) => e.fields[0] === BigInt(fa!));
+    assert.ok(open && open.desc, 'an openat E record with its DESC');
+    assert.is(open!.desc!.fd, fa);
+    assert.is(open!.desc!.ino, BigInt(fs.statSync(file).ino));
+    assert.is(open!.desc!.mode & 0o170000, 0o100000);
+    assert.is(open!.desc!.nlink, 1);
+    assert.ok(open!.desc!.file !== 0n && open!.desc!.mntRoot !== 0n);
+    const names = new Map<bigint, { parent: bigint; name: string }>();
+    for (const r of recs.filter((x) => x.kind === 'D')) {
+      const len = Number(r.v.getBigUint64(REC_D.len, true));
+      names.set(r.v.getBigUint64(REC_D.dentry, true), { parent: r.v.getBigUint64(REC_D.parent, true), name: cstr(r.v, REC_D.name, Math.min(len, 255)) });
+    }
+    const parts: string[] = [];
+    for (let d = open!.desc!.dentry, i = 0; i < 64; i++) {
+      const n = names.get(d);
+      assert.ok(n, `a D record for dentry ${d.toString(16)} (after ${parts.join(' <- ')})`);
+      parts.push(n!.name);
+      if (n!.parent === d) break;
+      d = n!.parent;
+    }
+    assert.is(parts[parts.length - 1], '/');
+    assert.is('/' + parts.slice(0, -1).reverse().join('/'), file);
+    // dup, fcntl: the same open file description
+    const dup = byNr(32).find((e) => e.fields[0] === BigInt(fb!));
+    assert.equal(dup?.fields, [BigInt(fb!), BigInt(fa!)]);
+    assert.is(dup!.desc!.file, open!.desc!.file);
+    assert.is(dup!.desc!.cloexec, 0);
+    const fcntls = byNr(72);
+    const dupfd = fcntls.find((e) => e.fields[0] === BigInt(fc!));
+    assert.equal(dupfd?.fields, [BigInt(fc!), BigInt(fa!), 1030n, 40n]);
+    assert.is(dupfd!.desc!.file, open!.desc!.file);
+    assert.is(dupfd!.desc!.cloexec, 1);
+    const setfd = fcntls.find((e) => e.fields[2] === 2n);
+    assert.equal(setfd?.fields, [0n, BigInt(fb!), 2n, 1n]);
+    assert.is(setfd!.desc!.fd, -1);
+    assert.is(setfd!.desc!.file, 0n);
+    const close = byNr(3).find((e) => e.fields[0] === BigInt(fc!));
+    assert.equal(close?.fields, [BigInt(fc!), BigInt.asIntN(64, open!.desc!.file)]);
+    assert.is(close!.desc, null);
+    // socketpair: two F records before the E, peers crossing
+    const recIdx = (nr: number): number => recs.findIndex((r) => r.kind === 'E' && eOf(r).nr === nr);
+    const pairAt = recIdx(53);
+    assert.ok(pairAt >= 2, 'a socketpair E record after its F records');
+    const [f0, f1] = [recs[pairAt - 2]!, recs[pairAt - 1]!].map((r) => { assert.is(r.kind, 'F'); assert.is(r.role, 0x72); return desc(r.v, REC_F.desc); });
+    assert.is(f0!.fd, s0);
+    assert.is(f1!.fd, s1);
+    assert.is(f0!.magic, MAGIC.SOCKFS);
+    assert.is(f0!.family, 1);
+    assert.is(f0!.sockType, 1);
+    assert.is(f0!.peer, f1!.ino);
+    assert.is(f1!.peer, f0!.ino);
+    assert.equal(eOf(recs[pairAt]!).fields, [0n]);
+    // pipe (glibc may make it pipe2)
+    const pipeAt = Math.max(recIdx(22), recIdx(293));
+    const [q0, q1] = [recs[pipeAt - 2]!, recs[pipeAt - 1]!].map((r) => desc(r.v, REC_F.desc));
+    assert.is(q0!.fd, p0);
+    assert.is(q1!.fd, p1);
+    assert.is(q0!.magic, MAGIC.PIPEFS);
+    assert.is(q0!.ino, q1!.ino);
+    // mmap of the file, shared: addr fd file length prot flags offset inode
+    const mm = byNr(9);
+    assert.is(mm.length, 1, 'one mmap record (private mappings of a process that received nothing are not written)');
+    assert.equal(mm[0]!.fields.slice(1), [BigInt(fa!), BigInt.asIntN(64, open!.desc!.file), 10n, 1n, 1n, 0n, open!.desc!.ino]);
+    // fork: P in the parent naming the child; the child is followed (its exec and exit are seen)
+    const ps = recs.filter((r) => r.kind === 'P');
+    assert.is(ps.length, 1);
+    const p = ps[0]!.v;
+    assert.is(ps[0]!.tid, me);
+    assert.is(p.getUint32(REC_P.child, true), gc);
+    const flags = p.getBigUint64(REC_P.flags, true);
+    assert.ok((flags & 0x4000000000000000n) !== 0n, 'CLONE_SEEN');
+    assert.is(flags & 0xffn, 17n, 'SIGCHLD');
+    assert.is(flags & 0x10000n, 0n, 'not CLONE_THREAD');
+    assert.ok([1, 2, 3].includes(p.getUint32(REC_P.which, true)));
+    const xs = recs.filter((r) => r.kind === 'X');
+    assert.is(xs.length, 1);
+    const x = xs[0]!.v;
+    assert.is(xs[0]!.tid, gc);
+    assert.is(x.getUint32(REC_X.tgid, true), gc);
+    assert.is(x.getUint32(REC_X.oldTid, true), gc);
+    assert.is(x.getUint32(REC_X.len, true), '/bin/true'.length);
+    assert.is(cstr(x, REC_X.path, 10), '/bin/true\0');
+    assert.is(cstr(x, REC_X.comm, 5), 'true\0');
+    const qs = recs.filter((r) => r.kind === 'Q').map((r) => ({ tid: r.tid, tgid: r.v.getUint32(REC_Q.tgid, true), dead: r.v.getUint32(REC_Q.groupDead, true), code: r.v.getUint32(REC_Q.exitCode, true) }));
+    assert.equal(qs.find((q) => q.tid === gc), { tid: gc!, tgid: gc!, dead: 1, code: 0 });
+    assert.equal(qs.find((q) => q.tid === me), { tid: me, tgid: me, dead: 1, code: 3 << 8 });
+    // every group ends with its E/P/X/Q; records are in time order per thread
+    for (const t of pids) {
+      const mine = recs.filter((r) => r.tid === t);
+      assert.ok(['E', 'P', 'X', 'Q'].includes(mine[mine.length - 1]!.kind));
+      for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.ns >= mine[i - 1]!.ns, `${mine[i]!.kind} after ${mine[i - 1]!.kind} in time`);
+    }
+    h.close();
+    h = null;
+    assert.equal(ours(), [], 'no program of ours is loaded');
+    assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+  } finally {
+    h?.close();
+    followed.child.kill('SIGKILL');
+    other.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  }
+});
+
+test('loadNative loads every probe on this kernel and closes them all', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const fdsBefore = bpfFds();
+  const h = loaded(loadNative(opts([])));
+  try {
+    const names = bpfProgramNames() as string[];
+    for (const n of ['enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
+      assert.ok(names.includes(`${PROG_PREFIX}${n}`.slice(0, 15)), `${PROG_PREFIX}${n} is loaded`);
+    }
+    assert.ok(bpfFds().length > fdsBefore.length);
+    assert.is(h.ring.drain(() => undefined), 0, 'nothing followed, nothing written');
+  } finally {
+    h.close();
+  }
+  assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+});
+
+test('a probe the verifier refuses: the error names it and the log\'s last line, and nothing is left behind', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const fdsBefore = bpfFds();
+  const bad = new Asm();
+  bad.exit(); // r0 is never set
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }]);
+  assert.ok('error' in r, 'the load fails');
+  const e = (r as NativeLoadError).error;
+  assert.match(e, new RegExp(`probe ${TAG}bad`));
+  assert.match(e, /R0 !read_ok/);
+  assert.equal(ours(), [], 'no program of ours is loaded');
+  assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+});
+
+test('a probe the kernel will not attach (it reads past its tracepoint\'s record): every probe attached before it is detached', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const fdsBefore = bpfFds();
+  const far = new Asm();
+  far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sys_exit_openat's record ends at 24
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['syscalls/sys_exit_openat'], insns: far.assemble() }]);
+  assert.ok('error' in r, 'the load fails');
+  assert.match((r as NativeLoadError).error, new RegExp(`attaching ${TAG}far .*EACCES`));
+  assert.equal(ours(), [], 'no program of ours is loaded');
+  assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+});
+
+test.run();

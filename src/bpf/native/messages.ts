@@ -1,7 +1,7 @@
 // The native engine's SCM_RIGHTS probes: the exits of sendmsg, recvmsg, sendmmsg, recvmmsg and pidfd_getfd, with
 // the text program's semantics (../program.ts: probesFor's cases, messageWalk) in ./format.ts's records. Pure:
 // the kernel's offsets and the map fds come in (KernelCtx), instructions go out. Their entries are stashed by
-// ./program.ts's entry probe (map `stash`, STASH layout): an exit finds its call's arguments there.
+// ./program.ts's entry probe (map `stash`, STASH layout, the entry's filter): an exit finds its call's arguments there.
 //
 // Per call: the message's cmsg headers (up to CMSG_MAX) are read from user memory; for each SCM_RIGHTS cmsg, a
 // bpf_loop over its fds (253 iterations verify as one) writes an H record per sent fd (lean: the sender's table
@@ -85,17 +85,18 @@ function arg(spec: SyscallSpec, key: 'fdArg' | 'msgArg' | 'targetFdArg'): number
 }
 
 /**
- * The exit's prologue: r6 = the return value; this thread's stash entry (if it is this call's) read and deleted;
- * `copy` copies what it needs from it (r0 points at the entry) into the stack. Jumps to `out` when none.
+ * The exit's prologue: r6 = the return value; this thread's stash entry, if it is this call's, is copied from by
+ * `copy` (r0 points at it) and marked used (nr -1: ./program.ts's exits do the same; the thread's exit deletes it,
+ * a store is cheaper than a delete). Jumps to `out` when there is none.
  */
 function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => void): void {
   a.ldx(8, R6, R1, 16);
   a.call(HELPER.get_current_pid_tgid).zext32(R0).stx(8, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
   a.jeqi(R0, 0, out);
-  a.ldx(4, R1, R0, STASH.nr).jnei(R1, nr, out);
+  a.ldx(8, R1, R0, STASH.nr).jnei(R1, nr, out);
+  a.st(8, R0, STASH.nr, -1);
   copy();
-  a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_delete_elem);
 }
 
 /** Stash argument `i` (r0 points at the entry) into r10+slot; `int`: an int argument, sign-extended. */

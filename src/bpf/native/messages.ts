@@ -43,8 +43,9 @@ const BPF_ANY = 0;
 const ROLE = { s: 0x73, p: 0x70, r: 0x72 } as const;
 
 /**
- * The walk's state (WALK, on the main program's stack; bpf_loop's callbacks and the message loop reach it by
- * pointer). The DESC buffer of the socket (or pidfd_getfd's fd) reuses it once the walk is done.
+ * The walk's state (on the main program's stack; bpf_loop's callbacks reach it by pointer). Once the walk is done,
+ * its first 72 bytes are the DESC buffer of the socket (or of pidfd_getfd's fd), and the walk-only words after
+ * them the map keys and ids of the records that follow.
  */
 const W = {
   ns: 0, hdr: 8, msg: 16, any: 24, ctl: 32, cl: 40, off: 48, ct: 56, rights: 64, fdBase: 72, n: 80, clen: 88,
@@ -52,13 +53,16 @@ const W = {
   base: 96,
   /** probe reads land here: the msghdr's 24 bytes, then each cmsghdr's 16 */
   scratch: 104,
-  size: 128,
+  /** kept from the stash for the records after the walk: the socket (pidfd_getfd: the pidfd), the flags (targetfd) */
+  fd: 128, flags: 136,
+  size: 144,
 } as const;
 
-/** Main program stack slots (below STACK.free). */
+/** Main program stack slots: the walk's state right below the emitters' (STACK.free is its last word). */
+const WALK = STACK.free + 8 - W.size;
 const S = {
-  fd: -32, flags: -40, arg2: -48, rxKey: -56, rxVal: -64, euid: -72, tgid: -80,
-  walk: -80 - W.size,
+  walk: WALK, fd: WALK + W.fd, flags: WALK + W.flags, arg2: WALK + W.flags,
+  rxKey: WALK + W.fdBase, rxVal: WALK + W.n, euid: WALK + W.clen, tgid: WALK + W.base,
 } as const;
 /** fd callback's slots: the fd read from the cmsg, and the DESC buffer of a G record */
 const CB = { read: -32, fd: -40, desc: -40 - DESC.size } as const;
@@ -186,7 +190,7 @@ function discardUnless(a: Asm, rec: Reg, done: string): void {
 /** sendmsg, recvmsg, sendmmsg, recvmmsg. */
 function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receive: boolean, vector: boolean): void {
   const out = 'out';
-  const fdCb = 'fd_cb', msgCb = 'msg_cb';
+  const fdCb = 'fd_cb', msgCb = 'msg_cb', cmsgCb = 'cmsg_cb';
   prologue(a, k, nr, out, () => {
     a.ldx(8, R1, R0, STASH.ts).stx(8, R10, S.walk + W.ns, R1);
     stashArg(a, arg(spec, 'fdArg'), S.fd, true);
@@ -207,7 +211,7 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
     a.jmpi('jle', R1, DEFAULT_MMSG, le).movi(R1, DEFAULT_MMSG).label(le);
     a.ldFunc(R2, msgCb).mov(R3, R9).movi(R4, 0).call(HELPER.loop);
   } else {
-    walk(a, k, receive, false, fdCb);
+    walk(a, k, receive, false, cmsgCb);
   }
   a.ldx(8, R1, R9, W.any).jeqi(R1, 0, out);
   a.ldx(8, R7, R9, W.ns);
@@ -230,20 +234,21 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
     a.mov(R9, R2);
     a.stx(8, R9, W.msg, R1);
     a.lshi(R1, Math.log2(MMSGHDR_SIZE)).ldx(8, R2, R9, W.base).add(R2, R1).stx(8, R9, W.hdr, R2);
-    walk(a, k, receive, true, fdCb);
+    walk(a, k, receive, true, cmsgCb);
     emitReturn(a);
   }
+  cmsgCallback(a, k, cmsgCb, vector, fdCb);
   fdCallback(a, k, fdCb, receive, vector);
   emitDescribeFn(a, k);
 }
 
 /**
- * One message's cmsgs (r9 = the walk state with `hdr`, `msg` and, but for a recvmsg, `ns` set): up to CMSG_MAX
- * headers, a bpf_loop over each SCM_RIGHTS cmsg's fds, M records; sets `any`. Uses r0-r5, r7 (ns) and r8.
+ * One message's cmsgs (r9 = the walk state with `hdr` and `msg` set, and `ns` but for a recvmsg): its msghdr's
+ * control data, then cmsg_cb over up to CMSG_MAX headers; a receive's MSG_CTRUNC without rights is an M record.
+ * Sets `any`. Uses r0-r5, r7 and r8.
  */
-function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: string): void {
+function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, cmsgCb: string): void {
   const done = a.fresh('wdone');
-  const fdMax = vector ? MMSG_FD_MAX : SCM_MAX_FD;
   a.st(8, R9, W.rights, 0);
   a.mov(R1, R9).addi(R1, W.scratch).movi(R2, 24).ldx(8, R3, R9, W.hdr).addi(R3, MSGHDR_CONTROL);
   a.call(HELPER.probe_read_user);
@@ -253,40 +258,20 @@ function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: str
   a.ldx(8, R1, R9, W.scratch + 8).stx(8, R9, W.cl, R1);
   if (receive) a.ldx(4, R1, R9, W.scratch + 16).rshi(R1, 3).andi(R1, MSG_CTRUNC >> 3).stx(8, R9, W.ct, R1);
   a.st(8, R9, W.off, 0);
+  // no control data: nothing to walk (the loop is entered in one state only: fewer states for the verifier)
   if (receive && !vector) {
-    // most messages carry no control data: no clock read for them
+    // most messages carry none: no clock read for them, unless MSG_CTRUNC says some was dropped
     const timed = a.fresh('timed');
     a.ldx(8, R1, R9, W.ctl).jnei(R1, 0, timed).ldx(8, R1, R9, W.ct).jeqi(R1, 0, done);
+    a.call(HELPER.ktime_get_ns).stx(8, R9, W.ns, R0).ja(done);
     a.label(timed).call(HELPER.ktime_get_ns).stx(8, R9, W.ns, R0);
+  } else {
+    a.ldx(8, R1, R9, W.ctl).jeqi(R1, 0, done);
   }
-  a.ldx(8, R7, R9, W.ns);
-  for (let c = 0; c < CMSG_MAX; c++) {
-    const next = a.fresh('wnext');
-    a.ldx(8, R3, R9, W.ctl).jeqi(R3, 0, done);
-    a.ldx(8, R1, R9, W.off).mov(R2, R1).addi(R2, CMSG_HDR).ldx(8, R5, R9, W.cl).jmp('jgt', R2, R5, done);
-    a.add(R3, R1).mov(R1, R9).addi(R1, W.scratch).movi(R2, CMSG_HDR).call(HELPER.probe_read_user);
-    a.jnei(R0, 0, done);
-    a.ldx(8, R1, R9, W.scratch).stx(8, R9, W.clen, R1);
-    a.jmpi('jlt', R1, CMSG_HDR, done);
-    a.ldx(4, R2, R9, W.scratch + 8).jnei(R2, SOL_SOCKET, next);
-    a.ldx(4, R2, R9, W.scratch + 12).jnei(R2, SCM_RIGHTS, next);
-    a.st(8, R9, W.rights, 1).st(8, R9, W.any, 1);
-    a.addi(R1, -CMSG_HDR).rshi(R1, 2).stx(8, R9, W.n, R1);
-    const fds = a.fresh('fds');
-    a.jnei(R1, 0, fds);
-    emitM(a, k, next, false);
-    a.ja(next);
-    a.label(fds);
-    a.ldx(8, R2, R9, W.ctl).ldx(8, R3, R9, W.off).add(R2, R3).addi(R2, CMSG_HDR).stx(8, R9, W.fdBase, R2);
-    const le = a.fresh('le');
-    a.jmpi('jle', R1, fdMax, le).movi(R1, fdMax).label(le);
-    a.ldFunc(R2, fdCb).mov(R3, R9).movi(R4, 0).call(HELPER.loop);
-    a.label(next);
-    if (c + 1 < CMSG_MAX) {
-      // CMSG_NXTHDR: the next header starts CMSG_ALIGN(cmsg_len) further
-      a.ldx(8, R1, R9, W.clen).addi(R1, 7).andi(R1, -8).ldx(8, R2, R9, W.off).add(R2, R1).stx(8, R9, W.off, R2);
-    }
-  }
+  // one callback for every header: the verifier walks its fd loop once, not once per header (the words the callbacks
+  // write are written first, so their loop's states match sooner)
+  a.st(8, R9, W.n, 0).st(8, R9, W.clen, 0).st(8, R9, W.fdBase, 0).st(8, R9, W.scratch, 0).st(8, R9, W.scratch + 8, 0);
+  a.movi(R1, CMSG_MAX).ldFunc(R2, cmsgCb).mov(R3, R9).movi(R4, 0).call(HELPER.loop);
   a.label(done);
   if (receive) {
     // MSG_CTRUNC and no rights: the fds the kernel dropped leave only this
@@ -294,9 +279,43 @@ function walk(a: Asm, k: KernelCtx, receive: boolean, vector: boolean, fdCb: str
     a.ldx(8, R1, R9, W.ct).jeqi(R1, 0, end);
     a.ldx(8, R1, R9, W.rights).jnei(R1, 0, end);
     a.st(8, R9, W.any, 1);
+    a.ldx(8, R7, R9, W.ns);
     emitM(a, k, end, true);
     a.label(end);
   }
+}
+
+/**
+ * cmsg_cb(i, walk): the cmsg header at walk.off, if there is room for one (CMSG_NXTHDR's rule); an SCM_RIGHTS one is
+ * an M record (no fds) or a bpf_loop of fd_cb over its fds. Returns 1 (stop) at the end of the control data.
+ */
+function cmsgCallback(a: Asm, k: KernelCtx, label: string, vector: boolean, fdCb: string): void {
+  const stop = a.fresh('cstop'), next = a.fresh('cnext'), fds = a.fresh('fds'), le = a.fresh('le');
+  const fdMax = vector ? MMSG_FD_MAX : SCM_MAX_FD;
+  a.label(label);
+  a.mov(R9, R2).ldx(8, R7, R9, W.ns);
+  a.ldx(8, R3, R9, W.ctl).jeqi(R3, 0, stop);
+  a.ldx(8, R1, R9, W.off).mov(R2, R1).addi(R2, CMSG_HDR).ldx(8, R5, R9, W.cl).jmp('jgt', R2, R5, stop);
+  a.add(R3, R1).mov(R1, R9).addi(R1, W.scratch).movi(R2, CMSG_HDR).call(HELPER.probe_read_user);
+  a.jnei(R0, 0, stop);
+  a.ldx(8, R1, R9, W.scratch).stx(8, R9, W.clen, R1);
+  a.jmpi('jlt', R1, CMSG_HDR, stop);
+  a.ldx(4, R2, R9, W.scratch + 8).jnei(R2, SOL_SOCKET, next);
+  a.ldx(4, R2, R9, W.scratch + 12).jnei(R2, SCM_RIGHTS, next);
+  a.st(8, R9, W.rights, 1).st(8, R9, W.any, 1);
+  a.addi(R1, -CMSG_HDR).rshi(R1, 2).stx(8, R9, W.n, R1);
+  a.jnei(R1, 0, fds);
+  emitM(a, k, next, false);
+  a.ja(next);
+  a.label(fds);
+  a.ldx(8, R2, R9, W.ctl).ldx(8, R3, R9, W.off).add(R2, R3).addi(R2, CMSG_HDR).stx(8, R9, W.fdBase, R2);
+  a.jmpi('jle', R1, fdMax, le).movi(R1, fdMax).label(le);
+  a.ldFunc(R2, fdCb).mov(R3, R9).movi(R4, 0).call(HELPER.loop);
+  a.label(next);
+  // CMSG_NXTHDR: the next header starts CMSG_ALIGN(cmsg_len) further
+  a.ldx(8, R1, R9, W.clen).addi(R1, 7).andi(R1, -8).ldx(8, R2, R9, W.off).add(R2, R1).stx(8, R9, W.off, R2);
+  emitReturn(a);
+  a.label(stop).movi(R0, 1).exit();
 }
 
 /** An M record of message `msg` (r9 = the walk state, r7 = ns): nfds `n` and ctrunc `ct` from it, or 0 and 1. */

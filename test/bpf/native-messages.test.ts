@@ -1,5 +1,6 @@
 // The native engine's SCM_RIGHTS probes (src/bpf/native/messages.ts) against the live kernel: real fd passers
-// (fixtures/programs/msgpass.py: socket.send_fds/recv_fds, MSG_CTRUNC, an empty SCM_RIGHTS, 253 fds, pidfd_getfd;
+// (fixtures/programs/msgpass.py: socket.send_fds/recv_fds, MSG_CTRUNC, an empty SCM_RIGHTS, 253 fds, rights as a
+// second cmsg, pidfd_getfd;
 // mmsgpass.c: sendmmsg/recvmmsg; fdpass.c) under the probes, their ring records read raw and checked against what
 // each process says on its stdout: the same open file descriptions on both sides, the fd numbers, nfds, ctrunc,
 // the socket, the E fields. Skipped, saying why, when not root or without tracefs syscall events.
@@ -184,7 +185,7 @@ test('a program passing a bpf_loop callback gets one static FUNC per subprogram 
   assert.is(funcInfoOf(plain.assemble()), null);
 });
 
-nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIGHTS, 253 fds, pidfd_getfd', async () => {
+nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIGHTS, 253 fds, rights after credentials, two rights cmsgs, pidfd_getfd', async () => {
   {
     let rxChild = false, rxParent = true;
     const { out, recs, lost, loadMs } = await traced('python3', [path.join(root, 'fixtures', 'programs', 'msgpass.py')], {}, {
@@ -209,12 +210,15 @@ nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIG
     assert.is(lost, 0, 'no record lost');
     const sent = gs.filter((g) => g.e.nr === NR.sendmsg && g.e.tgid === parent[0]);
     const got = gs.filter((g) => g.e.nr === NR.recvmsg && g.e.tgid === child[0]);
-    const cases = ['three', 'nobuf', 'small', 'empty', 'many'];
-    assert.is(sent.length, 5, `one sendmsg group per case: ${sent.length}`);
+    const cases = ['three', 'nobuf', 'small', 'empty', 'many', 'creds', 'two'];
+    assert.is(sent.length, cases.length, `one sendmsg group per case: ${sent.length}`);
     // the empty SCM_RIGHTS is received as nothing: no group
-    assert.is(got.length, 4, `a recvmsg group per case that carried fds: ${got.length}`);
+    const received = cases.filter((c) => c !== 'empty');
+    assert.is(got.length, received.length, `a recvmsg group per case that carried fds: ${got.length}`);
     const sendOf = new Map(cases.map((c, i) => [c, sent[i]!]));
-    const recvOf = new Map(['three', 'nobuf', 'small', 'many'].map((c, i) => [c, got[i]!]));
+    const recvOf = new Map(received.map((c, i) => [c, got[i]!]));
+    // the sender's cmsgs: 'two' sends its 3 fds as cmsgs of 1 and 2 (the receiver gets one of 3)
+    const cmsgs = (c: string, n: number): number[] => (c === 'two' ? [1, 2] : [n]);
     for (const [c, g] of sendOf) {
       const s = sends.get(c)!;
       const [pid, tid, ret] = s as [number, number, number];
@@ -231,8 +235,9 @@ nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIG
       const h = ofKind(g, 'H');
       const fds = s.slice(3);
       assert.equal(fdsOf(h), fds, `${c}: the fds sent`);
-      assert.equal(h.map((r) => r.i), fds.map((_, i) => i));
-      for (const r of h) { assert.is(r.nfds, fds.length); assert.is(r.msg, 0); assert.is(r.ctrunc, 0); assert.is(r.desc!.lean, 1); assert.ok(r.desc!.file !== 0n); }
+      const split = cmsgs(c, fds.length);
+      assert.equal(h.map((r) => [r.nfds, r.i]), split.flatMap((n) => Array.from({ length: n }, (_, i) => [n, i])), `${c}: nfds and i per cmsg`);
+      for (const r of h) { assert.is(r.msg, 0); assert.is(r.ctrunc, 0); assert.is(r.desc!.lean, 1); assert.ok(r.desc!.file !== 0n); }
       assert.is(ofKind(g, 'G').length, 0);
       if (c === 'empty') {
         const m = ofKind(g, 'M');
@@ -257,6 +262,7 @@ nt('sendmsg/recvmsg: 3 fds, MSG_CTRUNC without and with rights, an empty SCM_RIG
       assert.equal(fdsOf(fdRecs), fds, `${c}: the fds received`);
       // the same open file descriptions the sender's H records named, in order
       assert.equal(filesOf(fdRecs), filesOf(ofKind(sendOf.get(c)!, 'H')).slice(0, fds.length), `${c}: the files passed`);
+      assert.equal(fdRecs.map((x) => x.i), fds.map((_, i) => i));
       for (const x of fdRecs) { assert.is(x.nfds, fds.length); assert.is(x.ctrunc, ctrunc); assert.is(x.msg, 0); }
       assert.equal(fdRecs.map((x) => x.kind).join(''), 'G'.repeat(Math.min(4, fds.length)) + 'H'.repeat(Math.max(0, fds.length - 4)));
       for (const x of ofKind(g, 'G')) { assert.is(x.desc!.lean, 0); assert.ok(x.desc!.magic !== 0); }

@@ -1,9 +1,9 @@
 // The native engine's SCM_RIGHTS probes (src/bpf/native/messages.ts) against the live kernel: real fd passers
 // (fixtures/programs/msgpass.py: socket.send_fds/recv_fds, MSG_CTRUNC, an empty SCM_RIGHTS, 253 fds, rights as a
-// second cmsg, pidfd_getfd;
-// mmsgpass.c: sendmmsg/recvmmsg; fdpass.c) under the probes, their ring records read raw and checked against what
-// each process says on its stdout: the same open file descriptions on both sides, the fd numbers, nfds, ctrunc,
-// the socket, the E fields. Skipped, saying why, when not root or without tracefs syscall events.
+// second cmsg, pidfd_getfd; mmsgpass.c: sendmmsg/recvmmsg; fdpass.c) under the probes, their ring records read raw
+// and checked against what each process says on its stdout: the same open file descriptions on both sides, the fd
+// numbers, nfds, ctrunc, the socket, the E fields. Skipped, saying why, when not root or without tracefs syscall
+// events.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';

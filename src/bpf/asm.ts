@@ -30,7 +30,7 @@ export const JMP = {
   jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70, jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
 } as const;
 export type JmpOp = keyof typeof JMP;
-const BPF_JA = 0x00, BPF_CALL = 0x80, BPF_EXIT = 0x90;
+const BPF_JA = 0x00, BPF_CALL = 0x80, BPF_EXIT = 0x90, BPF_JCOND = 0xe0;
 
 /** ld_imm64 source registers: a map fd, a map value address, a function (bpf_loop's callback) */
 export const BPF_PSEUDO_MAP_FD = 1;
@@ -41,7 +41,7 @@ export const BPF_PSEUDO_FUNC = 4;
 /** Helper ids (enum bpf_func_id). */
 export const HELPER = {
   map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, probe_read: 4, ktime_get_ns: 5, get_smp_processor_id: 8,
-  get_current_pid_tgid: 14, get_current_uid_gid: 15, get_current_comm: 16, perf_event_output: 25, probe_read_str: 45,
+  tail_call: 12, get_current_pid_tgid: 14, get_current_uid_gid: 15, get_current_comm: 16, perf_event_output: 25, probe_read_str: 45,
   get_current_task: 35, probe_read_user: 112, probe_read_kernel: 113, probe_read_user_str: 114, probe_read_kernel_str: 115,
   ringbuf_output: 130, ringbuf_reserve: 131, ringbuf_submit: 132, ringbuf_discard: 133, get_current_task_btf: 158, loop: 181,
 } as const;
@@ -59,6 +59,12 @@ interface Insn {
 }
 
 const S16_MIN = -0x8000, S16_MAX = 0x7fff;
+
+/** An immediate as its 32 bits (s32 or u32 given), checked before `| 0` could wrap it silently. */
+function imm32(imm: number): number {
+  if (!Number.isInteger(imm) || imm < -0x80000000 || imm > 0xffffffff) throw new RangeError(`immediate ${imm} out of range`);
+  return imm | 0;
+}
 
 export class Asm {
   private readonly insns: Insn[] = [];
@@ -90,9 +96,9 @@ export class Asm {
 
   // ALU, 64-bit and 32-bit (a 32-bit op zeroes the upper half)
   alu(op: AluOp, dst: Reg, src: Reg): this { return this.push({ code: BPF_ALU64 | ALU[op] | BPF_X, dst, src, off: 0, imm: 0 }); }
-  alui(op: AluOp, dst: Reg, imm: number): this { return this.push({ code: BPF_ALU64 | ALU[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0 }); }
+  alui(op: AluOp, dst: Reg, imm: number): this { return this.push({ code: BPF_ALU64 | ALU[op] | BPF_K, dst, src: 0, off: 0, imm: imm32(imm) }); }
   alu32(op: AluOp, dst: Reg, src: Reg): this { return this.push({ code: BPF_ALU | ALU[op] | BPF_X, dst, src, off: 0, imm: 0 }); }
-  alu32i(op: AluOp, dst: Reg, imm: number): this { return this.push({ code: BPF_ALU | ALU[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0 }); }
+  alu32i(op: AluOp, dst: Reg, imm: number): this { return this.push({ code: BPF_ALU | ALU[op] | BPF_K, dst, src: 0, off: 0, imm: imm32(imm) }); }
   mov(dst: Reg, src: Reg): this { return this.alu('mov', dst, src); }
   /** dst = imm, sign-extended from 32 bits */
   movi(dst: Reg, imm: number): this { return this.alui('mov', dst, imm); }
@@ -126,15 +132,18 @@ export class Asm {
   // memory: dst = *(size *)(src + off); *(size *)(dst + off) = src / imm
   ldx(size: Size, dst: Reg, src: Reg, off: number): this { return this.push({ code: BPF_LDX | BPF_MEM | SIZE[size], dst, src, off, imm: 0 }); }
   stx(size: Size, dst: Reg, off: number, src: Reg): this { return this.push({ code: BPF_STX | BPF_MEM | SIZE[size], dst, src, off, imm: 0 }); }
-  st(size: Size, dst: Reg, off: number, imm: number): this { return this.push({ code: BPF_ST | BPF_MEM | SIZE[size], dst, src: 0, off, imm: imm | 0 }); }
+  st(size: Size, dst: Reg, off: number, imm: number): this { return this.push({ code: BPF_ST | BPF_MEM | SIZE[size], dst, src: 0, off, imm: imm32(imm) }); }
   /** *(size *)(dst + off) += src, atomically (BPF_ATOMIC BPF_ADD; size 4 or 8) */
   xadd(size: 4 | 8, dst: Reg, off: number, src: Reg): this { return this.push({ code: BPF_STX | BPF_ATOMIC | SIZE[size], dst, src, off, imm: ALU.add }); }
 
   // jumps to a label
   ja(label: string): this { return this.push({ code: BPF_JMP | BPF_JA, dst: 0, src: 0, off: 0, imm: 0, target: label }); }
   jmp(op: JmpOp, dst: Reg, src: Reg, label: string): this { return this.push({ code: BPF_JMP | JMP[op] | BPF_X, dst, src, off: 0, imm: 0, target: label }); }
-  jmpi(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0, target: label }); }
-  jmp32i(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP32 | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm | 0, target: label }); }
+  jmpi(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm32(imm), target: label }); }
+  jmp32i(op: JmpOp, dst: Reg, imm: number, label: string): this { return this.push({ code: BPF_JMP32 | JMP[op] | BPF_K, dst, src: 0, off: 0, imm: imm32(imm), target: label }); }
+  /** may_goto (BPF_JCOND, Linux 6.9+): falls through while the kernel's hidden loop budget lasts, else jumps to
+   * `label`; a loop headed by it is verified until its states converge, not iteration by iteration */
+  mayGoto(label: string): this { return this.push({ code: BPF_JMP | BPF_JCOND, dst: 0, src: 0, off: 0, imm: 0, target: label }); }
   jeqi(dst: Reg, imm: number, label: string): this { return this.jmpi('jeq', dst, imm, label); }
   jnei(dst: Reg, imm: number, label: string): this { return this.jmpi('jne', dst, imm, label); }
 

@@ -11,11 +11,11 @@ import * as assert from 'uvu/assert';
 import { Asm, R0, R1 } from '../../src/bpf/asm.js';
 import { DESC, HEADER, REC_D, REC_E, REC_F, REC_P, REC_Q, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
-import type { Probe } from '../../src/bpf/native/kernel.js';
+import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
 import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { MAGIC } from '../../src/bpf/program.js';
-import { bpfProgramNames } from '../../src/native/index.js';
+import { bpfMapLookup, bpfMapUpdate, bpfProgramNames } from '../../src/native/index.js';
 import { compile } from '../live/run.js';
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -101,7 +101,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
   let h: NativeHandle | null = null;
   try {
     const fdsBefore = bpfFds();
-    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k))));
+    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k)), TAG));
     console.log(`  loaded in ${h.loadMs.toFixed(0)} ms`);
     assert.ok(ours().length >= 10, `our programs are loaded: ${ours().join(' ')}`);
     followed.child.stdin!.end('x');
@@ -227,13 +227,70 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
   }
 });
 
+test('--all (no follow map): a process nobody follows is seen, fdwatch itself is not', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const exe = compile('fdops');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-all-'));
+  const p = run(exe, dir);
+  let h: NativeHandle | null = null;
+  try {
+    h = loaded(loadProbes(opts(null), (k) => renamed(nativeProbes(k)), TAG));
+    fs.closeSync(fs.openSync(path.join(dir, 'self.txt'), 'w'));
+    p.child.stdin!.end('x');
+    assert.is(await p.exit, 3);
+    const recs = drain(h);
+    const [fa] = new Map(p.out().trim().split('\n').map((l) => { const [k, ...v] = l.split(' '); return [k!, v.map(Number)] as const; })).get('open')!;
+    const opens = recs.filter((r) => r.kind === 'E' && r.tid === p.child.pid).map(eOf).filter((e) => e.nr === 257 && e.fields[0] === BigInt(fa!));
+    assert.is(opens.length, 1, 'the unfollowed program\'s openat is seen');
+    assert.is(opens[0]!.desc!.ino, BigInt(fs.statSync(path.join(dir, 'data.txt')).ino));
+    assert.is(recs.filter((r) => r.tid === process.pid).length, 0, 'nothing of fdwatch itself');
+  } finally {
+    h?.close();
+    p.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a process in rx: its child inherits it (its private file mappings are written); a dead group leaves follow and rx', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const exe = compile('fdops');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-rx-'));
+  const p = run(exe, dir);
+  let h: NativeHandle | null = null;
+  try {
+    let maps: Maps | null = null;
+    h = loaded(loadProbes(opts([p.child.pid!]), (k) => { maps = k.maps; return renamed(nativeProbes(k)); }, TAG));
+    const m = maps as unknown as Maps;
+    const key = (pid: number): Uint8Array => new Uint8Array(new Uint32Array([pid]).buffer);
+    // as if it had received an fd (the message probes put it there)
+    assert.is(bpfMapUpdate(m.rx, key(p.child.pid!), new Uint8Array([1])), true);
+    p.child.stdin!.end('x');
+    assert.is(await p.exit, 3);
+    const recs = drain(h);
+    const [gc] = new Map(p.out().trim().split('\n').map((l) => { const [k, ...v] = l.split(' '); return [k!, v.map(Number)] as const; })).get('child')!;
+    // /bin/true's loader maps its libraries MAP_PRIVATE from their fds
+    const privates = recs.filter((r) => r.kind === 'E' && r.tid === gc).map(eOf).filter((e) => e.nr === 9 && (e.fields[5]! & 2n) !== 0n && e.fields[1]! >= 0n);
+    assert.ok(privates.length >= 1, `the child's private file mappings are written (${privates.length})`);
+    for (const e of privates) assert.ok(e.fields[2] !== 0n && e.fields[7] !== 0n, 'with their file and inode');
+    const v = new Uint8Array(1);
+    for (const pid of [p.child.pid!, gc!]) {
+      assert.is(bpfMapLookup(m.rx, key(pid), v), false, `rx of ${pid} is gone with its group`);
+      assert.is(bpfMapLookup(m.follow, key(pid), v), false, `follow of ${pid} is gone with its group`);
+    }
+  } finally {
+    h?.close();
+    p.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('loadNative loads every probe on this kernel and closes them all', () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const h = loaded(loadNative(opts([])));
   try {
     const names = bpfProgramNames() as string[];
-    for (const n of ['enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
+    for (const n of ['sys_enter', 'sys_exit', 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
       assert.ok(names.includes(`${PROG_PREFIX}${n}`.slice(0, 15)), `${PROG_PREFIX}${n} is loaded`);
     }
     assert.ok(bpfFds().length > fdsBefore.length);
@@ -249,7 +306,7 @@ test('a probe the verifier refuses: the error names it and the log\'s last line,
   const fdsBefore = bpfFds();
   const bad = new Asm();
   bad.exit(); // r0 is never set
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }]);
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }], TAG);
   assert.ok('error' in r, 'the load fails');
   const e = (r as NativeLoadError).error;
   assert.match(e, new RegExp(`probe ${TAG}bad`));
@@ -262,8 +319,8 @@ test('a probe the kernel will not attach (it reads past its tracepoint\'s record
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const far = new Asm();
-  far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sys_exit_openat's record ends at 24
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['syscalls/sys_exit_openat'], insns: far.assemble() }]);
+  far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sched_process_exit's record ends at 36
+  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
   assert.ok('error' in r, 'the load fails');
   assert.match((r as NativeLoadError).error, new RegExp(`attaching ${TAG}far .*EACCES`));
   assert.equal(ours(), [], 'no program of ours is loaded');

@@ -3,19 +3,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRingOpen, closeFd, isFailed, isUnavailable,
   type BpfRing,
 } from '../../native/index.js';
 import { parseFormat } from '../program.js';
 import { RING_BYTES } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
 import { kernelOffsets, STASH, type KernelCtx, type Maps, type Probe } from './kernel.js';
-import { nativeProbes } from './program.js';
+import { dispatcher, nativeProbes, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
 
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
 export const MAP_ENTRIES = 65536;
-const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_PROG_TYPE_TRACEPOINT = 5;
+const BPF_F_NO_PREALLOC = 1;
 
 type Made = number | { unavailable: string } | { failed: string };
 
@@ -59,16 +60,37 @@ function tracepointId(tracefs: string, tp: string): number | null {
   }
 }
 
-/** A syscall's tracepoints are used only when the kernel has both its enter and exit (session.ts's rule). */
-function usable(tracefs: string, tp: string, ids: Map<string, number | null>): number | null {
-  const get = (t: string): number | null => {
-    let id = ids.get(t);
-    if (id === undefined) ids.set(t, (id = tracepointId(tracefs, t)));
-    return id;
-  };
-  const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
-  if (m && (get(`syscalls/sys_enter_${m[2]}`) === null || get(`syscalls/sys_exit_${m[2]}`) === null)) return null;
-  return get(tp);
+/**
+ * A tracepoint's id, null when this kernel lacks it; a syscall's tracepoints are used only when the kernel has both
+ * its enter and exit (session.ts's rule), found in one listing of events/syscalls (its ids are read only when
+ * attached one by one: the raw_syscalls dispatchers need only the numbers).
+ */
+class Tracepoints {
+  private syscalls: Set<string> | null = null;
+  constructor(private readonly tracefs: string) {}
+  id(tp: string): number | null {
+    return tracepointId(this.tracefs, tp);
+  }
+  has(tp: string): boolean {
+    const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
+    if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
+    if (!this.syscalls) {
+      try { this.syscalls = new Set(fs.readdirSync(path.join(this.tracefs, 'events', 'syscalls'))); } catch { this.syscalls = new Set(); }
+    }
+    return this.syscalls.has(`sys_enter_${m[2]}`) && this.syscalls.has(`sys_exit_${m[2]}`);
+  }
+}
+
+/** verifier runs a pending signal may cut short before the load gives up */
+const LOAD_TRIES = 8;
+
+/** BPF_PROG_LOAD, again when a signal cut the verifier short (EAGAIN: fdwatch's own SIGCHLD, a profiler's SIGPROF). */
+function progLoad(insns: Uint8Array, name: string): ReturnType<typeof bpfProgLoad> {
+  let r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+  for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
+    r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+  }
+  return r;
 }
 
 /** Loads the native engine with the probes of ./program.ts. */
@@ -76,8 +98,16 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
   return loadProbes(opts, nativeProbes);
 }
 
-/** Loads the probes `make` builds (tests hand in a probe the verifier refuses, to see nothing is left behind). */
-export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[]): NativeHandle | NativeLoadError {
+/**
+ * Loads the probes `make` builds (tests hand in a probe the verifier refuses, to see nothing is left behind; and
+ * name the dispatchers with their own `prefix`).
+ *
+ * Syscall probes are reached through raw_syscalls:sys_enter/sys_exit when the kernel has them: one dispatcher on
+ * each tail-calls the probe in the slot of the call's number (a program array), so 5 perf events serve them all.
+ * Per-call tracepoints (one perf event each) cost ~60 ms apiece to close (tracepoint_synchronize_unregister):
+ * ~6 s for the ~110 of them, at close() or at fdwatch's exit. Without raw_syscalls, each is attached itself.
+ */
+export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
   const t0 = performance.now();
   let btf: Uint8Array;
   try { btf = fs.readFileSync(opts.btf); } catch (err) {
@@ -88,14 +118,11 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[])
   const sched = schedOffsets(opts.tracefs);
   if (typeof sched === 'string') return { error: sched };
 
-  const fds: number[] = [];
-  let ring: BpfRing | null = null;
-  const closeAll = (): void => {
-    ring?.close();
-    ring = null;
-    // perf events first (they detach the programs), then programs, then maps
-    for (const fd of fds.splice(0).reverse()) closeFd(fd);
-  };
+  // what was made, undone in reverse: the ring, perf events (they detach the programs), programs, program array
+  // slots (a program array frees its programs only in deferred work once its fd is closed), maps
+  const undo: Array<() => void> = [];
+  const fds = { push: (fd: number): void => { undo.push(() => closeFd(fd)); } };
+  const closeAll = (): void => { for (const f of undo.splice(0).reverse()) f(); };
   const fail = (error: string): NativeLoadError => { closeAll(); return { error }; };
   const made = (what: string, r: Made): number | string => {
     if (typeof r === 'number') { fds.push(r); return r; }
@@ -103,16 +130,17 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[])
   };
 
   const maps: Partial<Maps> = {};
-  const mapSpecs: Array<[keyof Maps, number, number, number, number]> = [
-    ['ring', BPF_MAP_TYPE_RINGBUF, 0, 0, RING_BYTES],
-    ['follow', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES],
-    ['stash', BPF_MAP_TYPE_HASH, 4, STASH.size, MAP_ENTRIES],
-    ['rx', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES],
-    ['dk', BPF_MAP_TYPE_LRU_HASH, 8, 8, MAP_ENTRIES],
-    ['lost', BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1],
+  // hash maps allocate entries as they come (preallocating 65536 of each costs ms and MBs at every load)
+  const mapSpecs: Array<[keyof Maps, number, number, number, number, number]> = [
+    ['ring', BPF_MAP_TYPE_RINGBUF, 0, 0, RING_BYTES, 0],
+    ['follow', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES, BPF_F_NO_PREALLOC],
+    ['stash', BPF_MAP_TYPE_HASH, 4, STASH.size, MAP_ENTRIES, BPF_F_NO_PREALLOC],
+    ['rx', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES, BPF_F_NO_PREALLOC],
+    ['dk', BPF_MAP_TYPE_LRU_HASH, 8, 8, MAP_ENTRIES, 0],
+    ['lost', BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1, 0],
   ];
-  for (const [name, type, keySize, valueSize, maxEntries] of mapSpecs) {
-    const fd = made(`bpf map ${name}`, bpfMapCreate({ type, keySize, valueSize, maxEntries, name: `fdw_${name}` }));
+  for (const [name, type, keySize, valueSize, maxEntries, flags] of mapSpecs) {
+    const fd = made(`bpf map ${name}`, bpfMapCreate({ type, keySize, valueSize, maxEntries, flags, name: `fdw_${name}` }));
     if (typeof fd === 'string') return fail(fd);
     maps[name] = fd;
   }
@@ -125,22 +153,63 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[])
 
   let probes: Probe[];
   try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
-  const ids = new Map<string, number | null>();
-  const loaded: Array<{ probe: Probe; fd: number; ids: number[] }> = [];
+  const tracepoints = new Tracepoints(opts.tracefs);
+  const rawIds = { enter: tracepointId(opts.tracefs, 'raw_syscalls/sys_enter'), exit: tracepointId(opts.tracefs, 'raw_syscalls/sys_exit') };
+  const raw = rawIds.enter !== null && rawIds.exit !== null;
+  const loaded: Array<{ probe: Probe; fd: number; ids: number[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
   for (const probe of probes) {
-    const tps = probe.tracepoints.map((tp) => usable(opts.tracefs, tp, ids)).filter((id): id is number => id !== null);
-    if (tps.length === 0) {
+    const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
+    const tps: number[] = [];
+    for (const tp of probe.tracepoints) {
+      if (!tracepoints.has(tp)) continue;
+      const sys = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
+      const nr = sys ? SYSCALL_NR[sys[2]!] : undefined;
+      if (raw && sys && nr !== undefined) { slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp }); continue; }
+      const id = tracepoints.id(tp);
+      if (id === null) return fail(`no tracepoint ${tp} under ${opts.tracefs}`);
+      tps.push(id);
+    }
+    if (tps.length === 0 && slots.length === 0) {
       if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
       continue;
     }
-    const r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns: probe.insns, name: probe.name });
+    const r = progLoad(probe.insns, probe.name);
     if (typeof r !== 'number') {
       if (isUnavailable(r)) return fail(r.unavailable);
       const last = r.log.trimEnd().split('\n').filter((l) => !/^(processed|verification time|stack depth)/.test(l)).pop() ?? '';
       return fail(`the kernel refused probe ${probe.name} (${r.failed}): ${last}`);
     }
     fds.push(r);
-    loaded.push({ probe, fd: r, ids: tps });
+    loaded.push({ probe, fd: r, ids: tps, slots });
+  }
+  // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
+  if (raw) {
+    const taken = new Map<string, string>();
+    const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
+    for (const side of ['enter', 'exit'] as const) {
+      const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
+      if (typeof fd === 'string') return fail(fd);
+      arrays[side] = fd;
+    }
+    for (const l of loaded) {
+      for (const s of l.slots) {
+        const other = taken.get(s.tp);
+        if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
+        taken.set(s.tp, l.probe.name);
+        const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
+        const array = arrays[s.side];
+        const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
+        if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
+        undo.push(() => { bpfMapDelete(array, key); });
+      }
+    }
+    for (const side of ['exit', 'enter'] as const) {
+      const name = `${prefix}sys_${side}`.slice(0, 15);
+      const d = progLoad(dispatcher(arrays[side]), name);
+      if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
+      fds.push(d);
+      loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, ids: [rawIds[side]!], slots: [] });
+    }
   }
   for (const l of loaded) {
     for (const id of l.ids) {
@@ -151,7 +220,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[])
   const r = bpfRingOpen(m.ring, RING_BYTES);
   if (isUnavailable(r)) return fail(r.unavailable);
   if (isFailed(r)) return fail(r.failed);
-  ring = r;
+  undo.push(() => r.close());
   const openRing: BpfRing = r;
   const cpus = possibleCpus();
   const lostKey = new Uint8Array(4);

@@ -44,6 +44,24 @@ const FORK_FLAGS = 0x11, VFORK_FLAGS = 0x4111;
 
 type ExitFamily = 'file' | 'socket' | 'anon' | 'pair' | 'dup' | 'fcntl' | 'close_range' | 'mmap';
 
+/** x86-64 syscall numbers of every call a probe names (the E records' and the clone family's) */
+export const SYSCALL_NR: Readonly<Record<string, number>> = { ...X64_SYSCALL_NR, clone: NR.clone, fork: NR.fork, vfork: NR.vfork, clone3: NR.clone3 };
+/** syscall numbers a dispatcher's program array covers (x86-64's are below 512) */
+export const SYSCALL_SLOTS = 512;
+
+/**
+ * A dispatcher for raw_syscalls:sys_enter or sys_exit (ctx+8: long id, then args[6] or ret, where the per-call
+ * tracepoints have theirs): tail-calls the program at slot `id` of the program array, if any. One perf event for
+ * every syscall instead of one per call: closing a tracepoint's perf event waits for a grace period (~60 ms each).
+ */
+export function dispatcher(progArray: number): Uint8Array {
+  const a = new Asm();
+  a.ldx(8, R3, R1, 8).jmpi('jge', R3, SYSCALL_SLOTS, 'out');
+  a.ldMap(R2, progArray).call(HELPER.tail_call);
+  emitReturn(a, 'out');
+  return a.assemble();
+}
+
 /** Which exit program handles a call, by the text program's rules (none: not traced in the kernel). */
 export function exitFamily(name: string, spec: SyscallSpec): ExitFamily | null {
   switch (spec.family) {
@@ -298,6 +316,13 @@ function entryProgram(k: KernelCtx): Uint8Array {
   a.label(stash);
   a.call(HELPER.ktime_get_ns).stx(8, R10, S_TS, R0);
   a.call(HELPER.get_current_pid_tgid).stx(4, R10, STACK.key, R0);
+  // the thread's stash rewritten in place (a lookup), made only by its first call (an update allocates)
+  const fresh = a.fresh('new');
+  a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
+  a.jeqi(R0, 0, fresh);
+  emitCopy(a, R0, 0, R10, S_STASH, STASH.size);
+  a.ja(out);
+  a.label(fresh);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).mov(R3, R10).addi(R3, S_STASH).movi(R4, 0).call(HELPER.map_update_elem);
   emitReturn(a, out);
   return a.assemble();

@@ -99,8 +99,8 @@ const ours = (): string[] => {
 
 /**
  * The engine's probes these calls need, renamed: the entry (on these calls and the clone family, whose flags tell
- * fork a new process), fork (it follows children), exit, and messages.ts's. Not all ~100 tracepoints: each perf
- * event's close waits for the kernel's tracepoint synchronization (tens of ms each).
+ * fork a new process), fork (it follows children), exit, and messages.ts's. Not the whole engine: fewer programs
+ * load sooner (and without raw_syscalls each perf event's close waits tens of ms for the tracepoint's unregister).
  */
 function engine(k: KernelCtx): Probe[] {
   const entered = new Set([...CALLS, ...CLONE_CALLS].map((n) => `syscalls/sys_enter_${n}`));

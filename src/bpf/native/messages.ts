@@ -18,7 +18,7 @@ import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitDescribeFn, emitReserve, emitReturn, emitSubmit, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, type KernelCtx, type Probe,
 } from './kernel.js';
 
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h), as ../program.ts */
@@ -127,15 +127,15 @@ function markReceived(a: Asm, k: KernelCtx): void {
   a.call(HELPER.map_update_elem);
 }
 
-/** describe(fd in `fdSlot` or register, into r10+dst (a stack DESC) or `rec`+off, flags, ns in `ns`); r0 = file */
+/** describe(r1 = the fd `fd` loads, r2 = dst[0] + dst[1] (a stack DESC, or one in a reserved record), flags, ns): r0 = its file */
 function callDescribe(a: Asm, fd: () => void, dst: [Reg, number], flags: number, ns: Reg): void {
   fd();
   a.mov(R2, dst[0]).addi(R2, dst[1]).movi(R3, flags).mov(R4, ns).callLocal(DESCRIBE_FN);
 }
 
-/** Copies a DESC (72 bytes, 8 at a time) from [src+so) to [dst+do). */
+/** Copies a DESC from the stack into its record. */
 function copyDesc(a: Asm, dst: Reg, dOff: number, src: Reg, sOff: number): void {
-  for (let w = 0; w < DESC.size; w += 8) a.ldx(8, R1, src, sOff + w).stx(8, dst, dOff + w, R1);
+  emitCopy(a, dst, dOff, src, sOff, DESC.size);
 }
 
 /** The E record: header (ns `ns`), tgid, euid, nr, fields from `fields` (each emits r1 = the value), DESC from

@@ -48,7 +48,12 @@ export interface Offsets {
   signal: { liveCounter: number };
   /** struct pid: its first struct upid's nr (a pidfd's pid) */
   pid: { firstNr: number };
+  /** the task's thread_info.status (x86: TS_COMPAT while an ia32 syscall runs), from the task's address */
+  threadInfo: { status: number };
 }
+
+/** thread_info.status: an ia32 syscall is running (arch/x86/include/asm/thread_info.h) */
+export const TS_COMPAT = 0x0002;
 
 /** The maps every program shares (fds made by ./load.ts before the programs are assembled). */
 export interface Maps {
@@ -114,7 +119,7 @@ export const DESCRIBE_FN = 'describe';
 
 /** Where struct members are, by struct (names as in the kernel's BTF). atomic_t.counter and kuid_t.val are at 0. */
 const WANT = {
-  task_struct: ['files', 'cred', 'signal', 'exit_code', 'flags', 'pid', 'tgid', 'comm'],
+  task_struct: ['files', 'cred', 'signal', 'exit_code', 'flags', 'pid', 'tgid', 'comm', 'thread_info'],
   files_struct: ['fdt'],
   fdtable: ['max_fds', 'fd', 'close_on_exec'],
   file: ['f_inode', 'f_path', 'private_data'],
@@ -135,6 +140,7 @@ const WANT = {
   signal_struct: ['live'],
   pid: ['numbers'],
   upid: ['nr'],
+  thread_info: ['status'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -170,6 +176,7 @@ export function kernelOffsets(btf: Uint8Array): Offsets | string {
     cred: { euid: g('cred', 'euid') },
     signal: { liveCounter: g('signal_struct', 'live') },
     pid: { firstNr: g('pid', 'numbers') + g('upid', 'nr') },
+    threadInfo: { status: g('task_struct', 'thread_info') + g('thread_info', 'status') },
   };
 }
 
@@ -266,6 +273,29 @@ export const WALK_DEFAULT = 24;
 
 // the describe subprogram's own stack slots (its frame; STACK.key/tmp/tmp2 above them are the emitters')
 const D_FILE = -32, D_INODE = -40, D_FDT = -48, D_MAGIC = -56, D_DENTRY = -64, D_SK = -72, D_WD = -80, D_WP = -88, D_WH = -96, D_WK = -104;
+/** describe's struct buffer: members of one struct read together (fdtable, file, inode, dentry) */
+const D_BUF = -184, D_BUF_BYTES = 80;
+
+/**
+ * Reads members of the struct whose address is in stack slot `ptrSlot` into describe's buffer: one probe read when
+ * they lie within D_BUF_BYTES of each other (a probe read costs about as much for 80 bytes as for 8), else one
+ * each. Returns where each member's bytes landed (by its offset). Clobbers r0-r5.
+ */
+function gather(a: Asm, ptrSlot: number, members: ReadonlyArray<{ off: number; size: number }>): (off: number) => number {
+  const lo = Math.min(...members.map((m) => m.off));
+  const hi = Math.max(...members.map((m) => m.off + m.size));
+  a.ldx(8, R0, R10, ptrSlot);
+  if (hi - lo <= D_BUF_BYTES) {
+    emitRead(a, D_BUF, hi - lo, R0, lo);
+    return (off) => D_BUF + off - lo;
+  }
+  if (members.length * 8 > D_BUF_BYTES) throw new RangeError('gather: too many members');
+  members.forEach((m, i) => {
+    if (i > 0) a.ldx(8, R0, R10, ptrSlot);
+    emitRead(a, D_BUF + 8 * i, m.size, R0, m.off);
+  });
+  return (off) => D_BUF + 8 * members.findIndex((m) => m.off === off);
+}
 
 /**
  * The describe subprogram, emitted once at the end of a program that calls it (label DESCRIBE_FN):
@@ -274,7 +304,7 @@ const D_FILE = -32, D_INODE = -40, D_FDT = -48, D_MAGIC = -56, D_DENTRY = -64, D
  *   returns r0 = the struct file * (0: no such fd; the DESC then has fd set and file 0)
  * It writes D records (WALK) and U/I records (ADDRESS) itself: they reach the ring before any record reserved
  * after the call, so a DESC whose D/U/I records must come first is written to the stack and copied (emitCopy)
- * into its record reserved after the call. Stack: 104 bytes of its own frame.
+ * into its record reserved after the call. Stack: 184 bytes of its own frame (and may_goto's 8).
  */
 export function emitDescribeFn(a: Asm, k: KernelCtx): void {
   const o = k.off;
@@ -289,45 +319,33 @@ export function emitDescribeFn(a: Asm, k: KernelCtx): void {
   emitRead(a, D_FDT, 8, R0, o.task.files);
   a.ldx(8, R0, R10, D_FDT);
   emitRead(a, D_FDT, 8, R0, o.files.fdt);
-  a.ldx(8, R0, R10, D_FDT);
-  emitRead(a, STACK.tmp, 4, R0, o.fdtable.maxFds);
-  a.ldx(4, R1, R10, STACK.tmp).jmp('jge', R9, R1, ret0);
-  a.ldx(8, R0, R10, D_FDT);
-  emitRead(a, STACK.tmp, 8, R0, o.fdtable.fd);
-  a.ldx(8, R0, R10, STACK.tmp).mov(R1, R9).lshi(R1, 3).add(R0, R1);
+  const fdt = gather(a, D_FDT, [{ off: o.fdtable.maxFds, size: 4 }, { off: o.fdtable.fd, size: 8 }, { off: o.fdtable.closeOnExec, size: 8 }]);
+  a.ldx(8, R1, R10, fdt(o.fdtable.closeOnExec)).stx(8, R10, D_FDT, R1);
+  a.ldx(4, R1, R10, fdt(o.fdtable.maxFds)).jmp('jge', R9, R1, ret0);
+  a.ldx(8, R0, R10, fdt(o.fdtable.fd)).mov(R1, R9).lshi(R1, 3).add(R0, R1);
   emitRead(a, D_FILE, 8, R0, 0);
   a.ldx(8, R1, R10, D_FILE).jeqi(R1, 0, ret0);
   a.stx(8, R6, DESC.file, R1);
-  // FD_CLOEXEC: bit fd of close_on_exec
-  a.ldx(8, R0, R10, D_FDT);
-  emitRead(a, STACK.tmp, 8, R0, o.fdtable.closeOnExec);
-  a.ldx(8, R0, R10, STACK.tmp).mov(R1, R9).rshi(R1, 6).lshi(R1, 3).add(R0, R1);
+  // FD_CLOEXEC: bit fd of close_on_exec (D_FDT now holds the bitmap's address)
+  a.ldx(8, R0, R10, D_FDT).mov(R1, R9).rshi(R1, 6).lshi(R1, 3).add(R0, R1);
   emitRead(a, STACK.tmp, 8, R0, 0);
   a.ldx(8, R1, R10, STACK.tmp).mov(R2, R9).andi(R2, 63).alu('rsh', R1, R2).andi(R1, 1).stx(1, R6, DESC.cloexec, R1);
-  // the inode
-  a.ldx(8, R0, R10, D_FILE);
-  emitRead(a, D_INODE, 8, R0, o.file.inode);
-  a.ldx(8, R0, R10, D_INODE);
-  emitRead(a, STACK.tmp, 8, R0, o.inode.ino);
-  a.ldx(8, R1, R10, STACK.tmp).stx(8, R6, DESC.ino, R1);
+  // the file: its inode, path (mount, dentry) and private data (a socket's struct socket) in one read
+  const file = gather(a, D_FILE, [{ off: o.file.inode, size: 8 }, { off: o.file.pathMnt, size: 8 }, { off: o.file.pathDentry, size: 8 }, { off: o.file.privateData, size: 8 }]);
+  a.ldx(8, R1, R10, file(o.file.inode)).stx(8, R10, D_INODE, R1);
+  a.ldx(8, R1, R10, file(o.file.pathDentry)).stx(8, R10, D_DENTRY, R1);
+  a.ldx(8, R1, R10, file(o.file.pathMnt)).stx(8, R10, STACK.tmp2, R1);
+  a.ldx(8, R1, R10, file(o.file.privateData)).stx(8, R10, D_SK, R1);
+  const inode = gather(a, D_INODE, [{ off: o.inode.ino, size: 8 }, { off: o.inode.sb, size: 8 }, { off: o.inode.mode, size: 2 }, { off: o.inode.nlink, size: 4 }]);
+  a.ldx(8, R1, R10, inode(o.inode.ino)).stx(8, R6, DESC.ino, R1);
   a.jmpi('jset', R7, DESCRIBE.LEAN, lean);
-  a.ldx(8, R0, R10, D_INODE);
-  emitRead(a, STACK.tmp, 8, R0, o.inode.sb);
-  a.ldx(8, R0, R10, STACK.tmp);
+  a.ldx(2, R1, R10, inode(o.inode.mode)).stx(4, R6, DESC.mode, R1);
+  a.ldx(4, R1, R10, inode(o.inode.nlink)).stx(4, R6, DESC.nlink, R1);
+  a.ldx(8, R0, R10, inode(o.inode.sb));
   emitRead(a, D_MAGIC, 8, R0, o.superBlock.magic);
   a.ldx(4, R1, R10, D_MAGIC).stx(4, R6, DESC.magic, R1);
-  a.ldx(8, R0, R10, D_INODE);
-  emitRead(a, STACK.tmp, 2, R0, o.inode.mode);
-  a.ldx(2, R1, R10, STACK.tmp).stx(4, R6, DESC.mode, R1);
-  a.ldx(8, R0, R10, D_INODE);
-  emitRead(a, STACK.tmp, 4, R0, o.inode.nlink);
-  a.ldx(4, R1, R10, STACK.tmp).stx(4, R6, DESC.nlink, R1);
-  a.ldx(8, R0, R10, D_FILE);
-  emitRead(a, D_DENTRY, 8, R0, o.file.pathDentry);
   a.ldx(8, R1, R10, D_DENTRY).stx(8, R6, DESC.dentry, R1);
   // the mount: its root, and the struct mount around the vfsmount for its id
-  a.ldx(8, R0, R10, D_FILE);
-  emitRead(a, STACK.tmp2, 8, R0, o.file.pathMnt);
   a.ldx(8, R0, R10, STACK.tmp2);
   emitRead(a, STACK.tmp, 8, R0, o.vfsmount.mntRoot);
   a.ldx(8, R1, R10, STACK.tmp).stx(8, R6, DESC.mntRoot, R1);
@@ -359,9 +377,8 @@ function describeSocket(a: Asm, k: KernelCtx, done: string): void {
   a.jmpi('jset', R7, DESCRIBE.PEER | DESCRIBE.ADDRESS, 'describe.sock').ja(notSock);
   a.label('describe.sock');
   a.ldx(4, R1, R10, D_MAGIC).jnei(R1, MAGIC.SOCKFS, notSock);
-  a.ldx(8, R0, R10, D_FILE);
-  emitRead(a, STACK.tmp, 8, R0, o.file.privateData);
-  a.ldx(8, R0, R10, STACK.tmp);
+  // D_SK holds the file's private data: its struct socket
+  a.ldx(8, R0, R10, D_SK);
   emitRead(a, D_SK, 8, R0, o.socket.sk);
   a.ldx(8, R0, R10, D_SK).jeqi(R0, 0, done);
   emitRead(a, STACK.tmp, 2, R0, o.sock.family);
@@ -461,10 +478,12 @@ function describeWalk(a: Asm, k: KernelCtx, done: string): void {
   a.label(loop);
   a.mayGoto(done).jmpi('jge', R9, WALK_MAX, done).jmp('jge', R9, R7, done);
   a.ldx(8, R0, R10, D_WD).jeqi(R0, 0, done);
-  emitRead(a, D_WP, 8, R0, o.dentry.parent);
-  a.ldx(8, R0, R10, D_WD);
-  emitRead(a, D_WH, 8, R0, o.dentry.name + o.qstr.hashLen);
-  a.ldx(8, R1, R10, D_WP).ldx(8, R2, R10, D_WH).alu('xor', R1, R2).stx(8, R10, D_WK, R1);
+  const nameOff = o.dentry.name + o.qstr.name;
+  const dentry = gather(a, D_WD, [{ off: o.dentry.parent, size: 8 }, { off: o.dentry.name + o.qstr.hashLen, size: 8 }, { off: nameOff, size: 8 }]);
+  a.ldx(8, R1, R10, dentry(o.dentry.parent)).stx(8, R10, D_WP, R1);
+  a.ldx(8, R1, R10, dentry(nameOff)).stx(8, R10, STACK.tmp, R1);
+  a.ldx(8, R2, R10, dentry(o.dentry.name + o.qstr.hashLen)).stx(8, R10, D_WH, R2);
+  a.ldx(8, R1, R10, D_WP).alu('xor', R1, R2).stx(8, R10, D_WK, R1);
   a.ldMap(R1, k.maps.dk).mov(R2, R10).addi(R2, D_WD).call(HELPER.map_lookup_elem);
   a.jeqi(R0, 0, emit).ldx(8, R1, R0, 0).ldx(8, R2, R10, D_WK).jmp('jeq', R1, R2, next);
   a.label(emit);
@@ -473,8 +492,6 @@ function describeWalk(a: Asm, k: KernelCtx, done: string): void {
   a.ldx(8, R1, R10, D_WP).stx(8, R6, REC_D.parent, R1);
   // hash_len: the hash in the low half, the length in the high half
   a.ldx(8, R1, R10, D_WH).rshi(R1, 32).stx(8, R6, REC_D.len, R1);
-  a.ldx(8, R0, R10, D_WD);
-  emitRead(a, STACK.tmp, 8, R0, o.dentry.name + o.qstr.name);
   a.ldx(8, R3, R10, STACK.tmp).mov(R1, R6).addi(R1, REC_D.name).movi(R2, NAME_BYTES).call(HELPER.probe_read_kernel_str);
   emitSubmit(a, R6);
   // known once written (a record lost to a full ring is written again next time)

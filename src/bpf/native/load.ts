@@ -126,7 +126,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   const fail = (error: string): NativeLoadError => { closeAll(); return { error }; };
   const made = (what: string, r: Made): number | string => {
     if (typeof r === 'number') { fds.push(r); return r; }
-    return `${what}: ${isUnavailable(r) ? r.unavailable : r.failed}`;
+    return isUnavailable(r) ? r.unavailable : `${what}: ${r.failed}`;
   };
 
   const maps: Partial<Maps> = {};

@@ -1,13 +1,15 @@
 // The native engine's fd-table and process probes (pure: offsets and map fds come in, instructions go out). Same
 // semantics as the bpftrace program's (../program.ts: its header comment and probesFor/schedProbes), written as
 // ./format.ts records:
-//   entry    one program on sys_enter_<name> of every call an exit probe handles (and close, and the clone family):
+//   entry    one program for sys_enter_<name> of every call an exit probe handles (and close, and the clone family):
 //            the follow filter, then the call's number, entry time and arguments stashed per thread (map `stash`);
 //            close is written at its entry (after the call its file is gone from the table); mmap, fcntl and
 //            signalfd are stashed only when they matter (the text program's entry conditions)
-//   <family> one exit program per family, attached to all its calls' sys_exit tracepoints: pairs with its entry
+//   <family> one exit program per family, for all its calls' sys_exit tracepoints: pairs with its entry
 //            by the syscall number, then F/D/U/I records and the E record that ends the group
 //   fork, exec, exit   sched_process_fork/exec/exit: P, X, Q
+// ./load.ts runs the syscall programs from raw_syscalls dispatchers (`dispatcher`: a tail call by syscall number)
+// where the kernel has them, else attaches each to its tracepoints; either way a program runs for its calls only.
 // Records of one probe run reach the ring in the order they were reserved: a DESC is built on the stack (its
 // D/U/I records are written while describing it) and copied into its record reserved afterwards.
 import { Asm, HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
@@ -16,7 +18,7 @@ import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS, MAP_SHA
 import { CLONE_CALLS, CLONE_SEEN, X64_SYSCALL_NR } from '../program.js';
 import { DESC, KIND, NAME_BYTES, REC_E, REC_F, REC_P, REC_Q, REC_X } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve, emitReturn,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, TS_COMPAT, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve, emitReturn,
   emitSubmit, type KernelCtx, type Probe,
 } from './kernel.js';
 import { messageProbes } from './messages.js';
@@ -115,15 +117,14 @@ function arg(a: Asm, i: number, dst: Reg = R1): Asm {
   return a.ldx(8, dst, R10, S_ARGS + 8 * i);
 }
 
-/** stack[S_AUX] = the current tgid (a u32 map key) */
+/** stack[slot] = the current tgid (a u32 map key) */
 function tgidKey(a: Asm, slot: number): void {
   a.call(HELPER.get_current_pid_tgid).rshi(R0, 32).stx(4, R10, slot, R0);
 }
 
 /** The record's tgid and euid (task->cred->euid) at `tgidOff`, `tgidOff + 4`. */
-function emitIds(a: Asm, k: KernelCtx, rec: Reg, tgidOff: number, euid: boolean): void {
+function emitIds(a: Asm, k: KernelCtx, rec: Reg, tgidOff: number): void {
   a.call(HELPER.get_current_pid_tgid).rshi(R0, 32).stx(4, rec, tgidOff, R0);
-  if (!euid) return;
   a.call(HELPER.get_current_task);
   emitRead(a, STACK.tmp, 8, R0, k.off.task.cred);
   a.ldx(8, R0, R10, STACK.tmp);
@@ -138,7 +139,7 @@ function emitIds(a: Asm, k: KernelCtx, rec: Reg, tgidOff: number, euid: boolean)
 function emitE(a: Asm, k: KernelCtx, fields: Array<(a: Asm) => void>, desc: number | null, done: string): void {
   if (fields.length > REC_E.maxFields) throw new RangeError(`${fields.length} E fields`);
   emitReserve(a, k, R9, REC_E.size, KIND.E, 0, done, R8);
-  emitIds(a, k, R9, REC_E.tgid, true);
+  emitIds(a, k, R9, REC_E.tgid);
   a.ldx(8, R1, R10, S_NR).stx(4, R9, REC_E.nr, R1).st(4, R9, REC_E.nfields, fields.length);
   fields.forEach((f, i) => { f(a); a.stx(8, R9, REC_E.fields + 8 * i, R1); });
   for (let i = fields.length; i < REC_E.maxFields; i++) a.st(8, R9, REC_E.fields + 8 * i, 0);
@@ -280,6 +281,11 @@ function entryProgram(k: KernelCtx): Uint8Array {
   const out = 'out', stash = 'stash', notClose = 'nclose';
   a.mov(R6, R1);
   emitFilter(a, k, out);
+  // an ia32 syscall (int $0x80, a 32-bit process) has ia32's numbers: raw_syscalls passes it on, the per-call
+  // tracepoints ignore it (x86-64's ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), and so does this
+  a.call(HELPER.get_current_task);
+  emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
+  a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
   a.ldx(4, R7, R6, 8).stx(8, R10, S_NR, R7);
   // args[6] through a probe read: a direct load past the shortest attached tracepoint's record (3-argument calls
   // end at ctx+40) makes the kernel refuse to attach the program to it (EACCES)
@@ -372,7 +378,7 @@ function forkProgram(k: KernelCtx): Uint8Array {
   a.ldMap(R1, k.maps.rx).mov(R2, R10).addi(R2, P_CHILD).mov(R3, R10).addi(R3, P_ONE).movi(R4, 0).call(HELPER.map_update_elem);
   a.label(record);
   emitReserve(a, k, R9, REC_P.size, KIND.P, 0, out);
-  emitIds(a, k, R9, REC_P.tgid, true);
+  emitIds(a, k, R9, REC_P.tgid);
   a.ldx(4, R1, R10, P_CHILD).stx(4, R9, REC_P.child, R1);
   a.ldx(8, R1, R10, P_WHICH).stx(4, R9, REC_P.which, R1);
   a.ldx(8, R1, R10, P_FLAGS).stx(8, R9, REC_P.flags, R1);
@@ -388,7 +394,7 @@ function execProgram(k: KernelCtx): Uint8Array {
   a.mov(R6, R1);
   emitFilter(a, k, out);
   emitReserve(a, k, R9, REC_X.size, KIND.X, 0, out);
-  emitIds(a, k, R9, REC_X.tgid, true);
+  emitIds(a, k, R9, REC_X.tgid);
   a.ldx(4, R1, R6, k.sched.execOldPid).stx(4, R9, REC_X.oldTid, R1);
   a.ldx(4, R7, R6, k.sched.execFilename);
   a.mov(R1, R7).rshi(R1, 16).addi(R1, -1).stx(4, R9, REC_X.len, R1);

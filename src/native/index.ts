@@ -525,7 +525,7 @@ export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: 
 
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241 };
-const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5;
+const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
 const BPF_PROG_GET_NEXT_ID = 11, BPF_PROG_GET_FD_BY_ID = 13, BPF_OBJ_GET_INFO_BY_FD = 15;
 const PERF_TYPE_TRACEPOINT = 2;
 const PERF_FLAG_FD_CLOEXEC = 8;
@@ -665,10 +665,85 @@ export function bpfMapDelete(fd: number, key: Uint8Array): boolean | Unavailable
   return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
 }
 
+/**
+ * The subprograms of a program that passes a function's address (a bpf_loop callback): the verifier then wants BTF
+ * func_info, one static FUNC per subprogram (kernel/bpf/verifier.c: check_ld_imm, "missing btf func_info"). Here a
+ * minimal BTF (int, one int(void) prototype, FUNC f0..fN) and the func_info records (insn_off, type_id); null when
+ * the program passes no function.
+ */
+export function funcInfoOf(insns: Uint8Array): { btf: Buffer; funcInfo: Buffer; count: number } | null {
+  const v = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const starts = new Set<number>([0]);
+  let callbacks = false;
+  for (let i = 0; i < insns.byteLength / 8; i++) {
+    const code = v.getUint8(i * 8), src = v.getUint8(i * 8 + 1) >> 4, imm = v.getInt32(i * 8 + 4, true);
+    // BPF_JMP|BPF_CALL with BPF_PSEUDO_CALL, BPF_LD|BPF_DW|BPF_IMM with BPF_PSEUDO_FUNC: relative to the next insn
+    if (code === 0x85 && src === 1) starts.add(i + imm + 1);
+    else if (code === 0x18 && src === 4) { starts.add(i + imm + 1); callbacks = true; }
+  }
+  if (!callbacks) return null;
+  const subs = [...starts].sort((x, y) => x - y);
+  const names = subs.map((_, j) => `f${j}`);
+  const strings = Buffer.from(`\0int\0${names.join('\0')}\0`, 'latin1');
+  // types: [1] INT int (4 bytes, signed, 32 bits), [2] FUNC_PROTO int(void), [3..] FUNC static of type 2
+  const types = Buffer.alloc(16 + 12 + 12 * subs.length);
+  types.writeUInt32LE(1, 0);
+  types.writeUInt32LE(1 << 24, 4);
+  types.writeUInt32LE(4, 8);
+  types.writeUInt32LE((1 << 24) | 32, 12);
+  types.writeUInt32LE(0, 16);
+  types.writeUInt32LE(13 << 24, 20);
+  types.writeUInt32LE(1, 24);
+  let name = 5;
+  subs.forEach((_, j) => {
+    types.writeUInt32LE(name, 28 + 12 * j);
+    types.writeUInt32LE(12 << 24, 32 + 12 * j);
+    types.writeUInt32LE(2, 36 + 12 * j);
+    name += names[j]!.length + 1;
+  });
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt16LE(0xeb9f, 0);
+  hdr.writeUInt8(1, 2);
+  hdr.writeUInt32LE(24, 4);
+  hdr.writeUInt32LE(0, 8);
+  hdr.writeUInt32LE(types.length, 12);
+  hdr.writeUInt32LE(types.length, 16);
+  hdr.writeUInt32LE(strings.length, 20);
+  const funcInfo = Buffer.alloc(8 * subs.length);
+  subs.forEach((at, j) => { funcInfo.writeUInt32LE(at, 8 * j); funcInfo.writeUInt32LE(3 + j, 8 * j + 4); });
+  return { btf: Buffer.concat([hdr, types, strings]), funcInfo, count: subs.length };
+}
+
+/** BPF_BTF_LOAD of a BTF blob: its fd, or the errno and the kernel's log. */
+function bpfBtfLoad(b: BpfCalls, btf: Buffer): number | BpfLoadFailed {
+  const log = Buffer.alloc(1 << 16);
+  const a = Buffer.alloc(32);
+  a.writeBigUInt64LE(b.address(btf), 0);
+  a.writeBigUInt64LE(b.address(log), 8);
+  a.writeUInt32LE(btf.length, 16);
+  a.writeUInt32LE(log.length, 20);
+  a.writeUInt32LE(1, 24);
+  const r = bpfCall(b, BPF_BTF_LOAD, a);
+  if (r >= 0) return r;
+  return { failed: `BTF load: ${errnoName(bpfErrno())}`, log: log.toString('latin1', 0, Math.max(0, log.indexOf(0))) };
+}
+
 /** BPF_PROG_LOAD: the program's fd, or the verifier's errno and log. */
 export function bpfProgLoad(spec: BpfProgSpec): number | Unavailable | BpfLoadFailed {
   const b = loadBpfCalls();
   if (isUnavailable(b)) return b;
+  const fi = funcInfoOf(spec.insns);
+  const btfFd = fi ? bpfBtfLoad(b, fi.btf) : -1;
+  if (typeof btfFd !== 'number') return btfFd;
+  try {
+    return progLoad(b, spec, fi && { btfFd, funcInfo: fi.funcInfo, count: fi.count });
+  } finally {
+    // the program holds its own reference to the BTF
+    if (btfFd >= 0) closeFd(btfFd);
+  }
+}
+
+function progLoad(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null): number | Unavailable | BpfLoadFailed {
   const insns = Buffer.from(spec.insns.buffer, spec.insns.byteOffset, spec.insns.byteLength);
   const license = Buffer.from(`${spec.license ?? 'GPL'}\0`, 'latin1');
   const attr = (log: Buffer | null): Buffer => {
@@ -684,6 +759,12 @@ export function bpfProgLoad(spec: BpfProgSpec): number | Unavailable | BpfLoadFa
     }
     a.write(spec.name.slice(0, 15), 48, 'latin1');
     a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
+    if (fi) {
+      a.writeUInt32LE(fi.btfFd, 72);
+      a.writeUInt32LE(8, 76);
+      a.writeBigUInt64LE(b.address(fi.funcInfo), 80);
+      a.writeUInt32LE(fi.count, 88);
+    }
     return a;
   };
   // no log on the first try: a log makes the verifier format every step (slower loads)

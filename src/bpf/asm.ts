@@ -165,7 +165,7 @@ export class Asm {
         if (to === undefined) throw new Error(`label ${i.target} not defined`);
         const rel = to - at - 1;
         // calls and function addresses are relative in imm, jumps in off
-        if ((i.code === (BPF_JMP | BPF_CALL)) || i.src === BPF_PSEUDO_FUNC) imm = rel;
+        if (i.code === (BPF_JMP | BPF_CALL) || (i.code === (BPF_LD | SIZE[8] | BPF_IMM) && i.src === BPF_PSEUDO_FUNC)) imm = rel;
         else {
           if (rel < S16_MIN || rel > S16_MAX) throw new RangeError(`jump to ${i.target} too far (${rel})`);
           off = rel;

@@ -2,7 +2,7 @@
 // two-slot ld_imm64s), calls and function addresses in imm, may_goto, and the errors for a bad program.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Asm, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, R0, R1, R2, R6 } from '../../src/bpf/asm.js';
+import { Asm, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, R0, R1, R2, R4, R6 } from '../../src/bpf/asm.js';
 
 interface Ins { code: number; dst: number; src: number; off: number; imm: number }
 function decode(b: Uint8Array): Ins[] {
@@ -49,6 +49,15 @@ test('a bad program: an undefined or doubled label, a jump too far, an immediate
   far.label('end').exit();
   assert.throws(() => far.assemble(), /too far/);
   assert.throws(() => new Asm().movi(R0, 2 ** 33), /out of range/);
+});
+
+test('a register jump with r4 as its source is a jump (off), not a function address', () => {
+  const a = new Asm();
+  a.jmp('jeq', R1, R4, 'end'); // 0 -> 2: off 1 (src 4 is BPF_PSEUDO_FUNC's number only for an ld_imm64)
+  a.movi(R0, 1);               // 1
+  a.label('end').exit();       // 2
+  const i = decode(a.assemble());
+  assert.equal([i[0]!.code, i[0]!.src, i[0]!.off, i[0]!.imm], [0x1d, 4, 1, 0]);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 // fdwatch command line: the commands of help.ts wired to their runners. Errors are one line and a non-zero exit.
 import { FdwatchError, UsageError } from '../model/errors.js';
 import { signalExit } from './signals.js';
+import { installTestHook } from './crash.js';
 import { helpText, parseCommandLine, type Values } from './help.js';
 
 /** One line on stderr; returns the exit status to set. */
@@ -132,6 +133,7 @@ function restoreEnvironment(env: NodeJS.ProcessEnv): void {
 
 async function main(): Promise<void> {
   restoreEnvironment(process.env);
+  installTestHook();
   const parsed = parseCommandLine(process.argv.slice(2));
   if (parsed.kind === 'help') { process.stdout.write(helpText(parsed.command)); return; }
   if (parsed.kind === 'version') { process.stdout.write(`${await version()}\n`); return; }

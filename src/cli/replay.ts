@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
 import { InputError, UsageError } from '../model/errors.js';
+import { testFault } from './crash.js';
 
 export interface ReplayOptions {
   trace: string;
@@ -303,6 +304,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     if (provenance) provenance.push(r);
     else writer?.write(r);
+    testFault();
     onRecord?.(r);
     report?.push(r);
     graph?.push(r);

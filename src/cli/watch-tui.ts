@@ -11,6 +11,7 @@ import { startBackend } from './backend.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, launchEarly, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
+import { testFault } from './crash.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
 function settleCommandLog(file: string): void {
@@ -46,7 +47,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       const launched = launchEarly(opts, commandOutput);
       const started = await startBackend(opts, {
         pids: opts.pids, command: opts.command, commandOutput, ...(launched ? { started: launched } : {}),
-        onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
+        onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); testFault(); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
           ...(s.tracer ? { tracer: s.tracer === 'bpf' ? 'eBPF' : 'strace' } : {}),

@@ -7,6 +7,7 @@ import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
 import { endCommand, exitCodeOf, launchEarly, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { LiveError, UsageError } from '../model/errors.js';
+import { testFault } from './crash.js';
 
 export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
@@ -66,6 +67,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         graph.push(r);
         if (pass && !pass(r)) return;
         writer?.write(r);
+        testFault();
         if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
           const line = formatRecord(r);
           if (line !== null) lines.add(line);

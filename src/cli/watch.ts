@@ -7,7 +7,7 @@ import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
 import { endCommand, exitCodeOf, launchEarly, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { LiveError, UsageError } from '../model/errors.js';
-import { testFault } from './crash.js';
+import { internalError, noteInternalError, onInternalError, testFault } from './crash.js';
 
 export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
@@ -56,6 +56,8 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   if (lineOut !== process.stderr) guardStream(process.stderr); // a closed stderr is no reason to crash
   try {
     const { writer, close } = liveJson(opts.json, fail);
+    // an internal error ends the trace as a signal does; past END_WITHIN_MS strace is killed and the JSON closed
+    const offCrash = onInternalError({ stop: () => { void live?.stop(); }, abandon: () => { live?.kill(); lines.flush(); close(); } });
     const pass = recordFilter(opts.only);
     const graph = await liveGraph(opts.dot);
     process.on('exit', lines.flush);
@@ -64,6 +66,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       const started = launchEarly(opts, null);
       const { formatRecord, formatSummary } = await import('../export/text.js');
       const onRecord = (r: FdwatchRecord): void => {
+        if (r.type === 'summary') noteInternalError(r);
         graph.push(r);
         if (pass && !pass(r)) return;
         writer?.write(r);
@@ -78,8 +81,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         // it names comms; after the lines before it, as they happened
         onStatus: (s) => { if (s.message) { lines.flush(); process.stderr.write(`fdwatch: ${esc(s.message)}\n`); } },
       })).handle;
-      if (signals.first) void live.stop();
-      if (failure) void live.stop();
+      if (signals.first || failure || internalError() !== null) void live.stop();
       const r = await live.done;
       lines.flush();
       endCommand(opts, live);
@@ -98,6 +100,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       process.removeListener('exit', lines.flush);
       lines.flush();
       close();
+      offCrash();
     }
   } finally {
     signals.dispose();

@@ -4,6 +4,7 @@
 import { SCHEMA_VERSION, type FdwatchRecord, type SummaryRecord } from '../model/records.js';
 import type { RecordWriter } from '../export/ndjson.js';
 import { FdwatchError, internalText } from '../model/errors.js';
+import { escapeControl } from '../model/escape.js';
 
 /** The exit status after an internal error: sysexits' EX_SOFTWARE. */
 export const EXIT_INTERNAL = 70;
@@ -51,7 +52,8 @@ function debugStack(e: unknown): void {
  */
 export function internalFailure(e: unknown): void {
   if (fault) { if (e !== fault.error) debugStack(e); return; }
-  noteFault(e);
+  // even an FdwatchError: one that no runner caught is a bug in how it was handled
+  fault = { error: e, message: internalText(e) };
   if (runs.size === 0) exitInternal();
   for (const r of runs) quietly(() => r.stop());
   deadline = setTimeout(exitInternal, END_WITHIN_MS);
@@ -83,7 +85,7 @@ export function exitInternal(): never {
   runs.clear();
   const f = fault ?? { error: null, message: 'unknown' };
   try {
-    process.stderr.write(`fdwatch: internal error: ${f.message}${debug() ? '' : ' (FDWATCH_DEBUG=1 shows the stack)'}\n`);
+    process.stderr.write(`fdwatch: internal error: ${escapeControl(f.message)}${debug() ? '' : ' (FDWATCH_DEBUG=1 shows the stack)'}\n`);
   } catch { /* stderr is gone */ }
   debugStack(f.error);
   process.exit(EXIT_INTERNAL);

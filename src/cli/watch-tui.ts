@@ -11,7 +11,7 @@ import { startBackend } from './backend.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, launchEarly, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
-import { internalError, noteInternalError, onInternalError, testFault } from './crash.js';
+import { internalError, noteFault, noteInternalError, onInternalError, testFault } from './crash.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
 function settleCommandLog(file: string): void {
@@ -85,6 +85,9 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       if (!result.error || result.summary.lines > 0) graph.finish(source);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });
+    } catch (e) {
+      noteFault(e); // thrown up to main: the JSON closes (below) with the summary it has, noted
+      throw e;
     } finally {
       close();
       offCrash();

@@ -7,7 +7,7 @@ import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
 import { endCommand, exitCodeOf, launchEarly, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { LiveError, UsageError } from '../model/errors.js';
-import { internalError, noteInternalError, onInternalError, testFault } from './crash.js';
+import { internalError, noteFault, noteInternalError, onInternalError, testFault } from './crash.js';
 
 export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
@@ -96,6 +96,9 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       if (traced) graph.finish(opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(', ')}`);
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });
+    } catch (e) {
+      noteFault(e); // thrown up to main: the JSON closes (below) with the summary it has, noted
+      throw e;
     } finally {
       process.removeListener('exit', lines.flush);
       lines.flush();

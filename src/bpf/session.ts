@@ -10,6 +10,7 @@ import { Correlator } from '../correlate/correlator.js';
 import { LiveError, sampleFdGrowth, statOf, unwatchable, which, type LiveHandle, type LiveResult, type LiveStatus, type StraceState } from '../live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
+import { SkippedEvents } from '../model/errors.js';
 import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
 import { readNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
@@ -345,9 +346,11 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     status: (m) => status_(m),
   });
   let discardBefore = 0;
+  // an op the pipeline throws on (a bug) is counted and skipped: the trace goes on
+  const skipped = new SkippedEvents();
   const parser = new BpfParser((op) => {
     if (op.ts !== null && (op.ts - epoch) * 1e9 < discardBefore) return;
-    correlator.push(op);
+    try { correlator.push(op); } catch (e) { skipped.note(e); }
   }, {
     clock: (ns) => epoch + ns / 1e9, windowNs: (opts.windowMs ?? 100) * 1e6, mountPoint, resolveFd, ordered: true,
     privateMapsMatter: (tid, ts) => correlator.privateMapsMatter(tid, ts),
@@ -570,6 +573,7 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     state = 'ended';
     const summary = summarize(parser, correlator, error !== null || cutShort,
       opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);
+    skipped.into(summary);
     onRecord(summary);
     fs.rmSync(dir, { recursive: true, force: true });
     status_();

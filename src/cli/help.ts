@@ -119,7 +119,8 @@ const GLOBAL: Option[] = [
 
 const EPILOGUE = 'Exit status: a live trace gives the launched command\'s (0 for -p traces); 128+N once fdwatch is stopped by ' +
   'signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), also in the dashboard and in replay; 1 for an error, including an ' +
-  'output that cannot be written; 2 for a usage error. A reader closing stdout early (| head) ends replay and ' +
+  'output that cannot be written; 2 for a usage error; 70 for an internal error (a bug: one line, FDWATCH_DEBUG=1 ' +
+  'shows the stack). A reader closing stdout early (| head) ends replay and ' +
   'snapshot quietly with 0.';
 
 /** Words of `text` in lines of at most `width` characters, each after `indent` spaces (the first after none). */

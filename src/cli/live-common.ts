@@ -7,6 +7,7 @@ import { spawnStrace, preflightCommand, type Strace } from '../live/launch.js';
 import { askedBackend, type Backend } from './backend.js';
 import { writeFailure } from './output.js';
 import { signalExit } from './signals.js';
+import { summaryLast } from './crash.js';
 
 export interface WatchOptions {
   pids: number[];
@@ -77,11 +78,11 @@ export function exitCodeOf(r: LiveResult, how: { failure: string | null; signal:
 }
 
 /**
- * NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs. A write error never
- * throws (it would from the timer): it goes to `onError` once and later records are dropped.
+ * NDJSON as it happens: flushed every 250 ms, so a reader sees records while tracing runs, the summary last at
+ * close. A write error never throws (it would from the timer): it goes to `onError` once, later records are dropped.
  */
 export function liveJson(json: string | null, onError: (message: string) => void): { writer: RecordWriter | null; close: () => void } {
-  const writer = json !== null ? openNdjson(json, (e) => onError(writeFailure(json, e))) : null;
+  const writer = json !== null ? summaryLast(openNdjson(json, (e) => onError(writeFailure(json, e)))) : null;
   const timer = writer ? setInterval(() => writer.flush(), 250) : null;
   return { writer, close: () => { if (timer) clearInterval(timer); writer?.close(); } };
 }

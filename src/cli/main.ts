@@ -1,6 +1,7 @@
 // fdwatch command line: the commands of help.ts wired to their runners. Errors are one line and a non-zero exit.
-import { FdwatchError, UsageError } from '../model/errors.js';
+import { UsageError } from '../model/errors.js';
 import { signalExit } from './signals.js';
+import { exitInternal, installCatchAll, installTestHook, internalError, internalFailure, userError } from './crash.js';
 import { helpText, parseCommandLine, type Values } from './help.js';
 
 /** One line on stderr; returns the exit status to set. */
@@ -14,16 +15,6 @@ function fail(msg: string, code = 1): never {
 }
 
 const isPid = (p: string): boolean => /^[1-9]\d*$/.test(p);
-
-function errorText(e: unknown): string {
-  if (e instanceof FdwatchError) return e.message;
-  const err = e as NodeJS.ErrnoException;
-  if (err && typeof err === 'object' && err.code && err.path) {
-    const what: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' };
-    return `${what[err.code] ?? err.code}: ${err.path}`;
-  }
-  return err instanceof Error ? err.message : String(e);
-}
 
 const strings = (v: Values[string]): string[] => (Array.isArray(v) ? v : []);
 const text = (v: Values[string]): string | null => (typeof v === 'string' ? v : null);
@@ -132,6 +123,8 @@ function restoreEnvironment(env: NodeJS.ProcessEnv): void {
 
 async function main(): Promise<void> {
   restoreEnvironment(process.env);
+  installCatchAll();
+  installTestHook();
   const parsed = parseCommandLine(process.argv.slice(2));
   if (parsed.kind === 'help') { process.stdout.write(helpText(parsed.command)); return; }
   if (parsed.kind === 'version') { process.stdout.write(`${await version()}\n`); return; }
@@ -144,4 +137,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => fail(errorText(e), e instanceof FdwatchError ? e.exitCode : 1));
+// after an internal error anywhere (caught by the catch-all, or thrown up to here) the run has ended: one line, 70
+main().then(() => { if (internalError() !== null) exitInternal(); }, (e: unknown) => {
+  const said = internalError() === null ? userError(e) : null;
+  if (said === null) { internalFailure(e); exitInternal(); }
+  fail(said.message, said.exitCode);
+});

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
 import { InputError, UsageError } from '../model/errors.js';
+import { noteFault, onInternalError, summaryLast, testFault } from './crash.js';
 
 export interface ReplayOptions {
   trace: string;
@@ -264,8 +265,27 @@ function inputBytes(input: TraceInput): number {
   return input.kind === 'file' ? sizeOf(input.path) : input.kind === 'ff' ? input.files.reduce((n, f) => n + sizeOf(f.path), 0) : 0;
 }
 
-/** Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. */
+/**
+ * Runs a replay; resolves to how it ended. Throws UsageError/InputError for bad input. An internal error ends the
+ * reading as a signal does, or is thrown (after the JSON closed with its summary, noted).
+ */
 export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
+  const run: ReplayOutputs = { writer: null, stop: new AbortController() };
+  const off = onInternalError({ stop: () => run.stop.abort(), abandon: () => run.writer?.close() });
+  try {
+    return await replayTo(opts, run, onRecord);
+  } catch (e) {
+    noteFault(e);
+    throw e;
+  } finally {
+    run.writer?.close();
+    off();
+  }
+}
+
+interface ReplayOutputs { writer: RecordWriter | null; stop: AbortController }
+
+async function replayTo(opts: ReplayOptions, run: ReplayOutputs, onRecord?: (r: FdwatchRecord) => void): Promise<ReplayOutcome> {
   const out = opts.out ?? process.stdout;
   let writer: RecordWriter | null = null;
   const follow = opts.follow != null ? parseFollow(opts.follow) : null;
@@ -278,7 +298,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   // read by each compile and young-generation resize from here on (stdin, a pipe: of unknown length, defaults)
   if (bytes > 0 && bytes <= SHORT_REPLAY_BYTES) v8.setFlagsFromString(SHORT_REPLAY_V8_FLAGS);
   if (opts.date !== null) baseDayFor(opts.date, null);
-  const stop = new AbortController();
+  const stop = run.stop;
   let failure: string | null = null;
   let closed = false;
   const failed = (target: string) => (e: NodeJS.ErrnoException): void => {
@@ -290,7 +310,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   const json = opts.json;
   if (json === '') throw new UsageError('--json needs a file name (or - for stdout)');
   if (json !== null) {
-    try { writer = openNdjson(json, failed(json)); } catch (e) {
+    try { writer = run.writer = summaryLast(openNdjson(json, failed(json))); } catch (e) {
       throw new InputError(`${writeFailure(json, e).replace(/, open '.*'(?= \()/, '')}${WRITE_HINT}`, { cause: e });
     }
   }
@@ -303,6 +323,7 @@ export async function replay(opts: ReplayOptions, onRecord?: (r: FdwatchRecord) 
   const { summary, signal } = await replayTrace(opts.trace, opts.date, (r) => {
     if (provenance) provenance.push(r);
     else writer?.write(r);
+    testFault();
     onRecord?.(r);
     report?.push(r);
     graph?.push(r);

@@ -11,6 +11,7 @@ import { startBackend } from './backend.js';
 import { openDashboard, type DashboardHandle } from '../tui/app.js';
 import { endCommand, exitCodeOf, launchEarly, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { watchSignals } from './signals.js';
+import { internalError, noteFault, noteInternalError, onInternalError, testFault } from './crash.js';
 
 /** After the dashboard: an empty command log is removed, a non-empty one named on stderr (the terminal is back). */
 function settleCommandLog(file: string): void {
@@ -34,6 +35,11 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       void live?.stop();
       dash?.status({ message: `${message}; detached, q quits` });
     });
+    // an internal error ends the trace and the dashboard (the terminal restored) as a signal does
+    const offCrash = onInternalError({
+      stop: () => { void live?.stop(); dash?.destroy(); },
+      abandon: () => { dash?.destroy(); live?.kill(); close(); },
+    });
     // the command's own output would scribble over the dashboard: it goes to a log file named in the status bar
     const commandOutput = opts.command ? path.join(os.tmpdir(), `fdwatch-command-${process.pid}.log`) : null;
     const source = opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(', ')}`;
@@ -46,7 +52,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
       const launched = launchEarly(opts, commandOutput);
       const started = await startBackend(opts, {
         pids: opts.pids, command: opts.command, commandOutput, ...(launched ? { started: launched } : {}),
-        onRecord: (r) => { graph.push(r); if (!pass || pass(r)) writer?.write(r); if (dash) dash.push(r); else early.push(r); },
+        onRecord: (r) => { if (r.type === 'summary') noteInternalError(r); graph.push(r); if (!pass || pass(r)) writer?.write(r); testFault(); if (dash) dash.push(r); else early.push(r); },
         onStatus: (s) => dash?.status({
           strace: s.strace, traced: s.traced, commandExit: s.commandExit, ...(s.message ? { message: s.message } : {}),
           ...(s.tracer ? { tracer: s.tracer === 'bpf' ? 'eBPF' : 'strace' } : {}),
@@ -61,7 +67,7 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
         source, strace: started.backend === 'bpf' ? 'starting' : 'tracing', traced: opts.pids.length, json: opts.json, tracer: started.backend === 'bpf' ? 'eBPF' : 'strace',
         ...(commandOutput || started.note ? { message: [started.note, commandOutput ? `command output: ${commandOutput}` : null].filter(Boolean).join('; ') } : {}),
       });
-      if (signals.first || failure) void live.stop();
+      if (signals.first || failure || internalError() !== null) void live.stop();
       if (failure) dash.status({ message: `${failure}; detached, q quits` });
       const result = await live.done;
       endCommand(opts, live);
@@ -72,15 +78,19 @@ export async function runWatchTui(opts: WatchOptions): Promise<number> {
         message: failure ? `${failure}; detached, q quits` : result.error ?? result.detachProblem ?? 'q quits',
       });
       let how: 'quit' | 'signal' = 'signal';
-      if (signals.first) dash.destroy();
+      if (signals.first || internalError() !== null) dash.destroy();
       else how = await dash.closed;
       if (!result.error || result.summary.lines > 0) process.stderr.write(formatSummary(result.summary) + (opts.json && !failure ? `; records in ${opts.json}` : '') + '\n');
       for (const m of [failure, result.error, result.detachProblem]) if (m) process.stderr.write(`fdwatch: ${esc(m)}\n`);
       if (!result.error || result.summary.lines > 0) graph.finish(source);
       const sig = signals.first ?? (how === 'signal' ? 'SIGINT' : null);
       return exitCodeOf(result, { failure, signal: sig });
+    } catch (e) {
+      noteFault(e); // thrown up to main: the JSON closes (below) with the summary it has, noted
+      throw e;
     } finally {
       close();
+      offCrash();
       if (commandOutput) settleCommandLog(commandOutput);
     }
   } finally {

@@ -7,6 +7,7 @@ import { guardStream, writeFailure } from './output.js';
 import { watchSignals } from './signals.js';
 import { endCommand, exitCodeOf, launchEarly, lineBatch, liveGraph, liveJson, recordFilter, type WatchOptions } from './live-common.js';
 import { LiveError, UsageError } from '../model/errors.js';
+import { internalError, noteFault, noteInternalError, onInternalError, testFault } from './crash.js';
 
 export { ONLY_TYPES, recordFilter, type WatchOptions } from './live-common.js';
 
@@ -55,6 +56,8 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   if (lineOut !== process.stderr) guardStream(process.stderr); // a closed stderr is no reason to crash
   try {
     const { writer, close } = liveJson(opts.json, fail);
+    // an internal error ends the trace as a signal does; past END_WITHIN_MS strace is killed and the JSON closed
+    const offCrash = onInternalError({ stop: () => { void live?.stop(); }, abandon: () => { live?.kill(); lines.flush(); close(); } });
     const pass = recordFilter(opts.only);
     const graph = await liveGraph(opts.dot);
     process.on('exit', lines.flush);
@@ -63,9 +66,11 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       const started = launchEarly(opts, null);
       const { formatRecord, formatSummary } = await import('../export/text.js');
       const onRecord = (r: FdwatchRecord): void => {
+        if (r.type === 'summary') noteInternalError(r);
         graph.push(r);
         if (pass && !pass(r)) return;
         writer?.write(r);
+        testFault();
         if (!jsonOnStdout && !linesFailed && r.type !== 'summary') {
           const line = formatRecord(r);
           if (line !== null) lines.add(line);
@@ -76,8 +81,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         // it names comms; after the lines before it, as they happened
         onStatus: (s) => { if (s.message) { lines.flush(); process.stderr.write(`fdwatch: ${esc(s.message)}\n`); } },
       })).handle;
-      if (signals.first) void live.stop();
-      if (failure) void live.stop();
+      if (signals.first || failure || internalError() !== null) void live.stop();
       const r = await live.done;
       lines.flush();
       endCommand(opts, live);
@@ -92,10 +96,14 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       if (traced) graph.finish(opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(', ')}`);
       await lineGuard.settled();
       return exitCodeOf(r, { failure, signal: signals.first });
+    } catch (e) {
+      noteFault(e); // thrown up to main: the JSON closes (below) with the summary it has, noted
+      throw e;
     } finally {
       process.removeListener('exit', lines.flush);
       lines.flush();
       close();
+      offCrash();
     }
   } finally {
     signals.dispose();

@@ -8,6 +8,7 @@ import { parseDecor } from '../tracer/decor.js';
 import { Correlator, type CorrelatorOptions, type SeedProcess as ModelSeed } from './correlator.js';
 import type { FdOp, QueuedOn } from '../model/fdop.js';
 import { INTERESTING, ENTRY_EVENTS } from '../model/syscalls.js';
+import { SkippedEvents, internalText } from '../model/errors.js';
 
 /** A process found running at attach, as /proc shows it: fd targets in strace -yy words. */
 export type SeedProcess = Omit<ModelSeed, 'fds'> & { fds: Array<{ fd: number; target: string; kind: FdKind; cloexec: boolean | null }> };
@@ -24,6 +25,8 @@ export class TraceSession {
   readonly joiner: Joiner;
   readonly correlator: Correlator;
   readonly errors: ParseError[] = [];
+  /** lines and ops the pipeline threw on (a bug): counted and skipped, the trace goes on */
+  readonly skipped = new SkippedEvents();
   private readonly baseDay: number;
   private readonly maxSamples: number;
   private readonly sources: Source[] = [];
@@ -47,12 +50,12 @@ export class TraceSession {
   }
 
   line(text: string, lineNo: number, src: Source): void {
-    this.joiner.push(text, lineNo, src);
+    try { this.joiner.push(text, lineNo, src); } catch (e) { this.skipped.note(e); }
   }
 
   /** The line bytes[start, end): lines that do not matter are never decoded. */
   bytes(bytes: Buffer, start: number, end: number, lineNo: number, src: Source): void {
-    this.joiner.pushBytes(bytes, start, end, lineNo, src);
+    try { this.joiner.pushBytes(bytes, start, end, lineNo, src); } catch (e) { this.skipped.note(e); }
   }
 
   /** The starting state of a process found running at attach (live mode). */
@@ -80,12 +83,12 @@ export class TraceSession {
 
   /** An op from a source beside the trace lines (live mode: what /proc showed of a receiver nobody traces). */
   apply(op: FdOp): void {
-    this.correlator.push(op);
+    try { this.correlator.push(op); } catch (e) { this.skipped.note(e); }
   }
 
   /** Live mode: how many fds a traced process holds now (sampled a second apart; see Correlator.fdCount). */
   fdCount(pid: number, count: number, ts: Ts): void {
-    this.correlator.fdCount(pid, count, ts);
+    try { this.correlator.fdCount(pid, count, ts); } catch (e) { this.skipped.note(e); }
   }
 
   /** Up to `max` processes the trace knows that have not exited (live mode samples their fd counts). */
@@ -115,18 +118,27 @@ export class TraceSession {
     return this.correlator.pruneExited(keep);
   }
 
-  /** Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. */
+  /**
+   * Closes the trace: pending calls are cut, queued fds are in flight, and the summary is emitted. An internal
+   * error while closing still emits the summary (with `error`, counts so far), then is thrown.
+   */
   end(opts: { interrupted?: boolean; truncated?: boolean } = {}): SummaryRecord {
     if (this.ended) throw new Error('session already ended');
     this.ended = true;
     let cutLine = false;
-    for (const s of this.sources) { if (s.splice !== null) cutLine = true; this.joiner.end(s); }
-    this.joiner.end();
-    this.correlator.finish();
+    let failed: { e: unknown } | null = null;
+    try {
+      for (const s of this.sources) { if (s.splice !== null) cutLine = true; this.joiner.end(s); }
+      this.joiner.end();
+      this.correlator.finish();
+    } catch (e) { failed = { e }; }
     const st = this.joiner.stats;
-    const summary = this.correlator.summary({ ...st, parseErrorSamples: this.errors }, !opts.interrupted && !opts.truncated && !cutLine);
+    const summary = this.correlator.summary({ ...st, parseErrorSamples: this.errors }, !opts.interrupted && !opts.truncated && !cutLine && failed === null);
     if (this.opts.source !== undefined) summary.source = this.opts.source;
+    this.skipped.into(summary);
+    if (failed !== null) summary.error = `internal: ${internalText(failed.e)}`;
     this.emit(summary);
+    if (failed !== null) throw failed.e;
     return summary;
   }
 }

@@ -96,6 +96,7 @@ export function formatSummary(s: SummaryRecord): string {
     `${t.delivered + t.inFlight + t.lost} fds transferred (${t.delivered} delivered, ${t.inFlight} in flight, ${t.lost} lost)`,
     `${s.alerts} alerts`, `${s.parseErrors} parse errors`,
   ];
+  if (s.internalErrors) parts.push(`${s.internalErrors} trace events skipped on an internal error (the first: ${esc(s.internalErrorSample ?? '?')})`);
   if (s.opaqueMessages > 0) parts.push(`${s.opaqueMessages} messages whose fds strace did not show, or not all of them (-e verbose=none, or more fds than -s N shows?)`);
   return `summary: ${parts.join(', ')}${s.cleanEnd ? '' : ' (trace did not end cleanly)'}`;
 }

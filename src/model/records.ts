@@ -185,6 +185,12 @@ export interface SummaryRecord extends RecordBase {
   backend?: 'strace' | 'bpf';
   /** eBPF: events bpftrace reported lost (its ring buffers overflowed); nothing was lost when 0 */
   lostEvents?: number;
+  /** trace events fdwatch failed on (an internal error), each skipped; absent when none */
+  internalErrors?: number;
+  /** the first of them: its error message */
+  internalErrorSample?: string;
+  /** the run ended on an error before the trace did: `internal: MESSAGE` for an internal error */
+  error?: string;
 }
 
 export type FdwatchRecord = ProcessRecord | FdRecord | TransferRecord | MapRecord | AlertRecord | SummaryRecord;

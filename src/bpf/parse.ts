@@ -1,5 +1,7 @@
 // bpftrace's output lines (the program of ./program.ts) -> FdOps, in the kernel's words. Pure: what it needs of
-// the machine (mount points, /proc fd links, the clock) comes in as functions.
+// the machine (mount points, /proc fd links, the clock) comes in as functions. Each kind of line is one typed method
+// (dentry, fd, unixAddress, inet, message, messageFd, event, fork, exec, exit): the text reader calls it once it read
+// the line's fields, and so does the native engine's decoder (./native/decode.ts) for its binary records.
 //
 // Lines of one probe run share its tid and kernel time and come out together (a probe runs on one CPU); a group
 // ends with its E line. Per-CPU buffers reach bpftrace in any order (and bpftrace may be seconds behind), so
@@ -55,6 +57,7 @@ interface Heartbeat {
 const STUCK_NS = 1e9;
 
 export interface ParseStats {
+  /** lines read (the native engine: records) */
   lines: number;
   /** E/P/X/Q events */
   events: number;

@@ -19,7 +19,7 @@ import { parseDecor } from '../tracer/decor.js';
 import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
-import type { NativeHandle } from './native/handle.js';
+import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
 import { loadNative } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
@@ -41,6 +41,8 @@ export interface BpfOptions {
   rawOutput?: string | null;
   /** which engine brings the records: auto (native when it loads, else bpftrace), native, bpftrace */
   engine?: BpfEngine;
+  /** the native engine's loader (./native/load.ts; tests hand in a ring of their own) */
+  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError;
   /** how long an event waits for earlier ones from other CPUs (ms) */
   windowMs?: number;
   /** where tracefs and the kernel's BTF live (tests point elsewhere) */
@@ -397,7 +399,7 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   let nativeWhy: string | null = null;
   try {
     if (asked !== 'bpftrace') {
-      const h = loadNative({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      const h = (opts.loader ?? loadNative)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
       if (!('error' in h)) engine = nativeEngine(ctx, h);
       else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);

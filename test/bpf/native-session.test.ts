@@ -6,8 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bpfUnavailable } from '../../src/bpf/session.js';
+import { bpfUnavailable, startBpf } from '../../src/bpf/session.js';
 import { loadNative } from '../../src/bpf/native/load.js';
+import type { NativeHandle } from '../../src/bpf/native/handle.js';
+import { HEADER, KIND, REC_Q } from '../../src/bpf/native/format.js';
+import type { LiveStatus } from '../../src/live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { fdwatch, records, compile, tmp, until, childrenOf, comm } from '../live/run.js';
 
@@ -66,6 +69,105 @@ test('--bpf-engine auto: the native engine when it loads, else bpftrace saying w
   }
   // the trace itself: cat's open of /etc/hostname, from whichever engine ran
   assert.ok(rs.some((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname'), r.err());
+});
+
+// ---------------------------------------------------------------- the session over a ring handed in
+
+/**
+ * A loader's handle over a ring this test fills (the kernel side is not built yet: what its probes would write
+ * cannot be produced on demand); `next` gives the records to read at each drain, `stuck` leaves a record being
+ * written at the head of the ring.
+ */
+function handedIn(next: () => DataView[], stuck = false): NativeHandle & { closed: number } {
+  const h = {
+    closed: 0,
+    loadMs: 1,
+    lost: () => 0,
+    close: () => { h.closed++; },
+    ring: {
+      size: 1 << 16,
+      drain: (each: (d: DataView, off: number, len: number) => void, max = Infinity): number => {
+        if (stuck) return 0;
+        const rs = next().slice(0, max);
+        for (const r of rs) each(r, 0, r.byteLength);
+        return rs.length;
+      },
+      pending: () => (stuck ? 8 : 0),
+      close: () => {},
+    },
+  };
+  return h;
+}
+
+/** A Q record (sched_process_exit) of a whole process, stamped now. */
+function exitRecord(pid: number, status: number): DataView {
+  const v = new DataView(new ArrayBuffer(REC_Q.size));
+  v.setBigUint64(HEADER.ns, process.hrtime.bigint(), true);
+  v.setUint32(HEADER.tid, pid, true);
+  v.setUint8(HEADER.kind, KIND.Q);
+  v.setUint32(REC_Q.tgid, pid, true);
+  v.setUint32(REC_Q.groupDead, 1, true);
+  v.setInt32(REC_Q.exitCode, status, true);
+  return v;
+}
+
+/** `p`, or a failure after `ms` (a session that never ends fails its test, not the run) */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_r, reject) => { t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); })])
+    .finally(() => clearTimeout(t));
+}
+
+const handed = (name: string, fn: () => Promise<void>): void => test(name, async () => {
+  if (base) { console.log(`  (skipped: ${base})`); return; }
+  await fn();
+});
+
+handed('native over a ring: ready at once (no sentinel), the command launched, its exit record read from the ring ends the trace; the handle closed once', async () => {
+  let pid = 0;
+  let sent = false;
+  const h = handedIn(() => {
+    // the command's exit, once it has exited (as the kernel would write it)
+    if (sent || pid === 0 || fs.existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return [];
+    sent = true;
+    return [exitRecord(pid, 3 << 8)];
+  });
+  const recs: FdwatchRecord[] = [];
+  const statuses: string[] = [];
+  const t0 = Date.now();
+  const live = startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', loader: () => h,
+    onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
+  assert.is(live.engine, 'native');
+  pid = live.commandPid()!;
+  const r = await within(live.done, 10000, 'the trace to end');
+  assert.is(r.error, null);
+  assert.ok(sent, 'the exit record was read');
+  assert.is(h.closed, 1);
+  assert.ok(statuses.some((m) => m.startsWith('probes live: launching sh')), statuses.join(' | '));
+  // the exit came from the record (the reaper would give an unknown status), and ended the trace at once
+  const exit = recs.find((x) => x.type === 'process' && x.event === 'exit' && x.pid === pid);
+  assert.ok(exit && exit.type === 'process' && exit.exitCode === 3, JSON.stringify(exit));
+  const s = summaryOf(recs);
+  assert.equal([s.engine, s.cleanEnd, s.parseErrors, s.lostEvents], ['native', true, 0, 0], JSON.stringify(s));
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+});
+
+handed('native over a ring: a record still being written at the stop is waited for, not assumed read: the stop says so after its bound, the trace is not clean', async () => {
+  const h = handedIn(() => [], true);
+  const statuses: string[] = [];
+  const recs: FdwatchRecord[] = [];
+  const live = startBpf({ pids: [], command: ['true'], all: false, engine: 'native', loader: () => h,
+    onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
+  await until('probes live', () => statuses.some((m) => m.startsWith('probes live')), 5000, 5);
+  const t0 = Date.now();
+  await within(live.stop('test'), 5000, 'the stop');
+  const ms = Date.now() - t0;
+  await within(live.done, 5000, 'the trace to end');
+  assert.ok(statuses.some((m) => /^the ring buffer was not read up to the stop after 0\.65 s/.test(m)), statuses.join(' | '));
+  assert.ok(ms >= 600 && ms < 2000, `${ms} ms`);
+  assert.is(h.closed, 1);
+  const s = summaryOf(recs);
+  assert.equal([s.engine, s.cleanEnd], ['native', false]);
 });
 
 // ---------------------------------------------------------------- live under the native engine

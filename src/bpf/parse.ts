@@ -1269,10 +1269,15 @@ function ptrKey(s: string): string {
 /** ptrKey of a pointer as its two 32-bit halves (a native record's u64): the same key as its hex text's. */
 export function ptrKeyOf(lo: number, hi: number): string {
   if (hi === 0) return lo.toString(16);
-  const low = (hi & 0xffff) * 4294967296 + lo;
-  // wider than PTR_DIGITS digits: the text's last ones keep their leading zeros
-  return hi >>> 16 !== 0 ? low.toString(16).padStart(PTR_DIGITS, '0') : low.toString(16);
+  const h = hi & 0xffff;
+  // wider than PTR_DIGITS digits (a kernel address): the text's last ones, leading zeros kept, a byte at a time
+  // (a double's toString(16) is several times slower)
+  if (hi >>> 16 !== 0) return HEX2[h >>> 8]! + HEX2[h & 0xff]! + HEX2[lo >>> 24]! + HEX2[(lo >>> 16) & 0xff]! + HEX2[(lo >>> 8) & 0xff]! + HEX2[lo & 0xff]!;
+  return (h * 4294967296 + lo).toString(16);
 }
+
+/** Bytes as two hex digits. */
+const HEX2: string[] = Array.from({ length: 256 }, (_x, i) => i.toString(16).padStart(2, '0'));
 
 /** A short sendmsg/recvmsg E line: its socket (fd, file, inode, CLOEXEC), then its message's one fd (ctrunc, fd, file). */
 const SOCK_FIELDS = 4;

@@ -64,12 +64,13 @@ class Rec {
     this.u64(at + DESC.peer, f[13] ?? '0');
     return this;
   }
-  lean(at: number, f: string[]): this {
+  /** an H (or K: known, lean 2) line's fd file ino cloexec */
+  lean(at: number, f: string[], known = false): this {
     this.v.setInt32(at + DESC.fd, Number(f[0]), true);
     this.hex(at + DESC.file, f[1]!);
     this.u64(at + DESC.ino, f[2]!);
     this.v.setUint8(at + DESC.cloexec, f[3] === '1' ? 1 : 0);
-    this.v.setUint8(at + DESC.lean, 1);
+    this.v.setUint8(at + DESC.lean, known ? 2 : 1);
     return this;
   }
 }
@@ -103,10 +104,10 @@ function encode(line: string): DataView {
       if (!f[6]!.includes(':')) r.bytes(REC_I.laddr, f[6]!.split('.').map(Number), 4).bytes(REC_I.raddr, f[8]!.split('.').map(Number), 4);
       return r.v;
     }
-    case 'G': case 'H': {
+    case 'G': case 'H': case 'K': {
       const r = new Rec(REC_G.size, ns, tid, kind === 'G' ? KIND.G : KIND.H).u32(REC_G.msg, f[3]!).u32(REC_G.nfds, f[4]!)
         .u32(REC_G.ctrunc, f[5]!).u32(REC_G.i, f[6]!);
-      return (kind === 'G' ? r.desc(REC_G.desc, f.slice(7)) : r.lean(REC_G.desc, f.slice(7))).v;
+      return (kind === 'G' ? r.desc(REC_G.desc, f.slice(7)) : r.lean(REC_G.desc, f.slice(7), kind === 'K')).v;
     }
     case 'M': return new Rec(REC_M.size, ns, tid, KIND.M).u32(REC_M.msg, f[3]!).u32(REC_M.nfds, f[4]!).u32(REC_M.ctrunc, f[5]!).v;
     case 'E': {
@@ -150,7 +151,7 @@ function ring(records: DataView[]): { data: DataView; at: Array<[number, number]
 }
 
 /** The kernel side's lines of a recording (the loader's chatter and the sentinel have no record). */
-const KERNEL_LINE = /^\d+\t[DFUIGHMEPXQ]\t/;
+const KERNEL_LINE = /^\d+\t[DFUIGHKMEPXQ]\t/;
 
 function fixture(name: string): string[] {
   return fs.readFileSync(path.join(dir, `${name}.raw`), 'latin1').split('\n');
@@ -232,7 +233,17 @@ test('message fds past the first few as H records (lean), and a sendmsg in the s
     return [f[0], 'H', ...f.slice(2, 7), f[7], f[8], f[9], f[16]].join('\t');
   });
   assert.ok(hs >= 3, `${hs} H lines`);
+  // the threads that receive (their E line is a recvmsg)
+  const recvTids = new Set(lines.filter((l) => /\tE\t.*sys_exit_recv/.test(l)).map((l) => l.split('\t')[2]!));
   const ops = same(lean, 'H');
+  // the receive's as K lines (its file described before, by the send's G): taken from that description
+  const known = lean.map((l) => {
+    const f = l.split('\t');
+    return f[1] === 'H' && recvTids.has(f[2]!) ? [f[0], 'K', ...f.slice(2)].join('\t') : l;
+  });
+  assert.ok(known.some((l) => l.includes('\tK\t')));
+  const kops = same(known, 'K');
+  assert.not.equal(kops, ops, 'K names the fds from their earlier description');
   const recv = ops.filter((o): o is Extract<FdOp, { op: 'receive' }> => o.op === 'receive');
   assert.ok(recv.some((o) => o.messages.some((m) => m !== 'opaque' && m.fds.length > 1)));
   // the seed's send and receive, their socket as an F of role s before a short E (fd0 -1: no inline fd)

@@ -77,9 +77,10 @@ export class RecordDecoder {
       case KIND.F: p.fd(ns, tid, String.fromCharCode(v.getUint8(o + HEADER.role)), this.desc(v, o + REC_F.desc)); return;
       case KIND.G: case KIND.H: {
         const b = o + REC_G.desc;
-        // H: a lean fd (sent, or received past the first few): its sender's table or /proc names it
+        // H: a lean fd (sent, or received past the first few): its sender's table or /proc names it; lean 2 (the
+        // text's K line, proposed for format.ts): a received fd whose file a record described before
         const d = kind === KIND.G ? this.desc(v, b)
-          : leanDesc(v.getInt32(b + DESC.fd, true), ptr(v, b + DESC.file), u64(v, b + DESC.ino), v.getUint8(b + DESC.cloexec) === 1, false);
+          : leanDesc(v.getInt32(b + DESC.fd, true), ptr(v, b + DESC.file), u64(v, b + DESC.ino), v.getUint8(b + DESC.cloexec) === 1, v.getUint8(b + DESC.lean) === 2);
         p.messageFd(ns, tid, v.getUint32(o + REC_G.msg, true), v.getUint32(o + REC_G.nfds, true), v.getUint32(o + REC_G.ctrunc, true) !== 0,
           v.getUint32(o + REC_G.i, true), d);
         return;

@@ -1,5 +1,7 @@
 // bpftrace's output lines (the program of ./program.ts) -> FdOps, in the kernel's words. Pure: what it needs of
-// the machine (mount points, /proc fd links, the clock) comes in as functions.
+// the machine (mount points, /proc fd links, the clock) comes in as functions. Each kind of line is one typed method
+// (dentry, fd, unixAddress, inet, message, messageFd, event, fork, exec, exit): the text reader calls it once it read
+// the line's fields, and so does the native engine's decoder (./native/decode.ts) for its binary records.
 //
 // Lines of one probe run share its tid and kernel time and come out together (a probe runs on one CPU); a group
 // ends with its E line. Per-CPU buffers reach bpftrace in any order (and bpftrace may be seconds behind), so
@@ -55,6 +57,7 @@ interface Heartbeat {
 const STUCK_NS = 1e9;
 
 export interface ParseStats {
+  /** lines read (the native engine: records) */
   lines: number;
   /** E/P/X/Q events */
   events: number;
@@ -85,8 +88,9 @@ interface Inet {
   rport: number;
 }
 
-/** One fd as a DESC tells it (a socket's address comes in its own U or I line). */
-interface Desc {
+/** One fd as a DESC tells it (a socket's address comes in its own U or I line); file, mntRoot, dentry are kernel
+ * pointers as their keys (ptrKey). */
+export interface Desc {
   fd: number;
   file: string;
   ino: number;
@@ -149,7 +153,7 @@ interface Pending {
 }
 
 type Ev =
-  | { t: 'E'; syscall: string; spec: SyscallSpec; f: string[]; desc: Desc | null; g: Group; one: Desc | null; oneCtrunc: boolean; closed: FdRef | null }
+  | { t: 'E'; syscall: string; spec: SyscallSpec; f: EField[]; desc: Desc | null; g: Group; one: Desc | null; oneCtrunc: boolean; closed: FdRef | null }
   | { t: 'P'; child: number; flags: bigint; sy: number }
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
   | { t: 'Q'; groupDead: boolean; code: number };
@@ -162,13 +166,21 @@ const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABR
   'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN',
   'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS'];
 
-/** Field counts of E lines (after `ns E tid tgid euid probe`), by family; DESC adds 14. */
+/** Fields of a DESC in a text line. */
 const DESC_FIELDS = 14;
-const E_FIELDS: Partial<Record<SyscallSpec['family'], [fixed: number, desc: boolean]>> = {
-  open: [1, true], accept: [1, true], pair: [1, false], dup: [2, true], fcntl: [4, true], close: [2, false],
-  close_range: [4, false], sendmsg: [2, true], recvmsg: [2, true], sendmmsg: [2, true], recvmmsg: [2, true],
-  pidfd_getfd: [3, true], mmap: [8, false],
+/**
+ * An E line's fixed fields (after `ns E tid tgid euid call`) by family, as program.ts prints them, and whether a DESC
+ * follows. Each field's kind: d a signed number, u an unsigned one, p a kernel pointer (its key, see ptrKey), x a hex
+ * and n a decimal 64-bit number (bigints: a mapping's address, length and offset).
+ */
+const E_FIELDS: Partial<Record<SyscallSpec['family'], [kinds: string, desc: boolean]>> = {
+  open: ['d', true], accept: ['d', true], pair: ['d', false], dup: ['dd', true], fcntl: ['dddd', true], close: ['dp', false],
+  close_range: ['ddud', false], sendmsg: ['du', true], recvmsg: ['du', true], sendmmsg: ['du', true], recvmmsg: ['du', true],
+  pidfd_getfd: ['ddd', true], mmap: ['xdpnuund', false],
 };
+
+/** An E line's fixed field, typed by its kind (E_FIELDS). */
+export type EField = number | bigint | string;
 
 /**
  * Undoes bpftrace's %r: printable bytes as they are, others as \xNN. A literal `\xNN` in a name reads the same
@@ -210,8 +222,8 @@ function cString(s: string): string {
   return z >= 0 ? s.slice(0, z) : s;
 }
 
-/** An E line's fields when it was read in place (never written to). */
-const NO_FIELDS: string[] = Object.freeze([]) as unknown as string[];
+/** A close's fields, kept as its fd instead (never written to). */
+const NO_FIELDS: EField[] = Object.freeze([]) as unknown as EField[];
 
 /** The group of an E line that came alone (most of them): shared, never written to. */
 const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: null, i: null, msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
@@ -322,7 +334,7 @@ export class BpfParser {
     const lineNo = ++this.stats.lines;
     if (end <= start) return;
     const c0 = text.charCodeAt(start);
-    if (c0 < 48 || c0 > 57) { this.message(text.slice(start, end), lineNo); return; }
+    if (c0 < 48 || c0 > 57) { this.chatter(text.slice(start, end), lineNo); return; }
     // the heartbeat is 8 KB of padding: not split
     const tab = text.indexOf('\t', start);
     if (tab > 0 && tab < end && text.charCodeAt(tab + 1) === 84 /* T */ && text.charCodeAt(tab + 2) === 9) {
@@ -357,9 +369,9 @@ export class BpfParser {
     // after a stop: what the kernel saw later is not asked for (the sentinel's answers still count)
     if (ns > this.cutoffNs && k !== 65 /* A */) return;
     try {
-      if (k === 69) this.eventLine(ns, lineNo);
+      if (k === 69) this.eventLine(ns);
       else if (k === 71 /* G */ || k === 72 /* H */ || k === 75 /* K */) this.messageFdLine(ns, k === 71, k === 75);
-      else this.line(ns, String.fromCharCode(k), this.strings(), lineNo);
+      else this.line(ns, String.fromCharCode(k), this.strings());
     } catch (e) {
       this.bad(lineNo, e instanceof Error ? e.message : String(e), text.slice(start, end));
     }
@@ -455,43 +467,71 @@ export class BpfParser {
   }
 
   /** An E line: a call that changed an fd table; it closes its thread's group. */
-  private eventLine(ns: number, lineNo: number): void {
+  private eventLine(ns: number): void {
     const n = this.nf;
     if (n < 6) throw new Error('E line without a syscall');
-    const tid = this.int(2);
-    const tgid = this.int(3);
     // the call: its x86-64 number (saved registers), or its probe's name
     const c5 = this.tx.charCodeAt(this.fa[5]!);
-    const pr = c5 >= 48 && c5 <= 57 ? probeOfNr(this.int(5)) : probeOf(this.str(5));
+    const pr = c5 >= 48 && c5 <= 57 ? callOfNr(this.int(5)) : probeOf(this.str(5));
     if (pr === null) throw new Error(`E line for ${c5 >= 48 && c5 <= 57 ? `syscall ${this.str(5)}` : syscallOf(this.str(5))}`);
-    const { syscall, spec, layout } = pr;
-    const fixed = 6 + layout[0];
+    const kinds = pr.kinds;
+    const family = pr.spec.family;
+    const fixed = 6 + kinds.length;
     // a sendmsg/recvmsg names its socket in four fields (described in an F line first, or before) and carries its
     // message's one fd
-    const short = (spec.family === 'sendmsg' || spec.family === 'recvmsg') && n === fixed + SOCK_FIELDS + INLINE_FIELDS;
-    const want = short ? n : fixed + (layout[1] ? DESC_FIELDS : 0);
+    const short = (family === 'sendmsg' || family === 'recvmsg') && n === fixed + SOCK_FIELDS + INLINE_FIELDS;
+    const want = short ? n : fixed + (pr.desc ? DESC_FIELDS : 0);
     if (n !== want) throw new Error(`E line with ${n} fields, not ${want}`);
+    const f = this.efields;
+    for (let i = 0; i < kinds.length; i++) f[i] = this.field(6 + i, kinds.charCodeAt(i));
+    if (!short) { this.event(ns, this.int(2), this.int(3), this.int(4), pr, f, pr.desc ? this.descAt(fixed) : null); return; }
+    const fd0 = this.int(fixed + SOCK_FIELDS + 1);
+    // a received one was described before (else a G line described it); a sent one is named by the sender's table
+    const one = fd0 >= 0 ? leanDesc(fd0, this.ptr(fixed + SOCK_FIELDS + 2), 0, false, family === 'recvmsg') : null;
+    this.event(ns, this.int(2), this.int(3), this.int(4), pr, f, null, this.leanAt(fixed, true), one, one !== null && this.char(fixed + SOCK_FIELDS) === 49);
+  }
+
+  /** An E line's fixed fields as read (E_FIELDS), handed to `event`: it copies what it keeps. */
+  private readonly efields: EField[] = [];
+
+  /** Field `i` of the line as kind `kind` (E_FIELDS's letters). */
+  private field(i: number, kind: number): EField {
+    switch (kind) {
+      case 100 /* d */: return this.int(i);
+      case 117 /* u */: {
+        // above 2^53 as Number rounds it (the low bits of a flags register a caller filled with garbage)
+        if (this.fb[i]! - this.fa[i]! <= 15) return this.int(i);
+        const v = Number(this.str(i));
+        if (Number.isNaN(v)) throw new Error(`not a number: ${this.str(i)}`);
+        return v;
+      }
+      case 112 /* p */: return this.ptr(i);
+      case 120 /* x */: return BigInt('0x' + this.str(i));
+      default: return BigInt(this.str(i));
+    }
+  }
+
+  /**
+   * A call that changed an fd table (or mapped a file), the end of its thread's group: the text's E line, a native E
+   * record. `fields`: the call's fixed fields, typed as `call.kinds` says (read during the call only); `desc`: the
+   * DESC that follows them when `call.desc`. A sendmsg/recvmsg without a DESC is the short form: its socket is the
+   * group's F of role s, else `sock` (a line's four fields); `one`: the message's one fd carried on the line.
+   */
+  event(ns: number, tid: number, tgid: number, euid: number, call: Call, fields: readonly EField[], desc: Desc | null,
+    sock: Desc | null = null, one: Desc | null = null, oneCtrunc = false): void {
+    const { syscall, spec } = call;
+    const short = desc === null && (spec.family === 'sendmsg' || spec.family === 'recvmsg');
+    if (desc === null ? call.desc && !short : !call.desc) throw new Error(`${syscall} ${desc === null ? 'without' : 'with'} a DESC`);
     const g = this.takeGroup(tid, ns);
-    let d: Desc | null = null;
-    let one: Desc | null = null;
-    let oneCtrunc = false;
+    let d = desc;
     if (short) {
       const sf = g.role.indexOf('s');
-      d = sf >= 0 ? g.f[sf]! : this.leanAt(fixed, true);
-      const fd0 = this.int(fixed + SOCK_FIELDS + 1);
-      if (fd0 >= 0) {
-        // a received one was described before (else a G line described it); a sent one is named by the sender's table
-        one = leanDesc(fd0, this.ptr(fixed + SOCK_FIELDS + 2), 0, false, spec.family === 'recvmsg');
-        oneCtrunc = this.char(fixed + SOCK_FIELDS) === 49;
-      }
-    } else if (layout[1]) {
-      d = this.descAt(fixed);
+      d = sf >= 0 ? g.f[sf]! : sock;
     }
     if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
-    // a close (a third of all events) is read in place: its fd and file; the other calls' fields as strings
-    const closed: FdRef | null = spec.family === 'close' ? { fd: this.int(6), target: null, file: this.ptr(7) } : null;
-    const f: string[] = closed !== null ? NO_FIELDS : [];
-    if (closed === null) for (let i = 6; i < fixed; i++) f.push(this.str(i));
+    // a close (a third of all events) keeps its fd and file only
+    const closed: FdRef | null = spec.family === 'close' ? { fd: fields[0] as number, target: null, file: fields[1] as string } : null;
+    const f: EField[] = closed !== null ? NO_FIELDS : fields.slice(0, call.kinds.length);
     this.stats.syscalls++;
     // the files described in full here, for the lines that name them later in four fields
     for (let i = 0; i < g.f.length; i++) {
@@ -499,7 +539,7 @@ export class BpfParser {
       if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
     if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
-    this.finish(ns, lineNo, tid, tgid, this.int(4), { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
+    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
@@ -555,19 +595,23 @@ export class BpfParser {
   private messageFdLine(ns: number, full: boolean, known: boolean): void {
     const n = this.nf;
     if (full ? n !== 7 + DESC_FIELDS && n !== 7 + MSG_DESC_FIELDS : n !== 11) throw new Error(`${full ? 'G' : known ? 'K' : 'H'} line with ${n} fields, not ${full ? 7 + MSG_DESC_FIELDS : 11}`);
-    const g = this.group(this.int(2), ns);
-    const idx = this.int(3);
+    this.messageFd(ns, this.int(2), this.int(3), this.int(4), this.char(5) === 49, this.int(6), full ? this.descAt(7) : this.leanAt(7, known));
+  }
+
+  /** Fd `i` of an SCM_RIGHTS cmsg of `nfds` fds in message `msg` of the send or receive that follows (a G line or
+   * record: `d` in full; H, K: lean, see leanDesc). */
+  messageFd(ns: number, tid: number, msg: number, nfds: number, ctrunc: boolean, i: number, d: Desc): void {
+    const g = this.group(tid, ns);
     const last = g.msgs[g.msgs.length - 1];
     let m: Message;
     // fd 0 of a cmsg starts it: a second SCM_RIGHTS cmsg of the same message adds to it
-    if (last && last.idx === idx) {
+    if (last && last.idx === msg) {
       m = last;
-      if (this.char(6) === 48 /* 0 */) { m.n += this.int(4); m.ctrunc ||= this.char(5) === 49; }
+      if (i === 0) { m.n += nfds; m.ctrunc ||= ctrunc; }
     } else {
-      m = { idx, n: this.int(4), ctrunc: this.char(5) === 49, fds: [] };
+      m = { idx: msg, n: nfds, ctrunc, fds: [] };
       g.msgs.push(m);
     }
-    const d = full ? this.descAt(7) : this.leanAt(7, known);
     m.fds.push(d);
     g.f.push(d);
     g.role.push('m');
@@ -629,7 +673,7 @@ export class BpfParser {
 
   // ------------------------------------------------------------------ lines
 
-  private message(text: string, lineNo: number): void {
+  private chatter(text: string, lineNo: number): void {
     const lost = /^Lost (\d+) events/.exec(text);
     if (lost) { this.stats.lostEvents += Number(lost[1]); return; }
     // bpftrace's own chatter, and the maps it prints at exit
@@ -642,7 +686,8 @@ export class BpfParser {
     if (this.samples.length < (this.opts.maxSamples ?? 20)) this.samples.push({ line, reason, text: own(text.slice(0, 200)) });
   }
 
-  private line(ns: number, kind: string, f: string[], lineNo: number): void {
+  /** The rarer lines, read as strings. */
+  private line(ns: number, kind: string, f: string[]): void {
     const need = (n: number): void => { if (f.length !== n) throw new Error(`${kind} line with ${f.length} fields, not ${n}`); };
     switch (kind) {
       case 'R': need(3); this.onSignal({ kind: 'loaded', bpftracePid: int(f[2]) }); return;
@@ -652,80 +697,115 @@ export class BpfParser {
       case 'D': {
         need(7);
         const len = int(f[5]);
-        const raw = len <= this.strlen ? unescapeR(f[6]!, len) : null;
-        const name = raw === null ? null : own(raw);
-        // a renamed or reused dentry: every joined path may have gone through it
-        const dentry = ptrKey(f[3]!);
-        const parent = ptrKey(f[4]!);
-        const known = this.dentries.get(dentry);
-        // per-CPU buffers: a freed dentry's old name can arrive after the line of the dentry reusing its memory
-        if (known) {
-          if (known[2] > ns) return;
-          // printed again unchanged (the kernel side forgets now and then): every joined path still holds
-          if (known[0] === parent && known[1] === name) { known[2] = ns; return; }
-          this.paths.clear();
-        }
-        this.dentries.set(dentry, [parent, name, ns, known ? olderNames(known) : null]);
+        this.dentry(ns, int(f[2]), ptrKey(f[3]!), ptrKey(f[4]!), len <= this.strlen ? unescapeR(f[6]!, len) : null);
         return;
       }
-      case 'F': {
-        need(4 + DESC_FIELDS);
-        const g = this.group(int(f[2]), ns);
-        const d = this.descAt(4);
-        g.f.push(d);
-        g.role.push(f[3]!);
-        const m = g.msgs[g.msgs.length - 1];
-        if (f[3] === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds.push(d); }
-        return;
-      }
+      case 'F': need(4 + DESC_FIELDS); this.fd(ns, int(f[2]), f[3]!, this.descAt(4)); return;
       case 'U': {
         need(6);
         const len = int(f[4]);
-        const g = this.group(int(f[2]), ns);
-        // abstract names start with a NUL; a path's length may count its terminating NUL
-        let p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
-        if (p === null) p = unescapeR(f[5]!, null) ?? '';
-        p = p.startsWith('\0') ? '@' + p.slice(1) : cString(p);
-        (g.u ??= new Map()).set(f[3]!, own(p));
+        const p = len <= this.strlen ? unescapeR(f[5]!, len) : null;
+        this.unixAddress(ns, int(f[2]), f[3]!, p ?? unescapeR(f[5]!, null) ?? '');
         return;
       }
-      case 'I': {
-        need(10);
-        const g = this.group(int(f[2]), ns);
-        (g.i ??= new Map()).set(f[3]!, { type: int(f[4]), state: int(f[5]), local: own(f[6]!), lport: int(f[7]), remote: own(f[8]!), rport: int(f[9]) });
-        return;
-      }
-      case 'M': {
-        need(6);
-        const g = this.group(int(f[2]), ns);
-        const idx = int(f[3]);
-        const last = g.msgs[g.msgs.length - 1];
-        // a second SCM_RIGHTS cmsg of the same message adds to it
-        if (last && last.idx === idx) { last.n += int(f[4]); last.ctrunc ||= f[5] === '1'; return; }
-        g.msgs.push({ idx, n: int(f[4]), ctrunc: f[5] === '1', fds: [] });
-        return;
-      }
-      case 'P': {
-        need(8);
-        const tid = int(f[2]);
-        this.finish(ns, lineNo, tid, int(f[3]), int(f[4]), { t: 'P', child: int(f[5]), flags: BigInt('0x' + f[6]), sy: int(f[7]) });
-        return;
-      }
+      case 'I': need(10); this.inet(ns, int(f[2]), f[3]!, int(f[4]), int(f[5]), f[6]!, int(f[7]), f[8]!, int(f[9])); return;
+      case 'M': need(6); this.message(ns, int(f[2]), int(f[3]), int(f[4]), f[5] === '1'); return;
+      case 'P': need(8); this.fork(ns, int(f[2]), int(f[3]), int(f[4]), int(f[5]), BigInt('0x' + f[6]), int(f[7])); return;
       case 'X': {
         need(9);
         const len = int(f[6]);
         const path = unescapeR(f[8]!, len <= this.strlen ? len : null) ?? unescapeR(f[8]!, null) ?? '';
-        this.finish(ns, lineNo, int(f[2]), int(f[3]), int(f[4]),
-          { t: 'X', old: int(f[5]), comm: own(cString(unescapeR(f[7]!, null) ?? '')), path: own(cString(path)), cut: len > this.strlen });
+        this.exec(ns, int(f[2]), int(f[3]), int(f[4]), int(f[5]), unescapeR(f[7]!, null) ?? '', path, len > this.strlen);
         return;
       }
-      case 'Q': {
-        need(6);
-        this.finish(ns, lineNo, int(f[2]), int(f[3]), null, { t: 'Q', groupDead: f[4] === '1', code: int(f[5]) });
-        return;
-      }
+      case 'Q': need(6); this.exit(ns, int(f[2]), int(f[3]), f[4] === '1', int(f[5])); return;
       default: throw new Error(`unknown line kind ${kind}`);
     }
+  }
+
+  // ------------------------------------------------------------------ the records, typed: one entry per kind for
+  // the text lines and the native engine's records (./native/decode.ts). The line (or record) they come from is the
+  // latest counted in stats.lines.
+
+  /** A dentry's name (null: cut short or unreadable) and its parent, as they were at `ns`. */
+  dentry(ns: number, _tid: number, dentry: string, parent: string, name: string | null): void {
+    const nm = name === null ? null : own(name);
+    const known = this.dentries.get(dentry);
+    // per-CPU buffers: a freed dentry's old name can arrive after the line of the dentry reusing its memory
+    if (known) {
+      if (known[2] > ns) return;
+      // printed again unchanged (the kernel side forgets now and then): every joined path still holds
+      if (known[0] === parent && known[1] === nm) { known[2] = ns; return; }
+      // a renamed or reused dentry: every joined path may have gone through it
+      this.paths.clear();
+    }
+    this.dentries.set(dentry, [parent, nm, ns, known ? olderNames(known) : null]);
+  }
+
+  /** An fd of the event that follows, in full; role r (a result), s (the socket), p (a pidfd) or m (a message's). */
+  fd(ns: number, tid: number, role: string, d: Desc): void {
+    const g = this.group(tid, ns);
+    g.f.push(d);
+    g.role.push(role);
+    const m = g.msgs[g.msgs.length - 1];
+    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds.push(d); }
+  }
+
+  /** The bound address of the unix socket of `role` described next: sun_path's bytes as a string (an abstract name
+   * starts with a NUL; a path may end in its NUL). */
+  unixAddress(ns: number, tid: number, role: string, path: string): void {
+    const g = this.group(tid, ns);
+    const p = path.startsWith('\0') ? '@' + path.slice(1) : cString(path);
+    (g.u ??= new Map()).set(role, own(p));
+  }
+
+  /** The inet socket of `role` described next: its addresses as inet_ntop writes them, ports in host order. */
+  inet(ns: number, tid: number, role: string, type: number, state: number, local: string, lport: number, remote: string, rport: number): void {
+    const g = this.group(tid, ns);
+    (g.i ??= new Map()).set(role, { type, state, local: own(local), lport, remote: own(remote), rport });
+  }
+
+  /** An SCM_RIGHTS cmsg of `nfds` fds in message `msg` whose fds come as F lines of role m (or none: MSG_CTRUNC). */
+  message(ns: number, tid: number, msg: number, nfds: number, ctrunc: boolean): void {
+    const g = this.group(tid, ns);
+    const last = g.msgs[g.msgs.length - 1];
+    // a second SCM_RIGHTS cmsg of the same message adds to it
+    if (last && last.idx === msg) { last.n += nfds; last.ctrunc ||= ctrunc; return; }
+    g.msgs.push({ idx: msg, n: nfds, ctrunc, fds: [] });
+  }
+
+  /** sched_process_fork in the parent: `flags` its clone flags | CLONE_SEEN (0: a task the kernel made), `which` the
+   * call (CLONE_CALLS, from 1). */
+  fork(ns: number, tid: number, tgid: number, euid: number, child: number, flags: bigint, which: number): void {
+    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'P', child, flags, sy: which });
+  }
+
+  /** sched_process_exec: `comm` and `path` as read (NUL-padded is fine); `cut`: the path was longer than was read. */
+  exec(ns: number, tid: number, tgid: number, euid: number, oldTid: number, comm: string, path: string, cut: boolean): void {
+    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'X', old: oldTid, comm: own(cString(comm)), path: own(cString(path)), cut });
+  }
+
+  /** sched_process_exit: `groupDead` the last thread of its group; `code` the wait status. */
+  exit(ns: number, tid: number, tgid: number, groupDead: boolean, code: number): void {
+    this.finish(ns, this.stats.lines, tid, tgid, null, { t: 'Q', groupDead, code });
+  }
+
+  /** A native record stamped `ns` begins (counted as a line): false when it was made after the stop (dropped). */
+  admit(ns: number): boolean {
+    this.stats.lines++;
+    if (ns > this.latestNs) this.latestNs = ns;
+    return ns <= this.cutoffNs;
+  }
+
+  /** The native engine read everything stamped before `ns` (a drain of its ring that began later and met no record
+   * still being written): events that old may leave the window (less windowNs, for sends stamped at their entry). */
+  readBefore(ns: number): void {
+    if (ns > this.completeNs) this.completeNs = ns;
+  }
+
+  /** A record that cannot be read: counted and sampled (the line it is counted as). */
+  malformed(reason: string, text: string): void {
+    this.bad(this.stats.lines, reason, text);
   }
 
   private group(tid: number, ns: number): Group {
@@ -855,12 +935,12 @@ export class BpfParser {
       }
       case 'dup': {
         if (!d) return null;
-        return { op: 'dup', tid, ts, line, comm: null, syscall, from: { fd: int(f[1]), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
+        return { op: 'dup', tid, ts, line, comm: null, syscall, from: { fd: num(f, 1), target: null, file: d.file }, fd: d.fd, cloexec: d.cloexec };
       }
       case 'fcntl': {
-        const fd = int(f[1]);
-        const cmd = int(f[2]);
-        if (cmd === F_SETFD) return { op: 'set-cloexec', tid, ts, line, comm: null, syscall, fd: { fd, target: null }, cloexec: (int(f[3]) & FD_CLOEXEC) !== 0, set: true };
+        const fd = num(f, 1);
+        const cmd = num(f, 2);
+        if (cmd === F_SETFD) return { op: 'set-cloexec', tid, ts, line, comm: null, syscall, fd: { fd, target: null }, cloexec: (num(f, 3) & FD_CLOEXEC) !== 0, set: true };
         if (!d) return null;
         return { op: 'dup', tid, ts, line, comm: null, syscall, from: { fd, target: null, file: d.file }, fd: d.fd, cloexec: cmd === F_DUPFD_CLOEXEC || d.cloexec };
       }
@@ -868,10 +948,10 @@ export class BpfParser {
         // an E line of close is always read in place (closed)
         return ev.closed === null ? null : { op: 'close', tid, ts, line, comm: null, syscall, fd: ev.closed };
       case 'close_range': {
-        const flags = int(f[3]);
-        const last = Number(f[2]);
+        const flags = num(f, 3);
+        const last = num(f, 2);
         return {
-          op: 'close_range', tid, ts, line, comm: null, syscall, first: int(f[1]), last: last >= 0xffffffff ? Infinity : last,
+          op: 'close_range', tid, ts, line, comm: null, syscall, first: num(f, 1), last: last >= 0xffffffff ? Infinity : last,
           cloexec: (flags & CLOSE_RANGE_CLOEXEC) !== 0, unshare: (flags & CLOSE_RANGE_UNSHARE) !== 0,
         };
       }
@@ -902,9 +982,9 @@ export class BpfParser {
             ctrunc: m.ctrunc,
           });
         }
-        const ret = int(f[0]);
+        const ret = num(f, 0);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
-        if (receive) return { op: 'receive', tid, ts, line, comm: null, syscall, socket, messages, cloexec: (Number(f[1]) & MSG_CMSG_CLOEXEC) !== 0, peek: (Number(f[1]) & MSG_PEEK) !== 0 };
+        if (receive) return { op: 'receive', tid, ts, line, comm: null, syscall, socket, messages, cloexec: (num(f, 1) & MSG_CMSG_CLOEXEC) !== 0, peek: (num(f, 1) & MSG_PEEK) !== 0 };
         return { op: 'send', tid, ts, line, comm: null, syscall, socket, messages, entry: false };
       }
       case 'pidfd_getfd': {
@@ -912,20 +992,20 @@ export class BpfParser {
         const pfd = g.f.find((_x, i) => g.role[i] === 'p');
         const pidfdTarget: FdTarget = pfd && pfd.aux > 0 ? { ...plainTarget(`pid:${pfd.aux}`, 'anon'), pid: pfd.aux } : plainTarget('anon_inode:[pidfd]', 'anon');
         return {
-          op: 'take', tid, ts, line, comm: null, syscall, pidfd: { fd: int(f[1]), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: int(f[2]), fd: d.fd,
+          op: 'take', tid, ts, line, comm: null, syscall, pidfd: { fd: num(f, 1), target: pidfdTarget, file: pfd?.file ?? undefined }, targetFd: num(f, 2), fd: d.fd,
           target: this.target(d, pid, spec, g.u?.get('r'), g.i?.get('r')),
         };
       }
       case 'mmap': {
-        const flags = Number(f[5]);
+        const flags = num(f, 5);
         const shared = (flags & MAP_SHARED_VALIDATE) === MAP_SHARED || (flags & MAP_SHARED_VALIDATE) === MAP_SHARED_VALIDATE;
         if (!shared && this.opts.privateMapsMatter && !this.opts.privateMapsMatter(tid, ts)) return null;
-        const prot = Number(f[4]);
+        const prot = num(f, 4);
         const perms = ((prot & PROT_READ) ? 'r' : '-') + ((prot & PROT_WRITE) ? 'w' : '-') + ((prot & PROT_EXEC) ? 'x' : '-') + (shared ? 's' : 'p');
-        const length = (BigInt(f[3]!) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
+        const length = (big(f, 3) + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
         return {
-          op: 'map', tid, ts, line, comm: null, syscall, fd: { fd: int(f[1]), target: null, file: ptrKey(f[2]!) }, start: BigInt('0x' + f[0]), length, perms, shared,
-          offset: BigInt(f[6]!), ...(int(f[7]) > 0 ? { inode: int(f[7]) } : {}),
+          op: 'map', tid, ts, line, comm: null, syscall, fd: { fd: num(f, 1), target: null, file: key(f, 2) }, start: big(f, 0), length, perms, shared,
+          offset: big(f, 6), ...(num(f, 7) > 0 ? { inode: num(f, 7) } : {}),
         };
       }
       default: return null;
@@ -1091,24 +1171,35 @@ function socketTarget(d: Desc, unixPath: string | null, inet: Inet | null): FdTa
   return t;
 }
 
-/** An E line's probe name -> its syscall, table entry and field layout (a few dozen names: kept once each). */
-const PROBES = new Map<string, { syscall: string; spec: SyscallSpec; layout: [number, boolean] } | null>();
-function probeOf(probe: string): { syscall: string; spec: SyscallSpec; layout: [number, boolean] } | null {
+/** The call an E line or record is about: its syscall, table entry, and its fields' kinds (E_FIELDS); `desc`: a DESC
+ * follows them. */
+export interface Call {
+  syscall: string;
+  spec: SyscallSpec;
+  kinds: string;
+  desc: boolean;
+}
+
+/** An E line's probe name -> its call (a few dozen names: kept once each). */
+const PROBES = new Map<string, Call | null>();
+function probeOf(probe: string): Call | null {
   let p = PROBES.get(probe);
   if (p === undefined) {
     const syscall = syscallOf(probe);
     const spec = SYSCALLS.get(syscall);
     const layout = spec ? E_FIELDS[spec.family] : undefined;
-    p = spec && layout ? { syscall, spec, layout } : null;
+    p = spec && layout ? { syscall, spec, kinds: layout[0], desc: layout[1] } : null;
     if (PROBES.size < 1024) PROBES.set(probe, p);
   }
   return p;
 }
 
-/** x86-64 syscall numbers -> their probe entries (an E line with saved registers names its call by number). */
-const NR_PROBES: Array<ReturnType<typeof probeOf>> = [];
+/** x86-64 syscall numbers -> their calls (an E line with saved registers, and a native E record, name the call by
+ * number). */
+const NR_PROBES: Array<Call | null> = [];
 for (const [name, nr] of Object.entries(X64_SYSCALL_NR)) NR_PROBES[nr] = probeOf(name);
-function probeOfNr(nr: number): ReturnType<typeof probeOf> {
+/** The call of x86-64 syscall `nr` (null: not one fdwatch traces in the kernel). */
+export function callOfNr(nr: number): Call | null {
   return NR_PROBES[nr] ?? null;
 }
 
@@ -1134,6 +1225,25 @@ function int(s: string | undefined): number {
   return s.charCodeAt(0) === 45 ? -n : n;
 }
 
+/** An E event's field `i` as the kind E_FIELDS gives it (a mismatch is a malformed event). */
+function num(f: readonly EField[], i: number): number {
+  const v = f[i];
+  if (typeof v !== 'number') throw new Error(`field ${i} is not a number`);
+  return v;
+}
+
+function big(f: readonly EField[], i: number): bigint {
+  const v = f[i];
+  if (typeof v !== 'bigint') throw new Error(`field ${i} is not a 64-bit number`);
+  return v;
+}
+
+function key(f: readonly EField[], i: number): string {
+  const v = f[i];
+  if (typeof v !== 'string') throw new Error(`field ${i} is not a pointer`);
+  return v;
+}
+
 /** A /proc/PID/fd link's text as a target, as the snapshot names it (a socket only as `socket:[ino]`: nothing
  * more was read; a memfd always unlinked). */
 function procTarget(text: string): FdTarget {
@@ -1142,7 +1252,7 @@ function procTarget(text: string): FdTarget {
 }
 
 /** A message fd known by its file alone (magic 0: nothing to name it by; known: an earlier line described the file). */
-function leanDesc(fd: number, file: string, ino: number, cloexec: boolean, known: boolean): Desc {
+export function leanDesc(fd: number, file: string, ino: number, cloexec: boolean, known: boolean): Desc {
   return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known };
 }
 
@@ -1155,6 +1265,19 @@ const PTR_DIGITS = 12;
 function ptrKey(s: string): string {
   return s.length > PTR_DIGITS ? s.slice(s.length - PTR_DIGITS) : s;
 }
+
+/** ptrKey of a pointer as its two 32-bit halves (a native record's u64): the same key as its hex text's. */
+export function ptrKeyOf(lo: number, hi: number): string {
+  if (hi === 0) return lo.toString(16);
+  const h = hi & 0xffff;
+  // wider than PTR_DIGITS digits (a kernel address): the text's last ones, leading zeros kept, a byte at a time
+  // (a double's toString(16) is several times slower)
+  if (hi >>> 16 !== 0) return HEX2[h >>> 8]! + HEX2[h & 0xff]! + HEX2[lo >>> 24]! + HEX2[(lo >>> 16) & 0xff]! + HEX2[(lo >>> 8) & 0xff]! + HEX2[lo & 0xff]!;
+  return (h * 4294967296 + lo).toString(16);
+}
+
+/** Bytes as two hex digits. */
+const HEX2: string[] = Array.from({ length: 256 }, (_x, i) => i.toString(16).padStart(2, '0'));
 
 /** A short sendmsg/recvmsg E line: its socket (fd, file, inode, CLOEXEC), then its message's one fd (ctrunc, fd, file). */
 const SOCK_FIELDS = 4;

@@ -1,7 +1,9 @@
-// Live tracing through eBPF (I/O edge): preconditions, bpftrace as a child running ./program.ts's program,
-// readiness (the sentinel), the attach snapshot, the pure pipeline (./parse.ts -> Correlator -> records), what
-// /proc adds (mount points, paths the dentry names miss, one-sided peers), and a stop within a second.
-// It hands the CLI and the dashboard the same LiveHandle as the strace session (src/live/trace.ts).
+// Live tracing through eBPF (I/O edge): preconditions, an engine that brings the probes' records (the native one:
+// our own programs and a ring buffer, ./native/*; or bpftrace as a child running ./program.ts's program), readiness,
+// the attach snapshot, the pure pipeline (./parse.ts -> Correlator -> records), what /proc adds (mount points, paths
+// the dentry names miss, one-sided peers), and a stop within a second. The engines differ only in how records
+// arrive and how they stop (Engine below). It hands the CLI and the dashboard the same LiveHandle as the strace
+// session (src/live/trace.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,9 @@ import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
 import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
+import { RecordDecoder } from './native/decode.js';
+import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
+import { loadNative } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
 import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
@@ -33,8 +38,12 @@ export interface BpfOptions {
   onStatus?: (s: LiveStatus) => void;
   /** the launched command's stdout and stderr go to this file, its stdin is /dev/null (under the dashboard) */
   commandOutput?: string | null;
-  /** bpftrace's raw output is copied here (fixtures, debugging) */
+  /** bpftrace's raw output is copied here (fixtures, debugging): the engine is bpftrace then, unless asked */
   rawOutput?: string | null;
+  /** which engine brings the records: auto (native when it loads, else bpftrace), native, bpftrace */
+  engine?: BpfEngine;
+  /** the native engine's loader (./native/load.ts; tests hand in a ring of their own) */
+  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError;
   /** how long an event waits for earlier ones from other CPUs (ms) */
   windowMs?: number;
   /** where tracefs and the kernel's BTF live (tests point elsewhere) */
@@ -42,10 +51,26 @@ export interface BpfOptions {
   btf?: string;
 }
 
+export type BpfEngine = 'auto' | 'native' | 'bpftrace';
+export const BPF_ENGINES: readonly BpfEngine[] = ['auto', 'native', 'bpftrace'];
+
+/** The live session's handle, saying which engine runs. */
+export interface BpfHandle extends LiveHandle {
+  engine: 'native' | 'bpftrace';
+}
+
+/** Neither engine can run (the native one did not load, bpftrace is not installed): `auto` gives way to strace. */
+export class NoEngineError extends LiveError {}
+
 const TRACEFS = '/sys/kernel/tracing';
-/** how long a stop waits for bpftrace to print what the kernel saw before it (a busy host's backlog): the stop
+/** how long a stop waits for the engine to bring what the kernel saw before it (a busy host's backlog): the stop
  * still ends within a second */
 const DRAIN_MS = 650;
+/** the native engine reads its ring this often, and at most this many records per call (then again at once) */
+const RING_POLL_MS = 10;
+const RING_BUDGET = 4096;
+/** BPF_RINGBUF_HDR_SZ: the kernel's header before each ring record (records are 8-byte aligned) */
+const RING_HDR = 8;
 /** how long the privilege-crossing facts of one file passed between the same fds stay as read */
 const FACTS_MS = 250;
 const BTF = '/sys/kernel/btf/vmlinux';
@@ -73,13 +98,16 @@ function memlockProblem(): string | null {
   } catch { return null; }
 }
 
+const NO_BPFTRACE = 'bpftrace is not installed: install the bpftrace package (apt-get install bpftrace)';
+
 /**
  * Why eBPF cannot run here, or null. No side effects: an unmounted tracefs is no reason when fdwatch may mount
- * it (root). Each reason is one line naming what is missing.
+ * it (root). Each reason is one line naming what is missing. A missing bpftrace is one only for the bpftrace engine
+ * (the default here, as the tests and benches ask): whether the native one loads is known only by loading it.
  */
-export function bpfUnavailable(o: { tracefs?: string; btf?: string } = {}): string | null {
+export function bpfUnavailable(o: { tracefs?: string; btf?: string; engine?: BpfEngine } = {}): string | null {
   if (!mayTrace()) return 'eBPF needs root (or CAP_BPF and CAP_PERFMON): run fdwatch as root, or use --backend strace';
-  if (!which('bpftrace')) return 'bpftrace is not installed: install the bpftrace package (apt-get install bpftrace)';
+  if ((o.engine ?? 'bpftrace') === 'bpftrace' && !which('bpftrace')) return NO_BPFTRACE;
   const btf = o.btf ?? BTF;
   if (!fs.existsSync(btf)) return `kernel BTF is missing (${btf}): eBPF needs a kernel built with CONFIG_DEBUG_INFO_BTF`;
   const tracefs = o.tracefs ?? TRACEFS;
@@ -170,9 +198,11 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
   return { child, release: () => { gate.end('go\n'); } };
 }
 
-export function startBpf(opts: BpfOptions): LiveHandle {
+export function startBpf(opts: BpfOptions): BpfHandle {
   const tracefs = opts.tracefs ?? TRACEFS;
-  const why = bpfUnavailable({ tracefs, btf: opts.btf ?? BTF });
+  const btf = opts.btf ?? BTF;
+  const asked: BpfEngine = opts.engine ?? (opts.rawOutput ? 'bpftrace' : 'auto');
+  const why = bpfUnavailable({ tracefs, btf, engine: asked });
   if (why) throw new LiveError(why);
   if (opts.command && opts.command.length > 0 && !which(opts.command[0]!)) throw new LiveError(`command not found: ${opts.command[0]}`);
   // threads resolve to their process
@@ -186,9 +216,6 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     follow.add(st.tgid);
   }
   const mounted = ensureTracefs(tracefs);
-  const x64 = process.arch === 'x64';
-  const tracepoints = readTracepoints(tracefs, !x64);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bpf-'));
 
   let state: StraceState = 'starting';
   let events = 0;
@@ -196,7 +223,6 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   let error: string | null = null;
 
   let ready = false;
-  let ended = false;
   const status_ = (message?: string): void => opts.onStatus?.({
     strace: state, traced: liveCount(), events, commandExit, ...(message ? { message } : {}),
   });
@@ -354,65 +380,41 @@ export function startBpf(opts: BpfOptions): LiveHandle {
   }, {
     clock: (ns) => epoch + ns / 1e9, windowNs: (opts.windowMs ?? 100) * 1e6, mountPoint, resolveFd, ordered: true,
     privateMapsMatter: (tid, ts) => correlator.privateMapsMatter(tid, ts),
-  }, (s) => onSignal(s));
+  }, (s) => ctx.signal(s));
 
-  // ------------------------------------------------------------------ bpftrace
-  const programOpts: ProgramOptions = {
-    follow: opts.all ? null : [...follow], self: process.pid, tracepoints, execFilenameOffset: execFilenameOffset(tracefs),
-    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null, layout: x64 ? readLayout() : null, cpus: possibleCpus(),
+  // ------------------------------------------------------------------ the engine
+  const ctx: EngineContext = {
+    parser,
+    signal: () => {},
+    ready: (ns) => {
+      if (ready || stopping) return;
+      ready = true;
+      // what the probes saw before all of them were live is in the snapshot instead
+      discardBefore = ns;
+      attached();
+    },
+    fail: (message) => { error = message; void stop('eBPF failed'); },
+    output: () => { events = parser.stats.events; wake(); },
+    progress: (deadline) => progress(deadline),
   };
-  const programFile = path.join(dir, 'fdwatch.bt');
-  fs.writeFileSync(programFile, bpfProgram(programOpts));
-  const raw = opts.rawOutput ? fs.openSync(opts.rawOutput, 'w') : null;
-  // full buffering: the program's heartbeat flushes it (see HEARTBEAT_MS)
-  // under setpriv --pdeathsig the kernel ends bpftrace (and so its probes) when fdwatch itself is killed
-  const setpriv = which('setpriv');
-  const bpftraceArgv = [which('bpftrace')!, '-B', 'full', '--no-warnings', programFile];
-  const child = spawn(setpriv ?? bpftraceArgv[0]!, setpriv ? ['--pdeathsig', 'SIGKILL', ...bpftraceArgv] : bpftraceArgv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...programEnv({}) },
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-16384); });
-  let rest = '';
-  child.stdout!.setEncoding('latin1').on('data', (d: string) => {
-    if (ended) return;
-    if (raw !== null) fs.writeSync(raw, d, null, 'latin1');
-    const text = rest + d;
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      parser.push(text, start, nl);
-      start = nl + 1;
+  const engineOpts = { follow: opts.all ? null : [...follow], tracefs, btf };
+  let engine: Engine;
+  let nativeWhy: string | null = null;
+  try {
+    if (asked !== 'bpftrace') {
+      const h = (opts.loader ?? loadNative)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      if (!('error' in h)) engine = nativeEngine(ctx, h);
+      else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
+      else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);
+      else nativeWhy = h.error;
     }
-    rest = text.slice(start);
-    events = parser.stats.events;
-    wake();
-  });
-  const bpftraceExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => { resolve({ code, signal }); wake(); });
-    child.on('error', (e) => { error = `cannot run bpftrace: ${e.message}`; resolve({ code: 127, signal: null }); });
-  });
-
-  // the sentinel: kill(-SENTINEL_PGRP, 0) from this process makes the last-attached probe answer
-  let sentinel: NodeJS.Timeout | null = null;
-  const ping = (): void => { try { process.kill(-SENTINEL_PGRP, 0); } catch { /* ESRCH: there is no such group */ } };
-  const onSignal = (s: ProgramSignal): void => {
-    if (s.kind === 'loaded' && !ready && sentinel === null) { sentinel = setInterval(ping, 20); ping(); }
-    if (s.kind !== 'ready' || ready) return;
-    if (sentinel) { clearInterval(sentinel); sentinel = null; }
-    if (!s.regsOk) {
-      error = 'the probes could not read the saved registers on this kernel (unexpected stack layout): use --backend strace';
-      void stop('eBPF failed');
-      return;
-    }
-    ready = true;
-    // bpftrace has read its program: nothing is left in $TMPDIR however fdwatch ends
-    fs.rmSync(dir, { recursive: true, force: true });
-    // what the probes saw before all of them were live is in the snapshot instead
-    discardBefore = s.ns;
-    attached();
-  };
+    engine ??= bpftraceEngine(ctx, engineOpts, opts.rawOutput ?? null);
+  } catch (e) {
+    // the held command never ran: it goes with the session that could not start
+    held?.child.kill('SIGKILL');
+    throw e;
+  }
+  if (nativeWhy !== null) status_(`native eBPF engine unavailable (${nativeWhy}): using bpftrace`);
 
   const attached = (): void => {
     state = 'tracing';
@@ -477,10 +479,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     }, 500);
     if (opts.onStatus) ticker = setInterval(() => {
       const lost = parser.stats.lostEvents;
-      status_(lost > 0 ? `lost ${lost} events: bpftrace's ring buffers overflowed` : undefined);
+      status_(lost > 0 ? `lost ${lost} events: ${engine.name === 'native' ? 'the ring buffer' : 'bpftrace\'s ring buffers'} overflowed` : undefined);
     }, 1000);
   };
-  // wakes whoever waits for more of bpftrace's output (the stop's drain)
+  // wakes whoever waits for more of the engine's output (the stop's drain)
   let waiters: Array<() => void> = [];
   const wake = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
   const progress = (deadline: number): Promise<void> => new Promise((resolve) => {
@@ -499,29 +501,10 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
   // ------------------------------------------------------------------ stop
   let stopping: Promise<void> | null = null;
-  /** the stop ended bpftrace before it had printed everything from before the stop */
+  /** the stop ended the engine before it had brought everything from before the stop */
   let cutShort = false;
   let stopRequested: () => void = () => {};
   const stopRequest = new Promise<null>((resolve) => { stopRequested = () => resolve(null); });
-  /**
-   * Reads on until bpftrace has printed every event from before the stop (it may be seconds behind on a busy
-   * host): until a heartbeat made after the stop has been read, and every CPU's ring read as far as that
-   * heartbeat counted. False when that took longer than DRAIN_MS.
-   */
-  const drain = async (): Promise<boolean> => {
-    const alive = (): boolean => child.exitCode === null && child.signalCode === null;
-    if (!alive()) return true;
-    const deadline = Date.now() + DRAIN_MS;
-    const stopNs = monoNs();
-    // the stop is now: what comes after it costs nothing more than its line's split
-    parser.cutoffNs = stopNs;
-    while (parser.settle(monoNs()) < stopNs) {
-      if (!alive()) return true;
-      if (Date.now() >= deadline) return false;
-      await progress(deadline);
-    }
-    return true;
-  };
   function stop(reason?: string): Promise<void> {
     if (stopping) return stopping;
     state = 'detaching';
@@ -529,40 +512,37 @@ export function startBpf(opts: BpfOptions): LiveHandle {
 
     stopRequested();
     stopping = (async () => {
-      if (ready && !await drain()) {
-        cutShort = true;
-        status_(`bpftrace had not printed everything it saw after ${DRAIN_MS / 1000} s: the last events before the stop are missing`);
+      if (ready) {
+        const stopNs = monoNs();
+        // the stop is now: what comes after it costs nothing more than its line's split (its record's header)
+        parser.cutoffNs = stopNs;
+        if (!await engine.drain(stopNs, Date.now() + DRAIN_MS)) {
+          cutShort = true;
+          status_(engine.name === 'native'
+            ? `the ring buffer was not read up to the stop after ${DRAIN_MS / 1000} s: the last events before the stop are missing`
+            : `bpftrace had not printed everything it saw after ${DRAIN_MS / 1000} s: the last events before the stop are missing`);
+        }
       }
-      // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
-      // print every map
-      child.kill('SIGKILL');
-      // the kernel takes a while to detach each probe of the dead bpftrace: fdwatch does not wait on its pipes
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      child.unref();
+      engine.close();
       if (!ready && held && commandExit === null) held.child.kill('SIGKILL');
     })();
     return stopping;
   }
   const done = (async (): Promise<LiveResult> => {
-    const ex = await Promise.race([bpftraceExited, stopRequest]);
+    const died = await Promise.race([engine.died, stopRequest]);
     if (!stopping) {
-      // bpftrace died by itself
-      const lines = stderr.split('\n').filter((l) => /ERROR|error:|FATAL/.test(l) && !l.includes('RLIMIT_MEMLOCK'));
-      error ??= lines.length > 0 ? `bpftrace failed: ${lines[0]!.replace(/^ERROR:\s*/, '').trim()}` : `bpftrace ended with ${ex?.signal ?? `status ${ex?.code}`}`;
+      // the engine ended by itself (bpftrace died)
+      error ??= died;
       if (held && commandExit === null) held.child.kill('SIGKILL');
       await stop('eBPF failed');
     }
     await stopping;
-    ended = true;
-    if (sentinel) clearInterval(sentinel);
     if (flushTimer) clearInterval(flushTimer);
     if (ticker) clearInterval(ticker);
     if (reaper) clearInterval(reaper);
     if (peerTimer) clearInterval(peerTimer);
     if (growthTimer) clearInterval(growthTimer);
-    if (raw !== null) fs.closeSync(raw);
-    // what is left in `rest` is a line bpftrace was killed in the middle of: no event, and no error
+    // what is left is a line bpftrace was killed in the middle of: no event, and no error
     parser.end();
     // the trace is complete: what untraced receivers took since the last poll is theirs
     receivers?.poll(true);
@@ -574,16 +554,208 @@ export function startBpf(opts: BpfOptions): LiveHandle {
     const summary = summarize(parser, correlator, error !== null || cutShort,
       opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);
     skipped.into(summary);
+    summary.engine = engine.name;
     onRecord(summary);
-    fs.rmSync(dir, { recursive: true, force: true });
     status_();
     return { summary, commandExit, error, detachProblem: null };
   })();
   // a command that exits before any trace event (a failed exec) still ends the session
   void commandExited.then(() => { if (ready && (opts.all ? commandTree.size === 0 : live.size === 0)) void stop('the command exited'); });
-  // a second stop signal: no probe outlives bpftrace, so ending it at once leaves nothing attached
-  const kill = (): void => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
-  return { commandPid: () => commandRoot, stop, kill, done };
+  // a second stop signal: no probe outlives the engine, so ending it at once leaves nothing attached
+  const kill = (): void => { engine.close(); };
+  return { commandPid: () => commandRoot, stop, kill, done, engine: engine.name };
+}
+
+// ------------------------------------------------------------------ the engines
+
+/** How the probes' records reach the parser, and how they stop: the one difference between the engines. */
+interface Engine {
+  readonly name: 'native' | 'bpftrace';
+  /** the stop: reads on until everything stamped before `stopNs` is in the parser; false when `deadline` (Date.now)
+   * came first */
+  drain(stopNs: number, deadline: number): Promise<boolean>;
+  /** detaches every probe, at once (nothing waits on it); again: nothing */
+  close(): void;
+  /** resolves, with why, when the engine ended by itself (bpftrace died); the native engine's never does */
+  readonly died: Promise<string>;
+}
+
+/** What an engine tells the session. */
+interface EngineContext {
+  parser: BpfParser;
+  /** the program's own lines (bpftrace's R/A/Z), as the engine wants them */
+  signal: (s: ProgramSignal) => void;
+  /** every probe is live: what they saw before `ns` is in the attach snapshot */
+  ready: (ns: number) => void;
+  /** the probes cannot work here: the session ends with this error */
+  fail: (error: string) => void;
+  /** records were read */
+  output: () => void;
+  /** waits for more output, or `deadline` (Date.now) */
+  progress: (deadline: number) => Promise<void>;
+}
+
+/**
+ * The native engine: loadNative returned with every probe attached (ready at once); the ring is read every
+ * RING_POLL_MS, and again at once while a read took its whole budget. The ring is ordered by reservation: once a
+ * round of reads that began at time T has consumed every byte reserved when it began, everything stamped before T
+ * has been read (the parser may release it, less its window).
+ */
+function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
+  const { parser } = ctx;
+  const decoder = new RecordDecoder(parser);
+  const readyNs = monoNs();
+  let closed = false;
+  /** the round under way: when it began, the bytes reserved then that it must read, and those it did */
+  let roundNs = 0;
+  let need = -1;
+  let seen = 0;
+  const each = (data: DataView, off: number, len: number): void => {
+    seen += (len + RING_HDR + 7) & ~7;
+    decoder.record(data, off, len);
+  };
+  let again = false;
+  /** reads one budget of records; true when the round is over */
+  const read = (): boolean => {
+    if (need < 0) { roundNs = monoNs(); need = h.ring.pending(); seen = 0; }
+    const n = h.ring.drain(each, RING_BUDGET);
+    if (n >= RING_BUDGET) return false;
+    // a record still being written (or one the kernel discarded, not counted here) leaves the round short: the next
+    // one says it
+    if (seen >= need || h.ring.pending() === 0) parser.readBefore(roundNs);
+    need = -1;
+    return true;
+  };
+  const pump = (): void => {
+    again = false;
+    if (closed) return;
+    const over = read();
+    parser.stats.lostEvents = h.lost();
+    ctx.output();
+    if (!over && !again) { again = true; setImmediate(pump); }
+  };
+  const timer = setInterval(pump, RING_POLL_MS);
+  setImmediate(() => { if (!closed) ctx.ready(readyNs); });
+  return {
+    name: 'native',
+    died: new Promise<string>(() => {}),
+    async drain(stopNs, deadline) {
+      while (!closed) {
+        while (!read()) if (Date.now() >= deadline) break;
+        parser.stats.lostEvents = h.lost();
+        ctx.output();
+        if (parser.completeNs >= stopNs) return true;
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return true;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      parser.stats.lostEvents = h.lost();
+      // the probes detach as their fds close
+      h.close();
+    },
+  };
+}
+
+/** bpftrace as a child running ./program.ts's program: its stdout is the text protocol; ready when the sentinel
+ * (attached last) answers. */
+function bpftraceEngine(ctx: EngineContext, o: { follow: number[] | null; tracefs: string; btf: string }, rawOutput: string | null): Engine {
+  const { parser } = ctx;
+  const x64 = process.arch === 'x64';
+  const tracepoints = readTracepoints(o.tracefs, !x64);
+  const programOpts: ProgramOptions = {
+    follow: o.follow, self: process.pid, tracepoints, execFilenameOffset: execFilenameOffset(o.tracefs),
+    regs: x64 ? { arch: 'x64', threadSize: 16384 } : null, layout: x64 ? readLayout() : null, cpus: possibleCpus(),
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-bpf-'));
+  const programFile = path.join(dir, 'fdwatch.bt');
+  fs.writeFileSync(programFile, bpfProgram(programOpts));
+  const raw = rawOutput ? fs.openSync(rawOutput, 'w') : null;
+  // full buffering: the program's heartbeat flushes it (see HEARTBEAT_MS)
+  // under setpriv --pdeathsig the kernel ends bpftrace (and so its probes) when fdwatch itself is killed
+  const setpriv = which('setpriv');
+  const bpftraceArgv = [which('bpftrace')!, '-B', 'full', '--no-warnings', programFile];
+  const child = spawn(setpriv ?? bpftraceArgv[0]!, setpriv ? ['--pdeathsig', 'SIGKILL', ...bpftraceArgv] : bpftraceArgv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...programEnv({}) },
+  });
+  let closed = false;
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-16384); });
+  let rest = '';
+  child.stdout!.setEncoding('latin1').on('data', (d: string) => {
+    if (closed) return;
+    if (raw !== null) fs.writeSync(raw, d, null, 'latin1');
+    const text = rest + d;
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      parser.push(text, start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+    ctx.output();
+  });
+  let runError: string | null = null;
+  const died = new Promise<string>((resolve) => {
+    const why = (ex: { code: number | null; signal: NodeJS.Signals | null }): string => {
+      if (runError !== null) return runError;
+      const lines = stderr.split('\n').filter((l) => /ERROR|error:|FATAL/.test(l) && !l.includes('RLIMIT_MEMLOCK'));
+      return lines.length > 0 ? `bpftrace failed: ${lines[0]!.replace(/^ERROR:\s*/, '').trim()}` : `bpftrace ended with ${ex.signal ?? `status ${ex.code}`}`;
+    };
+    child.on('exit', (code, signal) => { resolve(why({ code, signal })); ctx.output(); });
+    child.on('error', (e) => { runError = `cannot run bpftrace: ${e.message}`; resolve(runError); });
+  });
+  // the sentinel: kill(-SENTINEL_PGRP, 0) from this process makes the last-attached probe answer
+  let sentinel: NodeJS.Timeout | null = null;
+  let answered = false;
+  const ping = (): void => { try { process.kill(-SENTINEL_PGRP, 0); } catch { /* ESRCH: there is no such group */ } };
+  ctx.signal = (s) => {
+    if (s.kind === 'loaded' && !answered && sentinel === null) { sentinel = setInterval(ping, 20); ping(); }
+    if (s.kind !== 'ready' || answered) return;
+    answered = true;
+    if (sentinel) { clearInterval(sentinel); sentinel = null; }
+    // bpftrace has read its program: nothing is left in $TMPDIR however fdwatch ends
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (!s.regsOk) { ctx.fail('the probes could not read the saved registers on this kernel (unexpected stack layout): use --backend strace'); return; }
+    ctx.ready(s.ns);
+  };
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    name: 'bpftrace',
+    died,
+    /**
+     * Reads on until bpftrace has printed every event from before the stop (it may be seconds behind on a busy
+     * host): until a heartbeat made after the stop has been read, and every CPU's ring read as far as that
+     * heartbeat counted.
+     */
+    async drain(stopNs, deadline) {
+      while (parser.settle(monoNs()) < stopNs) {
+        if (!alive()) return true;
+        if (Date.now() >= deadline) return false;
+        await ctx.progress(deadline);
+      }
+      return true;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      if (sentinel) clearInterval(sentinel);
+      // SIGKILL: the kernel detaches the probes as bpftrace's files close; bpftrace's own exit path would first
+      // print every map
+      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      // the kernel takes a while to detach each probe of the dead bpftrace: fdwatch does not wait on its pipes
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.unref();
+      if (raw !== null) fs.closeSync(raw);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function summarize(parser: BpfParser, c: Correlator, interrupted: boolean, source: string): SummaryRecord {

@@ -1,10 +1,27 @@
-// The tracer of a live trace: eBPF (bpftrace) or strace, chosen by --backend and --all (docs/bpf.md).
+// The tracer of a live trace: eBPF or strace, chosen by --backend and --all, and eBPF's engine (native or bpftrace),
+// chosen by --bpf-engine or FDWATCH_BPF_ENGINE (docs/bpf.md).
 import type { FdwatchRecord, SummaryRecord } from '../model/records.js';
 import type { LiveHandle, LiveOptions, LiveResult, LiveStatus } from '../live/trace.js';
-import { LiveError } from '../model/errors.js';
+import type { BpfEngine } from '../bpf/session.js';
+import { LiveError, UsageError } from '../model/errors.js';
 
 export type Backend = 'auto' | 'bpf' | 'strace';
 export const BACKENDS: readonly Backend[] = ['auto', 'bpf', 'strace'];
+export const BPF_ENGINES: readonly BpfEngine[] = ['auto', 'native', 'bpftrace'];
+
+/** The eBPF engine asked for: `--bpf-engine`, else FDWATCH_BPF_ENGINE, else auto (native when it loads). */
+export function askedEngine(flag: string | null, env: string | undefined = process.env['FDWATCH_BPF_ENGINE']): BpfEngine {
+  const v = flag ?? (env === undefined || env === '' ? 'auto' : env);
+  const e = BPF_ENGINES.find((x) => x === v);
+  if (e === undefined) throw new UsageError(`${flag !== null ? '--bpf-engine' : 'FDWATCH_BPF_ENGINE'} must be one of ${BPF_ENGINES.join(', ')}, got ${v}`);
+  return e;
+}
+
+/** The engine every eBPF session of this run takes (set once from the command line). */
+let engine: BpfEngine = 'auto';
+export function setBpfEngine(e: BpfEngine): void {
+  engine = e;
+}
 
 /** The tracer asked for, before this kernel is asked anything (`auto`: eBPF if it can); see chooseBackend. */
 export function askedBackend(backend: Backend | undefined, all: boolean, launch: boolean): Backend {
@@ -40,10 +57,13 @@ export async function startBackend(o: { backend?: Backend | undefined; all?: boo
     askedBackend(o.backend, all, launch) === 'strace' ? null : import('../bpf/session.js'),
     import('../live/trace.js'),
   ]);
-  const { use, why } = chooseBackend(o.backend, all, bpfModule?.bpfUnavailable ?? (() => null), launch);
-  // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
-  const note = why === null ? null : `tracing with ${use === 'bpf' ? 'eBPF (bpftrace)' : 'strace'}: ${why}` +
-    (use === 'bpf' ? '; starting: bpftrace compiles and loads its probes' : '');
+  const { use, why } = chooseBackend(o.backend, all, bpfModule ? () => bpfModule.bpfUnavailable({ engine }) : () => null, launch);
+  const noteOf = (tracer: 'native' | 'bpftrace' | 'strace', reason: string | null): string | null => reason === null ? null
+    : tracer === 'strace' ? `tracing with strace: ${reason}`
+      // bpftrace takes seconds to compile and load its probes: the note says so until the session reports them live
+      : tracer === 'bpftrace' ? `tracing with eBPF (bpftrace): ${reason}; starting: bpftrace compiles and loads its probes`
+        : `tracing with eBPF (native engine): ${reason}`;
+  let note = noteOf(use === 'strace' ? 'strace' : 'bpftrace', why);
   const recordAs = (tracer: 'bpf' | 'strace') => (r: FdwatchRecord): void => {
     if (r.type === 'summary') r.backend = tracer;
     live.onRecord(r);
@@ -73,10 +93,21 @@ export async function startBackend(o: { backend?: Backend | undefined; all?: boo
     live.onStatus?.(s);
   };
   if (live.started) throw new Error('startBackend: strace was started for an eBPF trace');
-  const bpf = bpfModule.startBpf({
-    pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus,
-    ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
-  });
+  let bpf: LiveHandle & { engine: 'native' | 'bpftrace' };
+  try {
+    bpf = bpfModule.startBpf({
+      pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus, engine,
+      ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
+    });
+  } catch (e) {
+    // auto, where neither engine can run (the native one did not load, bpftrace is not installed): strace
+    if (!fallback || !(e instanceof bpfModule.NoEngineError)) throw e;
+    note = noteOf('strace', `eBPF unavailable: ${e.message}`);
+    const handle = startLive({ ...live, onRecord: recordAs('strace') });
+    say();
+    return { handle, backend: 'strace', note };
+  }
+  note = noteOf(bpf.engine, why);
   say();
   if (!fallback) return { handle: bpf, backend: use, note };
   let current: LiveHandle = bpf;

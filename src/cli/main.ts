@@ -52,6 +52,9 @@ async function watch(values: Values, positional: string[], rest: string[] | null
     if (!ONLY_TYPES.includes(o) && !/^(pid=\d+|comm=.+|path=.+)$/.test(o)) throw new UsageError(`--only: not a record type or pid=N, comm=NAME, path=TEXT: ${o} (types: ${ONLY_TYPES.join(', ')})`);
   }
   const leakThreshold = await leakOption(values);
+  // the eBPF engine: --bpf-engine, else FDWATCH_BPF_ENGINE (checked before anything starts)
+  const backend = await import('./backend.js');
+  backend.setBpfEngine(backend.askedEngine(text(values['bpf-engine'])));
   const opts = {
     pids: [...positional.filter(isPid), ...flagged].map(Number), command: rest !== null && rest.length > 0 ? rest : null,
     json: text(values.json), lines: !flag(values.tui, true) || !process.stdout.isTTY,

@@ -183,6 +183,8 @@ export interface SummaryRecord extends RecordBase {
   source?: string;
   /** which tracer produced the trace: `strace` or `bpf` (live mode) */
   backend?: 'strace' | 'bpf';
+  /** eBPF: the engine that brought the probes' records: `native` (fdwatch's own programs) or `bpftrace` */
+  engine?: 'native' | 'bpftrace';
   /** eBPF: events bpftrace reported lost (its ring buffers overflowed); nothing was lost when 0 */
   lostEvents?: number;
   /** trace events fdwatch failed on (an internal error), each skipped; absent when none */

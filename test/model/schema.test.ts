@@ -72,7 +72,7 @@ const ALERT_OPT = ['count',
 ] as const satisfies readonly OptionalKeys<AlertRecord>[];
 const SUMMARY_REQ = [...BASE_REQ, 'lines', 'events', 'syscalls', 'processes', 'transfers', 'fdsSent', 'fdsReceived', 'parseErrors',
   'parseErrorSamples', 'alerts', 'cleanEnd', 'opaqueMessages'] as const satisfies readonly RequiredKeys<SummaryRecord>[];
-const SUMMARY_OPT = ['source', 'backend', 'lostEvents', 'internalErrors', 'internalErrorSample', 'error'] as const satisfies readonly OptionalKeys<SummaryRecord>[];
+const SUMMARY_OPT = ['source', 'backend', 'engine', 'lostEvents', 'internalErrors', 'internalErrorSample', 'error'] as const satisfies readonly OptionalKeys<SummaryRecord>[];
 const END_REQ = ['pid', 'tid', 'comm', 'uid', 'fd', 'socket'] as const satisfies readonly RequiredKeys<TransferEnd>[];
 const END_OPT = [] as const satisfies readonly OptionalKeys<TransferEnd>[];
 const SOCKET_REQ = ['inode', 'peer', 'path'] as const satisfies readonly RequiredKeys<SocketInfo>[];

@@ -40,7 +40,7 @@ function bpftraceOf(r: Running): number {
 async function heldRun(name: string, passes: number, holdMs: number | null | 'none', env: NodeJS.ProcessEnv = {}): Promise<{ recs: FdwatchRecord[]; r: Running; code: number | null; ms: number }> {
   const json = path.join(tmp, `${name}.ndjson`);
   // one pair, as many passes as asked (within a minute)
-  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, '--', passer(), '1', '60', '0', String(passes)], { FDPASS_GO: '1', ...env });
+  const r = fdwatch(['--backend', 'bpf', '--bpf-engine', 'bpftrace', '--no-tui', '--json', json, '--', passer(), '1', '60', '0', String(passes)], { FDPASS_GO: '1', ...env });
   let bpftrace: number | null = null;
   try {
     await r.waitFor(/probes live: launching/, 90000);

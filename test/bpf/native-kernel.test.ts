@@ -177,6 +177,10 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     const close = byNr(3).find((e) => e.fields[0] === BigInt(fc!));
     assert.equal(close?.fields, [BigInt(fc!), BigInt.asIntN(64, open!.desc!.file)]);
     assert.is(close!.desc, null);
+    // an E record is as long as what it carries: without a DESC it ends where the DESC would start
+    const lens = (nr: number): number[] => [...new Set(recs.filter((r) => r.kind === 'E' && eOf(r).nr === nr).map((r) => r.len))];
+    assert.equal(lens(3), [REC_E.desc], 'a close\'s E record has no DESC');
+    assert.equal(lens(257), [REC_E.size], 'an openat\'s has its DESC');
     // socketpair: two F records before the E, peers crossing
     const recIdx = (nr: number): number => recs.findIndex((r) => r.kind === 'E' && eOf(r).nr === nr);
     const pairAt = recIdx(53);
@@ -343,8 +347,8 @@ test('a full ring: records that found no room are counted by lost(), the others 
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const exe = compile('fdops');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-full-'));
-  // 2 E records of 184 bytes (with the ring's header) per round: 120k of them are 22 MB, the ring 16 MB
-  const rounds = 60000;
+  // per round an openat's E record (184 bytes with the ring's header) and a close's (112): 70k rounds are 21 MB, the ring 16 MB
+  const rounds = 70000;
   const p = run(exe, dir, rounds);
   let h: NativeHandle | null = null;
   try {

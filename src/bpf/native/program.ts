@@ -144,18 +144,18 @@ function emitIds(a: Asm, k: KernelCtx, rec: Reg, tgidOff: number): void {
 
 /**
  * The E record that ends the group: nr from S_NR, `fields` (each writes r1 with its value), the DESC at stack
- * `desc` (null: none). ns from r8.
+ * `desc` (null: none, and the record is REC_E.desc bytes long). ns from r8.
  */
 function emitE(a: Asm, k: KernelCtx, fields: Array<(a: Asm) => void>, desc: number | null, done: string): void {
   if (fields.length > REC_E.maxFields) throw new RangeError(`${fields.length} E fields`);
-  emitReserve(a, k, R9, REC_E.size, KIND.E, 0, done, R8);
+  // without a DESC the record ends where the DESC would start (REC_E.desc)
+  emitReserve(a, k, R9, desc === null ? REC_E.desc : REC_E.size, KIND.E, 0, done, R8);
   emitIds(a, k, R9, REC_E.tgid);
   a.ldx(8, R1, R10, S_NR).stx(4, R9, REC_E.nr, R1).st(4, R9, REC_E.nfields, fields.length);
   fields.forEach((f, i) => { f(a); a.stx(8, R9, REC_E.fields + 8 * i, R1); });
   for (let i = fields.length; i < REC_E.maxFields; i++) a.st(8, R9, REC_E.fields + 8 * i, 0);
   a.st(8, R9, REC_E.hasDesc, desc === null ? 0 : 1);
   if (desc !== null) emitCopy(a, R9, REC_E.desc, R10, desc, DESC.size);
-  else for (let i = 0; i < DESC.size; i += 8) a.st(8, R9, REC_E.desc + i, 0);
   emitSubmit(a, R9);
 }
 

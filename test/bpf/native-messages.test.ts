@@ -100,7 +100,7 @@ const ours = (): string[] => {
 /**
  * The engine's probes these calls need, renamed: the entry (on these calls and the clone family, whose flags tell
  * fork a new process), fork (it follows children), exit, and messages.ts's. Not the whole engine: fewer programs
- * load sooner (and without raw_syscalls each perf event's close waits tens of ms for the tracepoint's unregister).
+ * load sooner.
  */
 function engine(k: KernelCtx): Probe[] {
   const entered = new Set([...CALLS, ...CLONE_CALLS].map((n) => `syscalls/sys_enter_${n}`));
@@ -157,6 +157,9 @@ async function traced(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
     clearTimeout(timer);
     child.kill('SIGKILL');
     h?.close();
+    // a detached raw tracepoint program is freed after an RCU (tasks trace) grace period (~300 ms): polled
+    const t0 = Date.now();
+    while (ours().length > 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
     assert.equal(ours(), [], 'no probe of ours is left loaded');
   }
 }

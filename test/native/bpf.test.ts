@@ -1,23 +1,27 @@
-// The bpf(2) layer against the live kernel: a program assembled here, loaded, attached to a syscall tracepoint,
-// its ring buffer read in place; closing its fds leaves nothing attached.
+// The bpf(2) layer against the live kernel: a program assembled here, loaded, attached to the raw tracepoint
+// sys_enter (BPF_RAW_TRACEPOINT_OPEN), its ring buffer read in place; closing its fds leaves nothing attached.
 import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Asm, HELPER, R0, R1, R2, R3, R6, R7 } from '../../src/bpf/asm.js';
-import { bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
+import { bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
 
-const TP = '/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id';
-const why = process.getuid?.() !== 0 ? 'not root' : !fs.existsSync(TP) ? 'no tracefs syscall events' : null;
+const TP = '/sys/kernel/tracing/events/raw_syscalls/sys_enter/id';
+const why = process.getuid?.() !== 0 ? 'not root' : !fs.existsSync(TP) ? 'no raw_syscalls tracepoints' : process.arch !== 'x64' ? 'not x86-64' : null;
+const BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
+/** getppid(2)'s x86-64 number */
+const NR_GETPPID = 110;
 
 function fd(x: number | { failed: string } | { unavailable: string }): number {
   if (typeof x !== 'number') throw new Error(`expected an fd, got ${JSON.stringify(x)}`);
   return x;
 }
 
-/** getppid's records: (kernel ns, pid_tgid) of every call this process makes, read from the ring */
+/** getppid's records: (kernel ns, pid_tgid) of every call this process makes, read from the ring (ctx: u64 args[], args[1] the syscall's number) */
 function program(ring: number): Uint8Array {
   const a = new Asm();
   a.mov(R6, R1);
+  a.ldx(8, R1, R6, 8).jnei(R1, NR_GETPPID, 'out');
   a.call(HELPER.get_current_pid_tgid).rshi(R0, 32);
   a.jnei(R0, process.pid, 'out');
   a.ldMap(R1, ring).movi(R2, 16).movi(R3, 0).call(HELPER.ringbuf_reserve);
@@ -30,12 +34,13 @@ function program(ring: number): Uint8Array {
   return a.assemble();
 }
 
-test('a program on sys_enter_getppid writes one ring record per call; closed, it is gone', () => {
+test('a raw tracepoint program on sys_enter writes one ring record per getppid call; closed, it is gone', async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const size = 1 << 16;
   const ring = fd(bpfMapCreate({ type: 27, keySize: 0, valueSize: 0, maxEntries: size, name: 'fdw_test_rb' }));
-  const prog = fd(bpfProgLoad({ type: 5, insns: program(ring), name: 'fdw_test_prog' }));
-  const perf = fd(bpfAttachTracepoint(Number(fs.readFileSync(TP, 'utf8')), prog));
+  const prog = fd(bpfProgLoad({ type: BPF_PROG_TYPE_RAW_TRACEPOINT, insns: program(ring), name: 'fdw_test_prog' }));
+  const link = fd(bpfRawTracepointOpen('sys_enter', prog));
+  assert.match(fs.readlinkSync(`/proc/self/fd/${link}`), /bpf[-_]link/);
   const r = bpfRingOpen(ring, size);
   if (isUnavailable(r) || isFailed(r)) throw new Error(JSON.stringify(r));
   const before = process.hrtime.bigint();
@@ -49,12 +54,15 @@ test('a program on sys_enter_getppid writes one ring record per call; closed, it
   for (const s of seen) { assert.is(s.tid, process.pid); assert.ok(s.ns >= before); }
   assert.is(r.pending(), 0);
   assert.ok((bpfProgramNames() as string[]).includes('fdw_test_prog'));
-  closeFd(perf);
+  closeFd(link);
   closeFd(prog);
   void process.ppid;
   assert.is(r.drain(() => undefined), 0, 'no record once detached');
   r.close();
   closeFd(ring);
+  // the link's release detached it at close; the kernel frees the program after an RCU grace period (polled)
+  const t0 = Date.now();
+  while ((bpfProgramNames() as string[]).includes('fdw_test_prog') && Date.now() - t0 < 3000) await new Promise((res) => setTimeout(res, 10));
   assert.not.ok((bpfProgramNames() as string[]).includes('fdw_test_prog'), 'the program is unloaded');
 });
 

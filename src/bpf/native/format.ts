@@ -64,7 +64,9 @@ export const REC_M = { msg: 16, nfds: 20, ctrunc: 24, size: 32 } as const;
 /**
  * E: a call that changed an fd table (or mapped a file); ends its tid's group. nr: the x86-64 syscall number.
  * fields: the text E line's fixed fields in order (../program.ts: per family), as 64-bit integers (the decoder
- * knows which are pointers); hasDesc: the DESC that follows them in the text line.
+ * knows which are pointers); hasDesc: the DESC that follows them in the text line. A record with hasDesc 0 is
+ * `desc` bytes long (it ends where the DESC would start: a close, close_range, a pair's or a message's E); one
+ * with hasDesc 1 is `size` bytes, its DESC at `desc`.
  */
 export const REC_E = { tgid: 16, euid: 20, nr: 24, nfields: 28, fields: 32, maxFields: 8, hasDesc: 96, desc: 104, size: 104 + DESC.size } as const;
 /** P: sched_process_fork in the parent; flags: the parent's clone flags | CLONE_SEEN, or 0 (a kernel-made task). */

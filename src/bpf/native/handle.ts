@@ -7,7 +7,7 @@ export interface NativeOptions {
   follow: number[] | null;
   /** fdwatch's own pid: never traced */
   self: number;
-  /** where tracefs is mounted (tracepoint ids: events/CATEGORY/NAME/id, sched formats) */
+  /** where tracefs is mounted (events/: which tracepoints this kernel has; the probes attach to raw tracepoints by name) */
   tracefs: string;
   /** the kernel's BTF (/sys/kernel/btf/vmlinux): struct member offsets */
   btf: string;

@@ -6,14 +6,14 @@
 // Registers: r10 is the frame pointer (the stack is [r10-512, r10)). Helpers and these emitters clobber r0-r5;
 // r6-r9 survive them. Each emitter documents which stack slots it uses: STACK below reserves the top for them.
 //
-// Tracepoint contexts (struct trace_event_raw_sys_enter / _sys_exit, include/trace/events/syscalls.h):
-//   sys_enter_*: ctx+8 int __syscall_nr, ctx+16 unsigned long args[6]
-//   sys_exit_*:  ctx+8 int __syscall_nr, ctx+16 long ret
-// sched tracepoints: offsets from their tracefs `format` files (KernelCtx.sched).
-// A syscall probe is run for exactly the calls its tracepoints name, but ./load.ts reaches it through
-// raw_syscalls:sys_enter/sys_exit (same offsets: ctx+8 long id) and a tail call by syscall number when the kernel
-// has them: read args[] through bpf_probe_read_kernel, not ctx loads past ctx+16 (a program whose ctx loads go past
-// the shortest attached record is refused at attach, EACCES: 3-argument calls end at ctx+40).
+// Every probe is a BPF_PROG_TYPE_RAW_TRACEPOINT program (./load.ts attaches them with BPF_RAW_TRACEPOINT_OPEN; a
+// tail call needs its target to be of the dispatcher's type): its ctx is the tracepoint's arguments as u64 args[]
+// (RAW below), read with aligned 8-byte loads inside the tracepoint's arguments (a load past them makes the attach
+// fail, EINVAL). A syscall probe is run for exactly the calls its tracepoints name: ./load.ts reaches it from
+// raw_syscalls:sys_enter/sys_exit through a dispatcher's tail call by syscall number. Their ctx: args[0] the
+// struct pt_regs * of the call, args[1] the syscall number (sys_enter) or its return value (sys_exit); the call's
+// arguments and, at exit, its number (orig_ax) are read from the pt_regs (emitSyscallArgs, emitSyscallNr).
+// sched tracepoints: the struct task_struct * and the rest their TP_PROTO names (RAW.sched).
 //
 // Record order: the ring orders records by RESERVATION. A DESC whose D/U/I records (written by describe) must come
 // before its record is built on the stack and copied (emitCopy) into its record reserved after the call.
@@ -50,7 +50,23 @@ export interface Offsets {
   pid: { firstNr: number };
   /** the task's thread_info.status (x86: TS_COMPAT while an ia32 syscall runs), from the task's address */
   threadInfo: { status: number };
+  /** struct pt_regs: the syscall's arguments in order (x86-64: di, si, dx, r10, r8, r9) and its number (orig_ax) */
+  regs: { args: readonly number[]; origAx: number };
+  /** struct linux_binprm: the file name exec was given */
+  binprm: { filename: number };
 }
+
+/** Raw tracepoint contexts: byte offsets of the u64 args[] a probe's ctx is (the tracepoints' TP_PROTO). */
+export const RAW = {
+  /** raw_syscalls:sys_enter(struct pt_regs *regs, long id), sys_exit(struct pt_regs *regs, long ret) */
+  regs: 0, id: 8, ret: 8,
+  sched: {
+    /** sched_process_fork(struct task_struct *parent, struct task_struct *child) */
+    forkChild: 8,
+    /** sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+    execOldPid: 8, execBprm: 16,
+  },
+} as const;
 
 /** thread_info.status: an ia32 syscall is running (arch/x86/include/asm/thread_info.h) */
 export const TS_COMPAT = 0x0002;
@@ -81,11 +97,9 @@ export interface KernelCtx {
   all: boolean;
   /** fdwatch's own tgid */
   self: number;
-  /** sched tracepoint field offsets (tracefs format): fork's child_pid, exec's filename (__data_loc) and old_pid */
-  sched: { forkChild: number; execFilename: number; execOldPid: number };
 }
 
-/** One BPF program and the tracepoints (tracefs `category/name`) it serves (see the note on raw_syscalls above). */
+/** One BPF program and the tracepoints (tracefs `category/name`: the raw tracepoint is `name`) it serves (see the note on raw_syscalls above). */
 export interface Probe {
   name: string;
   tracepoints: string[];
@@ -141,6 +155,8 @@ const WANT = {
   pid: ['numbers'],
   upid: ['nr'],
   thread_info: ['status'],
+  pt_regs: ['di', 'si', 'dx', 'r10', 'r8', 'r9', 'orig_ax'],
+  linux_binprm: ['filename'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -177,6 +193,8 @@ export function kernelOffsets(btf: Uint8Array): Offsets | string {
     signal: { liveCounter: g('signal_struct', 'live') },
     pid: { firstNr: g('pid', 'numbers') + g('upid', 'nr') },
     threadInfo: { status: g('task_struct', 'thread_info') + g('thread_info', 'status') },
+    regs: { args: (['di', 'si', 'dx', 'r10', 'r8', 'r9'] as const).map((r) => g('pt_regs', r)), origAx: g('pt_regs', 'orig_ax') },
+    binprm: { filename: g('linux_binprm', 'filename') },
   };
 }
 
@@ -185,6 +203,31 @@ export function emitRead(a: Asm, slot: number, size: number, src: Reg, off: numb
   a.mov(R3, src);
   if (off !== 0) a.addi(R3, off);
   a.mov(R1, R10).addi(R1, slot).movi(R2, size).call(HELPER.probe_read_kernel);
+}
+
+/** bytes emitSyscallArgs reads into its scratch: the span of pt_regs holding the six arguments */
+export function argSpan(o: Offsets): { lo: number; bytes: number } {
+  const lo = Math.min(...o.regs.args);
+  return { lo, bytes: Math.max(...o.regs.args) + 8 - lo };
+}
+
+/**
+ * The syscall's six arguments (u64 each) into stack[r10 + slot ...] from the pt_regs at `ctx` + RAW.regs (`ctx`
+ * one of r6-r9): one probe read of their span into stack[r10 + scratch ...] (argSpan bytes), then moved in order.
+ * Clobbers r0-r5.
+ */
+export function emitSyscallArgs(a: Asm, k: KernelCtx, ctx: Reg, slot: number, scratch: number): void {
+  const { lo, bytes } = argSpan(k.off);
+  a.ldx(8, R0, ctx, RAW.regs);
+  emitRead(a, scratch, bytes, R0, lo);
+  k.off.regs.args.forEach((off, i) => { a.ldx(8, R1, R10, scratch + off - lo).stx(8, R10, slot + 8 * i, R1); });
+}
+
+/** r0 = the syscall's number at its exit (pt_regs orig_ax; from the ctx in `ctx`); stack[r10 + slot] holds it too. Clobbers r1-r5. */
+export function emitSyscallNr(a: Asm, k: KernelCtx, ctx: Reg, slot: number): void {
+  a.ldx(8, R0, ctx, RAW.regs);
+  emitRead(a, slot, 8, R0, k.off.regs.origAx);
+  a.ldx(8, R0, R10, slot);
 }
 
 /** Copies `bytes` (a multiple of 8) from src + srcOff to dst + dstOff (a stack DESC into a reserved record). Clobbers r1. */

@@ -1,12 +1,11 @@
-// The native eBPF engine's loader (I/O edge): maps, programs (./program.ts), tracepoint attachment, the ring.
-// All or nothing: on any failure everything made so far is closed (no map, program or perf event outlives it).
+// The native eBPF engine's loader (I/O edge): maps, programs (./program.ts), raw tracepoint attachment, the ring.
+// All or nothing: on any failure everything made so far is closed (no map, program or link outlives it).
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
   type BpfRing,
 } from '../../native/index.js';
-import { parseFormat } from '../program.js';
 import { RING_BYTES } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
 import { kernelOffsets, STASH, type KernelCtx, type Maps, type Probe } from './kernel.js';
@@ -15,7 +14,7 @@ import { dispatcher, nativeProbes, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
 export const MAP_ENTRIES = 65536;
 const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
-const BPF_PROG_TYPE_TRACEPOINT = 5;
+const BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
 const BPF_F_NO_PREALLOC = 1;
 
 type Made = number | { unavailable: string } | { failed: string };
@@ -35,42 +34,13 @@ function possibleCpus(): number {
   }
 }
 
-/** The sched tracepoints' field offsets (tracefs format), or a line naming what is missing. */
-function schedOffsets(tracefs: string): KernelCtx['sched'] | string {
-  const field = (event: string, name: string): number | string => {
-    const file = path.join(tracefs, 'events', 'sched', event, 'format');
-    let text: string;
-    try { text = fs.readFileSync(file, 'utf8'); } catch { return `no tracepoint sched:${event} (${file})`; }
-    return parseFormat(text).offsets.get(name) ?? `no field ${name} in ${file}`;
-  };
-  const forkChild = field('sched_process_fork', 'child_pid');
-  const execFilename = field('sched_process_exec', 'filename');
-  const execOldPid = field('sched_process_exec', 'old_pid');
-  for (const v of [forkChild, execFilename, execOldPid]) if (typeof v === 'string') return v;
-  return { forkChild: forkChild as number, execFilename: execFilename as number, execOldPid: execOldPid as number };
-}
-
-/** A tracepoint's id (tracefs events/CATEGORY/NAME/id), null when this kernel lacks it. */
-function tracepointId(tracefs: string, tp: string): number | null {
-  try {
-    const id = Number(fs.readFileSync(path.join(tracefs, 'events', tp, 'id'), 'utf8'));
-    return Number.isInteger(id) && id > 0 ? id : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * A tracepoint's id, null when this kernel lacks it; a syscall's tracepoints are used only when the kernel has both
- * its enter and exit (session.ts's rule), found in one listing of events/syscalls (its ids are read only when
- * attached one by one: the raw_syscalls dispatchers need only the numbers).
+ * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit
+ * (session.ts's rule), found in one listing of events/syscalls. The probes attach to raw tracepoints (no ids).
  */
 class Tracepoints {
   private syscalls: Set<string> | null = null;
   constructor(private readonly tracefs: string) {}
-  id(tp: string): number | null {
-    return tracepointId(this.tracefs, tp);
-  }
   has(tp: string): boolean {
     const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
     if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
@@ -86,9 +56,9 @@ const LOAD_TRIES = 8;
 
 /** BPF_PROG_LOAD, again when a signal cut the verifier short (EAGAIN: fdwatch's own SIGCHLD, a profiler's SIGPROF). */
 function progLoad(insns: Uint8Array, name: string): ReturnType<typeof bpfProgLoad> {
-  let r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+  let r = bpfProgLoad({ type: BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name });
   for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
-    r = bpfProgLoad({ type: BPF_PROG_TYPE_TRACEPOINT, insns, name });
+    r = bpfProgLoad({ type: BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name });
   }
   return r;
 }
@@ -102,10 +72,12 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
  * Loads the probes `make` builds (tests hand in a probe the verifier refuses, to see nothing is left behind; and
  * name the dispatchers with their own `prefix`).
  *
- * Syscall probes are reached through raw_syscalls:sys_enter/sys_exit when the kernel has them: one dispatcher on
- * each tail-calls the probe in the slot of the call's number (a program array), so 5 perf events serve them all.
- * Per-call tracepoints (one perf event each) cost ~60 ms apiece to close (tracepoint_synchronize_unregister):
- * ~6 s for the ~110 of them, at close() or at fdwatch's exit. Without raw_syscalls, each is attached itself.
+ * Every probe is a raw tracepoint program attached with BPF_RAW_TRACEPOINT_OPEN (a link fd each). Syscall probes
+ * sit in the program arrays of two dispatchers on raw_syscalls:sys_enter/sys_exit, which tail-call the slot of the
+ * call's number: 5 links in all (and the sched probes'), each closed in microseconds. Perf events cost ~275 ns on
+ * every syscall of the host (their record path), and per-call tracepoints (one perf event each) ~60 ms apiece to
+ * close (tracepoint_synchronize_unregister): ~6 s for ~110, at close() or at fdwatch's exit; and the per-call
+ * tracepoints have no raw form (they are ftrace events made from raw_syscalls), so there is no fallback to them.
  */
 export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
   const t0 = performance.now();
@@ -115,11 +87,9 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   }
   const off = kernelOffsets(btf);
   if (typeof off === 'string') return { error: off };
-  const sched = schedOffsets(opts.tracefs);
-  if (typeof sched === 'string') return { error: sched };
 
-  // what was made, undone in reverse: the ring, perf events (they detach the programs), programs, program array
-  // slots (a program array frees its programs only in deferred work once its fd is closed), maps
+  // what was made, undone in reverse: the ring, links (they detach the programs), programs, program array slots
+  // (a program array frees its programs only in deferred work once its fd is closed), maps
   const undo: Array<() => void> = [];
   const fds = { push: (fd: number): void => { undo.push(() => closeFd(fd)); } };
   const closeAll = (): void => { for (const f of undo.splice(0).reverse()) f(); };
@@ -149,27 +119,27 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
     const r = bpfMapUpdate(m.follow, new Uint8Array(new Uint32Array([pid]).buffer), new Uint8Array([1]));
     if (r !== true) return fail(`bpf map follow: ${isUnavailable(r) ? r.unavailable : r.failed}`);
   }
-  const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self, sched };
+  const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self };
 
   let probes: Probe[];
   try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
   const tracepoints = new Tracepoints(opts.tracefs);
-  const rawIds = { enter: tracepointId(opts.tracefs, 'raw_syscalls/sys_enter'), exit: tracepointId(opts.tracefs, 'raw_syscalls/sys_exit') };
-  const raw = rawIds.enter !== null && rawIds.exit !== null;
-  const loaded: Array<{ probe: Probe; fd: number; ids: number[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
+  // raw tracepoints by their own name (tracefs category/name: name)
+  const loaded: Array<{ probe: Probe; fd: number; raw: string[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
   for (const probe of probes) {
     const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
-    const tps: number[] = [];
+    const raw: string[] = [];
     for (const tp of probe.tracepoints) {
       if (!tracepoints.has(tp)) continue;
       const sys = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
-      const nr = sys ? SYSCALL_NR[sys[2]!] : undefined;
-      if (raw && sys && nr !== undefined) { slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp }); continue; }
-      const id = tracepoints.id(tp);
-      if (id === null) return fail(`no tracepoint ${tp} under ${opts.tracefs}`);
-      tps.push(id);
+      if (sys) {
+        const nr = SYSCALL_NR[sys[2]!];
+        if (nr !== undefined) slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp });
+        continue;
+      }
+      raw.push(tp.slice(tp.indexOf('/') + 1));
     }
-    if (tps.length === 0 && slots.length === 0) {
+    if (raw.length === 0 && slots.length === 0) {
       if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
       continue;
     }
@@ -180,40 +150,38 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
       return fail(`the kernel refused probe ${probe.name} (${r.failed}): ${last}`);
     }
     fds.push(r);
-    loaded.push({ probe, fd: r, ids: tps, slots });
+    loaded.push({ probe, fd: r, raw, slots });
   }
   // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
-  if (raw) {
-    const taken = new Map<string, string>();
-    const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
-    for (const side of ['enter', 'exit'] as const) {
-      const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
-      if (typeof fd === 'string') return fail(fd);
-      arrays[side] = fd;
-    }
-    for (const l of loaded) {
-      for (const s of l.slots) {
-        const other = taken.get(s.tp);
-        if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
-        taken.set(s.tp, l.probe.name);
-        const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
-        const array = arrays[s.side];
-        const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
-        if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
-        undo.push(() => { bpfMapDelete(array, key); });
-      }
-    }
-    for (const side of ['exit', 'enter'] as const) {
-      const name = `${prefix}sys_${side}`.slice(0, 15);
-      const d = progLoad(dispatcher(arrays[side]), name);
-      if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
-      fds.push(d);
-      loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, ids: [rawIds[side]!], slots: [] });
-    }
+  const taken = new Map<string, string>();
+  const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
+  for (const side of ['enter', 'exit'] as const) {
+    const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
+    if (typeof fd === 'string') return fail(fd);
+    arrays[side] = fd;
   }
   for (const l of loaded) {
-    for (const id of l.ids) {
-      const fd = made(`attaching ${l.probe.name} to tracepoint ${id}`, bpfAttachTracepoint(id, l.fd));
+    for (const s of l.slots) {
+      const other = taken.get(s.tp);
+      if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
+      taken.set(s.tp, l.probe.name);
+      const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
+      const array = arrays[s.side];
+      const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
+      if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
+      undo.push(() => { bpfMapDelete(array, key); });
+    }
+  }
+  for (const side of ['exit', 'enter'] as const) {
+    const name = `${prefix}sys_${side}`.slice(0, 15);
+    const d = progLoad(dispatcher(arrays[side], side, off), name);
+    if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
+    fds.push(d);
+    loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, raw: [`sys_${side}`], slots: [] });
+  }
+  for (const l of loaded) {
+    for (const tp of l.raw) {
+      const fd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, l.fd));
       if (typeof fd === 'string') return fail(fd);
     }
   }

@@ -18,7 +18,7 @@ import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, type KernelCtx, type Probe,
 } from './kernel.js';
 
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h), as ../program.ts */
@@ -94,7 +94,7 @@ function arg(spec: SyscallSpec, key: 'fdArg' | 'msgArg' | 'targetFdArg'): number
  * a store is cheaper than a delete). Jumps to `out` when there is none.
  */
 function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => void): void {
-  a.ldx(8, R6, R1, 16);
+  a.ldx(8, R6, R1, RAW.ret);
   a.call(HELPER.get_current_pid_tgid).zext32(R0).stx(8, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
   a.jeqi(R0, 0, out);
@@ -139,10 +139,11 @@ function copyDesc(a: Asm, dst: Reg, dOff: number, src: Reg, sOff: number): void 
 }
 
 /** The E record: header (ns `ns`), tgid, euid, nr, fields from `fields` (each emits r1 = the value), DESC from
- * r10+descSlot or none. */
+ * r10+descSlot or none (the record then ends at REC_E.desc). */
 function emitE(a: Asm, k: KernelCtx, nr: number, ns: Reg, fields: Array<() => void>, descSlot: number | null, out: string): void {
   taskIds(a, k);
-  emitReserve(a, k, R8, REC_E.size, KIND.E, 0, out, ns);
+  // without a DESC the record ends where the DESC would start (REC_E.desc)
+  emitReserve(a, k, R8, descSlot === null ? REC_E.desc : REC_E.size, KIND.E, 0, out, ns);
   a.ldx(4, R1, R10, S.tgid).stx(4, R8, REC_E.tgid, R1);
   a.ldx(4, R1, R10, S.euid).stx(4, R8, REC_E.euid, R1);
   a.st(4, R8, REC_E.nr, nr).st(4, R8, REC_E.nfields, fields.length);
@@ -152,8 +153,7 @@ function emitE(a: Asm, k: KernelCtx, nr: number, ns: Reg, fields: Array<() => vo
     else { f(); a.stx(8, R8, REC_E.fields + 8 * i, R1); }
   }
   a.st(8, R8, REC_E.hasDesc, descSlot === null ? 0 : 1);
-  if (descSlot === null) for (let w = 0; w < DESC.size; w += 8) a.st(8, R8, REC_E.desc + w, 0);
-  else copyDesc(a, R8, REC_E.desc, R10, descSlot);
+  if (descSlot !== null) copyDesc(a, R8, REC_E.desc, R10, descSlot);
   emitSubmit(a, R8);
 }
 

@@ -8,8 +8,8 @@
 //   <family> one exit program per family, for all its calls' sys_exit tracepoints: pairs with its entry
 //            by the syscall number, then F/D/U/I records and the E record that ends the group
 //   fork, exec, exit   sched_process_fork/exec/exit: P, X, Q
-// ./load.ts runs the syscall programs from raw_syscalls dispatchers (`dispatcher`: a tail call by syscall number)
-// where the kernel has them, else attaches each to its tracepoints; either way a program runs for its calls only.
+// Every one is a raw tracepoint program (./kernel.ts: RAW). ./load.ts runs the syscall programs from raw_syscalls
+// dispatchers (`dispatcher`: a tail call by syscall number), so a program runs for its calls only.
 // Records of one probe run reach the ring in the order they were reserved: a DESC is built on the stack (its
 // D/U/I records are written while describing it) and copied into its record reserved afterwards.
 import { Asm, HELPER, R0, R1, R2, R3, R4, R6, R7, R8, R9, R10, type Reg } from '../asm.js';
@@ -18,8 +18,8 @@ import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS, MAP_SHA
 import { CLONE_CALLS, CLONE_SEEN, X64_SYSCALL_NR } from '../program.js';
 import { DESC, KIND, NAME_BYTES, REC_E, REC_F, REC_P, REC_Q, REC_X } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, TS_COMPAT, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve, emitReturn,
-  emitSubmit, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, TS_COMPAT, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve,
+  emitReturn, emitSubmit, emitSyscallArgs, emitSyscallNr, type KernelCtx, type Offsets, type Probe,
 } from './kernel.js';
 import { messageProbes } from './messages.js';
 
@@ -35,6 +35,8 @@ const S_RET = -40;
 const S_AUX = -32;
 const S_DESC = -176;
 const S_DESC2 = -248;
+/** the entry's scratch for the pt_regs span of the arguments (argSpan: 64 bytes on x86-64) */
+const S_REGS = -376, S_REGS_BYTES = 128;
 
 const ROLE_R = 0x72;
 /** x86-64 numbers of the calls the entry probe looks at */
@@ -52,13 +54,21 @@ export const SYSCALL_NR: Readonly<Record<string, number>> = { ...X64_SYSCALL_NR,
 export const SYSCALL_SLOTS = 512;
 
 /**
- * A dispatcher for raw_syscalls:sys_enter or sys_exit (ctx+8: long id, then args[6] or ret, where the per-call
- * tracepoints have theirs): tail-calls the program at slot `id` of the program array, if any. One perf event for
- * every syscall instead of one per call: closing a tracepoint's perf event waits for a grace period (~60 ms each).
+ * A dispatcher for raw_syscalls:sys_enter or sys_exit: tail-calls the program at slot `nr` of the program array, if
+ * any; nr is the enter's args[1] (id), the exit's pt_regs orig_ax (its args[1] is the return value). Two raw
+ * tracepoints for every syscall: no perf event (whose record path costs ~275 ns a call even with an empty program,
+ * and whose close waits for a tracepoint unregister, ~60 ms each).
  */
-export function dispatcher(progArray: number): Uint8Array {
+export function dispatcher(progArray: number, side: 'enter' | 'exit', off: Offsets): Uint8Array {
   const a = new Asm();
-  a.ldx(8, R3, R1, 8).jmpi('jge', R3, SYSCALL_SLOTS, 'out');
+  if (side === 'enter') {
+    a.ldx(8, R3, R1, RAW.id);
+  } else {
+    a.mov(R6, R1).ldx(8, R3, R1, RAW.regs).addi(R3, off.regs.origAx);
+    a.mov(R1, R10).addi(R1, STACK.key).movi(R2, 8).call(HELPER.probe_read_kernel);
+    a.ldx(8, R3, R10, STACK.key).mov(R1, R6);
+  }
+  a.jmpi('jge', R3, SYSCALL_SLOTS, 'out');
   a.ldMap(R2, progArray).call(HELPER.tail_call);
   emitReturn(a, 'out');
   return a.assemble();
@@ -134,18 +144,18 @@ function emitIds(a: Asm, k: KernelCtx, rec: Reg, tgidOff: number): void {
 
 /**
  * The E record that ends the group: nr from S_NR, `fields` (each writes r1 with its value), the DESC at stack
- * `desc` (null: none). ns from r8.
+ * `desc` (null: none, and the record is REC_E.desc bytes long). ns from r8.
  */
 function emitE(a: Asm, k: KernelCtx, fields: Array<(a: Asm) => void>, desc: number | null, done: string): void {
   if (fields.length > REC_E.maxFields) throw new RangeError(`${fields.length} E fields`);
-  emitReserve(a, k, R9, REC_E.size, KIND.E, 0, done, R8);
+  // without a DESC the record ends where the DESC would start (REC_E.desc)
+  emitReserve(a, k, R9, desc === null ? REC_E.desc : REC_E.size, KIND.E, 0, done, R8);
   emitIds(a, k, R9, REC_E.tgid);
   a.ldx(8, R1, R10, S_NR).stx(4, R9, REC_E.nr, R1).st(4, R9, REC_E.nfields, fields.length);
   fields.forEach((f, i) => { f(a); a.stx(8, R9, REC_E.fields + 8 * i, R1); });
   for (let i = fields.length; i < REC_E.maxFields; i++) a.st(8, R9, REC_E.fields + 8 * i, 0);
   a.st(8, R9, REC_E.hasDesc, desc === null ? 0 : 1);
   if (desc !== null) emitCopy(a, R9, REC_E.desc, R10, desc, DESC.size);
-  else for (let i = 0; i < DESC.size; i += 8) a.st(8, R9, REC_E.desc + i, 0);
   emitSubmit(a, R9);
 }
 
@@ -191,11 +201,13 @@ function exitProgram(k: KernelCtx, family: ExitFamily, calls: ReadonlyArray<{ na
   a.mov(R6, R1);
   a.call(HELPER.get_current_pid_tgid).stx(4, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
-  a.jeqi(R0, 0, out);
-  a.ldx(4, R1, R6, 8).stx(8, R10, S_NR, R1).ldx(8, R2, R0, STASH.nr).jmp('jne', R1, R2, out);
-  a.st(8, R0, STASH.nr, -1);
-  emitCopy(a, R10, S_TS, R0, STASH.ts, STASH.size - STASH.ts);
-  a.ldx(8, R7, R6, 16).stx(8, R10, S_RET, R7);
+  a.jeqi(R0, 0, out).mov(R7, R0);
+  // the call's number, read only for a thread with a stash (pt_regs orig_ax: sys_exit's args[1] is the return value)
+  emitSyscallNr(a, k, R6, S_NR);
+  a.ldx(8, R2, R7, STASH.nr).jmp('jne', R0, R2, out);
+  a.st(8, R7, STASH.nr, -1);
+  emitCopy(a, R10, S_TS, R7, STASH.ts, STASH.size - STASH.ts);
+  a.ldx(8, R7, R6, RAW.ret).stx(8, R10, S_RET, R7);
   a.call(HELPER.ktime_get_ns).mov(R8, R0);
   const role = ROLE_R << 16;
   switch (family) {
@@ -286,10 +298,9 @@ function entryProgram(k: KernelCtx): Uint8Array {
   a.call(HELPER.get_current_task);
   emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
   a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
-  a.ldx(4, R7, R6, 8).stx(8, R10, S_NR, R7);
-  // args[6] through a probe read: a direct load past the shortest attached tracepoint's record (3-argument calls
-  // end at ctx+40) makes the kernel refuse to attach the program to it (EACCES)
-  a.mov(R3, R6).addi(R3, 16).mov(R1, R10).addi(R1, S_ARGS).movi(R2, 48).call(HELPER.probe_read_kernel);
+  a.ldx(8, R7, R6, RAW.id).stx(8, R10, S_NR, R7);
+  if (argSpan(k.off).bytes > S_REGS_BYTES) throw new RangeError(`pt_regs arguments span ${argSpan(k.off).bytes} bytes`);
+  emitSyscallArgs(a, k, R6, S_ARGS, S_REGS);
   a.jnei(R7, NR.close, notClose);
   // close: the fd's file before the call releases it
   a.call(HELPER.ktime_get_ns).mov(R8, R0);
@@ -348,7 +359,9 @@ function forkProgram(k: KernelCtx): Uint8Array {
   a.mov(R6, R1);
   emitFilter(a, k, out);
   a.st(8, R10, P_FLAGS, 0).st(8, R10, P_WHICH, 0).st(4, R10, P_ONE, 1);
-  a.ldx(4, R1, R6, k.sched.forkChild).stx(4, R10, P_CHILD, R1);
+  // the child's pid (the tracepoint's child_pid)
+  a.ldx(8, R0, R6, RAW.sched.forkChild);
+  emitRead(a, P_CHILD, 4, R0, k.off.task.pid);
   a.call(HELPER.get_current_pid_tgid).stx(4, R10, STACK.key, R0).rshi(R0, 32).stx(4, R10, P_TGID, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
   a.jeqi(R0, 0, flagsDone).mov(R7, R0);
@@ -387,20 +400,25 @@ function forkProgram(k: KernelCtx): Uint8Array {
   return a.assemble();
 }
 
-/** sched_process_exec: X with the tracepoint's old_pid and file name (__data_loc: offset low 16 bits, length with its NUL high). */
+/**
+ * sched_process_exec: X with the tracepoint's old_pid and file name (bprm->filename; len: its length, cut at
+ * NATIVE_STRLEN as the name is).
+ */
 function execProgram(k: KernelCtx): Uint8Array {
   const a = new Asm();
-  const out = 'out';
+  const out = 'out', sized = 'sized';
   a.mov(R6, R1);
   emitFilter(a, k, out);
   emitReserve(a, k, R9, REC_X.size, KIND.X, 0, out);
   emitIds(a, k, R9, REC_X.tgid);
-  a.ldx(4, R1, R6, k.sched.execOldPid).stx(4, R9, REC_X.oldTid, R1);
-  a.ldx(4, R7, R6, k.sched.execFilename);
-  a.mov(R1, R7).rshi(R1, 16).addi(R1, -1).stx(4, R9, REC_X.len, R1);
+  a.ldx(8, R1, R6, RAW.sched.execOldPid).stx(4, R9, REC_X.oldTid, R1);
   a.mov(R1, R9).addi(R1, REC_X.comm).movi(R2, 16).call(HELPER.get_current_comm);
-  a.andi(R7, 0xffff).mov(R3, R6).add(R3, R7);
-  a.mov(R1, R9).addi(R1, REC_X.path).movi(R2, NAME_BYTES).call(HELPER.probe_read_kernel_str);
+  a.ldx(8, R0, R6, RAW.sched.execBprm);
+  emitRead(a, STACK.tmp, 8, R0, k.off.binprm.filename);
+  a.ldx(8, R3, R10, STACK.tmp).mov(R1, R9).addi(R1, REC_X.path).movi(R2, NAME_BYTES).call(HELPER.probe_read_kernel_str);
+  // the bytes read with the NUL, or -errno (an empty name then)
+  a.addi(R0, -1).jmpi('jsge', R0, 0, sized).movi(R0, 0).st(1, R9, REC_X.path, 0);
+  a.label(sized).stx(4, R9, REC_X.len, R0);
   emitSubmit(a, R9);
   emitReturn(a, out);
   return a.assemble();

@@ -117,7 +117,9 @@ function encode(line: string): DataView {
       const nr = byNr ? Number(f[5]) : X64_SYSCALL_NR[call]!;
       const spec = SYSCALLS.get(call)!;
       const fixed = ({ open: 1, accept: 1, pair: 1, dup: 2, fcntl: 4, close: 2, close_range: 4, sendmsg: 2, recvmsg: 2, sendmmsg: 2, recvmmsg: 2, pidfd_getfd: 3, mmap: 8 } as Record<string, number>)[spec.family]!;
-      const r = new Rec(REC_E.size, ns, tid, KIND.E).u32(REC_E.tgid, f[3]!).u32(REC_E.euid, f[4]!).u32(REC_E.nr, nr).u32(REC_E.nfields, fixed);
+      // as the kernel writes it: without a DESC the record ends where the DESC would start
+      const withDesc = f.length - 6 - fixed === 14;
+      const r = new Rec(withDesc ? REC_E.size : REC_E.desc, ns, tid, KIND.E).u32(REC_E.tgid, f[3]!).u32(REC_E.euid, f[4]!).u32(REC_E.nr, nr).u32(REC_E.nfields, fixed);
       const hex = HEX_FIELDS[spec.family] ?? [];
       for (let i = 0; i < fixed; i++) {
         const x = f[6 + i]!;
@@ -316,15 +318,18 @@ test('malformed records are counted with a sample, never thrown: unknown kind, s
   const short = new DataView(new ArrayBuffer(8));
   const cutD = new DataView(encode('1002\tD\t7\tffff8881\tffff8882\t3\tetc').buffer.slice(0, 40));
   const badNr = new Rec(REC_E.size, '1003', '7', KIND.E).u32(REC_E.nr, 999).v;
+  // an E record that says it carries a DESC but ends before it
+  const cutE = new Rec(REC_E.desc, '1003', '7', KIND.E).u32(REC_E.nr, 3).u32(REC_E.nfields, 2).v;
+  cutE.setUint8(REC_E.hasDesc, 1);
   const badCount = encode('1004\tE\t7\t7\t0\t3\t4\tffff88811fddacc0');
   badCount.setUint32(REC_E.nfields, 5, true);
   const orphan = encode(`1005\tF\t7\tm\t3\tffff88811fdda900\t612\tef53\t100755\t1\t27\tffff88810044d600\tffff8881006dc6c0\t1\t0\t0\t0\t0`);
-  const n = nativeOps([unknown, short, cutD, badNr, badCount, orphan, ok]);
-  assert.is(n.parser.stats.malformed, 6);
-  assert.is(n.parser.stats.lines, 7);
+  const n = nativeOps([unknown, short, cutD, badNr, cutE, badCount, orphan, ok]);
+  assert.is(n.parser.stats.malformed, 7);
+  assert.is(n.parser.stats.lines, 8);
   assert.equal(n.parser.samples.map((s) => s.reason), [
     'a record of unknown kind 0x5a', 'a record of 8 bytes (a header is 16)', `D record of 40 bytes, not ${REC_D.size}`,
-    'E record for syscall 999', 'close: E record with 5 fields, not 2', 'message fd before its M line',
+    'E record for syscall 999', `E record with a DESC of ${REC_E.desc} bytes, not ${REC_E.size}`, 'close: E record with 5 fields, not 2', 'message fd before its M line',
   ]);
   assert.ok(n.parser.samples.every((s) => /^native record of \d+ bytes: [0-9a-f]+/.test(s.text)), JSON.stringify(n.parser.samples));
   // the good record after them still counts

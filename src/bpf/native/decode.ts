@@ -13,10 +13,10 @@ const SAMPLE_BYTES = 48;
 const SUN_PATH = 108;
 const TWO32 = 4294967296;
 
-/** Sizes by kind letter: a shorter record is malformed. */
+/** Sizes by kind letter: a shorter record is malformed (an E record without its DESC ends where the DESC would start). */
 const SIZES = new Map<number, number>([
   [KIND.D, REC_D.size], [KIND.F, REC_F.size], [KIND.U, REC_U.size], [KIND.I, REC_I.size], [KIND.G, REC_G.size],
-  [KIND.H, REC_G.size], [KIND.M, REC_M.size], [KIND.E, REC_E.size], [KIND.P, REC_P.size], [KIND.X, REC_X.size], [KIND.Q, REC_Q.size],
+  [KIND.H, REC_G.size], [KIND.M, REC_M.size], [KIND.E, REC_E.desc], [KIND.P, REC_P.size], [KIND.X, REC_X.size], [KIND.Q, REC_Q.size],
 ]);
 
 /** Reads ring records into one parser. */
@@ -45,6 +45,10 @@ export class RecordDecoder {
     const size = SIZES.get(kind);
     if (size === undefined) { p.malformed(`a record of unknown kind 0x${kind.toString(16)}`, this.sample(data, off, len)); return; }
     if (len < size) { p.malformed(`${String.fromCharCode(kind)} record of ${len} bytes, not ${size}`, this.sample(data, off, len)); return; }
+    if (kind === KIND.E && data.getUint8(off + REC_E.hasDesc) !== 0 && len < REC_E.size) {
+      p.malformed(`E record with a DESC of ${len} bytes, not ${REC_E.size}`, this.sample(data, off, len));
+      return;
+    }
     try {
       this.read(data, off, kind, ns);
     } catch (e) {

@@ -20,7 +20,7 @@ bt('attach without --backend: bpftrace crashes before its probes are live, strac
   const bogus = path.join(tmp, 'not-btf');
   fs.writeFileSync(bogus, 'not a BTF file\n');
   const json = path.join(tmp, 'fallback.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, String(idle.pid)], { BPFTRACE_BTF: bogus });
+  const r = fdwatch(['--no-tui', '--json', json, String(idle.pid)], { BPFTRACE_BTF: bogus, FDWATCH_BPF_ENGINE: 'bpftrace' });
   try {
     await r.waitFor(/eBPF failed before its probes were live \(bpftrace [^)]*\): tracing with strace/, 60_000);
     await r.waitFor(new RegExp(`attached to ${idle.pid} \\(sleep\\)`), 30_000);
@@ -46,7 +46,7 @@ bt('attach without --backend: bpftrace crashes before its probes are live, strac
 bt('the attached process exits while bpftrace loads its probes: said, and fdwatch ends with a summary', async () => {
   const idle = spawn('sleep', ['300'], { stdio: 'ignore' });
   const json = path.join(tmp, 'early-exit.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, String(idle.pid)]);
+  const r = fdwatch(['--no-tui', '--json', json, String(idle.pid)], { FDWATCH_BPF_ENGINE: 'bpftrace' });
   try {
     // the note comes once bpftrace is running; its probes take seconds more
     await r.waitFor(/starting: bpftrace compiles and loads its probes/, 30_000);

@@ -307,7 +307,7 @@ if (why) console.log(`  eBPF internal-error test skipped: ${why}`);
 (why ? test.skip : test)('eBPF, attached: an internal error ends bpftrace, writes the summary, one line, exit 70', async () => {
   const p = await passer();
   const json = path.join(tmp, 'bpf.ndjson');
-  const r = fdwatch(['--backend', 'bpf', '--no-tui', '--json', json, String(p.pid)], { FDWATCH_TEST_THROW: 'usr2:throw' });
+  const r = fdwatch(['--backend', 'bpf', '--bpf-engine', 'bpftrace', '--no-tui', '--json', json, String(p.pid)], { FDWATCH_TEST_THROW: 'usr2:throw' });
   try {
     await r.waitFor(new RegExp(`attached to ${p.pid} .*via eBPF`), 30_000);
     await p.go();

@@ -4,7 +4,9 @@
 //   (3) `fdwatch --all` on the host as it is: start-to-ready seconds, steady CPU of fdwatch + bpftrace
 //   (4) `fdwatch --all` with a load of fd passers going as fast as they can: fd events/s sustained, seen against the
 //       load's own tally, and the CPU it took
-//   (5) events lost in each (bpftrace's "Lost N events", the summary's lostEvents)
+//   (5) events lost in each (the native ring's failed reservations or bpftrace's "Lost N events": lostEvents)
+// Each figure runs under the native engine (--bpf-engine native), with bpftrace's engine beside it for contrast.
+// BENCH_BPF_ENGINES=native or =bpftrace runs one of them.
 // Run alone with: node dist/bench/bpf.js
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +41,10 @@ int main(void) {
 
 
 interface Result { name: string; lines: string[] }
+
+type Engine = 'native' | 'bpftrace';
+const ENGINES: Engine[] = (process.env['BENCH_BPF_ENGINES'] ?? 'native,bpftrace').split(',').filter((e): e is Engine => e === 'native' || e === 'bpftrace');
+const engineArgs = (e: Engine): string[] => ['--backend', 'bpf', '--bpf-engine', e];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,17 +115,17 @@ async function rates(loop: { lines: number[] }, skip: number, n: number): Promis
 
 async function figure1(dir: string, exe: string): Promise<string[]> {
   const out: string[] = [];
-  const run = async (backend: 'bpf' | 'strace' | null): Promise<{ rate: number; lost: number | null; ready: number }> => {
+  const run = async (how: Engine | 'strace' | null): Promise<{ rate: number; lost: number | null; ready: number }> => {
     const p = spawn(exe, [], { stdio: ['ignore', 'pipe', 'ignore'] });
     const loop = { lines: [] as number[] };
     p.stdout!.setEncoding('utf8').on('data', (d: string) => { for (const l of d.split('\n')) if (l) loop.lines.push(Number(l)); });
     try {
-      if (backend === null) return { rate: await rates(loop, 2, 8), lost: null, ready: 0 };
-      const json = path.join(dir, `loop-${backend}.ndjson`);
+      if (how === null) return { rate: await rates(loop, 2, 8), lost: null, ready: 0 };
+      const json = path.join(dir, `loop-${how}.ndjson`);
       const t0 = Date.now();
-      const w = watch(['--backend', backend, '--no-tui', '--json', json, String(p.pid)]);
-      const ok = await w.waitFor(backend === 'bpf' ? new RegExp(`attached to ${p.pid} .*via eBPF`) : new RegExp(`attached to ${p.pid}`), 120000);
-      if (!ok) throw new Error(`fdwatch --backend ${backend} did not attach: ${w.err()}`);
+      const w = watch([...(how === 'strace' ? ['--backend', 'strace'] : engineArgs(how)), '--no-tui', '--json', json, String(p.pid)]);
+      const ok = await w.waitFor(how !== 'strace' ? new RegExp(`attached to ${p.pid} .*via eBPF`) : new RegExp(`attached to ${p.pid}`), 120000);
+      if (!ok) throw new Error(`fdwatch ${how} did not attach: ${w.err()}`);
       const ready = (Date.now() - t0) / 1000;
       const rate = await rates(loop, 2, 8);
       w.child.kill('SIGINT');
@@ -127,15 +133,19 @@ async function figure1(dir: string, exe: string): Promise<string[]> {
       return { rate, lost: summaryOf(json)?.lostEvents ?? null, ready };
     } finally { p.kill('SIGKILL'); }
   };
-  const base1 = await run(null);
-  const bpf = await run('bpf');
-  const base2 = await run(null);
+  const bases = [await run(null)];
+  const traced = new Map<Engine, { rate: number; lost: number | null; ready: number }>();
+  for (const e of ENGINES) {
+    traced.set(e, await run(e));
+    bases.push(await run(null));
+  }
   const st = await run('strace');
-  const base3 = await run(null);
-  const base = median([base1.rate, base2.rate, base3.rate]);
-  out.push(`(1) busy write(2) loop attached: eBPF ${(bpf.rate / 1e6).toFixed(2)}M calls/s over untraced ${(base / 1e6).toFixed(2)}M: ratio ${(bpf.rate / base).toFixed(2)} (goal >= 0.7)`,
-    `    strace backend for contrast: ${(st.rate / 1e3).toFixed(0)}k calls/s, ratio ${(st.rate / base).toFixed(4)}; untraced baselines ${[base1, base2, base3].map((b) => (b.rate / 1e6).toFixed(2)).join(' / ')}M`,
-    `    eBPF attach took ${bpf.ready.toFixed(1)} s; events lost: ${bpf.lost}`);
+  bases.push(await run(null));
+  const base = median(bases.map((b) => b.rate));
+  for (const [e, r] of traced) {
+    out.push(`(1) busy write(2) loop attached, eBPF (${e}): ${(r.rate / 1e6).toFixed(2)}M calls/s over untraced ${(base / 1e6).toFixed(2)}M: ratio ${(r.rate / base).toFixed(2)}${e === 'native' ? ' (goal >= 0.7)' : ''}; attach took ${r.ready.toFixed(2)} s; events lost: ${r.lost}`);
+  }
+  out.push(`    strace backend for contrast: ${(st.rate / 1e3).toFixed(0)}k calls/s, ratio ${(st.rate / base).toFixed(4)}; untraced baselines ${bases.map((b) => (b.rate / 1e6).toFixed(2)).join(' / ')}M`);
   return out;
 }
 
@@ -148,66 +158,83 @@ async function figure2(dir: string): Promise<string[]> {
   fs.writeFileSync(path.join(work, 'Makefile'), [`all: ${targets.join(' ')}`, ...targets.map((t) => `${t}:\n\tgcc -O1 -o ${t} ${path.join(root, 'fixtures', 'programs', 'seed.c')}`), ''].join('\n'));
   // the command times itself: fdwatch's start-up (compiling the eBPF program) is not the build's
   const timed = `s=$(date +%s%N); make -s -j2 -B -C ${work} >/dev/null; e=$(date +%s%N); echo "elapsed $(( (e - s) / 1000000 ))"`;
-  const untraced = (): number => Number(/elapsed (\d+)/.exec(execFileSync('sh', ['-c', timed], { encoding: 'utf8' }))![1]);
-  const traced = async (): Promise<{ ms: number; lost: number | null; total: number; transfers: number; events: number }> => {
+  const untraced = (): { ms: number; total: number } => {
+    const t0 = Date.now();
+    const ms = Number(/elapsed (\d+)/.exec(execFileSync('sh', ['-c', timed], { encoding: 'utf8' }))![1]);
+    return { ms, total: Date.now() - t0 };
+  };
+  interface Run { ms: number; lost: number | null; total: number; transfers: number; events: number }
+  const traced = async (e: Engine): Promise<Run> => {
     const json = path.join(dir, 'build.ndjson');
     const t0 = Date.now();
-    const w = watch(['--backend', 'bpf', '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
+    const w = watch([...engineArgs(e), '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
     await w.exit;
     const ms = Number(/elapsed (\d+)/.exec(w.out() + w.err())?.[1] ?? NaN);
     const s = summaryOf(json);
     return { ms, lost: s?.lostEvents ?? null, total: Date.now() - t0, transfers: s?.transfers.delivered ?? 0, events: s?.events ?? 0 };
   };
-  const base: number[] = [];
-  const ours: Array<{ ms: number; lost: number | null; total: number; transfers: number; events: number }> = [];
+  const base: Array<{ ms: number; total: number }> = [];
+  const ours = new Map<Engine, Run[]>(ENGINES.map((e) => [e, []]));
   for (let i = 0; i < 3; i++) {
     base.push(untraced());
-    ours.push(await traced());
+    for (const e of ENGINES) ours.get(e)!.push(await traced(e));
   }
-  const b = median(base);
-  const o = median(ours.map((x) => x.ms));
-  return [
-    `(2) make -j2 (${n} gcc compiles) under fdwatch --backend bpf -- make: ${(o / 1000).toFixed(2)} s over untraced ${(b / 1000).toFixed(2)} s: ratio ${(o / b).toFixed(2)} (goal <= 1.3)`,
-    `    fdwatch's own start-up before the build: ${((median(ours.map((x) => x.total)) - o) / 1000).toFixed(1)} s; events lost: ${ours.map((x) => x.lost).join(', ')}; median of 3, interleaved`,
-    `    events traced per build: ${median(ours.map((x) => x.events))} (the summary's events: what bpftrace printed and fdwatch read)`,
-  ];
+  const b = median(base.map((x) => x.ms));
+  const bt = median(base.map((x) => x.total));
+  const out: string[] = [];
+  for (const [e, runs] of ours) {
+    const o = median(runs.map((x) => x.ms));
+    const t = median(runs.map((x) => x.total));
+    out.push(
+      `(2) make -j2 (${n} gcc compiles) under fdwatch --bpf-engine ${e} -- make: the build ${(o / 1000).toFixed(2)} s over untraced ${(b / 1000).toFixed(2)} s: ratio ${(o / b).toFixed(2)}; ` +
+        `whole command (fdwatch's start-up and stop included) ${(t / 1000).toFixed(2)} s over ${(bt / 1000).toFixed(2)} s: ratio ${(t / bt).toFixed(2)}${e === 'native' ? ' (goal <= 1.3)' : ''}`,
+      `    fdwatch's own start-up and stop around the build: ${((t - o) / 1000).toFixed(2)} s; events lost: ${runs.map((x) => x.lost).join(', ')}; events traced per build: ${median(runs.map((x) => x.events))}; median of 3, interleaved`,
+    );
+  }
+  return out;
 }
 
-async function allReady(json: string): Promise<{ w: Watch; ready: number; cpu: () => number; split: () => { node: number; bpftrace: number } }> {
+async function allReady(json: string, e: Engine): Promise<{ w: Watch; ready: number; cpu: () => number; split: () => { node: number; bpftrace: number } }> {
   const t0 = Date.now();
   // NDJSON on stdout into a file: no readable lines to format for the whole host
-  const w = watch(['--all', '--no-tui', '--json', '-'], json);
+  const w = watch([...engineArgs(e), '--all', '--no-tui', '--json', '-'], json);
   if (!await w.waitFor(/attached to every process/, 180000)) throw new Error(`fdwatch --all did not get ready: ${w.err()}`);
   const ready = (Date.now() - t0) / 1000;
-  // fdwatch and its bpftrace
+  // fdwatch and its bpftrace (the native engine has no child)
   const kids = children(w.child.pid!);
   const pids = [w.child.pid!, ...kids];
   return { w, ready, cpu: () => cpuOf(pids), split: () => ({ node: cpuOf([w.child.pid!]), bpftrace: cpuOf(kids) }) };
 }
 
 async function figure3(dir: string): Promise<string[]> {
-  const json = path.join(dir, 'all-idle.ndjson');
-  const { w, ready, cpu } = await allReady(json);
-  await sleep(1000);
-  const c0 = cpu();
-  const t0 = Date.now();
-  await sleep(5000);
-  const share = (cpu() - c0) / ((Date.now() - t0) / 1000);
-  w.child.kill('SIGINT');
-  await w.exit;
-  const s = summaryOf(json);
-  return [
-    `(3) fdwatch --all on this host as it is: ready after ${ready.toFixed(1)} s; steady CPU of fdwatch + bpftrace ${(share * 100).toFixed(1)}% of a core`,
-    `    over the run: ${s?.events ?? '?'} events from ${s?.processes ?? '?'} processes (the host is shared, not idle); events lost: ${s?.lostEvents ?? '?'}`,
-  ];
+  const out: string[] = [];
+  for (const e of ENGINES) {
+    const json = path.join(dir, `all-idle-${e}.ndjson`);
+    const { w, ready, cpu } = await allReady(json, e);
+    await sleep(1000);
+    const c0 = cpu();
+    const t0 = Date.now();
+    await sleep(5000);
+    const share = (cpu() - c0) / ((Date.now() - t0) / 1000);
+    w.child.kill('SIGINT');
+    await w.exit;
+    const s = summaryOf(json);
+    out.push(
+      `(3) fdwatch --all (${e}) on this host as it is: ready after ${ready.toFixed(2)} s; steady CPU of fdwatch${e === 'bpftrace' ? ' + bpftrace' : ''} ${(share * 100).toFixed(1)}% of a core`,
+      `    over the run: ${s?.events ?? '?'} events from ${s?.processes ?? '?'} processes (the host is shared, not idle); events lost: ${s?.lostEvents ?? '?'}`,
+    );
+  }
+  return out;
 }
 
 async function figure4(dir: string, load: string): Promise<string[]> {
   const out: string[] = ['(4) fdwatch --all with a load of fd passers (4 sender/receiver pairs, 5 s each run):'];
-  // flat out first; then held to rates fdwatch should sustain
-  for (const perPair of [0, 12500, 6250, 3125, 1563, 781]) {
-    const json = path.join(dir, `all-load-${perPair}.ndjson`);
-    const { w, cpu, split } = await allReady(json);
+  // flat out first; then held to rates fdwatch should sustain (bpftrace's engine, for contrast: two of them)
+  const runs: Array<[Engine, number]> = [];
+  for (const e of ENGINES) for (const perPair of e === 'native' ? [0, 12500, 6250, 3125, 1563] : [0, 1563]) runs.push([e, perPair]);
+  for (const [engine, perPair] of runs) {
+    const json = path.join(dir, `all-load-${engine}-${perPair}.ndjson`);
+    const { w, cpu, split } = await allReady(json, engine);
     await sleep(500);
     const c0 = cpu();
     const s0 = split();
@@ -240,14 +267,14 @@ async function figure4(dir: string, load: string): Promise<string[]> {
     const s = summaryOf(json);
     const perEvent = (cpu: number): string => (s && s.events > 0 ? ((cpu * 1e6) / s.events).toFixed(1) : '?');
     const rate = (passes * 4) / loadSecs;
-    out.push(`    ${perPair === 0 ? 'flat out' : `held to ${(perPair * 4 * 4 / 1000).toFixed(0)}k fd events/s`}: the load did ${(rate / 1000).toFixed(1)}k fd events/s (${passes} passes);` +
+    out.push(`    ${engine}, ${perPair === 0 ? 'flat out' : `held to ${(perPair * 4 * 4 / 1000).toFixed(0)}k fd events/s`}: the load did ${(rate / 1000).toFixed(1)}k fd events/s (${passes} passes);` +
       ` fdwatch saw ${seen} of ${passes} transfers (${((100 * seen) / passes).toFixed(1)}%), ${fdEvents} fd events; lost ${s?.lostEvents ?? '?'};` +
-      ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core (fdwatch ${((100 * (s1.node - s0.node)) / secs).toFixed(0)}%,` +
-      ` bpftrace ${((100 * (s1.bpftrace - s0.bpftrace)) / secs).toFixed(0)}%); clean end ${s?.cleanEnd ?? '?'}`,
+      (engine === 'bpftrace' ? ` fdwatch + bpftrace ${(share * 100).toFixed(0)}% of a core (fdwatch ${((100 * (s1.node - s0.node)) / secs).toFixed(0)}%,` +
+        ` bpftrace ${((100 * (s1.bpftrace - s0.bpftrace)) / secs).toFixed(0)}%)` : ` fdwatch ${(share * 100).toFixed(0)}% of a core`) + `; clean end ${s?.cleanEnd ?? '?'}`,
       // per event the trace read (the whole host's, the load's and everything else's): what each costs
-      `      CPU per event read: fdwatch ${perEvent(s1.node - s0.node)} µs, bpftrace ${perEvent(s1.bpftrace - s0.bpftrace)} µs (${s?.events ?? '?'} events)`);
+      `      CPU per event read: fdwatch ${perEvent(s1.node - s0.node)} µs${engine === 'bpftrace' ? `, bpftrace ${perEvent(s1.bpftrace - s0.bpftrace)} µs` : ''} (${s?.events ?? '?'} events)`);
   }
-  out.push('    goal: 50k fd events/s with none lost and under half a core; aim 200k/s');
+  out.push('    goal: 50k fd events/s with none lost and under half a core (the native engine); aim 200k/s');
   return out;
 }
 

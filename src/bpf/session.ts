@@ -549,7 +549,8 @@ export function startBpf(opts: BpfOptions): BpfHandle {
     // the probes let go of what still runs: as with strace's detach, that ends its trace cleanly
     if (error === null) correlator.detachAll();
     correlator.finish();
-    if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200))]);
+    // unref: a command that exited already must not keep fdwatch 200 ms more for the timer
+    if (held) await Promise.race([commandExited, new Promise((r) => setTimeout(r, 200).unref())]);
     state = 'ended';
     const summary = summarize(parser, correlator, error !== null || cutShort,
       opts.command ? opts.command.join(' ') : opts.all ? 'all processes' : `pid ${opts.pids.join(',')}`);

@@ -25,7 +25,10 @@ const why = process.getuid?.() !== 0 ? 'not root'
   : !fs.existsSync(path.join(TRACEFS, 'events', 'syscalls')) ? `no syscall tracepoints under ${TRACEFS}`
     : !fs.existsSync(BTF) ? `no kernel BTF at ${BTF}` : null;
 
-const opts = (follow: number[] | null): NativeOptions => ({ follow, self: process.pid, tracefs: TRACEFS, btf: BTF });
+type Attach = NonNullable<NativeOptions['attach']>;
+// each test names its mode: FDWATCH_NATIVE_ATTACH (for benches) would override it
+delete process.env.FDWATCH_NATIVE_ATTACH;
+const opts = (follow: number[] | null, attach: Attach = 'raw'): NativeOptions => ({ follow, self: process.pid, tracefs: TRACEFS, btf: BTF, attach });
 
 function loaded(h: NativeHandle | NativeLoadError): NativeHandle {
   if ('error' in h) throw new Error(`load failed: ${h.error}`);
@@ -38,11 +41,13 @@ const renamed = (ps: Probe[]): Probe[] => ps.map((p) => ({ name: `${TAG}${p.name
 const ours = (): string[] => (bpfProgramNames() as string[]).filter((n) => n.startsWith(TAG));
 /** the kernel frees a detached raw tracepoint program after an RCU (tasks trace) grace period, ~300 ms here */
 const FREED_MS = 3000;
-/** Our programs still loaded once the kernel had FREED_MS to free them (polled: no event says when it has). */
-async function unloaded(): Promise<string[]> {
+/** 'syscalls': the holder's ~110 perf events close one by one, ~60 ms each, after close() returned */
+const FREED_SYSCALLS_MS = 15000;
+/** Our programs still loaded once the kernel had `ms` to free them (polled: no event says when it has). */
+async function unloaded(ms = FREED_MS): Promise<string[]> {
   const t0 = Date.now();
   let left = ours();
-  while (left.length > 0 && Date.now() - t0 < FREED_MS) {
+  while (left.length > 0 && Date.now() - t0 < ms) {
     await new Promise((r) => setTimeout(r, 10));
     left = ours();
   }
@@ -104,7 +109,7 @@ function run(exe: string, dir: string, rounds?: number): { child: ChildProcess; 
   return { child, out: () => out, exit };
 }
 
-test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring records; an unfollowed one writes none', async () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: a followed program's fd-table changes, fork, exec and exit, as raw ring records; an unfollowed one writes none`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const exe = compile('fdops');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-'));
@@ -114,7 +119,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
   let h: NativeHandle | null = null;
   try {
     const fdsBefore = bpfFds();
-    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k)), TAG));
+    h = loaded(loadProbes(opts([followed.child.pid!], attach), (k) => renamed(nativeProbes(k)), TAG));
     console.log(`  loaded in ${h.loadMs.toFixed(0)} ms`);
     assert.ok(ours().length >= 10, `our programs are loaded: ${ours().join(' ')}`);
     followed.child.stdin!.end('x');
@@ -275,7 +280,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     }
     h.close();
     h = null;
-    assert.equal(await unloaded(), [], 'no program of ours is loaded');
+    assert.equal(await unloaded(attach === 'raw' ? FREED_MS : FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
     assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
   } finally {
     h?.close();
@@ -410,6 +415,63 @@ test('every probe is a raw tracepoint link (no perf event); close() takes under 
   assert.equal(links(), [], 'no raw tracepoint link is left');
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
   assert.equal(await unloaded(), [], 'no program of ours is loaded');
+});
+
+test('syscalls: the syscall probes on perf events held by a child, the sched probes on 3 links; close() returns in under 100 ms, the programs go within seconds', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const fdsBefore = bpfFds();
+  const h = loaded(loadProbes(opts([], 'syscalls'), (k) => renamed(nativeProbes(k)), TAG));
+  let closeMs = Infinity;
+  try {
+    assert.is(bpfFds().filter((l) => /bpf[-_]link/.test(l)).length, 3, `raw tracepoint links: ${bpfFds().join(', ')}`);
+    assert.equal(bpfFds().filter((l) => /perf_event/.test(l)), [], 'the perf events are the holder\'s only');
+    assert.ok(ours().some((n) => n === `${TAG}file`), `the syscall probes are loaded: ${ours().join(' ')}`);
+  } finally {
+    const t0 = performance.now();
+    h.close();
+    closeMs = performance.now() - t0;
+  }
+  console.log(`  close() took ${closeMs.toFixed(1)} ms`);
+  assert.ok(closeMs < 100, `close() took ${closeMs.toFixed(0)} ms`);
+  assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+  const t1 = Date.now();
+  assert.equal(await unloaded(FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
+  console.log(`  programs gone ${Date.now() - t1} ms after close()`);
+});
+
+test('syscalls: kill -9 of the process holding the engine: its holder dies with it and no program is left', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const load = new URL('../../src/bpf/native/load.js', import.meta.url).href;
+  const program = new URL('../../src/bpf/native/program.js', import.meta.url).href;
+  const script = `
+    const { loadProbes } = await import(${JSON.stringify(load)});
+    const { nativeProbes, PROG_PREFIX } = await import(${JSON.stringify(program)});
+    const tag = ${JSON.stringify(TAG)};
+    const h = loadProbes({ follow: [], self: process.pid, tracefs: ${JSON.stringify(TRACEFS)}, btf: ${JSON.stringify(BTF)}, attach: 'syscalls' },
+      (k) => nativeProbes(k).map((p) => ({ name: (tag + p.name.slice(PROG_PREFIX.length)).slice(0, 15), tracepoints: p.tracepoints, insns: p.insns })), tag);
+    if ('error' in h) { console.log('error ' + h.error); process.exit(1); }
+    console.log('loaded');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FDWATCH_NATIVE_ATTACH: '' } });
+  try {
+    const said = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out); });
+      child.on('close', () => resolve(out));
+    });
+    assert.is(said.trim(), 'loaded');
+    // its holder: a child holding the perf events
+    const kids = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const perfOf = (pid: string): number => fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => { try { return /perf_event/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return false; } }).length;
+    assert.ok(kids.some((k) => perfOf(k) > 10), `a child of ${child.pid} holds the perf events (children: ${kids.join(' ')})`);
+    assert.ok(ours().some((n) => n === `${TAG}file`), `its syscall probes are loaded: ${ours().join(' ')}`);
+    const gone = new Promise((resolve) => child.on('close', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    assert.equal(await unloaded(FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('a probe the verifier refuses: the error names it and the log\'s last line, and nothing is left behind', async () => {

@@ -13,7 +13,7 @@ import { Asm, R0, R1 } from '../../src/bpf/asm.js';
 import { DESC, HEADER, REC_D, REC_E, REC_F, REC_I, REC_P, REC_Q, REC_U, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
 import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
-import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
+import { attachMode, DEFAULT_ATTACH, loadNative, loadProbes } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { MAGIC } from '../../src/bpf/program.js';
 import { bpfMapLookup, bpfMapUpdate, bpfProgramNames } from '../../src/native/index.js';
@@ -378,13 +378,14 @@ test('a full ring: records that found no room are counted by lost(), the others 
   }
 });
 
-test('loadNative loads every probe on this kernel and closes them all', () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: loadNative loads every probe on this kernel and closes them all`, () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
-  const h = loaded(loadNative(opts([])));
+  const h = loaded(loadNative(opts([], attach)));
   try {
     const names = bpfProgramNames() as string[];
-    for (const n of ['sys_enter', 'sys_exit', 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
+    const dispatchers = attach === 'raw' ? ['sys_enter', 'sys_exit'] : [];
+    for (const n of [...dispatchers, 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
       assert.ok(names.includes(`${PROG_PREFIX}${n}`.slice(0, 15)), `${PROG_PREFIX}${n} is loaded`);
     }
     assert.ok(bpfFds().length > fdsBefore.length);
@@ -393,6 +394,14 @@ test('loadNative loads every probe on this kernel and closes them all', () => {
     h.close();
   }
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+});
+
+test('FDWATCH_NATIVE_ATTACH overrides the option; anything else than syscalls or raw is refused in one line', () => {
+  assert.is(attachMode('raw', 'syscalls'), 'syscalls');
+  assert.is(attachMode('syscalls', 'raw'), 'raw');
+  assert.is(attachMode('raw', ''), 'raw');
+  assert.is(attachMode(undefined, undefined), DEFAULT_ATTACH);
+  assert.equal(attachMode('raw', 'perf'), { error: 'FDWATCH_NATIVE_ATTACH must be syscalls or raw, not "perf"' });
 });
 
 test('every probe is a raw tracepoint link (no perf event); close() takes under a second and leaves no link, no bpf fd, no program', async () => {
@@ -488,15 +497,19 @@ test('a probe the verifier refuses: the error names it and the log\'s last line,
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
 });
 
-test('a probe the kernel will not attach (it reads past its tracepoint\'s arguments): every probe attached before it is detached', async () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: a probe the kernel will not attach (it reads past its tracepoint's arguments): every probe attached before it is detached`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const far = new Asm();
   far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sched_process_exit's arguments end at args[1] (16 bytes)
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
+  const t0 = performance.now();
+  const r = loadProbes(opts([], attach), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
+  const ms = performance.now() - t0;
   assert.ok('error' in r, 'the load fails');
   assert.match((r as NativeLoadError).error, new RegExp(`attaching ${TAG}far to raw tracepoint sched_process_exit: EINVAL`));
-  assert.equal(await unloaded(), [], 'no program of ours is loaded');
+  // 'syscalls': the perf events attached before it are closed by a holder, not waited for
+  assert.ok(ms < 3000, `the failed load took ${ms.toFixed(0)} ms`);
+  assert.equal(await unloaded(attach === 'raw' ? FREED_MS : FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
 });
 

@@ -20,6 +20,8 @@
 //   bpfProgLoad(spec): fd | Unavailable | BpfLoadFailed      a program, or the verifier's errno and log
 //   bpfRawTracepointOpen(name, progFd): link fd             a raw tracepoint program attached; closing the fd
 //                                   (or exiting) detaches it
+//   bpfAttachTracepoint(id, progFd): perf fd                 a tracepoint program attached through a perf event;
+//                                   its last close detaches it (~60 ms in the kernel)
 //   bpfRingOpen(mapFd, size): BpfRing                        a ring buffer map's records, read in place
 //   bpfProgramNames(): string[]                              programs loaded on the host (tests: none left)
 //   closeFd(fd)
@@ -522,9 +524,14 @@ export function readFdTable<T>(fdDir: string, fdinfoDir: string | null, parse?: 
 }
 
 // --- BPF: maps, programs, tracepoint attachment, the ring buffer (the native eBPF engine's kernel calls) ---
-// bpf(2) commands and attribute layouts: include/uapi/linux/bpf.h.
+// bpf(2) commands and attribute layouts: include/uapi/linux/bpf.h; perf_event_open(2): include/uapi/linux/perf_event.h.
 
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241 };
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_FLAG_FD_CLOEXEC = 8;
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
 const BPF_PROG_GET_NEXT_ID = 11, BPF_PROG_GET_FD_BY_ID = 13, BPF_OBJ_GET_INFO_BY_FD = 15, BPF_RAW_TRACEPOINT_OPEN = 17;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED_ = 1;
@@ -559,11 +566,14 @@ export interface BpfLoadFailed extends Failed {
 
 interface BpfCalls {
   bpf: (nr: number, cmd: number, attr: Buffer, size: number) => number | bigint;
+  perfOpen: (nr: number, attr: Buffer, pid: number, cpu: number, group: number, flags: number) => number | bigint;
+  ioctl: (fd: number, req: number, arg: number) => number;
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
   munmap: (addr: unknown, len: number) => number;
   address: (b: Buffer | Uint8Array) => bigint;
   view: (ptr: unknown, len: number) => ArrayBuffer;
   nrBpf: number;
+  nrPerf: number;
 }
 
 let bpfCalls: BpfCalls | Unavailable | undefined;
@@ -573,16 +583,20 @@ function loadBpfCalls(): BpfCalls | Unavailable {
   const c = loadLibc();
   if (isUnavailable(c)) return (bpfCalls = c);
   const nrBpf = SYS_BPF[process.arch];
-  if (nrBpf === undefined) return (bpfCalls = { unavailable: `bpf: unsupported architecture ${process.arch}` });
+  const nrPerf = SYS_PERF_EVENT_OPEN[process.arch];
+  if (nrBpf === undefined || nrPerf === undefined) return (bpfCalls = { unavailable: `bpf: unsupported architecture ${process.arch}` });
   try {
     const k = c.koffi as unknown as { address(b: unknown): bigint; view(p: unknown, len: number): ArrayBuffer };
     bpfCalls = {
       bpf: c.lib.func('long syscall(long nr, long cmd, void *attr, long size)') as unknown as BpfCalls['bpf'],
+      perfOpen: c.lib.func('long syscall(long nr, void *attr, long pid, long cpu, long group, long flags)') as unknown as BpfCalls['perfOpen'],
+      ioctl: c.lib.func('int ioctl(int fd, unsigned long req, long arg)') as unknown as BpfCalls['ioctl'],
       mmap: c.lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)') as unknown as BpfCalls['mmap'],
       munmap: c.lib.func('int munmap(void *addr, size_t len)') as unknown as BpfCalls['munmap'],
       address: (b) => k.address(b),
       view: (p, len) => k.view(p, len),
       nrBpf,
+      nrPerf,
     };
     return bpfCalls;
   } catch (err) {
@@ -790,7 +804,35 @@ export function bpfRawTracepointOpen(name: string, progFd: number): number | Una
   return bpfUnavailableErrno(e) ? { unavailable: `raw tracepoint ${name}: ${errnoName(e)}` } : { failed: errnoName(e) };
 }
 
-/** close(2) of an fd this module handed out (a map, a program, a link); never throws. */
+/**
+ * Attaches a loaded BPF_PROG_TYPE_TRACEPOINT program to tracepoint `id` (tracefs events/CATEGORY/NAME/id) through a
+ * perf event (PERF_EVENT_IOC_SET_BPF): its fd (close-on-exec), which detaches the program when its last reference
+ * is closed, by this process or by its exit (that close waits in tracepoint_synchronize_unregister, ~60 ms).
+ */
+export function bpfAttachTracepoint(id: number, progFd: number): number | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  // struct perf_event_attr, PERF_ATTR_SIZE_VER7 (128 bytes): type, size, config, sample_period
+  const a = Buffer.alloc(128);
+  a.writeUInt32LE(PERF_TYPE_TRACEPOINT, 0);
+  a.writeUInt32LE(128, 4);
+  a.writeBigUInt64LE(BigInt(id), 8);
+  a.writeBigUInt64LE(1n, 16);
+  // pid -1, cpu 0: a tracepoint's program runs on every CPU whichever CPU its perf event is opened on
+  const fd = Number(b.perfOpen(b.nrPerf, a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) {
+    const e = bpfErrno();
+    return bpfUnavailableErrno(e) ? { unavailable: `perf_event_open of tracepoint ${id}: ${errnoName(e)}` } : { failed: errnoName(e) };
+  }
+  if (b.ioctl(fd, PERF_EVENT_IOC_SET_BPF, progFd) < 0 || b.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+    const e = bpfErrno();
+    closeFd(fd);
+    return { failed: errnoName(e) };
+  }
+  return fd;
+}
+
+/** close(2) of an fd this module handed out (a map, a program, a link, a perf event); never throws. */
 export function closeFd(fd: number): void {
   const c = loadLibc();
   if (!isUnavailable(c)) c.close(fd);

@@ -13,7 +13,7 @@ import { Asm, R0, R1 } from '../../src/bpf/asm.js';
 import { DESC, HEADER, REC_D, REC_E, REC_F, REC_I, REC_P, REC_Q, REC_U, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
 import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
-import { loadNative, loadProbes } from '../../src/bpf/native/load.js';
+import { attachMode, DEFAULT_ATTACH, loadNative, loadProbes } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { MAGIC } from '../../src/bpf/program.js';
 import { bpfMapLookup, bpfMapUpdate, bpfProgramNames } from '../../src/native/index.js';
@@ -25,7 +25,10 @@ const why = process.getuid?.() !== 0 ? 'not root'
   : !fs.existsSync(path.join(TRACEFS, 'events', 'syscalls')) ? `no syscall tracepoints under ${TRACEFS}`
     : !fs.existsSync(BTF) ? `no kernel BTF at ${BTF}` : null;
 
-const opts = (follow: number[] | null): NativeOptions => ({ follow, self: process.pid, tracefs: TRACEFS, btf: BTF });
+type Attach = NonNullable<NativeOptions['attach']>;
+// each test names its mode: FDWATCH_NATIVE_ATTACH (for benches) would override it
+delete process.env.FDWATCH_NATIVE_ATTACH;
+const opts = (follow: number[] | null, attach: Attach = 'raw'): NativeOptions => ({ follow, self: process.pid, tracefs: TRACEFS, btf: BTF, attach });
 
 function loaded(h: NativeHandle | NativeLoadError): NativeHandle {
   if ('error' in h) throw new Error(`load failed: ${h.error}`);
@@ -38,11 +41,13 @@ const renamed = (ps: Probe[]): Probe[] => ps.map((p) => ({ name: `${TAG}${p.name
 const ours = (): string[] => (bpfProgramNames() as string[]).filter((n) => n.startsWith(TAG));
 /** the kernel frees a detached raw tracepoint program after an RCU (tasks trace) grace period, ~300 ms here */
 const FREED_MS = 3000;
-/** Our programs still loaded once the kernel had FREED_MS to free them (polled: no event says when it has). */
-async function unloaded(): Promise<string[]> {
+/** 'syscalls': the holder's ~110 perf events close one by one, ~60 ms each, after close() returned */
+const FREED_SYSCALLS_MS = 15000;
+/** Our programs still loaded once the kernel had `ms` to free them (polled: no event says when it has). */
+async function unloaded(ms = FREED_MS): Promise<string[]> {
   const t0 = Date.now();
   let left = ours();
-  while (left.length > 0 && Date.now() - t0 < FREED_MS) {
+  while (left.length > 0 && Date.now() - t0 < ms) {
     await new Promise((r) => setTimeout(r, 10));
     left = ours();
   }
@@ -104,7 +109,7 @@ function run(exe: string, dir: string, rounds?: number): { child: ChildProcess; 
   return { child, out: () => out, exit };
 }
 
-test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring records; an unfollowed one writes none', async () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: a followed program's fd-table changes, fork, exec and exit, as raw ring records; an unfollowed one writes none`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const exe = compile('fdops');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdw-nk-'));
@@ -114,7 +119,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
   let h: NativeHandle | null = null;
   try {
     const fdsBefore = bpfFds();
-    h = loaded(loadProbes(opts([followed.child.pid!]), (k) => renamed(nativeProbes(k)), TAG));
+    h = loaded(loadProbes(opts([followed.child.pid!], attach), (k) => renamed(nativeProbes(k)), TAG));
     console.log(`  loaded in ${h.loadMs.toFixed(0)} ms`);
     assert.ok(ours().length >= 10, `our programs are loaded: ${ours().join(' ')}`);
     followed.child.stdin!.end('x');
@@ -275,7 +280,7 @@ test('a followed program\'s fd-table changes, fork, exec and exit, as raw ring r
     }
     h.close();
     h = null;
-    assert.equal(await unloaded(), [], 'no program of ours is loaded');
+    assert.equal(await unloaded(attach === 'raw' ? FREED_MS : FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
     assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
   } finally {
     h?.close();
@@ -373,13 +378,14 @@ test('a full ring: records that found no room are counted by lost(), the others 
   }
 });
 
-test('loadNative loads every probe on this kernel and closes them all', () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: loadNative loads every probe on this kernel and closes them all`, () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
-  const h = loaded(loadNative(opts([])));
+  const h = loaded(loadNative(opts([], attach)));
   try {
     const names = bpfProgramNames() as string[];
-    for (const n of ['sys_enter', 'sys_exit', 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
+    const dispatchers = attach === 'raw' ? ['sys_enter', 'sys_exit'] : [];
+    for (const n of [...dispatchers, 'enter', 'file', 'socket', 'anon', 'pair', 'dup', 'fcntl', 'close_range', 'mmap', 'fork', 'exec', 'exit']) {
       assert.ok(names.includes(`${PROG_PREFIX}${n}`.slice(0, 15)), `${PROG_PREFIX}${n} is loaded`);
     }
     assert.ok(bpfFds().length > fdsBefore.length);
@@ -388,6 +394,14 @@ test('loadNative loads every probe on this kernel and closes them all', () => {
     h.close();
   }
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+});
+
+test('FDWATCH_NATIVE_ATTACH overrides the option; anything else than syscalls or raw is refused in one line', () => {
+  assert.is(attachMode('raw', 'syscalls'), 'syscalls');
+  assert.is(attachMode('syscalls', 'raw'), 'raw');
+  assert.is(attachMode('raw', ''), 'raw');
+  assert.is(attachMode(undefined, undefined), DEFAULT_ATTACH);
+  assert.equal(attachMode('raw', 'perf'), { error: 'FDWATCH_NATIVE_ATTACH must be syscalls or raw, not "perf"' });
 });
 
 test('every probe is a raw tracepoint link (no perf event); close() takes under a second and leaves no link, no bpf fd, no program', async () => {
@@ -412,6 +426,63 @@ test('every probe is a raw tracepoint link (no perf event); close() takes under 
   assert.equal(await unloaded(), [], 'no program of ours is loaded');
 });
 
+test('syscalls: the syscall probes on perf events held by a child, the sched probes on 3 links; close() returns in under 100 ms, the programs go within seconds', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const fdsBefore = bpfFds();
+  const h = loaded(loadProbes(opts([], 'syscalls'), (k) => renamed(nativeProbes(k)), TAG));
+  let closeMs = Infinity;
+  try {
+    assert.is(bpfFds().filter((l) => /bpf[-_]link/.test(l)).length, 3, `raw tracepoint links: ${bpfFds().join(', ')}`);
+    assert.equal(bpfFds().filter((l) => /perf_event/.test(l)), [], 'the perf events are the holder\'s only');
+    assert.ok(ours().some((n) => n === `${TAG}file`), `the syscall probes are loaded: ${ours().join(' ')}`);
+  } finally {
+    const t0 = performance.now();
+    h.close();
+    closeMs = performance.now() - t0;
+  }
+  console.log(`  close() took ${closeMs.toFixed(1)} ms`);
+  assert.ok(closeMs < 100, `close() took ${closeMs.toFixed(0)} ms`);
+  assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
+  const t1 = Date.now();
+  assert.equal(await unloaded(FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
+  console.log(`  programs gone ${Date.now() - t1} ms after close()`);
+});
+
+test('syscalls: kill -9 of the process holding the engine: its holder dies with it and no program is left', async () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const load = new URL('../../src/bpf/native/load.js', import.meta.url).href;
+  const program = new URL('../../src/bpf/native/program.js', import.meta.url).href;
+  const script = `
+    const { loadProbes } = await import(${JSON.stringify(load)});
+    const { nativeProbes, PROG_PREFIX } = await import(${JSON.stringify(program)});
+    const tag = ${JSON.stringify(TAG)};
+    const h = loadProbes({ follow: [], self: process.pid, tracefs: ${JSON.stringify(TRACEFS)}, btf: ${JSON.stringify(BTF)}, attach: 'syscalls' },
+      (k) => nativeProbes(k).map((p) => ({ name: (tag + p.name.slice(PROG_PREFIX.length)).slice(0, 15), tracepoints: p.tracepoints, insns: p.insns })), tag);
+    if ('error' in h) { console.log('error ' + h.error); process.exit(1); }
+    console.log('loaded');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FDWATCH_NATIVE_ATTACH: '' } });
+  try {
+    const said = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out); });
+      child.on('close', () => resolve(out));
+    });
+    assert.is(said.trim(), 'loaded');
+    // its holder: a child holding the perf events
+    const kids = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const perfOf = (pid: string): number => fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => { try { return /perf_event/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return false; } }).length;
+    assert.ok(kids.some((k) => perfOf(k) > 10), `a child of ${child.pid} holds the perf events (children: ${kids.join(' ')})`);
+    assert.ok(ours().some((n) => n === `${TAG}file`), `its syscall probes are loaded: ${ours().join(' ')}`);
+    const gone = new Promise((resolve) => child.on('close', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    assert.equal(await unloaded(FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('a probe the verifier refuses: the error names it and the log\'s last line, and nothing is left behind', async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
@@ -426,15 +497,19 @@ test('a probe the verifier refuses: the error names it and the log\'s last line,
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
 });
 
-test('a probe the kernel will not attach (it reads past its tracepoint\'s arguments): every probe attached before it is detached', async () => {
+for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: a probe the kernel will not attach (it reads past its tracepoint's arguments): every probe attached before it is detached`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const far = new Asm();
   far.ldx(8, R0, R1, 64).movi(R0, 0).exit(); // sched_process_exit's arguments end at args[1] (16 bytes)
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
+  const t0 = performance.now();
+  const r = loadProbes(opts([], attach), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}far`, tracepoints: ['sched/sched_process_exit'], insns: far.assemble() }], TAG);
+  const ms = performance.now() - t0;
   assert.ok('error' in r, 'the load fails');
   assert.match((r as NativeLoadError).error, new RegExp(`attaching ${TAG}far to raw tracepoint sched_process_exit: EINVAL`));
-  assert.equal(await unloaded(), [], 'no program of ours is loaded');
+  // 'syscalls': the perf events attached before it are closed by a holder, not waited for
+  assert.ok(ms < 3000, `the failed load took ${ms.toFixed(0)} ms`);
+  assert.equal(await unloaded(attach === 'raw' ? FREED_MS : FREED_SYSCALLS_MS), [], 'no program of ours is loaded');
   assert.equal(bpfFds(), fdsBefore, 'no bpf or perf fd is left');
 });
 

@@ -15,7 +15,7 @@ import { DESC, HEADER, REC_E, REC_G, REC_M } from '../../src/bpf/native/format.j
 import type { NativeHandle } from '../../src/bpf/native/handle.js';
 import { emitReturn, type KernelCtx, type Probe } from '../../src/bpf/native/kernel.js';
 import { messageProbes } from '../../src/bpf/native/messages.js';
-import { loadProbes } from '../../src/bpf/native/load.js';
+import { attachMode, loadProbes } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { CLONE_CALLS, MAGIC, X64_SYSCALL_NR } from '../../src/bpf/program.js';
 import { bpfMapLookup, bpfProgramNames, funcInfoOf, isUnavailable } from '../../src/native/index.js';
@@ -157,9 +157,11 @@ async function traced(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
     clearTimeout(timer);
     child.kill('SIGKILL');
     h?.close();
-    // a detached raw tracepoint program is freed after an RCU (tasks trace) grace period (~300 ms): polled
+    // a detached raw tracepoint program is freed after an RCU (tasks trace) grace period (~300 ms); 'syscalls': once
+    // the holder's perf events closed, ~60 ms each (seconds): polled
     const t0 = Date.now();
-    while (ours().length > 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    const freedMs = attachMode(undefined) === 'syscalls' ? 15000 : 3000;
+    while (ours().length > 0 && Date.now() - t0 < freedMs) await new Promise((r) => setTimeout(r, 10));
     assert.equal(ours(), [], 'no probe of ours is left loaded');
   }
 }

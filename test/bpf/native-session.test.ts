@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bpfUnavailable, startBpf } from '../../src/bpf/session.js';
-import { loadNative } from '../../src/bpf/native/load.js';
+import { attachMode, loadNative } from '../../src/bpf/native/load.js';
 import type { NativeHandle } from '../../src/bpf/native/handle.js';
 import { HEADER, KIND, REC_Q } from '../../src/bpf/native/format.js';
 import type { LiveStatus } from '../../src/live/trace.js';
@@ -216,10 +216,27 @@ live('native: fdwatch killed with SIGKILL leaves no probe attached and nothing w
   assert.ok(ours.length > 0, 'its programs are listed');
   r.child.kill('SIGKILL');
   await r.exit;
-  // the kernel frees a closed program after an RCU grace period
-  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, 5000, 50);
+  // the kernel frees a closed program after an RCU grace period; 'syscalls': once the holder (ended by its pdeathsig)
+  // has closed its perf events, ~60 ms each
+  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, attachMode(undefined) === 'syscalls' ? 15000 : 5000, 50);
   await until('the launched command ran to its end', () => fs.existsSync(mark), 5000, 50);
   assert.is(fs.readFileSync(mark, 'utf8'), 'done\n');
 });
+
+for (const attach of ['syscalls', 'raw'] as const) {
+  live(`native (${attach}): fdwatch -- true ends at once after its command (nothing waits for the probes to detach)`, async () => {
+    const json = path.join(tmp, `native-true-${attach}.ndjson`);
+    const r = fdwatch(['--bpf-engine', 'native', '--backend', 'bpf', '--no-tui', '--json', json, '--', 'true'], { FDWATCH_NATIVE_ATTACH: attach });
+    await r.waitFor(/probes live: launching true/, 10000);
+    const t0 = Date.now();
+    const e = await r.exit;
+    const ms = Date.now() - t0;
+    assert.is(e.code, 0, r.err());
+    assert.equal(summaryOf(records(json)).type, 'summary');
+    console.log(`  fdwatch ended ${ms} ms after the probes were live`);
+    // 'syscalls' closing its ~110 perf events itself would wait ~6 s
+    assert.ok(ms < 1000, `fdwatch ended ${ms} ms after launching true`);
+  });
+}
 
 test.run();

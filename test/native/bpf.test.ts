@@ -1,10 +1,11 @@
 // The bpf(2) layer against the live kernel: a program assembled here, loaded, attached to the raw tracepoint
-// sys_enter (BPF_RAW_TRACEPOINT_OPEN), its ring buffer read in place; closing its fds leaves nothing attached.
+// sys_enter (BPF_RAW_TRACEPOINT_OPEN) or through a perf event to syscalls:sys_enter_getppid, its ring buffer read
+// in place; closing its fds leaves nothing attached.
 import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Asm, HELPER, R0, R1, R2, R3, R6, R7 } from '../../src/bpf/asm.js';
-import { bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
+import { bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
 
 const TP = '/sys/kernel/tracing/events/raw_syscalls/sys_enter/id';
 const why = process.getuid?.() !== 0 ? 'not root' : !fs.existsSync(TP) ? 'no raw_syscalls tracepoints' : process.arch !== 'x64' ? 'not x86-64' : null;
@@ -17,11 +18,14 @@ function fd(x: number | { failed: string } | { unavailable: string }): number {
   return x;
 }
 
-/** getppid's records: (kernel ns, pid_tgid) of every call this process makes, read from the ring (ctx: u64 args[], args[1] the syscall's number) */
-function program(ring: number): Uint8Array {
+/**
+ * getppid's records: (kernel ns, pid_tgid) of every call this process makes, read from the ring (raw: ctx u64
+ * args[], args[1] the syscall's number; a per-call tracepoint's ctx: +8 int __syscall_nr)
+ */
+function program(ring: number, ctx: 'raw' | 'tracepoint' = 'raw'): Uint8Array {
   const a = new Asm();
   a.mov(R6, R1);
-  a.ldx(8, R1, R6, 8).jnei(R1, NR_GETPPID, 'out');
+  a.ldx(ctx === 'raw' ? 8 : 4, R1, R6, 8).jnei(R1, NR_GETPPID, 'out');
   a.call(HELPER.get_current_pid_tgid).rshi(R0, 32);
   a.jnei(R0, process.pid, 'out');
   a.ldMap(R1, ring).movi(R2, 16).movi(R3, 0).call(HELPER.ringbuf_reserve);
@@ -64,6 +68,31 @@ test('a raw tracepoint program on sys_enter writes one ring record per getppid c
   const t0 = Date.now();
   while ((bpfProgramNames() as string[]).includes('fdw_test_prog') && Date.now() - t0 < 3000) await new Promise((res) => setTimeout(res, 10));
   assert.not.ok((bpfProgramNames() as string[]).includes('fdw_test_prog'), 'the program is unloaded');
+});
+
+test('a tracepoint program on syscalls:sys_enter_getppid through a perf event (bpfAttachTracepoint): one record per call; closed, it is gone', async () => {
+  const id = '/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id';
+  if (why || !fs.existsSync(id)) { console.log(`  (skipped: ${why ?? 'no syscall tracepoints'})`); return; }
+  const size = 1 << 16;
+  const ring = fd(bpfMapCreate({ type: 27, keySize: 0, valueSize: 0, maxEntries: size, name: 'fdw_test_rb' }));
+  const prog = fd(bpfProgLoad({ type: 5, insns: program(ring, 'tracepoint'), name: 'fdw_test_tp' }));
+  const perf = fd(bpfAttachTracepoint(Number(fs.readFileSync(id, 'utf8')), prog));
+  assert.match(fs.readlinkSync(`/proc/self/fd/${perf}`), /perf_event/);
+  const r = bpfRingOpen(ring, size);
+  if (isUnavailable(r) || isFailed(r)) throw new Error(JSON.stringify(r));
+  for (let i = 0; i < 5; i++) void process.ppid;
+  let n = 0;
+  r.drain((d, off) => { assert.is(Number(d.getBigUint64(off + 8, true) & 0xffffffffn), process.pid); n++; });
+  assert.is(n, 5);
+  closeFd(perf);
+  closeFd(prog);
+  void process.ppid;
+  assert.is(r.drain(() => undefined), 0, 'no record once detached');
+  r.close();
+  closeFd(ring);
+  const t0 = Date.now();
+  while ((bpfProgramNames() as string[]).includes('fdw_test_tp') && Date.now() - t0 < 3000) await new Promise((res) => setTimeout(res, 10));
+  assert.not.ok((bpfProgramNames() as string[]).includes('fdw_test_tp'), 'the program is unloaded');
 });
 
 test('the verifier\'s refusal comes back with its log', () => {

@@ -7,10 +7,13 @@ export interface NativeOptions {
   follow: number[] | null;
   /** fdwatch's own pid: never traced */
   self: number;
-  /** where tracefs is mounted (events/: which tracepoints this kernel has; the probes attach to raw tracepoints by name) */
+  /** where tracefs is mounted (events/: which tracepoints this kernel has, and the per-call ones' ids) */
   tracefs: string;
   /** the kernel's BTF (/sys/kernel/btf/vmlinux): struct member offsets */
   btf: string;
+  /** how the syscall probes attach (./load.ts's header): 'syscalls' per-call tracepoints, 'raw' raw_syscalls
+   * dispatchers; FDWATCH_NATIVE_ATTACH=syscalls|raw overrides it; default ./load.ts's DEFAULT_ATTACH */
+  attach?: 'syscalls' | 'raw';
 }
 
 export interface NativeHandle {

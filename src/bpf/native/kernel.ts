@@ -14,6 +14,9 @@
 // struct pt_regs * of the call, args[1] the syscall number (sys_enter) or its return value (sys_exit); the call's
 // arguments and, at exit, its number (orig_ax) are read from the pt_regs (emitSyscallArgs, emitSyscallNr).
 // sched tracepoints: the struct task_struct * and the rest their TP_PROTO names (RAW.sched).
+// KernelCtx.attach 'syscalls': the syscall probes are instead BPF_PROG_TYPE_TRACEPOINT programs on each call's own
+// syscalls:sys_enter_X/sys_exit_X (struct trace_event_raw_sys_enter/_sys_exit: TP below); only the emitters that
+// read a syscall probe's ctx (emitSyscallId, emitSyscallArgs, emitSyscallNr, emitSyscallRet) differ.
 //
 // Record order: the ring orders records by RESERVATION. A DESC whose D/U/I records (written by describe) must come
 // before its record is built on the stack and copied (emitCopy) into its record reserved after the call.
@@ -68,6 +71,9 @@ export const RAW = {
   },
 } as const;
 
+/** Per-call tracepoint contexts (include/trace/events/syscalls.h): ctx+8 int __syscall_nr, ctx+16 args[6] or long ret. */
+export const TP = { nr: 8, args: 16, ret: 16 } as const;
+
 /** thread_info.status: an ia32 syscall is running (arch/x86/include/asm/thread_info.h) */
 export const TS_COMPAT = 0x0002;
 
@@ -97,6 +103,8 @@ export interface KernelCtx {
   all: boolean;
   /** fdwatch's own tgid */
   self: number;
+  /** how the syscall probes are attached, so how their ctx reads (the header above): 'raw' or 'syscalls' */
+  attach: 'raw' | 'syscalls';
 }
 
 /** One BPF program and the tracepoints (tracefs `category/name`: the raw tracepoint is `name`) it serves (see the note on raw_syscalls above). */
@@ -212,22 +220,42 @@ export function argSpan(o: Offsets): { lo: number; bytes: number } {
 }
 
 /**
- * The syscall's six arguments (u64 each) into stack[r10 + slot ...] from the pt_regs at `ctx` + RAW.regs (`ctx`
- * one of r6-r9): one probe read of their span into stack[r10 + scratch ...] (argSpan bytes), then moved in order.
- * Clobbers r0-r5.
+ * The syscall's six arguments (u64 each) into stack[r10 + slot ...] (`ctx` one of r6-r9). Raw: from the pt_regs at
+ * `ctx` + RAW.regs, one probe read of their span into stack[r10 + scratch ...] (argSpan bytes), then moved in order.
+ * Per-call tracepoints: one probe read of ctx + TP.args (a ctx load past a 0-argument call's record is refused at
+ * attach). Clobbers r0-r5.
  */
 export function emitSyscallArgs(a: Asm, k: KernelCtx, ctx: Reg, slot: number, scratch: number): void {
+  if (k.attach === 'syscalls') {
+    emitRead(a, slot, 48, ctx, TP.args);
+    return;
+  }
   const { lo, bytes } = argSpan(k.off);
   a.ldx(8, R0, ctx, RAW.regs);
   emitRead(a, scratch, bytes, R0, lo);
   k.off.regs.args.forEach((off, i) => { a.ldx(8, R1, R10, scratch + off - lo).stx(8, R10, slot + 8 * i, R1); });
 }
 
-/** r0 = the syscall's number at its exit (pt_regs orig_ax; from the ctx in `ctx`); stack[r10 + slot] holds it too. Clobbers r1-r5. */
+/** r0 = the syscall's number at its exit (pt_regs orig_ax, or the tracepoint's __syscall_nr; from the ctx in `ctx`); stack[r10 + slot] holds it too. Clobbers r1-r5. */
 export function emitSyscallNr(a: Asm, k: KernelCtx, ctx: Reg, slot: number): void {
+  if (k.attach === 'syscalls') {
+    a.ldx(4, R0, ctx, TP.nr).stx(8, R10, slot, R0);
+    return;
+  }
   a.ldx(8, R0, ctx, RAW.regs);
   emitRead(a, slot, 8, R0, k.off.regs.origAx);
   a.ldx(8, R0, R10, slot);
+}
+
+/** `dst` = the syscall's number at its entry (raw sys_enter's id, or the tracepoint's __syscall_nr), from the ctx in `ctx`. */
+export function emitSyscallId(a: Asm, k: KernelCtx, dst: Reg, ctx: Reg): void {
+  if (k.attach === 'syscalls') a.ldx(4, dst, ctx, TP.nr);
+  else a.ldx(8, dst, ctx, RAW.id);
+}
+
+/** `dst` = the syscall's return value at its exit, from the ctx in `ctx`. */
+export function emitSyscallRet(a: Asm, k: KernelCtx, dst: Reg, ctx: Reg): void {
+  a.ldx(8, dst, ctx, k.attach === 'syscalls' ? TP.ret : RAW.ret);
 }
 
 /** Copies `bytes` (a multiple of 8) from src + srcOff to dst + dstOff (a stack DESC into a reserved record). Clobbers r1. */

@@ -1,9 +1,22 @@
-// The native eBPF engine's loader (I/O edge): maps, programs (./program.ts), raw tracepoint attachment, the ring.
-// All or nothing: on any failure everything made so far is closed (no map, program or link outlives it).
+// The native eBPF engine's loader (I/O edge): maps, programs (./program.ts), tracepoint attachment, the ring.
+// All or nothing: on any failure everything made so far is closed (no map, program, link or perf event outlives it).
+//
+// Two ways to attach the syscall probes (NativeOptions.attach; FDWATCH_NATIVE_ATTACH=syscalls|raw overrides it):
+//   'raw'       raw tracepoint programs: dispatchers on raw_syscalls:sys_enter/sys_exit tail-call the probe of the
+//               call's number. 5 links, closed in ~5 ms, but every syscall of every process on the host runs both
+//               dispatchers (~+250 ns a call with retpolines).
+//   'syscalls'  tracepoint programs on each call's own syscalls:sys_enter_X/sys_exit_X through perf events: an
+//               untraced call costs only the kernel's per-call bitmap check (~+100 ns). The last close of each
+//               perf event waits ~60 ms (tracepoint_synchronize_unregister), ~6 s for ~110: so right after attaching
+//               they are handed to a holder child (setpriv --pdeathsig KILL sleep) and fdwatch closes its own
+//               copies (fast: not the last reference). close() SIGKILLs the holder and returns; the kernel detaches
+//               the probes as the holder's files close, in the background (seconds). fdwatch killed: pdeathsig.
+// The sched probes are raw tracepoint programs in both modes (3 links).
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
   type BpfRing,
 } from '../../native/index.js';
 import { RING_BYTES } from './format.js';
@@ -14,7 +27,7 @@ import { dispatcher, nativeProbes, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
 export const MAP_ENTRIES = 65536;
 const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
-const BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
+const BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
 const BPF_F_NO_PREALLOC = 1;
 
 type Made = number | { unavailable: string } | { failed: string };
@@ -36,11 +49,20 @@ function possibleCpus(): number {
 
 /**
  * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit
- * (session.ts's rule), found in one listing of events/syscalls. The probes attach to raw tracepoints (no ids).
+ * (session.ts's rule), found in one listing of events/syscalls; ids only for the per-call attach ('syscalls').
  */
 class Tracepoints {
   private syscalls: Set<string> | null = null;
   constructor(private readonly tracefs: string) {}
+  /** a tracepoint's id (events/CATEGORY/NAME/id), null when this kernel lacks it */
+  id(tp: string): number | null {
+    try {
+      const id = Number(fs.readFileSync(path.join(this.tracefs, 'events', tp, 'id'), 'utf8'));
+      return Number.isInteger(id) && id > 0 ? id : null;
+    } catch {
+      return null;
+    }
+  }
   has(tp: string): boolean {
     const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
     if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
@@ -55,12 +77,48 @@ class Tracepoints {
 const LOAD_TRIES = 8;
 
 /** BPF_PROG_LOAD, again when a signal cut the verifier short (EAGAIN: fdwatch's own SIGCHLD, a profiler's SIGPROF). */
-function progLoad(insns: Uint8Array, name: string): ReturnType<typeof bpfProgLoad> {
-  let r = bpfProgLoad({ type: BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name });
+function progLoad(insns: Uint8Array, name: string, type = BPF_PROG_TYPE_RAW_TRACEPOINT): ReturnType<typeof bpfProgLoad> {
+  let r = bpfProgLoad({ type, insns, name });
   for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
-    r = bpfProgLoad({ type: BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name });
+    r = bpfProgLoad({ type, insns, name });
   }
   return r;
+}
+
+/** The attach mode: FDWATCH_NATIVE_ATTACH (benches, tests), else the option, else the default. */
+export function attachMode(opt: NativeOptions['attach'], env = process.env.FDWATCH_NATIVE_ATTACH): 'raw' | 'syscalls' | NativeLoadError {
+  if (env !== undefined && env !== '') {
+    if (env === 'raw' || env === 'syscalls') return env;
+    return { error: `FDWATCH_NATIVE_ATTACH must be syscalls or raw, not ${JSON.stringify(env)}` };
+  }
+  return opt ?? DEFAULT_ATTACH;
+}
+
+/** the mode used when neither the option nor FDWATCH_NATIVE_ATTACH says: a followed busy write(2) loop keeps ~0.75 of
+ * its untraced rate under 'syscalls', ~0.52 under 'raw' (every syscall of the host runs both dispatchers) */
+export const DEFAULT_ATTACH: 'raw' | 'syscalls' = 'syscalls';
+
+/**
+ * A child that holds `fds` (as its fds 3, 4, ...) until it is killed, and dies with fdwatch (pdeathsig; plain sleep
+ * without setpriv: it then outlives a kill -9 of fdwatch, and so do the probes). Nothing waits for it (unref'd, its
+ * own session so a terminal's ^C does not reach it); node reaps it when it ends.
+ */
+function spawnHolder(fds: number[]): ChildProcess | string {
+  const stdio: Array<'ignore' | number> = ['ignore', 'ignore', 'ignore', ...fds];
+  const tries: Array<[string, string[]]> = [['setpriv', ['--pdeathsig', 'KILL', '--', 'sleep', 'infinity']], ['sleep', ['infinity']]];
+  let why = '';
+  for (const [cmd, args] of tries) {
+    // uv_spawn returns once the child has exec'd (or failed to): the fds are then the child's too
+    const child = spawn(cmd, args, { stdio, detached: true });
+    if (child.pid !== undefined) {
+      child.on('error', () => { /* a kill of a child already gone */ });
+      child.unref();
+      return child;
+    }
+    child.on('error', () => { /* reported below */ });
+    why = `cannot start ${cmd}`;
+  }
+  return `the perf events' holder: ${why}`;
 }
 
 /** Loads the native engine with the probes of ./program.ts. */
@@ -70,17 +128,17 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
 
 /**
  * Loads the probes `make` builds (tests hand in a probe the verifier refuses, to see nothing is left behind; and
- * name the dispatchers with their own `prefix`).
+ * name the dispatchers with their own `prefix`), attaching the syscall probes as the header above says.
  *
- * Every probe is a raw tracepoint program attached with BPF_RAW_TRACEPOINT_OPEN (a link fd each). Syscall probes
- * sit in the program arrays of two dispatchers on raw_syscalls:sys_enter/sys_exit, which tail-call the slot of the
- * call's number: 5 links in all (and the sched probes'), each closed in microseconds. Perf events cost ~275 ns on
- * every syscall of the host (their record path), and per-call tracepoints (one perf event each) ~60 ms apiece to
- * close (tracepoint_synchronize_unregister): ~6 s for ~110, at close() or at fdwatch's exit; and the per-call
- * tracepoints have no raw form (they are ftrace events made from raw_syscalls), so there is no fallback to them.
+ * 'raw': every probe is a raw tracepoint program attached with BPF_RAW_TRACEPOINT_OPEN (a link fd each); the
+ * syscall probes sit in the program arrays of two dispatchers on raw_syscalls:sys_enter/sys_exit, which tail-call
+ * the slot of the call's number. 'syscalls': each syscall probe is a tracepoint program on a perf event per call
+ * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by the holder child.
  */
 export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
   const t0 = performance.now();
+  const attach = attachMode(opts.attach);
+  if (typeof attach !== 'string') return attach;
   let btf: Uint8Array;
   try { btf = fs.readFileSync(opts.btf); } catch (err) {
     return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
@@ -88,8 +146,8 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   const off = kernelOffsets(btf);
   if (typeof off === 'string') return { error: off };
 
-  // what was made, undone in reverse: the ring, links (they detach the programs), programs, program array slots
-  // (a program array frees its programs only in deferred work once its fd is closed), maps
+  // what was made, undone in reverse: the ring, links and perf events (they detach the programs), programs, program
+  // array slots (a program array frees its programs only in deferred work once its fd is closed), maps
   const undo: Array<() => void> = [];
   const fds = { push: (fd: number): void => { undo.push(() => closeFd(fd)); } };
   const closeAll = (): void => { for (const f of undo.splice(0).reverse()) f(); };
@@ -98,6 +156,18 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
     if (typeof r === 'number') { fds.push(r); return r; }
     return isUnavailable(r) ? r.unavailable : `${what}: ${r.failed}`;
   };
+  // 'syscalls': the perf events, fdwatch's copies until the holder has them; then the holder, killed to detach
+  const perf: number[] = [];
+  let holder: ChildProcess | null = null;
+  undo.push(() => {
+    if (holder === null && perf.length > 0) {
+      // a failed load's perf events too are closed by a holder (their own close would wait ~60 ms each)
+      const h = spawnHolder(perf);
+      if (typeof h !== 'string') holder = h;
+    }
+    for (const fd of perf.splice(0)) closeFd(fd);
+    holder?.kill('SIGKILL');
+  });
 
   const maps: Partial<Maps> = {};
   // hash maps allocate entries as they come (preallocating 65536 of each costs ms and MBs at every load)
@@ -119,19 +189,28 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
     const r = bpfMapUpdate(m.follow, new Uint8Array(new Uint32Array([pid]).buffer), new Uint8Array([1]));
     if (r !== true) return fail(`bpf map follow: ${isUnavailable(r) ? r.unavailable : r.failed}`);
   }
-  const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self };
+  const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self, attach };
 
   let probes: Probe[];
   try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
   const tracepoints = new Tracepoints(opts.tracefs);
-  // raw tracepoints by their own name (tracefs category/name: name)
-  const loaded: Array<{ probe: Probe; fd: number; raw: string[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
+  // raw tracepoints by their own name (tracefs category/name: name); per-call ones ('syscalls') by tracefs id
+  const loaded: Array<{ probe: Probe; fd: number; raw: string[]; ids: number[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
   for (const probe of probes) {
     const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
     const raw: string[] = [];
+    const ids: number[] = [];
+    let syscall = false;
     for (const tp of probe.tracepoints) {
-      if (!tracepoints.has(tp)) continue;
       const sys = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
+      if (sys) syscall = true;
+      if (!tracepoints.has(tp)) continue;
+      if (sys && attach === 'syscalls') {
+        const id = tracepoints.id(tp);
+        if (id === null) return fail(`no tracepoint ${tp} under ${opts.tracefs}`);
+        ids.push(id);
+        continue;
+      }
       if (sys) {
         const nr = SYSCALL_NR[sys[2]!];
         if (nr !== undefined) slots.push({ side: sys[1] as 'enter' | 'exit', nr, tp });
@@ -139,51 +218,66 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
       }
       raw.push(tp.slice(tp.indexOf('/') + 1));
     }
-    if (raw.length === 0 && slots.length === 0) {
+    if (syscall && raw.length > 0) return fail(`${probe.name}: both syscall and other tracepoints`);
+    if (raw.length === 0 && slots.length === 0 && ids.length === 0) {
       if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
       continue;
     }
-    const r = progLoad(probe.insns, probe.name);
+    const r = progLoad(probe.insns, probe.name, ids.length > 0 ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT);
     if (typeof r !== 'number') {
       if (isUnavailable(r)) return fail(r.unavailable);
       const last = r.log.trimEnd().split('\n').filter((l) => !/^(processed|verification time|stack depth)/.test(l)).pop() ?? '';
       return fail(`the kernel refused probe ${probe.name} (${r.failed}): ${last}`);
     }
     fds.push(r);
-    loaded.push({ probe, fd: r, raw, slots });
+    loaded.push({ probe, fd: r, raw, ids, slots });
   }
-  // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
-  const taken = new Map<string, string>();
-  const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
-  for (const side of ['enter', 'exit'] as const) {
-    const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
-    if (typeof fd === 'string') return fail(fd);
-    arrays[side] = fd;
-  }
-  for (const l of loaded) {
-    for (const s of l.slots) {
-      const other = taken.get(s.tp);
-      if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
-      taken.set(s.tp, l.probe.name);
-      const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
-      const array = arrays[s.side];
-      const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
-      if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
-      undo.push(() => { bpfMapDelete(array, key); });
+  if (attach === 'raw') {
+    // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
+    const taken = new Map<string, string>();
+    const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
+    for (const side of ['enter', 'exit'] as const) {
+      const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
+      if (typeof fd === 'string') return fail(fd);
+      arrays[side] = fd;
     }
-  }
-  for (const side of ['exit', 'enter'] as const) {
-    const name = `${prefix}sys_${side}`.slice(0, 15);
-    const d = progLoad(dispatcher(arrays[side], side, off), name);
-    if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
-    fds.push(d);
-    loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, raw: [`sys_${side}`], slots: [] });
+    for (const l of loaded) {
+      for (const s of l.slots) {
+        const other = taken.get(s.tp);
+        if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
+        taken.set(s.tp, l.probe.name);
+        const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
+        const array = arrays[s.side];
+        const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
+        if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
+        undo.push(() => { bpfMapDelete(array, key); });
+      }
+    }
+    for (const side of ['exit', 'enter'] as const) {
+      const name = `${prefix}sys_${side}`.slice(0, 15);
+      const d = progLoad(dispatcher(arrays[side], side, off), name);
+      if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
+      fds.push(d);
+      loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, raw: [`sys_${side}`], ids: [], slots: [] });
+    }
   }
   for (const l of loaded) {
     for (const tp of l.raw) {
       const fd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, l.fd));
       if (typeof fd === 'string') return fail(fd);
     }
+    for (const id of l.ids) {
+      const fd = bpfAttachTracepoint(id, l.fd);
+      if (typeof fd !== 'number') return fail(isUnavailable(fd) ? fd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${fd.failed}`);
+      perf.push(fd);
+    }
+  }
+  if (perf.length > 0) {
+    const h = spawnHolder(perf);
+    if (typeof h === 'string') return fail(h);
+    holder = h;
+    // not the perf events' last references now: these closes do not wait
+    for (const fd of perf.splice(0)) closeFd(fd);
   }
   const r = bpfRingOpen(m.ring, RING_BYTES);
   if (isUnavailable(r)) return fail(r.unavailable);

@@ -18,7 +18,7 @@ import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, emitSyscallRet, type KernelCtx, type Probe,
 } from './kernel.js';
 
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h), as ../program.ts */
@@ -94,7 +94,7 @@ function arg(spec: SyscallSpec, key: 'fdArg' | 'msgArg' | 'targetFdArg'): number
  * a store is cheaper than a delete). Jumps to `out` when there is none.
  */
 function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => void): void {
-  a.ldx(8, R6, R1, RAW.ret);
+  emitSyscallRet(a, k, R6, R1);
   a.call(HELPER.get_current_pid_tgid).zext32(R0).stx(8, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
   a.jeqi(R0, 0, out);

@@ -19,7 +19,7 @@ import { CLONE_CALLS, CLONE_SEEN, X64_SYSCALL_NR } from '../program.js';
 import { DESC, KIND, NAME_BYTES, REC_E, REC_F, REC_P, REC_Q, REC_X } from './format.js';
 import {
   DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, TS_COMPAT, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve,
-  emitReturn, emitSubmit, emitSyscallArgs, emitSyscallNr, type KernelCtx, type Offsets, type Probe,
+  emitReturn, emitSubmit, emitSyscallArgs, emitSyscallId, emitSyscallNr, emitSyscallRet, type KernelCtx, type Offsets, type Probe,
 } from './kernel.js';
 import { messageProbes } from './messages.js';
 
@@ -207,7 +207,8 @@ function exitProgram(k: KernelCtx, family: ExitFamily, calls: ReadonlyArray<{ na
   a.ldx(8, R2, R7, STASH.nr).jmp('jne', R0, R2, out);
   a.st(8, R7, STASH.nr, -1);
   emitCopy(a, R10, S_TS, R7, STASH.ts, STASH.size - STASH.ts);
-  a.ldx(8, R7, R6, RAW.ret).stx(8, R10, S_RET, R7);
+  emitSyscallRet(a, k, R7, R6);
+  a.stx(8, R10, S_RET, R7);
   a.call(HELPER.ktime_get_ns).mov(R8, R0);
   const role = ROLE_R << 16;
   switch (family) {
@@ -298,7 +299,8 @@ function entryProgram(k: KernelCtx): Uint8Array {
   a.call(HELPER.get_current_task);
   emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
   a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
-  a.ldx(8, R7, R6, RAW.id).stx(8, R10, S_NR, R7);
+  emitSyscallId(a, k, R7, R6);
+  a.stx(8, R10, S_NR, R7);
   if (argSpan(k.off).bytes > S_REGS_BYTES) throw new RangeError(`pt_regs arguments span ${argSpan(k.off).bytes} bytes`);
   emitSyscallArgs(a, k, R6, S_ARGS, S_REGS);
   a.jnei(R7, NR.close, notClose);

@@ -18,7 +18,7 @@ import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitReserve, emitReturn, emitSubmit, emitSyscallRet, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitFilter, emitReserve, emitReturn, emitSubmit, emitSyscallRet, type KernelCtx, type Probe,
 } from './kernel.js';
 
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h), as ../program.ts */
@@ -91,16 +91,35 @@ function arg(spec: SyscallSpec, key: 'fdArg' | 'msgArg' | 'targetFdArg'): number
 /**
  * The exit's prologue: r6 = the return value; this thread's stash entry, if it is this call's, is copied from by
  * `copy` (r0 points at it) and marked used (nr -1: ./program.ts's exits do the same; the thread's exit deletes it,
- * a store is cheaper than a delete). Jumps to `out` when there is none.
+ * a store is cheaper than a delete). With `blocked`, a call without its entry (one that was already waiting when the
+ * probes were attached: a worker blocked in recvmsg on its channel) takes its arguments from the task's saved
+ * registers (they hold them until the call returns), its time from now, after the follow filter the entry would
+ * have applied; without, it jumps to `out`.
  */
-function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => void): void {
+function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => void, blocked = false): void {
+  const miss = blocked ? a.fresh('nostash') : out;
+  const copied = a.fresh('copied');
   emitSyscallRet(a, k, R6, R1);
   a.call(HELPER.get_current_pid_tgid).zext32(R0).stx(8, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
-  a.jeqi(R0, 0, out);
-  a.ldx(8, R1, R0, STASH.nr).jnei(R1, nr, out);
+  a.jeqi(R0, 0, miss);
+  a.ldx(8, R1, R0, STASH.nr).jnei(R1, nr, miss);
   a.st(8, R0, STASH.nr, -1);
   copy();
+  if (!blocked) return;
+  a.ja(copied);
+  a.label(miss);
+  emitFilter(a, k, out);
+  // a stash of its own on the stack, in walk words the copy does not write (W.any up to W.clen)
+  const fake = S.walk + W.any;
+  a.call(HELPER.get_current_task_btf).mov(R1, R0).call(HELPER.task_pt_regs).mov(R7, R0);
+  k.off.regs.args.forEach((off, i) => {
+    a.mov(R1, R10).addi(R1, fake + STASH.args + 8 * i).movi(R2, 8).mov(R3, R7).addi(R3, off).call(HELPER.probe_read_kernel);
+  });
+  a.call(HELPER.ktime_get_ns).stx(8, R10, fake + STASH.ts, R0);
+  a.mov(R0, R10).addi(R0, fake);
+  copy();
+  a.label(copied);
 }
 
 /** Stash argument `i` (r0 points at the entry) into r10+slot; `int`: an int argument, sign-extended. */
@@ -197,7 +216,7 @@ function messageCall(a: Asm, k: KernelCtx, spec: SyscallSpec, nr: number, receiv
     stashArg(a, arg(spec, 'msgArg'), S.walk + (vector ? W.base : W.hdr));
     if (spec.flagsArg !== undefined) stashArg(a, spec.flagsArg, S.flags);
     else a.st(8, R10, S.flags, 0);
-  });
+  }, true);
   // the mmsg pair returns how many messages it moved; the others the bytes (0 is a message of fds alone)
   a.jmpi(vector ? 'jsle' : 'jslt', R6, 0, out);
   // a receive's time: its exit (the mmsg pair's now; a recvmsg's once its message has control data, see walk)

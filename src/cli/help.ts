@@ -47,7 +47,7 @@ const WATCH: Command = {
     { name: 'tree', kind: 'boolean', default: 'false', describe: 'also attach to the existing descendants of the processes chosen' },
     { name: 'only', kind: 'string', arg: 'LIST', describe: 'line mode and JSON: only these record types (process,fd,transfer,map,alert), pid=N, comm=NAME, path=TEXT (the summary always)' },
     { name: 'dot', kind: 'string', arg: 'FILE', describe: 'at the end, write a Graphviz graph of processes and transfers to this file (and FILE.svg when dot is installed)', missing: DOT_MISSING },
-    { name: 'backend', kind: 'string', arg: 'NAME', choices: ['auto', 'bpf', 'strace'], describe: 'the tracer: eBPF (bpftrace, no ptrace stops) or strace; auto: eBPF when this kernel allows it (default: auto for an attach, strace for a launched command, bpf with --all)' },
+    { name: 'backend', kind: 'string', arg: 'NAME', choices: ['auto', 'bpf', 'strace'], describe: 'the tracer: eBPF (no ptrace stops) or strace; auto: eBPF when this kernel allows it (default: auto for an attach, strace for a launched command, bpf with --all)' },
     { name: 'bpf-engine', kind: 'string', arg: 'NAME', choices: ['auto', 'native', 'bpftrace'], describe: 'the eBPF backend\'s engine: native (fdwatch\'s own BPF programs, loaded in milliseconds) or bpftrace; auto: native when it loads, else bpftrace (default: auto, or FDWATCH_BPF_ENGINE)' },
     { name: 'all', kind: 'boolean', default: 'false', describe: 'every process on the host (eBPF): who passes fds to whom right now' },
     LEAK,

@@ -282,7 +282,8 @@ each((e) => `attach (${e}): a one-sided receiver and an idle process; SIGINT sto
     assert.equal([procState(child).tracer, procState(idle.pid!).tracer], [0, 0]);
     const bpftrace = bpftraceChild(r);
     assert.is(bpftrace !== null, e === 'bpftrace', 'bpftrace runs as fdwatch\'s child (the native engine has none)');
-    const ours = [...bpfSymbols()].filter((s) => !before.has(s));
+    // another test file running meanwhile may load the native engine's programs: bpftrace's are not named fdw_
+    const ours = [...bpfSymbols()].filter((s) => !before.has(s) && (e === 'native' || !/_fdw_/.test(s)));
     assert.ok(ours.some((s) => (e === 'native' ? /_fdw_/ : /sys_(enter|exit)_/).test(s)), `our probes are listed: ${ours.slice(0, 3).join(', ')}`);
     prog.stdin!.write('x'); // the child receives now
     await r.waitFor(/--SCM_RIGHTS-->/);
@@ -326,8 +327,12 @@ each((e) => `an untraced sender passes 8 files in one message (${e}): the receiv
     await r.waitFor(/EXIT status 0/);
     r.child.kill('SIGINT');
     // its only traced process exited: fdwatch may have ended by itself (0) before the SIGINT (130)
-    const code = (await r.exit).code;
-    assert.ok(code === 0 || code === 130, `exit ${code}: ${r.err()}`);
+    // ... or, when the SIGINT came in its last milliseconds, after its stop handlers were gone, by the signal: its
+    // NDJSON was closed with the summary before then either way
+    const ex = await r.exit;
+    assert.ok(ex.code === 0 || ex.code === 130 || ex.signal === 'SIGINT', `exit ${ex.code} ${ex.signal}: ${r.err()}`);
+    const last = records(json).pop();
+    assert.is(last?.type, 'summary', 'the NDJSON ends with its summary');
     const t = transfers(records(json)).filter((x) => x.to?.pid === child).sort((x, y) => (x.to?.fd ?? 0) - (y.to?.fd ?? 0));
     assert.equal(t.map((x) => [x.state, x.from.pid, x.target]), files.map((f) => ['delivered', prog.pid, f]));
   } finally { prog.kill(); r?.child.kill('SIGKILL'); }
@@ -343,7 +348,8 @@ each((e) => `kill -9 of fdwatch (${e}): the kernel ends bpftrace or closes the n
     await r.waitFor(new RegExp(`attached to ${idle.pid} \\(sleep\\) via eBPF`), 60000);
     const bpftrace = bpftraceChild(r);
     assert.is(bpftrace !== null, e === 'bpftrace', 'bpftrace runs as fdwatch\'s child (the native engine has none)');
-    const ours = [...bpfSymbols()].filter((s) => !before.has(s));
+    // another test file running meanwhile may load the native engine's programs: bpftrace's are not named fdw_
+    const ours = [...bpfSymbols()].filter((s) => !before.has(s) && (e === 'native' || !/_fdw_/.test(s)));
     assert.ok(ours.length > 0, 'our probes are listed');
     r.child.kill('SIGKILL');
     await r.exit;

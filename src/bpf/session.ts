@@ -21,7 +21,7 @@ import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
-import { loadNative } from './native/load.js';
+import { loadNative, possibleCpus } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
 import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
@@ -168,14 +168,6 @@ function readMountinfo(file: string): Map<number, string> {
 /** Now in the clock ticks of a process's start time (USER_HZ, 100 on Linux): /proc/uptime's seconds. */
 function uptimeTicks(): number | null {
   try { return Math.floor(parseFloat(fs.readFileSync('/proc/uptime', 'latin1')) * 100); } catch { return null; }
-}
-
-/** CPUs a probe may run on (`0-1,4-7`: the highest + 1), for the heartbeat's W lines; 1024 when unreadable. */
-export function possibleCpus(text?: string): number {
-  let t = text;
-  if (t === undefined) { try { t = fs.readFileSync('/sys/devices/system/cpu/possible', 'latin1'); } catch { return 1024; } }
-  const ends = t.trim().split(',').map((r) => Number(r.split('-').pop()));
-  return ends.length > 0 && ends.every((n) => Number.isSafeInteger(n) && n >= 0) ? Math.max(...ends) + 1 : 1024;
 }
 
 /** The kernel's monotonic clock, as bpftrace's nsecs reads it. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bpfProgram, parseFormat, probeNames, programEnv, SENTINEL_PGRP, X64_SYSCALL_NR, type ProgramOptions } from '../../src/bpf/program.js';
-import { possibleCpus } from '../../src/bpf/session.js';
+import { possibleCpus } from '../../src/bpf/native/load.js';
 import { root } from '../paths.js';
 
 /** sys_enter_* argument names recorded from this machine kind's tracefs (fixtures/bpf/tracepoints.txt) */

@@ -32,19 +32,15 @@ const BPF_F_NO_PREALLOC = 1;
 
 type Made = number | { unavailable: string } | { failed: string };
 
-/** CPUs the kernel may run a probe on (/sys/devices/system/cpu/possible, e.g. "0-3"): a per-CPU map's values. */
-function possibleCpus(): number {
-  try {
-    const text = fs.readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-    let n = 0;
-    for (const r of text.split(',')) {
-      const [lo, hi] = r.split('-').map(Number);
-      n = Math.max(n, (hi ?? lo ?? 0) + 1);
-    }
-    return n || 1;
-  } catch {
-    return 1;
-  }
+/**
+ * CPUs a probe may run on (`0-1,4-7`: the highest + 1): bpftrace's heartbeat covers them, and a per-CPU map's lookup
+ * writes one value per possible CPU (too few would let the kernel write past the buffer: 1024 when unreadable).
+ */
+export function possibleCpus(text?: string): number {
+  let t = text;
+  if (t === undefined) { try { t = fs.readFileSync('/sys/devices/system/cpu/possible', 'latin1'); } catch { return 1024; } }
+  const ends = t.trim().split(',').map((r) => Number(r.split('-').pop()));
+  return ends.length > 0 && ends.every((n) => Number.isSafeInteger(n) && n >= 0) ? Math.max(...ends) + 1 : 1024;
 }
 
 /**
@@ -287,14 +283,14 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   const cpus = possibleCpus();
   const lostKey = new Uint8Array(4);
   const lostValues = new Uint8Array(8 * cpus);
+  const lostCounts = new BigUint64Array(lostValues.buffer);
   let closed = false;
   return {
     ring: openRing,
     lost() {
       if (closed || bpfMapLookup(m.lost, lostKey, lostValues) !== true) return 0;
-      const v = new BigUint64Array(lostValues.buffer);
       let n = 0n;
-      for (const x of v) n += x;
+      for (const x of lostCounts) n += x;
       return Number(n);
     },
     close() {

@@ -215,6 +215,9 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   let error: string | null = null;
 
   let ready = false;
+  // read by status_, which may run before the pipeline below exists (the tracefs mount's message)
+  const live = new Set<number>();
+  const liveCount = (): number => live.size;
   const status_ = (message?: string): void => opts.onStatus?.({
     strace: state, traced: liveCount(), events, commandExit, ...(message ? { message } : {}),
   });
@@ -256,9 +259,7 @@ export function startBpf(opts: BpfOptions): BpfHandle {
     } catch { return null; }
   };
 
-  const live = new Set<number>();
   const commandTree = new Set<number>();
-  const liveCount = (): number => live.size;
   const ownerCache = new Map<number, { pid: number; fd: number; comm: string | null } | null>();
   const enrich = (t: TransferRecord): void => {
     // one-sided traces: name the untraced end through the peer socket's owner

@@ -117,14 +117,14 @@ export function bpfUnavailable(o: { tracefs?: string; btf?: string; engine?: Bpf
   return memlockProblem();
 }
 
-/** Mounts tracefs when it is not (root only): bpftrace attaches tracepoints through it. Returns what it did. */
+/** Mounts tracefs when it is not (root only): both engines find the tracepoints through it. Returns what it did. */
 function ensureTracefs(tracefs: string): string | null {
   if (fs.existsSync(path.join(tracefs, 'events'))) return null;
   const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', tracefs], { encoding: 'utf8' });
   if (r.status !== 0 || !fs.existsSync(path.join(tracefs, 'events'))) {
     throw new LiveError(`tracefs is not mounted at ${tracefs} and mounting it failed: ${(r.stderr || r.error?.message || '').trim() || `mount exited ${r.status}`}`);
   }
-  return `mounted tracefs at ${tracefs} (bpftrace needs it)`;
+  return `mounted tracefs at ${tracefs} (the probes attach to its tracepoints)`;
 }
 
 /** The syscall tracepoints this kernel has, with their argument names (read only when `withFields`). */

@@ -186,6 +186,12 @@ const USED_ARGS: Record<ExitFamily, ReadonlyArray<'fdArg' | 'cmdArg' | 'flagsArg
 };
 
 /**
+ * The families whose calls may block (accept, accept4, an openat of a FIFO) and whose exits read none of the stashed
+ * arguments: a call already waiting at attach has no stash, and is written from its exit alone.
+ */
+const BLOCKING_FAMILIES: ReadonlySet<ExitFamily> = new Set(['file', 'socket']);
+
+/**
  * An exit program: pairs with its entry's stash (the same syscall number; the stash is then marked used), copies
  * it to the stack, and writes the family's records.
  */
@@ -198,15 +204,32 @@ function exitProgram(k: KernelCtx, family: ExitFamily, calls: ReadonlyArray<{ na
   }
   const a = new Asm();
   const out = 'out';
+  const blocked = BLOCKING_FAMILIES.has(family);
+  if (blocked && used.length > 0) throw new Error(`${family}: an exit without its stash has no arguments to read`);
+  const miss = blocked ? a.fresh('nostash') : out;
   a.mov(R6, R1);
   a.call(HELPER.get_current_pid_tgid).stx(4, R10, STACK.key, R0);
   a.ldMap(R1, k.maps.stash).mov(R2, R10).addi(R2, STACK.key).call(HELPER.map_lookup_elem);
-  a.jeqi(R0, 0, out).mov(R7, R0);
+  a.jeqi(R0, 0, miss).mov(R7, R0);
   // the call's number, read only for a thread with a stash (pt_regs orig_ax: sys_exit's args[1] is the return value)
   emitSyscallNr(a, k, R6, S_NR);
-  a.ldx(8, R2, R7, STASH.nr).jmp('jne', R0, R2, out);
+  a.ldx(8, R2, R7, STASH.nr).jmp('jne', R0, R2, miss);
   a.st(8, R7, STASH.nr, -1);
   emitCopy(a, R10, S_TS, R7, STASH.ts, STASH.size - STASH.ts);
+  if (blocked) {
+    // no entry of this call: it was already waiting when the probes were attached (a server blocked in accept4, an
+    // openat of a FIFO with no writer yet). The entry's own checks, then its number and time; no argument is read
+    const stashed = a.fresh('stashed');
+    a.ja(stashed);
+    a.label(miss);
+    emitFilter(a, k, out);
+    a.call(HELPER.get_current_task);
+    emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
+    a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
+    emitSyscallNr(a, k, R6, S_NR);
+    a.call(HELPER.ktime_get_ns).stx(8, R10, S_TS, R0);
+    a.label(stashed);
+  }
   emitSyscallRet(a, k, R7, R6);
   a.stx(8, R10, S_RET, R7);
   a.call(HELPER.ktime_get_ns).mov(R8, R0);

@@ -110,6 +110,10 @@ function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => voi
   a.ja(copied);
   a.label(miss);
   emitFilter(a, k, out);
+  // STACK.key as the lookup above left it (the filter wrote 4 bytes of it): with the two paths' stacks alike the
+  // verifier prunes the miss path where it joins, instead of walking the whole program again (recvmmsg: 19.1k
+  // steps -> 9.6k, recvmsg 9.0k -> 4.9k)
+  a.call(HELPER.get_current_pid_tgid).zext32(R0).stx(8, R10, STACK.key, R0);
   // a stash of its own on the stack, in walk words the copy does not write (W.any up to W.clen)
   const fake = S.walk + W.any;
   a.call(HELPER.get_current_task_btf).mov(R1, R0).call(HELPER.task_pt_regs).mov(R7, R0);

@@ -316,14 +316,16 @@ function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, m
 }
 
 /**
- * TurboFan's budget for inlining into one optimised function while a trace is young: 200 bytes of bytecode, not
- * V8's 920 (as a short replay has it, src/cli/replay.ts). Half of what a Chromium trace costs fdwatch is compiling
- * its code, on the other core strace and the tracees need: callgrind of a replay of that trace, 2.63 G -> 1.97 G
- * instructions (TurboFan 1.58 -> 0.95 G); live, fdwatch's own CPU 1.23 -> 1.04 s (median of 5). Past
+ * TurboFan's budget for inlining into one optimised function while a trace is young: 100 bytes of bytecode, not
+ * V8's 920. Half of what a Chromium trace costs fdwatch is compiling its code, on the other core strace and the
+ * tracees need. callgrind of a replay of that trace (node --single-threaded): 2.63 G instructions with 920 (TurboFan
+ * 1.58 G), 1.97 G with 200 (0.95 G; a short replay's, src/cli/replay.ts), 1.85 G with 100 (0.82 G), 1.83 G with 50
+ * (0.78 G, but its compiled code runs 15% longer); a 162k-line make log 1.69 G with 200, 1.66 G with 100. Live,
+ * fdwatch's own CPU with 200: 1.38 -> 1.07 s (median of 6 interleaved pairs). Past
  * LIVE_SHORT_BYTES of trace the default comes back for what is compiled from then on: a long trace runs its code
  * long enough for the inlining to pay (5% of the main thread on a 200k-line make log).
  */
-const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=200';
+const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100';
 const LIVE_V8_DEFAULTS = '--max-inlined-bytecode-size-cumulative=920';
 const LIVE_SHORT_BYTES = 16 * 1024 * 1024;
 

@@ -70,8 +70,8 @@ export interface JoinerStats {
 export class Joiner {
   /** a thread's unfinished call; null once resumed (kept until the thread exits: no Map shrink and regrow per call) */
   private readonly pending = new Map<number, Pending | null>();
-  /** threads whose call in progress is an entry half quickSkip skipped, and its name (its resumed half is skipped too) */
-  private readonly skippedEntries = new Map<number, string>();
+  /** threads whose call in progress is an entry half quickSkip skipped (its resumed half is skipped too) */
+  private readonly skippedEntries = new Set<number>();
   /** `<pid changed to L ...>`: the execve of another thread that will resume as L */
   private readonly migrated = new Map<number, Pending>();
   private readonly live = new Set<number>();
@@ -131,13 +131,12 @@ export class Joiner {
   /** A line quickSkip skipped: a call counts as one, an entry half is remembered so that its resumed half is skipped too. */
   private skipped(q: QuickScan): void {
     if (q.kind === 'skip' || q.kind === 'skip-entry') this.stats.syscalls++;
-    if (q.kind === 'skip-entry') this.skippedEntries.set(q.tid!, q.name);
+    if (q.kind === 'skip-entry') this.skippedEntries.add(q.tid!);
   }
 
-  /** The resumed half of an entry quickSkip skipped (an anonymous mmap's, a munmap's): skipped too. */
+  /** The resumed half of an entry quickSkip skipped (an anonymous mmap's): skipped too. */
   private skippedResumed(q: QuickScan): boolean {
-    if (q.tid === null || this.skippedEntries.get(q.tid) !== q.name) return false;
-    this.skippedEntries.delete(q.tid);
+    if (q.tid === null || q.name !== 'mmap' || !this.skippedEntries.delete(q.tid)) return false;
     q.kind = 'skip-resumed';
     return true;
   }

@@ -563,12 +563,12 @@ export function quickSkip(s: Uint8Array, start: number, end: number, f: NameFilt
   if (p >= end || s[p] !== Ch.LParen) return 'unknown';
   const name = interestingName(s, a, p, f);
   if (name === null) { q.kind = 'skip'; return 'skip'; }
-  // calls that decode to nothing whatever their arguments: an anonymous mapping names no file (bench/maps.c: 16k of
-  // 20k mmaps), munmap's arguments are never read (bench/maps.c: 8k lines). Skipped whole, or their entry half (the
-  // joiner skips its resumed half by thread).
-  const nothing = name === 'mmap' ? anonymousMmap(s, p + 1, end) : name === 'munmap' ? plainMunmap(s, p + 1, end) : 0;
-  if (nothing === 1) { q.kind = 'skip'; q.name = name; return 'skip'; }
-  if (nothing === 2 && tid >= 0) { q.kind = 'skip-entry'; q.name = name; return 'skip'; }
+  if (name === 'mmap') {
+    // an anonymous mapping names no file: nothing decodes from it (bench/maps.c: 16k of 20k mmaps)
+    const anon = anonymousMmap(s, p + 1, end);
+    if (anon === 1) { q.kind = 'skip'; return 'skip'; }
+    if (anon === 2 && tid >= 0) { q.kind = 'skip-entry'; return 'skip'; }
+  }
   return interesting(q, 'call', name, stampAt, a, p + 1);
 }
 
@@ -595,29 +595,6 @@ function anonymousMmap(s: Uint8Array, p: number, end: number): 0 | 1 | 2 {
   if (s[p + 1] !== Ch.Space || s[p + 2] !== Ch.Minus || s[p + 3] !== 49 || s[p + 4] !== Ch.Comma) return 0;
   if (end - p > UNFINISHED_TEXT.length && hasBytes(s, end - UNFINISHED_TEXT.length, end, UNFINISHED_TEXT)) return 2;
   return 1;
-}
-
-/**
- * The end of a call's line from s[p, end) once its arguments are known to decode to nothing: 1 a whole call, 2 its
- * entry half (`<unfinished ...>`), 0 another `...>` ending (detached, pid changed: the full path's).
- */
-function callEnding(s: Uint8Array, end: number): 0 | 1 | 2 {
-  if (s[end - 1] !== Ch.Gt || s[end - 2] !== Ch.Dot) return 1;
-  return end - UNFINISHED_TEXT.length > 0 && hasBytes(s, end - UNFINISHED_TEXT.length, end, UNFINISHED_TEXT) ? 2 : 0;
-}
-
-/**
- * munmap(ADDR, LENGTH) at s[p, end): numbers only, then `)` or the entry half's end. 1, 2, 0 as anonymousMmap.
- */
-function plainMunmap(s: Uint8Array, p: number, end: number): 0 | 1 | 2 {
-  for (; p < end; p++) {
-    const c = s[p]!;
-    if (!((c >= Ch.D0 && c <= Ch.D9) || ((c | 0x20) >= Ch.a && (c | 0x20) <= Ch.f) || c === Ch.x || c === Ch.Comma || c === Ch.Space)) break;
-  }
-  if (p >= end) return 0;
-  const c = s[p]!;
-  if (c === Ch.RParen) return callEnding(s, end) === 1 ? 1 : 0;
-  return c === Ch.Lt && p === end - UNFINISHED_TEXT.length + 1 && callEnding(s, end) === 2 ? 2 : 0;
 }
 
 /** s[a, b) contains the bytes `lit` */

@@ -178,34 +178,3 @@ test('an anonymous mmap is skipped on the byte path, its resumed half too; a fil
   // every line and call is still counted
   assert.equal([j.stats.lines, j.stats.syscalls], [9, 5]);
 });
-
-test('a munmap is skipped on the byte path, its resumed half by thread too; a damaged one and another call are not', () => {
-  const events: TraceEvent[] = [];
-  const errors: ParseError[] = [];
-  const j = new Joiner((e) => events.push(e), (e) => errors.push(e), INTERESTING);
-  const src = newSource(null, 0);
-  const lines = [
-    '7 1700000000.000001 munmap(0x7f0000000000, 8192) = 0 <0.000004>',
-    '7 1700000000.000002 munmap(0x7f0000002000, 4096 <unfinished ...>',
-    '8 1700000000.000003 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/x>, 0 <unfinished ...>',
-    '8 1700000000.000004 <... mmap resumed>) = 0x7f0000003000',
-    '7 1700000000.000005 <... munmap resumed>) = 0',
-    '8 1700000000.000006 munmap(0x7f0000003000, 4096) = 0',
-    // an entry half skipped, then a resumed half of another name on that thread: not skipped (no start: an error)
-    '9 1700000000.000007 munmap(0x7f0000004000, 4096 <unfinished ...>',
-    '9 1700000000.000008 <... close resumed>) = 0',
-    // not the shape munmap has: the full path reads it (and says what is wrong)
-    '9 1700000000.000009 munmap("x", 4096) = 0',
-    '9 1700000000.000010 munmap(0x7f0000004000, 4096 <detached ...>',
-  ];
-  lines.forEach((l, i) => { const b = Buffer.from(l, 'latin1'); j.pushBytes(b, 0, b.length, i + 1, src); });
-  j.end(src);
-  j.end();
-  assert.equal(errors.map((e) => [e.line, e.reason]), [[8, 'resumed close without its start']]);
-  assert.equal(calls(events), [
-    '8 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</tmp/x>, 0) = 0x7f0000003000',
-    '9 munmap("x", 4096) = 0',
-  ]);
-  // every line is counted, and every call that began
-  assert.equal([j.stats.lines, j.stats.syscalls], [10, 6]);
-});

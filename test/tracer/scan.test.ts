@@ -148,7 +148,6 @@ test('the hot path (quickSkip, finishScan) reads every line of every fixture log
   const q = new QuickScan();
   const seen = { skip: 0, interesting: 0, unknown: 0 };
   let anonymous = 0;
-  let munmaps = 0;
   const dir = path.join(root, 'fixtures', 'traces');
   for (const c of fs.readdirSync(dir)) {
     for (const file of fs.readdirSync(path.join(dir, c)).filter((n) => n.endsWith('.log'))) {
@@ -167,13 +166,6 @@ test('the hot path (quickSkip, finishScan) reads every line of every fixture log
             anonymous++;
             continue;
           }
-          if ((full.kind === 'call' || full.kind === 'unfinished') && full.name === 'munmap') {
-            // munmap decodes to nothing (its arguments are never read): skipped whole, or its entry half
-            assert.ok(/^[0-9a-fx]+, [0-9]+$/.test(full.args), where);
-            assert.equal([q.kind, q.tid], [full.kind === 'call' ? 'skip' : 'skip-entry', full.tid], where);
-            munmaps++;
-            continue;
-          }
           assert.equal([q.kind, q.tid], [full.kind, full.tid], where);
           continue;
         }
@@ -183,7 +175,6 @@ test('the hot path (quickSkip, finishScan) reads every line of every fixture log
   }
   assert.ok(seen.skip > 1000 && seen.interesting > 1000, JSON.stringify(seen));
   assert.ok(anonymous > 10, `anonymous mmaps skipped: ${anonymous}`);
-  assert.ok(munmaps > 10, `munmaps skipped: ${munmaps}`);
 });
 
 test('quickSkip steps over -ttt stamps of every width it may meet, as over -tt ones and -r ones; finishScan reads them as scanLine does', () => {

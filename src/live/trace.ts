@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import v8 from 'node:v8';
 import { TraceSession } from '../correlate/session.js';
 import type { FdwatchRecord, MapRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { LineSplitter, type ReadResult } from '../tracer/read.js';
@@ -314,9 +315,24 @@ function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, m
     `the kernel detached ${stuck.length === 1 ? 'it' : 'them'}, running on untraced`;
 }
 
+/**
+ * TurboFan's budget for inlining into one optimised function while a trace is young: 100 bytes of bytecode, not
+ * V8's 920. Half of what a Chromium trace costs fdwatch is compiling its code, on the other core strace and the
+ * tracees need. callgrind of a replay of that trace (node --single-threaded): 2.63 G instructions with 920 (TurboFan
+ * 1.58 G), 1.97 G with 200 (0.95 G; a short replay's, src/cli/replay.ts), 1.85 G with 100 (0.82 G), 1.83 G with 50
+ * (0.78 G, but its compiled code runs 15% longer); a 162k-line make log 1.69 G with 200, 1.66 G with 100. Live,
+ * fdwatch's own CPU with 200: 1.38 -> 1.07 s (median of 6 interleaved pairs). Past
+ * LIVE_SHORT_BYTES of trace the default comes back for what is compiled from then on: a long trace runs its code
+ * long enough for the inlining to pay (5% of the main thread on a 200k-line make log).
+ */
+const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100';
+const LIVE_V8_DEFAULTS = '--max-inlined-bytecode-size-cumulative=920';
+const LIVE_SHORT_BYTES = 16 * 1024 * 1024;
+
 export function startLive(opts: LiveOptions): LiveHandle {
   if (opts.started && opts.pids.length > 0) throw new Error('startLive: strace started before the snapshot of the processes it attaches');
   if (!opts.started) preflight(opts.pids, opts.command);
+  v8.setFlagsFromString(LIVE_V8_FLAGS);
 
   let events = 0;
   let state: StraceState = 'starting';
@@ -462,8 +478,10 @@ export function startLive(opts: LiveOptions): LiveHandle {
 
   const src = session.source(null);
   let lineNo = 0;
+  let young = LIVE_SHORT_BYTES;
   const channelReader = readChannel(channel, () => { release(null); held = null; becameReady(); }, (bytes, a, b) => {
     events++;
+    if (young > 0 && (young -= b - a + 1) <= 0) v8.setFlagsFromString(LIVE_V8_DEFAULTS);
     session.bytes(bytes, a, b, ++lineNo, src);
     // long runs stay bounded: exited processes beyond the newest few thousand are forgotten
     if ((events & 0xffff) === 0) session.pruneExited(4096);

@@ -31,7 +31,8 @@ export class LineSplitter {
   push(chunk: Buffer): void {
     let start = 0;
     if (this.partLen > 0) {
-      const nl = chunk.indexOf(Ch.LF);
+      // an offset always: Buffer#indexOf compiled for a number deoptimizes at an undefined one
+      const nl = chunk.indexOf(Ch.LF, 0);
       if (nl < 0) { this.keep(chunk, 0, chunk.length); return; }
       this.keep(chunk, 0, nl);
       const first = this.take();

@@ -383,13 +383,14 @@ export function scanReturn(s: string, pos: number): SyscallReturn | null {
   let value: number | null = null;
   let decor: string | null = null;
   let errno: string | null = null;
-  const c = s.charCodeAt(p);
+  // reads stay in bounds: a charCodeAt past the end deoptimizes the compiled code, and `= 0` often ends the line
+  const c = p < end ? s.charCodeAt(p) : -1;
   if (c === Ch.Question) {
     p++;
   } else if (c === Ch.Minus || isDigit(c)) {
     let neg = false;
     if (c === Ch.Minus) { neg = true; p++; }
-    if (s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === Ch.x || s.charCodeAt(p + 1) === Ch.X)) {
+    if (p + 1 < end && s.charCodeAt(p) === Ch.D0 && (s.charCodeAt(p + 1) === Ch.x || s.charCodeAt(p + 1) === Ch.X)) {
       // addresses (mmap) fit a double exactly below 2^53; a longer value loses precision, as parseInt would
       const n = readHex(s, p + 2, end);
       value = readEnd > p + 2 ? n : null;
@@ -792,9 +793,12 @@ function opensMoreThan(s: string, pos: number, end: number, n: number): boolean 
 
 /** The ')' at `p` is followed by ` = ` (strace pads the return to a column with more spaces). */
 function closesBeforeReturn(s: string, p: number): boolean {
+  // every read in bounds: a ')' that ends the line (`= -1 ENOENT (No such file or directory)`) is common, and a
+  // charCodeAt past the end deoptimizes the compiled code
+  const end = s.length;
   let q = p + 1;
-  while (s.charCodeAt(q) === Ch.Space) q++;
-  return s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space;
+  while (q < end && s.charCodeAt(q) === Ch.Space) q++;
+  return q + 1 < end && s.charCodeAt(q) === Ch.Eq && s.charCodeAt(q + 1) === Ch.Space;
 }
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanLine, quickSkip, finishScan, nameFilter, QuickScan, MAX_NESTING, LineRecord } from '../../src/tracer/scan.js';
+import { scanLine, scanReturn, quickSkip, finishScan, nameFilter, QuickScan, MAX_NESTING, LineRecord } from '../../src/tracer/scan.js';
 import { INTERESTING } from '../../src/model/syscalls.js';
 import { root } from '../paths.js';
 
@@ -214,6 +214,21 @@ test('quickSkip steps over -ttt stamps of every width it may meet, as over -tt o
   const c = Buffer.from(lines[6]!, 'latin1');
   assert.is(quickSkip(c, 0, c.length, f, q), 'interesting');
   assert.is(finishScan(q, c, c.length).ts, 1796164943.946012);
+});
+
+test('a return at the very end of the line (no -T: `= 0`, `= -`, `= 0x`, `=`) reads as before the bounds checks', () => {
+  assert.equal(scanReturn(') = 0', 1), { value: 0, text: '0', errno: null, decor: null });
+  assert.equal(scanReturn(') = 7', 1), { value: 7, text: '7', errno: null, decor: null });
+  assert.equal(scanReturn(') = 0x', 1), { value: null, text: '0x', errno: null, decor: null });
+  assert.equal(scanReturn(') = 0x7f00', 1), { value: 0x7f00, text: '0x7f00', errno: null, decor: null });
+  assert.is(scanReturn(') = -', 1), null);
+  assert.is(scanReturn(') = ', 1), null);
+  assert.is(scanReturn(') =', 1), null);
+  // a resumed half whose return ends with a parenthesis: the close is the first `) = `
+  const l = scanLine('5 <... fcntl resumed>) = -1 EAGAIN (Resource temporarily unavailable)');
+  assert.equal([l.kind, l.kind === 'resumed' ? [l.args, l.ret.errno] : null], ['resumed', ['', 'EAGAIN']]);
+  const m = scanLine('5 <... openat resumed>"/a) = b", O_RDONLY) = 3</a) = b>');
+  assert.equal([m.kind, m.kind === 'resumed' ? [m.args, m.ret.value] : null], ['resumed', ['"/a) = b", O_RDONLY', 3]]);
 });
 
 test.run();

@@ -249,15 +249,17 @@ const WRITE_HINT = ': give --json a regular file in a folder you can write (or -
 
 /**
  * V8 settings for a short replay, one that is over in about a second, most of it before its code is optimised:
- * - TurboFan's budget for inlining into one optimised function at 200 bytes of bytecode, not 920: the other
+ * - TurboFan's budget for inlining into one optimised function at 100 bytes of bytecode, not 920: the other
  *   threads compiled big inlined graphs for code that ran little longer (on a 100k-line browser log, 13% fewer
- *   instructions in all and about 2 MiB less peak memory, the main thread within 1%: callgrind);
+ *   instructions in all at 200 bytes and about 2 MiB less peak memory, the main thread within 1%; 100 bytes took
+ *   4% fewer again, 2133 -> 2045 M under `node --single-threaded`, and the 19.6k-line log of a live run's
+ *   options 1972 -> 1850 M: callgrind; at 50 the optimised code itself ran 15% longer);
  * - the young generation kept at its first size (semi-spaces of 1 MiB, not grown to 2): 1.5 MiB less peak
  *   memory for 15 more scavenges, about 2% more on the main thread.
  * A long replay runs its optimised code long enough for the inlining to pay (a 200k-line make log: 5% more on
  * the main thread with the budget): it keeps V8's defaults.
  */
-export const SHORT_REPLAY_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=200 --semi-space-growth-factor=1';
+export const SHORT_REPLAY_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100 --semi-space-growth-factor=1';
 /** Inputs up to this many bytes (about 170k strace lines) are short replays. */
 export const SHORT_REPLAY_BYTES = 16 * MB;
 

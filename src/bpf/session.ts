@@ -393,10 +393,12 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   const engineOpts = { follow: opts.all ? null : [...follow], tracefs, btf };
   let engine: Engine;
   let nativeWhy: string | null = null;
+  /** the native engine's probes (null: bpftrace's) */
+  let probes: NativeHandle | null = null;
   try {
     if (asked !== 'bpftrace') {
       const h = (opts.loader ?? loadNative)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
-      if (!('error' in h)) engine = nativeEngine(ctx, h);
+      if (!('error' in h)) { probes = h; engine = nativeEngine(ctx, h); }
       else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);
       else nativeWhy = h.error;
@@ -553,8 +555,14 @@ export function startBpf(opts: BpfOptions): BpfHandle {
     status_();
     return { summary, commandExit, error, detachProblem: null };
   })();
-  // a command that exits before any trace event (a failed exec) still ends the session
-  void commandExited.then(() => { if (ready && (opts.all ? commandTree.size === 0 : live.size === 0)) void stop('the command exited'); });
+  // a command that exits before any trace event (a failed exec) still ends the session; so does one whose whole tree
+  // has exited by the kernel's word (the native engine's follow map is empty), without waiting for the exits to leave
+  // the reorder window (~120 ms): the stop reads the ring up to now, which holds them
+  void commandExited.then(() => {
+    if (!ready) return;
+    if (opts.all ? commandTree.size === 0 : live.size === 0) void stop('the command exited');
+    else if (!opts.all && follow.size === 1 && probes?.followsAny?.() === false) void stop('the command and everything it started exited');
+  });
   // a second stop signal: no probe outlives the engine, so ending it at once leaves nothing attached
   const kill = (): void => { engine.close(); };
   return { commandPid: () => commandRoot, stop, kill, done, engine: engine.name };

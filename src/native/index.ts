@@ -16,7 +16,7 @@
 //   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
 //   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
 //   setPipeSize(fd, bytes): number | Unavailable | Failed   fcntl(F_SETPIPE_SZ): the pipe's capacity now
-//   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete   bpf(2) maps
+//   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete / bpfMapNextKey   bpf(2) maps
 //   bpfProgLoad(spec): fd | Unavailable | BpfLoadFailed      a program, or the verifier's errno and log
 //   bpfRawTracepointOpen(name, progFd): link fd             a raw tracepoint program attached; closing the fd
 //                                   (or exiting) detaches it
@@ -532,7 +532,7 @@ const PERF_TYPE_TRACEPOINT = 2;
 const PERF_FLAG_FD_CLOEXEC = 8;
 const PERF_EVENT_IOC_ENABLE = 0x2400;
 const PERF_EVENT_IOC_SET_BPF = 0x40042408;
-const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
+const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_MAP_GET_NEXT_KEY = 4, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
 const BPF_PROG_GET_NEXT_ID = 11, BPF_PROG_GET_FD_BY_ID = 13, BPF_OBJ_GET_INFO_BY_FD = 15, BPF_RAW_TRACEPOINT_OPEN = 17;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED_ = 1;
 const BPF_RINGBUF_BUSY_BIT = 0x80000000, BPF_RINGBUF_DISCARD_BIT = 0x40000000, BPF_RINGBUF_HDR_SZ = 8;
@@ -664,6 +664,20 @@ export function bpfMapDelete(fd: number, key: Uint8Array): boolean | Unavailable
   const b = loadBpfCalls();
   if (isUnavailable(b)) return b;
   if (bpfCall(b, BPF_MAP_DELETE_ELEM, mapElemAttr(b, fd, key, null, 0)) === 0) return true;
+  const e = bpfErrno();
+  return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
+}
+
+/** BPF_MAP_GET_NEXT_KEY into `next`: the key after `key` (null: the first key); false when there is none (an empty
+ * map, or `key` was the last). */
+export function bpfMapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const a = Buffer.alloc(32);
+  a.writeUInt32LE(fd, 0);
+  if (key) a.writeBigUInt64LE(b.address(key), 8);
+  a.writeBigUInt64LE(b.address(next), 16);
+  if (bpfCall(b, BPF_MAP_GET_NEXT_KEY, a) === 0) return true;
   const e = bpfErrno();
   return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
 }

@@ -99,10 +99,10 @@ function handedIn(next: () => DataView[], stuck = false): NativeHandle & { close
   return h;
 }
 
-/** A Q record (sched_process_exit) of a whole process, stamped now. */
-function exitRecord(pid: number, status: number): DataView {
+/** A Q record (sched_process_exit) of a whole process, stamped `ns` (now). */
+function exitRecord(pid: number, status: number, ns = process.hrtime.bigint()): DataView {
   const v = new DataView(new ArrayBuffer(REC_Q.size));
-  v.setBigUint64(HEADER.ns, process.hrtime.bigint(), true);
+  v.setBigUint64(HEADER.ns, ns, true);
   v.setUint32(HEADER.tid, pid, true);
   v.setUint8(HEADER.kind, KIND.Q);
   v.setUint32(REC_Q.tgid, pid, true);
@@ -150,6 +150,43 @@ handed('native over a ring: ready at once (no sentinel), the command launched, i
   const s = summaryOf(recs);
   assert.equal([s.engine, s.cleanEnd, s.parseErrors, s.lostEvents], ['native', true, 0, 0], JSON.stringify(s));
   assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+});
+
+handed('native over a ring: a command whose whole tree exited by the follow map\'s word ends the trace at its exit, not after the reorder window; while the map follows one it waits', async () => {
+  for (const followed of [false, true]) {
+    let pid = 0;
+    // the kernel stamps the exit before the parent can reap it: when it was first seen gone
+    let exitNs: bigint | null = null;
+    const exited = (): boolean => {
+      if (exitNs === null && pid !== 0 && !(fs.existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')))) exitNs = process.hrtime.bigint();
+      return exitNs !== null;
+    };
+    let sent = false;
+    const h = handedIn(() => {
+      if (sent || !exited()) return [];
+      sent = true;
+      return [exitRecord(pid, 3 << 8, exitNs!)];
+    });
+    const statuses: string[] = [];
+    const recs: FdwatchRecord[] = [];
+    // a window of 2 s: the exit record alone would end the trace 2 s after it was read
+    const live = startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', windowMs: 2000,
+      loader: () => ({ ...h, followsAny: () => followed || !exited() }),
+      onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
+    pid = live.commandPid()!;
+    await until('the command exited', exited, 5000, 2);
+    const t0 = Date.now();
+    const r = await within(live.done, 10000, 'the trace to end');
+    const ms = Date.now() - t0;
+    assert.is(r.error, null);
+    assert.ok(statuses.includes('the command and everything it started exited'), statuses.join(' | '));
+    const exit = recs.find((x) => x.type === 'process' && x.event === 'exit' && x.pid === pid);
+    assert.ok(exit && exit.type === 'process' && exit.exitCode === 3, JSON.stringify(exit));
+    const s = summaryOf(recs);
+    assert.equal([s.engine, s.cleanEnd, s.lostEvents], ['native', true, 0], JSON.stringify(s));
+    if (followed) assert.ok(ms >= 1500, `ended ${ms} ms after the command's exit while the follow map held a process`);
+    else assert.ok(ms < 1000, `ended ${ms} ms after the command's exit`);
+  }
 });
 
 handed('native over a ring: a record still being written at the stop is waited for, not assumed read: the stop says so after its bound, the trace is not clean', async () => {

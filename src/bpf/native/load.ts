@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapNextKey, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
   type BpfRing,
 } from '../../native/index.js';
 import { RING_BYTES } from './format.js';
@@ -284,6 +284,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   const lostKey = new Uint8Array(4);
   const lostValues = new Uint8Array(8 * cpus);
   const lostCounts = new BigUint64Array(lostValues.buffer);
+  const followKey = new Uint8Array(4);
   let closed = false;
   return {
     ring: openRing,
@@ -292,6 +293,10 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
       let n = 0n;
       for (const x of lostCounts) n += x;
       return Number(n);
+    },
+    followsAny() {
+      // an error (the map is gone) says nothing: as if one were alive, the trace ends as before
+      return closed || opts.follow === null || bpfMapNextKey(m.follow, null, followKey) !== false;
     },
     close() {
       if (closed) return;

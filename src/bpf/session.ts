@@ -21,7 +21,7 @@ import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
-import { loadNative, possibleCpus } from './native/load.js';
+import { loadNativeAsync, possibleCpus } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
 import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
@@ -43,7 +43,7 @@ export interface BpfOptions {
   /** which engine brings the records: auto (native when it loads, else bpftrace), native, bpftrace */
   engine?: BpfEngine;
   /** the native engine's loader (./native/load.ts; tests hand in a ring of their own) */
-  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError;
+  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError | Promise<NativeHandle | NativeLoadError>;
   /** how long an event waits for earlier ones from other CPUs (ms) */
   windowMs?: number;
   /** where tracefs and the kernel's BTF live (tests point elsewhere) */
@@ -190,7 +190,11 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
   return { child, release: () => { gate.end('go\n'); } };
 }
 
-export function startBpf(opts: BpfOptions): BpfHandle {
+/**
+ * Starts tracing: resolves once every probe is attached (the native engine; its programs verified in parallel) or
+ * bpftrace runs; rejects, with the held command killed, when neither can start (NoEngineError: neither exists here).
+ */
+export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   const tracefs = opts.tracefs ?? TRACEFS;
   const btf = opts.btf ?? BTF;
   const asked: BpfEngine = opts.engine ?? (opts.rawOutput ? 'bpftrace' : 'auto');
@@ -397,7 +401,7 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   let probes: NativeHandle | null = null;
   try {
     if (asked !== 'bpftrace') {
-      const h = (opts.loader ?? loadNative)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      const h = await (opts.loader ?? loadNativeAsync)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
       if (!('error' in h)) { probes = h; engine = nativeEngine(ctx, h); }
       else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);

@@ -95,7 +95,7 @@ export async function startBackend(o: { backend?: Backend | undefined; all?: boo
   if (live.started) throw new Error('startBackend: strace was started for an eBPF trace');
   let bpf: LiveHandle & { engine: 'native' | 'bpftrace' };
   try {
-    bpf = bpfModule.startBpf({
+    bpf = await bpfModule.startBpf({
       pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus, engine,
       ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
     });

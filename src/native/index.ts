@@ -1,7 +1,7 @@
 // The only module that touches koffi: kcmp, pidfd_open, pidfd_getfd, the sock_diag netlink dump, a
 // directory-fd reader of fd tables for the whole-machine scan, and bpf(2) for the native eBPF engine.
 //
-// Public interface (every call is synchronous and never throws for a kernel or loader problem):
+// Public interface (every call but bpfProgLoadAsync is synchronous; none throws for a kernel or loader problem):
 //   nativeStatus(): 'ok' | Unavailable                       koffi + libc loaded and kcmp usable?
 //   kcmpFile(pid1, fd1, pid2, fd2): 'same' | 'different' | Unavailable | Failed
 //   kcmpFileOrder(pid1, fd1, pid2, fd2): -1 | 0 | 1 | Unavailable | Failed   (kcmp orders files: sortable)
@@ -18,6 +18,8 @@
 //   setPipeSize(fd, bytes): number | Unavailable | Failed   fcntl(F_SETPIPE_SZ): the pipe's capacity now
 //   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete / bpfMapNextKey   bpf(2) maps
 //   bpfProgLoad(spec): fd | Unavailable | BpfLoadFailed      a program, or the verifier's errno and log
+//   bpfProgLoadAsync(spec): Promise<the same>                the same load on one of koffi's worker threads: the
+//                                   verifier of several programs on several CPUs at once
 //   bpfRawTracepointOpen(name, progFd): link fd             a raw tracepoint program attached; closing the fd
 //                                   (or exiting) detaches it
 //   bpfAttachTracepoint(id, progFd): perf fd                 a tracepoint program attached through a perf event;
@@ -565,7 +567,10 @@ export interface BpfLoadFailed extends Failed {
 }
 
 interface BpfCalls {
-  bpf: (nr: number, cmd: number, attr: Buffer, size: number) => number | bigint;
+  bpf: ((nr: number, cmd: number, attr: Buffer, size: number) => number | bigint) & {
+    /** the same call on a worker thread (koffi's `async`): its result, without errno */
+    async(nr: number, cmd: number, attr: Buffer, size: number, done: (err: unknown, r: number | bigint) => void): void;
+  };
   perfOpen: (nr: number, attr: Buffer, pid: number, cpu: number, group: number, flags: number) => number | bigint;
   ioctl: (fd: number, req: number, arg: number) => number;
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
@@ -760,37 +765,80 @@ export function bpfProgLoad(spec: BpfProgSpec): number | Unavailable | BpfLoadFa
   }
 }
 
-function progLoad(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null): number | Unavailable | BpfLoadFailed {
+/**
+ * BPF_PROG_LOAD on a worker thread: several run the verifier on several CPUs at once (it is most of a load's time).
+ * A load that fails there is done again here, for its errno and log (a worker's errno is not this thread's).
+ */
+export function bpfProgLoadAsync(spec: BpfProgSpec): Promise<number | Unavailable | BpfLoadFailed> {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return Promise.resolve(b);
+  const fi = funcInfoOf(spec.insns);
+  const btfFd = fi ? bpfBtfLoad(b, fi.btf) : -1;
+  if (typeof btfFd !== 'number') return Promise.resolve(btfFd);
+  const fiSpec = fi && { btfFd, funcInfo: fi.funcInfo, count: fi.count };
+  const { attr, keep } = progAttr(b, spec, fiSpec, null);
+  return new Promise((resolve) => {
+    const done = (r: number | Unavailable | BpfLoadFailed): void => {
+      if (btfFd >= 0) closeFd(btfFd);
+      resolve(r);
+    };
+    try {
+      b.bpf.async(b.nrBpf, BPF_PROG_LOAD, attr, attr.length, (err, r) => {
+        // the buffers the kernel read stay referenced until it has answered
+        void keep;
+        const fd = err ? -1 : Number(r);
+        done(fd >= 0 ? fd : progLoad(b, spec, fiSpec));
+      });
+    } catch {
+      // koffi's queue of asynchronous calls is full: here, then
+      done(progLoad(b, spec, fiSpec));
+    }
+  });
+}
+
+/** the last synchronous load's buffers (see progLoad) */
+const kept: { last: unknown[] } = { last: [] };
+
+/** union bpf_attr for BPF_PROG_LOAD, and the buffers its pointers point into (to keep alive while the kernel reads). */
+function progAttr(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null, log: Buffer | null): { attr: Buffer; keep: unknown[] } {
   const insns = Buffer.from(spec.insns.buffer, spec.insns.byteOffset, spec.insns.byteLength);
   const license = Buffer.from(`${spec.license ?? 'GPL'}\0`, 'latin1');
-  const attr = (log: Buffer | null): Buffer => {
-    const a = Buffer.alloc(144);
-    a.writeUInt32LE(spec.type, 0);
-    a.writeUInt32LE(insns.length / 8, 4);
-    a.writeBigUInt64LE(b.address(insns), 8);
-    a.writeBigUInt64LE(b.address(license), 16);
-    if (log) {
-      a.writeUInt32LE(1, 24);
-      a.writeUInt32LE(log.length, 28);
-      a.writeBigUInt64LE(b.address(log), 32);
-    }
-    a.write(spec.name.slice(0, 15), 48, 'latin1');
-    a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
-    if (fi) {
-      a.writeUInt32LE(fi.btfFd, 72);
-      a.writeUInt32LE(8, 76);
-      a.writeBigUInt64LE(b.address(fi.funcInfo), 80);
-      a.writeUInt32LE(fi.count, 88);
-    }
-    return a;
+  const a = Buffer.alloc(144);
+  a.writeUInt32LE(spec.type, 0);
+  a.writeUInt32LE(insns.length / 8, 4);
+  a.writeBigUInt64LE(b.address(insns), 8);
+  a.writeBigUInt64LE(b.address(license), 16);
+  if (log) {
+    a.writeUInt32LE(1, 24);
+    a.writeUInt32LE(log.length, 28);
+    a.writeBigUInt64LE(b.address(log), 32);
+  }
+  a.write(spec.name.slice(0, 15), 48, 'latin1');
+  a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
+  if (fi) {
+    a.writeUInt32LE(fi.btfFd, 72);
+    a.writeUInt32LE(8, 76);
+    a.writeBigUInt64LE(b.address(fi.funcInfo), 80);
+    a.writeUInt32LE(fi.count, 88);
+  }
+  return { attr: a, keep: [insns, license, log, fi?.funcInfo] };
+}
+
+function progLoad(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null): number | Unavailable | BpfLoadFailed {
+  const load = (log: Buffer | null): number => {
+    const p = progAttr(b, spec, fi, log);
+    const r = bpfCall(b, BPF_PROG_LOAD, p.attr);
+    // the buffers the kernel read stay referenced until it has answered
+    kept.last = p.keep;
+    return r;
   };
   // no log on the first try: a log makes the verifier format every step (slower loads)
-  const r = bpfCall(b, BPF_PROG_LOAD, attr(null));
+  const r = load(null);
   if (r >= 0) return r;
   const e = bpfErrno();
   if (bpfUnavailableErrno(e) && e !== os.constants.errno.EPERM) return { unavailable: `bpf program ${spec.name}: ${errnoName(e)}` };
   const log = Buffer.alloc(spec.logSize ?? 1 << 20);
-  const r2 = bpfCall(b, BPF_PROG_LOAD, attr(log));
+  const r2 = load(log);
   if (r2 >= 0) return r2;
   const e2 = bpfErrno();
   const text = log.toString('latin1', 0, Math.max(0, log.indexOf(0)));

@@ -135,7 +135,7 @@ handed('native over a ring: ready at once (no sentinel), the command launched, i
   const recs: FdwatchRecord[] = [];
   const statuses: string[] = [];
   const t0 = Date.now();
-  const live = startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', loader: () => h,
+  const live = await startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', loader: () => h,
     onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
   assert.is(live.engine, 'native');
   pid = live.commandPid()!;
@@ -170,7 +170,7 @@ handed('native over a ring: a command whose whole tree exited by the follow map\
     const statuses: string[] = [];
     const recs: FdwatchRecord[] = [];
     // a window of 2 s: the exit record alone would end the trace 2 s after it was read
-    const live = startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', windowMs: 2000,
+    const live = await startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', windowMs: 2000,
       loader: () => ({ ...h, followsAny: () => followed || !exited() }),
       onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
     pid = live.commandPid()!;
@@ -193,7 +193,7 @@ handed('native over a ring: a record still being written at the stop is waited f
   const h = handedIn(() => [], true);
   const statuses: string[] = [];
   const recs: FdwatchRecord[] = [];
-  const live = startBpf({ pids: [], command: ['true'], all: false, engine: 'native', loader: () => h,
+  const live = await startBpf({ pids: [], command: ['true'], all: false, engine: 'native', loader: () => h,
     onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
   await until('probes live', () => statuses.some((m) => m.startsWith('probes live')), 5000, 5);
   const t0 = Date.now();

@@ -62,6 +62,9 @@ export interface BpfHandle extends LiveHandle {
 /** Neither engine can run (the native one did not load, bpftrace is not installed): `auto` gives way to strace. */
 export class NoEngineError extends LiveError {}
 
+/** The native engine, the one asked for, did not load (a launch's `auto` then gives way to strace). */
+export class NativeLoadFailed extends LiveError {}
+
 const TRACEFS = '/sys/kernel/tracing';
 /** how long a stop waits for the engine to bring what the kernel saw before it (a busy host's backlog): the stop
  * still ends within a second */
@@ -403,7 +406,7 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
     if (asked !== 'bpftrace') {
       const h = await (opts.loader ?? loadNativeAsync)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
       if (!('error' in h)) { probes = h; engine = nativeEngine(ctx, h); }
-      else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
+      else if (asked === 'native') throw new NativeLoadFailed(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);
       else nativeWhy = h.error;
     }

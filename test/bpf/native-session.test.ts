@@ -71,6 +71,29 @@ test('--bpf-engine auto: the native engine when it loads, else bpftrace saying w
   assert.ok(rs.some((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname'), r.err());
 });
 
+test('a launch without --backend: eBPF through the native engine where it loads; else strace, saying why (never bpftrace, which would hold the command seconds); strace with --bpf-engine bpftrace', async () => {
+  if (base) { console.log(`  (skipped: ${base})`); return; }
+  const cases: Array<[Record<string, string>, string, RegExp | null]> = [
+    [{ FDWATCH_NATIVE: 'off' }, 'strace', /^fdwatch: tracing with strace: the native eBPF engine cannot load: disabled by FDWATCH_NATIVE=off \(a launch does not wait for bpftrace's seconds of start-up\)$/m],
+    [{ FDWATCH_BPF_ENGINE: 'bpftrace' }, 'strace', null],
+  ];
+  if (nativeWhy === null) cases.unshift([{}, 'bpf', /^fdwatch: tracing with eBPF \(native engine\): eBPF is available$/m]);
+  for (const [env, backend, note] of cases) {
+    const json = path.join(tmp, 'launch-default.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, '--', 'cat', '/etc/hostname'], env);
+    const e = await r.exit;
+    assert.is(e.code, 0, r.err());
+    const rs = records(json);
+    const s = summaryOf(rs);
+    assert.equal([s.backend, s.engine ?? null, s.lostEvents ?? 0], [backend, backend === 'bpf' ? 'native' : null, 0], `${JSON.stringify(env)}: ${JSON.stringify(s)}`);
+    if (note) assert.match(r.err(), note);
+    else assert.not.match(r.err(), /^fdwatch: tracing with/m);
+    assert.not.match(r.err(), /bpftrace\)/);
+    // the command ran once, traced
+    assert.is(rs.filter((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname').length, 1, r.err());
+  }
+});
+
 // ---------------------------------------------------------------- the session over a ring handed in
 
 /**

@@ -21,7 +21,7 @@ import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
-import { loadNativeAsync, possibleCpus } from './native/load.js';
+import { loadNativeAsync, possibleCpus, Tracepoints } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
 import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
@@ -133,11 +133,11 @@ function ensureTracefs(tracefs: string): string | null {
 /** The syscall tracepoints this kernel has, with their argument names (read only when `withFields`). */
 function readTracepoints(tracefs: string, withFields: boolean): Map<string, string[]> {
   const dir = path.join(tracefs, 'events', 'syscalls');
+  const has = new Tracepoints(tracefs);
   const out = new Map<string, string[]>();
   for (const name of SYSCALLS.keys()) {
-    const d = path.join(dir, `sys_enter_${name}`);
-    if (!fs.existsSync(d) || !fs.existsSync(path.join(dir, `sys_exit_${name}`))) continue;
-    out.set(name, withFields ? parseFormat(fs.readFileSync(path.join(d, 'format'), 'utf8')).fields : []);
+    if (!has.syscall(name)) continue;
+    out.set(name, withFields ? parseFormat(fs.readFileSync(path.join(dir, `sys_enter_${name}`, 'format'), 'utf8')).fields : []);
   }
   if (out.size === 0) throw new LiveError(`no syscall tracepoints under ${dir}: eBPF needs a kernel built with CONFIG_FTRACE_SYSCALLS`);
   return out;

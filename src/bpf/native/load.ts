@@ -44,10 +44,10 @@ export function possibleCpus(text?: string): number {
 }
 
 /**
- * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit
- * (session.ts's rule), found in one listing of events/syscalls; ids only for the per-call attach ('syscalls').
+ * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit, found
+ * in one listing of events/syscalls; ids only for the per-call attach ('syscalls'). Both engines ask it.
  */
-class Tracepoints {
+export class Tracepoints {
   private syscalls: Set<string> | null = null;
   constructor(private readonly tracefs: string) {}
   /** a tracepoint's id (events/CATEGORY/NAME/id), null when this kernel lacks it */
@@ -62,10 +62,14 @@ class Tracepoints {
   has(tp: string): boolean {
     const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
     if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
+    return this.syscall(m[2]!);
+  }
+  /** syscalls:sys_enter_NAME and sys_exit_NAME both exist */
+  syscall(name: string): boolean {
     if (!this.syscalls) {
       try { this.syscalls = new Set(fs.readdirSync(path.join(this.tracefs, 'events', 'syscalls'))); } catch { this.syscalls = new Set(); }
     }
-    return this.syscalls.has(`sys_enter_${m[2]}`) && this.syscalls.has(`sys_exit_${m[2]}`);
+    return this.syscalls.has(`sys_enter_${name}`) && this.syscalls.has(`sys_exit_${name}`);
   }
 }
 

@@ -26,6 +26,8 @@
 //                                   its last close detaches it (~60 ms in the kernel)
 //   bpfRingOpen(mapFd, size): BpfRing                        a ring buffer map's records, read in place
 //   bpfProgramNames(): string[]                              programs loaded on the host (tests: none left)
+//   withMappedFile(path, use): use's result | Unavailable | Failed   a file mapped read-only (MAP_PRIVATE) while
+//                                   `use` reads it, unmapped after (one mmap instead of a read per page of sysfs)
 //   closeFd(fd)
 //
 // Unavailable ({ unavailable: reason }) means the facility cannot work here at all: koffi not loadable,
@@ -969,6 +971,34 @@ export function bpfRingOpen(mapFd: number, size: number): BpfRing | Unavailable 
 }
 
 const PAGE_SIZE_BYTES = 4096;
+const MAP_PRIVATE_ = 2;
+
+/**
+ * A file mapped read-only (MAP_PRIVATE) while `use` reads its bytes, unmapped as it returns: `use` must keep nothing
+ * of them (no view, no slice that shares their memory). sysfs hands /sys/kernel/btf/vmlinux out a page per read(2)
+ * (1350 of them); a mapping is one call. Failed where the file cannot be mapped (a kernel before 6.16, for BTF).
+ */
+export function withMappedFile<T>(path: string, use: (bytes: Uint8Array) => T): T | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  let fd: number;
+  try { fd = fs.openSync(path, 'r'); } catch (err) { return { failed: (err as NodeJS.ErrnoException).code ?? String(err) }; }
+  let size: number;
+  let ptr: unknown;
+  try {
+    size = fs.fstatSync(fd).size;
+    if (size === 0) return { failed: 'empty' };
+    ptr = b.mmap(null, size, PROT_READ, MAP_PRIVATE_, fd, 0);
+    if (isMapFailed(b, ptr)) return { failed: errnoName(bpfErrno()) };
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    return use(new Uint8Array(b.view(ptr, size)));
+  } finally {
+    b.munmap(ptr, size);
+  }
+}
 
 function isMapFailed(b: BpfCalls, p: unknown): boolean {
   // MAP_FAILED is (void *)-1

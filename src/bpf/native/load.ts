@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapNextKey, bpfMapUpdate, bpfProgLoad, bpfProgLoadAsync, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapNextKey, bpfMapUpdate, bpfProgLoad, bpfProgLoadAsync, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable, withMappedFile,
   type BpfRing,
 } from '../../native/index.js';
 import { RING_BYTES } from './format.js';
@@ -181,11 +181,15 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
   const t0 = performance.now();
   const attach = attachMode(opts.attach);
   if (typeof attach !== 'string') return attach;
-  let btf: Uint8Array;
-  try { btf = fs.readFileSync(opts.btf); } catch (err) {
-    return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
+  let offsets = withMappedFile(opts.btf, kernelOffsets);
+  if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
+    let btf: Uint8Array;
+    try { btf = fs.readFileSync(opts.btf); } catch (err) {
+      return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    }
+    offsets = kernelOffsets(btf);
   }
-  const offsets = kernelOffsets(btf);
   if (typeof offsets === 'string') return { error: offsets };
   const off = offsets;
 

@@ -976,7 +976,7 @@ const MAP_PRIVATE_ = 2;
 /**
  * A file mapped read-only (MAP_PRIVATE) while `use` reads its bytes, unmapped as it returns: `use` must keep nothing
  * of them (no view, no slice that shares their memory). sysfs hands /sys/kernel/btf/vmlinux out a page per read(2)
- * (1350 of them); a mapping is one call. Failed where the file cannot be mapped (a kernel before 6.16, for BTF).
+ * (1350 of them); a mapping is one call. Failed where the file cannot be mapped (an older kernel's sysfs BTF).
  */
 export function withMappedFile<T>(path: string, use: (bytes: Uint8Array) => T): T | Unavailable | Failed {
   const b = loadBpfCalls();

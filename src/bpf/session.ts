@@ -13,7 +13,7 @@ import { LiveError, sampleFdGrowth, statOf, unwatchable, which, type LiveHandle,
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { SkippedEvents } from '../model/errors.js';
-import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
+import { snapshotProcesses, socketTarget, type Snapshot } from '../procfs/snapshot.js';
 import { readNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
@@ -402,9 +402,26 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   let nativeWhy: string | null = null;
   /** the native engine's probes (null: bpftrace's) */
   let probes: NativeHandle | null = null;
+  /** the attach snapshot, taken before the probes were live (a launch's held command only; null: take it then) */
+  let early: Snapshot | null = null;
+  const heldSnapshot = (): Snapshot | null => {
+    // a launch alone: its sh blocked in read(2) on the gate (/proc/PID/syscall "0 0xFD ...", fd FD the gate's pipe:
+    // fd 3, or the stdin dash reads it through), until released
+    if (commandRoot === null || follow.size !== 1 || opts.all) return null;
+    try {
+      const call = /^0 0x([0-9a-f]+) /.exec(fs.readFileSync(`/proc/${commandRoot}/syscall`, 'latin1'));
+      const gate = (fd: string): string => fs.readlinkSync(`/proc/${commandRoot}/fd/${fd}`);
+      if (!call || gate(String(parseInt(call[1]!, 16))) !== gate('3')) return null;
+    } catch { return null; }
+    return snapshotProcesses('/proc', [commandRoot], { maps: true });
+  };
   try {
     if (asked !== 'bpftrace') {
-      const h = await (opts.loader ?? loadNativeAsync)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      const loading = (opts.loader ?? loadNativeAsync)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      // while the kernel verifies the programs on other threads: the held command's fd table, exact as long as it
+      // waits at its gate
+      early = heldSnapshot();
+      const h = await loading;
       if (!('error' in h)) { probes = h; engine = nativeEngine(ctx, h); }
       else if (asked === 'native') throw new NativeLoadFailed(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);
@@ -421,8 +438,8 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   const attached = (): void => {
     state = 'tracing';
     liveSinceTicks = uptimeTicks();
-    // fd tables start from what the processes hold now
-    const snap = snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
+    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded)
+    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
     for (const p of snap.processes) {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }

@@ -186,8 +186,9 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
     outFd = fs.openSync(output, 'a');
     stdio = ['ignore', outFd, outFd, 'pipe'];
   }
-  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs
-  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
+  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs; a gate
+  // closed without the line (fdwatch killed while the probes load) ends it, the command never run untraced
+  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
   if (outFd !== null) fs.closeSync(outFd);
   const gate = child.stdio[3] as NodeJS.WritableStream;
   return { child, release: () => { gate.end('go\n'); } };

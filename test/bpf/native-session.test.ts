@@ -94,6 +94,21 @@ test('a launch without --backend: eBPF through the native engine where it loads;
   }
 });
 
+test('fdwatch killed while the probes load: the held command never runs (its gate closes without the word to go)', async () => {
+  if (base || nativeWhy !== null) { console.log(`  (skipped: ${base ?? nativeWhy})`); return; }
+  const mark = path.join(tmp, 'held-ran');
+  const r = fdwatch(['--backend', 'bpf', '--bpf-engine', 'native', '--no-tui', '--json', path.join(tmp, 'held.ndjson'), '--', 'touch', mark]);
+  // the held sh: fdwatch's child waiting at its gate
+  const isGate = (k: number): boolean => { try { return fs.readFileSync(`/proc/${k}/cmdline`, 'latin1').includes('read -r _ <&3'); } catch { return false; } };
+  let sh = 0;
+  await until('the held command', () => { sh = childrenOf(r.child.pid!).find(isGate) ?? 0; return sh !== 0; }, 10000, 2);
+  r.child.kill('SIGKILL');
+  await r.exit;
+  await until('the held sh gone', () => !fs.existsSync(`/proc/${sh}`) || /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${sh}/stat`, 'latin1')), 10000, 10);
+  if (/probes live/.test(r.err())) { console.log('  (the probes were live before the kill: nothing to see)'); return; }
+  assert.not.ok(fs.existsSync(mark), 'the held command ran untraced');
+});
+
 // ---------------------------------------------------------------- the session over a ring handed in
 
 /**

@@ -1,6 +1,6 @@
 // Bench: the eBPF backend (docs/bpf.md). Each figure is a ratio (or a rate) against a baseline measured in this run:
 //   (1) a syscall-bound busy loop attached with `fdwatch PID`: its rate over its untraced rate (eBPF; strace for contrast)
-//   (2) a parallel build (make -j2 of gcc compiles) under `fdwatch -- make` (eBPF) over untraced
+//   (2) a parallel build (make -j2 of gcc compiles) under `fdwatch -- make` (eBPF; strace for contrast) over untraced
 //   (3) `fdwatch --all` on the host as it is: start-to-ready seconds, steady CPU of fdwatch + bpftrace
 //   (4) `fdwatch --all` with a load of fd passers going as fast as they can: fd events/s sustained, seen against the
 //       load's own tally, and the CPU it took
@@ -164,10 +164,10 @@ async function figure2(dir: string): Promise<string[]> {
     return { ms, total: Date.now() - t0 };
   };
   interface Run { ms: number; lost: number | null; total: number; transfers: number; events: number }
-  const traced = async (e: Engine): Promise<Run> => {
+  const traced = async (e: Engine | 'strace'): Promise<Run> => {
     const json = path.join(dir, 'build.ndjson');
     const t0 = Date.now();
-    const w = watch([...engineArgs(e), '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
+    const w = watch([...(e === 'strace' ? ['--backend', 'strace'] : engineArgs(e)), '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
     await w.exit;
     const ms = Number(/elapsed (\d+)/.exec(w.out() + w.err())?.[1] ?? NaN);
     const s = summaryOf(json);
@@ -175,9 +175,12 @@ async function figure2(dir: string): Promise<string[]> {
   };
   const base: Array<{ ms: number; total: number }> = [];
   const ours = new Map<Engine, Run[]>(ENGINES.map((e) => [e, []]));
+  // strace for contrast: the launch's other tracer (a launch's default is eBPF where the native engine loads)
+  const strace: Run[] = [];
   for (let i = 0; i < 3; i++) {
     base.push(untraced());
     for (const e of ENGINES) ours.get(e)!.push(await traced(e));
+    strace.push(await traced('strace'));
   }
   const b = median(base.map((x) => x.ms));
   const bt = median(base.map((x) => x.total));
@@ -191,6 +194,9 @@ async function figure2(dir: string): Promise<string[]> {
       `    fdwatch's own start-up and stop around the build: ${((t - o) / 1000).toFixed(2)} s; events lost: ${runs.map((x) => x.lost).join(', ')}; events traced per build: ${median(runs.map((x) => x.events))}; median of 3, interleaved`,
     );
   }
+  const so = median(strace.map((x) => x.ms));
+  const st = median(strace.map((x) => x.total));
+  out.push(`    strace backend for contrast (fdwatch --backend strace -- make): the build ${(so / 1000).toFixed(2)} s, ratio ${(so / b).toFixed(2)}; whole command ${(st / 1000).toFixed(2)} s, ratio ${(st / bt).toFixed(2)}`);
   return out;
 }
 

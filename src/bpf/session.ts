@@ -13,7 +13,7 @@ import { LiveError, sampleFdGrowth, statOf, unwatchable, which, type LiveHandle,
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { SkippedEvents } from '../model/errors.js';
-import { snapshotProcesses, socketTarget } from '../procfs/snapshot.js';
+import { snapshotProcesses, socketTarget, type Snapshot } from '../procfs/snapshot.js';
 import { readNetInet, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
 import { parseDecor } from '../tracer/decor.js';
@@ -21,7 +21,7 @@ import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
-import { loadNative, possibleCpus } from './native/load.js';
+import { loadNativeAsync, possibleCpus, Tracepoints } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
 import { fileFacts } from '../live/filefacts.js';
 import { untracedReceivers, readStatus, socketOwner, PEER_POLL_MS } from '../live/peers.js';
@@ -43,7 +43,7 @@ export interface BpfOptions {
   /** which engine brings the records: auto (native when it loads, else bpftrace), native, bpftrace */
   engine?: BpfEngine;
   /** the native engine's loader (./native/load.ts; tests hand in a ring of their own) */
-  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError;
+  loader?: (o: NativeOptions) => NativeHandle | NativeLoadError | Promise<NativeHandle | NativeLoadError>;
   /** how long an event waits for earlier ones from other CPUs (ms) */
   windowMs?: number;
   /** where tracefs and the kernel's BTF live (tests point elsewhere) */
@@ -61,6 +61,9 @@ export interface BpfHandle extends LiveHandle {
 
 /** Neither engine can run (the native one did not load, bpftrace is not installed): `auto` gives way to strace. */
 export class NoEngineError extends LiveError {}
+
+/** The native engine, the one asked for, did not load (a launch's `auto` then gives way to strace). */
+export class NativeLoadFailed extends LiveError {}
 
 const TRACEFS = '/sys/kernel/tracing';
 /** how long a stop waits for the engine to bring what the kernel saw before it (a busy host's backlog): the stop
@@ -130,11 +133,11 @@ function ensureTracefs(tracefs: string): string | null {
 /** The syscall tracepoints this kernel has, with their argument names (read only when `withFields`). */
 function readTracepoints(tracefs: string, withFields: boolean): Map<string, string[]> {
   const dir = path.join(tracefs, 'events', 'syscalls');
+  const has = new Tracepoints(tracefs);
   const out = new Map<string, string[]>();
   for (const name of SYSCALLS.keys()) {
-    const d = path.join(dir, `sys_enter_${name}`);
-    if (!fs.existsSync(d) || !fs.existsSync(path.join(dir, `sys_exit_${name}`))) continue;
-    out.set(name, withFields ? parseFormat(fs.readFileSync(path.join(d, 'format'), 'utf8')).fields : []);
+    if (!has.syscall(name)) continue;
+    out.set(name, withFields ? parseFormat(fs.readFileSync(path.join(dir, `sys_enter_${name}`, 'format'), 'utf8')).fields : []);
   }
   if (out.size === 0) throw new LiveError(`no syscall tracepoints under ${dir}: eBPF needs a kernel built with CONFIG_FTRACE_SYSCALLS`);
   return out;
@@ -183,14 +186,19 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
     outFd = fs.openSync(output, 'a');
     stdio = ['ignore', outFd, outFd, 'pipe'];
   }
-  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs
-  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
+  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs; a gate
+  // closed without the line (fdwatch killed while the probes load) ends it, the command never run untraced
+  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
   if (outFd !== null) fs.closeSync(outFd);
   const gate = child.stdio[3] as NodeJS.WritableStream;
   return { child, release: () => { gate.end('go\n'); } };
 }
 
-export function startBpf(opts: BpfOptions): BpfHandle {
+/**
+ * Starts tracing: resolves once every probe is attached (the native engine; its programs verified in parallel) or
+ * bpftrace runs; rejects, with the held command killed, when neither can start (NoEngineError: neither exists here).
+ */
+export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   const tracefs = opts.tracefs ?? TRACEFS;
   const btf = opts.btf ?? BTF;
   const asked: BpfEngine = opts.engine ?? (opts.rawOutput ? 'bpftrace' : 'auto');
@@ -393,11 +401,30 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   const engineOpts = { follow: opts.all ? null : [...follow], tracefs, btf };
   let engine: Engine;
   let nativeWhy: string | null = null;
+  /** the native engine's probes (null: bpftrace's) */
+  let probes: NativeHandle | null = null;
+  /** the attach snapshot, taken before the probes were live (a launch's held command only; null: take it then) */
+  let early: Snapshot | null = null;
+  const heldSnapshot = (): Snapshot | null => {
+    // a launch alone: its sh blocked in read(2) on the gate (/proc/PID/syscall "0 0xFD ...", fd FD the gate's pipe:
+    // fd 3, or the stdin dash reads it through), until released
+    if (commandRoot === null || follow.size !== 1 || opts.all) return null;
+    try {
+      const call = /^0 0x([0-9a-f]+) /.exec(fs.readFileSync(`/proc/${commandRoot}/syscall`, 'latin1'));
+      const gate = (fd: string): string => fs.readlinkSync(`/proc/${commandRoot}/fd/${fd}`);
+      if (!call || gate(String(parseInt(call[1]!, 16))) !== gate('3')) return null;
+    } catch { return null; }
+    return snapshotProcesses('/proc', [commandRoot], { maps: true });
+  };
   try {
     if (asked !== 'bpftrace') {
-      const h = (opts.loader ?? loadNative)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
-      if (!('error' in h)) engine = nativeEngine(ctx, h);
-      else if (asked === 'native') throw new LiveError(`the native eBPF engine cannot load: ${h.error}`);
+      const loading = (opts.loader ?? loadNativeAsync)({ follow: engineOpts.follow, self: process.pid, tracefs, btf });
+      // while the kernel verifies the programs on other threads: the held command's fd table, exact as long as it
+      // waits at its gate
+      early = heldSnapshot();
+      const h = await loading;
+      if (!('error' in h)) { probes = h; engine = nativeEngine(ctx, h); }
+      else if (asked === 'native') throw new NativeLoadFailed(`the native eBPF engine cannot load: ${h.error}`);
       else if (!which('bpftrace')) throw new NoEngineError(`native eBPF engine unavailable (${h.error}) and ${NO_BPFTRACE}`);
       else nativeWhy = h.error;
     }
@@ -412,8 +439,8 @@ export function startBpf(opts: BpfOptions): BpfHandle {
   const attached = (): void => {
     state = 'tracing';
     liveSinceTicks = uptimeTicks();
-    // fd tables start from what the processes hold now
-    const snap = snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
+    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded)
+    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
     for (const p of snap.processes) {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }
@@ -553,8 +580,14 @@ export function startBpf(opts: BpfOptions): BpfHandle {
     status_();
     return { summary, commandExit, error, detachProblem: null };
   })();
-  // a command that exits before any trace event (a failed exec) still ends the session
-  void commandExited.then(() => { if (ready && (opts.all ? commandTree.size === 0 : live.size === 0)) void stop('the command exited'); });
+  // a command that exits before any trace event (a failed exec) still ends the session; so does one whose whole tree
+  // has exited by the kernel's word (the native engine's follow map is empty), without waiting for the exits to leave
+  // the reorder window (~120 ms): the stop reads the ring up to now, which holds them
+  void commandExited.then(() => {
+    if (!ready) return;
+    if (opts.all ? commandTree.size === 0 : live.size === 0) void stop('the command exited');
+    else if (!opts.all && follow.size === 1 && probes?.followsAny?.() === false) void stop('the command and everything it started exited');
+  });
   // a second stop signal: no probe outlives the engine, so ending it at once leaves nothing attached
   const kill = (): void => { engine.close(); };
   return { commandPid: () => commandRoot, stop, kill, done, engine: engine.name };

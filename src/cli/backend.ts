@@ -23,15 +23,20 @@ export function setBpfEngine(e: BpfEngine): void {
   engine = e;
 }
 
-/** The tracer asked for, before this kernel is asked anything (`auto`: eBPF if it can); see chooseBackend. */
-export function askedBackend(backend: Backend | undefined, all: boolean, launch: boolean): Backend {
-  return backend ?? (all ? 'bpf' : launch ? 'strace' : 'auto');
+/**
+ * The tracer asked for, before this kernel is asked anything (`auto`: eBPF if it can); see chooseBackend. Unset:
+ * eBPF for --all, else auto; but strace for a launch whose eBPF engine is bpftrace (--bpf-engine bpftrace), which
+ * takes seconds to load its probes while the command waits.
+ */
+export function askedBackend(backend: Backend | undefined, all: boolean, launch: boolean, bpfEngine: BpfEngine = engine): Backend {
+  return backend ?? (all ? 'bpf' : launch && bpfEngine === 'bpftrace' ? 'strace' : 'auto');
 }
 
 /**
  * What to trace with, and why: `auto` takes eBPF when this kernel allows it. Unset: auto for an attach (a running
- * daemon must not be stopped at every call), eBPF for --all, strace for a launch (it starts at once, where bpftrace
- * takes seconds to load its probes, and seccomp-bpf keeps a launched command's untraced calls free).
+ * daemon must not be stopped at every call) and for a launch (eBPF follows the command from its first instruction,
+ * at a fraction of ptrace's cost; only through the native engine, which loads in well under a second: where it does
+ * not load, strace, see startBackend), eBPF for --all.
  */
 export function chooseBackend(backend: Backend | undefined, all: boolean, unavailable: () => string | null,
   launch = false): { use: 'bpf' | 'strace'; why: string | null } {
@@ -79,6 +84,8 @@ export async function startBackend(o: { backend?: Backend | undefined; all?: boo
   // auto: eBPF that fails before its probes are live (bpftrace refusing the program on this kernel, say) gives way
   // to strace, saying why; the failed session's summary is not the trace's
   const fallback = why === AVAILABLE && !all;
+  // a launch's auto takes the native engine or strace: the command would wait seconds for bpftrace's probes
+  const nativeOnly = fallback && launch && engine === 'auto';
   let probesLive = false;
   let stopped = false;
   /** the failed session's summary, held back (null: it did not fail before its probes were live) */
@@ -95,14 +102,16 @@ export async function startBackend(o: { backend?: Backend | undefined; all?: boo
   if (live.started) throw new Error('startBackend: strace was started for an eBPF trace');
   let bpf: LiveHandle & { engine: 'native' | 'bpftrace' };
   try {
-    bpf = bpfModule.startBpf({
-      pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus, engine,
+    bpf = await bpfModule.startBpf({
+      pids: live.pids, command: live.command, all, onRecord: bpfRecord, onStatus: bpfStatus, engine: nativeOnly ? 'native' : engine,
       ...(live.commandOutput !== undefined ? { commandOutput: live.commandOutput } : {}),
     });
   } catch (e) {
-    // auto, where neither engine can run (the native one did not load, bpftrace is not installed): strace
-    if (!fallback || !(e instanceof bpfModule.NoEngineError)) throw e;
-    note = noteOf('strace', `eBPF unavailable: ${e.message}`);
+    // auto, where neither engine can run (the native one did not load, bpftrace is not installed), or a launch's
+    // where the native one did not: strace
+    const native = nativeOnly && e instanceof bpfModule.NativeLoadFailed;
+    if (!fallback || !(e instanceof bpfModule.NoEngineError || native)) throw e;
+    note = noteOf('strace', native ? `${e.message} (a launch does not wait for bpftrace's seconds of start-up)` : `eBPF unavailable: ${e.message}`);
     const handle = startLive({ ...live, onRecord: recordAs('strace') });
     say();
     return { handle, backend: 'strace', note };

@@ -1,7 +1,7 @@
 // The only module that touches koffi: kcmp, pidfd_open, pidfd_getfd, the sock_diag netlink dump, a
 // directory-fd reader of fd tables for the whole-machine scan, and bpf(2) for the native eBPF engine.
 //
-// Public interface (every call is synchronous and never throws for a kernel or loader problem):
+// Public interface (every call but bpfProgLoadAsync is synchronous; none throws for a kernel or loader problem):
 //   nativeStatus(): 'ok' | Unavailable                       koffi + libc loaded and kcmp usable?
 //   kcmpFile(pid1, fd1, pid2, fd2): 'same' | 'different' | Unavailable | Failed
 //   kcmpFileOrder(pid1, fd1, pid2, fd2): -1 | 0 | 1 | Unavailable | Failed   (kcmp orders files: sortable)
@@ -16,14 +16,18 @@
 //   pipe(): [readFd, writeFd] | Unavailable | Failed   a close-on-exec pipe (Node has no synchronous pipe)
 //   pollIn(fd, ms): 'ready' | 'timeout' | Failed      waits until fd is readable (or at EOF), at most ms
 //   setPipeSize(fd, bytes): number | Unavailable | Failed   fcntl(F_SETPIPE_SZ): the pipe's capacity now
-//   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete   bpf(2) maps
+//   bpfMapCreate / bpfMapUpdate / bpfMapLookup / bpfMapDelete / bpfMapNextKey   bpf(2) maps
 //   bpfProgLoad(spec): fd | Unavailable | BpfLoadFailed      a program, or the verifier's errno and log
+//   bpfProgLoadAsync(spec): Promise<the same>                the same load on one of koffi's worker threads: the
+//                                   verifier of several programs on several CPUs at once
 //   bpfRawTracepointOpen(name, progFd): link fd             a raw tracepoint program attached; closing the fd
 //                                   (or exiting) detaches it
 //   bpfAttachTracepoint(id, progFd): perf fd                 a tracepoint program attached through a perf event;
 //                                   its last close detaches it (~60 ms in the kernel)
 //   bpfRingOpen(mapFd, size): BpfRing                        a ring buffer map's records, read in place
 //   bpfProgramNames(): string[]                              programs loaded on the host (tests: none left)
+//   withMappedFile(path, use): use's result | Unavailable | Failed   a file mapped read-only (MAP_PRIVATE) while
+//                                   `use` reads it, unmapped after (one mmap instead of a read per page of sysfs)
 //   closeFd(fd)
 //
 // Unavailable ({ unavailable: reason }) means the facility cannot work here at all: koffi not loadable,
@@ -532,7 +536,7 @@ const PERF_TYPE_TRACEPOINT = 2;
 const PERF_FLAG_FD_CLOEXEC = 8;
 const PERF_EVENT_IOC_ENABLE = 0x2400;
 const PERF_EVENT_IOC_SET_BPF = 0x40042408;
-const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
+const BPF_MAP_CREATE = 0, BPF_MAP_LOOKUP_ELEM = 1, BPF_MAP_UPDATE_ELEM = 2, BPF_MAP_DELETE_ELEM = 3, BPF_MAP_GET_NEXT_KEY = 4, BPF_PROG_LOAD = 5, BPF_BTF_LOAD = 18;
 const BPF_PROG_GET_NEXT_ID = 11, BPF_PROG_GET_FD_BY_ID = 13, BPF_OBJ_GET_INFO_BY_FD = 15, BPF_RAW_TRACEPOINT_OPEN = 17;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED_ = 1;
 const BPF_RINGBUF_BUSY_BIT = 0x80000000, BPF_RINGBUF_DISCARD_BIT = 0x40000000, BPF_RINGBUF_HDR_SZ = 8;
@@ -565,7 +569,10 @@ export interface BpfLoadFailed extends Failed {
 }
 
 interface BpfCalls {
-  bpf: (nr: number, cmd: number, attr: Buffer, size: number) => number | bigint;
+  bpf: ((nr: number, cmd: number, attr: Buffer, size: number) => number | bigint) & {
+    /** the same call on a worker thread (koffi's `async`): its result, without errno */
+    async(nr: number, cmd: number, attr: Buffer, size: number, done: (err: unknown, r: number | bigint) => void): void;
+  };
   perfOpen: (nr: number, attr: Buffer, pid: number, cpu: number, group: number, flags: number) => number | bigint;
   ioctl: (fd: number, req: number, arg: number) => number;
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
@@ -668,6 +675,20 @@ export function bpfMapDelete(fd: number, key: Uint8Array): boolean | Unavailable
   return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
 }
 
+/** BPF_MAP_GET_NEXT_KEY into `next`: the key after `key` (null: the first key); false when there is none (an empty
+ * map, or `key` was the last). */
+export function bpfMapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  const a = Buffer.alloc(32);
+  a.writeUInt32LE(fd, 0);
+  if (key) a.writeBigUInt64LE(b.address(key), 8);
+  a.writeBigUInt64LE(b.address(next), 16);
+  if (bpfCall(b, BPF_MAP_GET_NEXT_KEY, a) === 0) return true;
+  const e = bpfErrno();
+  return e === os.constants.errno.ENOENT ? false : { failed: errnoName(e) };
+}
+
 /**
  * The subprograms of a program that passes a function's address (a bpf_loop callback): the verifier then wants BTF
  * func_info, one static FUNC per subprogram (kernel/bpf/verifier.c: check_ld_imm, "missing btf func_info"). Here a
@@ -746,37 +767,80 @@ export function bpfProgLoad(spec: BpfProgSpec): number | Unavailable | BpfLoadFa
   }
 }
 
-function progLoad(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null): number | Unavailable | BpfLoadFailed {
+/**
+ * BPF_PROG_LOAD on a worker thread: several run the verifier on several CPUs at once (it is most of a load's time).
+ * A load that fails there is done again here, for its errno and log (a worker's errno is not this thread's).
+ */
+export function bpfProgLoadAsync(spec: BpfProgSpec): Promise<number | Unavailable | BpfLoadFailed> {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return Promise.resolve(b);
+  const fi = funcInfoOf(spec.insns);
+  const btfFd = fi ? bpfBtfLoad(b, fi.btf) : -1;
+  if (typeof btfFd !== 'number') return Promise.resolve(btfFd);
+  const fiSpec = fi && { btfFd, funcInfo: fi.funcInfo, count: fi.count };
+  const { attr, keep } = progAttr(b, spec, fiSpec, null);
+  return new Promise((resolve) => {
+    const done = (r: number | Unavailable | BpfLoadFailed): void => {
+      if (btfFd >= 0) closeFd(btfFd);
+      resolve(r);
+    };
+    try {
+      b.bpf.async(b.nrBpf, BPF_PROG_LOAD, attr, attr.length, (err, r) => {
+        // the buffers the kernel read stay referenced until it has answered
+        void keep;
+        const fd = err ? -1 : Number(r);
+        done(fd >= 0 ? fd : progLoad(b, spec, fiSpec));
+      });
+    } catch {
+      // koffi's queue of asynchronous calls is full: here, then
+      done(progLoad(b, spec, fiSpec));
+    }
+  });
+}
+
+/** the last synchronous load's buffers (see progLoad) */
+const kept: { last: unknown[] } = { last: [] };
+
+/** union bpf_attr for BPF_PROG_LOAD, and the buffers its pointers point into (to keep alive while the kernel reads). */
+function progAttr(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null, log: Buffer | null): { attr: Buffer; keep: unknown[] } {
   const insns = Buffer.from(spec.insns.buffer, spec.insns.byteOffset, spec.insns.byteLength);
   const license = Buffer.from(`${spec.license ?? 'GPL'}\0`, 'latin1');
-  const attr = (log: Buffer | null): Buffer => {
-    const a = Buffer.alloc(144);
-    a.writeUInt32LE(spec.type, 0);
-    a.writeUInt32LE(insns.length / 8, 4);
-    a.writeBigUInt64LE(b.address(insns), 8);
-    a.writeBigUInt64LE(b.address(license), 16);
-    if (log) {
-      a.writeUInt32LE(1, 24);
-      a.writeUInt32LE(log.length, 28);
-      a.writeBigUInt64LE(b.address(log), 32);
-    }
-    a.write(spec.name.slice(0, 15), 48, 'latin1');
-    a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
-    if (fi) {
-      a.writeUInt32LE(fi.btfFd, 72);
-      a.writeUInt32LE(8, 76);
-      a.writeBigUInt64LE(b.address(fi.funcInfo), 80);
-      a.writeUInt32LE(fi.count, 88);
-    }
-    return a;
+  const a = Buffer.alloc(144);
+  a.writeUInt32LE(spec.type, 0);
+  a.writeUInt32LE(insns.length / 8, 4);
+  a.writeBigUInt64LE(b.address(insns), 8);
+  a.writeBigUInt64LE(b.address(license), 16);
+  if (log) {
+    a.writeUInt32LE(1, 24);
+    a.writeUInt32LE(log.length, 28);
+    a.writeBigUInt64LE(b.address(log), 32);
+  }
+  a.write(spec.name.slice(0, 15), 48, 'latin1');
+  a.writeUInt32LE(spec.expectedAttachType ?? 0, 68);
+  if (fi) {
+    a.writeUInt32LE(fi.btfFd, 72);
+    a.writeUInt32LE(8, 76);
+    a.writeBigUInt64LE(b.address(fi.funcInfo), 80);
+    a.writeUInt32LE(fi.count, 88);
+  }
+  return { attr: a, keep: [insns, license, log, fi?.funcInfo] };
+}
+
+function progLoad(b: BpfCalls, spec: BpfProgSpec, fi: { btfFd: number; funcInfo: Buffer; count: number } | null): number | Unavailable | BpfLoadFailed {
+  const load = (log: Buffer | null): number => {
+    const p = progAttr(b, spec, fi, log);
+    const r = bpfCall(b, BPF_PROG_LOAD, p.attr);
+    // the buffers the kernel read stay referenced until it has answered
+    kept.last = p.keep;
+    return r;
   };
   // no log on the first try: a log makes the verifier format every step (slower loads)
-  const r = bpfCall(b, BPF_PROG_LOAD, attr(null));
+  const r = load(null);
   if (r >= 0) return r;
   const e = bpfErrno();
   if (bpfUnavailableErrno(e) && e !== os.constants.errno.EPERM) return { unavailable: `bpf program ${spec.name}: ${errnoName(e)}` };
   const log = Buffer.alloc(spec.logSize ?? 1 << 20);
-  const r2 = bpfCall(b, BPF_PROG_LOAD, attr(log));
+  const r2 = load(log);
   if (r2 >= 0) return r2;
   const e2 = bpfErrno();
   const text = log.toString('latin1', 0, Math.max(0, log.indexOf(0)));
@@ -907,6 +971,34 @@ export function bpfRingOpen(mapFd: number, size: number): BpfRing | Unavailable 
 }
 
 const PAGE_SIZE_BYTES = 4096;
+const MAP_PRIVATE_ = 2;
+
+/**
+ * A file mapped read-only (MAP_PRIVATE) while `use` reads its bytes, unmapped as it returns: `use` must keep nothing
+ * of them (no view, no slice that shares their memory). sysfs hands /sys/kernel/btf/vmlinux out a page per read(2)
+ * (1350 of them); a mapping is one call. Failed where the file cannot be mapped (an older kernel's sysfs BTF).
+ */
+export function withMappedFile<T>(path: string, use: (bytes: Uint8Array) => T): T | Unavailable | Failed {
+  const b = loadBpfCalls();
+  if (isUnavailable(b)) return b;
+  let fd: number;
+  try { fd = fs.openSync(path, 'r'); } catch (err) { return { failed: (err as NodeJS.ErrnoException).code ?? String(err) }; }
+  let size: number;
+  let ptr: unknown;
+  try {
+    size = fs.fstatSync(fd).size;
+    if (size === 0) return { failed: 'empty' };
+    ptr = b.mmap(null, size, PROT_READ, MAP_PRIVATE_, fd, 0);
+    if (isMapFailed(b, ptr)) return { failed: errnoName(bpfErrno()) };
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    return use(new Uint8Array(b.view(ptr, size)));
+  } finally {
+    b.munmap(ptr, size);
+  }
+}
 
 function isMapFailed(b: BpfCalls, p: unknown): boolean {
   // MAP_FAILED is (void *)-1

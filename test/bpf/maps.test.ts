@@ -66,7 +66,7 @@ bt('a private mapping is printed only in a process that received an fd, or its c
     const raw = path.join(dir, 'out.raw');
     const out = path.join(dir, 'cmd.out');
     const records: FdwatchRecord[] = [];
-    const live = startBpf({ pids: [], command: [exe], all: false, rawOutput: raw, commandOutput: out, onRecord: (r) => records.push(r) });
+    const live = await startBpf({ pids: [], command: [exe], all: false, rawOutput: raw, commandOutput: out, onRecord: (r) => records.push(r) });
     const r = await live.done;
     assert.is(r.error, null);
     await bpftraceGone();

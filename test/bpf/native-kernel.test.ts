@@ -12,8 +12,8 @@ import * as assert from 'uvu/assert';
 import { Asm, R0, R1 } from '../../src/bpf/asm.js';
 import { DESC, HEADER, REC_D, REC_E, REC_F, REC_I, REC_P, REC_Q, REC_U, REC_X } from '../../src/bpf/native/format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from '../../src/bpf/native/handle.js';
-import type { Maps, Probe } from '../../src/bpf/native/kernel.js';
-import { attachMode, DEFAULT_ATTACH, loadNative, loadProbes } from '../../src/bpf/native/load.js';
+import type { KernelCtx, Maps, Probe } from '../../src/bpf/native/kernel.js';
+import { attachMode, DEFAULT_ATTACH, loadNative, loadNativeAsync, loadProbes, loadProbesAsync } from '../../src/bpf/native/load.js';
 import { nativeProbes, PROG_PREFIX } from '../../src/bpf/native/program.js';
 import { MAGIC } from '../../src/bpf/program.js';
 import { bpfMapLookup, bpfMapUpdate, bpfProgramNames } from '../../src/native/index.js';
@@ -378,10 +378,10 @@ test('a full ring: records that found no room are counted by lost(), the others 
   }
 });
 
-for (const attach of ['raw', 'syscalls'] as const) test(`${attach}: loadNative loads every probe on this kernel and closes them all`, () => {
+for (const attach of ['raw', 'syscalls'] as const) for (const parallel of [false, true]) test(`${attach}: ${parallel ? 'loadNativeAsync (the programs verified in parallel)' : 'loadNative'} loads every probe on this kernel and closes them all`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
-  const h = loaded(loadNative(opts([], attach)));
+  const h = loaded(parallel ? await loadNativeAsync(opts([], attach)) : loadNative(opts([], attach)));
   try {
     const names = bpfProgramNames() as string[];
     const dispatchers = attach === 'raw' ? ['sys_enter', 'sys_exit'] : [];
@@ -483,12 +483,14 @@ test('syscalls: kill -9 of the process holding the engine: its holder dies with 
   }
 });
 
-test('a probe the verifier refuses: the error names it and the log\'s last line, and nothing is left behind', async () => {
+for (const parallel of [false, true]) test(`a probe the verifier refuses${parallel ? ' (the programs verified in parallel)' : ''}: the error names it and the log's last line, and nothing is left behind`, async () => {
   if (why) { console.log(`  (skipped: ${why})`); return; }
   const fdsBefore = bpfFds();
   const bad = new Asm();
   bad.exit(); // r0 is never set
-  const r = loadProbes(opts([]), (k) => [...renamed(nativeProbes(k)), { name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }], TAG);
+  // first, so the others are verified (and loaded) while its refusal is known
+  const make = (k: KernelCtx): Probe[] => [{ name: `${TAG}bad`, tracepoints: ['syscalls/sys_exit_openat'], insns: bad.assemble() }, ...renamed(nativeProbes(k))];
+  const r = parallel ? await loadProbesAsync(opts([]), make, TAG) : loadProbes(opts([]), make, TAG);
   assert.ok('error' in r, 'the load fails');
   const e = (r as NativeLoadError).error;
   assert.match(e, new RegExp(`probe ${TAG}bad`));

@@ -71,6 +71,44 @@ test('--bpf-engine auto: the native engine when it loads, else bpftrace saying w
   assert.ok(rs.some((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname'), r.err());
 });
 
+test('a launch without --backend: eBPF through the native engine where it loads; else strace, saying why (never bpftrace, which would hold the command seconds); strace with --bpf-engine bpftrace', async () => {
+  if (base) { console.log(`  (skipped: ${base})`); return; }
+  const cases: Array<[Record<string, string>, string, RegExp | null]> = [
+    [{ FDWATCH_NATIVE: 'off' }, 'strace', /^fdwatch: tracing with strace: the native eBPF engine cannot load: disabled by FDWATCH_NATIVE=off \(a launch does not wait for bpftrace's seconds of start-up\)$/m],
+    [{ FDWATCH_BPF_ENGINE: 'bpftrace' }, 'strace', null],
+  ];
+  if (nativeWhy === null) cases.unshift([{}, 'bpf', /^fdwatch: tracing with eBPF \(native engine\): eBPF is available$/m]);
+  for (const [env, backend, note] of cases) {
+    const json = path.join(tmp, 'launch-default.ndjson');
+    const r = fdwatch(['--no-tui', '--json', json, '--', 'cat', '/etc/hostname'], env);
+    const e = await r.exit;
+    assert.is(e.code, 0, r.err());
+    const rs = records(json);
+    const s = summaryOf(rs);
+    assert.equal([s.backend, s.engine ?? null, s.lostEvents ?? 0], [backend, backend === 'bpf' ? 'native' : null, 0], `${JSON.stringify(env)}: ${JSON.stringify(s)}`);
+    if (note) assert.match(r.err(), note);
+    else assert.not.match(r.err(), /^fdwatch: tracing with/m);
+    assert.not.match(r.err(), /bpftrace\)/);
+    // the command ran once, traced
+    assert.is(rs.filter((x) => x.type === 'fd' && x.op === 'open' && x.target === '/etc/hostname').length, 1, r.err());
+  }
+});
+
+test('fdwatch killed while the probes load: the held command never runs (its gate closes without the word to go)', async () => {
+  if (base || nativeWhy !== null) { console.log(`  (skipped: ${base ?? nativeWhy})`); return; }
+  const mark = path.join(tmp, 'held-ran');
+  const r = fdwatch(['--backend', 'bpf', '--bpf-engine', 'native', '--no-tui', '--json', path.join(tmp, 'held.ndjson'), '--', 'touch', mark]);
+  // the held sh: fdwatch's child waiting at its gate
+  const isGate = (k: number): boolean => { try { return fs.readFileSync(`/proc/${k}/cmdline`, 'latin1').includes('read -r _ <&3'); } catch { return false; } };
+  let sh = 0;
+  await until('the held command', () => { sh = childrenOf(r.child.pid!).find(isGate) ?? 0; return sh !== 0; }, 10000, 2);
+  r.child.kill('SIGKILL');
+  await r.exit;
+  await until('the held sh gone', () => !fs.existsSync(`/proc/${sh}`) || /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${sh}/stat`, 'latin1')), 10000, 10);
+  if (/probes live/.test(r.err())) { console.log('  (the probes were live before the kill: nothing to see)'); return; }
+  assert.not.ok(fs.existsSync(mark), 'the held command ran untraced');
+});
+
 // ---------------------------------------------------------------- the session over a ring handed in
 
 /**
@@ -99,10 +137,10 @@ function handedIn(next: () => DataView[], stuck = false): NativeHandle & { close
   return h;
 }
 
-/** A Q record (sched_process_exit) of a whole process, stamped now. */
-function exitRecord(pid: number, status: number): DataView {
+/** A Q record (sched_process_exit) of a whole process, stamped `ns` (now). */
+function exitRecord(pid: number, status: number, ns = process.hrtime.bigint()): DataView {
   const v = new DataView(new ArrayBuffer(REC_Q.size));
-  v.setBigUint64(HEADER.ns, process.hrtime.bigint(), true);
+  v.setBigUint64(HEADER.ns, ns, true);
   v.setUint32(HEADER.tid, pid, true);
   v.setUint8(HEADER.kind, KIND.Q);
   v.setUint32(REC_Q.tgid, pid, true);
@@ -135,7 +173,7 @@ handed('native over a ring: ready at once (no sentinel), the command launched, i
   const recs: FdwatchRecord[] = [];
   const statuses: string[] = [];
   const t0 = Date.now();
-  const live = startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', loader: () => h,
+  const live = await startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', loader: () => h,
     onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
   assert.is(live.engine, 'native');
   pid = live.commandPid()!;
@@ -152,11 +190,48 @@ handed('native over a ring: ready at once (no sentinel), the command launched, i
   assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
 });
 
+handed('native over a ring: a command whose whole tree exited by the follow map\'s word ends the trace at its exit, not after the reorder window; while the map follows one it waits', async () => {
+  for (const followed of [false, true]) {
+    let pid = 0;
+    // the kernel stamps the exit before the parent can reap it: when it was first seen gone
+    let exitNs: bigint | null = null;
+    const exited = (): boolean => {
+      if (exitNs === null && pid !== 0 && !(fs.existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')))) exitNs = process.hrtime.bigint();
+      return exitNs !== null;
+    };
+    let sent = false;
+    const h = handedIn(() => {
+      if (sent || !exited()) return [];
+      sent = true;
+      return [exitRecord(pid, 3 << 8, exitNs!)];
+    });
+    const statuses: string[] = [];
+    const recs: FdwatchRecord[] = [];
+    // a window of 2 s: the exit record alone would end the trace 2 s after it was read
+    const live = await startBpf({ pids: [], command: ['sh', '-c', 'exit 3'], all: false, engine: 'native', windowMs: 2000,
+      loader: () => ({ ...h, followsAny: () => followed || !exited() }),
+      onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
+    pid = live.commandPid()!;
+    await until('the command exited', exited, 5000, 2);
+    const t0 = Date.now();
+    const r = await within(live.done, 10000, 'the trace to end');
+    const ms = Date.now() - t0;
+    assert.is(r.error, null);
+    assert.ok(statuses.includes('the command and everything it started exited'), statuses.join(' | '));
+    const exit = recs.find((x) => x.type === 'process' && x.event === 'exit' && x.pid === pid);
+    assert.ok(exit && exit.type === 'process' && exit.exitCode === 3, JSON.stringify(exit));
+    const s = summaryOf(recs);
+    assert.equal([s.engine, s.cleanEnd, s.lostEvents], ['native', true, 0], JSON.stringify(s));
+    if (followed) assert.ok(ms >= 1500, `ended ${ms} ms after the command's exit while the follow map held a process`);
+    else assert.ok(ms < 1000, `ended ${ms} ms after the command's exit`);
+  }
+});
+
 handed('native over a ring: a record still being written at the stop is waited for, not assumed read: the stop says so after its bound, the trace is not clean', async () => {
   const h = handedIn(() => [], true);
   const statuses: string[] = [];
   const recs: FdwatchRecord[] = [];
-  const live = startBpf({ pids: [], command: ['true'], all: false, engine: 'native', loader: () => h,
+  const live = await startBpf({ pids: [], command: ['true'], all: false, engine: 'native', loader: () => h,
     onRecord: (r) => recs.push(r), onStatus: (x: LiveStatus) => { if (x.message) statuses.push(x.message); } });
   await until('probes live', () => statuses.some((m) => m.startsWith('probes live')), 5000, 5);
   const t0 = Date.now();

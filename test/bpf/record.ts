@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   for (const [name, argv] of Object.entries(programs)) {
     if (want.length > 0 && !want.includes(name)) continue;
     const raw = path.join(out, `${name}.raw`);
-    const live = startBpf({ pids: [], command: argv(), all: false, rawOutput: raw, onRecord: () => {} });
+    const live = await startBpf({ pids: [], command: argv(), all: false, rawOutput: raw, onRecord: () => {} });
     const r = await live.done;
     // the heartbeat's 8 KB of padding, cut to one space: the parser skips it all the same
     fs.writeFileSync(raw, fs.readFileSync(raw, 'latin1').replace(/^(\d+\tT\t) +$/gm, '$1 '), 'latin1');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { helpText, parseCommandLine, type Parsed } from '../../src/cli/help.js';
 import { UsageError, LiveError } from '../../src/model/errors.js';
-import { chooseBackend } from '../../src/cli/backend.js';
+import { askedBackend, chooseBackend, setBpfEngine } from '../../src/cli/backend.js';
 import { root } from '../paths.js';
 
 const BIN = path.join(root, 'bin', 'fdwatch.js');
@@ -141,12 +141,21 @@ test('through the CLI: one line, exit 2; --version is package.json\'s; --help ex
   assert.match(h.out, /^Usage: fdwatch snapshot/);
 });
 
-test('the default tracer: eBPF for an attach when it can (else strace, saying why), strace for a launch, eBPF for --all', () => {
+test('the default tracer: eBPF for an attach or a launch when it can (else strace, saying why), strace for a launch with --bpf-engine bpftrace, eBPF for --all', () => {
   const can = (): null => null;
   const cannot = (): string => 'bpftrace is not installed: install the bpftrace package (apt-get install bpftrace)';
   assert.equal(chooseBackend(undefined, false, can, false), { use: 'bpf', why: 'eBPF is available' });
   assert.equal(chooseBackend(undefined, false, cannot, false), { use: 'strace', why: `eBPF unavailable: ${cannot()}` });
-  assert.equal(chooseBackend(undefined, false, can, true), { use: 'strace', why: null });
+  assert.equal(chooseBackend(undefined, false, can, true), { use: 'bpf', why: 'eBPF is available' });
+  assert.equal(chooseBackend(undefined, false, cannot, true), { use: 'strace', why: `eBPF unavailable: ${cannot()}` });
+  assert.equal([askedBackend(undefined, false, true, 'bpftrace'), askedBackend(undefined, false, true, 'native'), askedBackend(undefined, false, false, 'bpftrace')], ['strace', 'auto', 'auto']);
+  setBpfEngine('bpftrace');
+  try {
+    assert.equal(chooseBackend(undefined, false, can, true), { use: 'strace', why: null });
+    assert.equal(chooseBackend('bpf', false, can, true), { use: 'bpf', why: '--backend bpf' });
+  } finally {
+    setBpfEngine('auto');
+  }
   assert.equal(chooseBackend('bpf', false, can, true), { use: 'bpf', why: '--backend bpf' });
   assert.equal(chooseBackend('strace', false, can, false), { use: 'strace', why: null });
   assert.equal(chooseBackend(undefined, true, can, false), { use: 'bpf', why: '--all' });

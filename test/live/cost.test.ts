@@ -31,7 +31,7 @@ test('the fd count of a traced process, sampled each second, is one stat of /pro
   // holds 200 fds for 1.5 s: the sampler runs at least once
   fs.writeFileSync(prog, "import os, time\nfds = [os.open('/dev/null', os.O_RDONLY) for _ in range(200)]\nprint(os.getpid(), flush=True)\ntime.sleep(1.5)\n");
   const log = path.join(tmp, 'fdwatch-fdcount.log');
-  const c = spawn('strace', ['-o', log, '-e', 'trace=openat,statx,newfstatat', process.execPath, BIN, '--no-tui', '--only', 'alert', '--', PY, prog],
+  const c = spawn('strace', ['-o', log, '-e', 'trace=openat,statx,newfstatat', process.execPath, BIN, '--backend', 'strace', '--no-tui', '--only', 'alert', '--', PY, prog],
     { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -149,7 +149,7 @@ test('a burst of trace while fdwatch is not reading waits in the channel (1 MiB)
   const prog = path.join(tmp, 'burst.py');
   fs.writeFileSync(prog, BURST);
   const json = path.join(tmp, 'burst.ndjson');
-  const c = spawn(process.execPath, [BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog], { cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [BIN, '--backend', 'strace', '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog], { cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   c.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -192,7 +192,7 @@ test('a trickle of trace is read in batches (a read that empties the channel wai
   const json = path.join(tmp, 'trickle.ndjson');
   const log = path.join(tmp, 'fdwatch-reads.log');
   // fdwatch's own main thread, traced for its reads (not -f: the strace it runs is left alone)
-  const c = spawn('strace', ['-o', log, '-e', 'trace=read', '-s', '64', process.execPath, BIN, '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog],
+  const c = spawn('strace', ['-o', log, '-e', 'trace=read', '-s', '64', process.execPath, BIN, '--backend', 'strace', '--no-tui', '--only', 'fd', '--json', json, '--', PY, prog],
     { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });

@@ -101,7 +101,7 @@ test('one-sided: only the receiver is traced; the untraced sender is named throu
 
 test('a launched command is the root of what is shown: fdwatch\'s own sh wrapper and its plumbing are not in the records', async () => {
   const json = path.join(tmp, 'root.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, '--', 'cat', '/etc/hostname']);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, '--', 'cat', '/etc/hostname']);
   const e = await r.exit;
   assert.is(e.code, 0, r.err());
   const recs = records(json);
@@ -150,7 +150,7 @@ test('-p PID -- command: the command sets the lifetime and the exit status', asy
 
 test('a command killed by a signal: fdwatch exits 128 + its number, and that is no error', async () => {
   const json = path.join(tmp, 'killed.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, '--', 'sh', '-c', 'kill -TERM $$']);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, '--', 'sh', '-c', 'kill -TERM $$']);
   const e = await r.exit;
   assert.is(e.code, 143, r.err());
   assert.not.match(r.err(), /^fdwatch: /m);

@@ -51,7 +51,7 @@ test('shared mappings: dev and inode of a memfd unmapped at once and of a file m
   const file = path.join(tmp, 'mapped.txt');
   fs.writeFileSync(file, 'x'.repeat(100));
   const json = path.join(tmp, 'maps.ndjson');
-  const r = fdwatch(['--no-tui', '--json', json, '--', exe, file]);
+  const r = fdwatch(['--backend', 'strace', '--no-tui', '--json', json, '--', exe, file]);
   await r.waitFor(/MAP [^\n]*mapped\.txt/);
   r.child.stdin!.end();
   const e = await r.exit;

@@ -136,7 +136,7 @@ export async function underStrace(calls: string, name: string, py: string): Prom
   const json = path.join(tmp, `${name}.ndjson`);
   const log = path.join(tmp, `${name}.strace`);
   const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const c = spawn('strace', ['-o', log, '-e', `trace=${calls}`, process.execPath, BIN, '--no-tui', '--json', json, '--', python, prog],
+  const c = spawn('strace', ['-o', log, '-e', `trace=${calls}`, process.execPath, BIN, '--backend', 'strace', '--no-tui', '--json', json, '--', python, prog],
     { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   c.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Asm, HELPER, R0, R1, R2, R3, R6, R7 } from '../../src/bpf/asm.js';
-import { bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable } from '../../src/native/index.js';
+import { bpfAttachTracepoint, bpfMapCreate, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfProgramNames, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable, withMappedFile, bpfMapNextKey } from '../../src/native/index.js';
 
 const TP = '/sys/kernel/tracing/events/raw_syscalls/sys_enter/id';
 const why = process.getuid?.() !== 0 ? 'not root' : !fs.existsSync(TP) ? 'no raw_syscalls tracepoints' : process.arch !== 'x64' ? 'not x86-64' : null;
@@ -102,6 +102,40 @@ test('the verifier\'s refusal comes back with its log', () => {
   const r = bpfProgLoad({ type: 5, insns: a.assemble(), name: 'fdw_test_bad' });
   assert.ok(isFailed(r), JSON.stringify(r));
   assert.match((r as { log: string }).log, /R2 !read_ok/);
+});
+
+test('withMappedFile: the bytes read(2) gives (a file, the kernel\'s BTF from sysfs), unmapped after; a missing file is Failed', () => {
+  const dir = fs.mkdtempSync('/tmp/fdwatch-map-');
+  try {
+    const file = `${dir}/f`;
+    const bytes = Buffer.from(Array.from({ length: 10000 }, (_, i) => i % 251));
+    fs.writeFileSync(file, bytes);
+    const r = withMappedFile(file, (b) => Buffer.from(b).equals(bytes));
+    if (isUnavailable(r)) { console.log(`  (skipped: ${r.unavailable})`); return; }
+    assert.is(r, true);
+    assert.ok(isFailed(withMappedFile(`${dir}/none`, () => 1)));
+    const btf = '/sys/kernel/btf/vmlinux';
+    if (fs.existsSync(btf)) {
+      const m = withMappedFile(btf, (b) => Buffer.from(b).equals(fs.readFileSync(btf)));
+      // an older kernel's sysfs does not map it (load.ts reads it then)
+      if (!isFailed(m)) assert.is(m, true);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hash map next key: the keys one after the other, then none; none in an empty map', () => {
+  if (why) { console.log(`  (skipped: ${why})`); return; }
+  const m = fd(bpfMapCreate({ type: 1, keySize: 4, valueSize: 1, maxEntries: 16, name: 'fdw_test_nk' }));
+  const next = new Uint8Array(4);
+  assert.is(bpfMapNextKey(m, null, next), false);
+  for (const k of [5, 9]) assert.is(bpfMapUpdate(m, new Uint8Array(new Uint32Array([k]).buffer), new Uint8Array([1])), true);
+  const seen: number[] = [];
+  let key: Uint8Array | null = null;
+  while (bpfMapNextKey(m, key, next) === true) { seen.push(new Uint32Array(next.buffer.slice(0))[0]!); key = Uint8Array.from(next); }
+  assert.equal(seen.sort((x, y) => x - y), [5, 9]);
+  closeFd(m);
 });
 
 test('hash map update and lookup', () => {

@@ -24,6 +24,9 @@ export interface NativeHandle {
   /** every probe is attached once loadNative returns; close() detaches them all and frees the maps (also done by
    * the kernel when fdwatch exits, however it exits: the probes live only as long as their fds) */
   close(): void;
+  /** whether a followed thread group is still alive: the follow map holds one (the fork probe adds each child, a
+   * group's exit deletes it, before its parent can reap it); true when every process is followed (--all) */
+  followsAny?(): boolean;
   /** milliseconds the load took (maps, verifier, attach) */
   readonly loadMs: number;
 }

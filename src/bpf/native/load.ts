@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable,
+  bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapNextKey, bpfMapUpdate, bpfProgLoad, bpfProgLoadAsync, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable, withMappedFile,
   type BpfRing,
 } from '../../native/index.js';
 import { RING_BYTES } from './format.js';
@@ -44,10 +44,10 @@ export function possibleCpus(text?: string): number {
 }
 
 /**
- * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit
- * (session.ts's rule), found in one listing of events/syscalls; ids only for the per-call attach ('syscalls').
+ * Which tracepoints this kernel has (tracefs events/): a syscall's only when it has both its enter and exit, found
+ * in one listing of events/syscalls; ids only for the per-call attach ('syscalls'). Both engines ask it.
  */
-class Tracepoints {
+export class Tracepoints {
   private syscalls: Set<string> | null = null;
   constructor(private readonly tracefs: string) {}
   /** a tracepoint's id (events/CATEGORY/NAME/id), null when this kernel lacks it */
@@ -62,10 +62,14 @@ class Tracepoints {
   has(tp: string): boolean {
     const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
     if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
+    return this.syscall(m[2]!);
+  }
+  /** syscalls:sys_enter_NAME and sys_exit_NAME both exist */
+  syscall(name: string): boolean {
     if (!this.syscalls) {
       try { this.syscalls = new Set(fs.readdirSync(path.join(this.tracefs, 'events', 'syscalls'))); } catch { this.syscalls = new Set(); }
     }
-    return this.syscalls.has(`sys_enter_${m[2]}`) && this.syscalls.has(`sys_exit_${m[2]}`);
+    return this.syscalls.has(`sys_enter_${name}`) && this.syscalls.has(`sys_exit_${name}`);
   }
 }
 
@@ -77,6 +81,15 @@ function progLoad(insns: Uint8Array, name: string, type = BPF_PROG_TYPE_RAW_TRAC
   let r = bpfProgLoad({ type, insns, name });
   for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
     r = bpfProgLoad({ type, insns, name });
+  }
+  return r;
+}
+
+/** progLoad on one of koffi's worker threads (several verify at once), again when a signal cut the verifier short. */
+async function progLoadAsync(insns: Uint8Array, name: string, type: number): ReturnType<typeof bpfProgLoadAsync> {
+  let r = await bpfProgLoadAsync({ type, insns, name });
+  for (let i = 1; i < LOAD_TRIES && typeof r !== 'number' && isFailed(r) && (r.failed === 'EAGAIN' || r.failed === 'EWOULDBLOCK'); i++) {
+    r = await bpfProgLoadAsync({ type, insns, name });
   }
   return r;
 }
@@ -122,6 +135,29 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
   return loadProbes(opts, nativeProbes);
 }
 
+/** loadNative with the programs verified in parallel (bpfProgLoadAsync): the live session's loader. */
+export function loadNativeAsync(opts: NativeOptions): Promise<NativeHandle | NativeLoadError> {
+  return loadProbesAsync(opts, nativeProbes);
+}
+
+/** A program to load, and where it attaches. */
+interface ToLoad {
+  probe: Probe;
+  type: number;
+  raw: string[];
+  ids: number[];
+  slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }>;
+}
+
+type ProgResult = ReturnType<typeof bpfProgLoad>;
+
+/** loadProbes, its programs verified by the kernel on several CPUs at once (they are most of a load's time). */
+export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): Promise<NativeHandle | NativeLoadError> {
+  const p = prepare(opts, make, prefix);
+  if ('error' in p) return p;
+  return p.finish(await Promise.all(p.programs.map((l) => progLoadAsync(l.probe.insns, l.probe.name, l.type))));
+}
+
 /**
  * Loads the probes `make` builds (tests hand in a probe the verifier refuses, to see nothing is left behind; and
  * name the dispatchers with their own `prefix`), attaching the syscall probes as the header above says.
@@ -132,15 +168,30 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
  * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by the holder child.
  */
 export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
+  const p = prepare(opts, make, prefix);
+  if ('error' in p) return p;
+  return p.finish(p.programs.map((l) => progLoad(l.probe.insns, l.probe.name, l.type)));
+}
+
+/**
+ * A load in two steps around the verifier: the maps made and the programs built (`programs`, to load in this order),
+ * then `finish` with each one's load: the attachments, the holder, the ring (or, on any failure, everything undone).
+ */
+function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: string): NativeLoadError | { programs: ToLoad[]; finish: (loads: ProgResult[]) => NativeHandle | NativeLoadError } {
   const t0 = performance.now();
   const attach = attachMode(opts.attach);
   if (typeof attach !== 'string') return attach;
-  let btf: Uint8Array;
-  try { btf = fs.readFileSync(opts.btf); } catch (err) {
-    return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
+  let offsets = withMappedFile(opts.btf, kernelOffsets);
+  if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
+    let btf: Uint8Array;
+    try { btf = fs.readFileSync(opts.btf); } catch (err) {
+      return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    }
+    offsets = kernelOffsets(btf);
   }
-  const off = kernelOffsets(btf);
-  if (typeof off === 'string') return { error: off };
+  if (typeof offsets === 'string') return { error: offsets };
+  const off = offsets;
 
   // what was made, undone in reverse: the ring, links and perf events (they detach the programs), programs, program
   // array slots (a program array frees its programs only in deferred work once its fd is closed), maps
@@ -191,7 +242,7 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
   try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
   const tracepoints = new Tracepoints(opts.tracefs);
   // raw tracepoints by their own name (tracefs category/name: name); per-call ones ('syscalls') by tracefs id
-  const loaded: Array<{ probe: Probe; fd: number; raw: string[]; ids: number[]; slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> }> = [];
+  const programs: ToLoad[] = [];
   for (const probe of probes) {
     const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
     const raw: string[] = [];
@@ -219,85 +270,99 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[],
       if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
       continue;
     }
-    const r = progLoad(probe.insns, probe.name, ids.length > 0 ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT);
-    if (typeof r !== 'number') {
-      if (isUnavailable(r)) return fail(r.unavailable);
-      const last = r.log.trimEnd().split('\n').filter((l) => !/^(processed|verification time|stack depth)/.test(l)).pop() ?? '';
-      return fail(`the kernel refused probe ${probe.name} (${r.failed}): ${last}`);
-    }
-    fds.push(r);
-    loaded.push({ probe, fd: r, raw, ids, slots });
+    programs.push({ probe, type: ids.length > 0 ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT, raw, ids, slots });
   }
-  if (attach === 'raw') {
-    // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
-    const taken = new Map<string, string>();
-    const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
-    for (const side of ['enter', 'exit'] as const) {
-      const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
-      if (typeof fd === 'string') return fail(fd);
-      arrays[side] = fd;
+  return { programs, finish: (loads) => finish(loads) };
+
+  function finish(loads: ProgResult[]): NativeHandle | NativeLoadError {
+    // every program that loaded is closed with the rest when one did not
+    for (const r of loads) if (typeof r === 'number') fds.push(r);
+    const loaded: Array<ToLoad & { fd: number }> = [];
+    for (const [i, l] of programs.entries()) {
+      const r = loads[i]!;
+      if (typeof r !== 'number') {
+        if (isUnavailable(r)) return fail(r.unavailable);
+        const last = r.log.trimEnd().split('\n').filter((x) => !/^(processed|verification time|stack depth)/.test(x)).pop() ?? '';
+        return fail(`the kernel refused probe ${l.probe.name} (${r.failed}): ${last}`);
+      }
+      loaded.push({ ...l, fd: r });
     }
-    for (const l of loaded) {
-      for (const s of l.slots) {
-        const other = taken.get(s.tp);
-        if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
-        taken.set(s.tp, l.probe.name);
-        const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
-        const array = arrays[s.side];
-        const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
-        if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
-        undo.push(() => { bpfMapDelete(array, key); });
+    if (attach === 'raw') {
+      // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
+      const taken = new Map<string, string>();
+      const arrays: Record<'enter' | 'exit', number> = { enter: -1, exit: -1 };
+      for (const side of ['enter', 'exit'] as const) {
+        const fd = made(`bpf map ${side} programs`, bpfMapCreate({ type: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: SYSCALL_SLOTS, name: `fdw_${side}_pa` }));
+        if (typeof fd === 'string') return fail(fd);
+        arrays[side] = fd;
+      }
+      for (const l of loaded) {
+        for (const s of l.slots) {
+          const other = taken.get(s.tp);
+          if (other !== undefined) return fail(`probes ${other} and ${l.probe.name} both handle ${s.tp}`);
+          taken.set(s.tp, l.probe.name);
+          const key = new Uint8Array(new Uint32Array([s.nr]).buffer);
+          const array = arrays[s.side];
+          const u = bpfMapUpdate(array, key, new Uint8Array(new Uint32Array([l.fd]).buffer));
+          if (u !== true) return fail(`${l.probe.name} for ${s.tp}: ${isUnavailable(u) ? u.unavailable : u.failed}`);
+          undo.push(() => { bpfMapDelete(array, key); });
+        }
+      }
+      for (const side of ['exit', 'enter'] as const) {
+        const name = `${prefix}sys_${side}`.slice(0, 15);
+        const d = progLoad(dispatcher(arrays[side], side, off), name);
+        if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
+        fds.push(d);
+        loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, type: BPF_PROG_TYPE_RAW_TRACEPOINT, fd: d, raw: [`sys_${side}`], ids: [], slots: [] });
       }
     }
-    for (const side of ['exit', 'enter'] as const) {
-      const name = `${prefix}sys_${side}`.slice(0, 15);
-      const d = progLoad(dispatcher(arrays[side], side, off), name);
-      if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
-      fds.push(d);
-      loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, fd: d, raw: [`sys_${side}`], ids: [], slots: [] });
+    for (const l of loaded) {
+      for (const tp of l.raw) {
+        const fd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, l.fd));
+        if (typeof fd === 'string') return fail(fd);
+      }
+      for (const id of l.ids) {
+        const fd = bpfAttachTracepoint(id, l.fd);
+        if (typeof fd !== 'number') return fail(isUnavailable(fd) ? fd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${fd.failed}`);
+        perf.push(fd);
+      }
     }
-  }
-  for (const l of loaded) {
-    for (const tp of l.raw) {
-      const fd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, l.fd));
-      if (typeof fd === 'string') return fail(fd);
+    if (perf.length > 0) {
+      const h = spawnHolder(perf);
+      if (typeof h === 'string') return fail(h);
+      holder = h;
+      // not the perf events' last references now: these closes do not wait
+      for (const fd of perf.splice(0)) closeFd(fd);
     }
-    for (const id of l.ids) {
-      const fd = bpfAttachTracepoint(id, l.fd);
-      if (typeof fd !== 'number') return fail(isUnavailable(fd) ? fd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${fd.failed}`);
-      perf.push(fd);
-    }
+    const r = bpfRingOpen(m.ring, RING_BYTES);
+    if (isUnavailable(r)) return fail(r.unavailable);
+    if (isFailed(r)) return fail(r.failed);
+    undo.push(() => r.close());
+    const openRing: BpfRing = r;
+    const cpus = possibleCpus();
+    const lostKey = new Uint8Array(4);
+    const lostValues = new Uint8Array(8 * cpus);
+    const lostCounts = new BigUint64Array(lostValues.buffer);
+    const followKey = new Uint8Array(4);
+    let closed = false;
+    return {
+      ring: openRing,
+      lost() {
+        if (closed || bpfMapLookup(m.lost, lostKey, lostValues) !== true) return 0;
+        let n = 0n;
+        for (const x of lostCounts) n += x;
+        return Number(n);
+      },
+      followsAny() {
+        // an error (the map is gone) says nothing: as if one were alive, the trace ends as before
+        return closed || opts.follow === null || bpfMapNextKey(m.follow, null, followKey) !== false;
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        closeAll();
+      },
+      loadMs: performance.now() - t0,
+    };
   }
-  if (perf.length > 0) {
-    const h = spawnHolder(perf);
-    if (typeof h === 'string') return fail(h);
-    holder = h;
-    // not the perf events' last references now: these closes do not wait
-    for (const fd of perf.splice(0)) closeFd(fd);
-  }
-  const r = bpfRingOpen(m.ring, RING_BYTES);
-  if (isUnavailable(r)) return fail(r.unavailable);
-  if (isFailed(r)) return fail(r.failed);
-  undo.push(() => r.close());
-  const openRing: BpfRing = r;
-  const cpus = possibleCpus();
-  const lostKey = new Uint8Array(4);
-  const lostValues = new Uint8Array(8 * cpus);
-  const lostCounts = new BigUint64Array(lostValues.buffer);
-  let closed = false;
-  return {
-    ring: openRing,
-    lost() {
-      if (closed || bpfMapLookup(m.lost, lostKey, lostValues) !== true) return 0;
-      let n = 0n;
-      for (const x of lostCounts) n += x;
-      return Number(n);
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      closeAll();
-    },
-    loadMs: performance.now() - t0,
-  };
 }

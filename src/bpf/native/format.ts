@@ -76,5 +76,11 @@ export const REC_X = { tgid: 16, euid: 20, oldTid: 24, len: 28, comm: 32, path: 
 /** Q: sched_process_exit. */
 export const REC_Q = { tgid: 16, groupDead: 20, exitCode: 24, size: 32 } as const;
 
-/** Ring buffer bytes (a power of two pages): 16 MB holds ~100k records, a second of a flood. */
+/**
+ * Ring buffer bytes (a power of two pages). --all: 16 MB holds ~100k records, a second of a flood. Followed
+ * processes (an attach, a launch): 4 MB, ~25k records, a quarter of a second of the same flood between two reads
+ * 10 ms apart; a 16 MB ring costs 15-25 ms to make, map and free at every start and stop, a 4 MB one ~2 ms.
+ */
 export const RING_BYTES = 1 << 24;
+export const RING_BYTES_FOLLOW = 1 << 22;
+export const ringBytes = (all: boolean): number => (all ? RING_BYTES : RING_BYTES_FOLLOW);

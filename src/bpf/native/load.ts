@@ -19,7 +19,7 @@ import {
   bpfAttachTracepoint, bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapNextKey, bpfMapUpdate, bpfProgLoad, bpfProgLoadAsync, bpfRawTracepointOpen, bpfRingOpen, closeFd, isFailed, isUnavailable, withMappedFile,
   type BpfRing,
 } from '../../native/index.js';
-import { RING_BYTES } from './format.js';
+import { ringBytes } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
 import { kernelOffsets, STASH, type KernelCtx, type Maps, type Probe } from './kernel.js';
 import { dispatcher, nativeProbes, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
@@ -217,9 +217,10 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
   });
 
   const maps: Partial<Maps> = {};
+  const ring = ringBytes(opts.follow === null);
   // hash maps allocate entries as they come (preallocating 65536 of each costs ms and MBs at every load)
   const mapSpecs: Array<[keyof Maps, number, number, number, number, number]> = [
-    ['ring', BPF_MAP_TYPE_RINGBUF, 0, 0, RING_BYTES, 0],
+    ['ring', BPF_MAP_TYPE_RINGBUF, 0, 0, ring, 0],
     ['follow', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES, BPF_F_NO_PREALLOC],
     ['stash', BPF_MAP_TYPE_HASH, 4, STASH.size, MAP_ENTRIES, BPF_F_NO_PREALLOC],
     ['rx', BPF_MAP_TYPE_HASH, 4, 1, MAP_ENTRIES, BPF_F_NO_PREALLOC],
@@ -334,7 +335,7 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
       // not the perf events' last references now: these closes do not wait
       for (const fd of perf.splice(0)) closeFd(fd);
     }
-    const r = bpfRingOpen(m.ring, RING_BYTES);
+    const r = bpfRingOpen(m.ring, ring);
     if (isUnavailable(r)) return fail(r.unavailable);
     if (isFailed(r)) return fail(r.failed);
     undo.push(() => r.close());

@@ -268,6 +268,7 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   };
 
   const commandTree = new Set<number>();
+  let rootExeced = false;
   const ownerCache = new Map<number, { pid: number; fd: number; comm: string | null } | null>();
   const enrich = (t: TransferRecord): void => {
     // one-sided traces: name the untraced end through the peer socket's owner
@@ -329,6 +330,13 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
         commandTree.delete(r.pid);
         checkEnd();
       }
+    }
+    // the launched command's held sh before it becomes the command: its records are fdwatch's own doing (the
+    // gate's pipe, stdio dup2s, the snapshot of fdwatch's fds it still holds), not the command's; the fd table they
+    // build stays in the correlator (the command inherits it). Under strace the command's exec is its first record too
+    if (held !== null && !rootExeced && (r.type === 'fd' || r.type === 'map' || r.type === 'process') && r.pid === commandRoot) {
+      if (r.type === 'process' && r.event === 'exec') rootExeced = true;
+      else if (r.type !== 'process' || r.event !== 'exit') return;
     }
     opts.onRecord(r);
   };

@@ -52,6 +52,10 @@ interface Heartbeat {
   stuckSince: number | null;
 }
 
+/** How far back an arrival out of order is moved into its place in the window (further: the window is sorted at
+ * the next flush) */
+const MAX_SHIFT = 64;
+
 /** A heartbeat that waits this long on a ring that printed nothing since, after bpftrace reported lost events,
  * waits on a line that was lost */
 const STUCK_NS = 1e9;
@@ -547,6 +551,9 @@ export class BpfParser {
 
   private remember(d: Desc, ns: number, u: string | undefined, i: Inet | undefined): void {
     const known = this.files.get(d.file);
+    // described again as it was (a socket's F record at each send and receive): the description kept holds, and so
+    // does the target made of it
+    if (known !== undefined && d.magic === MAGIC.SOCKFS && known.ns <= ns && known.u === u && sameInet(known.i, i) && sameDesc(known.d, d)) return;
     if (known !== undefined && known.ns > ns) {
       // another CPU's ring came later with an older description: kept behind the newer
       let e = known;
@@ -837,10 +844,23 @@ export class BpfParser {
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) === 0n && ev.flags !== 0n) this.tgids.set(ev.child, ev.child);
     if (ev.t === 'E') this.resolveEarly(ev, tgid);
     const p: Pending = { ns, seq: this.seq++, line, tid, tgid, euid, ev };
-    const last = this.pending[this.pending.length - 1];
-    if (last && (last.ns > ns || (last.ns === ns && last.seq > p.seq))) this.sorted = false;
     if (ns < this.releasedNs) this.stats.late++;
-    this.pending.push(p);
+    const pending = this.pending;
+    const n = pending.length;
+    // arrivals come nearly in order (a send is stamped at its entry; other CPUs' records interleave): one that is
+    // not moves back a few places (its seq is the highest: after those of its time, as byTime sorts); one that would
+    // move further leaves the window to the sort in flush
+    let j = n;
+    if (this.sorted) {
+      const stop = Math.max(this.head, n - MAX_SHIFT);
+      while (j > stop && pending[j - 1]!.ns > ns) j--;
+      if (j > this.head && pending[j - 1]!.ns > ns) { this.sorted = false; j = n; }
+    }
+    pending.push(p);
+    if (j < n) {
+      for (let i = n; i > j; i--) pending[i] = pending[i - 1]!;
+      pending[j] = p;
+    }
   }
 
   /** A path the dentry names cannot reach yet is asked of /proc now, while the fd likely still exists. */
@@ -969,7 +989,14 @@ export class BpfParser {
           const sd = e?.d ?? { ...d, magic: MAGIC.SOCKFS };
           socket = { fd: d.fd, target: this.target(sd, pid, spec, e?.u, e?.i), file: d.file };
         } else if (d !== null) {
-          socket = { fd: d.fd, target: this.target(d, pid, spec, g.u?.get('s'), g.i?.get('s')), file: d.file };
+          const u = g.u?.get('s');
+          const i = g.i?.get('s');
+          // described in full (an F record at each send and receive): the target made of that description, once
+          const e = d.magic === MAGIC.SOCKFS ? this.fileAt(d.file) : undefined;
+          const target = e !== undefined && e.u === u && sameInet(e.i, i) && (e.d === d || sameDesc(e.d, d))
+            ? e.sock ??= socketTarget(e.d, u ?? null, i ?? null)
+            : this.target(d, pid, spec, u, i);
+          socket = { fd: d.fd, target, file: d.file };
         }
         const messages: Array<ScmMessage | 'opaque'> = [];
         // a message of one fd on the E line (then no line of its own came)
@@ -1120,6 +1147,18 @@ export class BpfParser {
     }
     return parts.length > 0 ? '.../' + parts.reverse().join('/') : `.../inode ${d.ino}`;
   }
+}
+
+/** Two descriptions of one file say the same (its fd and CLOEXEC aside: they are the fd's, not the file's). */
+function sameDesc(a: Desc, b: Desc): boolean {
+  return a.ino === b.ino && a.magic === b.magic && a.mode === b.mode && a.nlink === b.nlink && a.mntId === b.mntId && a.mntRoot === b.mntRoot &&
+    a.dentry === b.dentry && a.aux === b.aux && a.family === b.family && a.sockType === b.sockType && a.peer === b.peer &&
+    a.procPath === b.procPath && a.known === b.known && a.file === b.file;
+}
+
+function sameInet(a: Inet | undefined, b: Inet | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.type === b.type && a.state === b.state && a.local === b.local &&
+    a.lport === b.lport && a.remote === b.remote && a.rport === b.rport);
 }
 
 /** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */

@@ -1,6 +1,6 @@
 // NDJSON writer (I/O edge): buffers records, writes in large chunks, flushes and closes on every exit path.
 import fs from 'node:fs';
-import type { FdRecord, FdwatchRecord } from '../model/records.js';
+import type { FdRecord, FdwatchRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { num, plainQuoted } from '../model/json.js';
 import { writeAll } from './write-all.js';
 
@@ -53,7 +53,7 @@ export function openNdjson(target: string, onError?: WriteErrorHandler): RecordW
       if (closed || failed) return;
       // the commonest record is printable ASCII, and ASCII is its own UTF-8: a latin1 write is a plain byte
       // copy, several times cheaper than encoding UTF-8
-      const fast = r.type === 'fd' ? fdLine(r) : null;
+      const fast = r.type === 'fd' ? fdLine(r) : r.type === 'transfer' ? transferLine(r) : null;
       const line = fast ?? JSON.stringify(r);
       const room = (fast !== null ? line.length : 3 * line.length) + 1;
       if (off + room > BUFFER_SIZE) flush();
@@ -77,8 +77,22 @@ export function openNdjson(target: string, onError?: WriteErrorHandler): RecordW
   };
 }
 
+// the records of one syscall share a stamp (a receive's fd record and its transfer, a transfer's ts and receivedTs):
+// the two latest are formatted once (a double's shortest text costs more than the rest of a line's numbers)
 let lastTs: number | null = null;
 let lastTsText = 'null';
+let prevTs: number | null = null;
+let prevTsText = 'null';
+
+function tsText(ts: number | null): string {
+  if (ts === lastTs) return lastTsText;
+  if (ts === prevTs) return prevTsText;
+  prevTs = lastTs;
+  prevTsText = lastTsText;
+  lastTs = ts;
+  lastTsText = JSON.stringify(ts);
+  return lastTsText;
+}
 
 /**
  * JSON.stringify(r)'s exact text, written by hand for the commonest record when it is printable ASCII;
@@ -89,13 +103,95 @@ export function fdLine(r: FdRecord): string | null {
   const target = r.target === null ? 'null' : plainQuoted(r.target);
   const syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
   if (target === null || syscall === null) return null;
-  // the records of one syscall share a stamp: format it once
-  if (r.ts !== lastTs) { lastTs = r.ts; lastTsText = JSON.stringify(r.ts); }
-  let s = '{"v":' + r.v + ',"type":"fd","ts":' + lastTsText + ',"pid":' + num(r.pid) + ',"fd":' + num(r.fd) +
+  let s = '{"v":' + r.v + ',"type":"fd","ts":' + tsText(r.ts) + ',"pid":' + num(r.pid) + ',"fd":' + num(r.fd) +
     ',"op":"' + r.op + '","target":' + target + ',"kind":"' + r.kind + '","cloexec":' + r.cloexec + ',"syscall":' + syscall;
   if (r.tid !== undefined) s += ',"tid":' + num(r.tid);
   if (r.fromFd !== undefined) s += ',"fromFd":' + num(r.fromFd);
   if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
   if (r.origin !== undefined) { const o = plainQuoted(r.origin); if (o === null) return null; s += ',"origin":' + o; }
   return s + '}';
+}
+
+/** A transfer's keys in the order its builders write them (the optional ones may be absent). */
+const TRANSFER_KEYS: readonly string[] = ['v', 'type', 'ts', 'via', 'state', 'from', 'to', 'target', 'kind', 'sentTs', 'receivedTs', 'reason', 'line', 'confirmed', 'origin'];
+const END_KEYS: readonly string[] = ['pid', 'tid', 'comm', 'uid', 'fd', 'socket'];
+
+/** The object's own keys come in `keys`' order, some of them left out (for..in: no array made). */
+function keysInOrder(o: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) {
+    while (i < keys.length && keys[i] !== k) i++;
+    if (i === keys.length) return false;
+    i++;
+  }
+  return true;
+}
+
+/** `,"key":` and a number or null as JSON.stringify prints it, '' for undefined (JSON.stringify leaves the key out),
+ * null for anything else. */
+function numField(key: string, n: unknown): string | null {
+  if (n === undefined) return '';
+  if (n === null) return ',"' + key + '":null';
+  if (typeof n !== 'number') return null;
+  return ',"' + key + '":' + (Number.isSafeInteger(n) ? '' + n : JSON.stringify(n));
+}
+
+/** The same for a time (the latest ones formatted once). */
+function tsField(key: string, n: unknown): string | null {
+  if (n === undefined) return '';
+  if (n !== null && typeof n !== 'number') return null;
+  return ',"' + key + '":' + tsText(n);
+}
+
+/** The same for a string: printable ASCII only (else null: the generic path escapes and encodes it). */
+function strField(key: string, s: unknown): string | null {
+  if (s === undefined) return '';
+  if (s === null) return ',"' + key + '":null';
+  if (typeof s !== 'string') return null;
+  const q = plainQuoted(s);
+  return q === null ? null : ',"' + key + '":' + q;
+}
+
+function endField(key: string, e: TransferEnd | null | undefined): string | null {
+  if (e === undefined) return '';
+  if (e === null) return ',"' + key + '":null';
+  if (typeof e !== 'object' || !keysInOrder(e, END_KEYS)) return null;
+  const pid = numField('pid', e.pid);
+  const tid = numField('tid', e.tid);
+  const comm = strField('comm', e.comm);
+  const uid = numField('uid', e.uid);
+  const fd = numField('fd', e.fd);
+  const socket = strField('socket', e.socket);
+  if (pid === null || tid === null || comm === null || uid === null || fd === null || socket === null) return null;
+  const s = pid + tid + comm + uid + fd + socket;
+  return ',"' + key + '":' + (s === '' ? '{}' : '{' + s.slice(1) + '}');
+}
+
+/**
+ * JSON.stringify(r)'s exact text for a transfer, written by hand (JSON.stringify's generic walk costs several times
+ * more) when its keys come in the order the correlator writes them and every string is printable ASCII; null
+ * otherwise (the generic path).
+ */
+export function transferLine(r: TransferRecord): string | null {
+  if (!keysInOrder(r, TRANSFER_KEYS)) return null;
+  const v = numField('v', r.v);
+  const type = strField('type', r.type);
+  const ts = tsField('ts', r.ts);
+  const via = strField('via', r.via);
+  const state = strField('state', r.state);
+  const from = endField('from', r.from);
+  const to = endField('to', r.to);
+  const target = strField('target', r.target);
+  const kind = strField('kind', r.kind);
+  const sentTs = tsField('sentTs', r.sentTs);
+  const receivedTs = tsField('receivedTs', r.receivedTs);
+  const reason = strField('reason', r.reason);
+  const line = numField('line', r.line);
+  const c = r.confirmed;
+  const confirmed = c === undefined ? '' : c === null || typeof c === 'boolean' ? ',"confirmed":' + c : null;
+  const origin = strField('origin', r.origin);
+  if (v === null || type === null || ts === null || via === null || state === null || from === null || to === null || target === null ||
+    kind === null || sentTs === null || receivedTs === null || reason === null || line === null || confirmed === null || origin === null) return null;
+  const s = v + type + ts + via + state + from + to + target + kind + sentTs + receivedTs + reason + line + confirmed + origin;
+  return s === '' ? '{}' : '{' + s.slice(1) + '}';
 }

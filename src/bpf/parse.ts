@@ -145,22 +145,24 @@ interface Group {
   role: string[];
 }
 
-/** A finished event waiting in the window. */
-interface Pending {
+/** A finished event: when, where it came from, and (`seq`) in which order it arrived. */
+interface Head {
   ns: number;
   seq: number;
   line: number;
   tid: number;
   tgid: number;
   euid: number | null;
-  ev: Ev;
 }
 
-type Ev =
+/** A finished event waiting in the window: one object per event (the window holds thousands of them at a time, and
+ * every scavenge copies what it holds) */
+type Ev = Head & (
   | { t: 'E'; syscall: string; spec: SyscallSpec; f: EField[]; desc: Desc | null; g: Group; one: Desc | null; oneCtrunc: boolean; closed: FdRef | null }
   | { t: 'P'; child: number; flags: bigint; sy: number }
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
-  | { t: 'Q'; groupDead: boolean; code: number };
+  | { t: 'Q'; groupDead: boolean; code: number });
+type Pending = Ev;
 
 const byTime = (a: Pending, b: Pending): number => a.ns - b.ns || a.seq - b.seq;
 
@@ -535,7 +537,8 @@ export class BpfParser {
     if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
     // a close (a third of all events) keeps its fd and file only
     const closed: FdRef | null = spec.family === 'close' ? { fd: fields[0] as number, target: null, file: fields[1] as string } : null;
-    const f: EField[] = closed !== null ? NO_FIELDS : fields.slice(0, call.kinds.length);
+    // an open's or accept's fields (its return) say nothing its DESC does not
+    const f: EField[] = closed !== null || spec.family === 'open' || spec.family === 'accept' ? NO_FIELDS : fields.slice(0, call.kinds.length);
     this.stats.syscalls++;
     // the files described in full here, for the lines that name them later in four fields
     for (let i = 0; i < g.f.length; i++) {
@@ -543,7 +546,7 @@ export class BpfParser {
       if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
     if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
@@ -664,7 +667,7 @@ export class BpfParser {
       try {
         this.release(p);
       } catch (e) {
-        this.bad(p.line, e instanceof Error ? e.message : String(e), `${p.ev.t} event of thread ${p.tid}`);
+        this.bad(p.line, e instanceof Error ? e.message : String(e), `${p.t} event of thread ${p.tid}`);
       }
     }
   }
@@ -784,17 +787,17 @@ export class BpfParser {
   /** sched_process_fork in the parent: `flags` its clone flags | CLONE_SEEN (0: a task the kernel made), `which` the
    * call (CLONE_CALLS, from 1). */
   fork(ns: number, tid: number, tgid: number, euid: number, child: number, flags: bigint, which: number): void {
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'P', child, flags, sy: which });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'P', child, flags, sy: which });
   }
 
   /** sched_process_exec: `comm` and `path` as read (NUL-padded is fine); `cut`: the path was longer than was read. */
   exec(ns: number, tid: number, tgid: number, euid: number, oldTid: number, comm: string, path: string, cut: boolean): void {
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'X', old: oldTid, comm: own(cString(comm)), path: own(cString(path)), cut });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'X', old: oldTid, comm: own(cString(comm)), path: own(cString(path)), cut });
   }
 
   /** sched_process_exit: `groupDead` the last thread of its group; `code` the wait status. */
   exit(ns: number, tid: number, tgid: number, groupDead: boolean, code: number): void {
-    this.finish(ns, this.stats.lines, tid, tgid, null, { t: 'Q', groupDead, code });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid: null, t: 'Q', groupDead, code });
   }
 
   /** A native record stamped `ns` begins (counted as a line): false when it was made after the stop (dropped). */
@@ -837,13 +840,15 @@ export class BpfParser {
     return EMPTY_GROUP;
   }
 
-  private finish(ns: number, line: number, tid: number, tgid: number, euid: number | null, ev: Ev): void {
+  private finish(ev: Ev): void {
+    const { ns, tid, tgid } = ev;
     this.stats.events++;
     if (this.tgids.get(tid) !== tgid) this.tgids.set(tid, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) !== 0n) this.tgids.set(ev.child, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) === 0n && ev.flags !== 0n) this.tgids.set(ev.child, ev.child);
     if (ev.t === 'E') this.resolveEarly(ev, tgid);
-    const p: Pending = { ns, seq: this.seq++, line, tid, tgid, euid, ev };
+    ev.seq = this.seq++;
+    const p: Pending = ev;
     if (ns < this.releasedNs) this.stats.late++;
     const pending = this.pending;
     const n = pending.length;
@@ -890,7 +895,7 @@ export class BpfParser {
       this.euids.set(p.tgid, p.euid);
       this.emit({ op: 'uid', tid: p.tid, ts, line: p.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true, set: true });
     }
-    const ev = p.ev;
+    const ev = p;
     switch (ev.t) {
       case 'P': {
         const known = (ev.flags & CLONE_SEEN) !== 0n;

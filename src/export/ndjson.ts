@@ -108,15 +108,15 @@ function tsText(ts: number | null): string {
  */
 export function fdLine(r: FdRecord): string | null {
   if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined || r.was !== undefined) return null;
-  const target = r.target === null ? 'null' : plainQuoted(r.target);
-  const syscall = r.syscall === null ? 'null' : plainQuoted(r.syscall);
-  if (target === null || syscall === null) return null;
+  const target = quoted(r.target);
+  const syscall = quoted(r.syscall);
+  if (target === undefined || syscall === undefined) return null;
   let s = '{"v":' + r.v + ',"type":"fd","ts":' + tsText(r.ts) + ',"pid":' + num(r.pid) + ',"fd":' + num(r.fd) +
     ',"op":"' + r.op + '","target":' + target + ',"kind":"' + r.kind + '","cloexec":' + r.cloexec + ',"syscall":' + syscall;
   if (r.tid !== undefined) s += ',"tid":' + num(r.tid);
   if (r.fromFd !== undefined) s += ',"fromFd":' + num(r.fromFd);
   if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
-  if (r.origin !== undefined) { const o = plainQuoted(r.origin); if (o === null) return null; s += ',"origin":' + o; }
+  if (r.origin !== undefined) { const o = quoted(r.origin); if (o === undefined) return null; s += ',"origin":' + o; }
   return s + '}';
 }
 
@@ -135,44 +135,32 @@ function keysInOrder(o: object, keys: readonly string[]): boolean {
   return true;
 }
 
-/** `,"key":` and a number or null as JSON.stringify prints it, '' for undefined (JSON.stringify leaves the key out),
- * null for anything else. */
-function numField(key: string, n: unknown): string | null {
-  if (n === undefined) return '';
-  if (n === null) return ',"' + key + '":null';
-  if (typeof n !== 'number') return null;
-  return ',"' + key + '":' + (Number.isSafeInteger(n) ? '' + n : JSON.stringify(n));
-}
+/** Strings quoted lately (a pass of one fd: its target, syscalls, origin, sockets and comms come again in the next
+ * records): printable ASCII or null */
+const QUOTED = 16;
+const quotedFrom: Array<string | null> = new Array<string | null>(QUOTED).fill(null);
+const quotedText: Array<string | null> = new Array<string | null>(QUOTED).fill(null);
+let quotedNext = 0;
 
-/** The same for a time (the latest ones formatted once). */
-function tsField(key: string, n: unknown): string | null {
-  if (n === undefined) return '';
-  if (n !== null && typeof n !== 'number') return null;
-  return ',"' + key + '":' + tsText(n);
-}
-
-/** The same for a string: printable ASCII only (else null: the generic path escapes and encodes it). */
-function strField(key: string, s: unknown): string | null {
-  if (s === undefined) return '';
-  if (s === null) return ',"' + key + '":null';
-  if (typeof s !== 'string') return null;
+/** A string or null as JSON text when it is printable ASCII (or null); undefined otherwise. */
+function quoted(s: string | null): string | null | undefined {
+  if (s === null) return 'null';
+  for (let i = 0; i < QUOTED; i++) if (quotedFrom[i] === s) return quotedText[i]!;
   const q = plainQuoted(s);
-  return q === null ? null : ',"' + key + '":' + q;
+  if (q === null) return undefined;
+  quotedFrom[quotedNext] = s;
+  quotedText[quotedNext] = q;
+  quotedNext = (quotedNext + 1) % QUOTED;
+  return q;
 }
 
-function endField(key: string, e: TransferEnd | null | undefined): string | null {
-  if (e === undefined) return '';
-  if (e === null) return ',"' + key + '":null';
-  if (typeof e !== 'object' || !keysInOrder(e, END_KEYS)) return null;
-  const pid = numField('pid', e.pid);
-  const tid = numField('tid', e.tid);
-  const comm = strField('comm', e.comm);
-  const uid = numField('uid', e.uid);
-  const fd = numField('fd', e.fd);
-  const socket = strField('socket', e.socket);
-  if (pid === null || tid === null || comm === null || uid === null || fd === null || socket === null) return null;
-  const s = pid + tid + comm + uid + fd + socket;
-  return ',"' + key + '":' + (s === '' ? '{}' : '{' + s.slice(1) + '}');
+function endText(e: TransferEnd | null): string | null {
+  if (e === null) return 'null';
+  if (!keysInOrder(e, END_KEYS) || e.pid === undefined || e.tid === undefined || e.uid === undefined || e.fd === undefined) return null;
+  const comm = quoted(e.comm);
+  const socket = quoted(e.socket);
+  if (comm === undefined || socket === undefined) return null;
+  return '{"pid":' + num(e.pid) + ',"tid":' + num(e.tid) + ',"comm":' + comm + ',"uid":' + num(e.uid) + ',"fd":' + num(e.fd) + ',"socket":' + socket + '}';
 }
 
 /**
@@ -181,25 +169,18 @@ function endField(key: string, e: TransferEnd | null | undefined): string | null
  * otherwise (the generic path).
  */
 export function transferLine(r: TransferRecord): string | null {
-  if (!keysInOrder(r, TRANSFER_KEYS)) return null;
-  const v = numField('v', r.v);
-  const type = strField('type', r.type);
-  const ts = tsField('ts', r.ts);
-  const via = strField('via', r.via);
-  const state = strField('state', r.state);
-  const from = endField('from', r.from);
-  const to = endField('to', r.to);
-  const target = strField('target', r.target);
-  const kind = strField('kind', r.kind);
-  const sentTs = tsField('sentTs', r.sentTs);
-  const receivedTs = tsField('receivedTs', r.receivedTs);
-  const reason = strField('reason', r.reason);
-  const line = numField('line', r.line);
-  const c = r.confirmed;
-  const confirmed = c === undefined ? '' : c === null || typeof c === 'boolean' ? ',"confirmed":' + c : null;
-  const origin = strField('origin', r.origin);
-  if (v === null || type === null || ts === null || via === null || state === null || from === null || to === null || target === null ||
-    kind === null || sentTs === null || receivedTs === null || reason === null || line === null || confirmed === null || origin === null) return null;
-  const s = v + type + ts + via + state + from + to + target + kind + sentTs + receivedTs + reason + line + confirmed + origin;
-  return s === '' ? '{}' : '{' + s.slice(1) + '}';
+  if (!keysInOrder(r, TRANSFER_KEYS) || r.ts === undefined || r.sentTs === undefined || r.receivedTs === undefined || r.from === undefined || r.to === undefined) return null;
+  const from = endText(r.from);
+  const to = endText(r.to);
+  const target = quoted(r.target);
+  const reason = r.reason === undefined ? null : quoted(r.reason);
+  const origin = r.origin === undefined ? null : quoted(r.origin);
+  if (from === null || to === null || target === undefined || reason === undefined || origin === undefined) return null;
+  let s = '{"v":' + num(r.v) + ',"type":"transfer","ts":' + tsText(r.ts) + ',"via":"' + r.via + '","state":"' + r.state + '","from":' + from +
+    ',"to":' + to + ',"target":' + target + ',"kind":"' + r.kind + '","sentTs":' + tsText(r.sentTs) + ',"receivedTs":' + tsText(r.receivedTs);
+  if (reason !== null) s += ',"reason":' + reason;
+  if (r.line !== undefined) s += ',"line":' + num(r.line);
+  if (r.confirmed !== undefined) s += ',"confirmed":' + r.confirmed;
+  if (origin !== null) s += ',"origin":' + origin;
+  return s + '}';
 }

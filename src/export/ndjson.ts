@@ -27,6 +27,9 @@ const latin1Write = nodeLatin1 !== undefined
 
 /** 256 KB per write: a larger buffer saves no time and is resident memory */
 const BUFFER_SIZE = 1 << 18;
+/** Bytes a line written in place may take at most: its strings of up to MAX_STR characters, numbers and keys */
+const MAX_STR = 2048;
+const LINE_ROOM = 10 * (MAX_STR + 8) + 1024;
 
 /**
  * `target` is a file path or '-' for stdout. Without `onError` a write error throws from write/flush/close;
@@ -59,6 +62,19 @@ export function openNdjson(target: string, onError?: WriteErrorHandler): RecordW
     get failed() { return failed; },
     write(r) {
       if (closed || failed) return;
+      // the commonest records, written byte by byte into the buffer (no string made: a line built by concatenation
+      // is a rope of dozens of strings, then flattened to be written): printable ASCII, which is its own UTF-8
+      if (r.type === 'fd' || r.type === 'transfer') {
+        if (off + LINE_ROOM > BUFFER_SIZE) flush();
+        B = buf;
+        O = off;
+        bad = false;
+        if ((r.type === 'fd' ? fdBytes(r) : transferBytes(r)) && !bad) {
+          buf[O++] = 10;
+          off = O;
+          return;
+        }
+      }
       // the commonest record is printable ASCII, and ASCII is its own UTF-8: a latin1 write is a plain byte
       // copy, several times cheaper than encoding UTF-8
       const fast = r.type === 'fd' ? fdLine(r) : r.type === 'transfer' ? transferLine(r) : null;
@@ -183,4 +199,114 @@ export function transferLine(r: TransferRecord): string | null {
   if (r.confirmed !== undefined) s += ',"confirmed":' + r.confirmed;
   if (origin !== null) s += ',"origin":' + origin;
   return s + '}';
+}
+
+// ------------------------------------------------------------------ lines written in place
+// The bytes of fdLine's and transferLine's text, stored into the writer's buffer B from O on; `bad`: a string that
+// is not printable ASCII (or longer than MAX_STR) or a value of another type came: the line goes the generic way (the
+// caller rewinds to where it began).
+let B: Buffer = Buffer.alloc(0);
+let O = 0;
+let bad = false;
+
+/** A text known to be printable ASCII (keys, numbers' text, the record's own enums as fdLine writes them). */
+function ascii(s: string): void {
+  const b = B;
+  let o = O;
+  for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+  O = o;
+}
+
+/** A string as JSON, or null. */
+function qstr(s: string | null | undefined): void {
+  if (s === null) { ascii('null'); return; }
+  if (typeof s !== 'string' || s.length > MAX_STR) { bad = true; return; }
+  const b = B;
+  let o = O;
+  b[o++] = 34;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) { bad = true; return; }
+    b[o++] = c;
+  }
+  b[o++] = 34;
+  O = o;
+}
+
+/** A number or null as num() (../model/json.ts) writes it. */
+function numb(n: number | null | undefined): void {
+  if (n === null) { ascii('null'); return; }
+  if (typeof n !== 'number') { bad = true; return; }
+  if (!Number.isSafeInteger(n)) { ascii(JSON.stringify(n)); return; }
+  const b = B;
+  let v: number = n;
+  if (v < 0) { b[O++] = 45; v = -v; }
+  if (v < 10) { b[O++] = 48 + v; return; }
+  let d = 1;
+  for (let p = 10; p <= v; p *= 10) d++;
+  for (let k = O + d - 1; k >= O; k--) {
+    const r: number = v % 10;
+    b[k] = 48 + r;
+    v = (v - r) / 10;
+  }
+  O += d;
+}
+
+/** A time or null (the latest ones formatted once). */
+function tsb(n: number | null | undefined): void {
+  if (n !== null && typeof n !== 'number') { bad = true; return; }
+  ascii(tsText(n));
+}
+
+/** fdLine's text, in place; false where fdLine gives null. */
+function fdBytes(r: FdRecord): boolean {
+  if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined || r.was !== undefined) return false;
+  ascii('{"v":'); numb(r.v);
+  ascii(',"type":"fd","ts":'); tsb(r.ts);
+  ascii(',"pid":'); numb(r.pid);
+  ascii(',"fd":'); numb(r.fd);
+  ascii(',"op":"'); ascii(r.op);
+  ascii('","target":'); qstr(r.target);
+  ascii(',"kind":"'); ascii(r.kind);
+  ascii('","cloexec":'); ascii(r.cloexec === null ? 'null' : r.cloexec ? 'true' : 'false');
+  ascii(',"syscall":'); qstr(r.syscall);
+  if (r.tid !== undefined) { ascii(',"tid":'); numb(r.tid); }
+  if (r.fromFd !== undefined) { ascii(',"fromFd":'); numb(r.fromFd); }
+  if (r.fromPid !== undefined) { ascii(',"fromPid":'); numb(r.fromPid); }
+  if (r.origin !== undefined) { ascii(',"origin":'); qstr(r.origin); }
+  B[O++] = 125;
+  return true;
+}
+
+function endBytes(e: TransferEnd | null): void {
+  if (e === null) { ascii('null'); return; }
+  if (!keysInOrder(e, END_KEYS) || e.pid === undefined || e.tid === undefined || e.uid === undefined || e.fd === undefined || e.comm === undefined || e.socket === undefined) { bad = true; return; }
+  ascii('{"pid":'); numb(e.pid);
+  ascii(',"tid":'); numb(e.tid);
+  ascii(',"comm":'); qstr(e.comm);
+  ascii(',"uid":'); numb(e.uid);
+  ascii(',"fd":'); numb(e.fd);
+  ascii(',"socket":'); qstr(e.socket);
+  B[O++] = 125;
+}
+
+/** transferLine's text, in place; false where transferLine gives null. */
+function transferBytes(r: TransferRecord): boolean {
+  if (!keysInOrder(r, TRANSFER_KEYS) || r.ts === undefined || r.sentTs === undefined || r.receivedTs === undefined || r.from === undefined || r.to === undefined) return false;
+  ascii('{"v":'); numb(r.v);
+  ascii(',"type":"transfer","ts":'); tsb(r.ts);
+  ascii(',"via":"'); ascii(r.via);
+  ascii('","state":"'); ascii(r.state);
+  ascii('","from":'); endBytes(r.from);
+  ascii(',"to":'); endBytes(r.to);
+  ascii(',"target":'); qstr(r.target);
+  ascii(',"kind":"'); ascii(r.kind);
+  ascii('","sentTs":'); tsb(r.sentTs);
+  ascii(',"receivedTs":'); tsb(r.receivedTs);
+  if (r.reason !== undefined) { ascii(',"reason":'); qstr(r.reason); }
+  if (r.line !== undefined) { ascii(',"line":'); numb(r.line); }
+  if (r.confirmed !== undefined) { ascii(',"confirmed":'); ascii(r.confirmed === null ? 'null' : r.confirmed ? 'true' : 'false'); }
+  if (r.origin !== undefined) { ascii(',"origin":'); qstr(r.origin); }
+  B[O++] = 125;
+  return true;
 }

@@ -75,6 +75,33 @@ test('the hand-written transfer line is exactly JSON.stringify, or null (the gen
   assert.is(transferLine({ ...base, to: { ...end, extra: 1 } as TransferRecord['from'] }), null);
 });
 
+test('the writer\'s lines are JSON.stringify\'s bytes: fd and transfer lines written in place, and every other shape', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-nd-'));
+  const f = path.join(dir, 'o.ndjson');
+  const rs: FdwatchRecord[] = golden();
+  const fd: FdRecord = { v: 1, type: 'fd', ts: 1796000000.1234567, pid: 4242, fd: 7, op: 'receive', target: '/etc/hostname', kind: 'file', cloexec: true, syscall: 'recvmsg', tid: 4243, fromFd: 4, fromPid: 4241, origin: 'ofd:12' };
+  const end = { pid: 7, tid: 8, comm: 'load', uid: 0, fd: 4, socket: 'UNIX-STREAM:[1->2]' };
+  const tr: TransferRecord = {
+    v: 1, type: 'transfer', ts: 1796000000.25, via: 'SCM_RIGHTS', state: 'delivered', from: end, to: { ...end, pid: 9, fd: 3 },
+    target: '/etc/hostname', kind: 'file', sentTs: 1796000000.2, receivedTs: 1796000000.25, line: 12, confirmed: true, origin: 'ofd:12',
+  };
+  // integers of every width, negative and -0, non-integers, null; strings at and past the in-place limit
+  for (const n of [0, -0, 9, 10, 99, 100, 12345, -1, -100, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1.5, NaN]) {
+    rs.push({ ...fd, pid: n, fd: n, fromFd: n }, { ...tr, line: n, from: { ...end, pid: n, uid: n } });
+  }
+  rs.push({ ...fd, ts: null, cloexec: null, syscall: null, target: null }, { ...fd, cloexec: false, tid: undefined, origin: undefined });
+  rs.push({ ...tr, to: null, state: 'in-flight', receivedTs: null, confirmed: null }, { ...tr, state: 'lost', reason: 'MSG_CTRUNC', confirmed: undefined });
+  for (const n of [2047, 2048, 2049, 5000]) rs.push({ ...fd, target: '/' + 'x'.repeat(n - 1) }, { ...tr, target: '/' + 'y'.repeat(n - 1), from: { ...end, socket: 's'.repeat(n) } });
+  rs.push({ ...fd, target: '/tmp/caf\u00e9' }, { ...fd, target: '/tmp/"q"' }, { ...tr, to: { ...end, comm: 'a\tb' } }, { ...fd, pos: 3 });
+  // enough to fill the buffer many times over
+  for (let i = 0; i < 3000; i++) rs.push({ ...fd, fd: i, target: `/tmp/${'z'.repeat(i % 300)}` }, { ...tr, line: i });
+  const w = openNdjson(f);
+  for (const r of rs) w.write(r);
+  w.close();
+  assert.is(fs.readFileSync(f, 'latin1'), Buffer.from(rs.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8').toString('latin1'));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('the writer flushes on close and writes one record a line, escapes and UTF-8 included', () => {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-nd-')), 'o.ndjson');
   const w = openNdjson(f);

@@ -228,6 +228,16 @@ function cString(s: string): string {
   return z >= 0 ? s.slice(0, z) : s;
 }
 
+/** An empty array shared by every group until its first element (never written to: `added` makes an array). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** `a` with `x` at its end: a new array of one for an empty one. */
+function added<T>(a: T[], x: T): T[] {
+  if (a.length === 0) return [x];
+  a.push(x);
+  return a;
+}
+
 /** A close's fields, kept as its fd instead (never written to). */
 const NO_FIELDS: EField[] = Object.freeze([]) as unknown as EField[];
 
@@ -618,13 +628,14 @@ export class BpfParser {
     if (last && last.idx === msg) {
       m = last;
       if (i === 0) { m.n += nfds; m.ctrunc ||= ctrunc; }
+      m.fds = added(m.fds, d);
     } else {
-      m = { idx: msg, n: nfds, ctrunc, fds: [] };
-      g.msgs.push(m);
+      // arrays made with their first element (a push into an empty one allocates room for 17)
+      m = { idx: msg, n: nfds, ctrunc, fds: [d] };
+      g.msgs = added(g.msgs, m);
     }
-    m.fds.push(d);
-    g.f.push(d);
-    g.role.push('m');
+    g.f = added(g.f, d);
+    g.role = added(g.role, 'm');
   }
 
   /** A W line: CPUs first.. and their group counts, for the heartbeat whose T line follows. */
@@ -755,10 +766,10 @@ export class BpfParser {
   /** An fd of the event that follows, in full; role r (a result), s (the socket), p (a pidfd) or m (a message's). */
   fd(ns: number, tid: number, role: string, d: Desc): void {
     const g = this.group(tid, ns);
-    g.f.push(d);
-    g.role.push(role);
+    g.f = added(g.f, d);
+    g.role = added(g.role, role);
     const m = g.msgs[g.msgs.length - 1];
-    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds.push(d); }
+    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds = added(m.fds, d); }
   }
 
   /** The bound address of the unix socket of `role` described next: sun_path's bytes as a string (an abstract name
@@ -781,7 +792,7 @@ export class BpfParser {
     const last = g.msgs[g.msgs.length - 1];
     // a second SCM_RIGHTS cmsg of the same message adds to it
     if (last && last.idx === msg) { last.n += nfds; last.ctrunc ||= ctrunc; return; }
-    g.msgs.push({ idx: msg, n: nfds, ctrunc, fds: [] });
+    g.msgs = added(g.msgs, { idx: msg, n: nfds, ctrunc, fds: NONE });
   }
 
   /** sched_process_fork in the parent: `flags` its clone flags | CLONE_SEEN (0: a task the kernel made), `which` the
@@ -826,7 +837,7 @@ export class BpfParser {
       g = undefined;
     }
     if (!g) {
-      g = { ns, f: [], u: null, i: null, msgs: [], role: [] };
+      g = { ns, f: NONE, u: null, i: null, msgs: NONE, role: NONE };
       this.groups.set(tid, g);
     }
     return g;
@@ -1003,16 +1014,15 @@ export class BpfParser {
             : this.target(d, pid, spec, u, i);
           socket = { fd: d.fd, target, file: d.file };
         }
-        const messages: Array<ScmMessage | 'opaque'> = [];
-        // a message of one fd on the E line (then no line of its own came)
-        if (ev.one) messages.push({ fds: [{ fd: ev.one.fd, target: this.targetOrNull(ev.one, pid), file: ev.one.file }], hidden: false, ctrunc: ev.oneCtrunc === true });
-        for (const m of g.msgs) {
-          messages.push({
-            fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
-            // the message held more fds than the program reads of one (or a line was lost)
-            hidden: m.fds.length < m.n,
-            ctrunc: m.ctrunc,
-          });
+        // a message of one fd on the E line (then no line of its own came); arrays made with their elements (one
+        // message of one fd, mostly)
+        const one: ScmMessage | null = ev.one ? { fds: [{ fd: ev.one.fd, target: this.targetOrNull(ev.one, pid), file: ev.one.file }], hidden: false, ctrunc: ev.oneCtrunc === true } : null;
+        let messages: Array<ScmMessage | 'opaque'>;
+        if (g.msgs.length === 0) messages = one !== null ? [one] : [];
+        else if (one === null && g.msgs.length === 1) messages = [this.scmMessage(g.msgs[0]!, pid)];
+        else {
+          messages = one !== null ? [one] : [];
+          for (const m of g.msgs) messages.push(this.scmMessage(m, pid));
         }
         const ret = num(f, 0);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
@@ -1042,6 +1052,19 @@ export class BpfParser {
       }
       default: return null;
     }
+  }
+
+  /** A message's fds as the op carries them. */
+  private scmMessage(m: Message, pid: number): ScmMessage {
+    const x = m.fds;
+    let fds: ScmMessage['fds'];
+    if (x.length === 1) fds = [{ fd: x[0]!.fd, target: this.targetOrNull(x[0]!, pid), file: x[0]!.file }];
+    else {
+      fds = [];
+      for (const d of x) fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file });
+    }
+    // the message held more fds than the program reads of one (or a line was lost)
+    return { fds, hidden: x.length < m.n, ctrunc: m.ctrunc };
   }
 
   // ------------------------------------------------------------------ targets in strace -yy words

@@ -16,6 +16,16 @@ export interface TransferOptions {
   deferOrphans?: boolean;
 }
 
+/** The first queued message of `q` carrying open file description `file` (the kernel's identity), or -1. */
+function carrying(q: readonly InFlightMessage[], file: string): number {
+  for (let i = 0; i < q.length; i++) {
+    const m = q[i]!;
+    if (m.state !== 'queued') continue;
+    for (const f of m.fds) if (f.file === file) return i;
+  }
+  return -1;
+}
+
 /** How far a receive looks past the oldest queued message for the one its fds name. */
 const MAX_SCAN = 256;
 
@@ -209,12 +219,14 @@ export class Transfers implements SocketHooks {
   private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean, file?: string): InFlightMessage | null {
     // the kernel's file identity is the strongest: the message that carries this very open file description
     if (file !== undefined) {
-      for (const [k, q] of this.queues) {
-        const i = q.findIndex((m) => m.state === 'queued' && m.fds.some((f) => f.file === file));
+      // keys, then a lookup: no [key, queue] pair made per queue looked at
+      for (const k of this.queues.keys()) {
+        const q = this.queues.get(k)!;
+        const i = carrying(q, file);
         if (i < 0) continue;
         const m = q[i]!;
         if (peek) return m;
-        q.splice(i, 1);
+        if (i === 0) q.shift(); else q.splice(i, 1);
         if (q.length === 0) this.queues.delete(k);
         m.state = 'taken';
         return m;
@@ -234,7 +246,7 @@ export class Transfers implements SocketHooks {
       if (i >= q.length || i >= MAX_SCAN) continue;
       const m = q[i]!;
       if (peek) return m; // MSG_PEEK installs copies of the fds and leaves the message queued
-      q.splice(i, 1);
+      if (i === 0) q.shift(); else q.splice(i, 1);
       if (i > 0 && !this.opts.deferOrphans) {
         // the queue is FIFO: a message whose send returned before this one's began left it before this one
         const keep: InFlightMessage[] = [];

@@ -592,9 +592,9 @@ interface EngineContext {
 
 /**
  * The native engine: loadNative returned with every probe attached (ready at once); the ring is read every
- * RING_POLL_MS (up to 80 ms apart while it is idle), and again at once while a read took its whole budget. The ring is ordered by reservation: once a
- * round of reads that began at time T has consumed every byte reserved when it began, everything stamped before T
- * has been read (the parser may release it, less its window).
+ * RING_POLL_MS (up to 80 ms apart while it is idle), and again at once while a read took its whole budget. The ring is
+ * ordered by reservation: once a round of reads that began at time T has consumed every byte reserved when it began,
+ * everything stamped before T has been read (the parser may release it, less its window).
  */
 function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
   const { parser } = ctx;

@@ -231,15 +231,20 @@ function cString(s: string): string {
 /** An empty array shared by every group until its first element (never written to: `added` makes an array). */
 const NONE = Object.freeze([]) as unknown as never[];
 
-/** `a` with `x` at its end: a new array of one for an empty one. */
+/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
+ * allocates room for 17 and more). */
 function added<T>(a: T[], x: T): T[] {
   if (a.length === 0) return [x];
+  if (a.length === 1) return [a[0]!, x];
   a.push(x);
   return a;
 }
 
 /** A close's fields, kept as its fd instead (never written to). */
 const NO_FIELDS: EField[] = Object.freeze([]) as unknown as EField[];
+
+/** A thread's last group, closed by its E line (kept in place of a delete, see takeGroup). */
+const TAKEN: Group = Object.freeze({ ns: NaN, f: NONE, u: null, i: null, msgs: NONE, role: NONE });
 
 /** The group of an E line that came alone (most of them): shared, never written to. */
 const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: null, i: null, msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
@@ -687,7 +692,7 @@ export class BpfParser {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.stats.brokenGroups += this.groups.size;
+    for (const g of this.groups.values()) if (g !== TAKEN) this.stats.brokenGroups++;
     this.groups.clear();
     this.flush(null);
   }
@@ -808,6 +813,7 @@ export class BpfParser {
 
   /** sched_process_exit: `groupDead` the last thread of its group; `code` the wait status. */
   exit(ns: number, tid: number, tgid: number, groupDead: boolean, code: number): void {
+    if (this.groups.get(tid) === TAKEN) this.groups.delete(tid);
     this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid: null, t: 'Q', groupDead, code });
   }
 
@@ -831,6 +837,7 @@ export class BpfParser {
 
   private group(tid: number, ns: number): Group {
     let g = this.groups.get(tid);
+    if (g === TAKEN) g = undefined;
     if (g && g.ns !== ns) {
       // the last run's E line never came (lost): its lines go
       this.stats.brokenGroups++;
@@ -844,8 +851,11 @@ export class BpfParser {
   }
 
   private takeGroup(tid: number, ns: number): Group {
-    const g = this.groups.get(tid);
-    this.groups.delete(tid);
+    const got = this.groups.get(tid);
+    // a marker, not a delete: a Map that a delete leaves a quarter full is rehashed smaller (an allocation per group,
+    // most groups being the only one open); a thread's exit deletes its entry
+    const g = got === TAKEN ? undefined : got;
+    if (g !== undefined) this.groups.set(tid, TAKEN);
     if (g && g.ns === ns) return g;
     if (g) this.stats.brokenGroups++;
     return EMPTY_GROUP;

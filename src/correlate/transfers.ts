@@ -16,6 +16,19 @@ export interface TransferOptions {
   deferOrphans?: boolean;
 }
 
+/** Shared empty arrays, never written to (`appended` makes an array for a first element). */
+const NO_MESSAGES = Object.freeze([]) as unknown as InFlightMessage[];
+const NO_FDS = Object.freeze([]) as unknown as InFlightFd[];
+
+/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
+ * allocates room for 17 and more). */
+function appended<T>(a: T[], x: T): T[] {
+  if (a.length === 0) return [x];
+  if (a.length === 1) return [a[0]!, x];
+  a.push(x);
+  return a;
+}
+
 /** The first queued message of `q` carrying open file description `file` (the kernel's identity), or -1. */
 function carrying(q: readonly InFlightMessage[], file: string): number {
   for (let i = 0; i < q.length; i++) {
@@ -177,18 +190,20 @@ export class Transfers implements SocketHooks {
   private queue(v: Via, messages: Array<ScmMessage | 'opaque'>, doneSeq: number): InFlightMessage[] {
     const { p } = v;
     const sockText = v.sock ? v.sock.ofd.target : null;
-    const out: InFlightMessage[] = [];
+    // what a send's entry queued is kept until its return; a send seen only at its return keeps nothing
+    let out: InFlightMessage[] = NO_MESSAGES;
+    const keep = doneSeq === Infinity;
     for (const msg of messages) {
       if (msg === 'opaque') { this.out.counts.opaqueMessages++; continue; }
       if (msg.hidden) this.out.counts.opaqueMessages++;
       if (msg.fds.length === 0) continue;
-      const fds: InFlightFd[] = [];
+      let fds: InFlightFd[] = NO_FDS;
       for (const ref of msg.fds) {
         const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
         if (!en) continue;
         this.tables().sent(p, en);
         en.ofd.refs++; // the message holds a reference until it is received or dropped
-        fds.push({
+        fds = appended(fds, {
           from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
           sentTs: v.ts, line: v.line, seen: ref.target, file: ref.file ?? null,
         });
@@ -196,7 +211,7 @@ export class Transfers implements SocketHooks {
       p.fdsSent += fds.length;
       this.out.counts.fdsSent += fds.length;
       const m: InFlightMessage = { fds, state: 'queued', entrySeq: this.seq, doneSeq };
-      out.push(m);
+      if (keep) out = appended(out, m);
       const key = this.queueKey(p, v.sock);
       const waiting = this.orphans.get(key);
       const at = waiting ? waiting.findIndex((o) => fits(fds, o.map((r) => r.seen))) : -1;

@@ -86,8 +86,8 @@ test('the writer\'s lines are JSON.stringify\'s bytes: fd and transfer lines wri
     target: '/etc/hostname', kind: 'file', sentTs: 1796000000.2, receivedTs: 1796000000.25, line: 12, confirmed: true, origin: 'ofd:12',
   };
   // integers of every width, negative and -0, non-integers, null; strings at and past the in-place limit
-  for (const n of [0, -0, 9, 10, 99, 100, 12345, -1, -100, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1.5, NaN]) {
-    rs.push({ ...fd, pid: n, fd: n, fromFd: n }, { ...tr, line: n, from: { ...end, pid: n, uid: n } });
+  for (const n of [0, -0, 9, 10, 99, 100, 12345, -1, -100, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1.5, 0.1 + 0.2, 1e21, 1e-7, -1.5e-300, NaN, Infinity]) {
+    rs.push({ ...fd, pid: n, fd: n, fromFd: n, ts: n }, { ...tr, line: n, from: { ...end, pid: n, uid: n }, sentTs: n });
   }
   rs.push({ ...fd, ts: null, cloexec: null, syscall: null, target: null }, { ...fd, cloexec: false, tid: undefined, origin: undefined });
   rs.push({ ...tr, to: null, state: 'in-flight', receivedTs: null, confirmed: null }, { ...tr, state: 'lost', reason: 'MSG_CTRUNC', confirmed: undefined });

@@ -6,7 +6,8 @@
 //       load's own tally, and the CPU it took
 //   (5) events lost in each (the native ring's failed reservations or bpftrace's "Lost N events": lostEvents)
 // Each figure runs under the native engine (--bpf-engine native), with bpftrace's engine beside it for contrast.
-// BENCH_BPF_ENGINES=native or =bpftrace runs one of them.
+// BENCH_BPF_ENGINES=native or =bpftrace runs one of them; BPF_FIGURES=3,4 some figures; BPF_FIG4_RATES=3125,6250 some of
+// figure (4)'s rates (passes/s per pair).
 // Run alone with: node dist/bench/bpf.js
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -237,7 +238,9 @@ async function figure4(dir: string, load: string): Promise<string[]> {
   const out: string[] = ['(4) fdwatch --all with a load of fd passers (4 sender/receiver pairs, 5 s each run):'];
   // flat out first; then held to rates fdwatch should sustain (bpftrace's engine, for contrast: two of them)
   const runs: Array<[Engine, number]> = [];
-  for (const e of ENGINES) for (const perPair of e === 'native' ? [0, 12500, 6250, 3125, 1563] : [0, 1563]) runs.push([e, perPair]);
+  // BPF_FIG4_RATES=3125,6250: only these rates (passes/s per pair: x16 fd events/s), for each engine
+  const rates = process.env['BPF_FIG4_RATES']?.split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0);
+  for (const e of ENGINES) for (const perPair of rates ?? (e === 'native' ? [0, 12500, 6250, 3125, 1563] : [0, 1563])) runs.push([e, perPair]);
   for (const [engine, perPair] of runs) {
     const json = path.join(dir, `all-load-${engine}-${perPair}.ndjson`);
     const { w, cpu, split } = await allReady(json, engine);

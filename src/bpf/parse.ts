@@ -52,6 +52,10 @@ interface Heartbeat {
   stuckSince: number | null;
 }
 
+/** How far back an arrival out of order is moved into its place in the window (further: the window is sorted at
+ * the next flush) */
+const MAX_SHIFT = 64;
+
 /** A heartbeat that waits this long on a ring that printed nothing since, after bpftrace reported lost events,
  * waits on a line that was lost */
 const STUCK_NS = 1e9;
@@ -141,22 +145,24 @@ interface Group {
   role: string[];
 }
 
-/** A finished event waiting in the window. */
-interface Pending {
+/** A finished event: when, where it came from, and (`seq`) in which order it arrived. */
+interface Head {
   ns: number;
   seq: number;
   line: number;
   tid: number;
   tgid: number;
   euid: number | null;
-  ev: Ev;
 }
 
-type Ev =
+/** A finished event waiting in the window: one object per event (the window holds thousands of them at a time, and
+ * every scavenge copies what it holds) */
+type Ev = Head & (
   | { t: 'E'; syscall: string; spec: SyscallSpec; f: EField[]; desc: Desc | null; g: Group; one: Desc | null; oneCtrunc: boolean; closed: FdRef | null }
   | { t: 'P'; child: number; flags: bigint; sy: number }
   | { t: 'X'; old: number; comm: string; path: string; cut: boolean }
-  | { t: 'Q'; groupDead: boolean; code: number };
+  | { t: 'Q'; groupDead: boolean; code: number });
+type Pending = Ev;
 
 const byTime = (a: Pending, b: Pending): number => a.ns - b.ns || a.seq - b.seq;
 
@@ -222,8 +228,23 @@ function cString(s: string): string {
   return z >= 0 ? s.slice(0, z) : s;
 }
 
+/** An empty array shared by every group until its first element (never written to: `added` makes an array). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
+ * allocates room for 17 and more). */
+function added<T>(a: T[], x: T): T[] {
+  if (a.length === 0) return [x];
+  if (a.length === 1) return [a[0]!, x];
+  a.push(x);
+  return a;
+}
+
 /** A close's fields, kept as its fd instead (never written to). */
 const NO_FIELDS: EField[] = Object.freeze([]) as unknown as EField[];
+
+/** A thread's last group, closed by its E line (kept in place of a delete, see takeGroup). */
+const TAKEN: Group = Object.freeze({ ns: NaN, f: NONE, u: null, i: null, msgs: NONE, role: NONE });
 
 /** The group of an E line that came alone (most of them): shared, never written to. */
 const EMPTY_GROUP: Group = Object.freeze({ ns: 0, f: Object.freeze([]) as unknown as Desc[], u: null, i: null, msgs: Object.freeze([]) as unknown as Message[], role: Object.freeze([]) as unknown as string[] });
@@ -531,7 +552,8 @@ export class BpfParser {
     if (d && d.file === '0') { if (spec.family !== 'fcntl') throw new Error(`${syscall}: its fd has no file`); }
     // a close (a third of all events) keeps its fd and file only
     const closed: FdRef | null = spec.family === 'close' ? { fd: fields[0] as number, target: null, file: fields[1] as string } : null;
-    const f: EField[] = closed !== null ? NO_FIELDS : fields.slice(0, call.kinds.length);
+    // an open's or accept's fields (its return) say nothing its DESC does not
+    const f: EField[] = closed !== null || spec.family === 'open' || spec.family === 'accept' ? NO_FIELDS : fields.slice(0, call.kinds.length);
     this.stats.syscalls++;
     // the files described in full here, for the lines that name them later in four fields
     for (let i = 0; i < g.f.length; i++) {
@@ -539,7 +561,7 @@ export class BpfParser {
       if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
     if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
@@ -547,6 +569,9 @@ export class BpfParser {
 
   private remember(d: Desc, ns: number, u: string | undefined, i: Inet | undefined): void {
     const known = this.files.get(d.file);
+    // described again as it was (a socket's F record at each send and receive): the description kept holds, and so
+    // does the target made of it
+    if (known !== undefined && d.magic === MAGIC.SOCKFS && known.ns <= ns && known.u === u && sameInet(known.i, i) && sameDesc(known.d, d)) return;
     if (known !== undefined && known.ns > ns) {
       // another CPU's ring came later with an older description: kept behind the newer
       let e = known;
@@ -608,13 +633,14 @@ export class BpfParser {
     if (last && last.idx === msg) {
       m = last;
       if (i === 0) { m.n += nfds; m.ctrunc ||= ctrunc; }
+      m.fds = added(m.fds, d);
     } else {
-      m = { idx: msg, n: nfds, ctrunc, fds: [] };
-      g.msgs.push(m);
+      // arrays made with their first element (a push into an empty one allocates room for 17)
+      m = { idx: msg, n: nfds, ctrunc, fds: [d] };
+      g.msgs = added(g.msgs, m);
     }
-    m.fds.push(d);
-    g.f.push(d);
-    g.role.push('m');
+    g.f = added(g.f, d);
+    g.role = added(g.role, 'm');
   }
 
   /** A W line: CPUs first.. and their group counts, for the heartbeat whose T line follows. */
@@ -657,7 +683,7 @@ export class BpfParser {
       try {
         this.release(p);
       } catch (e) {
-        this.bad(p.line, e instanceof Error ? e.message : String(e), `${p.ev.t} event of thread ${p.tid}`);
+        this.bad(p.line, e instanceof Error ? e.message : String(e), `${p.t} event of thread ${p.tid}`);
       }
     }
   }
@@ -666,7 +692,7 @@ export class BpfParser {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.stats.brokenGroups += this.groups.size;
+    for (const g of this.groups.values()) if (g !== TAKEN) this.stats.brokenGroups++;
     this.groups.clear();
     this.flush(null);
   }
@@ -745,10 +771,10 @@ export class BpfParser {
   /** An fd of the event that follows, in full; role r (a result), s (the socket), p (a pidfd) or m (a message's). */
   fd(ns: number, tid: number, role: string, d: Desc): void {
     const g = this.group(tid, ns);
-    g.f.push(d);
-    g.role.push(role);
+    g.f = added(g.f, d);
+    g.role = added(g.role, role);
     const m = g.msgs[g.msgs.length - 1];
-    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds.push(d); }
+    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds = added(m.fds, d); }
   }
 
   /** The bound address of the unix socket of `role` described next: sun_path's bytes as a string (an abstract name
@@ -771,23 +797,24 @@ export class BpfParser {
     const last = g.msgs[g.msgs.length - 1];
     // a second SCM_RIGHTS cmsg of the same message adds to it
     if (last && last.idx === msg) { last.n += nfds; last.ctrunc ||= ctrunc; return; }
-    g.msgs.push({ idx: msg, n: nfds, ctrunc, fds: [] });
+    g.msgs = added(g.msgs, { idx: msg, n: nfds, ctrunc, fds: NONE });
   }
 
   /** sched_process_fork in the parent: `flags` its clone flags | CLONE_SEEN (0: a task the kernel made), `which` the
    * call (CLONE_CALLS, from 1). */
   fork(ns: number, tid: number, tgid: number, euid: number, child: number, flags: bigint, which: number): void {
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'P', child, flags, sy: which });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'P', child, flags, sy: which });
   }
 
   /** sched_process_exec: `comm` and `path` as read (NUL-padded is fine); `cut`: the path was longer than was read. */
   exec(ns: number, tid: number, tgid: number, euid: number, oldTid: number, comm: string, path: string, cut: boolean): void {
-    this.finish(ns, this.stats.lines, tid, tgid, euid, { t: 'X', old: oldTid, comm: own(cString(comm)), path: own(cString(path)), cut });
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'X', old: oldTid, comm: own(cString(comm)), path: own(cString(path)), cut });
   }
 
   /** sched_process_exit: `groupDead` the last thread of its group; `code` the wait status. */
   exit(ns: number, tid: number, tgid: number, groupDead: boolean, code: number): void {
-    this.finish(ns, this.stats.lines, tid, tgid, null, { t: 'Q', groupDead, code });
+    if (this.groups.get(tid) === TAKEN) this.groups.delete(tid);
+    this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid: null, t: 'Q', groupDead, code });
   }
 
   /** A native record stamped `ns` begins (counted as a line): false when it was made after the stop (dropped). */
@@ -810,37 +837,56 @@ export class BpfParser {
 
   private group(tid: number, ns: number): Group {
     let g = this.groups.get(tid);
+    if (g === TAKEN) g = undefined;
     if (g && g.ns !== ns) {
       // the last run's E line never came (lost): its lines go
       this.stats.brokenGroups++;
       g = undefined;
     }
     if (!g) {
-      g = { ns, f: [], u: null, i: null, msgs: [], role: [] };
+      g = { ns, f: NONE, u: null, i: null, msgs: NONE, role: NONE };
       this.groups.set(tid, g);
     }
     return g;
   }
 
   private takeGroup(tid: number, ns: number): Group {
-    const g = this.groups.get(tid);
-    this.groups.delete(tid);
+    const got = this.groups.get(tid);
+    // a marker, not a delete: a Map that a delete leaves a quarter full is rehashed smaller (an allocation per group,
+    // most groups being the only one open); a thread's exit deletes its entry
+    const g = got === TAKEN ? undefined : got;
+    if (g !== undefined) this.groups.set(tid, TAKEN);
     if (g && g.ns === ns) return g;
     if (g) this.stats.brokenGroups++;
     return EMPTY_GROUP;
   }
 
-  private finish(ns: number, line: number, tid: number, tgid: number, euid: number | null, ev: Ev): void {
+  private finish(ev: Ev): void {
+    const { ns, tid, tgid } = ev;
     this.stats.events++;
     if (this.tgids.get(tid) !== tgid) this.tgids.set(tid, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) !== 0n) this.tgids.set(ev.child, tgid);
     if (ev.t === 'P' && ev.child > 0 && (ev.flags & BigInt(CLONE_THREAD)) === 0n && ev.flags !== 0n) this.tgids.set(ev.child, ev.child);
     if (ev.t === 'E') this.resolveEarly(ev, tgid);
-    const p: Pending = { ns, seq: this.seq++, line, tid, tgid, euid, ev };
-    const last = this.pending[this.pending.length - 1];
-    if (last && (last.ns > ns || (last.ns === ns && last.seq > p.seq))) this.sorted = false;
+    ev.seq = this.seq++;
+    const p: Pending = ev;
     if (ns < this.releasedNs) this.stats.late++;
-    this.pending.push(p);
+    const pending = this.pending;
+    const n = pending.length;
+    // arrivals come nearly in order (a send is stamped at its entry; other CPUs' records interleave): one that is
+    // not moves back a few places (its seq is the highest: after those of its time, as byTime sorts); one that would
+    // move further leaves the window to the sort in flush
+    let j = n;
+    if (this.sorted) {
+      const stop = Math.max(this.head, n - MAX_SHIFT);
+      while (j > stop && pending[j - 1]!.ns > ns) j--;
+      if (j > this.head && pending[j - 1]!.ns > ns) { this.sorted = false; j = n; }
+    }
+    pending.push(p);
+    if (j < n) {
+      for (let i = n; i > j; i--) pending[i] = pending[i - 1]!;
+      pending[j] = p;
+    }
   }
 
   /** A path the dentry names cannot reach yet is asked of /proc now, while the fd likely still exists. */
@@ -870,7 +916,7 @@ export class BpfParser {
       this.euids.set(p.tgid, p.euid);
       this.emit({ op: 'uid', tid: p.tid, ts, line: p.line, comm: null, syscall: 'geteuid', uid: p.euid, effective: true, set: true });
     }
-    const ev = p.ev;
+    const ev = p;
     switch (ev.t) {
       case 'P': {
         const known = (ev.flags & CLONE_SEEN) !== 0n;
@@ -969,18 +1015,24 @@ export class BpfParser {
           const sd = e?.d ?? { ...d, magic: MAGIC.SOCKFS };
           socket = { fd: d.fd, target: this.target(sd, pid, spec, e?.u, e?.i), file: d.file };
         } else if (d !== null) {
-          socket = { fd: d.fd, target: this.target(d, pid, spec, g.u?.get('s'), g.i?.get('s')), file: d.file };
+          const u = g.u?.get('s');
+          const i = g.i?.get('s');
+          // described in full (an F record at each send and receive): the target made of that description, once
+          const e = d.magic === MAGIC.SOCKFS ? this.fileAt(d.file) : undefined;
+          const target = e !== undefined && e.u === u && sameInet(e.i, i) && (e.d === d || sameDesc(e.d, d))
+            ? e.sock ??= socketTarget(e.d, u ?? null, i ?? null)
+            : this.target(d, pid, spec, u, i);
+          socket = { fd: d.fd, target, file: d.file };
         }
-        const messages: Array<ScmMessage | 'opaque'> = [];
-        // a message of one fd on the E line (then no line of its own came)
-        if (ev.one) messages.push({ fds: [{ fd: ev.one.fd, target: this.targetOrNull(ev.one, pid), file: ev.one.file }], hidden: false, ctrunc: ev.oneCtrunc === true });
-        for (const m of g.msgs) {
-          messages.push({
-            fds: m.fds.map((x) => ({ fd: x.fd, target: this.targetOrNull(x, pid), file: x.file })),
-            // the message held more fds than the program reads of one (or a line was lost)
-            hidden: m.fds.length < m.n,
-            ctrunc: m.ctrunc,
-          });
+        // a message of one fd on the E line (then no line of its own came); arrays made with their elements (one
+        // message of one fd, mostly)
+        const one: ScmMessage | null = ev.one ? { fds: [{ fd: ev.one.fd, target: this.targetOrNull(ev.one, pid), file: ev.one.file }], hidden: false, ctrunc: ev.oneCtrunc === true } : null;
+        let messages: Array<ScmMessage | 'opaque'>;
+        if (g.msgs.length === 0) messages = one !== null ? [one] : [];
+        else if (one === null && g.msgs.length === 1) messages = [this.scmMessage(g.msgs[0]!, pid)];
+        else {
+          messages = one !== null ? [one] : [];
+          for (const m of g.msgs) messages.push(this.scmMessage(m, pid));
         }
         const ret = num(f, 0);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
@@ -1010,6 +1062,19 @@ export class BpfParser {
       }
       default: return null;
     }
+  }
+
+  /** A message's fds as the op carries them. */
+  private scmMessage(m: Message, pid: number): ScmMessage {
+    const x = m.fds;
+    let fds: ScmMessage['fds'];
+    if (x.length === 1) fds = [{ fd: x[0]!.fd, target: this.targetOrNull(x[0]!, pid), file: x[0]!.file }];
+    else {
+      fds = [];
+      for (const d of x) fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file });
+    }
+    // the message held more fds than the program reads of one (or a line was lost)
+    return { fds, hidden: x.length < m.n, ctrunc: m.ctrunc };
   }
 
   // ------------------------------------------------------------------ targets in strace -yy words
@@ -1120,6 +1185,18 @@ export class BpfParser {
     }
     return parts.length > 0 ? '.../' + parts.reverse().join('/') : `.../inode ${d.ino}`;
   }
+}
+
+/** Two descriptions of one file say the same (its fd and CLOEXEC aside: they are the fd's, not the file's). */
+function sameDesc(a: Desc, b: Desc): boolean {
+  return a.ino === b.ino && a.magic === b.magic && a.mode === b.mode && a.nlink === b.nlink && a.mntId === b.mntId && a.mntRoot === b.mntRoot &&
+    a.dentry === b.dentry && a.aux === b.aux && a.family === b.family && a.sockType === b.sockType && a.peer === b.peer &&
+    a.procPath === b.procPath && a.known === b.known && a.file === b.file;
+}
+
+function sameInet(a: Inet | undefined, b: Inet | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.type === b.type && a.state === b.state && a.local === b.local &&
+    a.lport === b.lport && a.remote === b.remote && a.rport === b.rport);
 }
 
 /** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */

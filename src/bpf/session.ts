@@ -20,6 +20,7 @@ import { parseDecor } from '../tracer/decor.js';
 import { kernelLayout, type KernelLayout } from './btf.js';
 import { BpfParser, type ProgramSignal } from './parse.js';
 import { RecordDecoder } from './native/decode.js';
+import { ringRecorder } from './native/recording.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './native/handle.js';
 import { loadNativeAsync, possibleCpus, Tracepoints } from './native/load.js';
 import { bpfProgram, parseFormat, programEnv, SENTINEL_PGRP, type ProgramOptions } from './program.js';
@@ -632,9 +633,9 @@ interface EngineContext {
 
 /**
  * The native engine: loadNative returned with every probe attached (ready at once); the ring is read every
- * RING_POLL_MS, and again at once while a read took its whole budget. The ring is ordered by reservation: once a
- * round of reads that began at time T has consumed every byte reserved when it began, everything stamped before T
- * has been read (the parser may release it, less its window).
+ * RING_POLL_MS (up to 80 ms apart while it is idle), and again at once while a read took its whole budget. The ring is
+ * ordered by reservation: once a round of reads that began at time T has consumed every byte reserved when it began,
+ * everything stamped before T has been read (the parser may release it, less its window).
  */
 function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
   const { parser } = ctx;
@@ -645,8 +646,14 @@ function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
   let roundNs = 0;
   let need = -1;
   let seen = 0;
-  const each = (data: DataView, off: number, len: number): void => {
+  // FDWATCH_NATIVE_RECORD=FILE: the ring's records as read, for bench/native-replay.ts (which replays them offline)
+  const rec = ringRecorder(process.env['FDWATCH_NATIVE_RECORD']);
+  const each = rec === null ? (data: DataView, off: number, len: number): void => {
     seen += (len + RING_HDR + 7) & ~7;
+    decoder.record(data, off, len);
+  } : (data: DataView, off: number, len: number): void => {
+    seen += (len + RING_HDR + 7) & ~7;
+    rec.record(data, off, len);
     decoder.record(data, off, len);
   };
   let again = false;
@@ -657,7 +664,7 @@ function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
     if (n >= RING_BUDGET) return false;
     // a record still being written (or one the kernel discarded, not counted here) leaves the round short: the next
     // one says it
-    if (seen >= need || h.ring.pending() === 0) parser.readBefore(roundNs);
+    if (seen >= need || h.ring.pending() === 0) { parser.readBefore(roundNs); rec?.readBefore(roundNs); }
     need = -1;
     return true;
   };
@@ -665,11 +672,25 @@ function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
     again = false;
     if (closed) return;
     const over = read();
+    rec?.pumped(monoNs());
     parser.stats.lostEvents = h.lost();
     ctx.output();
     if (!over && !again) { again = true; setImmediate(pump); }
   };
-  const timer = setInterval(pump, RING_POLL_MS);
+  // an idle ring is read less and less often (RING_POLL_MS doubled, up to 80 ms apart): the first record read brings
+  // the pace back
+  const RING_IDLE_MS = 80;
+  let every = RING_POLL_MS;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = (): void => {
+    timer = null;
+    const before = parser.stats.lines;
+    pump();
+    if (closed) return;
+    every = parser.stats.lines !== before ? RING_POLL_MS : Math.min(every * 2, RING_IDLE_MS);
+    timer = setTimeout(tick, every);
+  };
+  timer = setTimeout(tick, RING_POLL_MS);
   setImmediate(() => { if (!closed) ctx.ready(readyNs); });
   return {
     name: 'native',
@@ -688,7 +709,8 @@ function nativeEngine(ctx: EngineContext, h: NativeHandle): Engine {
     close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      if (timer !== null) clearTimeout(timer);
+      rec?.close();
       parser.stats.lostEvents = h.lost();
       // the probes detach as their fds close
       h.close();

@@ -27,7 +27,7 @@ export class Endpoints {
   learn(ofd: OpenFileDescription, t: FdTarget, moved: (from: string, to: string) => void): void {
     if (t.kind !== 'socket') return;
     if (t.inode !== null) {
-      const ep = `ino:${t.inode}`;
+      const ep = inodeEndpoint(t.inode);
       if (ofd.endpoint !== ep) {
         // a made-up endpoint learned its inode: carry its peer link over
         const old = ofd.endpoint;
@@ -38,7 +38,7 @@ export class Endpoints {
         }
         ofd.endpoint = ep;
       }
-      if (t.peer !== null && t.peer !== 0) this.link(ep, `ino:${t.peer}`);
+      if (t.peer !== null && t.peer !== 0) this.link(ep, inodeEndpoint(t.peer));
     }
     if (t.path !== null && ofd.boundPath === null) ofd.boundPath = t.path;
   }
@@ -103,4 +103,19 @@ export class Endpoints {
   sizes(): Record<string, number> {
     return { peers: this.peers.size, pendingConnects: this.pendingConnects.size, pendingAccepts: this.pendingAccepts.size };
   }
+}
+
+/** `ino:N`, the endpoint of socket inode N: the few made last are kept (each send and receive names its socket and its
+ * peer again) */
+const EP_SLOTS = 8;
+const epInode = new Float64Array(EP_SLOTS).fill(-1);
+const epText: string[] = new Array<string>(EP_SLOTS).fill('');
+let epNext = 0;
+function inodeEndpoint(inode: number): string {
+  for (let i = 0; i < EP_SLOTS; i++) if (epInode[i] === inode) return epText[i]!;
+  const ep = `ino:${inode}`;
+  epInode[epNext] = inode;
+  epText[epNext] = ep;
+  epNext = (epNext + 1) % EP_SLOTS;
+  return ep;
 }

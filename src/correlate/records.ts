@@ -1,7 +1,7 @@
 // Record building: kernel state -> FdwatchRecords (the JSON contract), and the counts the summary reports.
 import { commPid } from '../model/names.js';
 import {
-  SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
+  SCHEMA_VERSION, type AlertKind, type AlertRecord, type FdOp as FdRecordOp, type FdRecord, type FdwatchRecord, type TransferEnd, type TransferRecord, type Ts,
 } from '../model/records.js';
 import type { FdEntry, Process } from './state.js';
 import { mirrored } from './pairing.js';
@@ -82,14 +82,22 @@ export class RecordBuilder {
   }
 
   fd(p: Process, tid: number, en: FdEntry, op: FdRecordOp, syscall: string | null, ts: Ts, fromFd?: number | null, fromPid?: number | null): void {
-    const r: FdwatchRecord = {
-      v: SCHEMA_VERSION, type: 'fd', ts, pid: p.pid, fd: en.fd, op, target: en.ofd.target, kind: en.ofd.kind,
-      cloexec: en.cloexec, syscall,
-    };
-    if (tid !== p.pid) r.tid = tid;
-    if (fromFd !== undefined) r.fromFd = fromFd;
-    if (fromPid !== undefined) r.fromPid = fromPid;
-    r.origin = en.ofd.origin;
+    // each shape written whole, its keys in the record's order (properties added to a literal afterwards live in a
+    // second allocation)
+    const pid = p.pid;
+    const { fd, ofd } = en;
+    const cloexec = en.cloexec;
+    const v = SCHEMA_VERSION;
+    let r: FdRecord;
+    if (tid === pid) {
+      if (fromFd === undefined && fromPid === undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, origin: ofd.origin };
+      else if (fromPid === undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, fromFd, origin: ofd.origin };
+      else if (fromFd !== undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, fromFd, fromPid, origin: ofd.origin };
+      else r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, fromPid, origin: ofd.origin };
+    } else if (fromFd === undefined && fromPid === undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, tid, origin: ofd.origin };
+    else if (fromPid === undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, tid, fromFd, origin: ofd.origin };
+    else if (fromFd !== undefined) r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, tid, fromFd, fromPid, origin: ofd.origin };
+    else r = { v, type: 'fd', ts, pid, fd, op, target: ofd.target, kind: ofd.kind, cloexec, syscall, tid, fromPid, origin: ofd.origin };
     this.emit(r);
   }
 

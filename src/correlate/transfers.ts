@@ -16,6 +16,29 @@ export interface TransferOptions {
   deferOrphans?: boolean;
 }
 
+/** Shared empty arrays, never written to (`appended` makes an array for a first element). */
+const NO_MESSAGES = Object.freeze([]) as unknown as InFlightMessage[];
+const NO_FDS = Object.freeze([]) as unknown as InFlightFd[];
+
+/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
+ * allocates room for 17 and more). */
+function appended<T>(a: T[], x: T): T[] {
+  if (a.length === 0) return [x];
+  if (a.length === 1) return [a[0]!, x];
+  a.push(x);
+  return a;
+}
+
+/** The first queued message of `q` carrying open file description `file` (the kernel's identity), or -1. */
+function carrying(q: readonly InFlightMessage[], file: string): number {
+  for (let i = 0; i < q.length; i++) {
+    const m = q[i]!;
+    if (m.state !== 'queued') continue;
+    for (const f of m.fds) if (f.file === file) return i;
+  }
+  return -1;
+}
+
 /** How far a receive looks past the oldest queued message for the one its fds name. */
 const MAX_SCAN = 256;
 
@@ -167,18 +190,20 @@ export class Transfers implements SocketHooks {
   private queue(v: Via, messages: Array<ScmMessage | 'opaque'>, doneSeq: number): InFlightMessage[] {
     const { p } = v;
     const sockText = v.sock ? v.sock.ofd.target : null;
-    const out: InFlightMessage[] = [];
+    // what a send's entry queued is kept until its return; a send seen only at its return keeps nothing
+    let out: InFlightMessage[] = NO_MESSAGES;
+    const keep = doneSeq === Infinity;
     for (const msg of messages) {
       if (msg === 'opaque') { this.out.counts.opaqueMessages++; continue; }
       if (msg.hidden) this.out.counts.opaqueMessages++;
       if (msg.fds.length === 0) continue;
-      const fds: InFlightFd[] = [];
+      let fds: InFlightFd[] = NO_FDS;
       for (const ref of msg.fds) {
         const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
         if (!en) continue;
         this.tables().sent(p, en);
         en.ofd.refs++; // the message holds a reference until it is received or dropped
-        fds.push({
+        fds = appended(fds, {
           from: endOf(p, v.tid, en.fd, sockText), ofd: en.ofd, target: en.ofd.target, kind: en.ofd.kind,
           sentTs: v.ts, line: v.line, seen: ref.target, file: ref.file ?? null,
         });
@@ -186,7 +211,7 @@ export class Transfers implements SocketHooks {
       p.fdsSent += fds.length;
       this.out.counts.fdsSent += fds.length;
       const m: InFlightMessage = { fds, state: 'queued', entrySeq: this.seq, doneSeq };
-      out.push(m);
+      if (keep) out = appended(out, m);
       const key = this.queueKey(p, v.sock);
       const waiting = this.orphans.get(key);
       const at = waiting ? waiting.findIndex((o) => fits(fds, o.map((r) => r.seen))) : -1;
@@ -209,12 +234,14 @@ export class Transfers implements SocketHooks {
   private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean, file?: string): InFlightMessage | null {
     // the kernel's file identity is the strongest: the message that carries this very open file description
     if (file !== undefined) {
-      for (const [k, q] of this.queues) {
-        const i = q.findIndex((m) => m.state === 'queued' && m.fds.some((f) => f.file === file));
+      // keys, then a lookup: no [key, queue] pair made per queue looked at
+      for (const k of this.queues.keys()) {
+        const q = this.queues.get(k)!;
+        const i = carrying(q, file);
         if (i < 0) continue;
         const m = q[i]!;
         if (peek) return m;
-        q.splice(i, 1);
+        if (i === 0) q.shift(); else q.splice(i, 1);
         if (q.length === 0) this.queues.delete(k);
         m.state = 'taken';
         return m;
@@ -234,7 +261,7 @@ export class Transfers implements SocketHooks {
       if (i >= q.length || i >= MAX_SCAN) continue;
       const m = q[i]!;
       if (peek) return m; // MSG_PEEK installs copies of the fds and leaves the message queued
-      q.splice(i, 1);
+      if (i === 0) q.shift(); else q.splice(i, 1);
       if (i > 0 && !this.opts.deferOrphans) {
         // the queue is FIFO: a message whose send returned before this one's began left it before this one
         const keep: InFlightMessage[] = [];

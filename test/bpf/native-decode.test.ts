@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BpfParser, ptrKeyOf, type ParseOptions } from '../../src/bpf/parse.js';
 import { RecordDecoder, ntop } from '../../src/bpf/native/decode.js';
+import { replayRecording, ringRecorder } from '../../src/bpf/native/recording.js';
+import os from 'node:os';
 import { DESC, HEADER, KIND, NAME_BYTES, NATIVE_STRLEN, REC_D, REC_E, REC_F, REC_G, REC_I, REC_M, REC_P, REC_Q, REC_U, REC_X } from '../../src/bpf/native/format.js';
 import { DEFAULT_STRLEN, X64_SYSCALL_NR } from '../../src/bpf/program.js';
 import { SYSCALLS } from '../../src/model/syscalls.js';
@@ -360,6 +362,32 @@ test('ordered: events leave once the session says everything before a time was r
   dec.record(late.data, late.at[0]![0], late.at[0]![1]);
   parser.end();
   assert.is(ops.filter((o) => o.op === 'close').length, 3);
+});
+
+test('a recording of the ring (FDWATCH_NATIVE_RECORD) replays the same records and markers: the same ops', () => {
+  const lines = toG(fixture('send_fds')).filter((l) => KERNEL_LINE.test(l));
+  const records = lines.map(encode);
+  const direct = nativeOps(records);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-rec-'));
+  const file = path.join(tmp, 'ring.bin');
+  const rec = ringRecorder(file)!;
+  const { data, at } = ring(records);
+  at.forEach(([off, len], i) => { rec.record(data, off, len); if (i % 5 === 4) { rec.readBefore(1000 + i); rec.pumped(2000 + i); } });
+  rec.close();
+  const ops: FdOp[] = [];
+  const parser = new BpfParser((op) => ops.push(op), OPTS);
+  const dec = new RecordDecoder(parser);
+  const marks: number[] = [];
+  const n = replayRecording(fs.readFileSync(file), {
+    record: (v, off, len) => dec.record(v, off, len), readBefore: (ns) => marks.push(ns), pumped: (ns) => marks.push(-ns),
+  });
+  parser.end();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  assert.is(n, records.length);
+  assert.equal(marks.slice(0, 4), [1004, -2004, 1009, -2009]);
+  assert.ok(ops.length > 10);
+  assert.equal(ops, direct.ops);
+  assert.is(ringRecorder(undefined), null);
 });
 
 test.run();

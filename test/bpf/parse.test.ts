@@ -247,6 +247,30 @@ test('the window: events leave it only once older than the window; one that come
   assert.is(p.waiting, 0);
 });
 
+test('the window: arrivals out of order, a few places back or many, leave in kernel-time order (ties in arrival order)', () => {
+  const out: FdOp[] = [];
+  const p = new BpfParser((op) => out.push(op), { windowNs: 100, mountPoint });
+  // tids stand for the order they must leave in; times: mostly rising, some a few places back, one 200 places back,
+  // and equal times
+  const times: Array<[ns: number, tid: number]> = [];
+  for (let i = 0; i < 300; i++) times.push([10_000 + 10 * i, 0]);
+  times.splice(40, 0, [10_000 + 10 * 37 + 5, 0]); // 3 back
+  times.splice(250, 0, [10_000 + 10 * 30 + 5, 0]); // ~220 back: past what a move into place takes
+  times.splice(120, 0, [10_000 + 10 * 119, 0], [10_000 + 10 * 119, 0]); // ties
+  const order = times.map(([ns], i) => ({ ns, i })).sort((a, b) => a.ns - b.ns || a.i - b.i);
+  order.forEach((o, rank) => { times[o.i]![1] = 1000 + rank; });
+  for (const [ns, tid] of times) {
+    p.push(`${ns}\tE\t${tid}\t${tid}\t0\ttracepoint:syscalls:sys_enter_close\t3\tffff${tid}`);
+    // released as the session does, a part at a time
+    if (tid % 37 === 0) p.flush(ns - 3000);
+  }
+  p.flush(null);
+  const tids = out.filter((o) => o.op === 'close').map((o) => o.tid);
+  assert.is(tids.length, times.length);
+  assert.equal(tids, [...tids].sort((a, b) => a - b));
+  assert.is(p.stats.late, 0);
+});
+
 /** A close's E line of ordered output: its last field is this CPU's count of groups << 16 | the CPU. */
 const taggedClose = (ns: number, tid: number, cpu: number, seq: number): string =>
   `${ns}\tE\t${tid}\t${tid}\t0\ttracepoint:syscalls:sys_enter_close\t3\tffff${tid}\t${seq * 65536 + cpu}`;

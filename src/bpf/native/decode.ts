@@ -13,11 +13,13 @@ const SAMPLE_BYTES = 48;
 const SUN_PATH = 108;
 const TWO32 = 4294967296;
 
-/** Sizes by kind letter: a shorter record is malformed (an E record without its DESC ends where the DESC would start). */
-const SIZES = new Map<number, number>([
+/** Sizes by kind letter (0: no such kind): a shorter record is malformed (an E record without its DESC ends where
+ * the DESC would start). */
+const SIZES = new Int32Array(256);
+for (const [k, n] of [
   [KIND.D, REC_D.size], [KIND.F, REC_F.size], [KIND.U, REC_U.size], [KIND.I, REC_I.size], [KIND.G, REC_G.size],
   [KIND.H, REC_G.size], [KIND.M, REC_M.size], [KIND.E, REC_E.desc], [KIND.P, REC_P.size], [KIND.X, REC_X.size], [KIND.Q, REC_Q.size],
-]);
+] as const) SIZES[k] = n;
 
 /** Reads ring records into one parser. */
 export class RecordDecoder {
@@ -42,8 +44,8 @@ export class RecordDecoder {
     const ns = u64(data, off + HEADER.ns);
     if (!p.admit(ns)) return;
     const kind = data.getUint8(off + HEADER.kind);
-    const size = SIZES.get(kind);
-    if (size === undefined) { p.malformed(`a record of unknown kind 0x${kind.toString(16)}`, this.sample(data, off, len)); return; }
+    const size = SIZES[kind]!;
+    if (size === 0) { p.malformed(`a record of unknown kind 0x${kind.toString(16)}`, this.sample(data, off, len)); return; }
     if (len < size) { p.malformed(`${String.fromCharCode(kind)} record of ${len} bytes, not ${size}`, this.sample(data, off, len)); return; }
     if (kind === KIND.E && data.getUint8(off + REC_E.hasDesc) !== 0 && len < REC_E.size) {
       p.malformed(`E record with a DESC of ${len} bytes, not ${REC_E.size}`, this.sample(data, off, len));
@@ -152,9 +154,26 @@ function u64(v: DataView, o: number): number {
   return v.getUint32(o + 4, true) * TWO32 + v.getUint32(o, true);
 }
 
+/** Pointer keys made lately, by a hash of the pointer (direct-mapped): the same files, dentries and mount roots come
+ * again and again, and each key made anew is several string concatenations. */
+const KEY_SLOTS = 4096;
+const keyLo = new Uint32Array(KEY_SLOTS);
+const keyHi = new Uint32Array(KEY_SLOTS);
+const keyText: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(undefined);
+
 /** A kernel pointer's key (../parse.ts ptrKey). */
 function ptr(v: DataView, o: number): string {
-  return ptrKeyOf(v.getUint32(o, true), v.getUint32(o + 4, true));
+  const lo = v.getUint32(o, true);
+  const hi = v.getUint32(o + 4, true);
+  // slab objects are 8-byte aligned or more: the bits above those tell them apart
+  const h = ((lo >>> 3) ^ (lo >>> 15) ^ hi) & (KEY_SLOTS - 1);
+  const t = keyText[h];
+  if (t !== undefined && keyLo[h] === lo && keyHi[h] === hi) return t;
+  const k = ptrKeyOf(lo, hi);
+  keyLo[h] = lo;
+  keyHi[h] = hi;
+  keyText[h] = k;
+  return k;
 }
 
 /** An E record's field as its kind (../parse.ts E_FIELDS): d signed, u unsigned, p a pointer, x/n a 64-bit bigint. */

@@ -299,7 +299,9 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   let inet = new Map<number, InetSocketEntry>();
   let inetRead = 0;
   const inetName = (target: string | null): string | null => {
-    const m = target === null ? null : /^(TCP|TCPv6|UDP|UDPv6):\[(\d+)\]$/.exec(target);
+    // most sockets are unix ones (`UNIX-STREAM:[...]`): no regular expression for them
+    const c = target === null ? 0 : target.charCodeAt(0);
+    const m = c !== 0x54 && c !== 0x55 ? null : /^(TCP|TCPv6|UDP|UDPv6):\[(\d+)\]$/.exec(target!);
     if (!m) return target;
     const ino = Number(m[2]);
     if (!inet.has(ino) && Date.now() - inetRead > 200) {

@@ -942,19 +942,25 @@ export function bpfRingOpen(mapFd: number, size: number): BpfRing | Unavailable 
     drain(each, max = Infinity) {
       if (!open) return 0;
       const prod = Number(prodPos[0]);
+      const from = cons;
       let n = 0;
-      while (cons < prod && n < max) {
-        const at = cons & mask;
-        const hdr = data.getUint32(at, true);
-        if (hdr & BPF_RINGBUF_BUSY_BIT) break;
-        const len = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-        if ((hdr & BPF_RINGBUF_DISCARD_BIT) === 0) {
-          each(data, at + BPF_RINGBUF_HDR_SZ, len);
-          n++;
+      try {
+        while (cons < prod && n < max) {
+          const at = cons & mask;
+          const hdr = data.getUint32(at, true);
+          if (hdr & BPF_RINGBUF_BUSY_BIT) break;
+          const len = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+          cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+          if ((hdr & BPF_RINGBUF_DISCARD_BIT) === 0) {
+            n++;
+            each(data, at + BPF_RINGBUF_HDR_SZ, len);
+          }
         }
-        cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
-        // x86-64 and arm64 keep this store after the reads above for the kernel's smp_load_acquire
-        consPos[0] = BigInt(cons);
+      } finally {
+        // the room read is freed once per call (a BigInt a record cost more than its decoding's share), a record
+        // that threw included; x86-64 and arm64 keep this store after the reads above for the kernel's
+        // smp_load_acquire
+        if (cons !== from) consPos[0] = BigInt(cons);
       }
       return n;
     },

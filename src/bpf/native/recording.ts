@@ -6,6 +6,7 @@
 // everything stamped before the u64 ns that follows (BpfParser.readBefore); 2: a pump of the ring ended at that ns
 // (about where the session's flush timer runs).
 import fs from 'node:fs';
+import { LiveError } from '../../model/errors.js';
 
 export const FRAME_RECORD = 0;
 export const FRAME_READ_BEFORE = 1;
@@ -21,7 +22,10 @@ export interface RingRecorder {
 /** A recorder writing to `file` (null: none asked for). */
 export function ringRecorder(file: string | undefined): RingRecorder | null {
   if (!file) return null;
-  const fd = fs.openSync(file, 'w');
+  let fd: number;
+  try { fd = fs.openSync(file, 'w'); } catch (e) {
+    throw new LiveError(`FDWATCH_NATIVE_RECORD: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   let buf = Buffer.alloc(1 << 22);
   let at = 0;
   const room = (n: number): void => {

@@ -1,7 +1,6 @@
 // NDJSON writer (I/O edge): buffers records, writes in large chunks, flushes and closes on every exit path.
 import fs from 'node:fs';
 import type { FdRecord, FdwatchRecord, TransferEnd, TransferRecord } from '../model/records.js';
-import { num, plainQuoted } from '../model/json.js';
 import { writeAll } from './write-all.js';
 
 export interface RecordWriter {
@@ -16,14 +15,6 @@ export interface RecordWriter {
 
 /** Called once, with the error, when a write fails; the writer then drops everything. */
 export type WriteErrorHandler = (e: NodeJS.ErrnoException) => void;
-
-/** Buffer's own latin1 writer (node's, under buf.write): buf.write's checks of its arguments and its encoding lookup
- * cost as much as the copy of a short line */
-type Latin1Writer = { latin1Write?: (s: string, offset: number) => number };
-const nodeLatin1 = (Buffer.prototype as unknown as Latin1Writer).latin1Write;
-const latin1Write = nodeLatin1 !== undefined
-  ? (b: Buffer, s: string, off: number): number => (b as unknown as Required<Latin1Writer>).latin1Write(s, off)
-  : (b: Buffer, s: string, off: number): number => b.write(s, off, 'latin1');
 
 /** 256 KB per write: a larger buffer saves no time and is resident memory */
 const BUFFER_SIZE = 1 << 18;
@@ -75,14 +66,12 @@ export function openNdjson(target: string, onError?: WriteErrorHandler): RecordW
           return;
         }
       }
-      // the commonest record is printable ASCII, and ASCII is its own UTF-8: a latin1 write is a plain byte
-      // copy, several times cheaper than encoding UTF-8
-      const fast = r.type === 'fd' ? fdLine(r) : r.type === 'transfer' ? transferLine(r) : null;
-      const line = fast ?? JSON.stringify(r);
-      const room = (fast !== null ? line.length : 3 * line.length) + 1;
+      // any other shape, or one with a string to escape, UTF-8 or longer than MAX_STR: the generic way
+      const line = JSON.stringify(r);
+      const room = 3 * line.length + 1;
       if (off + room > BUFFER_SIZE) flush();
       if (room > BUFFER_SIZE) { out(Buffer.from(line + '\n', 'utf8')); return; }
-      off += fast !== null ? latin1Write(buf, line, off) : buf.write(line, off, 'utf8');
+      off += buf.write(line, off, 'utf8');
       buf[off++] = 10;
     },
     flush,
@@ -124,24 +113,6 @@ function tsText(ts: number | null): string {
   return lastTsText;
 }
 
-/**
- * JSON.stringify(r)'s exact text, written by hand for the commonest record when it is printable ASCII;
- * null when it needs the generic path: a snapshot's extra fields, or a string to escape or encode as UTF-8.
- */
-export function fdLine(r: FdRecord): string | null {
-  if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined || r.was !== undefined) return null;
-  const target = quoted(r.target);
-  const syscall = quoted(r.syscall);
-  if (target === undefined || syscall === undefined) return null;
-  let s = '{"v":' + r.v + ',"type":"fd","ts":' + tsText(r.ts) + ',"pid":' + num(r.pid) + ',"fd":' + num(r.fd) +
-    ',"op":"' + r.op + '","target":' + target + ',"kind":"' + r.kind + '","cloexec":' + r.cloexec + ',"syscall":' + syscall;
-  if (r.tid !== undefined) s += ',"tid":' + num(r.tid);
-  if (r.fromFd !== undefined) s += ',"fromFd":' + num(r.fromFd);
-  if (r.fromPid !== undefined) s += ',"fromPid":' + num(r.fromPid);
-  if (r.origin !== undefined) { const o = quoted(r.origin); if (o === undefined) return null; s += ',"origin":' + o; }
-  return s + '}';
-}
-
 /** A transfer's keys in the order its builders write them (the optional ones may be absent). */
 const TRANSFER_KEYS: readonly string[] = ['v', 'type', 'ts', 'via', 'state', 'from', 'to', 'target', 'kind', 'sentTs', 'receivedTs', 'reason', 'line', 'confirmed', 'origin'];
 const END_KEYS: readonly string[] = ['pid', 'tid', 'comm', 'uid', 'fd', 'socket'];
@@ -157,65 +128,15 @@ function keysInOrder(o: object, keys: readonly string[]): boolean {
   return true;
 }
 
-/** Strings quoted lately (a pass of one fd: its target, syscalls, origin, sockets and comms come again in the next
- * records): printable ASCII or null */
-const QUOTED = 16;
-const quotedFrom: Array<string | null> = new Array<string | null>(QUOTED).fill(null);
-const quotedText: Array<string | null> = new Array<string | null>(QUOTED).fill(null);
-let quotedNext = 0;
-
-/** A string or null as JSON text when it is printable ASCII (or null); undefined otherwise. */
-function quoted(s: string | null): string | null | undefined {
-  if (s === null) return 'null';
-  for (let i = 0; i < QUOTED; i++) if (quotedFrom[i] === s) return quotedText[i]!;
-  const q = plainQuoted(s);
-  if (q === null) return undefined;
-  quotedFrom[quotedNext] = s;
-  quotedText[quotedNext] = q;
-  quotedNext = (quotedNext + 1) % QUOTED;
-  return q;
-}
-
-function endText(e: TransferEnd | null): string | null {
-  if (e === null) return 'null';
-  if (!keysInOrder(e, END_KEYS) || e.pid === undefined || e.tid === undefined || e.uid === undefined || e.fd === undefined) return null;
-  const comm = quoted(e.comm);
-  const socket = quoted(e.socket);
-  if (comm === undefined || socket === undefined) return null;
-  return '{"pid":' + num(e.pid) + ',"tid":' + num(e.tid) + ',"comm":' + comm + ',"uid":' + num(e.uid) + ',"fd":' + num(e.fd) + ',"socket":' + socket + '}';
-}
-
-/**
- * JSON.stringify(r)'s exact text for a transfer, written by hand (JSON.stringify's generic walk costs several times
- * more) when its keys come in the order the correlator writes them and every string is printable ASCII; null
- * otherwise (the generic path).
- */
-export function transferLine(r: TransferRecord): string | null {
-  if (!keysInOrder(r, TRANSFER_KEYS) || r.ts === undefined || r.sentTs === undefined || r.receivedTs === undefined || r.from === undefined || r.to === undefined) return null;
-  const from = endText(r.from);
-  const to = endText(r.to);
-  const target = quoted(r.target);
-  const reason = r.reason === undefined ? null : quoted(r.reason);
-  const origin = r.origin === undefined ? null : quoted(r.origin);
-  if (from === null || to === null || target === undefined || reason === undefined || origin === undefined) return null;
-  let s = '{"v":' + num(r.v) + ',"type":"transfer","ts":' + tsText(r.ts) + ',"via":"' + r.via + '","state":"' + r.state + '","from":' + from +
-    ',"to":' + to + ',"target":' + target + ',"kind":"' + r.kind + '","sentTs":' + tsText(r.sentTs) + ',"receivedTs":' + tsText(r.receivedTs);
-  if (reason !== null) s += ',"reason":' + reason;
-  if (r.line !== undefined) s += ',"line":' + num(r.line);
-  if (r.confirmed !== undefined) s += ',"confirmed":' + r.confirmed;
-  if (origin !== null) s += ',"origin":' + origin;
-  return s + '}';
-}
-
 // ------------------------------------------------------------------ lines written in place
-// The bytes of fdLine's and transferLine's text, stored into the writer's buffer B from O on; `bad`: a string that
-// is not printable ASCII (or longer than MAX_STR) or a value of another type came: the line goes the generic way (the
-// caller rewinds to where it began).
+// JSON.stringify(r)'s exact bytes for the commonest records (fd, transfer), stored into the writer's buffer B from O
+// on; `bad`: a string that is not printable ASCII (or longer than MAX_STR) or a value of another type came: the line
+// goes the generic way (the caller rewinds to where it began).
 let B: Buffer = Buffer.alloc(0);
 let O = 0;
 let bad = false;
 
-/** A text known to be printable ASCII (keys, numbers' text, the record's own enums as fdLine writes them). */
+/** A text known to be printable ASCII (keys, numbers' text, the record's own enums). */
 function ascii(s: string): void {
   const b = B;
   let o = O;
@@ -264,7 +185,7 @@ function tsb(n: number | null | undefined): void {
   ascii(tsText(n));
 }
 
-/** fdLine's text, in place; false where fdLine gives null. */
+/** An fd record's line, in place; false for a shape it does not write (a snapshot's extra fields). */
 function fdBytes(r: FdRecord): boolean {
   if (r.pos !== undefined || r.flags !== undefined || r.ofd !== undefined || r.socket !== undefined || r.inFlight !== undefined || r.was !== undefined) return false;
   ascii('{"v":'); numb(r.v);
@@ -296,7 +217,7 @@ function endBytes(e: TransferEnd | null): void {
   B[O++] = 125;
 }
 
-/** transferLine's text, in place; false where transferLine gives null. */
+/** A transfer's line, in place; false when its keys are not in the correlator's order or a field is missing. */
 function transferBytes(r: TransferRecord): boolean {
   if (!keysInOrder(r, TRANSFER_KEYS) || r.ts === undefined || r.sentTs === undefined || r.receivedTs === undefined || r.from === undefined || r.to === undefined) return false;
   ascii('{"v":'); numb(r.v);
@@ -315,4 +236,23 @@ function transferBytes(r: TransferRecord): boolean {
   if (r.origin !== undefined) { ascii(',"origin":'); qstr(r.origin); }
   B[O++] = 125;
   return true;
+}
+
+/** The writer's text of one record, or null where it goes the generic way (JSON.stringify): what tests compare. */
+const scratch = Buffer.alloc(LINE_ROOM);
+function inScratch(write: () => boolean): string | null {
+  B = scratch;
+  O = 0;
+  bad = false;
+  return write() && !bad ? scratch.toString('latin1', 0, O) : null;
+}
+
+/** JSON.stringify(r)'s exact text as the writer stores it for an fd record, or null (the generic path). */
+export function fdLine(r: FdRecord): string | null {
+  return inScratch(() => fdBytes(r));
+}
+
+/** JSON.stringify(r)'s exact text as the writer stores it for a transfer, or null (the generic path). */
+export function transferLine(r: TransferRecord): string | null {
+  return inScratch(() => transferBytes(r));
 }

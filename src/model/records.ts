@@ -47,7 +47,7 @@ export interface SocketInfo {
   peerOwners?: Array<{ pid: number; fd: number; comm: string | null }>;
 }
 
-/** A new field here must be written by fdLine (src/export/ndjson.ts) too, or sent down its generic path. */
+/** A new field here must be written by fdBytes (src/export/ndjson.ts) too, or sent down its generic path. */
 export interface FdRecord extends RecordBase {
   type: 'fd';
   pid: number;

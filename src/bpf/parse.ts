@@ -20,6 +20,7 @@ import {
 } from '../model/kernel.js';
 import { CLONE_CALLS, CLONE_SEEN, DEFAULT_MMSG, DEFAULT_STRLEN, MAGIC, X64_SYSCALL_NR } from './program.js';
 import { formatFdLink, linkKind, parseFdLink } from '../procfs/fdlink.js';
+import { NONE, appended } from '../model/arrays.js';
 
 export interface ParseOptions {
   /** kernel time (ns, CLOCK_MONOTONIC) -> record time (epoch seconds) */
@@ -226,18 +227,6 @@ function own(s: string): string {
 function cString(s: string): string {
   const z = s.indexOf('\0');
   return z >= 0 ? s.slice(0, z) : s;
-}
-
-/** An empty array shared by every group until its first element (never written to: `added` makes an array). */
-const NONE = Object.freeze([]) as unknown as never[];
-
-/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
- * allocates room for 17 and more). */
-function added<T>(a: T[], x: T): T[] {
-  if (a.length === 0) return [x];
-  if (a.length === 1) return [a[0]!, x];
-  a.push(x);
-  return a;
 }
 
 /** A close's fields, kept as its fd instead (never written to). */
@@ -633,14 +622,14 @@ export class BpfParser {
     if (last && last.idx === msg) {
       m = last;
       if (i === 0) { m.n += nfds; m.ctrunc ||= ctrunc; }
-      m.fds = added(m.fds, d);
+      m.fds = appended(m.fds, d);
     } else {
       // arrays made with their first element (a push into an empty one allocates room for 17)
       m = { idx: msg, n: nfds, ctrunc, fds: [d] };
-      g.msgs = added(g.msgs, m);
+      g.msgs = appended(g.msgs, m);
     }
-    g.f = added(g.f, d);
-    g.role = added(g.role, 'm');
+    g.f = appended(g.f, d);
+    g.role = appended(g.role, 'm');
   }
 
   /** A W line: CPUs first.. and their group counts, for the heartbeat whose T line follows. */
@@ -771,10 +760,10 @@ export class BpfParser {
   /** An fd of the event that follows, in full; role r (a result), s (the socket), p (a pidfd) or m (a message's). */
   fd(ns: number, tid: number, role: string, d: Desc): void {
     const g = this.group(tid, ns);
-    g.f = added(g.f, d);
-    g.role = added(g.role, role);
+    g.f = appended(g.f, d);
+    g.role = appended(g.role, role);
     const m = g.msgs[g.msgs.length - 1];
-    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds = added(m.fds, d); }
+    if (role === 'm') { if (!m) throw new Error('message fd before its M line'); m.fds = appended(m.fds, d); }
   }
 
   /** The bound address of the unix socket of `role` described next: sun_path's bytes as a string (an abstract name
@@ -797,7 +786,7 @@ export class BpfParser {
     const last = g.msgs[g.msgs.length - 1];
     // a second SCM_RIGHTS cmsg of the same message adds to it
     if (last && last.idx === msg) { last.n += nfds; last.ctrunc ||= ctrunc; return; }
-    g.msgs = added(g.msgs, { idx: msg, n: nfds, ctrunc, fds: NONE });
+    g.msgs = appended(g.msgs, { idx: msg, n: nfds, ctrunc, fds: NONE });
   }
 
   /** sched_process_fork in the parent: `flags` its clone flags | CLONE_SEEN (0: a task the kernel made), `which` the

@@ -8,25 +8,13 @@ import { Endpoints } from './endpoints.js';
 import { fits, type InFlightFd, type InFlightMessage, type OrphanFd, type PendingSend, type Via } from './pairing.js';
 import { endOf, untracedSender, type RecordBuilder } from './records.js';
 import type { FdEntry, OpenFileDescription, Process } from './state.js';
+import { NONE, appended } from '../model/arrays.js';
 
 export type { Via } from './pairing.js';
 
 export interface TransferOptions {
   /** input not in time order (-ff files without timestamps): a receive may come before its send */
   deferOrphans?: boolean;
-}
-
-/** Shared empty arrays, never written to (`appended` makes an array for a first element). */
-const NO_MESSAGES = Object.freeze([]) as unknown as InFlightMessage[];
-const NO_FDS = Object.freeze([]) as unknown as InFlightFd[];
-
-/** `a` with `x` at its end; an empty or one-element `a` is made anew with it (a push into an array that has no room
- * allocates room for 17 and more). */
-function appended<T>(a: T[], x: T): T[] {
-  if (a.length === 0) return [x];
-  if (a.length === 1) return [a[0]!, x];
-  a.push(x);
-  return a;
 }
 
 /** The first queued message of `q` carrying open file description `file` (the kernel's identity), or -1. */
@@ -191,13 +179,13 @@ export class Transfers implements SocketHooks {
     const { p } = v;
     const sockText = v.sock ? v.sock.ofd.target : null;
     // what a send's entry queued is kept until its return; a send seen only at its return keeps nothing
-    let out: InFlightMessage[] = NO_MESSAGES;
+    let out: InFlightMessage[] = NONE;
     const keep = doneSeq === Infinity;
     for (const msg of messages) {
       if (msg === 'opaque') { this.out.counts.opaqueMessages++; continue; }
       if (msg.hidden) this.out.counts.opaqueMessages++;
       if (msg.fds.length === 0) continue;
-      let fds: InFlightFd[] = NO_FDS;
+      let fds: InFlightFd[] = NONE;
       for (const ref of msg.fds) {
         const en = this.tables().entryFor(p, ref, v.tid, v.ts, v.syscall);
         if (!en) continue;

@@ -264,6 +264,17 @@ export function emitCopy(a: Asm, dst: Reg, dstOff: number, src: Reg, srcOff: num
 }
 
 /**
+ * Jumps to `skip` during an ia32 syscall (int $0x80, a 32-bit process: ia32's numbers, which raw_syscalls passes on
+ * and the per-call tracepoints ignore, x86-64's ARCH_TRACE_IGNORE_COMPAT_SYSCALLS). Leaves r6-r9 alone; uses
+ * STACK.tmp.
+ */
+export function emitNotCompat(a: Asm, k: KernelCtx, skip: string): void {
+  a.call(HELPER.get_current_task);
+  emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
+  a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, skip);
+}
+
+/**
  * The follow filter: jumps to `skip` unless the current task's thread group is followed (or, with --all, unless it
  * is fdwatch itself or a kernel thread). Leaves r6-r9 alone; uses STACK.key.
  */

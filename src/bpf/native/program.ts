@@ -18,7 +18,7 @@ import { CLONE_THREAD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, MAP_ANONYMOUS, MAP_SHA
 import { CLONE_CALLS, CLONE_SEEN, X64_SYSCALL_NR } from '../program.js';
 import { DESC, KIND, NAME_BYTES, REC_E, REC_F, REC_P, REC_Q, REC_X } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, TS_COMPAT, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitRead, emitReserve,
+  DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitNotCompat, emitRead, emitReserve,
   emitReturn, emitSubmit, emitSyscallArgs, emitSyscallId, emitSyscallNr, emitSyscallRet, type KernelCtx, type Offsets, type Probe,
 } from './kernel.js';
 import { messageProbes } from './messages.js';
@@ -223,9 +223,7 @@ function exitProgram(k: KernelCtx, family: ExitFamily, calls: ReadonlyArray<{ na
     a.ja(stashed);
     a.label(miss);
     emitFilter(a, k, out);
-    a.call(HELPER.get_current_task);
-    emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
-    a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
+    emitNotCompat(a, k, out);
     emitSyscallNr(a, k, R6, S_NR);
     a.call(HELPER.ktime_get_ns).stx(8, R10, S_TS, R0);
     a.label(stashed);
@@ -317,11 +315,8 @@ function entryProgram(k: KernelCtx): Uint8Array {
   const out = 'out', stash = 'stash', notClose = 'nclose';
   a.mov(R6, R1);
   emitFilter(a, k, out);
-  // an ia32 syscall (int $0x80, a 32-bit process) has ia32's numbers: raw_syscalls passes it on, the per-call
-  // tracepoints ignore it (x86-64's ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), and so does this
-  a.call(HELPER.get_current_task);
-  emitRead(a, STACK.tmp, 4, R0, k.off.threadInfo.status);
-  a.ldx(4, R1, R10, STACK.tmp).jmpi('jset', R1, TS_COMPAT, out);
+  // an ia32 syscall has ia32's numbers: not one of these
+  emitNotCompat(a, k, out);
   emitSyscallId(a, k, R7, R6);
   a.stx(8, R10, S_NR, R7);
   if (argSpan(k.off).bytes > S_REGS_BYTES) throw new RangeError(`pt_regs arguments span ${argSpan(k.off).bytes} bytes`);

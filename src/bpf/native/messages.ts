@@ -18,7 +18,7 @@ import { DEFAULT_MMSG, MMSG_FD_MAX, X64_SYSCALL_NR } from '../program.js';
 import { SYSCALLS, type SyscallSpec } from '../../model/syscalls.js';
 import { DESC, KIND, REC_E, REC_F, REC_G, REC_M } from './format.js';
 import {
-  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitFilter, emitReserve, emitReturn, emitSubmit, emitSyscallRet, type KernelCtx, type Probe,
+  DESCRIBE, DESCRIBE_FN, STACK, STASH, emitCopy, emitDescribeFn, emitFilter, emitNotCompat, emitReserve, emitReturn, emitSubmit, emitSyscallRet, type KernelCtx, type Probe,
 } from './kernel.js';
 
 /** most fds one SCM_RIGHTS message carries (include/net/scm.h), as ../program.ts */
@@ -110,6 +110,8 @@ function prologue(a: Asm, k: KernelCtx, nr: number, out: string, copy: () => voi
   a.ja(copied);
   a.label(miss);
   emitFilter(a, k, out);
+  // the entry skips an ia32 call (its number is another call's): with no stash, so does this
+  emitNotCompat(a, k, out);
   // STACK.key as the lookup above left it (the filter wrote 4 bytes of it): with the two paths' stacks alike the
   // verifier prunes the miss path where it joins, instead of walking the whole program again (recvmmsg: 19.1k
   // steps -> 9.6k, recvmsg 9.0k -> 4.9k)

@@ -1,6 +1,7 @@
 // Bench: the eBPF backend (docs/bpf.md). Each figure is a ratio (or a rate) against a baseline measured in this run:
 //   (1) a syscall-bound busy loop attached with `fdwatch PID`: its rate over its untraced rate (eBPF; strace for contrast)
-//   (2) a parallel build (make -j2 of gcc compiles) under `fdwatch -- make` (eBPF; strace for contrast) over untraced
+//   (2) a parallel build (make -j2 of gcc compiles: 16, and 128 for a build of seconds) under `fdwatch -- make` (eBPF;
+//       strace for contrast) over untraced
 //   (3) `fdwatch --all` on the host as it is: start-to-ready seconds, steady CPU of fdwatch + bpftrace
 //   (4) `fdwatch --all` with a load of fd passers going as fast as they can: fd events/s sustained, seen against the
 //       load's own tally, and the CPU it took
@@ -151,10 +152,17 @@ async function figure1(dir: string, exe: string): Promise<string[]> {
 }
 
 async function figure2(dir: string): Promise<string[]> {
-  // a parallel build: make -j2, 16 compiles of fixtures/programs/seed.c (gcc -> cc1, as, collect2, ld each)
-  const work = path.join(dir, 'build');
+  // a parallel build: make -j2, 16 compiles of fixtures/programs/seed.c (gcc -> cc1, as, collect2, ld each): under a
+  // second of build, so fdwatch's own start-up and stop weigh; then 128 compiles (~5 s), what a longer build pays
+  return [
+    ...await buildRatio(dir, 16, 3, ENGINES, true),
+    ...await buildRatio(dir, 128, 2, ENGINES.filter((e) => e === 'native'), false),
+  ];
+}
+
+async function buildRatio(dir: string, n: number, rounds: number, engines: Engine[], strace: boolean): Promise<string[]> {
+  const work = path.join(dir, `build-${n}`);
   fs.mkdirSync(work);
-  const n = 16;
   const targets = Array.from({ length: n }, (_, i) => `b${i}`);
   fs.writeFileSync(path.join(work, 'Makefile'), [`all: ${targets.join(' ')}`, ...targets.map((t) => `${t}:\n\tgcc -O1 -o ${t} ${path.join(root, 'fixtures', 'programs', 'seed.c')}`), ''].join('\n'));
   // the command times itself: fdwatch's start-up (compiling the eBPF program) is not the build's
@@ -175,14 +183,15 @@ async function figure2(dir: string): Promise<string[]> {
     return { ms, lost: s?.lostEvents ?? null, total: Date.now() - t0, transfers: s?.transfers.delivered ?? 0, events: s?.events ?? 0 };
   };
   const base: Array<{ ms: number; total: number }> = [];
-  const ours = new Map<Engine, Run[]>(ENGINES.map((e) => [e, []]));
+  const ours = new Map<Engine, Run[]>(engines.map((e) => [e, []]));
   // strace for contrast: the launch's other tracer (a launch's default is eBPF where the native engine loads)
-  const strace: Run[] = [];
-  for (let i = 0; i < 3; i++) {
+  const straced: Run[] = [];
+  for (let i = 0; i < rounds; i++) {
     base.push(untraced());
-    for (const e of ENGINES) ours.get(e)!.push(await traced(e));
-    strace.push(await traced('strace'));
+    for (const e of engines) ours.get(e)!.push(await traced(e));
+    if (strace) straced.push(await traced('strace'));
   }
+  if (rounds % 2 === 0) base.push(untraced());
   const b = median(base.map((x) => x.ms));
   const bt = median(base.map((x) => x.total));
   const out: string[] = [];
@@ -192,12 +201,14 @@ async function figure2(dir: string): Promise<string[]> {
     out.push(
       `(2) make -j2 (${n} gcc compiles) under fdwatch --bpf-engine ${e} -- make: the build ${(o / 1000).toFixed(2)} s over untraced ${(b / 1000).toFixed(2)} s: ratio ${(o / b).toFixed(2)}; ` +
         `whole command (fdwatch's start-up and stop included) ${(t / 1000).toFixed(2)} s over ${(bt / 1000).toFixed(2)} s: ratio ${(t / bt).toFixed(2)}${e === 'native' ? ' (goal <= 1.3)' : ''}`,
-      `    fdwatch's own start-up and stop around the build: ${((t - o) / 1000).toFixed(2)} s; events lost: ${runs.map((x) => x.lost).join(', ')}; events traced per build: ${median(runs.map((x) => x.events))}; median of 3, interleaved`,
+      `    fdwatch's own start-up and stop around the build: ${((t - o) / 1000).toFixed(2)} s; events lost: ${runs.map((x) => x.lost).join(', ')}; events traced per build: ${median(runs.map((x) => x.events))}; median of ${runs.length}, interleaved with ${base.length} untraced`,
     );
   }
-  const so = median(strace.map((x) => x.ms));
-  const st = median(strace.map((x) => x.total));
-  out.push(`    strace backend for contrast (fdwatch --backend strace -- make): the build ${(so / 1000).toFixed(2)} s, ratio ${(so / b).toFixed(2)}; whole command ${(st / 1000).toFixed(2)} s, ratio ${(st / bt).toFixed(2)}`);
+  if (strace) {
+    const so = median(straced.map((x) => x.ms));
+    const st = median(straced.map((x) => x.total));
+    out.push(`    strace backend for contrast (fdwatch --backend strace -- make): the build ${(so / 1000).toFixed(2)} s, ratio ${(so / b).toFixed(2)}; whole command ${(st / 1000).toFixed(2)} s, ratio ${(st / bt).toFixed(2)}`);
+  }
   return out;
 }
 

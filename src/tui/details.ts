@@ -14,9 +14,10 @@ export function panelTitle(s: State, panel: PanelId): string {
   switch (panel) {
     case 'processes': {
       let live = 0;
-      for (const q of m.processes.values()) if (!q.exited) live++;
+      let outside = 0;
+      for (const q of m.processes.values()) if (q.placeholder && !q.exited) outside++; else if (!q.exited) live++;
       const folded = foldedExited(s).size;
-      return `Processes ${m.processes.size} (${live} running${folded > 0 ? `, ${folded} exited folded: x` : ''})`;
+      return `Processes ${m.processes.size} (${live} running${outside > 0 ? `, ${outside} untraced` : ''}${folded > 0 ? `, ${folded} exited folded: x` : ''})`;
     }
     case 'fds': {
       if (s.fdView === 'transfer' && s.sel.transfer !== null) {

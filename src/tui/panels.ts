@@ -185,7 +185,9 @@ export function panelColumns(s: State, panel: PanelId): Column[] {
 }
 
 export function stateText(p: ProcView): string {
-  if (!p.exited) return 'running';
+  // a process known only from other records (the receiver of a transfer out of the traced set): not traced,
+  // so neither its state nor its fd table is known
+  if (!p.exited) return p.placeholder ? 'untraced' : 'running';
   if (p.signal) return `killed ${p.signal}`;
   return `exit ${p.exitCode ?? '?'}`;
 }
@@ -201,7 +203,7 @@ class ProcRow implements Row {
     const comm = clean(p.comm ?? '?', this.u) + (this.folded ? ` +${p.tids.length} thr` : '');
     // "killed SIGKILL" shortens to the signal's name in a narrow STATE column
     const state = p.exited && p.signal ? stateText(p) + ALT + clean(p.signal, this.u) : stateText(p);
-    return [this.head + String(p.pid), comm, p.uid === null ? '?' : String(p.uid), String(p.fds.size), `${p.sent}/${p.received}`, state];
+    return [this.head + String(p.pid), comm, p.uid === null ? '?' : String(p.uid), p.placeholder && p.fds.size === 0 ? '?' : String(p.fds.size), `${p.sent}/${p.received}`, state];
   }
 }
 

@@ -126,7 +126,11 @@ function emptyText(s: State, id: PanelId): string {
   const f = s.filter ? ` matching "${clean(s.filter, s.unicode)}"` : '';
   switch (id) {
     case 'processes': return s.status.strace === 'starting' && !f ? 'attaching: the processes show once the tracer is in' : `no processes${f} yet`;
-    case 'fds': return s.sel.pid === null ? 'select a process' : `no open fds known${f}`;
+    case 'fds': {
+      if (s.sel.pid === null) return 'select a process';
+      // a receiver outside the traced set: only what was seen passing to it is known
+      return viewModel(s).processes.get(s.sel.pid)?.placeholder ? `not traced: no open fds known${f}` : `no open fds known${f}`;
+    }
     case 'transfers': return `no fd transfers${f} yet`;
     case 'maps': return s.sel.pid === null ? '' : `no file-backed mappings seen${f}`;
     case 'alerts': return 'no alerts';

@@ -144,6 +144,19 @@ test('processes: a tree, threads folded until unfolded, exited ones dim', () => 
   assert.equal(processRows(s).filter((r) => r.key === null).map((r) => r.cells[0]), ['\u2502   20', '\u2502   21']);
 });
 
+test('processes: a receiver outside the traced set is "untraced" with fds "?", not running with 0 fds', () => {
+  // nginx's master (traced) hands a new worker's channel to an old worker it was attached without
+  const s = feed(initialState(), [proc(1, 'attach', { comm: 'nginx' }), transfer([1, 3, 'nginx'], [9, 7, 'nginx'], 'UNIX-STREAM:[5->6]', )]);
+  const row = processRows(s).find((r) => r.key === 9)!;
+  assert.ok(row, 'the receiver has a row');
+  assert.is(row.cells[3], '?');
+  assert.is(row.cells[5], 'untraced');
+  assert.is(processRows(s).find((r) => r.key === 1)!.cells[5], 'running');
+  s.sel.pid = 9;
+  assert.ok(frameText(renderScreen(s)).some((l) => l.includes('Processes 2 (1 running, 1 untr')));
+  assert.ok(frameText(renderScreen(s)).some((l) => l.includes('not traced: no open fds known')));
+});
+
 test('fd table: new fds highlighted for a few seconds, closed ones shown marked then gone', () => {
   const s = feed(initialState({ now: 10_000 }), [proc(1, 'attach'), fd(1, 3, 'open', '/a'), fd(1, 4, 'open', '/b', { cloexec: true })]);
   s.sel.pid = 1;

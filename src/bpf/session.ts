@@ -496,11 +496,14 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
       // its shared file mappings, as the probes report new ones (private ones are the loader's libraries)
       for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) onRecord(m);
     }
-    // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new
+    // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new.
+    // A walk over every fd of the host: for a launch (its sockets are the ones it inherited, held by fdwatch's caller)
+    // right after the command is released, not before
     if (receivers) {
       const peers = new Set<number>();
       for (const p of snap.processes) for (const f of p.fds) if (f.socket?.peer != null) peers.add(f.socket.peer);
-      receivers.seed(peers, new Set(follow));
+      const seed = (): void => { receivers.seed(peers, new Set(follow)); };
+      if (held !== null && peers.size > 0) setImmediate(seed); else seed();
       peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
     }
     // fd-leak: a followed process whose fd count grows at every sample

@@ -21,7 +21,8 @@ import {
 } from '../../native/index.js';
 import { ringBytes } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
-import { kernelOffsets, STASH, type KernelCtx, type Maps, type Probe } from './kernel.js';
+import { cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache } from './cache.js';
+import { kernelOffsets, STASH, type KernelCtx, type Maps, type Offsets, type Probe } from './kernel.js';
 import { dispatcher, nativeProbes, nativeProbesByCost, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
 
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
@@ -137,7 +138,7 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
 
 /** loadNative with the programs verified in parallel (bpfProgLoadAsync): the live session's loader. */
 export function loadNativeAsync(opts: NativeOptions): Promise<NativeHandle | NativeLoadError> {
-  return loadProbesAsync(opts, nativeProbesByCost);
+  return loadProbesAsync(opts, nativeProbesByCost, PROG_PREFIX, true);
 }
 
 /** A program to load, and where it attaches. */
@@ -158,15 +159,26 @@ interface Loaded { l: ToLoad; r: ProgResult; linked: boolean }
  * loadProbes, its programs verified by the kernel on several CPUs at once (they are most of a load's time): each
  * program's load starts as soon as `make` has built it (a generator builds the next while the kernel verifies), and
  * each one is attached as soon as it is verified ('syscalls': its perf events and the sched probes' links; 'raw':
- * the sched links, the dispatchers still last), while the others are still being verified.
+ * the sched links, the dispatchers still last), while the others are still being verified. With `cache`, the offsets
+ * and the probes come from ./cache.ts's file when it has this kernel's and this build's (else they are built, with
+ * placeholder maps, and written there once every probe is attached).
  */
-export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) => Iterable<Probe>, prefix = PROG_PREFIX): Promise<NativeHandle | NativeLoadError> {
-  const p = prepare(opts, prefix);
+export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) => Iterable<Probe>, prefix = PROG_PREFIX, cache = false): Promise<NativeHandle | NativeLoadError> {
+  const p = prepare(opts, prefix, cache);
   if ('error' in p) return p;
   const loads: Array<Promise<Loaded>> = [];
   let failure: string | null = null;
+  const built: Probe[] = [];
+  const real = p.k.maps;
+  const source = (): Iterable<Probe> => {
+    if (!cache) return make(p.k);
+    if (p.cached !== null) return p.cached.map((c) => withMaps(c, real));
+    return (function* () {
+      for (const q of make({ ...p.k, maps: PLACEHOLDER_MAPS })) { built.push(q); yield withMaps(q, real); }
+    })();
+  };
   try {
-    for (const probe of make(p.k)) {
+    for (const probe of source()) {
       const l = p.place(probe);
       if (l === null) continue;
       if ('error' in l) { failure = l.error; break; }
@@ -184,7 +196,10 @@ export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) 
   }
   // a failure waits for the loads under way: what they made is closed with the rest
   const done = await Promise.all(loads);
-  return failure !== null ? p.fail(failure) : p.finish(done);
+  if (failure !== null) return p.fail(failure);
+  const h = p.finish(done);
+  if (!('error' in h) && built.length > 0) p.store(built);
+  return h;
 }
 
 /**
@@ -222,6 +237,10 @@ export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Iterable
 interface Prepared {
   /** the maps made (the follow map filled), for building the probes */
   k: KernelCtx;
+  /** the cache's probes for this kernel and build (placeholder maps), or null */
+  cached: Probe[] | null;
+  /** writes the cache (probes with placeholder maps), when it was asked for and missed */
+  store(probes: readonly Probe[]): void;
   /** a built probe on this kernel's tracepoints (null: it has none here, it is left out) */
   place(probe: Probe): ToLoad | NativeLoadError | null;
   /** a loaded program's fd, closed with the rest on a failure */
@@ -233,18 +252,28 @@ interface Prepared {
   fail(error: string): NativeLoadError;
 }
 
-function prepare(opts: NativeOptions, prefix: string): NativeLoadError | Prepared {
+function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoadError | Prepared {
   const t0 = performance.now();
   const attach = attachMode(opts.attach);
   if (typeof attach !== 'string') return attach;
+  const dir = cache ? cacheDir() : null;
+  const c: { key: string | null; hit: { offsets: Offsets; probes: Probe[] } | null } = { key: null, hit: null };
+  const derive = (btf: Uint8Array): Offsets | string => {
+    if (dir !== null) {
+      c.key = cacheKey(btf, { attach, all: opts.follow === null });
+      if (c.key !== null) c.hit = readCache(dir, c.key);
+      if (c.hit !== null) return c.hit.offsets;
+    }
+    return kernelOffsets(btf);
+  };
   // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
-  let offsets = withMappedFile(opts.btf, kernelOffsets);
+  let offsets = withMappedFile(opts.btf, derive);
   if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
     let btf: Uint8Array;
     try { btf = fs.readFileSync(opts.btf); } catch (err) {
       return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
     }
-    offsets = kernelOffsets(btf);
+    offsets = derive(btf);
   }
   if (typeof offsets === 'string') return { error: offsets };
   const off = offsets;
@@ -340,7 +369,8 @@ function prepare(opts: NativeOptions, prefix: string): NativeLoadError | Prepare
     return null;
   };
 
-  return { k, place, own: (fd) => fds.push(fd), link, finish, fail };
+  const store = (probes: readonly Probe[]): void => { if (dir !== null && c.key !== null && c.hit === null) writeCache(dir, c.key, off, probes); };
+  return { k, cached: c.hit?.probes ?? null, store, place, own: (fd) => fds.push(fd), link, finish, fail };
 
   function finish(loads: Loaded[]): NativeHandle | NativeLoadError {
     const loaded: Array<ToLoad & { fd: number; linked: boolean }> = [];

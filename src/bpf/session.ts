@@ -455,7 +455,7 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
       const gate = (fd: string): string => fs.readlinkSync(`/proc/${commandRoot}/fd/${fd}`);
       if (!call || gate(String(parseInt(call[1]!, 16))) !== gate('3')) return null;
     } catch { return null; }
-    return snapshotProcesses('/proc', [commandRoot], { maps: true });
+    return snapshotProcesses('/proc', [commandRoot], { maps: true, peerOwners: false });
   };
   try {
     if (asked !== 'bpftrace') {
@@ -480,8 +480,9 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   const attached = (): void => {
     state = 'tracing';
     liveSinceTicks = uptimeTicks();
-    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded)
-    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
+    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded);
+    // who else holds their sockets' peers (a walk over every fd of the host) is the untraced receivers' seed's to find
+    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all, peerOwners: false });
     for (const p of snap.processes) {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }

@@ -179,20 +179,50 @@ function monoNs(): number {
   return Number(process.hrtime.bigint());
 }
 
-/** What the launched command's stdio is, and the wrapper that holds it until the probes are live. */
+/**
+ * What the launched command's stdio is, and the wrapper that holds it until the probes are live. The gate is a
+ * pipe (a socket pair, Node's own 'pipe', would be a socket in the held sh's fd table: the attach snapshot and the
+ * untraced-receiver seed would then walk every fd of the host for its peer, fdwatch's own end: 0.1-0.5 s).
+ */
 function spawnHeld(command: string[], output: string | null | undefined): { child: ChildProcess; release: () => void } {
-  let stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'inherit', 'pipe'];
+  const p = native.pipe();
+  const gate = native.isUnavailable(p) || native.isFailed(p) ? null : p;
+  let stdio: Array<'inherit' | 'pipe' | 'ignore' | number> = ['inherit', 'inherit', 'inherit', gate?.[0] ?? 'pipe'];
   let outFd: number | null = null;
-  if (output) {
-    outFd = fs.openSync(output, 'a');
-    stdio = ['ignore', outFd, outFd, 'pipe'];
+  let child: ChildProcess;
+  try {
+    if (output) {
+      outFd = fs.openSync(output, 'a');
+      stdio = ['ignore', outFd, outFd, gate?.[0] ?? 'pipe'];
+    }
+    // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs; a gate
+    // closed without the line (fdwatch killed while the probes load) ends it, the command never run untraced
+    child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
+  } catch (e) {
+    if (gate) fs.closeSync(gate[1]);
+    throw e;
+  } finally {
+    if (outFd !== null) fs.closeSync(outFd);
+    // the sh holds its own copy of the read end (the write end is close-on-exec: only here)
+    if (gate) fs.closeSync(gate[0]);
   }
-  // sh waits for a line on fd 3, closes it, and becomes the command: its pid is followed before it runs; a gate
-  // closed without the line (fdwatch killed while the probes load) ends it, the command never run untraced
-  const child = spawn('/bin/sh', ['-c', 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh', ...command], { stdio });
-  if (outFd !== null) fs.closeSync(outFd);
-  const gate = child.stdio[3] as NodeJS.WritableStream;
-  return { child, release: () => { gate.end('go\n'); } };
+  if (gate === null) {
+    const g = child.stdio[3] as NodeJS.WritableStream;
+    return { child, release: () => { g.end('go\n'); } };
+  }
+  let open = true;
+  const close = (): void => { if (open) { open = false; fs.closeSync(gate[1]); } };
+  // a sh that ends unreleased (killed) leaves no fd behind
+  child.on('exit', close);
+  child.on('error', close);
+  return {
+    child,
+    release: () => {
+      if (!open) return;
+      try { fs.writeSync(gate[1], 'go\n'); } catch { /* the sh is gone: its exit says so */ }
+      close();
+    },
+  };
 }
 
 /**
@@ -425,7 +455,7 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
       const gate = (fd: string): string => fs.readlinkSync(`/proc/${commandRoot}/fd/${fd}`);
       if (!call || gate(String(parseInt(call[1]!, 16))) !== gate('3')) return null;
     } catch { return null; }
-    return snapshotProcesses('/proc', [commandRoot], { maps: true });
+    return snapshotProcesses('/proc', [commandRoot], { maps: true, peerOwners: false });
   };
   try {
     if (asked !== 'bpftrace') {
@@ -450,8 +480,9 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   const attached = (): void => {
     state = 'tracing';
     liveSinceTicks = uptimeTicks();
-    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded)
-    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all });
+    // fd tables start from what the processes hold now (a held command's may have been read while the probes loaded);
+    // who else holds their sockets' peers (a walk over every fd of the host) is the untraced receivers' seed's to find
+    const snap = early ?? snapshotProcesses('/proc', opts.all ? 'all' : [...follow], { maps: !opts.all, peerOwners: false });
     for (const p of snap.processes) {
       let tids: number[] = [];
       try { tids = proc.listTasks(p.pid).filter((t) => t !== p.pid); } catch { /* gone */ }
@@ -466,11 +497,14 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
       // its shared file mappings, as the probes report new ones (private ones are the loader's libraries)
       for (const m of mapRecords(p, snap.ts)) if (m.perms.endsWith('s')) onRecord(m);
     }
-    // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new
+    // who holds the other end of the attached processes' sockets, and what they hold now: fds they receive are new.
+    // A walk over every fd of the host: for a launch (its sockets are the ones it inherited, held by fdwatch's caller)
+    // right after the command is released, not before
     if (receivers) {
       const peers = new Set<number>();
       for (const p of snap.processes) for (const f of p.fds) if (f.socket?.peer != null) peers.add(f.socket.peer);
-      receivers.seed(peers, new Set(follow));
+      const seed = (): void => { receivers.seed(peers, new Set(follow)); };
+      if (held !== null && peers.size > 0) setImmediate(seed); else seed();
       peerTimer = setInterval(() => receivers.poll(false), PEER_POLL_MS);
     }
     // fd-leak: a followed process whose fd count grows at every sample

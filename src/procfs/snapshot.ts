@@ -124,6 +124,9 @@ export interface SnapshotOptions {
   maps?: boolean;
   /** 1 (default): read every process here; 2: a helper process reads some (a big scan of the live /proc only) */
   threads?: 1 | 2;
+  /** look for the holders of the listed sockets' peers outside the listing, a walk over every fd of the host
+   * (default true); false: a socket's peerOwners are only the listed processes that hold its peer */
+  peerOwners?: boolean;
 }
 
 const SOCK_TYPES: Record<number, string> = { 1: 'STREAM', 2: 'DGRAM', 5: 'SEQPACKET' };
@@ -221,7 +224,7 @@ export function snapshotProcesses(root: string, pids: number[] | 'all', options:
   snap.stats.processes = snap.processes.length;
 
   // 2. sockets: protocol, names, peers, and who holds the peer
-  describeSockets(reader, snap, nat, all);
+  describeSockets(reader, snap, nat, all || options.peerOwners === false);
 
   // 3. open file descriptions
   groupOfds(snap, nat);
@@ -231,7 +234,7 @@ export function snapshotProcesses(root: string, pids: number[] | 'all', options:
   return snap;
 }
 
-function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative | null, all: boolean): void {
+function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative | null, listedOnly: boolean): void {
   const socketFds: Array<{ proc: ProcessSnapshot; f: FdSnapshot; inode: number }> = [];
   for (const proc of snap.processes) for (const f of proc.fds) if (f.link.type === 'socket') socketFds.push({ proc, f, inode: f.link.inode });
   if (socketFds.length === 0) return;
@@ -307,7 +310,7 @@ function describeSockets(reader: ProcReader, snap: Snapshot, nat: SnapshotNative
   // Peers held by processes outside the listing (a pid-limited snapshot): one light pass over every fd link.
   const wanted = new Set<number>();
   for (const { f } of socketFds) if (f.socket?.peer != null && !holders.has(f.socket.peer)) wanted.add(f.socket.peer);
-  if (wanted.size > 0 && !all) findHolders(reader, snap, wanted, holders);
+  if (wanted.size > 0 && !listedOnly) findHolders(reader, snap, wanted, holders);
 
   for (const { f } of socketFds) {
     const peer = f.socket?.peer;

@@ -7,10 +7,13 @@
 //               dispatchers (~+250 ns a call with retpolines).
 //   'syscalls'  tracepoint programs on each call's own syscalls:sys_enter_X/sys_exit_X through perf events: an
 //               untraced call costs only the kernel's per-call bitmap check (~+100 ns). The last close of each
-//               perf event waits ~60 ms (tracepoint_synchronize_unregister), ~6 s for ~110: so right after attaching
-//               they are handed to a holder child (setpriv --pdeathsig KILL sleep) and fdwatch closes its own
-//               copies (fast: not the last reference). close() SIGKILLs the holder and returns; the kernel detaches
-//               the probes as the holder's files close, in the background (seconds). fdwatch killed: pdeathsig.
+//               perf event waits ~60 ms (tracepoint_synchronize_unregister), ~6 s for ~110: so each one, as it is
+//               attached, goes into a BPF_MAP_TYPE_PERF_EVENT_ARRAY map (which holds a reference) and fdwatch closes
+//               its own fd (fast: not the last reference). Closing the map (close(), or fdwatch's exit however it
+//               ends) drops the events from an RCU callback, so their last closes run in the kernel's deferred fput
+//               work, in the background (seconds): nothing in fdwatch waits. Where the kernel will not put a
+//               tracepoint's perf event in such a map (older ones took only hardware, raw and bpf-output events),
+//               they go to a holder child (setpriv --pdeathsig KILL sleep) instead, which close() SIGKILLs.
 // The sched probes are raw tracepoint programs in both modes (3 links).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,12 +24,13 @@ import {
 } from '../../native/index.js';
 import { ringBytes } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
-import { kernelOffsets, STASH, type KernelCtx, type Maps, type Probe } from './kernel.js';
-import { dispatcher, nativeProbes, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
+import { cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache } from './cache.js';
+import { kernelOffsets, STASH, type KernelCtx, type Maps, type Offsets, type Probe } from './kernel.js';
+import { dispatcher, nativeProbes, nativeProbesByCost, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
 
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
 export const MAP_ENTRIES = 65536;
-const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
 const BPF_F_NO_PREALLOC = 1;
 
@@ -137,7 +141,7 @@ export function loadNative(opts: NativeOptions): NativeHandle | NativeLoadError 
 
 /** loadNative with the programs verified in parallel (bpfProgLoadAsync): the live session's loader. */
 export function loadNativeAsync(opts: NativeOptions): Promise<NativeHandle | NativeLoadError> {
-  return loadProbesAsync(opts, nativeProbes);
+  return loadProbesAsync(opts, nativeProbesByCost, PROG_PREFIX, true);
 }
 
 /** A program to load, and where it attaches. */
@@ -151,11 +155,54 @@ interface ToLoad {
 
 type ProgResult = ReturnType<typeof bpfProgLoad>;
 
-/** loadProbes, its programs verified by the kernel on several CPUs at once (they are most of a load's time). */
-export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): Promise<NativeHandle | NativeLoadError> {
-  const p = prepare(opts, make, prefix);
+/** One program's load: its fd (already among what a failure closes) and whether its own attachments are made. */
+interface Loaded { l: ToLoad; r: ProgResult; linked: boolean }
+
+/**
+ * loadProbes, its programs verified by the kernel on several CPUs at once (they are most of a load's time): each
+ * program's load starts as soon as `make` has built it (a generator builds the next while the kernel verifies), and
+ * each one is attached as soon as it is verified ('syscalls': its perf events and the sched probes' links; 'raw':
+ * the sched links, the dispatchers still last), while the others are still being verified. With `cache`, the offsets
+ * and the probes come from ./cache.ts's file when it has this kernel's and this build's (else they are built, with
+ * placeholder maps, and written there once every probe is attached).
+ */
+export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) => Iterable<Probe>, prefix = PROG_PREFIX, cache = false): Promise<NativeHandle | NativeLoadError> {
+  const p = prepare(opts, prefix, cache);
   if ('error' in p) return p;
-  return p.finish(await Promise.all(p.programs.map((l) => progLoadAsync(l.probe.insns, l.probe.name, l.type))));
+  const loads: Array<Promise<Loaded>> = [];
+  let failure: string | null = null;
+  const built: Probe[] = [];
+  const real = p.k.maps;
+  const source = (): Iterable<Probe> => {
+    if (!cache) return make(p.k);
+    if (p.cached !== null) return p.cached.map((c) => withMaps(c, real));
+    return (function* () {
+      for (const q of make({ ...p.k, maps: PLACEHOLDER_MAPS })) { built.push(q); yield withMaps(q, real); }
+    })();
+  };
+  try {
+    for (const probe of source()) {
+      const l = p.place(probe);
+      if (l === null) continue;
+      if ('error' in l) { failure = l.error; break; }
+      loads.push(progLoadAsync(l.probe.insns, l.probe.name, l.type).then((r) => {
+        if (typeof r !== 'number') return { l, r, linked: false };
+        p.own(r);
+        if (failure !== null) return { l, r, linked: false };
+        const why = p.link(l, r);
+        if (why !== null) failure ??= why;
+        return { l, r, linked: why === null };
+      }));
+    }
+  } catch (err) {
+    failure = `native probes: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  // a failure waits for the loads under way: what they made is closed with the rest
+  const done = await Promise.all(loads);
+  if (failure !== null) return p.fail(failure);
+  const h = p.finish(done);
+  if (!('error' in h) && built.length > 0) p.store(built);
+  return h;
 }
 
 /**
@@ -165,30 +212,71 @@ export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) 
  * 'raw': every probe is a raw tracepoint program attached with BPF_RAW_TRACEPOINT_OPEN (a link fd each); the
  * syscall probes sit in the program arrays of two dispatchers on raw_syscalls:sys_enter/sys_exit, which tail-call
  * the slot of the call's number. 'syscalls': each syscall probe is a tracepoint program on a perf event per call
- * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by the holder child.
+ * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by a perf event array map (or the holder child).
  */
-export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
-  const p = prepare(opts, make, prefix);
+export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Iterable<Probe>, prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
+  const p = prepare(opts, prefix);
   if ('error' in p) return p;
-  return p.finish(p.programs.map((l) => progLoad(l.probe.insns, l.probe.name, l.type)));
+  const programs: ToLoad[] = [];
+  try {
+    for (const probe of make(p.k)) {
+      const l = p.place(probe);
+      if (l === null) continue;
+      if ('error' in l) return p.fail(l.error);
+      programs.push(l);
+    }
+  } catch (err) {
+    return p.fail(`native probes: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const loads = programs.map((l): Loaded => {
+    const r = progLoad(l.probe.insns, l.probe.name, l.type);
+    if (typeof r === 'number') p.own(r);
+    return { l, r, linked: false };
+  });
+  return p.finish(loads);
 }
 
-/**
- * A load in two steps around the verifier: the maps made and the programs built (`programs`, to load in this order),
- * then `finish` with each one's load: the attachments, the holder, the ring (or, on any failure, everything undone).
- */
-function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: string): NativeLoadError | { programs: ToLoad[]; finish: (loads: ProgResult[]) => NativeHandle | NativeLoadError } {
+/** A load in steps around the verifier, every failure undoing everything made so far. */
+interface Prepared {
+  /** the maps made (the follow map filled), for building the probes */
+  k: KernelCtx;
+  /** the cache's probes for this kernel and build (placeholder maps), or null */
+  cached: Probe[] | null;
+  /** writes the cache (probes with placeholder maps), when it was asked for and missed */
+  store(probes: readonly Probe[]): void;
+  /** a built probe on this kernel's tracepoints (null: it has none here, it is left out) */
+  place(probe: Probe): ToLoad | NativeLoadError | null;
+  /** a loaded program's fd, closed with the rest on a failure */
+  own(fd: number): void;
+  /** a loaded program's own attachments (its raw tracepoint links, its perf events): null, or why they failed */
+  link(l: ToLoad, fd: number): string | null;
+  /** the rest once every program is loaded: a refusal's error, the attachments not made yet, the holder, the ring */
+  finish(loads: Loaded[]): NativeHandle | NativeLoadError;
+  fail(error: string): NativeLoadError;
+}
+
+function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoadError | Prepared {
   const t0 = performance.now();
   const attach = attachMode(opts.attach);
   if (typeof attach !== 'string') return attach;
+  const dir = cache ? cacheDir() : null;
+  const c: { key: string | null; hit: { offsets: Offsets; probes: Probe[] } | null } = { key: null, hit: null };
+  const derive = (btf: Uint8Array): Offsets | string => {
+    if (dir !== null) {
+      c.key = cacheKey(btf, { attach, all: opts.follow === null });
+      if (c.key !== null) c.hit = readCache(dir, c.key);
+      if (c.hit !== null) return c.hit.offsets;
+    }
+    return kernelOffsets(btf);
+  };
   // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
-  let offsets = withMappedFile(opts.btf, kernelOffsets);
+  let offsets = withMappedFile(opts.btf, derive);
   if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
     let btf: Uint8Array;
     try { btf = fs.readFileSync(opts.btf); } catch (err) {
       return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
     }
-    offsets = kernelOffsets(btf);
+    offsets = derive(btf);
   }
   if (typeof offsets === 'string') return { error: offsets };
   const off = offsets;
@@ -203,7 +291,10 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
     if (typeof r === 'number') { fds.push(r); return r; }
     return isUnavailable(r) ? r.unavailable : `${what}: ${r.failed}`;
   };
-  // 'syscalls': the perf events, fdwatch's copies until the holder has them; then the holder, killed to detach
+  // 'syscalls': the perf events in the map that holds them (`held` so far); where the kernel refuses them there,
+  // fdwatch's copies until the holder has them, then the holder, killed to detach
+  let eventMap: number | null = null;
+  let held = 0;
   const perf: number[] = [];
   let holder: ChildProcess | null = null;
   undo.push(() => {
@@ -237,14 +328,16 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
     const r = bpfMapUpdate(m.follow, new Uint8Array(new Uint32Array([pid]).buffer), new Uint8Array([1]));
     if (r !== true) return fail(`bpf map follow: ${isUnavailable(r) ? r.unavailable : r.failed}`);
   }
+  if (attach === 'syscalls') {
+    // every syscall's enter and exit at most; a map the kernel will not make leaves the events to the holder
+    const r = bpfMapCreate({ type: BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 * SYSCALL_SLOTS, name: 'fdw_events' });
+    if (typeof r === 'number') { fds.push(r); eventMap = r; }
+  }
   const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self, attach };
-
-  let probes: Probe[];
-  try { probes = make(k); } catch (err) { return fail(`native probes: ${err instanceof Error ? err.message : String(err)}`); }
   const tracepoints = new Tracepoints(opts.tracefs);
+
   // raw tracepoints by their own name (tracefs category/name: name); per-call ones ('syscalls') by tracefs id
-  const programs: ToLoad[] = [];
-  for (const probe of probes) {
+  const place = (probe: Probe): ToLoad | NativeLoadError | null => {
     const slots: Array<{ side: 'enter' | 'exit'; nr: number; tp: string }> = [];
     const raw: string[] = [];
     const ids: number[] = [];
@@ -255,7 +348,7 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
       if (!tracepoints.has(tp)) continue;
       if (sys && attach === 'syscalls') {
         const id = tracepoints.id(tp);
-        if (id === null) return fail(`no tracepoint ${tp} under ${opts.tracefs}`);
+        if (id === null) return { error: `no tracepoint ${tp} under ${opts.tracefs}` };
         ids.push(id);
         continue;
       }
@@ -266,27 +359,46 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
       }
       raw.push(tp.slice(tp.indexOf('/') + 1));
     }
-    if (syscall && raw.length > 0) return fail(`${probe.name}: both syscall and other tracepoints`);
+    if (syscall && raw.length > 0) return { error: `${probe.name}: both syscall and other tracepoints` };
     if (raw.length === 0 && slots.length === 0 && ids.length === 0) {
-      if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return fail(`${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}`);
-      continue;
+      if (probe.tracepoints.some((tp) => tp.startsWith('sched/'))) return { error: `${probe.name}: no tracepoint ${probe.tracepoints.join(', ')}` };
+      return null;
     }
-    programs.push({ probe, type: ids.length > 0 ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT, raw, ids, slots });
-  }
-  return { programs, finish: (loads) => finish(loads) };
+    return { probe, type: ids.length > 0 ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT, raw, ids, slots };
+  };
 
-  function finish(loads: ProgResult[]): NativeHandle | NativeLoadError {
-    // every program that loaded is closed with the rest when one did not
-    for (const r of loads) if (typeof r === 'number') fds.push(r);
-    const loaded: Array<ToLoad & { fd: number }> = [];
-    for (const [i, l] of programs.entries()) {
-      const r = loads[i]!;
+  const link = (l: ToLoad, fd: number): string | null => {
+    for (const tp of l.raw) {
+      const lfd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, fd));
+      if (typeof lfd === 'string') return lfd;
+    }
+    for (const id of l.ids) {
+      const pfd = bpfAttachTracepoint(id, fd);
+      if (typeof pfd !== 'number') return isUnavailable(pfd) ? pfd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${pfd.failed}`;
+      if (eventMap !== null && perf.length === 0 && held < 2 * SYSCALL_SLOTS
+        && bpfMapUpdate(eventMap, new Uint8Array(new Uint32Array([held]).buffer), new Uint8Array(new Uint32Array([pfd]).buffer)) === true) {
+        held++;
+        // not the perf event's last reference now: this close does not wait
+        closeFd(pfd);
+      } else {
+        perf.push(pfd);
+      }
+    }
+    return null;
+  };
+
+  const store = (probes: readonly Probe[]): void => { if (dir !== null && c.key !== null && c.hit === null) writeCache(dir, c.key, off, probes); };
+  return { k, cached: c.hit?.probes ?? null, store, place, own: (fd) => fds.push(fd), link, finish, fail };
+
+  function finish(loads: Loaded[]): NativeHandle | NativeLoadError {
+    const loaded: Array<ToLoad & { fd: number; linked: boolean }> = [];
+    for (const { l, r, linked } of loads) {
       if (typeof r !== 'number') {
         if (isUnavailable(r)) return fail(r.unavailable);
         const last = r.log.trimEnd().split('\n').filter((x) => !/^(processed|verification time|stack depth)/.test(x)).pop() ?? '';
         return fail(`the kernel refused probe ${l.probe.name} (${r.failed}): ${last}`);
       }
-      loaded.push({ ...l, fd: r });
+      loaded.push({ ...l, fd: r, linked });
     }
     if (attach === 'raw') {
       // the syscall probes in their dispatchers' program arrays, the dispatchers attached last
@@ -314,19 +426,13 @@ function prepare(opts: NativeOptions, make: (k: KernelCtx) => Probe[], prefix: s
         const d = progLoad(dispatcher(arrays[side], side, off), name);
         if (typeof d !== 'number') return fail(`the kernel refused probe ${name}: ${isUnavailable(d) ? d.unavailable : d.failed}`);
         fds.push(d);
-        loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, type: BPF_PROG_TYPE_RAW_TRACEPOINT, fd: d, raw: [`sys_${side}`], ids: [], slots: [] });
+        loaded.push({ probe: { name, tracepoints: [`raw_syscalls/sys_${side}`], insns: new Uint8Array() }, type: BPF_PROG_TYPE_RAW_TRACEPOINT, fd: d, raw: [`sys_${side}`], ids: [], slots: [], linked: false });
       }
     }
     for (const l of loaded) {
-      for (const tp of l.raw) {
-        const fd = made(`attaching ${l.probe.name} to raw tracepoint ${tp}`, bpfRawTracepointOpen(tp, l.fd));
-        if (typeof fd === 'string') return fail(fd);
-      }
-      for (const id of l.ids) {
-        const fd = bpfAttachTracepoint(id, l.fd);
-        if (typeof fd !== 'number') return fail(isUnavailable(fd) ? fd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${fd.failed}`);
-        perf.push(fd);
-      }
+      if (l.linked) continue;
+      const why = link(l, l.fd);
+      if (why !== null) return fail(why);
     }
     if (perf.length > 0) {
       const h = spawnHolder(perf);

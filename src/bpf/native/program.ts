@@ -21,7 +21,7 @@ import {
   DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitNotCompat, emitRead, emitReserve,
   emitReturn, emitSubmit, emitSyscallArgs, emitSyscallId, emitSyscallNr, emitSyscallRet, type KernelCtx, type Offsets, type Probe,
 } from './kernel.js';
-import { messageProbes } from './messages.js';
+import { MESSAGE_CALLS, MESSAGE_CALLS_BY_COST, messageProbe } from './messages.js';
 
 /** Program names start with this (bpftool shows them; a test checks none is left). */
 export const PROG_PREFIX = 'fdw_';
@@ -89,6 +89,14 @@ export function exitFamily(name: string, spec: SyscallSpec): ExitFamily | null {
 
 /** The probes: the entry, one exit program per family, fork/exec/exit, and ./messages.ts's. */
 export function nativeProbes(k: KernelCtx): Probe[] {
+  const byName = new Map<string, Probe>();
+  for (const p of nativeProbesByCost(k)) byName.set(p.name, p);
+  const { byFamily } = plan();
+  return ['enter', ...byFamily.keys(), ...MESSAGE_CALLS, 'fork', 'exec', 'exit'].map((n) => byName.get(`${PROG_PREFIX}${n}`)!);
+}
+
+/** Which exit program handles which calls, and every call the entry probe stashes for. */
+function plan(): { byFamily: Map<ExitFamily, Array<{ name: string; spec: SyscallSpec }>>; entered: Set<string> } {
   const byFamily = new Map<ExitFamily, Array<{ name: string; spec: SyscallSpec }>>();
   const entered = new Set<string>();
   for (const [name, spec] of SYSCALLS) {
@@ -102,24 +110,26 @@ export function nativeProbes(k: KernelCtx): Probe[] {
     }
     if (spec.family === 'close' || (spec.family === 'clone' && (CLONE_CALLS as readonly string[]).includes(name))) entered.add(name);
   }
-  const out: Probe[] = [];
+  for (const name of MESSAGE_CALLS) entered.add(name);
+  return { byFamily, entered };
+}
+
+/**
+ * nativeProbes' probes one at a time, in the order to load them: the verifier's heaviest first (the message walks:
+ * most of its ~47 ms here), so the longest verification starts first, and each one's load (on a worker thread) can
+ * start while the next is built.
+ */
+export function* nativeProbesByCost(k: KernelCtx): Generator<Probe> {
+  const { byFamily, entered } = plan();
+  for (const name of MESSAGE_CALLS_BY_COST) yield messageProbe(k, name);
   for (const [family, calls] of byFamily) {
-    out.push({ name: `${PROG_PREFIX}${family}`, tracepoints: calls.map((c) => `syscalls/sys_exit_${c.name}`), insns: exitProgram(k, family, calls) });
+    yield { name: `${PROG_PREFIX}${family}`, tracepoints: calls.map((c) => `syscalls/sys_exit_${c.name}`), insns: exitProgram(k, family, calls) };
   }
-  const messages = messageProbes(k);
-  for (const p of messages) {
-    for (const tp of p.tracepoints) {
-      const m = /^syscalls\/sys_exit_(\w+)$/.exec(tp);
-      if (m) entered.add(m[1]!);
-    }
-  }
-  out.push(...messages);
-  out.push({ name: `${PROG_PREFIX}fork`, tracepoints: ['sched/sched_process_fork'], insns: forkProgram(k) });
-  out.push({ name: `${PROG_PREFIX}exec`, tracepoints: ['sched/sched_process_exec'], insns: execProgram(k) });
-  out.push({ name: `${PROG_PREFIX}exit`, tracepoints: ['sched/sched_process_exit'], insns: exitTaskProgram(k) });
-  // the entry first: every exit probe pairs with it
-  out.unshift({ name: `${PROG_PREFIX}enter`, tracepoints: [...entered].map((n) => `syscalls/sys_enter_${n}`), insns: entryProgram(k) });
-  return out;
+  // every exit probe pairs with it
+  yield { name: `${PROG_PREFIX}enter`, tracepoints: [...entered].map((n) => `syscalls/sys_enter_${n}`), insns: entryProgram(k) };
+  yield { name: `${PROG_PREFIX}fork`, tracepoints: ['sched/sched_process_fork'], insns: forkProgram(k) };
+  yield { name: `${PROG_PREFIX}exec`, tracepoints: ['sched/sched_process_exec'], insns: execProgram(k) };
+  yield { name: `${PROG_PREFIX}exit`, tracepoints: ['sched/sched_process_exit'], insns: exitTaskProgram(k) };
 }
 
 /** r1 = stashed argument i of the call (u64) */

@@ -181,6 +181,9 @@ async function main(): Promise<number> {
     return 1;
   }
   const eventsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-run-'));
+  // the native engine's cache (src/bpf/native/cache.ts) in the run's own directory, not the user's ~/.cache: the
+  // suite's first load builds it, the rest read it, and it goes with the run
+  if (process.env['FDWATCH_CACHE'] === undefined) process.env['FDWATCH_CACHE'] = path.join(eventsDir, 'cache');
   const stop = (signal: NodeJS.Signals): void => {
     for (const pgid of running) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
     fs.rmSync(eventsDir, { recursive: true, force: true });

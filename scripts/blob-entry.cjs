@@ -269,7 +269,7 @@ if (report) fs.writeFileSync(report, `${defs.size} modules, ${cache.size} evalua
 fs.realpathSync(SOURCES);
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
-  // node --snapshot-blob DIST/blob/fdwatch.blob -- ARGS: argv is [node, ...ARGS]; the package is two folders up
+  // node --snapshot-blob PKG/dist/blob/fdwatch.blob -- ARGS: argv is [node, ...ARGS]; PKG, the package, from the blob's path
   const xa = process.execArgv;
   const i = xa.findIndex((a) => a === '--snapshot-blob' || a.startsWith('--snapshot-blob='));
   const blob = i < 0 ? null : xa[i] === '--snapshot-blob' ? xa[i + 1] : xa[i].slice('--snapshot-blob='.length);

@@ -8,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { LiveError } from '../live/trace.js';
 import { runWatch } from './watch.js';
 
-const SOURCE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'demo', 'workloads.c');
+// at run time, not import: a start-up snapshot (scripts/blob-entry.cjs) would keep the building checkout's path
+const source = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'demo', 'workloads.c');
 
 /** Compiles the workloads once per source version into a per-user cache folder. */
 export function buildWorkloads(): string {
+  const SOURCE = source();
   let src: Buffer;
   try { src = fs.readFileSync(SOURCE); } catch { throw new LiveError(`demo source missing: ${SOURCE}`); }
   const hash = crypto.createHash('sha256').update(src).digest('hex').slice(0, 12);

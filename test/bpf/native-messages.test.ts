@@ -158,9 +158,9 @@ async function traced(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
     child.kill('SIGKILL');
     h?.close();
     // a detached raw tracepoint program is freed after an RCU (tasks trace) grace period (~300 ms); 'syscalls': once
-    // the kernel has closed its perf events, ~60 ms each, behind any other load's (seconds): polled
+    // the holder's perf events closed, ~60 ms each (seconds): polled
     const t0 = Date.now();
-    const freedMs = attachMode(undefined) === 'syscalls' ? 30000 : 3000;
+    const freedMs = attachMode(undefined) === 'syscalls' ? 15000 : 3000;
     while (ours().length > 0 && Date.now() - t0 < freedMs) await new Promise((r) => setTimeout(r, 10));
     assert.equal(ours(), [], 'no probe of ours is left loaded');
   }

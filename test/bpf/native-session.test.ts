@@ -291,9 +291,9 @@ live('native: fdwatch killed with SIGKILL leaves no probe attached and nothing w
   assert.ok(ours.length > 0, 'its programs are listed');
   r.child.kill('SIGKILL');
   await r.exit;
-  // the kernel frees a closed program after an RCU grace period; 'syscalls': once it has closed the perf events the
-  // map held (fdwatch's fds closed at its exit), ~60 ms each, behind any other load's
-  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, attachMode(undefined) === 'syscalls' ? 30000 : 5000, 50);
+  // the kernel frees a closed program after an RCU grace period; 'syscalls': once the holder (ended by its pdeathsig)
+  // has closed its perf events, ~60 ms each
+  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, attachMode(undefined) === 'syscalls' ? 15000 : 5000, 50);
   await until('the launched command ran to its end', () => fs.existsSync(mark), 5000, 50);
   assert.is(fs.readFileSync(mark, 'utf8'), 'done\n');
 });

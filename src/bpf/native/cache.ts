@@ -20,8 +20,6 @@ import type { Maps, Offsets, Probe } from './kernel.js';
 
 /** bumped when the file's layout changes */
 const FORMAT = 1;
-/** files kept (one per kernel, build and attach mode) */
-const KEEP = 8;
 
 /** map "fds" the cached probes are assembled with: far above any real fd, one per map */
 export const PLACEHOLDER_MAPS: Readonly<Maps> = { ring: 0x7ffff100, follow: 0x7ffff101, stash: 0x7ffff102, rx: 0x7ffff103, dk: 0x7ffff104, lost: 0x7ffff105 };
@@ -132,12 +130,7 @@ export function writeCache(dir: string, key: string, offsets: Offsets, probes: r
       fs.renameSync(tmp, file);
     } catch {
       fs.rmSync(tmp, { force: true });
-      return;
     }
-    // earlier builds' and kernels' files: the KEEP newest stay
-    const old = fs.readdirSync(dir).filter((f) => /^native-[0-9a-f]{32}\.json$/.test(f))
-      .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t).slice(KEEP);
-    for (const o of old) fs.rmSync(path.join(dir, o.f), { force: true });
   } catch { /* no cache */ }
 }
 

@@ -7,13 +7,10 @@
 //               dispatchers (~+250 ns a call with retpolines).
 //   'syscalls'  tracepoint programs on each call's own syscalls:sys_enter_X/sys_exit_X through perf events: an
 //               untraced call costs only the kernel's per-call bitmap check (~+100 ns). The last close of each
-//               perf event waits ~60 ms (tracepoint_synchronize_unregister), ~6 s for ~110: so each one, as it is
-//               attached, goes into a BPF_MAP_TYPE_PERF_EVENT_ARRAY map (which holds a reference) and fdwatch closes
-//               its own fd (fast: not the last reference). Closing the map (close(), or fdwatch's exit however it
-//               ends) drops the events from an RCU callback, so their last closes run in the kernel's deferred fput
-//               work, in the background (seconds): nothing in fdwatch waits. Where the kernel will not put a
-//               tracepoint's perf event in such a map (older ones took only hardware, raw and bpf-output events),
-//               they go to a holder child (setpriv --pdeathsig KILL sleep) instead, which close() SIGKILLs.
+//               perf event waits ~60 ms (tracepoint_synchronize_unregister), ~6 s for ~110: so right after attaching
+//               they are handed to a holder child (setpriv --pdeathsig KILL sleep) and fdwatch closes its own
+//               copies (fast: not the last reference). close() SIGKILLs the holder and returns; the kernel detaches
+//               the probes as the holder's files close, in the background (seconds). fdwatch killed: pdeathsig.
 // The sched probes are raw tracepoint programs in both modes (3 links).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +27,7 @@ import { dispatcher, nativeProbes, nativeProbesByCost, PROG_PREFIX, SYSCALL_NR, 
 
 /** entries of the per-thread and per-process maps, and of the dentry-name cache (the text program's BPFTRACE_MAP_KEYS_MAX) */
 export const MAP_ENTRIES = 65536;
-const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_HASH = 1, BPF_MAP_TYPE_PROG_ARRAY = 3, BPF_MAP_TYPE_PERCPU_ARRAY = 6, BPF_MAP_TYPE_LRU_HASH = 9, BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_PROG_TYPE_TRACEPOINT = 5, BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
 const BPF_F_NO_PREALLOC = 1;
 
@@ -212,7 +209,7 @@ export async function loadProbesAsync(opts: NativeOptions, make: (k: KernelCtx) 
  * 'raw': every probe is a raw tracepoint program attached with BPF_RAW_TRACEPOINT_OPEN (a link fd each); the
  * syscall probes sit in the program arrays of two dispatchers on raw_syscalls:sys_enter/sys_exit, which tail-call
  * the slot of the call's number. 'syscalls': each syscall probe is a tracepoint program on a perf event per call
- * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by a perf event array map (or the holder child).
+ * it serves (PERF_EVENT_IOC_SET_BPF), the perf events then held by the holder child.
  */
 export function loadProbes(opts: NativeOptions, make: (k: KernelCtx) => Iterable<Probe>, prefix = PROG_PREFIX): NativeHandle | NativeLoadError {
   const p = prepare(opts, prefix);
@@ -291,10 +288,7 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
     if (typeof r === 'number') { fds.push(r); return r; }
     return isUnavailable(r) ? r.unavailable : `${what}: ${r.failed}`;
   };
-  // 'syscalls': the perf events in the map that holds them (`held` so far); where the kernel refuses them there,
-  // fdwatch's copies until the holder has them, then the holder, killed to detach
-  let eventMap: number | null = null;
-  let held = 0;
+  // 'syscalls': the perf events, fdwatch's copies until the holder has them; then the holder, killed to detach
   const perf: number[] = [];
   let holder: ChildProcess | null = null;
   undo.push(() => {
@@ -327,11 +321,6 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
   for (const pid of opts.follow ?? []) {
     const r = bpfMapUpdate(m.follow, new Uint8Array(new Uint32Array([pid]).buffer), new Uint8Array([1]));
     if (r !== true) return fail(`bpf map follow: ${isUnavailable(r) ? r.unavailable : r.failed}`);
-  }
-  if (attach === 'syscalls') {
-    // every syscall's enter and exit at most; a map the kernel will not make leaves the events to the holder
-    const r = bpfMapCreate({ type: BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 * SYSCALL_SLOTS, name: 'fdw_events' });
-    if (typeof r === 'number') { fds.push(r); eventMap = r; }
   }
   const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self, attach };
   const tracepoints = new Tracepoints(opts.tracefs);
@@ -375,14 +364,7 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
     for (const id of l.ids) {
       const pfd = bpfAttachTracepoint(id, fd);
       if (typeof pfd !== 'number') return isUnavailable(pfd) ? pfd.unavailable : `attaching ${l.probe.name} to tracepoint ${id}: ${pfd.failed}`;
-      if (eventMap !== null && perf.length === 0 && held < 2 * SYSCALL_SLOTS
-        && bpfMapUpdate(eventMap, new Uint8Array(new Uint32Array([held]).buffer), new Uint8Array(new Uint32Array([pfd]).buffer)) === true) {
-        held++;
-        // not the perf event's last reference now: this close does not wait
-        closeFd(pfd);
-      } else {
-        perf.push(pfd);
-      }
+      perf.push(pfd);
     }
     return null;
   };

@@ -544,17 +544,27 @@ export class BpfParser {
     // an open's or accept's fields (its return) say nothing its DESC does not
     const f: EField[] = closed !== null || spec.family === 'open' || spec.family === 'accept' ? NO_FIELDS : fields.slice(0, call.kinds.length);
     this.stats.syscalls++;
-    // the files described in full here, for the lines that name them later in four fields
+    // the files described in full here, for the lines that name them later in four fields (without such lines:
+    // the sockets, for their targets)
+    const all = this.recallsFiles;
     for (let i = 0; i < g.f.length; i++) {
       const x = g.f[i]!;
-      if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
+      if (x.magic !== 0 && (all || x.magic === MAGIC.SOCKFS)) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
-    if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
+    if (d !== null && d.magic !== 0 && !short && (all || d.magic === MAGIC.SOCKFS)) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
     this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
   private readonly files = new Map<string, FileDesc>();
+
+  /**
+   * Whether a later line may name a file by its pointer alone as one described before (the text's K lines, a
+   * socket in four fields): then every file's description is kept (FILE_KEEP_NS). False (the native decoder's
+   * records, which describe a socket in full at each send and receive and a message's fd in full or lean): only
+   * sockets' are, for the targets made of them once (syscallOp); an open's file is not kept 20 s for nothing.
+   */
+  recallsFiles = true;
 
   private remember(d: Desc, ns: number, u: string | undefined, i: Inet | undefined): void {
     const known = this.files.get(d.file);

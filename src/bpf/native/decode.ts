@@ -29,7 +29,12 @@ export class RecordDecoder {
   /** an E record's fields, handed to the parser (it copies what it keeps) */
   private readonly fields: EField[] = [];
 
-  constructor(private readonly parser: BpfParser) {}
+  /** `knownFiles`: records may name a file as one an earlier record described (an H record of lean 2, the text's K
+   * line; ./messages.ts writes lean 1 only): the parser keeps every file's description for them. Without, it keeps
+   * only sockets' (BpfParser.recallsFiles). */
+  constructor(private readonly parser: BpfParser, opts: { knownFiles?: boolean } = {}) {
+    parser.recallsFiles = opts.knownFiles ?? false;
+  }
 
   /** The record at data[off, off + len). A malformed one is counted (the parser's stats.malformed, with a sample),
    * never thrown. */

@@ -124,7 +124,7 @@ function stampFraction(n: number): boolean {
     let q = Math.floor(t / scale);
     let rem = t - q * scale;
     // the nearest k-digit fraction; halfway, the even one
-    if (2 * rem > scale || (2 * rem === scale && q % 2 === 1)) { q++; rem -= scale; }
+    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
     if (2 * Math.abs(rem) < p) { lastFracOf = n; lastFrac = q; lastFracDigits = k; return true; }
   }
   return false;
@@ -196,24 +196,32 @@ function numb(n: number | null | undefined): void {
   O += d;
 }
 
+/** the integer part of the last stamp written, and its text: a second of stamps shares it */
+let stampSecs = NaN;
+let stampSecsText = '';
+
 /** A time or null: an epoch stamp digit by digit (a double's shortest text through Number::toString costs more than
- * the rest of a line's numbers), any other number as JSON.stringify writes it. */
+ * the rest of a line's numbers), any other number as JSON.stringify writes it. The digits are int32 arithmetic (a
+ * double's % is a call). */
 function tsb(n: number | null | undefined): void {
   if (n === null) { ascii('null'); return; }
   if (typeof n !== 'number') { bad = true; return; }
   if (!(n >= STAMP_LO && n < STAMP_HI) || !stampFraction(n)) { ascii(jsonNumber(n)); return; }
-  numb(Math.floor(n));
+  const secs = Math.floor(n);
+  if (secs !== stampSecs) { stampSecs = secs; stampSecsText = '' + secs; }
+  ascii(stampSecsText);
   const k = lastFracDigits;
   if (k === 0) return;
   const b = B;
-  b[O] = 46;
-  let q = lastFrac;
-  for (let i = O + k; i > O; i--) {
-    const r = q % 10;
-    b[i] = 48 + r;
-    q = (q - r) / 10;
+  const o = O;
+  b[o] = 46;
+  let q = lastFrac | 0;
+  for (let i = o + k; i > o; i--) {
+    const d = (q / 10) | 0;
+    b[i] = 48 + q - d * 10;
+    q = d;
   }
-  O += k + 1;
+  O = o + k + 1;
 }
 
 /** The text tsb writes for `n` (tests compare it with JSON.stringify's). */

@@ -304,13 +304,11 @@ export class Transfers implements SocketHooks {
           { how: 'received', syscall: v.syscall, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, v.ts);
         this.out.fd(p, v.tid, en, 'receive', v.syscall, v.ts, s?.from.fd ?? null, fromPid);
         if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen, peerPath: v.sock?.ofd.peerPath ?? null }); continue; }
-        delivered.push(this.out.transfer({
-          via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), to: endOf(p, v.tid, a.fd, sockText),
-          target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
+        delivered.push(this.out.delivered(s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), endOf(p, v.tid, a.fd, sockText),
+          ofd.target, ofd.kind, s?.sentTs ?? null, v.ts, s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
-          ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
-          origin: ofd.origin,
-        }));
+          a.file !== undefined && s?.file != null ? a.file === s.file : undefined,
+          ofd.origin));
       }
       this.out.crossings(delivered, v.ts);
       if (orphan && waitOn !== null) {

@@ -259,7 +259,9 @@ export class BpfParser {
   private usedOlder = false;
   /** joined paths by dentry (with the mount root and mount they were joined under): valid until a D line changes
    * a dentry already known */
-  private readonly paths = new Map<string, { mntRoot: string; mntId: number; path: string }>();
+  private readonly paths = new Map<string, PathEntry>();
+  /** the entry joinPath's last answer came from or went into (null: not kept) */
+  private lastPath: PathEntry | null = null;
   private readonly tgids = new Map<number, number>();
   private readonly euids = new Map<number, number>();
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
@@ -894,7 +896,10 @@ export class BpfParser {
     this.atNs = Infinity;
     if (ev.desc) this.resolveOne(ev.desc, pid);
     const receive = ev.spec.family === 'recvmsg' || ev.spec.family === 'recvmmsg';
-    for (const d of ev.g.f) {
+    // an indexed loop: for..of over the shared frozen empty group's array made an iterator per event
+    const fs = ev.g.f;
+    for (let i = 0; i < fs.length; i++) {
+      const d = fs[i]!;
       // a lean fd received (past the first few of a message): /proc names it if its sender is not followed
       if (d.magic === 0) { if (receive && !d.known) d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino); continue; }
       this.resolveOne(d, pid);
@@ -1031,7 +1036,7 @@ export class BpfParser {
         else if (one === null && g.msgs.length === 1) messages = [this.scmMessage(g.msgs[0]!, pid)];
         else {
           messages = one !== null ? [one] : [];
-          for (const m of g.msgs) messages.push(this.scmMessage(m, pid));
+          for (let i = 0; i < g.msgs.length; i++) messages.push(this.scmMessage(g.msgs[i]!, pid));
         }
         const ret = num(f, 0);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
@@ -1070,7 +1075,7 @@ export class BpfParser {
     if (x.length === 1) fds = [{ fd: x[0]!.fd, target: this.targetOrNull(x[0]!, pid), file: x[0]!.file }];
     else {
       fds = [];
-      for (const d of x) fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file });
+      for (let i = 0; i < x.length; i++) { const d = x[i]!; fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file }); }
     }
     // the message held more fds than the program reads of one (or a line was lost)
     return { fds, hidden: x.length < m.n, ctrunc: m.ctrunc };
@@ -1113,7 +1118,13 @@ export class BpfParser {
     if (joined !== null) {
       // memfd files live on an internal mount, named memfd:NAME, always unlinked: named as strace -yy does
       if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined} (deleted)`, 'memfd');
-      return plainTarget(d.nlink === 0 ? `${joined} (deleted)` : joined, kind);
+      // the target made of a kept path is kept with it (targets are never written to: the correlator copies them)
+      const deleted = d.nlink === 0;
+      const e = this.lastPath;
+      if (e !== null && e.t !== null && e.t.kind === kind && e.deleted === deleted) return e.t;
+      const t = plainTarget(deleted ? `${joined} (deleted)` : joined, kind);
+      if (e !== null) { e.t = t; e.deleted = deleted; }
+      return t;
     }
     if (d.procPath !== null) {
       this.stats.pathsFromProc++;
@@ -1132,11 +1143,17 @@ export class BpfParser {
   private joinPath(d: Desc, pid: number): string | null {
     // keyed by the dentry alone (no string to build per lookup): a bind mount of it replaces the entry
     const hit = this.paths.get(d.dentry);
-    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) return hit.path;
+    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) { this.lastPath = hit; return hit.path; }
+    this.lastPath = null;
     this.usedOlder = false;
     const p = this.walkPath(d, pid);
     // a missing name may still arrive (another CPU's D line): only answers are kept, and only the path as it is now
-    if (p !== null && !this.usedOlder) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(d.dentry, { mntRoot: d.mntRoot, mntId: d.mntId, path: p }); }
+    if (p !== null && !this.usedOlder) {
+      if (this.paths.size > 100_000) this.paths.clear();
+      const e: PathEntry = { mntRoot: d.mntRoot, mntId: d.mntId, path: p, t: null, deleted: false };
+      this.paths.set(d.dentry, e);
+      this.lastPath = e;
+    }
     return p;
   }
 
@@ -1196,6 +1213,16 @@ function sameDesc(a: Desc, b: Desc): boolean {
 function sameInet(a: Inet | undefined, b: Inet | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.type === b.type && a.state === b.state && a.local === b.local &&
     a.lport === b.lport && a.remote === b.remote && a.rport === b.rport);
+}
+
+/** A path joined from the dentry names (under mount root `mntRoot` of mount `mntId`), and the target last made of it. */
+interface PathEntry {
+  mntRoot: string;
+  mntId: number;
+  path: string;
+  t: FdTarget | null;
+  /** `t` says (deleted) */
+  deleted: boolean;
 }
 
 /** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */

@@ -114,6 +114,9 @@ export interface Desc {
   procPath: string | null;
   /** a lean description of a file an earlier line described in full (the kernel's file cache said so) */
   known: boolean;
+  /** the path entry its dentry was joined into when the event arrived (joinPath: the same answer at its release
+   * without a lookup, while the entry holds) */
+  pe: PathEntry | null;
 }
 
 /** A file as a line described it in full, with its socket's address, and what it was before (the memory of a
@@ -262,6 +265,8 @@ export class BpfParser {
   private readonly paths = new Map<string, PathEntry>();
   /** the entry joinPath's last answer came from or went into (null: not kept) */
   private lastPath: PathEntry | null = null;
+  /** bumped at each clear of `paths`: an entry of an older generation is no longer the map's */
+  private pathsGen = 0;
   private readonly tgids = new Map<number, number>();
   private readonly euids = new Map<number, number>();
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
@@ -468,7 +473,7 @@ export class BpfParser {
       fd: this.int(at), file: this.ptr(at + 1), ino: this.int(at + 2), magic: parseInt(this.hexStr(at + 3), 16), mode: radix(this.tx, this.fa[at + 4]!, this.fb[at + 4]!, 8),
       nlink: this.int(at + 5), mntId: this.int(at + 6), mntRoot: this.ptr(at + 7), dentry: this.ptr(at + 8), cloexec: this.char(at + 9) === 49,
       aux: this.int(at + 10), family: at + 11 < this.nf ? this.int(at + 11) : 0, sockType: at + 12 < this.nf ? this.int(at + 12) : 0,
-      peer: at + 13 < this.nf ? this.int(at + 13) : 0, procPath: null, known: false,
+      peer: at + 13 < this.nf ? this.int(at + 13) : 0, procPath: null, known: false, pe: null,
     };
   }
 
@@ -604,7 +609,7 @@ export class BpfParser {
     const x = e.d;
     const full: Desc = {
       fd: d.fd, file: x.file, ino: x.ino, magic: x.magic, mode: x.mode, nlink: x.nlink, mntId: x.mntId, mntRoot: x.mntRoot, dentry: x.dentry,
-      cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false,
+      cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false, pe: null,
     };
     return { ns: e.ns, d: full, u: e.u, i: e.i, older: null, sock: null };
   }
@@ -765,6 +770,7 @@ export class BpfParser {
       if (known[0] === parent && known[1] === nm) { known[2] = ns; return; }
       // a renamed or reused dentry: every joined path may have gone through it
       this.paths.clear();
+      this.pathsGen++;
     }
     this.dentries.set(dentry, [parent, nm, ns, known ? olderNames(known) : null]);
   }
@@ -1142,17 +1148,23 @@ export class BpfParser {
    */
   private joinPath(d: Desc, pid: number): string | null {
     // keyed by the dentry alone (no string to build per lookup): a bind mount of it replaces the entry
+    // the entry this description was joined into before (at its arrival), still the map's: no lookup
+    const pe = d.pe;
+    if (pe !== null && pe.gen === this.pathsGen && pe.live) { this.lastPath = pe; return pe.path; }
     const hit = this.paths.get(d.dentry);
-    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) { this.lastPath = hit; return hit.path; }
+    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) { this.lastPath = hit; d.pe = hit; return hit.path; }
     this.lastPath = null;
     this.usedOlder = false;
     const p = this.walkPath(d, pid);
     // a missing name may still arrive (another CPU's D line): only answers are kept, and only the path as it is now
     if (p !== null && !this.usedOlder) {
-      if (this.paths.size > 100_000) this.paths.clear();
-      const e: PathEntry = { mntRoot: d.mntRoot, mntId: d.mntId, path: p, t: null, deleted: false };
+      if (this.paths.size > 100_000) { this.paths.clear(); this.pathsGen++; }
+      // another mount's entry for this dentry is replaced: a description that kept it looks it up again
+      if (hit !== undefined) hit.live = false;
+      const e: PathEntry = { mntRoot: d.mntRoot, mntId: d.mntId, path: p, t: null, deleted: false, gen: this.pathsGen, live: true };
       this.paths.set(d.dentry, e);
       this.lastPath = e;
+      d.pe = e;
     }
     return p;
   }
@@ -1223,6 +1235,9 @@ interface PathEntry {
   t: FdTarget | null;
   /** `t` says (deleted) */
   deleted: boolean;
+  /** the map's generation it was made in, and false once another mount's entry replaced it */
+  gen: number;
+  live: boolean;
 }
 
 /** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */
@@ -1356,7 +1371,7 @@ function procTarget(text: string): FdTarget {
 
 /** A message fd known by its file alone (magic 0: nothing to name it by; known: an earlier line described the file). */
 export function leanDesc(fd: number, file: string, ino: number, cloexec: boolean, known: boolean): Desc {
-  return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known };
+  return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known, pe: null };
 }
 
 /**

@@ -136,7 +136,7 @@ export class RecordDecoder {
       mode: v.getUint32(b + DESC.mode, true), nlink: v.getUint32(b + DESC.nlink, true), mntId: v.getInt32(b + DESC.mntId, true),
       mntRoot: ptr(v, b + DESC.mntRoot), dentry: ptr(v, b + DESC.dentry), cloexec: v.getUint8(b + DESC.cloexec) === 1,
       aux: v.getInt32(b + DESC.aux, true), family: v.getInt16(b + DESC.family, true), sockType: v.getInt16(b + DESC.sockType, true),
-      peer: u64(v, b + DESC.peer), procPath: null, known: false,
+      peer: u64(v, b + DESC.peer), procPath: null, known: false, pe: null,
     };
   }
 

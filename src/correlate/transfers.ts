@@ -219,7 +219,7 @@ export class Transfers implements SocketHooks {
    * The message a receive got: the oldest queued one its fds could be. A message whose fds the receiver's
    * decorations name as other files is never taken, so one unseen send or receive shifts nothing after it.
    */
-  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean, file?: string): InFlightMessage | null {
+  private takeMessage(ep: string | null, fds: ScmMessage['fds'], peek: boolean, file?: string): InFlightMessage | null {
     // the kernel's file identity is the strongest: the message that carries this very open file description
     if (file !== undefined) {
       // keys, then a lookup: no [key, queue] pair made per queue looked at
@@ -236,6 +236,8 @@ export class Transfers implements SocketHooks {
       }
     }
     if (!ep) return null;
+    // what the receiver's decorations say its fds are (made only when the file identity did not decide)
+    const got = fds.map((f) => f.target);
     const keys = [ep];
     const peer = this.ep.peerOf(ep);
     if (peer) keys.push(`peer-of:${peer}`);
@@ -276,8 +278,7 @@ export class Transfers implements SocketHooks {
       if (msg.hidden) this.out.counts.opaqueMessages++;
       const n = msg.fds.length;
       if (n === 0 && !msg.ctrunc) continue;
-      const got = msg.fds.map((f) => f.target);
-      const m = this.takeMessage(ep, got, peek, msg.fds[0]?.file);
+      const m = this.takeMessage(ep, msg.fds, peek, msg.fds[0]?.file);
       const sent = m ? m.fds : [];
       // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
       const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;

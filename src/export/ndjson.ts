@@ -118,6 +118,22 @@ function stampFraction(n: number): boolean {
   const scale = n < 2147483648 ? 4194304 : n < 4294967296 ? 2097152 : 1048576;
   const f = (n - Math.floor(n)) * scale;
   if (f === 0) { lastFracOf = n; lastFrac = 0; lastFracDigits = 0; return true; }
+  // 6 digits first (a stamp of the kernel's µs and ns): 10^-6 apart, wider than n's interval (2^-F at most 2^-20),
+  // at most one 6-digit fraction reads back as n, and any shorter one is it without its trailing zeros; none: 7 digits
+  // (10^-7 apart: one always does), the nearest
+  for (let k = 6; k <= 7; k++) {
+    const p = POW10[k]!;
+    const t = f * p;
+    let q = Math.floor(t / scale);
+    let rem = t - q * scale;
+    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
+    if (!(2 * Math.abs(rem) < p) || q <= 0 || q >= p) continue;
+    let digits = k;
+    let v = q | 0;
+    while (digits > 1 && v % 10 === 0) { v = (v / 10) | 0; digits--; }
+    lastFracOf = n; lastFrac = v; lastFracDigits = digits;
+    return true;
+  }
   for (let k = 1; k <= 9; k++) {
     const p = POW10[k]!;
     const t = f * p;

@@ -3,11 +3,14 @@
 // (reorder window, released as the recorded rounds said) -> Correlator -> the NDJSON writer. No /proc, no kernel:
 // repeatable, so callgrind's instruction counts compare builds; and the NDJSON it writes compares their records.
 //
-//   node dist/bench/native-replay.js REC [--out FILE] [--root DIST] [--limit N] [--repeat N]
+//   node dist/bench/native-replay.js REC [--out FILE] [--root DIST] [--limit N] [--repeat N] [--heap-sample FILE]
 // --root: another build's dist/ (its modules are imported instead: an A/B of two builds on one recording);
 // --out: the NDJSON (default /dev/null); --limit: the first N records only; --repeat: N passes (each a fresh
-// pipeline), the CPU time of each printed.
+// pipeline), the CPU time and the bytes allocated (V8's heap, from its GCs: v8.GCProfiler) of each printed;
+// --heap-sample: the last pass's allocations sampled (every 16 KB, the collected ones too) as a .heapprofile.
 import fs from 'node:fs';
+import inspector from 'node:inspector';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FdwatchRecord } from '../src/model/records.js';
@@ -53,7 +56,19 @@ async function main(): Promise<void> {
   // a fixed epoch: the records' times are the same from run to run
   const epoch = 1_700_000_000;
 
+  const heapSample = arg('--heap-sample');
+  const session = heapSample ? new inspector.Session() : null;
+  const post = (method: string, params?: object): Promise<unknown> => new Promise((resolve, reject) => {
+    session!.post(method, params ?? {}, (e, res) => (e ? reject(e) : resolve(res)));
+  });
+  if (session) session.connect();
+
   for (let r = 0; r < repeat; r++) {
+    const sampled = session !== null && r === repeat - 1;
+    if (sampled) await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    const gcs = new v8.GCProfiler();
+    gcs.start();
+    const used0 = v8.getHeapStatistics().used_heap_size;
     const writer = openNdjson(out);
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -82,9 +97,26 @@ async function main(): Promise<void> {
     writer.close();
     const cpu = process.cpuUsage(c0);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const used1 = v8.getHeapStatistics().used_heap_size;
+    // allocated: what the heap grew by between collections (each GC's "before" less the last one's "after")
+    let allocated = 0;
+    let at = used0;
+    let gcMs = 0;
+    for (const g of gcs.stop().statistics) {
+      allocated += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - at);
+      at = g.afterGC.heapStatistics.usedHeapSize;
+      gcMs += g.cost / 1000;
+    }
+    allocated += Math.max(0, used1 - at);
+    if (sampled) {
+      const { profile } = await post('HeapProfiler.stopSampling') as { profile: unknown };
+      fs.writeFileSync(heapSample!, JSON.stringify(profile));
+    }
     const us = (cpu.user + cpu.system) / s.events;
-    process.stdout.write(`pass ${r + 1}: ${n} records, ${s.events} events, ${s.malformed} malformed: ${ms.toFixed(0)} ms wall, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${us.toFixed(2)} µs per event\n`);
+    process.stdout.write(`pass ${r + 1}: ${n} records, ${s.events} events, ${s.malformed} malformed: ${ms.toFixed(0)} ms wall, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${us.toFixed(2)} µs per event;` +
+      ` ${(allocated / 1024 / s.events).toFixed(2)} KB allocated per event, GC pauses ${gcMs.toFixed(0)} ms\n`);
   }
+  session?.disconnect();
 }
 
 void main();

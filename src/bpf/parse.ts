@@ -114,6 +114,9 @@ export interface Desc {
   procPath: string | null;
   /** a lean description of a file an earlier line described in full (the kernel's file cache said so) */
   known: boolean;
+  /** the path entry its dentry was joined into when the event arrived (joinPath: the same answer at its release
+   * without a lookup, while the entry holds) */
+  pe: PathEntry | null;
 }
 
 /** A file as a line described it in full, with its socket's address, and what it was before (the memory of a
@@ -259,7 +262,11 @@ export class BpfParser {
   private usedOlder = false;
   /** joined paths by dentry (with the mount root and mount they were joined under): valid until a D line changes
    * a dentry already known */
-  private readonly paths = new Map<string, { mntRoot: string; mntId: number; path: string }>();
+  private readonly paths = new Map<string, PathEntry>();
+  /** the entry joinPath's last answer came from or went into (null: not kept) */
+  private lastPath: PathEntry | null = null;
+  /** bumped at each clear of `paths`: an entry of an older generation is no longer the map's */
+  private pathsGen = 0;
   private readonly tgids = new Map<number, number>();
   private readonly euids = new Map<number, number>();
   /** thread-group leaders whose exit came while another thread lived (an exec in a thread replaces them) */
@@ -466,7 +473,7 @@ export class BpfParser {
       fd: this.int(at), file: this.ptr(at + 1), ino: this.int(at + 2), magic: parseInt(this.hexStr(at + 3), 16), mode: radix(this.tx, this.fa[at + 4]!, this.fb[at + 4]!, 8),
       nlink: this.int(at + 5), mntId: this.int(at + 6), mntRoot: this.ptr(at + 7), dentry: this.ptr(at + 8), cloexec: this.char(at + 9) === 49,
       aux: this.int(at + 10), family: at + 11 < this.nf ? this.int(at + 11) : 0, sockType: at + 12 < this.nf ? this.int(at + 12) : 0,
-      peer: at + 13 < this.nf ? this.int(at + 13) : 0, procPath: null, known: false,
+      peer: at + 13 < this.nf ? this.int(at + 13) : 0, procPath: null, known: false, pe: null,
     };
   }
 
@@ -544,17 +551,27 @@ export class BpfParser {
     // an open's or accept's fields (its return) say nothing its DESC does not
     const f: EField[] = closed !== null || spec.family === 'open' || spec.family === 'accept' ? NO_FIELDS : fields.slice(0, call.kinds.length);
     this.stats.syscalls++;
-    // the files described in full here, for the lines that name them later in four fields
+    // the files described in full here, for the lines that name them later in four fields (without such lines:
+    // the sockets, for their targets)
+    const all = this.recallsFiles;
     for (let i = 0; i < g.f.length; i++) {
       const x = g.f[i]!;
-      if (x.magic !== 0) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
+      if (x.magic !== 0 && (all || x.magic === MAGIC.SOCKFS)) this.remember(x, ns, g.u?.get(g.role[i]!), g.i?.get(g.role[i]!));
     }
-    if (d !== null && d.magic !== 0 && !short) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
+    if (d !== null && d.magic !== 0 && !short && (all || d.magic === MAGIC.SOCKFS)) this.remember(d, ns, g.u?.get('r'), g.i?.get('r'));
     this.finish({ ns, seq: 0, line: this.stats.lines, tid, tgid, euid, t: 'E', syscall, spec, f, desc: d && d.file !== '0' ? d : null, g, one, oneCtrunc, closed });
   }
 
   /** files described in full, by file pointer: what a later line naming one in four fields refers to */
   private readonly files = new Map<string, FileDesc>();
+
+  /**
+   * Whether a later line may name a file by its pointer alone as one described before (the text's K lines, a
+   * socket in four fields): then every file's description is kept (FILE_KEEP_NS). False (the native decoder's
+   * records, which describe a socket in full at each send and receive and a message's fd in full or lean): only
+   * sockets' are, for the targets made of them once (syscallOp); an open's file is not kept 20 s for nothing.
+   */
+  recallsFiles = true;
 
   private remember(d: Desc, ns: number, u: string | undefined, i: Inet | undefined): void {
     const known = this.files.get(d.file);
@@ -592,7 +609,7 @@ export class BpfParser {
     const x = e.d;
     const full: Desc = {
       fd: d.fd, file: x.file, ino: x.ino, magic: x.magic, mode: x.mode, nlink: x.nlink, mntId: x.mntId, mntRoot: x.mntRoot, dentry: x.dentry,
-      cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false,
+      cloexec: d.cloexec, aux: x.aux, family: x.family, sockType: x.sockType, peer: x.peer, procPath: x.procPath, known: false, pe: null,
     };
     return { ns: e.ns, d: full, u: e.u, i: e.i, older: null, sock: null };
   }
@@ -753,6 +770,7 @@ export class BpfParser {
       if (known[0] === parent && known[1] === nm) { known[2] = ns; return; }
       // a renamed or reused dentry: every joined path may have gone through it
       this.paths.clear();
+      this.pathsGen++;
     }
     this.dentries.set(dentry, [parent, nm, ns, known ? olderNames(known) : null]);
   }
@@ -884,7 +902,10 @@ export class BpfParser {
     this.atNs = Infinity;
     if (ev.desc) this.resolveOne(ev.desc, pid);
     const receive = ev.spec.family === 'recvmsg' || ev.spec.family === 'recvmmsg';
-    for (const d of ev.g.f) {
+    // an indexed loop: for..of over the shared frozen empty group's array made an iterator per event
+    const fs = ev.g.f;
+    for (let i = 0; i < fs.length; i++) {
+      const d = fs[i]!;
       // a lean fd received (past the first few of a message): /proc names it if its sender is not followed
       if (d.magic === 0) { if (receive && !d.known) d.procPath = this.opts.resolveFd!(pid, d.fd, d.ino); continue; }
       this.resolveOne(d, pid);
@@ -1021,7 +1042,7 @@ export class BpfParser {
         else if (one === null && g.msgs.length === 1) messages = [this.scmMessage(g.msgs[0]!, pid)];
         else {
           messages = one !== null ? [one] : [];
-          for (const m of g.msgs) messages.push(this.scmMessage(m, pid));
+          for (let i = 0; i < g.msgs.length; i++) messages.push(this.scmMessage(g.msgs[i]!, pid));
         }
         const ret = num(f, 0);
         if (vector && ret > this.mmsgMax) for (let i = this.mmsgMax; i < ret; i++) messages.push('opaque');
@@ -1060,7 +1081,7 @@ export class BpfParser {
     if (x.length === 1) fds = [{ fd: x[0]!.fd, target: this.targetOrNull(x[0]!, pid), file: x[0]!.file }];
     else {
       fds = [];
-      for (const d of x) fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file });
+      for (let i = 0; i < x.length; i++) { const d = x[i]!; fds.push({ fd: d.fd, target: this.targetOrNull(d, pid), file: d.file }); }
     }
     // the message held more fds than the program reads of one (or a line was lost)
     return { fds, hidden: x.length < m.n, ctrunc: m.ctrunc };
@@ -1103,7 +1124,13 @@ export class BpfParser {
     if (joined !== null) {
       // memfd files live on an internal mount, named memfd:NAME, always unlinked: named as strace -yy does
       if (joined.startsWith('memfd:') && (d.magic === MAGIC.TMPFS || d.magic === MAGIC.HUGETLBFS)) return plainTarget(`/${joined} (deleted)`, 'memfd');
-      return plainTarget(d.nlink === 0 ? `${joined} (deleted)` : joined, kind);
+      // the target made of a kept path is kept with it (targets are never written to: the correlator copies them)
+      const deleted = d.nlink === 0;
+      const e = this.lastPath;
+      if (e !== null && e.t !== null && e.t.kind === kind && e.deleted === deleted) return e.t;
+      const t = plainTarget(deleted ? `${joined} (deleted)` : joined, kind);
+      if (e !== null) { e.t = t; e.deleted = deleted; }
+      return t;
     }
     if (d.procPath !== null) {
       this.stats.pathsFromProc++;
@@ -1121,12 +1148,24 @@ export class BpfParser {
    */
   private joinPath(d: Desc, pid: number): string | null {
     // keyed by the dentry alone (no string to build per lookup): a bind mount of it replaces the entry
+    // the entry this description was joined into before (at its arrival), still the map's: no lookup
+    const pe = d.pe;
+    if (pe !== null && pe.gen === this.pathsGen && pe.live) { this.lastPath = pe; return pe.path; }
     const hit = this.paths.get(d.dentry);
-    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) return hit.path;
+    if (hit !== undefined && hit.mntRoot === d.mntRoot && hit.mntId === d.mntId) { this.lastPath = hit; d.pe = hit; return hit.path; }
+    this.lastPath = null;
     this.usedOlder = false;
     const p = this.walkPath(d, pid);
     // a missing name may still arrive (another CPU's D line): only answers are kept, and only the path as it is now
-    if (p !== null && !this.usedOlder) { if (this.paths.size > 100_000) this.paths.clear(); this.paths.set(d.dentry, { mntRoot: d.mntRoot, mntId: d.mntId, path: p }); }
+    if (p !== null && !this.usedOlder) {
+      if (this.paths.size > 100_000) { this.paths.clear(); this.pathsGen++; }
+      // another mount's entry for this dentry is replaced: a description that kept it looks it up again
+      if (hit !== undefined) hit.live = false;
+      const e: PathEntry = { mntRoot: d.mntRoot, mntId: d.mntId, path: p, t: null, deleted: false, gen: this.pathsGen, live: true };
+      this.paths.set(d.dentry, e);
+      this.lastPath = e;
+      d.pe = e;
+    }
     return p;
   }
 
@@ -1186,6 +1225,19 @@ function sameDesc(a: Desc, b: Desc): boolean {
 function sameInet(a: Inet | undefined, b: Inet | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.type === b.type && a.state === b.state && a.local === b.local &&
     a.lport === b.lport && a.remote === b.remote && a.rport === b.rport);
+}
+
+/** A path joined from the dentry names (under mount root `mntRoot` of mount `mntId`), and the target last made of it. */
+interface PathEntry {
+  mntRoot: string;
+  mntId: number;
+  path: string;
+  t: FdTarget | null;
+  /** `t` says (deleted) */
+  deleted: boolean;
+  /** the map's generation it was made in, and false once another mount's entry replaced it */
+  gen: number;
+  live: boolean;
 }
 
 /** A dentry's name: [parent, name, kernel time, its name before (a freed dentry's memory reused)]. */
@@ -1319,7 +1371,7 @@ function procTarget(text: string): FdTarget {
 
 /** A message fd known by its file alone (magic 0: nothing to name it by; known: an earlier line described the file). */
 export function leanDesc(fd: number, file: string, ino: number, cloexec: boolean, known: boolean): Desc {
-  return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known };
+  return { fd, file, ino, magic: 0, mode: 0, nlink: 0, mntId: 0, mntRoot: '0', dentry: '0', cloexec, aux: 0, family: 0, sockType: 0, peer: 0, procPath: null, known, pe: null };
 }
 
 /**

@@ -12,8 +12,16 @@ export interface SocketHooks {
   released(ofd: OpenFileDescription, ts: Ts, p: Process | null): void;
 }
 
+/** one per syscall name (origins are never written to): an open made one per fd */
+const OPENED = new Map<string, Origin>();
+
 export function openedOrigin(syscall: string): Origin {
-  return { how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null };
+  let o = OPENED.get(syscall);
+  if (o === undefined) {
+    o = Object.freeze<Origin>({ how: 'opened', syscall, fromPid: null, fromFd: null, fromComm: null });
+    if (OPENED.size < 256) OPENED.set(syscall, o);
+  }
+  return o;
 }
 
 export function unknownOrigin(syscall: string): Origin {

@@ -111,11 +111,28 @@ export class RecordBuilder {
     return r;
   }
 
+  /** A delivered transfer's record, built whole in the key order transfer() gives it (no spread of a partial one):
+   * `confirmed` absent when the kernel did not read both ends' files. */
+  delivered(from: TransferEnd, to: TransferEnd, target: string, kind: TransferRecord['kind'], sentTs: Ts, receivedTs: Ts, line: number | null,
+    confirmed: boolean | undefined, origin: string): TransferRecord {
+    this.counts.delivered++;
+    const v = SCHEMA_VERSION;
+    const ts = receivedTs ?? sentTs ?? this.lastTs;
+    const r: TransferRecord = confirmed === undefined
+      ? { v, type: 'transfer', ts, via: 'SCM_RIGHTS', state: 'delivered', from, to, target, kind, sentTs, receivedTs, line, origin }
+      : { v, type: 'transfer', ts, via: 'SCM_RIGHTS', state: 'delivered', from, to, target, kind, sentTs, receivedTs, line, confirmed, origin };
+    this.emit(r);
+    return r;
+  }
+
   /** The fds one receive (or take) delivered: one alert per cause for those that crossed a uid or a privilege. */
   crossings(delivered: readonly TransferRecord[], ts: Ts): void {
     if (delivered.length === 0) return;
     // a replay (no lookup) where no uid changed has nothing to say: the common case stays allocation-free
     if (this.facts === null && delivered.every((t) => t.from.uid === null || t.to?.uid == null || t.from.uid === t.to.uid)) return;
+    // nor does a receiver the trace knows is root, from root or an unknown uid (root opens any file: crossingsOf
+    // would make no alert of it whatever the file's facts), live mode's commonest case: no lookup (a stat, /proc)
+    if (delivered.every((t) => t.to !== null && t.to.uid === 0 && (t.from.uid === null || t.from.uid === 0))) return;
     for (const c of crossingsOf(delivered, this.facts)) this.alertFds(c.kind, c.pid, c.fds, ts, c.one, c.many, c.extra);
   }
 

@@ -219,7 +219,7 @@ export class Transfers implements SocketHooks {
    * The message a receive got: the oldest queued one its fds could be. A message whose fds the receiver's
    * decorations name as other files is never taken, so one unseen send or receive shifts nothing after it.
    */
-  private takeMessage(ep: string | null, got: Array<FdTarget | null>, peek: boolean, file?: string): InFlightMessage | null {
+  private takeMessage(ep: string | null, fds: ScmMessage['fds'], peek: boolean, file?: string): InFlightMessage | null {
     // the kernel's file identity is the strongest: the message that carries this very open file description
     if (file !== undefined) {
       // keys, then a lookup: no [key, queue] pair made per queue looked at
@@ -236,6 +236,8 @@ export class Transfers implements SocketHooks {
       }
     }
     if (!ep) return null;
+    // what the receiver's decorations say its fds are (made only when the file identity did not decide)
+    const got = fds.map((f) => f.target);
     const keys = [ep];
     const peer = this.ep.peerOf(ep);
     if (peer) keys.push(`peer-of:${peer}`);
@@ -276,8 +278,7 @@ export class Transfers implements SocketHooks {
       if (msg.hidden) this.out.counts.opaqueMessages++;
       const n = msg.fds.length;
       if (n === 0 && !msg.ctrunc) continue;
-      const got = msg.fds.map((f) => f.target);
-      const m = this.takeMessage(ep, got, peek, msg.fds[0]?.file);
+      const m = this.takeMessage(ep, msg.fds, peek, msg.fds[0]?.file);
       const sent = m ? m.fds : [];
       // no message yet: out-of-order input, or a sendmmsg under way that strace prints only when it returns
       const waitOn = !m && n > 0 && ep !== null ? (this.opts.deferOrphans ? ep : this.mmsgUnderWay(ep)) : null;
@@ -304,13 +305,11 @@ export class Transfers implements SocketHooks {
           { how: 'received', syscall: v.syscall, fromPid, fromFd: s?.from.fd ?? null, fromComm: s?.from.comm ?? null }, v.ts);
         this.out.fd(p, v.tid, en, 'receive', v.syscall, v.ts, s?.from.fd ?? null, fromPid);
         if (orphan) { orphan.push({ p, entry: en, to: endOf(p, v.tid, a.fd, sockText), ts: v.ts, line: v.line, seen, peerPath: v.sock?.ofd.peerPath ?? null }); continue; }
-        delivered.push(this.out.transfer({
-          via: 'SCM_RIGHTS', state: 'delivered', from: s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), to: endOf(p, v.tid, a.fd, sockText),
-          target: ofd.target, kind: ofd.kind, sentTs: s?.sentTs ?? null, receivedTs: v.ts, line: s?.line ?? v.line,
+        delivered.push(this.out.delivered(s ? s.from : untracedSender(sockText, v.sock?.ofd.peerPath ?? null), endOf(p, v.tid, a.fd, sockText),
+          ofd.target, ofd.kind, s?.sentTs ?? null, v.ts, s?.line ?? v.line,
           // both ends read by the kernel: one open file description, proven (what kcmp proves after the fact)
-          ...(a.file !== undefined && s?.file != null ? { confirmed: a.file === s.file } : {}),
-          origin: ofd.origin,
-        }));
+          a.file !== undefined && s?.file != null ? a.file === s.file : undefined,
+          ofd.origin));
       }
       this.out.crossings(delivered, v.ts);
       if (orphan && waitOn !== null) {

@@ -90,27 +90,60 @@ export function openNdjson(target: string, onError?: WriteErrorHandler): RecordW
   };
 }
 
-// the records of one syscall share a stamp (a receive's fd record and its transfer, a transfer's ts and receivedTs):
-// the two latest are formatted once (a double's shortest text costs more than the rest of a line's numbers)
-let lastTs: number | null = null;
-let lastTsText = 'null';
-let prevTs: number | null = null;
-let prevTsText = 'null';
-
 /** JSON.stringify(n)'s text for a number or null, without JSON.stringify's setup (several times the cost of the
  * conversion itself, which is Number::toString's for a finite number) */
 function jsonNumber(n: number | null): string {
   return n === null || !Number.isFinite(n) ? 'null' : '' + n;
 }
 
-function tsText(ts: number | null): string {
-  if (ts === lastTs) return lastTsText;
-  if (ts === prevTs) return prevTsText;
-  prevTs = lastTs;
-  prevTsText = lastTsText;
-  lastTs = ts;
-  lastTsText = jsonNumber(ts);
-  return lastTsText;
+/** Epoch seconds from 2004 to 2242, [2^30, 2^33): a double there is a multiple of 2^-22, 2^-21 or 2^-20 */
+const STAMP_LO = 2 ** 30;
+const STAMP_HI = 2 ** 33;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+/** the last stamp's fraction, as stampFraction found it: the records of one syscall share their stamp */
+let lastFracOf = NaN;
+let lastFrac = 0;
+let lastFracDigits = 0;
+
+/**
+ * The fractional digits of Number::toString(n) (JSON.stringify's text: the shortest decimal that reads back as n, the
+ * nearest of those, a tie to the even digit as V8's bignum dtoa) for n in [2^30, 2^33): as the integer q of k digits
+ * (n's text is its integer part, then `.` and q zero-padded to k digits; k 0: none). Exact integer arithmetic: n is
+ * m / 2^F (F 22, 21, 20 in the three binades), its fraction f / 2^F with f < 2^22, and a k-digit fraction q / 10^k
+ * reads back as n when |q 2^F - f 10^k| < 10^k / 2 (below 2^53 for k <= 9: exact; never equal for k < F). Returns
+ * false when no k up to 9 does (never, for these n: k = 7 always does).
+ */
+function stampFraction(n: number): boolean {
+  if (n === lastFracOf) return true;
+  const scale = n < 2147483648 ? 4194304 : n < 4294967296 ? 2097152 : 1048576;
+  const f = (n - Math.floor(n)) * scale;
+  if (f === 0) { lastFracOf = n; lastFrac = 0; lastFracDigits = 0; return true; }
+  // 6 digits first (a stamp of the kernel's µs and ns): 10^-6 apart, wider than n's interval (2^-F at most 2^-20),
+  // at most one 6-digit fraction reads back as n, and any shorter one is it without its trailing zeros; none: 7 digits
+  // (10^-7 apart: one always does), the nearest
+  for (let k = 6; k <= 7; k++) {
+    const p = POW10[k]!;
+    const t = f * p;
+    let q = Math.floor(t / scale);
+    let rem = t - q * scale;
+    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
+    if (!(2 * Math.abs(rem) < p) || q <= 0 || q >= p) continue;
+    let digits = k;
+    let v = q | 0;
+    while (digits > 1 && v % 10 === 0) { v = (v / 10) | 0; digits--; }
+    lastFracOf = n; lastFrac = v; lastFracDigits = digits;
+    return true;
+  }
+  for (let k = 1; k <= 9; k++) {
+    const p = POW10[k]!;
+    const t = f * p;
+    let q = Math.floor(t / scale);
+    let rem = t - q * scale;
+    // the nearest k-digit fraction; halfway, the even one
+    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
+    if (2 * Math.abs(rem) < p) { lastFracOf = n; lastFrac = q; lastFracDigits = k; return true; }
+  }
+  return false;
 }
 
 /** A transfer's keys in the order its builders write them (the optional ones may be absent). */
@@ -179,10 +212,37 @@ function numb(n: number | null | undefined): void {
   O += d;
 }
 
-/** A time or null (the latest ones formatted once). */
+/** the integer part of the last stamp written, and its text: a second of stamps shares it */
+let stampSecs = NaN;
+let stampSecsText = '';
+
+/** A time or null: an epoch stamp digit by digit (a double's shortest text through Number::toString costs more than
+ * the rest of a line's numbers), any other number as JSON.stringify writes it. The digits are int32 arithmetic (a
+ * double's % is a call). */
 function tsb(n: number | null | undefined): void {
-  if (n !== null && typeof n !== 'number') { bad = true; return; }
-  ascii(tsText(n));
+  if (n === null) { ascii('null'); return; }
+  if (typeof n !== 'number') { bad = true; return; }
+  if (!(n >= STAMP_LO && n < STAMP_HI) || !stampFraction(n)) { ascii(jsonNumber(n)); return; }
+  const secs = Math.floor(n);
+  if (secs !== stampSecs) { stampSecs = secs; stampSecsText = '' + secs; }
+  ascii(stampSecsText);
+  const k = lastFracDigits;
+  if (k === 0) return;
+  const b = B;
+  const o = O;
+  b[o] = 46;
+  let q = lastFrac | 0;
+  for (let i = o + k; i > o; i--) {
+    const d = (q / 10) | 0;
+    b[i] = 48 + q - d * 10;
+    q = d;
+  }
+  O = o + k + 1;
+}
+
+/** The text tsb writes for `n` (tests compare it with JSON.stringify's). */
+export function stampText(n: number | null): string {
+  return inScratch(() => { tsb(n); return true; }) ?? 'bad';
 }
 
 /** An fd record's line, in place; false for a shape it does not write (a snapshot's extra fields). */

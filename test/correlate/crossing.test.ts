@@ -101,6 +101,16 @@ test('crossing: the same uid passing a file it may open makes no alert', () => {
   assert.equal(ofType(drive(broker(0, 0, ['/var/cache/broker/db']), facts(0o600, 0, 0, 'r')), 'alert'), []);
 });
 
+test('crossing: a delivery from root to root asks for no facts (nothing could come of them); from another uid it does', () => {
+  let asked = 0;
+  const count: FileFactsLookup = (t) => { asked++; return facts(0o600, 0, 0, 'r')(t); };
+  assert.equal(ofType(drive(broker(0, 0, ['/var/cache/broker/db', '/etc/hostname']), count), 'alert'), []);
+  assert.is(asked, 0);
+  const a = ofType(drive(broker(1000, 0, ['/var/cache/broker/db']), count), 'alert');
+  assert.is(asked, 1);
+  assert.equal(a.map((x) => [x.kind, x.fromUid, x.toUid]), [['uid-crossing', 1000, 0]]);
+});
+
 test('crossing: a uid change to a file the receiver may open is info only; unknown groups never guess a warning', () => {
   const a = ofType(drive(broker(0, 1000, ['/etc/hostname']), facts(0o644, 0, 0, 'r')), 'alert');
   assert.equal(a.map((x) => [x.kind, x.severity]), [['uid-crossing', 'info']]);

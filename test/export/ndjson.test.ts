@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fdLine, openNdjson, transferLine } from '../../src/export/ndjson.js';
+import { fdLine, openNdjson, stampText, transferLine } from '../../src/export/ndjson.js';
 import type { FdRecord, FdwatchRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
 
@@ -100,6 +100,29 @@ test('the writer\'s lines are JSON.stringify\'s bytes: fd and transfer lines wri
   w.close();
   assert.is(fs.readFileSync(f, 'latin1'), Buffer.from(rs.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8').toString('latin1'));
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a stamp written digit by digit is Number::toString\'s text (JSON.stringify\'s), halfway fractions and binade edges included', () => {
+  const check = (x: number | null): void => assert.is(stampText(x), JSON.stringify(x), String(x));
+  // as the live clock makes them (epoch + ns / 1e9), and any double of [2^30, 2^33)
+  for (let i = 0; i < 100_000; i++) check(1_700_000_000 + Math.floor(Math.random() * 1e13) / 1e9);
+  for (let i = 0; i < 100_000; i++) check(2 ** (30 + (i % 3)) * (1 + Math.floor(Math.random() * 2 ** 52) / 2 ** 52));
+  // fractions of few bits: two k-digit fractions equally near (the even one is V8's), and next to an integer
+  let halfway = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const e = 30 + (i % 3);
+    const bits = 52 - e;
+    const z = 1 + Math.floor(Math.random() * bits);
+    const ip = 2 ** e + Math.floor(Math.random() * 2 ** e);
+    const frac = ((Math.floor(Math.random() * 2 ** (bits - z)) * 2 + 1) * 2 ** (z - 1)) / 2 ** bits;
+    if (z === bits - 7) halfway++;
+    check(ip + frac);
+    check(ip + 1 / 2 ** bits);
+    check(ip + 1 - 1 / 2 ** bits);
+    check(ip);
+  }
+  assert.ok(halfway > 1000);
+  for (const x of [2 ** 30, 2 ** 31, 2 ** 32, 2 ** 33 - 2 ** -20, 2 ** 31 - 2 ** -22, 2 ** 30 - 2 ** -23, 2 ** 33, 1796000000.1234567, 1.5, 0.1 + 0.2, -1.7e9, 1e21, null]) check(x);
 });
 
 test('the writer flushes on close and writes one record a line, escapes and UTF-8 included', () => {

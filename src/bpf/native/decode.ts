@@ -29,7 +29,12 @@ export class RecordDecoder {
   /** an E record's fields, handed to the parser (it copies what it keeps) */
   private readonly fields: EField[] = [];
 
-  constructor(private readonly parser: BpfParser) {}
+  /** `knownFiles`: records may name a file as one an earlier record described (an H record of lean 2, the text's K
+   * line; ./messages.ts writes lean 1 only): the parser keeps every file's description for them. Without, it keeps
+   * only sockets' (BpfParser.recallsFiles). */
+  constructor(private readonly parser: BpfParser, opts: { knownFiles?: boolean } = {}) {
+    parser.recallsFiles = opts.knownFiles ?? false;
+  }
 
   /** The record at data[off, off + len). A malformed one is counted (the parser's stats.malformed, with a sample),
    * never thrown. */
@@ -131,7 +136,7 @@ export class RecordDecoder {
       mode: v.getUint32(b + DESC.mode, true), nlink: v.getUint32(b + DESC.nlink, true), mntId: v.getInt32(b + DESC.mntId, true),
       mntRoot: ptr(v, b + DESC.mntRoot), dentry: ptr(v, b + DESC.dentry), cloexec: v.getUint8(b + DESC.cloexec) === 1,
       aux: v.getInt32(b + DESC.aux, true), family: v.getInt16(b + DESC.family, true), sockType: v.getInt16(b + DESC.sockType, true),
-      peer: u64(v, b + DESC.peer), procPath: null, known: false,
+      peer: u64(v, b + DESC.peer), procPath: null, known: false, pe: null,
     };
   }
 

@@ -77,10 +77,11 @@ export const REC_X = { tgid: 16, euid: 20, oldTid: 24, len: 28, comm: 32, path: 
 export const REC_Q = { tgid: 16, groupDead: 20, exitCode: 24, size: 32 } as const;
 
 /**
- * Ring buffer bytes (a power of two pages). --all: 16 MB holds ~100k records, a second of a flood. Followed
- * processes (an attach, a launch): 4 MB, ~25k records, a quarter of a second of the same flood between two reads
- * 10 ms apart; a 16 MB ring costs 15-25 ms to make, map and free at every start and stop, a 4 MB one ~2 ms.
+ * Ring buffer bytes (a power of two pages): 16 MB, ~100k records, a second of a flood, for --all and for followed
+ * processes alike. A 4 MB ring (~2 ms to make, map and free, against 15-25 ms) lost 25-60k events and a third to
+ * a half of the transfers of bench/workload.c launched under it (8 processes passing 12,000 fds in 0.2 s); 8 MB
+ * still lost some in 3 runs of 4, 16 MB none in 3.
  */
 export const RING_BYTES = 1 << 24;
-export const RING_BYTES_FOLLOW = 1 << 22;
+export const RING_BYTES_FOLLOW = 1 << 24;
 export const ringBytes = (all: boolean): number => (all ? RING_BYTES : RING_BYTES_FOLLOW);

@@ -123,11 +123,8 @@ function stampFraction(n: number): boolean {
   // (10^-7 apart: one always does), the nearest
   for (let k = 6; k <= 7; k++) {
     const p = POW10[k]!;
-    const t = f * p;
-    let q = Math.floor(t / scale);
-    let rem = t - q * scale;
-    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
-    if (!(2 * Math.abs(rem) < p) || q <= 0 || q >= p) continue;
+    const q = nearestDigits(f, scale, p);
+    if (!(2 * Math.abs(nearestRem) < p) || q <= 0 || q >= p) continue;
     let digits = k;
     let v = q | 0;
     while (digits > 1 && v % 10 === 0) { v = (v / 10) | 0; digits--; }
@@ -136,14 +133,22 @@ function stampFraction(n: number): boolean {
   }
   for (let k = 1; k <= 9; k++) {
     const p = POW10[k]!;
-    const t = f * p;
-    let q = Math.floor(t / scale);
-    let rem = t - q * scale;
-    // the nearest k-digit fraction; halfway, the even one
-    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
-    if (2 * Math.abs(rem) < p) { lastFracOf = n; lastFrac = q; lastFracDigits = k; return true; }
+    const q = nearestDigits(f, scale, p);
+    if (2 * Math.abs(nearestRem) < p) { lastFracOf = n; lastFrac = q; lastFracDigits = k; return true; }
   }
   return false;
+}
+
+/** what nearestDigits' fraction is off by, in units of 1/(scale * p) */
+let nearestRem = 0;
+/** The nearest fraction of `p` (10^k) digits to f/scale (halfway: the even one); its error in nearestRem. */
+function nearestDigits(f: number, scale: number, p: number): number {
+  const t = f * p;
+  let q = Math.floor(t / scale);
+  let rem = t - q * scale;
+  if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
+  nearestRem = rem;
+  return q;
 }
 
 /** A transfer's keys in the order its builders write them (the optional ones may be absent). */

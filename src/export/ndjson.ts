@@ -99,7 +99,7 @@ function jsonNumber(n: number | null): string {
 /** Epoch seconds from 2004 to 2242, [2^30, 2^33): a double there is a multiple of 2^-22, 2^-21 or 2^-20 */
 const STAMP_LO = 2 ** 30;
 const STAMP_HI = 2 ** 33;
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7];
 /** the last stamp's fraction, as stampFraction found it: the records of one syscall share their stamp */
 let lastFracOf = NaN;
 let lastFrac = 0;
@@ -111,7 +111,7 @@ let lastFracDigits = 0;
  * (n's text is its integer part, then `.` and q zero-padded to k digits; k 0: none). Exact integer arithmetic: n is
  * m / 2^F (F 22, 21, 20 in the three binades), its fraction f / 2^F with f < 2^22, and a k-digit fraction q / 10^k
  * reads back as n when |q 2^F - f 10^k| < 10^k / 2 (below 2^53 for k <= 9: exact; never equal for k < F). Returns
- * false when no k up to 9 does (never, for these n: k = 7 always does).
+ * false when neither 6 nor 7 digits do (never, for these n: k = 7 always does).
  */
 function stampFraction(n: number): boolean {
   if (n === lastFracOf) return true;
@@ -123,32 +123,20 @@ function stampFraction(n: number): boolean {
   // (10^-7 apart: one always does), the nearest
   for (let k = 6; k <= 7; k++) {
     const p = POW10[k]!;
-    const q = nearestDigits(f, scale, p);
-    if (!(2 * Math.abs(nearestRem) < p) || q <= 0 || q >= p) continue;
+    // the nearest k-digit fraction; halfway, the even one
+    const t = f * p;
+    let q = Math.floor(t / scale);
+    let rem = t - q * scale;
+    if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
+    if (!(2 * Math.abs(rem) < p) || q <= 0 || q >= p) continue;
     let digits = k;
     let v = q | 0;
     while (digits > 1 && v % 10 === 0) { v = (v / 10) | 0; digits--; }
     lastFracOf = n; lastFrac = v; lastFracDigits = digits;
     return true;
   }
-  for (let k = 1; k <= 9; k++) {
-    const p = POW10[k]!;
-    const q = nearestDigits(f, scale, p);
-    if (2 * Math.abs(nearestRem) < p) { lastFracOf = n; lastFrac = q; lastFracDigits = k; return true; }
-  }
+  // not reached for these n (7 digits always read back): the caller writes Number::toString's text
   return false;
-}
-
-/** what nearestDigits' fraction is off by, in units of 1/(scale * p) */
-let nearestRem = 0;
-/** The nearest fraction of `p` (10^k) digits to f/scale (halfway: the even one); its error in nearestRem. */
-function nearestDigits(f: number, scale: number, p: number): number {
-  const t = f * p;
-  let q = Math.floor(t / scale);
-  let rem = t - q * scale;
-  if (2 * rem > scale || (2 * rem === scale && (q & 1) === 1)) { q++; rem -= scale; }
-  nearestRem = rem;
-  return q;
 }
 
 /** A transfer's keys in the order its builders write them (the optional ones may be absent). */

@@ -68,9 +68,8 @@ const S = {
 const CB = { read: -32, fd: -40, desc: -40 - DESC.size } as const;
 
 type Family = 'sendmsg' | 'recvmsg' | 'sendmmsg' | 'recvmmsg' | 'pidfd_getfd';
-export const MESSAGE_CALLS: readonly Family[] = ['sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg', 'pidfd_getfd'];
-/** the same, the verifier's heaviest first (recvmmsg ~9.6k steps, recvmsg ~4.9k, sendmmsg ~4.1k, sendmsg ~1.7k) */
-export const MESSAGE_CALLS_BY_COST: readonly Family[] = ['recvmmsg', 'recvmsg', 'sendmmsg', 'sendmsg', 'pidfd_getfd'];
+/** the verifier's heaviest first (recvmmsg ~9.6k steps, recvmsg ~4.9k, sendmmsg ~4.1k, sendmsg ~1.7k): loaded in this order */
+export const MESSAGE_CALLS: readonly Family[] = ['recvmmsg', 'recvmsg', 'sendmmsg', 'sendmsg', 'pidfd_getfd'];
 
 export function messageProbes(k: KernelCtx): Probe[] {
   return MESSAGE_CALLS.map((name) => messageProbe(k, name));

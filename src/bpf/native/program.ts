@@ -21,7 +21,7 @@ import {
   DESCRIBE, DESCRIBE_FN, RAW, STACK, STASH, argSpan, emitCopy, emitDescribeFn, emitFileOf, emitFilter, emitNotCompat, emitRead, emitReserve,
   emitReturn, emitSubmit, emitSyscallArgs, emitSyscallId, emitSyscallNr, emitSyscallRet, type KernelCtx, type Offsets, type Probe,
 } from './kernel.js';
-import { MESSAGE_CALLS, MESSAGE_CALLS_BY_COST, messageProbe } from './messages.js';
+import { MESSAGE_CALLS, messageProbe } from './messages.js';
 
 /** Program names start with this (bpftool shows them; a test checks none is left). */
 export const PROG_PREFIX = 'fdw_';
@@ -87,12 +87,9 @@ export function exitFamily(name: string, spec: SyscallSpec): ExitFamily | null {
   }
 }
 
-/** The probes: the entry, one exit program per family, fork/exec/exit, and ./messages.ts's. */
+/** The probes (./messages.ts's, one exit program per family, the entry, fork/exec/exit), as nativeProbesByCost yields them. */
 export function nativeProbes(k: KernelCtx): Probe[] {
-  const byName = new Map<string, Probe>();
-  for (const p of nativeProbesByCost(k)) byName.set(p.name, p);
-  const { byFamily } = plan();
-  return ['enter', ...byFamily.keys(), ...MESSAGE_CALLS, 'fork', 'exec', 'exit'].map((n) => byName.get(`${PROG_PREFIX}${n}`)!);
+  return [...nativeProbesByCost(k)];
 }
 
 /** Which exit program handles which calls, and every call the entry probe stashes for. */
@@ -121,7 +118,7 @@ function plan(): { byFamily: Map<ExitFamily, Array<{ name: string; spec: Syscall
  */
 export function* nativeProbesByCost(k: KernelCtx): Generator<Probe> {
   const { byFamily, entered } = plan();
-  for (const name of MESSAGE_CALLS_BY_COST) yield messageProbe(k, name);
+  for (const name of MESSAGE_CALLS) yield messageProbe(k, name);
   for (const [family, calls] of byFamily) {
     yield { name: `${PROG_PREFIX}${family}`, tracepoints: calls.map((c) => `syscalls/sys_exit_${c.name}`), insns: exitProgram(k, family, calls) };
   }

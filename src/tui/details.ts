@@ -7,15 +7,22 @@ import { cellName, clock, foldedExited, glyphs, originText, stateText } from './
 import { selectedKey, viewModel, type PanelId, type State } from './state.js';
 import { clean } from './text.js';
 
+/** Processes not exited: those the trace follows (`live`), and the receivers outside it known only from other
+ * records (`outside`: neither their state nor their calls are seen). */
+export function liveCounts(s: State): { live: number; outside: number } {
+  let live = 0;
+  let outside = 0;
+  for (const q of viewModel(s).processes.values()) if (!q.exited) { if (q.placeholder) outside++; else live++; }
+  return { live, outside };
+}
+
 export function panelTitle(s: State, panel: PanelId): string {
   const m = viewModel(s);
   const u = s.unicode;
   const p = s.sel.pid !== null ? m.processes.get(s.sel.pid) : undefined;
   switch (panel) {
     case 'processes': {
-      let live = 0;
-      let outside = 0;
-      for (const q of m.processes.values()) if (q.placeholder && !q.exited) outside++; else if (!q.exited) live++;
+      const { live, outside } = liveCounts(s);
       const folded = foldedExited(s).size;
       return `Processes ${m.processes.size} (${live} running${outside > 0 ? `, ${outside} untraced` : ''}${folded > 0 ? `, ${folded} exited folded: x` : ''})`;
     }

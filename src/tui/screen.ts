@@ -1,7 +1,7 @@
 // The whole screen as styled text (pure but for one memo): state -> Frame of lines of segments.
 // The app turns a Frame into terminal output; tests read frameText(). The renderer records, per panel, the first
 // row shown and the keys of the rows it drew (state.scroll, state.shown): a click then selects what was on screen.
-import { panelTitle } from './details.js';
+import { liveCounts, panelTitle } from './details.js';
 import { layout, type Rect } from './layout.js';
 import { glyphs, panelColumns, panelRows, type Style } from './panels.js';
 import { PANELS, viewModel, selectedKey, type PanelId, type RowKey, type State } from './state.js';
@@ -185,8 +185,7 @@ export function statusText(s: State): string {
   if (s.status.message) parts.push(clean(s.status.message, u));
   const ex = exitText(s);
   const vm = viewModel(s);
-  let running = 0;
-  for (const p of vm.processes.values()) if (!p.exited) running++;
+  const running = liveCounts(s).live;
   if (s.status.strace === 'replay') {
     parts.push(`${running} running`);
     const sum = vm.summary;

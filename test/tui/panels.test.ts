@@ -154,6 +154,8 @@ test('processes: a receiver outside the traced set is "untraced" with fds "?", n
   assert.is(processRows(s).find((r) => r.key === 1)!.cells[5], 'running');
   s.sel.pid = 9;
   assert.ok(frameText(renderScreen(s)).some((l) => l.includes('Processes 2 (1 running, 1 untr')));
+  s.status.strace = 'tracing';
+  assert.ok(frameText(renderScreen(s)).some((l) => / traced 1 /.test(l)), 'the status bar counts the traced processes only');
   assert.ok(frameText(renderScreen(s)).some((l) => l.includes('not traced: no open fds known')));
 });
 

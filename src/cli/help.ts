@@ -124,7 +124,7 @@ const EPILOGUE = 'Exit status: a live trace gives the launched command\'s (0 for
   'shows the stack). A reader closing stdout early (| head) ends replay and ' +
   'snapshot quietly with 0. Environment: FDWATCH_BPF_ENGINE (--bpf-engine\'s default); FDWATCH_CACHE=DIR or =off ' +
   '(where the native engine keeps what it derives from this kernel, default $XDG_CACHE_HOME/fdwatch, else ~/.cache/fdwatch); FDWATCH_BLOB=off ' +
-  '(start without the start-up snapshot of npm run build); FDWATCH_DEBUG=1.';
+  '(start without the start-up snapshot of npm run build; so does any NODE_OPTIONS); FDWATCH_DEBUG=1.';
 
 /** Words of `text` in lines of at most `width` characters, each after `indent` spaces (the first after none). */
 function wrap(text: string, width: number, indent: number): string {

@@ -45,6 +45,13 @@ test('npm run build made a blob for this node; bin/fdwatch starts from it, FDWAT
   assert.match(blob.out, /^\d+\.\d+\.\d+\n$/);
 });
 
+test('NODE_OPTIONS (V8 flags the blob was not built with) takes the ESM path: the command runs, not exit 14', () => {
+  const r = run(BIN, ['--version'], { NODE_OPTIONS: '--max-old-space-size=4096' });
+  assert.not.ok(r.blob, 'the ESM path');
+  assert.equal([r.code, r.err], [0, '']);
+  assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
+});
+
 test('the blob and the ESM path: the same help, snapshot, replay, errors and exit statuses', () => {
   const idle = spawn('sleep', ['1000'], { stdio: 'ignore' });
   try {

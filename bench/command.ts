@@ -1,5 +1,5 @@
 // How the benches run fdwatch: as a user does, through bin/fdwatch (the command npm links: sh that execs node without
-// NODE_EXTRA_CA_CERTS). A node baseline (bare line splitting) runs on the same footing: without that variable too.
+// NODE_EXTRA_CA_CERTS, with MALLOC_ARENA_MAX=1). A node baseline (bare line splitting) runs on the same footing.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,9 +13,12 @@ export function fdwatchCommand(args: string[], bin: string = FDWATCH_BIN): [stri
   return bin.endsWith('.js') ? [process.execPath, [bin, ...args]] : [bin, args];
 }
 
-/** The environment of a node baseline: this one without NODE_EXTRA_CA_CERTS, as bin/fdwatch runs its node. */
+/** The environment of a node baseline: this one without NODE_EXTRA_CA_CERTS and with one malloc arena (where none
+ * was chosen), as bin/fdwatch runs its node. */
 export function nodeBaselineEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env['NODE_EXTRA_CA_CERTS'];
+  env['MALLOC_ARENA_MAX'] ??= '1';
   return env;
 }
+

@@ -115,9 +115,14 @@ async function version(): Promise<string> {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** bin/fdwatch started node without NODE_EXTRA_CA_CERTS (read only at start-up: fdwatch makes no TLS connection);
- * what it saved goes back into the environment every launched command and helper inherits. */
+/** bin/fdwatch started node without NODE_EXTRA_CA_CERTS (read only at start-up: fdwatch makes no TLS connection)
+ * and with MALLOC_ARENA_MAX=1 (read by glibc at start-up) where the user had none: the environment every launched
+ * command and helper inherits is the user's again. */
 function restoreEnvironment(env: NodeJS.ProcessEnv): void {
+  if (env['FDWATCH_MALLOC_ARENA'] === '1') {
+    delete env['MALLOC_ARENA_MAX'];
+    delete env['FDWATCH_MALLOC_ARENA'];
+  }
   const saved = env['FDWATCH_NODE_EXTRA_CA_CERTS'];
   if (saved === undefined) return;
   env['NODE_EXTRA_CA_CERTS'] = saved;

@@ -109,24 +109,27 @@ test('fdwatch -- CMD starts strace before it loads the trace pipeline, and never
 });
 
 // bin/fdwatch (package.json's bin, what npm links) starts node without NODE_EXTRA_CA_CERTS, which node parses at every
-// start, and gives the launched command the variable exactly as the user set it (set, set to '', or unset)
-test('bin/fdwatch: its node runs without NODE_EXTRA_CA_CERTS, the launched command gets it back as given', async () => {
+// start, and with MALLOC_ARENA_MAX=1 where the user set none (a user's value stands), and gives the launched command
+// both variables exactly as the user set them (set, set to '', or unset)
+test('bin/fdwatch: its node runs without NODE_EXTRA_CA_CERTS and with one malloc arena, the launched command gets both back as given', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-wrapper-'));
   try {
     // as npm links it: a relative symlink in another folder, run from another cwd
     const linkDir = path.join(dir, '.bin');
     fs.mkdirSync(linkDir);
     fs.symlinkSync(path.relative(linkDir, path.join(root, 'bin', 'fdwatch')), path.join(linkDir, 'fdwatch'));
-    for (const given of ['/etc/ssl/certs/none-such.pem', '', null]) {
-      const env: NodeJS.ProcessEnv = { ...process.env, FDWATCH_NODE_EXTRA_CA_CERTS: 'stale' };
+    for (const [given, arena] of [['/etc/ssl/certs/none-such.pem', null], ['', '2'], [null, '']] as const) {
+      const env: NodeJS.ProcessEnv = { ...process.env, FDWATCH_NODE_EXTRA_CA_CERTS: 'stale', FDWATCH_MALLOC_ARENA: '1' };
       delete env['NODE_EXTRA_CA_CERTS'];
+      delete env['MALLOC_ARENA_MAX'];
       if (given !== null) env['NODE_EXTRA_CA_CERTS'] = given;
+      if (arena !== null) env['MALLOC_ARENA_MAX'] = arena;
       const fifo = path.join(dir, 'ready');
       fs.rmSync(fifo, { force: true });
       spawnSync('mkfifo', [fifo]);
       const out = path.join(dir, 'seen');
       // the command reports the variable, then blocks on the FIFO: fdwatch's node is alive while the test reads it
-      const cmd = `printf '%s' "\${NODE_EXTRA_CA_CERTS-unset}|\${FDWATCH_NODE_EXTRA_CA_CERTS-unset}" > ${out}; read x < ${fifo}`;
+      const cmd = `printf '%s' "\${NODE_EXTRA_CA_CERTS-unset}|\${FDWATCH_NODE_EXTRA_CA_CERTS-unset}|\${MALLOC_ARENA_MAX-unset}|\${FDWATCH_MALLOC_ARENA-unset}" > ${out}; read x < ${fifo}`;
       const child = spawn(path.join(linkDir, 'fdwatch'), ['--backend', 'strace', '--no-tui', '--json', '/dev/null', '--', 'sh', '-c', cmd],
         { cwd: os.tmpdir(), env, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
@@ -141,7 +144,8 @@ test('bin/fdwatch: its node runs without NODE_EXTRA_CA_CERTS, the launched comma
       assert.is(await exited, 0, err);
       assert.is(comm, 'node', 'the wrapper execs node');
       assert.equal(nodeEnv.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')), [], 'node started without it');
-      assert.is(fs.readFileSync(out, 'utf8'), `${given ?? 'unset'}|unset`, `given ${JSON.stringify(given)}`);
+      assert.equal(nodeEnv.filter((e) => e.startsWith('MALLOC_ARENA_MAX=')), [`MALLOC_ARENA_MAX=${arena ?? '1'}`], 'one arena unless the user chose');
+      assert.is(fs.readFileSync(out, 'utf8'), `${given ?? 'unset'}|unset|${arena ?? 'unset'}|unset`, `given ${JSON.stringify([given, arena])}`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

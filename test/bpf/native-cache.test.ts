@@ -1,12 +1,13 @@
 // The native engine's cache (src/bpf/native/cache.ts): probes assembled with placeholder maps and patched are the
-// bytes of probes assembled with the real ones; a file is read back only under its own key, from a directory and a
-// file no one else may write, with placeholder map references only; --all is never cached; FDWATCH_CACHE=off.
+// bytes of probes assembled with the real ones; a file is read back only under its own key (another boot, BTF size or
+// attach mode is another), from a directory and a file no one else may write, with placeholder map references and
+// well-formed tracepoint facts only; a new boot rewrites the same file; --all is never cached; FDWATCH_CACHE=off.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache } from '../../src/bpf/native/cache.js';
+import { bootId, cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache } from '../../src/bpf/native/cache.js';
 import { kernelOffsets, type KernelCtx, type Offsets } from '../../src/bpf/native/kernel.js';
 import { nativeProbes, nativeProbesByCost } from '../../src/bpf/native/program.js';
 
@@ -40,15 +41,21 @@ test('a written cache reads back under its key only; another key, a foreign map 
   if (off === null || typeof off === 'string') { console.log(`  (skipped: ${off ?? 'no kernel BTF'})`); return; }
   const dir = tmp();
   try {
-    const btf = new Uint8Array([1, 2, 3, 4]);
-    const key = cacheKey(btf, { attach: 'syscalls', all: false })!;
+    const boot = 'a1b2c3d4-0000-4000-8000-000000000001';
+    const key = cacheKey(1234, { attach: 'syscalls', all: false, boot })!;
     assert.type(key, 'string');
-    assert.is(cacheKey(btf, { attach: 'syscalls', all: true }), null, '--all is never cached');
-    assert.is.not(cacheKey(new Uint8Array([1, 2, 3, 5]), { attach: 'syscalls', all: false }), key, 'another BTF, another key');
-    assert.is.not(cacheKey(btf, { attach: 'raw', all: false }), key, 'another attach mode, another key');
+    assert.is(cacheKey(1234, { attach: 'syscalls', all: true, boot }), null, '--all is never cached');
+    assert.is(cacheKey(1234, { attach: 'syscalls', all: false, boot: null }), null, 'a boot that cannot be told: nothing cached');
+    assert.is.not(cacheKey(1235, { attach: 'syscalls', all: false, boot }), key, 'another BTF, another key');
+    assert.is.not(cacheKey(1234, { attach: 'raw', all: false, boot }), key, 'another attach mode, another key');
+    const nextBoot = cacheKey(1234, { attach: 'syscalls', all: false, boot: boot.replace(/1$/, '2') })!;
+    assert.is.not(nextBoot, key, 'another boot, another key');
+    assert.match(bootId() ?? '', /^[0-9a-f-]{36}$/, "this machine's boot id");
+    assert.is(bootId('/nonexistent/boot_id'), null);
     const probes = [...nativeProbesByCost({ off, maps: PLACEHOLDER_MAPS, all: false, self: 1, attach: 'syscalls' })];
+    const facts = { has: { 'syscalls/sys_enter_close': true, 'syscalls/sys_enter_none': false }, ids: { 'syscalls/sys_enter_close': 42, 'syscalls/sys_enter_none': null } };
     assert.is(readCache(dir, key), null, 'nothing yet');
-    writeCache(dir, key, off, probes);
+    writeCache(dir, key, off, probes, facts);
     const files = fs.readdirSync(dir);
     assert.is(files.length, 1, `one file, no temporary left: ${files.join(' ')}`);
     const file = path.join(dir, files[0]!);
@@ -58,7 +65,15 @@ test('a written cache reads back under its key only; another key, a foreign map 
     assert.equal(back!.offsets as Offsets, off);
     assert.equal(back!.probes.map((p) => p.name), probes.map((p) => p.name));
     assert.ok(back!.probes.every((p, i) => Buffer.compare(Buffer.from(p.insns), Buffer.from(probes[i]!.insns)) === 0));
-    const otherKey = cacheKey(new Uint8Array([9]), { attach: 'syscalls', all: false })!;
+    assert.equal(back!.tracepoints, facts, 'the tracepoint facts');
+    // the next boot's first load misses, and rewrites the same file
+    assert.is(readCache(dir, nextBoot), null, 'another boot');
+    writeCache(dir, nextBoot, off, probes, facts);
+    assert.equal(fs.readdirSync(dir), files, 'the same file, rewritten');
+    assert.ok(readCache(dir, nextBoot), 'under the new boot');
+    assert.is(readCache(dir, key), null, 'not under the old one');
+    writeCache(dir, key, off, probes, facts);
+    const otherKey = cacheKey(9, { attach: 'syscalls', all: false, boot })!;
     // the same file name under another key (a collision, or a copy): its own key says it is not this one
     fs.copyFileSync(file, path.join(dir, path.basename(file).replace(/^native-[0-9a-f]+/, 'x')));
     assert.is(readCache(dir, otherKey), null, 'another key');
@@ -80,6 +95,11 @@ test('a written cache reads back under its key only; another key, a foreign map 
     v.probes[0]!.insns = insns.toString('base64');
     fs.writeFileSync(file, JSON.stringify(v));
     assert.is(readCache(dir, key), null, 'a foreign map reference');
+    writeCache(dir, key, off, probes, facts);
+    const w = JSON.parse(fs.readFileSync(file, 'latin1')) as { tracepoints: { ids: Record<string, unknown> } };
+    w.tracepoints.ids['syscalls/sys_enter_close'] = -1;
+    fs.writeFileSync(file, JSON.stringify(w));
+    assert.is(readCache(dir, key), null, 'a tracepoint id that is none');
     fs.writeFileSync(file, '{"key":');
     assert.is(readCache(dir, key), null, 'a torn file');
   } finally {

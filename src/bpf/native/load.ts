@@ -21,7 +21,7 @@ import {
 } from '../../native/index.js';
 import { ringBytes } from './format.js';
 import type { NativeHandle, NativeLoadError, NativeOptions } from './handle.js';
-import { cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache } from './cache.js';
+import { cacheDir, cacheKey, PLACEHOLDER_MAPS, readCache, withMaps, writeCache, type TracepointFacts } from './cache.js';
 import { kernelOffsets, STASH, type KernelCtx, type Maps, type Offsets, type Probe } from './kernel.js';
 import { dispatcher, nativeProbes, nativeProbesByCost, PROG_PREFIX, SYSCALL_NR, SYSCALL_SLOTS } from './program.js';
 
@@ -50,20 +50,39 @@ export function possibleCpus(text?: string): number {
  */
 export class Tracepoints {
   private syscalls: Set<string> | null = null;
-  constructor(private readonly tracefs: string) {}
+  /** what was asked and answered (`known`'s answers, which this boot's tracefs gave an earlier load, included) */
+  private readonly hasOf = new Map<string, boolean>();
+  private readonly idOf = new Map<string, number | null>();
+  constructor(private readonly tracefs: string, known: TracepointFacts | null = null) {
+    if (known === null) return;
+    for (const [tp, v] of Object.entries(known.has)) this.hasOf.set(tp, v);
+    for (const [tp, v] of Object.entries(known.ids)) this.idOf.set(tp, v);
+  }
   /** a tracepoint's id (events/CATEGORY/NAME/id), null when this kernel lacks it */
   id(tp: string): number | null {
+    const known = this.idOf.get(tp);
+    if (known !== undefined) return known;
+    let id: number | null;
     try {
-      const id = Number(fs.readFileSync(path.join(this.tracefs, 'events', tp, 'id'), 'utf8'));
-      return Number.isInteger(id) && id > 0 ? id : null;
+      const n = Number(fs.readFileSync(path.join(this.tracefs, 'events', tp, 'id'), 'utf8'));
+      id = Number.isInteger(n) && n > 0 ? n : null;
     } catch {
-      return null;
+      id = null;
     }
+    this.idOf.set(tp, id);
+    return id;
   }
   has(tp: string): boolean {
+    const known = this.hasOf.get(tp);
+    if (known !== undefined) return known;
     const m = /^syscalls\/sys_(enter|exit)_(\w+)$/.exec(tp);
-    if (!m) return fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
-    return this.syscall(m[2]!);
+    const has = m ? this.syscall(m[2]!) : fs.existsSync(path.join(this.tracefs, 'events', tp, 'id'));
+    this.hasOf.set(tp, has);
+    return has;
+  }
+  /** every answer so far, for the cache */
+  facts(): TracepointFacts {
+    return { has: Object.fromEntries(this.hasOf), ids: Object.fromEntries(this.idOf) };
   }
   /** syscalls:sys_enter_NAME and sys_exit_NAME both exist */
   syscall(name: string): boolean {
@@ -257,26 +276,29 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
   const attach = attachMode(opts.attach);
   if (typeof attach !== 'string') return attach;
   const dir = cache ? cacheDir() : null;
-  const c: { key: string | null; hit: { offsets: Offsets; probes: Probe[] } | null } = { key: null, hit: null };
-  const derive = (btf: Uint8Array): Offsets | string => {
-    if (dir !== null) {
-      c.key = cacheKey(btf, { attach, all: opts.follow === null });
-      if (c.key !== null) c.hit = readCache(dir, c.key);
-      if (c.hit !== null) return c.hit.offsets;
+  const c: { key: string | null; hit: ReturnType<typeof readCache> } = { key: null, hit: null };
+  if (dir !== null) {
+    // the BTF's size names it in the key; its bytes are read only on a miss
+    let size = -1;
+    try { size = fs.statSync(opts.btf).size; } catch { /* read below, for its error */ }
+    if (size >= 0) c.key = cacheKey(size, { attach, all: opts.follow === null });
+    if (c.key !== null) c.hit = readCache(dir, c.key);
+  }
+  let offsets: Offsets | string | ReturnType<typeof withMappedFile<Offsets | string>>;
+  if (c.hit !== null) offsets = c.hit.offsets;
+  else {
+    // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
+    offsets = withMappedFile(opts.btf, kernelOffsets);
+    if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
+      let btf: Uint8Array;
+      try { btf = fs.readFileSync(opts.btf); } catch (err) {
+        return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+      }
+      offsets = kernelOffsets(btf);
     }
-    return kernelOffsets(btf);
-  };
-  // mapped where the kernel allows it (one call), else read (sysfs gives a page per read)
-  let offsets = withMappedFile(opts.btf, derive);
-  if (typeof offsets === 'object' && (isFailed(offsets) || isUnavailable(offsets))) {
-    let btf: Uint8Array;
-    try { btf = fs.readFileSync(opts.btf); } catch (err) {
-      return { error: `cannot read the kernel's BTF ${opts.btf}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
-    }
-    offsets = derive(btf);
   }
   if (typeof offsets === 'string') return { error: offsets };
-  const off = offsets;
+  const off = offsets as Offsets;
 
   // what was made, undone in reverse: the ring, links and perf events (they detach the programs), programs, program
   // array slots (a program array frees its programs only in deferred work once its fd is closed), maps
@@ -323,7 +345,7 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
     if (r !== true) return fail(`bpf map follow: ${isUnavailable(r) ? r.unavailable : r.failed}`);
   }
   const k: KernelCtx = { off, maps: m, all: opts.follow === null, self: opts.self, attach };
-  const tracepoints = new Tracepoints(opts.tracefs);
+  const tracepoints = new Tracepoints(opts.tracefs, c.hit?.tracepoints ?? null);
 
   // raw tracepoints by their own name (tracefs category/name: name); per-call ones ('syscalls') by tracefs id
   const place = (probe: Probe): ToLoad | NativeLoadError | null => {
@@ -369,7 +391,7 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
     return null;
   };
 
-  const store = (probes: readonly Probe[]): void => { if (dir !== null && c.key !== null && c.hit === null) writeCache(dir, c.key, off, probes); };
+  const store = (probes: readonly Probe[]): void => { if (dir !== null && c.key !== null && c.hit === null) writeCache(dir, c.key, off, probes, tracepoints.facts()); };
   return { k, cached: c.hit?.probes ?? null, store, place, own: (fd) => fds.push(fd), link, finish, fail };
 
   function finish(loads: Loaded[]): NativeHandle | NativeLoadError {

@@ -316,17 +316,22 @@ function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, m
 }
 
 /**
- * TurboFan's budget for inlining into one optimised function while a trace is young: 100 bytes of bytecode, not
- * V8's 920. Half of what a Chromium trace costs fdwatch is compiling its code, on the other core strace and the
- * tracees need. callgrind of a replay of that trace (node --single-threaded): 2.63 G instructions with 920 (TurboFan
- * 1.58 G), 1.97 G with 200 (0.95 G; a short replay's, src/cli/replay.ts), 1.85 G with 100 (0.82 G), 1.83 G with 50
- * (0.78 G, but its compiled code runs 15% longer); a 162k-line make log 1.69 G with 200, 1.66 G with 100. Live,
- * fdwatch's own CPU with 200: 1.38 -> 1.07 s (median of 6 interleaved pairs). Past
- * LIVE_SHORT_BYTES of trace the default comes back for what is compiled from then on: a long trace runs its code
- * long enough for the inlining to pay (5% of the main thread on a 200k-line make log).
+ * V8 while a trace is young. Half of what a Chromium trace costs fdwatch is compiling its code, on the other core
+ * strace and the tracees need:
+ * - TurboFan's budget for inlining into one optimised function: 100 bytes of bytecode, not V8's 920. callgrind of a
+ *   replay of that trace (node --single-threaded): 2.63 G instructions with 920 (TurboFan 1.58 G), 1.97 G with 200
+ *   (0.95 G), 1.85 G with 100 (0.82 G), 1.83 G with 50 (0.78 G, but its compiled code runs 15% longer); a 162k-line
+ *   make log 1.69 G with 200, 1.66 G with 100. Live, fdwatch's own CPU with 200: 1.38 -> 1.07 s (median of 6
+ *   interleaved pairs);
+ * - the interrupt budget (the bytecode a function runs between V8's looks at whether to optimise it): 300000, not
+ *   67584, so that only what stays hot is compiled. Live Chromium (perf, 3 runs each): V8's compiler threads 760 ->
+ *   370 samples of 0.25 ms, the main thread 1000 -> 1100; 12 interleaved pairs: 1.06 -> 1.00 s wall, 1.19 -> 1.10 s
+ *   of CPU for the whole tree.
+ * Past LIVE_SHORT_BYTES of trace the defaults come back for what is compiled from then on: a long trace runs its
+ * code long enough for the inlining to pay (5% of the main thread on a 200k-line make log).
  */
-const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100';
-const LIVE_V8_DEFAULTS = '--max-inlined-bytecode-size-cumulative=920';
+const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100 --interrupt-budget=300000';
+const LIVE_V8_DEFAULTS = '--max-inlined-bytecode-size-cumulative=920 --interrupt-budget=67584';
 const LIVE_SHORT_BYTES = 16 * 1024 * 1024;
 
 export function startLive(opts: LiveOptions): LiveHandle {

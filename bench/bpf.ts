@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../src/bpf/session.js';
 import type { FdwatchRecord, SummaryRecord } from '../src/model/records.js';
-import { fdwatchCommand } from './command.js';
+import { bpfSettled, fdwatchCommand } from './command.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -124,6 +124,7 @@ async function figure1(dir: string, exe: string): Promise<string[]> {
     try {
       if (how === null) return { rate: await rates(loop, 2, 8), lost: null, ready: 0 };
       const json = path.join(dir, `loop-${how}.ndjson`);
+      if (how !== 'strace') await bpfSettled();
       const t0 = Date.now();
       const w = watch([...(how === 'strace' ? ['--backend', 'strace'] : engineArgs(how)), '--no-tui', '--json', json, String(p.pid)]);
       const ok = await w.waitFor(how !== 'strace' ? new RegExp(`attached to ${p.pid} .*via eBPF`) : new RegExp(`attached to ${p.pid}`), 120000);
@@ -175,6 +176,7 @@ async function buildRatio(dir: string, n: number, rounds: number, engines: Engin
   interface Run { ms: number; lost: number | null; total: number; transfers: number; events: number }
   const traced = async (e: Engine | 'strace'): Promise<Run> => {
     const json = path.join(dir, 'build.ndjson');
+    if (e !== 'strace') await bpfSettled();
     const t0 = Date.now();
     const w = watch([...(e === 'strace' ? ['--backend', 'strace'] : engineArgs(e)), '--no-tui', '--json', json, '--', 'sh', '-c', timed]);
     await w.exit;
@@ -213,6 +215,7 @@ async function buildRatio(dir: string, n: number, rounds: number, engines: Engin
 }
 
 async function allReady(json: string, e: Engine): Promise<{ w: Watch; ready: number; cpu: () => number; split: () => { node: number; bpftrace: number } }> {
+  await bpfSettled();
   const t0 = Date.now();
   // NDJSON on stdout into a file: no readable lines to format for the whole host
   const w = watch([...engineArgs(e), '--all', '--no-tui', '--json', '-'], json);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { bpfUnavailable } from '../src/bpf/session.js';
 import { ownStrace } from './own-strace.js';
 import { which } from '../src/live/trace.js';
-import { fdwatchCommand, nodeBaselineEnv } from './command.js';
+import { bpfSettled, fdwatchCommand, nodeBaselineEnv } from './command.js';
 
 interface Result { name: string; lines: string[] }
 
@@ -130,11 +130,14 @@ export async function benchBrowser(): Promise<Result> {
       parseErrors += Number(summaryOf(json)['parseErrors'] ?? 0);
       if (!bpf) {
         const bj = path.join(tmp, 'bpf.ndjson');
+        // from a kernel done releasing the eBPF runs before (bench/command.ts: bpfSettled)
+        await bpfSettled();
         const b = await time(...fdwatchCommand(['--backend', 'bpf', '--bpf-engine', 'native', '--no-tui', '--json', bj, '--', ...cmd]));
         if (b.code !== 0) throw new Error(`fdwatch --backend bpf -- chromium exited ${b.code}: ${b.err}`);
         ebpf.push(b.ms);
         seenBpf.push(delivered(bj));
         lost += Number(summaryOf(bj)['lostEvents'] ?? 0);
+        await bpfSettled();
         const t = await time(...fdwatchCommand(['--backend', 'bpf', '--bpf-engine', 'bpftrace', '--no-tui', '--json', bj, '--', ...cmd]));
         if (t.code !== 0) throw new Error(`fdwatch --bpf-engine bpftrace -- chromium exited ${t.code}: ${t.err}`);
         ebpfTrace.push(t.ms);

@@ -129,6 +129,8 @@ export function parseNetInet(text: string, protocol: InetProtocol): Map<number, 
 /** The kernel's inet socket tables and their protocols (a kernel without IPv6 has no tcp6/udp6). */
 const INET_TABLES = [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const;
 export type InetTable = (typeof INET_TABLES)[number][0];
+/** The table (/proc/net/NAME) that lists a protocol's sockets. */
+export const INET_TABLE: Readonly<Record<InetProtocol, InetTable>> = { TCP: 'tcp', TCPv6: 'tcp6', UDP: 'udp', UDPv6: 'udp6' };
 
 /** Every inet socket the tables list, by inode; `text(name)` reads /proc/net/NAME (a table it cannot read is skipped). */
 export function readNetInet(text: (name: InetTable) => string): Map<number, InetSocketEntry> {

@@ -36,11 +36,14 @@ export interface SnapshotCliOptions {
  * - the young generation grows 16x, not 2x, once enough has survived its scavenges (up to V8's 16 MiB cap on a
  *   semi-space): a whole-machine scan scavenged every 1 MiB for most of its run;
  * - TurboFan's budget for inlining into one optimised function at 200 bytes of bytecode, not 920, as a short
- *   replay has it (replay.ts): big inlined graphs compiled for loops that end soon after.
+ *   replay has it (replay.ts): big inlined graphs compiled for loops that end soon after;
+ * - the interrupt budget at 300000, not 67584, as live sessions and short replays have it: fewer functions
+ *   compiled for the little they still run (100 holders of 110 fds, 12 runs: 189 -> 166 ms of user CPU, the same
+ *   wall time).
  * Callgrind of `snapshot --json /dev/null` with 100 holders of 110 fds: 1.82 G -> 1.51 G instructions (on the
- * command line); peak RSS in docs/snapshot.md. Flags set here are read by each later compile and resize.
+ * command line, the first two); peak RSS in docs/snapshot.md. Flags set here are read by each later compile and resize.
  */
-export const SNAPSHOT_V8_FLAGS = '--semi-space-growth-factor=16 --max-inlined-bytecode-size-cumulative=200';
+export const SNAPSHOT_V8_FLAGS = '--semi-space-growth-factor=16 --max-inlined-bytecode-size-cumulative=200 --interrupt-budget=300000';
 
 export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   if (process.env['FDWATCH_SNAPSHOT_V8'] !== 'default') v8.setFlagsFromString(SNAPSHOT_V8_FLAGS);

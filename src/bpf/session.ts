@@ -227,10 +227,6 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
 }
 
 /**
- * Starts tracing: resolves once every probe is attached (the native engine; its programs verified in parallel) or
- * bpftrace runs; rejects, with the held command killed, when neither can start (NoEngineError: neither exists here).
- */
-/**
  * V8's interrupt budget (the bytecode a function runs between V8's looks at whether to optimise it) while a session
  * is young: 300000, not 67584, so that only what stays hot is compiled, not what a launch's start runs a little.
  * Headless Chromium launched under the native engine (perf, 2 runs each): V8's compiler threads 570-680 -> 140
@@ -241,6 +237,10 @@ const BPF_YOUNG_V8_FLAGS = '--interrupt-budget=300000';
 const BPF_V8_DEFAULTS = '--interrupt-budget=67584';
 const BPF_YOUNG_EVENTS = 200_000;
 
+/**
+ * Starts tracing: resolves once every probe is attached (the native engine; its programs verified in parallel) or
+ * bpftrace runs; rejects, with the held command killed, when neither can start (NoEngineError: neither exists here).
+ */
 export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
   v8.setFlagsFromString(BPF_YOUNG_V8_FLAGS);
   const tracefs = opts.tracefs ?? TRACEFS;

@@ -14,6 +14,7 @@ import { LiveError, sampleFdGrowth, statOf, unwatchable, which, type LiveHandle,
 import type { FdwatchRecord, SummaryRecord, TransferEnd, TransferRecord } from '../model/records.js';
 import { SYSCALLS } from '../model/syscalls.js';
 import { SkippedEvents } from '../model/errors.js';
+import { V8_INTERRUPT_BUDGET, YOUNG_INTERRUPT_BUDGET } from '../model/v8-young.js';
 import { snapshotProcesses, socketTarget, type Snapshot } from '../procfs/snapshot.js';
 import { INET_TABLE, parseNetInet, type InetProtocol, type InetSocketEntry } from '../procfs/net.js';
 import { ProcReader } from '../procfs/reader.js';
@@ -227,14 +228,12 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
 }
 
 /**
- * V8's interrupt budget (the bytecode a function runs between V8's looks at whether to optimise it) while a session
- * is young: 300000, not 67584, so that only what stays hot is compiled, not what a launch's start runs a little.
- * Headless Chromium launched under the native engine (perf, 2 runs each): V8's compiler threads 570-680 -> 140
- * samples of 0.25 ms, the main thread 744-901 -> 769-834 (100 bytes of inlining instead: 410 and 707). After
- * BPF_YOUNG_EVENTS the default comes back: a long session's code is compiled as V8 would.
+ * A session is young for its first BPF_YOUNG_EVENTS events: V8's interrupt budget is YOUNG_INTERRUPT_BUDGET
+ * (../model/v8-young.ts), so that only what stays hot is compiled, not what a launch's start runs a little. Headless
+ * Chromium launched under the native engine (perf, 2 runs each): V8's compiler threads 570-680 -> 140 samples of
+ * 0.25 ms, the main thread 744-901 -> 769-834 (100 bytes of inlining instead: 410 and 707). Then V8's default comes
+ * back: a long session's code is compiled as V8 would.
  */
-const BPF_YOUNG_V8_FLAGS = '--interrupt-budget=300000';
-const BPF_V8_DEFAULTS = '--interrupt-budget=67584';
 const BPF_YOUNG_EVENTS = 200_000;
 
 /**
@@ -242,7 +241,7 @@ const BPF_YOUNG_EVENTS = 200_000;
  * bpftrace runs; rejects, with the held command killed, when neither can start (NoEngineError: neither exists here).
  */
 export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
-  v8.setFlagsFromString(BPF_YOUNG_V8_FLAGS);
+  v8.setFlagsFromString(YOUNG_INTERRUPT_BUDGET);
   const tracefs = opts.tracefs ?? TRACEFS;
   const btf = opts.btf ?? BTF;
   const asked: BpfEngine = opts.engine ?? (opts.rawOutput ? 'bpftrace' : 'auto');
@@ -456,7 +455,7 @@ export async function startBpf(opts: BpfOptions): Promise<BpfHandle> {
     fail: (message) => { error = message; void stop('eBPF failed'); },
     output: () => {
       events = parser.stats.events;
-      if (young && events > BPF_YOUNG_EVENTS) { young = false; v8.setFlagsFromString(BPF_V8_DEFAULTS); }
+      if (young && events > BPF_YOUNG_EVENTS) { young = false; v8.setFlagsFromString(V8_INTERRUPT_BUDGET); }
       wake();
     },
     progress: (deadline) => progress(deadline),

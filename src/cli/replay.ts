@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { guardStream, isClosedPipe, writeFailure } from './output.js';
 import { STOP_SIGNALS } from './signals.js';
 import { InputError, UsageError } from '../model/errors.js';
+import { YOUNG_INTERRUPT_BUDGET } from '../model/v8-young.js';
 import { noteFault, onInternalError, summaryLast, testFault } from './crash.js';
 
 export interface ReplayOptions {
@@ -262,7 +263,7 @@ const WRITE_HINT = ': give --json a regular file in a folder you can write (or -
  * A long replay runs its optimised code long enough for the inlining to pay (a 200k-line make log: 5% more on
  * the main thread with the budget): it keeps V8's defaults.
  */
-export const SHORT_REPLAY_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100 --semi-space-growth-factor=1 --interrupt-budget=300000';
+export const SHORT_REPLAY_V8_FLAGS = `--max-inlined-bytecode-size-cumulative=100 --semi-space-growth-factor=1 ${YOUNG_INTERRUPT_BUDGET}`;
 /** Inputs up to this many bytes (about 170k strace lines) are short replays. */
 export const SHORT_REPLAY_BYTES = 16 * MB;
 

@@ -6,6 +6,7 @@
 import { commPid } from '../model/names.js';
 import { escapeControl } from '../model/escape.js';
 import type { FdwatchRecord } from '../model/records.js';
+import { YOUNG_INTERRUPT_BUDGET } from '../model/v8-young.js';
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import type { SnapshotState } from '../export/diff.js';
@@ -43,7 +44,7 @@ export interface SnapshotCliOptions {
  * Callgrind of `snapshot --json /dev/null` with 100 holders of 110 fds: 1.82 G -> 1.51 G instructions (on the
  * command line, the first two); peak RSS in docs/snapshot.md. Flags set here are read by each later compile and resize.
  */
-export const SNAPSHOT_V8_FLAGS = '--semi-space-growth-factor=16 --max-inlined-bytecode-size-cumulative=200 --interrupt-budget=300000';
+export const SNAPSHOT_V8_FLAGS = `--semi-space-growth-factor=16 --max-inlined-bytecode-size-cumulative=200 ${YOUNG_INTERRUPT_BUDGET}`;
 
 export async function runSnapshot(opts: SnapshotCliOptions): Promise<number> {
   if (process.env['FDWATCH_SNAPSHOT_V8'] !== 'default') v8.setFlagsFromString(SNAPSHOT_V8_FLAGS);

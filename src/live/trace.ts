@@ -15,6 +15,7 @@ import type { ProcStatus } from '../procfs/status.js';
 import * as native from '../native/index.js';
 import { LiveError } from '../model/errors.js';
 import { PF_KTHREAD } from '../model/kernel.js';
+import { V8_INTERRUPT_BUDGET, YOUNG_INTERRUPT_BUDGET } from '../model/v8-young.js';
 import { credsFrom, fileFacts } from './filefacts.js';
 import { untracedReceivers, socketOwner, unixPeer, now, readStatus, statusText, statusBatch, uidOf, comm, PEER_POLL_MS } from './peers.js';
 import { explainStraceError } from './strace.js';
@@ -330,8 +331,8 @@ function stuckText(stuck: Array<{ pid: number; comm: string; state: string }>, m
  * Past LIVE_SHORT_BYTES of trace the defaults come back for what is compiled from then on: a long trace runs its
  * code long enough for the inlining to pay (5% of the main thread on a 200k-line make log).
  */
-const LIVE_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=100 --interrupt-budget=300000';
-const LIVE_V8_DEFAULTS = '--max-inlined-bytecode-size-cumulative=920 --interrupt-budget=67584';
+const LIVE_V8_FLAGS = `--max-inlined-bytecode-size-cumulative=100 ${YOUNG_INTERRUPT_BUDGET}`;
+const LIVE_V8_DEFAULTS = `--max-inlined-bytecode-size-cumulative=920 ${V8_INTERRUPT_BUDGET}`;
 const LIVE_SHORT_BYTES = 16 * 1024 * 1024;
 
 export function startLive(opts: LiveOptions): LiveHandle {

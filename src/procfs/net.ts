@@ -130,7 +130,7 @@ export function parseNetInet(text: string, protocol: InetProtocol): Map<number, 
 const INET_TABLES = [['tcp', 'TCP'], ['tcp6', 'TCPv6'], ['udp', 'UDP'], ['udp6', 'UDPv6']] as const;
 export type InetTable = (typeof INET_TABLES)[number][0];
 /** The table (/proc/net/NAME) that lists a protocol's sockets. */
-export const INET_TABLE: Readonly<Record<InetProtocol, InetTable>> = { TCP: 'tcp', TCPv6: 'tcp6', UDP: 'udp', UDPv6: 'udp6' };
+export const INET_TABLE = Object.fromEntries(INET_TABLES.map(([table, protocol]) => [protocol, table])) as Readonly<Record<InetProtocol, InetTable>>;
 
 /** Every inet socket the tables list, by inode; `text(name)` reads /proc/net/NAME (a table it cannot read is skipped). */
 export function readNetInet(text: (name: InetTable) => string): Map<number, InetSocketEntry> {

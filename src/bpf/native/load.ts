@@ -298,7 +298,7 @@ function prepare(opts: NativeOptions, prefix: string, cache = false): NativeLoad
     }
   }
   if (typeof offsets === 'string') return { error: offsets };
-  const off = offsets as Offsets;
+  const off = offsets;
 
   // what was made, undone in reverse: the ring, links and perf events (they detach the programs), programs, program
   // array slots (a program array frees its programs only in deferred work once its fd is closed), maps

@@ -230,11 +230,15 @@ function spawnHeld(command: string[], output: string | null | undefined): { chil
 /**
  * A session is young for its first BPF_YOUNG_EVENTS events: V8's interrupt budget is YOUNG_INTERRUPT_BUDGET
  * (../model/v8-young.ts), so that only what stays hot is compiled, not what a launch's start runs a little. Headless
- * Chromium launched under the native engine (perf, 2 runs each): V8's compiler threads 570-680 -> 140 samples of
- * 0.25 ms, the main thread 744-901 -> 769-834 (100 bytes of inlining instead: 410 and 707). Then V8's default comes
- * back: a long session's code is compiled as V8 would.
+ * Chromium launched under the native engine (~5k events; perf, 2 runs each): V8's compiler threads 570-680 -> 140
+ * samples of 0.25 ms, the main thread 744-901 -> 769-834 (100 bytes of inlining instead: 410 and 707). Then V8's
+ * default comes back: what stays hot is compiled as V8 would. 20k events, not 200k: a `make -j2` of 128 compiles
+ * (~70k events, 5 s) kept much of its code in Sparkplug's IC-bound code under the young budget; four interleaved
+ * A/Bs on a noisy 2-core VM, whole command over untraced: 1.259 -> 1.135 (10k), 1.210 -> 1.012, 1.228 -> 1.147 (8
+ * rounds; the tree's CPU 10.33 -> 9.63 s), 1.128 -> 1.119 (7 rounds; 8.77 -> 8.64 s): lower or the same, never higher.
+ * A session of fewer events (a browser launch, a short build) is unchanged.
  */
-const BPF_YOUNG_EVENTS = 200_000;
+const BPF_YOUNG_EVENTS = 20_000;
 
 /**
  * Starts tracing: resolves once every probe is attached (the native engine; its programs verified in parallel) or

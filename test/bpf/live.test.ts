@@ -12,7 +12,7 @@ import { bpfUnavailable } from '../../src/bpf/session.js';
 import { loadNative } from '../../src/bpf/native/load.js';
 import type { FdwatchRecord, ProcessRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
 import { root } from '../paths.js';
-import { fdwatch, records, compile, procState, tmp, type Running } from '../live/run.js';
+import { fdwatch, records, compile, procState, tmp, PROBES_RELEASE_MS, type Running } from '../live/run.js';
 import { CACHE, NSCD, inside, startNscd } from '../live/nscd-daemon.js';
 
 const PY = '/usr/bin/python3';
@@ -53,16 +53,8 @@ function bpfSymbols(): Set<string> {
   return new Set(fs.readFileSync('/proc/kallsyms', 'utf8').split('\n').filter((l) => l.endsWith('[bpf]')));
 }
 
-/**
- * How long the kernel may take to let go of a session's programs: their tracepoint perf events are released one after
- * another, each behind a grace period taken under the kernel's event_mutex (~7.6 s for 93 of them after a kill -9 on
- * an idle 2-core VM with stolen time; longer while another test file's sessions release theirs, as under `npm test`'s
- * two jobs: 10 s was once not enough). Programs that stayed would stay for good: the wait ends as soon as they go.
- */
-const PROBES_GONE_MS = 30_000;
-
 /** Waits (bounded) until none of `ours` is listed: the kernel frees a closed program after an RCU grace period. */
-async function probesGone(ours: string[], ms = PROBES_GONE_MS): Promise<string[]> {
+async function probesGone(ours: string[], ms = PROBES_RELEASE_MS): Promise<string[]> {
   let left = ours;
   for (const end = Date.now() + ms; Date.now() < end;) {
     const now = bpfSymbols();

@@ -12,7 +12,7 @@ import type { NativeHandle } from '../../src/bpf/native/handle.js';
 import { HEADER, KIND, REC_Q } from '../../src/bpf/native/format.js';
 import type { LiveStatus } from '../../src/live/trace.js';
 import type { FdwatchRecord, SummaryRecord, TransferRecord } from '../../src/model/records.js';
-import { fdwatch, records, compile, tmp, until, childrenOf, comm } from '../live/run.js';
+import { fdwatch, records, compile, tmp, until, childrenOf, comm, PROBES_RELEASE_MS } from '../live/run.js';
 
 const base = bpfUnavailable({ engine: 'native' });
 /** why the native engine does not load here (null: it does); asked once, its probes closed at once */
@@ -292,9 +292,8 @@ live('native: fdwatch killed with SIGKILL leaves no probe attached and nothing w
   r.child.kill('SIGKILL');
   await r.exit;
   // the kernel frees a closed program after an RCU grace period; 'syscalls': once the holder (ended by its pdeathsig)
-  // has closed its perf events, one after another behind a grace period each under the kernel's event_mutex (~7.6 s
-  // for 93 on an idle 2-core VM with stolen time, longer while another test file's sessions release theirs)
-  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, attachMode(undefined) === 'syscalls' ? 30000 : 5000, 50);
+  // has closed its perf events (PROBES_RELEASE_MS)
+  await until('its programs gone', () => { const now = programsTagged(tags); return ours.every((l) => !now.has(l)); }, attachMode(undefined) === 'syscalls' ? PROBES_RELEASE_MS : 5000, 50);
   await until('the launched command ran to its end', () => fs.existsSync(mark), 5000, 50);
   assert.is(fs.readFileSync(mark, 'utf8'), 'done\n');
 });

@@ -104,6 +104,15 @@ export function comm(pid: number): string | null {
   try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return null; }
 }
 
+/**
+ * How long the kernel may take to let go of a native eBPF session's programs once its perf events close ('syscalls'
+ * attach): they are released one after another, each behind a grace period taken under the kernel's event_mutex
+ * (~7.6 s for 93 of them after a kill -9 on an idle 2-core VM with stolen time; longer while another test file's
+ * sessions release theirs, as under `npm test`'s two jobs: 10 s was once not enough). A wait on it ends as soon as
+ * the programs are gone; programs that stayed would stay for good.
+ */
+export const PROBES_RELEASE_MS = 30_000;
+
 /** Polls a condition on /proc (which has no readiness event) until it holds; rejects after `ms`. */
 export async function until(what: string, pred: () => boolean, ms = 10_000, every = 10): Promise<number> {
   const t0 = Date.now();

@@ -34,10 +34,12 @@
 // ENOSYS, EPERM from a seccomp policy, sock_diag missing, or FDWATCH_NATIVE=off in the environment.
 // Failed ({ failed: errno name }) is about this one call (EBADF: the fd closed, ESRCH: the process exited,
 // EPERM/EACCES: no ptrace access to that process).
-// koffi is loaded lazily with createRequire so a missing native build is a typed Unavailable, not an import error.
+// koffi is loaded lazily (process.dlopen, or createRequire) so a missing native build is a typed Unavailable, not an import error.
 
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import {
@@ -122,20 +124,39 @@ const MUSL_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
  * koffi's native module, taken straight from its platform package where this is a glibc Linux (no musl loader on
  * the machine), else through koffi's own loader: that loader (package.json reads, libc detection from Node's ELF
  * header, wrappers for deprecated calls) costs ~10 ms of CPU and ~20 ms of a snapshot's start-up, and the native
- * module exports every function it re-exports.
+ * module exports every function it re-exports. The platform package's file is found as node's resolution would
+ * (a node_modules folder here or above) and opened with process.dlopen, as node's loader of `.node` files does:
+ * from the start-up snapshot, require's resolution first compiled node:module and the CommonJS loader (~3 ms of
+ * `fdwatch snapshot PID`).
  */
 function requireKoffi(): Koffi {
-  const require = createRequire(import.meta.url);
   const arch = MUSL_ARCH[process.arch];
   if (process.platform === 'linux' && arch && !fs.existsSync(`/lib/ld-musl-${arch}.so.1`)) {
+    const file = platformKoffi();
     try {
-      const k = require(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Partial<Koffi>;
+      const m = { exports: {} as Partial<Koffi> };
+      if (file !== null) process.dlopen(m, file);
+      else m.exports = createRequire(import.meta.url)(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Partial<Koffi>;
+      const k = m.exports;
       if (typeof k.load === 'function' && typeof k.errno === 'function') return k as Koffi;
     } catch {
       // another layout or a build that does not load here: koffi's loader knows
     }
   }
-  return require('koffi') as Koffi;
+  return createRequire(import.meta.url)('koffi') as Koffi;
+}
+
+/** node_modules/@koromix/koffi-linux-ARCH/linux_ARCH/koffi.node in the first folder from this module's up that has it, or null. */
+function platformKoffi(): string | null {
+  const rel = path.join('node_modules', '@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`, 'koffi.node');
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    // node's resolution looks in no node_modules/node_modules
+    if (path.basename(dir) !== 'node_modules') {
+      const f = path.join(dir, rel);
+      if (fs.existsSync(f)) return f;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 function loadLibc(): Libc | Unavailable {

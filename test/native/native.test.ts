@@ -150,15 +150,20 @@ test("koffi's native module is loaded straight from its platform package on glib
     const { createRequire } = await import('node:module');
     const status = n.nativeStatus();
     const loaded = Object.keys(createRequire(import.meta.url).cache);
-    process.stdout.write(JSON.stringify({ status, koffiJs: loaded.filter((f) => /[\\/]koffi[\\/].*\\.c?js$/.test(f)), node: loaded.filter((f) => f.endsWith('koffi.node')).length }));
+    // process.dlopen keeps no require.cache entry: the mapped file says what was loaded
+    const mapped = new Set((await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.split(/\\s+/)[5] ?? '').filter((f) => f.endsWith('/koffi.node')));
+    process.stdout.write(JSON.stringify({ status, koffiJs: loaded.filter((f) => /[\\/]koffi[\\/].*\\.c?js$/.test(f)), node: mapped.size, file: [...mapped][0] ?? null }));
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout) as { status: unknown; koffiJs: string[]; node: number };
+  const got = JSON.parse(r.stdout) as { status: unknown; koffiJs: string[]; node: number; file: string | null };
   assert.is(got.status, 'ok');
   assert.is(got.node, 1, 'the native module is loaded');
   // where musl's loader exists the fast path is not taken (koffi's loader tells glibc and musl builds apart)
-  if (!fs.existsSync(`/lib/ld-musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`)) assert.equal(got.koffiJs, []);
+  if (!fs.existsSync(`/lib/ld-musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`)) {
+    assert.equal(got.koffiJs, []);
+    assert.match(got.file ?? '', /[\\/]node_modules[\\/]@koromix[\\/]koffi-linux-[^/]+[\\/]linux_[^/]+[\\/]koffi\.node$/, 'from its platform package');
+  }
 });
 
 test.run();

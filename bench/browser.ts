@@ -6,7 +6,10 @@
 //           fdwatch's fixed start-up weighs; issue 12's figure (2) is held to a build of seconds, bench/bpf.ts;
 //           bpftrace's engine beside it)
 //   replay  fdwatch replay LOG --json FILE (whole command) of a strace -f -yy -ttt -T log of it
-//           vs  bare line splitting of the same file (goal <= 2.5), with its peak memory (goal < 60 MiB)
+//           vs  bare line splitting of the same file (goal <= 2.5), with its peak memory (goal < 60 MiB);
+//           vs  mgedmin's strace-process-tree where it is found (aim 0.5; STRACE_PROCESS_TREE=FILE or on PATH:
+//           a single Python file that builds the process tree alone; not packaged by Debian nor vendored here);
+//           and in one process as bench/run.ts replays its make log (TraceSession, warm after a round)
 // Chromium comes from the Debian package (`apt-get install chromium`); without it the bench says so.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +19,7 @@ import { bpfUnavailable } from '../src/bpf/session.js';
 import { ownStrace } from './own-strace.js';
 import { which } from '../src/live/trace.js';
 import { bpfSettled, fdwatchCommand, nodeBaselineEnv } from './command.js';
+import { inProcessReplay } from './replay-inprocess.js';
 
 interface Result { name: string; lines: string[] }
 
@@ -28,6 +32,15 @@ const RUNS = Number(process.env['BROWSER_RUNS'] ?? 5);
 const REPLAY_RUNS = 7;
 
 const chromium = (): string | null => which('chromium') ?? which('chromium-browser');
+
+/** mgedmin's strace-process-tree as [file, args before the log], or null: STRACE_PROCESS_TREE (its .py under python3,
+ * or a command), else strace-process-tree on PATH. */
+function straceProcessTree(): [string, string[]] | null {
+  const given = process.env['STRACE_PROCESS_TREE'];
+  if (given) return given.endsWith('.py') ? ['python3', [given]] : [given, []];
+  const found = which('strace-process-tree');
+  return found === null ? null : [found, []];
+}
 
 /**
  * A whole process, timed; its stdout dropped. `cpuFile`: run under GNU time writing there, so `cpuMs` is the
@@ -175,6 +188,20 @@ export async function benchBrowser(): Promise<Result> {
       mib = Math.max(mib, p.mib);
     }
     const replayed = delivered(path.join(tmp, 'replay.ndjson'));
+    // strace-process-tree, interleaved with fdwatch's replay once more (each run of both a whole process)
+    const spt = straceProcessTree();
+    const sptMs: number[] = [];
+    const sptMib: number[] = [];
+    const again: number[] = [];
+    if (spt !== null) {
+      for (let i = 0; i < REPLAY_RUNS; i++) {
+        const t = peak(spt[0], [...spt[1], log], nodeBaselineEnv());
+        sptMs.push(t.ms);
+        sptMib.push(t.mib);
+        again.push(peak(...fdwatchCommand(['replay', log, '--json', path.join(tmp, 'replay.ndjson')])).ms);
+      }
+    }
+    const inProcess = await inProcessReplay(log, path.join(tmp, 'inprocess.ndjson'), REPLAY_RUNS);
     const m = median(ours);
     const out = [
       `live: fdwatch --backend strace --json -- chromium: ${secs(m)}; strace with fdwatch's argv alone: ${secs(median(argvOnly))}, ratio ${(m / median(argvOnly)).toFixed(2)} (goal <= 1.1)`,
@@ -192,6 +219,10 @@ export async function benchBrowser(): Promise<Result> {
       `replay: fdwatch replay LOG --json FILE: ${secs(median(replay))}, bare line splitting (node, whole process): ${secs(median(split))}, ratio ${(median(replay) / median(split)).toFixed(2)} (goal <= 2.5, aim 1.5)`,
       `  user+system CPU: replay ${secs(median(replayCpu))}, splitting ${secs(median(splitCpu))}, ratio ${(median(replayCpu) / median(splitCpu)).toFixed(2)} (less sensitive than wall time to a loaded machine)`,
       `  peak memory ${mib.toFixed(0)} MiB, the highest of the runs (goal < 60); ${lines} lines, ${(fs.statSync(log).size / 1e6).toFixed(1)} MB (strace -f -yy -ttt -T of headless chromium); transfers ${replayed} delivered of the ${truth} fds its receives installed${replayed === truth ? ' (none missed)' : ' (MISSED SOME)'}`,
+      spt === null
+        ? '  strace-process-tree: not found (STRACE_PROCESS_TREE=path/to/strace_process_tree.py, or strace-process-tree on PATH)'
+        : `  against strace-process-tree (whole process, the process tree alone): ${secs(median(again))} against ${secs(median(sptMs))}, ratio ${(median(again) / median(sptMs)).toFixed(2)} (aim 0.5); its peak ${Math.max(...sptMib).toFixed(0)} MiB`,
+      `  in one process, as the make log's replay bench: ${secs(inProcess.full)} against bare line splitting ${secs(inProcess.split)}, ratio ${(inProcess.full / inProcess.split).toFixed(2)} (goal <= 2.5; stricter, replay's own reader: ${(inProcess.full / inProcess.ownReader).toFixed(2)}); ${inProcess.summary}`,
       `  median of ${RUNS} (live) and ${REPLAY_RUNS} (replay), interleaved`,
     );
     return { name: 'browser', lines: out };

@@ -12,9 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TraceSession } from '../src/correlate/session.js';
-import { openNdjson } from '../src/export/ndjson.js';
-import { readFileBytes, readFileChunks } from '../src/tracer/read.js';
+import { inProcessReplay } from './replay-inprocess.js';
 import { ownStrace } from './own-strace.js';
 import { fdwatchCommand, nodeBaselineEnv } from './command.js';
 
@@ -26,97 +24,22 @@ interface Result { name: string; lines: string[] }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const secs = (ms: number): string => (ms / 1000).toFixed(3) + ' s';
 
-/** Bare line splitting: latin1 text, indexOf, one string per line. */
-function lineSplitter(sink: (line: string) => void): { push(chunk: Buffer): void; end(): number } {
-  let rest = '';
-  let n = 0;
-  return {
-    push(chunk) {
-      const text = rest + chunk.toString('latin1');
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        sink(text.slice(start, nl));
-        n++;
-        start = nl + 1;
-      }
-      rest = start === 0 ? text : text.slice(start);
-    },
-    end() {
-      if (rest.length > 0) { sink(rest); n++; }
-      return n;
-    },
-  };
-}
-
-/** The baseline's chunk size: 4 MB, as it was when replay read 4 MB chunks (replay now reads 512 KB ones). */
-const BASELINE_CHUNK = 1 << 22;
-
-/** The baseline, the usual idiom: bare line splitting over a plain fs stream of 4 MB chunks. */
-function splitStream(file: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const split = lineSplitter(() => {});
-    const stream = fs.createReadStream(file, { highWaterMark: BASELINE_CHUNK });
-    stream.on('data', (chunk: Buffer | string) => split.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(split.end()));
-  });
-}
-
-/** A stricter baseline: the same splitting over replay's own reader (512 KB chunks read with readSync). */
-async function splitOwnReader(file: string): Promise<number> {
-  const split = lineSplitter(() => {});
-  await readFileChunks(file, (chunk) => split.push(chunk));
-  return split.end();
-}
-
 async function benchReplay(): Promise<Result> {
   const log = path.join(tmp, 'big.log');
   const rec = spawnSync('bash', [path.join(root, 'bench', 'record-big.sh'), log], {
     encoding: 'utf8', env: { ...process.env, BIG_N: process.env['BIG_N'] ?? '60' },
   });
   if (rec.status !== 0) throw new Error(`record-big.sh failed: ${rec.stderr}`);
-  const out = path.join(tmp, 'big.ndjson');
-  const split: number[] = [];
-  const ownReader: number[] = [];
-  const full: number[] = [];
-  // user+system CPU of this process (V8's compiler threads included): steadier than wall time on a loaded machine
-  const splitCpu: number[] = [];
-  const fullCpu: number[] = [];
-  const cpuMs = (since: NodeJS.CpuUsage): number => { const u = process.cpuUsage(since); return (u.user + u.system) / 1000; };
-  let lines = 0;
-  let summary = '';
-  for (let i = 0; i < 7; i++) {
-    let t = performance.now();
-    let c = process.cpuUsage();
-    lines = await splitStream(log);
-    split.push(performance.now() - t);
-    splitCpu.push(cpuMs(c));
-    t = performance.now();
-    await splitOwnReader(log);
-    ownReader.push(performance.now() - t);
-    t = performance.now();
-    c = process.cpuUsage();
-    const w = openNdjson(out);
-    const s = new TraceSession((r) => w.write(r), { baseDay: 0 });
-    const src = s.source(null);
-    await readFileBytes(log, (x, a, b, n) => s.bytes(x, a, b, n, src));
-    const sum = s.end();
-    w.close();
-    full.push(performance.now() - t);
-    fullCpu.push(cpuMs(c));
-    summary = `${sum.processes} processes, ${sum.syscalls} syscalls, ${sum.transfers.delivered} transfers, ${sum.parseErrors} parse errors`;
-  }
-  const ratio = median(full) / median(split);
+  const r = await inProcessReplay(log, path.join(tmp, 'big.ndjson'), 7);
+  const ratio = r.full / r.split;
   const mb = fs.statSync(log).size / 1e6;
   return {
     name: 'replay',
     lines: [
-      `replay to NDJSON: ${secs(median(full))}, bare line splitting: ${secs(median(split))}, ratio ${ratio.toFixed(2)} (goal <= 2.5, aim 1.5)`,
-      `  user+system CPU: replay ${secs(median(fullCpu))}, splitting ${secs(median(splitCpu))}, ratio ${(median(fullCpu) / median(splitCpu)).toFixed(2)} (less sensitive than wall time to a loaded machine)`,
-      `  stricter: the same splitting over replay's own reader: ${secs(median(ownReader))}, ratio ${(median(full) / median(ownReader)).toFixed(2)}`,
-      `  ${lines} lines, ${mb.toFixed(1)} MB (strace -f -yy -tt -T of make -j2: gcc builds + runs of seed.c; BIG_N=${process.env['BIG_N'] ?? '60'}); ${summary}; median of 7, interleaved`,
+      `replay to NDJSON: ${secs(r.full)}, bare line splitting: ${secs(r.split)}, ratio ${ratio.toFixed(2)} (goal <= 2.5, aim 1.5)`,
+      `  user+system CPU: replay ${secs(r.fullCpu)}, splitting ${secs(r.splitCpu)}, ratio ${(r.fullCpu / r.splitCpu).toFixed(2)} (less sensitive than wall time to a loaded machine)`,
+      `  stricter: the same splitting over replay's own reader: ${secs(r.ownReader)}, ratio ${(r.full / r.ownReader).toFixed(2)}`,
+      `  ${r.lines} lines, ${mb.toFixed(1)} MB (strace -f -yy -tt -T of make -j2: gcc builds + runs of seed.c; BIG_N=${process.env['BIG_N'] ?? '60'}); ${r.summary}; median of 7, interleaved; records stamped as the command stamps them (the log's day)`,
     ],
   };
 }

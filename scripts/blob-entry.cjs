@@ -17,9 +17,17 @@ const v8 = require('node:v8');
 
 const SOURCES = process.env['FDWATCH_BLOB_SOURCES']; // dist/blob/cjs
 if (!SOURCES) throw new Error('FDWATCH_BLOB_SOURCES is not set (scripts/build-blob.mjs sets it)');
+/** FDWATCH_BLOB_COMMAND=snapshot: the blob of that command alone (dist/blob/snapshot.blob): main.js, its static
+ * imports, and what the command's module reaches; nothing of the other commands (the watch, replay, eBPF and
+ * dashboard modules), which 0.9 MB less of blob to read and deserialize makes ~8 ms of `fdwatch snapshot PID`'s
+ * start. A module it lacks is compiled from dist/blob/cjs when it is first loaded (never, if the walk is right). */
+const COMMAND = process.env['FDWATCH_BLOB_COMMAND'] || null;
+const COMMANDS = { snapshot: 'src/cli/snapshot.js' };
+if (COMMAND !== null && !(COMMAND in COMMANDS)) throw new Error(`FDWATCH_BLOB_COMMAND: no command ${COMMAND} (${Object.keys(COMMANDS).join(', ')})`);
 /** which modules are evaluated while building: these commands' and their static imports (5.59 MB; all of
  * them, FDWATCH_BLOB_EVALUATE=all, make 6.31 MB: ~6 ms more CPU for --help), or all of them (the build's audit of every top level) */
 const EVALUATE = process.env['FDWATCH_BLOB_EVALUATE'] === 'all' ? 'all'
+  : COMMAND !== null ? ['src/cli/main.js', COMMANDS[COMMAND]]
   : ['src/cli/main.js', 'src/cli/snapshot.js', 'src/cli/replay.js', 'src/cli/watch.js', 'src/cli/backend.js'];
 /** the module that runs the CLI: evaluated at run time, last */
 const MAIN = 'src/cli/main.js';
@@ -38,6 +46,21 @@ const lazyNames = new Map(LAZY_BUILTINS.map((b) => [b, new Set()]));
 /** a copy of a string that is part of a bigger one: the part would keep the whole (a file's text) in the blob */
 const flat = (s) => /** @type {string} */ (JSON.parse(JSON.stringify(s)));
 const STATIC = /^(?:(?:const|var|let) \w+ = )?(?:__importDefault\(|__importStar\(|__exportStar\()?require\("([^"]+)"\)/gm;
+/** every require of a module, its dynamic imports' too (tsc writes `Promise.resolve().then(() => __importStar(require('./x.js')))`) */
+const ANY = /\brequire\((["'])([^"']+)\1\)/g;
+
+/** A CommonJS file of dist/blob/cjs as the loader's module function, and its static and other requires. */
+function compile(p, text) {
+  // import.meta is the module's own (its dist/src URL, asked at run time); source one-byte (V8 keeps a
+  // source holding any other character as two bytes a character: the blob grew by a megabyte)
+  const body = text
+    .replace(/\bimport\.meta\b/g, '__fdwatch_meta')
+    .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const fn = (0, eval)(`(function (exports, require, module, __fdwatch_meta) {${body}\n})\n//# sourceURL=${p}`);
+  return { fn, deps: [...text.matchAll(STATIC)].map((m) => flat(m[1])) };
+}
+/** every module's requires, dynamic ones too (for the walk of FDWATCH_BLOB_COMMAND; emptied before the heap is saved) */
+const allDeps = new Map();
 
 (function walk(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -51,19 +74,30 @@ const STATIC = /^(?:(?:const|var|let) \w+ = )?(?:__importDefault\(|__importStar\
         const alias = `${b.replace(/\W/g, '_')}_\\d+`;
         for (const m of text.matchAll(new RegExp(`\\b${alias}\\.(?:default\\.)?(\\w+)`, 'g'))) if (m[1] !== 'default') names.add(flat(m[1]));
       }
-      // import.meta is the module's own (its dist/src URL, asked at run time); source one-byte (V8 keeps a
-      // source holding any other character as two bytes a character: the blob grew by a megabyte)
-      const body = text
-        .replace(/\bimport\.meta\b/g, '__fdwatch_meta')
-        .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-      const fn = (0, eval)(`(function (exports, require, module, __fdwatch_meta) {${body}\n})\n//# sourceURL=${p}`);
-      defs.set(id, { fn, deps: [...text.matchAll(STATIC)].map((m) => flat(m[1])) });
+      defs.set(id, compile(p, text));
+      allDeps.set(id, [...text.matchAll(ANY)].map((m) => m[2]));
     }
   }
 })(path.join(SOURCES, 'src'));
 if (!defs.has(MAIN)) throw new Error(`no ${MAIN} in ${SOURCES}`);
 
 const target = (from, spec) => (spec.startsWith('.') ? path.posix.join(path.posix.dirname(from), spec) : null);
+
+if (COMMAND !== null) {
+  // main.js's static imports, the command's module, and all that these reach (dynamic imports too); main.js's
+  // dynamic imports of the other commands are left out
+  const keep = new Set();
+  const visit = (id, specs) => {
+    if (keep.has(id) || !defs.has(id)) return;
+    keep.add(id);
+    for (const s of specs(id)) { const t = target(id, s); if (t) visit(t, all); }
+  };
+  const all = (id) => allDeps.get(id) ?? [];
+  visit(MAIN, (id) => /** @type {{deps: string[]}} */ (defs.get(id)).deps);
+  visit(COMMANDS[COMMAND], all);
+  for (const id of [...defs.keys()]) if (!keep.has(id)) defs.delete(id);
+}
+allDeps.clear();
 
 // a module that imports a package (blessed) cannot be evaluated here (node loads no user module while building),
 // nor any module that imports it
@@ -111,7 +145,7 @@ const trip = (what) => { if (building) trips.push(`${evaluating[evaluating.lengt
 function load(id) {
   const hit = cache.get(id);
   if (hit) return hit.exports;
-  const d = defs.get(id);
+  const d = defs.get(id) ?? (building ? undefined : fromDisk(id));
   if (!d) throw new Error(`fdwatch blob: no module ${id}`);
   const module = { exports: {} };
   cache.set(id, module);
@@ -129,6 +163,16 @@ function load(id) {
     evaluating.pop();
   }
   return module.exports;
+}
+
+/** A module this blob does not hold (a command's blob lacks the other commands'), compiled from dist/blob/cjs. */
+function fromDisk(id) {
+  const p = path.join(rootDir(), 'dist', 'blob', 'cjs', id);
+  let text;
+  try { text = fs.readFileSync(p, 'utf8'); } catch { return undefined; }
+  const d = compile(p, text);
+  defs.set(id, d);
+  return d;
 }
 
 /** @type {Map<string, object>} */
@@ -265,7 +309,7 @@ if (failure !== null || trips.length > 0) {
 }
 // not on stderr: a stdio stream made now (a pipe's socket) would be in the blob
 const report = process.env['FDWATCH_BLOB_REPORT'];
-if (report) fs.writeFileSync(report, `${defs.size} modules, ${cache.size} evaluated while building, ${deferred.size} loading packages (${[...deferred].join(', ')})\n`);
+if (report) fs.writeFileSync(report, `${COMMAND ?? 'all commands'}: ${defs.size} modules, ${cache.size} evaluated while building, ${deferred.size} loading packages (${[...deferred].join(', ')})\n`);
 
 // what the run-time start below calls, compiled now (and kept in the blob)
 fs.realpathSync(SOURCES);

@@ -1,4 +1,4 @@
-// The start-up snapshot (npm run build: dist/blob/fdwatch.blob, scripts/blob-entry.cjs): bin/fdwatch starts from
+// The start-up snapshots (npm run build: dist/blob/fdwatch.blob and snapshot.blob, scripts/blob-entry.cjs): bin/fdwatch starts from
 // it when it is usable and takes the ESM path (bin/fdwatch.js) otherwise; both give the same output, errors and
 // exit statuses. Which path ran is read from strace's record of the wrapper's exec.
 import { test } from 'uvu';
@@ -43,6 +43,29 @@ test('npm run build made a blob for this node; bin/fdwatch starts from it, FDWAT
   assert.not.ok(esm.blob, 'the ESM path');
   assert.equal([blob.code, blob.out, blob.err], [0, esm.out, '']);
   assert.match(blob.out, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('snapshot, --help and --version start from the smaller blob of the snapshot command; the other commands from the whole one', () => {
+  const small = path.join(BLOB_DIR, 'snapshot.blob');
+  assert.ok(fs.existsSync(small), 'dist/blob/snapshot.blob');
+  assert.ok(fs.statSync(small).size < fs.statSync(path.join(BLOB_DIR, 'fdwatch.blob')).size, 'smaller than the whole');
+  const idle = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  try {
+    const blobOf = (args: string[]): string | null => /"--snapshot-blob", "[^"]*\/([\w.]+\.blob)"/.exec(run(BIN, args).execs[0]!)?.[1] ?? null;
+    for (const args of [['snapshot', String(idle.pid)], ['snapshot', '--json', '-', String(idle.pid)], ['--help'], ['--version']]) assert.is(blobOf(args), 'snapshot.blob', args.join(' '));
+    for (const args of [['replay', LOG], ['replay', '--help']]) assert.is(blobOf(args), 'fdwatch.blob', args.join(' '));
+  } finally {
+    idle.kill('SIGKILL');
+  }
+});
+
+test('a command whose modules the snapshot blob lacks compiles them from dist/blob/cjs: the output of the ESM path', () => {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  const r = spawnSync(process.execPath, ['--snapshot-blob', path.join(BLOB_DIR, 'snapshot.blob'), '--', 'replay', '--json', '-', LOG], { encoding: 'utf8', env, cwd: tmp });
+  const want = run(BIN, ['replay', '--json', '-', LOG], { FDWATCH_BLOB: 'off' });
+  assert.ok(want.out.includes('"type":"transfer"'), 'the replay writes transfers');
+  assert.equal([r.status, untimed(r.stdout), r.stderr], [0, untimed(want.out), '']);
 });
 
 test('NODE_OPTIONS (V8 flags the blob was not built with) takes the ESM path: the command runs, not exit 14', () => {

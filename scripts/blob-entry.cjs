@@ -19,7 +19,7 @@ const SOURCES = process.env['FDWATCH_BLOB_SOURCES']; // dist/blob/cjs
 if (!SOURCES) throw new Error('FDWATCH_BLOB_SOURCES is not set (scripts/build-blob.mjs sets it)');
 /** FDWATCH_BLOB_COMMAND=snapshot: the blob of that command alone (dist/blob/snapshot.blob): main.js, its static
  * imports, and what the command's module reaches; nothing of the other commands (the watch, replay, eBPF and
- * dashboard modules), which 0.9 MB less of blob to read and deserialize makes ~8 ms of `fdwatch snapshot PID`'s
+ * dashboard modules), which 0.9 MB less of blob to read and deserialize makes 6-8 ms of `fdwatch snapshot PID`'s
  * start. A module it lacks is compiled from dist/blob/cjs when it is first loaded (never, if the walk is right). */
 const COMMAND = process.env['FDWATCH_BLOB_COMMAND'] || null;
 const COMMANDS = { snapshot: 'src/cli/snapshot.js' };

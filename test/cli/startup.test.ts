@@ -60,6 +60,30 @@ test('--help lists the commands; snapshot errors are one line', () => {
   assert.equal([bad.status, bad.stderr], [1, 'fdwatch: no such process: 99999999\n']);
 });
 
+test('a snapshot exits once its output is written: through a pipe that fills, all of it arrives', () => {
+  // a process holding 400 files of 200-character names: a text snapshot of it is over 64 KB, a pipe's capacity
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdwatch-exit-'));
+  const fds = Array.from({ length: 400 }, (_, i) => fs.openSync(path.join(dir, `${String(i).padStart(4, '0')}-${'x'.repeat(195)}`), 'w'));
+  const holder = spawn('sleep', ['1000'], { stdio: ['ignore', 'ignore', 'ignore', ...fds] });
+  for (const fd of fds) fs.closeSync(fd);
+  try {
+    const bin = path.join(root, 'bin', 'fdwatch');
+    const direct = spawnSync(bin, ['snapshot', String(holder.pid)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.is(direct.status, 0, direct.stderr);
+    assert.ok(direct.stdout.length > 65536, `a snapshot larger than a pipe: ${direct.stdout.length} bytes`);
+    assert.match(direct.stdout, /\n1 processes, 40\d fds, /);
+    // a reader that takes nothing for a second: the pipe fills (node's write of the rest waits for the reader) before
+    // the command is over and exits
+    const out = path.join(dir, 'out');
+    const slow = spawnSync('bash', ['-c', `set -o pipefail; "$0" snapshot ${holder.pid} | { sleep 1; cat; } > "$1"`, bin, out], { encoding: 'utf8' });
+    assert.is(slow.status, 0, slow.stderr);
+    assert.is(fs.readFileSync(out, 'utf8'), direct.stdout);
+  } finally {
+    holder.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // Logs, in order, every module node loads (a loader hook) and every process fdwatch spawns (child_process.spawn,
 // wrapped before fdwatch imports it)
 const LOAD_HOOK = [

@@ -152,7 +152,7 @@ async function main(): Promise<boolean> {
  * A command that is over exits now, when stdout and stderr hold nothing unwritten: node's own end would first free
  * V8's heap page by page, 5 ms of `fdwatch snapshot PID` (write to exit_group: 8-10 -> 3-4.5 ms) and more after a
  * big replay. Files, terminals and pipes take node's writes before they return (a full pipe: the rest of the write
- * waits for the reader); a stream that queued some (a socket) is written out by the natural end. Commands that may
+ * waits for the reader); a stream that still queues some is written out by the natural end. Commands that may
  * still have children, timers or a terminal to restore (watch, demo, the dashboards) end the natural way.
  */
 function exitWhenOver(over: boolean): void {

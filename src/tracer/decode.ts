@@ -10,7 +10,7 @@ import {
 } from '../model/kernel.js';
 import { SYSCALLS, type SyscallSpec } from '../model/syscalls.js';
 import { parseDecor } from './decor.js';
-import { CloseRef, hotDecode, taskOp, type DecodeContext } from './hot.js';
+import { CloseRef, hotDecode, sendmsg, taskOp, type DecodeContext } from './hot.js';
 import { after, field, fdOf, leadingFd, numOf, parseArg, parseArgs, textOf, type ArgAt, type Value } from './values.js';
 
 export type { DecodeContext } from './hot.js';
@@ -27,7 +27,9 @@ export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | nul
       switch (spec?.family) {
         case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'clone-entry', flags: cloneFlags(e.name, e.args) };
         case 'sendmsg': {
-          // the msghdr is printed at entry: the message is on its way from here
+          // the msghdr is printed at entry: the message is on its way from here (its commonest shapes read in place)
+          const hot = sendmsg(e, true);
+          if (hot !== null) return hot;
           const args = parseArgs(e.args);
           return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
         }

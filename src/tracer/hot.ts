@@ -64,6 +64,7 @@ export function hotDecode(e: SyscallEvent, ctx: DecodeContext): FdOp | null {
     case 'fcntl': return fcntl(e, r.value, r.text);
     case 'dup': case 'dup2': case 'dup3': return dup(e, r.value);
     case 'recvmsg': return recvmsg(e);
+    case 'sendmsg': return sendmsg(e, false);
     default: return null;
   }
 }
@@ -78,9 +79,9 @@ let deleted = false;
 
 /**
  * An fd argument at `p`: `-1`, or digits (no leading zero: the general path would read octal) with an optional
- * decoration right after them, followed by `,` or the end.
+ * decoration right after them, followed by `,` or the end (or `close`: an array's `]`).
  */
-function readFd(s: string, p: number): number {
+function readFd(s: string, p: number, close: number = Ch.Comma): number {
   decorA = -1;
   if (p < 0) return -1;
   if (s.charCodeAt(p) === Ch.Minus) {
@@ -92,7 +93,7 @@ function readFd(s: string, p: number): number {
   const q = readEnd;
   if (q === p || (q - p > 1 && s.charCodeAt(p) === Ch.D0) || q - p > 9) return -1;
   fdNum = n;
-  if (q === s.length || s.charCodeAt(q) === Ch.Comma) return q;
+  if (q === s.length || s.charCodeAt(q) === Ch.Comma || s.charCodeAt(q) === close) return q;
   // `21<<MAP_HUGE_SHIFT` is a shift, not a decoration
   if (s.charCodeAt(q) !== Ch.Lt || s.charCodeAt(q + 1) === Ch.Lt) return -1;
   let end = skipDecoration(s, q);
@@ -102,7 +103,7 @@ function readFd(s: string, p: number): number {
   // a file unlinked since it was opened (a memfd always is): `4</memfd:x>(deleted)`
   deleted = s.startsWith('(deleted)', end);
   if (deleted) end += 9;
-  return end === s.length || s.charCodeAt(end) === Ch.Comma ? end : -1;
+  return end === s.length || s.charCodeAt(end) === Ch.Comma || s.charCodeAt(end) === close ? end : -1;
 }
 
 /** The FdRef of what readFd read, as the general path's fdRef makes it (null for a negative fd). */
@@ -242,14 +243,20 @@ function dup(e: SyscallEvent, ret: number): FdOp | null {
   return from ? { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'dup', from, fd: ret, cloexec } : taskOp(e);
 }
 
-/** msghdr() found a top-level msg_control field; the bounds of its msg_flags field's value (flagsA < 0: none) */
+/**
+ * msghdr() found a top-level msg_control field, whose value is s[controlA, controlB); the bounds of its msg_flags
+ * field's value (flagsA < 0: none)
+ */
 let hasControl = false;
+let controlA = -1;
+let controlB = -1;
 let flagsA = -1;
 let flagsB = -1;
 
 /**
- * recvmsg(FD, {msghdr}, FLAGS) whose msghdr carries no control data (msg_control is printed only when there is
- * some): a receive of no fds. Messages with control data go to the general path, which reads SCM_RIGHTS.
+ * recvmsg(FD, {msghdr}, FLAGS): a msghdr with no control data (msg_control is printed only when there is some), or
+ * with SCM_RIGHTS control messages alone, each fd of them decorated or not (controlRights). Anything else in
+ * msg_control (other control messages, strace's `...`, raw numbers) is the general path's.
  */
 function recvmsg(e: SyscallEvent): FdOp | null {
   const s = e.args;
@@ -258,9 +265,10 @@ function recvmsg(e: SyscallEvent): FdOp | null {
   const socket = fdRefRead(s);
   const f = comma(s, msghdr(s, h));
   const p = readWord(s, f);
-  if (p !== s.length || hasControl) return null;
-  const flags = s.slice(f, p);
+  if (p !== s.length) return null;
   const out: ScmMessage = { fds: [], hidden: false, ctrunc: false };
+  if (hasControl && !controlRights(s, controlA, controlB, out.fds)) return null;
+  const flags = s.slice(f, p);
   out.ctrunc = hasFlag(flagsA < 0 ? '' : s.slice(flagsA, flagsB), 'MSG_CTRUNC', MSG_CTRUNC);
   return {
     tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket, messages: [out],
@@ -269,11 +277,59 @@ function recvmsg(e: SyscallEvent): FdOp | null {
 }
 
 /**
+ * sendmsg(FD, {msghdr}, FLAGS), whole or (`entry`) its entry half, which strace prints with the msghdr: the message
+ * and its SCM_RIGHTS fds, as recvmsg reads them.
+ */
+export function sendmsg(e: { tid: number; ts: number | null; line: number; name: string; args: string; comm?: string | null }, entry: boolean): FdOp | null {
+  const s = e.args;
+  const h = comma(s, readFd(s, 0));
+  if (h < 0 || s.charCodeAt(h) !== Ch.LBrace) return null;
+  const socket = fdRefRead(s);
+  if (readWord(s, comma(s, msghdr(s, h))) !== s.length) return null;
+  const out: ScmMessage = { fds: [], hidden: false, ctrunc: false };
+  if (hasControl && !controlRights(s, controlA, controlB, out.fds)) return null;
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: entry ? null : e.comm ?? null, op: 'send', socket, messages: [out], entry };
+}
+
+const CMSG_RIGHTS = 'cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[';
+
+/**
+ * msg_control's value s[a, b): `[{cmsg_len=N, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[FD, ...]}, ...]`,
+ * each FD as readFd takes it; its fds go into `fds`. False for any other shape (nothing is then kept of it).
+ */
+function controlRights(s: string, a: number, b: number, fds: FdRef[]): boolean {
+  if (s.charCodeAt(a) !== Ch.LBracket || s.charCodeAt(b - 1) !== Ch.RBracket) return false;
+  let p = a + 1;
+  for (;;) {
+    if (!s.startsWith('{cmsg_len=', p)) return false;
+    const l = p + 10;
+    readUint(s, l, b);
+    p = readEnd;
+    if (p === l || s.charCodeAt(p) !== Ch.Comma || s.charCodeAt(p + 1) !== Ch.Space || !s.startsWith(CMSG_RIGHTS, p + 2)) return false;
+    p += 2 + CMSG_RIGHTS.length;
+    for (;;) {
+      p = readFd(s, p, Ch.RBracket);
+      if (p < 0 || fdNum < 0) return false;
+      fds.push(fdRefRead(s)!);
+      if (s.charCodeAt(p) === Ch.RBracket) break;
+      p = comma(s, p);
+      if (p < 0) return false;
+    }
+    if (s.charCodeAt(p + 1) !== Ch.RBrace) return false;
+    p += 2;
+    if (p === b - 1) return true;
+    p = comma(s, p);
+    if (p < 0) return false;
+  }
+}
+
+/**
  * A struct msghdr at `p` (its `{`): `name=value` fields, each value stepped over (strings, decorations, brackets).
  * Returns the index after its `}`, or -1 (an unnamed field, an in/out value, a comment: the general path's).
  */
 function msghdr(s: string, p: number): number {
   hasControl = false;
+  controlA = -1;
   flagsA = -1;
   p++;
   for (;;) {
@@ -285,7 +341,11 @@ function msghdr(s: string, p: number): number {
     if (s.charCodeAt(v) === Ch.Eq) return -1;
     p = valueEnd(s, p);
     if (p < 0) return -1;
-    if (name === 11 && s.startsWith('msg_control', a)) hasControl = true;
+    if (name === 11 && s.startsWith('msg_control', a)) {
+      // the first one, as the general path's field() takes it
+      if (!hasControl) { controlA = v; controlB = p; }
+      hasControl = true;
+    }
     else if (name === 9 && flagsA < 0 && s.startsWith('msg_flags', a)) {
       // a flag set or a number, as the general path's text of it
       if (readWord(s.slice(0, p), v) !== p) return -1;

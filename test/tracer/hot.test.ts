@@ -5,9 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isDeepStrictEqual } from 'node:util';
 import { Joiner, newSource } from '../../src/tracer/joiner.js';
-import { decode, decodeSyscall } from '../../src/tracer/decode.js';
-import { hotDecode } from '../../src/tracer/hot.js';
-import type { SyscallEvent } from '../../src/model/events.js';
+import { decode, decodeSyscall, fdRef, scmRights } from '../../src/tracer/decode.js';
+import { hotDecode, sendmsg } from '../../src/tracer/hot.js';
+import { parseArgs } from '../../src/tracer/values.js';
+import { ENTRY_EVENTS } from '../../src/model/syscalls.js';
+import type { EntryEvent, SyscallEvent } from '../../src/model/events.js';
 import type { FdOp } from '../../src/model/fdop.js';
 
 /** The syscall event one strace line (or an unfinished + resumed pair) joins to. */
@@ -78,6 +80,25 @@ const TAKEN: string[][] = [
   ['10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_iov=[{iov_base="x"msg_control=[], iov_len=1}], msg_controllen=0, msg_flags=0}, 0) = 1'],
   ['10 recvmsg(3<UNIX:[1->2]>, 0x7ffd1234, 0) = -1 EAGAIN (Resource temporarily unavailable)'],
   ['14 recvmsg(3<UNIX:[9540404->9540403]>,  <unfinished ...>', '14 <... recvmsg resumed>{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1'],
+  // SCM_RIGHTS: decorated fds, unlinked ones, several per message, several messages, undecorated ones (no -yy)
+  ['10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>]}], msg_controllen=24, msg_flags=0}, 0) = 1'],
+  ['10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="\\210\\3\\0\\0gpu-process\\0", iov_len=65536}], msg_iovlen=1, msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[36<UNIX:[215443->215442]>, 37</memfd:shared-memory-region>(deleted), 38</dev/shm/.org.chromium.Chromium.x (deleted)>]}], msg_controllen=32, msg_flags=MSG_CMSG_CLOEXEC}, MSG_CMSG_CLOEXEC) = 908'],
+  ['10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="ab", iov_len=2}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[7</a>]}, {cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[8</b>, 9</c, d]>]}], msg_controllen=48, msg_flags=MSG_CTRUNC}, MSG_PEEK) = 2'],
+  ['10 recvmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5, 6]}], msg_controllen=24, msg_flags=0}, 0) = 1'],
+  ['15 recvmsg(3<UNIX:[1->2]>,  <unfinished ...>', '15 <... recvmsg resumed>{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[10</x>]}], msg_controllen=24, msg_flags=0}, 0) = 1 <0.000040>'],
+  ['10 sendmsg(8<UNIX:[215381->215382]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="\\4\\0\\0\\0\\3\\0\\0\\0", iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, MSG_NOSIGNAL) = 8'],
+  ['10 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/passwd>, 6<TCP:[1.2.3.4:80->5.6.7.8:9]>]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL) = 1 <0.000012>'],
+  ['10 sendmsg(4, {msg_name={sa_family=AF_UNIX, sun_path="/run/x"}, msg_namelen=110, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}], msg_controllen=24, msg_flags=0}, 0) = 1'],
+  ['16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL <unfinished ...>', '16 <... sendmsg resumed>) = 1'],
+];
+
+/** sendmsg entry halves (`<unfinished ...>` lines): decode's entry op, read in place, as the general path reads it. */
+const SEND_ENTRIES: string[] = [
+  '16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL <unfinished ...>',
+  '16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="y", iov_len=1}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, MSG_NOSIGNAL <unfinished ...>',
+  // handed on: the general path's
+  '16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5, ...]}], msg_controllen=24, msg_flags=0}, 0 <unfinished ...>',
+  '16 sendmsg(9, 0x7ffc0000, 0 <unfinished ...>',
 ];
 
 // shapes hot.ts hands on to the general path (which reads them: their op is tested in decode.test.ts)
@@ -89,7 +110,13 @@ const HANDED_ON: string[] = [
   '10 mmap(NULL, 010, PROT_READ, MAP_SHARED, 3</x>, 0) = 0x7f0000000000',
   '10 mmap(NULL, 4096, PROT_READ, 21<<MAP_HUGE_SHIFT|MAP_SHARED, 3</x>, 0) = 0x7f0000000000',
   '10 fcntl(03, F_SETFD, FD_CLOEXEC) = 0',
-  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</etc/hostname>]}], msg_controllen=24, msg_flags=0}, 0) = 1',
+  // control messages other than SCM_RIGHTS alone, strace's `...`, -X raw numbers, fds in octal or hex, a failed send
+  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=1, uid=0, gid=0}}, {cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=56, msg_flags=0}, 0) = 1',
+  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>, 6</y>, ...]}], msg_controllen=24, msg_flags=0}, 0) = 1',
+  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=0x1 /* SOL_SOCKET */, cmsg_type=0x1 /* SCM_RIGHTS */, cmsg_data=[5]}], msg_controllen=24, msg_flags=0}, 0) = 1',
+  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[05, 0x6]}], msg_controllen=24, msg_flags=0}, 0) = 1',
+  '10 recvmsg(3<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=0x7ffd0000, msg_controllen=24, msg_flags=0}, 0) = 1',
+  '10 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=24, msg_flags=0}, 0) = -1 EAGAIN (Resource temporarily unavailable)',
   '10 recvmsg(3<UNIX:[1->2]>, {msg_name={sa_family=AF_UNIX, sun_path="/x"}, msg_namelen=110 => 0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 1',
   '10 recvmsg(3<UNIX:[1->2]>, {msg_name="x"msg_control=[{cmsg_type=SCM_RIGHTS, cmsg_data=[5]}], msg_flags=0}, 0) = 1',
 ];
@@ -112,6 +139,23 @@ test('other shapes are handed on untouched: the general path reads them, and not
     // decode takes the general path for it: the same op
     assert.equal(plain(decode(e)), plain(decodeSyscall(e, { privateMapsMatter: () => true })), line);
   }
+});
+
+test('a sendmsg entry half is read in place to the op the general path makes of it, or handed on', () => {
+  let taken = 0;
+  for (const line of SEND_ENTRIES) {
+    const entries: EntryEvent[] = [];
+    const j = new Joiner((e) => { if (e.type === 'entry') entries.push(e); }, () => {}, null, ENTRY_EVENTS);
+    j.push(line, 1, newSource(null, 0));
+    assert.is(entries.length, 1, line);
+    const e = entries[0]!;
+    const args = parseArgs(e.args);
+    const general = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[0]), messages: [scmRights(args[1], false)], entry: true };
+    const hot = sendmsg(e, true);
+    if (hot !== null) { taken++; assert.equal(hot, general, line); }
+    assert.equal(decode(e), general, line);
+  }
+  assert.is(taken, 2);
 });
 
 /** A small deterministic generator (the same cases every run). */

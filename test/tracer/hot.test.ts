@@ -4,6 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isDeepStrictEqual } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
+import { root } from '../paths.js';
 import { Joiner, newSource } from '../../src/tracer/joiner.js';
 import { decode, decodeSyscall, fdRef, scmRights } from '../../src/tracer/decode.js';
 import { hotDecode, sendmsg } from '../../src/tracer/hot.js';
@@ -156,6 +159,39 @@ test('a sendmsg entry half is read in place to the op the general path makes of 
     assert.equal(decode(e), general, line);
   }
   assert.is(taken, 2);
+});
+
+test('every call of every fixture log: what the readers take, they read as the general path does', () => {
+  const dir = path.join(root, 'fixtures', 'traces');
+  const taken = new Map<string, number>();
+  let events = 0;
+  for (const c of fs.readdirSync(dir)) {
+    for (const file of fs.readdirSync(path.join(dir, c)).filter((n) => n.endsWith('.log'))) {
+      const where = `${c}/${file}`;
+      const j = new Joiner((e) => {
+        if (e.type === 'entry' && (e.name === 'sendmsg')) {
+          const hot = sendmsg(e, true);
+          if (hot !== null) {
+            const args = parseArgs(e.args);
+            assert.equal(hot, { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[0]), messages: [scmRights(args[1], false)], entry: true }, `${where}:${e.line}`);
+            taken.set('sendmsg entry', (taken.get('sendmsg entry') ?? 0) + 1);
+          }
+        }
+        if (e.type !== 'syscall' || e.cut === true) return;
+        events++;
+        const r = both(e);
+        if (r.hot === null) return;
+        taken.set(e.name, (taken.get(e.name) ?? 0) + 1);
+        assert.ok(isDeepStrictEqual(r.hot, r.general), `${where}:${e.line}: ${e.name}(${e.args.slice(0, 120)})`);
+        assert.equal(r.asks[0], r.asks[1], `${where}:${e.line}`);
+      }, () => {}, null, ENTRY_EVENTS);
+      const src = newSource(null, 0);
+      fs.readFileSync(path.join(dir, c, file), 'latin1').split('\n').forEach((l, i) => { if (l !== '') j.push(l, i + 1, src); });
+      j.end();
+    }
+  }
+  // the fixtures pass fds: their messages went through the readers, not only their opens and closes
+  for (const name of ['openat', 'close', 'mmap', 'recvmsg', 'sendmsg', 'sendmsg entry']) assert.ok((taken.get(name) ?? 0) > 0, `no ${name} taken of ${events} events: ${JSON.stringify([...taken])}`);
 });
 
 /** A small deterministic generator (the same cases every run). */

@@ -2,7 +2,7 @@
 // (src/model/syscalls.ts: argument positions, flag arguments, what the return means), with one decoder per
 // kernel struct (msghdr, mmsghdr, sockaddr_un). The only place that reads strace argument text.
 import { Ch } from '../model/chars.js';
-import type { TraceEvent, SyscallEvent } from '../model/events.js';
+import type { EntryEvent, TraceEvent, SyscallEvent } from '../model/events.js';
 import { plainTarget, type CloneFlags, type FdOp, type FdRef, type FdTarget, type ScmMessage } from '../model/fdop.js';
 import {
   CLONE_FILES, CLONE_PARENT, CLONE_THREAD, FD_CLOEXEC, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_PEEK, PAGE_SIZE, SCM_RIGHTS, SOL_SOCKET,
@@ -26,13 +26,8 @@ export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | nul
       const spec = SYSCALLS.get(e.name);
       switch (spec?.family) {
         case 'clone': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'clone-entry', flags: cloneFlags(e.name, e.args) };
-        case 'sendmsg': {
-          // the msghdr is printed at entry: the message is on its way from here (its commonest shapes read in place)
-          const hot = sendmsg(e, true);
-          if (hot !== null) return hot;
-          const args = parseArgs(e.args);
-          return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
-        }
+        // the msghdr is printed at entry: the message is on its way from here (its commonest shapes read in place)
+        case 'sendmsg': return sendmsg(e, true) ?? sendEntry(e, spec);
         case 'sendmmsg': return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send-begin', socket: fdRef(parseArg(e.args, spec.fdArg!)) };
         default: return null;
       }
@@ -43,6 +38,12 @@ export function decode(e: TraceEvent, ctx: DecodeContext = ALL_MAPS): FdOp | nul
     case 'detached': return { op: 'detached', tid: e.tid, ts: e.ts, line: e.line, syscall: 'detach', comm: null };
     case 'signal': return null;
   }
+}
+
+/** A sendmsg entry half, the general path (exported for the fast paths' tests). */
+export function sendEntry(e: EntryEvent, spec: SyscallSpec): FdOp {
+  const args = parseArgs(e.args);
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[spec.fdArg!]), messages: [scmRights(args[spec.msgArg!], false)], entry: true };
 }
 
 /** An fd argument and its -y/-yy decoration. */

@@ -244,51 +244,54 @@ function dup(e: SyscallEvent, ret: number): FdOp | null {
 }
 
 /**
- * msghdr() found a top-level msg_control field, whose value is s[controlA, controlB); the bounds of its msg_flags
- * field's value (flagsA < 0: none)
+ * msghdr(): the value of its first top-level msg_control field, s[controlA, controlB) (controlA < 0: none), and the
+ * bounds of its msg_flags field's value (flagsA < 0: none)
  */
-let hasControl = false;
 let controlA = -1;
 let controlB = -1;
 let flagsA = -1;
 let flagsB = -1;
+/** message(): the call's socket, and where its FLAGS argument starts */
+let messageSocket: FdRef | null = null;
+let messageFlags = -1;
 
 /**
- * recvmsg(FD, {msghdr}, FLAGS): a msghdr with no control data (msg_control is printed only when there is some), or
- * with SCM_RIGHTS control messages alone, each fd of them decorated or not (controlRights). Anything else in
- * msg_control (other control messages, strace's `...`, raw numbers) is the general path's.
+ * `FD, {msghdr}, FLAGS`, sendmsg's and recvmsg's arguments: the message, with no control data (msg_control is
+ * printed only when there is some) or with SCM_RIGHTS control messages alone (controlRights); its socket and FLAGS
+ * in messageSocket and messageFlags. Null for anything else in msg_control (other control messages, strace's `...`,
+ * raw numbers), which is the general path's.
  */
-function recvmsg(e: SyscallEvent): FdOp | null {
-  const s = e.args;
+function message(s: string): ScmMessage | null {
   const h = comma(s, readFd(s, 0));
   if (h < 0 || s.charCodeAt(h) !== Ch.LBrace) return null;
-  const socket = fdRefRead(s);
-  const f = comma(s, msghdr(s, h));
-  const p = readWord(s, f);
-  if (p !== s.length) return null;
+  messageSocket = fdRefRead(s);
+  messageFlags = comma(s, msghdr(s, h));
+  if (readWord(s, messageFlags) !== s.length) return null;
   const out: ScmMessage = { fds: [], hidden: false, ctrunc: false };
-  if (hasControl && !controlRights(s, controlA, controlB, out.fds)) return null;
-  const flags = s.slice(f, p);
+  return controlA >= 0 && !controlRights(s, controlA, controlB, out.fds) ? null : out;
+}
+
+/** recvmsg(FD, {msghdr}, FLAGS): a receive of the fds message() read. */
+function recvmsg(e: SyscallEvent): FdOp | null {
+  const s = e.args;
+  const out = message(s);
+  if (out === null) return null;
+  const flags = s.slice(messageFlags);
   out.ctrunc = hasFlag(flagsA < 0 ? '' : s.slice(flagsA, flagsB), 'MSG_CTRUNC', MSG_CTRUNC);
   return {
-    tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket, messages: [out],
+    tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: e.comm, op: 'receive', socket: messageSocket, messages: [out],
     cloexec: hasFlag(flags, 'MSG_CMSG_CLOEXEC', MSG_CMSG_CLOEXEC), peek: hasFlag(flags, 'MSG_PEEK', MSG_PEEK),
   };
 }
 
 /**
- * sendmsg(FD, {msghdr}, FLAGS), whole or (`entry`) its entry half, which strace prints with the msghdr: the message
- * and its SCM_RIGHTS fds, as recvmsg reads them.
+ * sendmsg(FD, {msghdr}, FLAGS), whole or (`entry`) its entry half, which strace prints with the msghdr: a send of
+ * the fds message() read.
  */
 export function sendmsg(e: { tid: number; ts: number | null; line: number; name: string; args: string; comm?: string | null }, entry: boolean): FdOp | null {
-  const s = e.args;
-  const h = comma(s, readFd(s, 0));
-  if (h < 0 || s.charCodeAt(h) !== Ch.LBrace) return null;
-  const socket = fdRefRead(s);
-  if (readWord(s, comma(s, msghdr(s, h))) !== s.length) return null;
-  const out: ScmMessage = { fds: [], hidden: false, ctrunc: false };
-  if (hasControl && !controlRights(s, controlA, controlB, out.fds)) return null;
-  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: entry ? null : e.comm ?? null, op: 'send', socket, messages: [out], entry };
+  const out = message(e.args);
+  if (out === null) return null;
+  return { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: entry ? null : e.comm ?? null, op: 'send', socket: messageSocket, messages: [out], entry };
 }
 
 const CMSG_RIGHTS = 'cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[';
@@ -328,7 +331,6 @@ function controlRights(s: string, a: number, b: number, fds: FdRef[]): boolean {
  * Returns the index after its `}`, or -1 (an unnamed field, an in/out value, a comment: the general path's).
  */
 function msghdr(s: string, p: number): number {
-  hasControl = false;
   controlA = -1;
   flagsA = -1;
   p++;
@@ -343,8 +345,7 @@ function msghdr(s: string, p: number): number {
     if (p < 0) return -1;
     if (name === 11 && s.startsWith('msg_control', a)) {
       // the first one, as the general path's field() takes it
-      if (!hasControl) { controlA = v; controlB = p; }
-      hasControl = true;
+      if (controlA < 0) { controlA = v; controlB = p; }
     }
     else if (name === 9 && flagsA < 0 && s.startsWith('msg_flags', a)) {
       // a flag set or a number, as the general path's text of it

@@ -8,10 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { root } from '../paths.js';
 import { Joiner, newSource } from '../../src/tracer/joiner.js';
-import { decode, decodeSyscall, fdRef, scmRights } from '../../src/tracer/decode.js';
+import { decode, decodeSyscall, sendEntry } from '../../src/tracer/decode.js';
 import { hotDecode, sendmsg } from '../../src/tracer/hot.js';
-import { parseArgs } from '../../src/tracer/values.js';
-import { ENTRY_EVENTS } from '../../src/model/syscalls.js';
+import { ENTRY_EVENTS, SYSCALLS } from '../../src/model/syscalls.js';
 import type { EntryEvent, SyscallEvent } from '../../src/model/events.js';
 import type { FdOp } from '../../src/model/fdop.js';
 
@@ -95,6 +94,8 @@ const TAKEN: string[][] = [
   ['16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL <unfinished ...>', '16 <... sendmsg resumed>) = 1'],
 ];
 
+const SENDMSG = SYSCALLS.get('sendmsg')!;
+
 /** sendmsg entry halves (`<unfinished ...>` lines): decode's entry op, read in place, as the general path reads it. */
 const SEND_ENTRIES: string[] = [
   '16 sendmsg(9<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5</x>]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL <unfinished ...>',
@@ -152,8 +153,7 @@ test('a sendmsg entry half is read in place to the op the general path makes of 
     j.push(line, 1, newSource(null, 0));
     assert.is(entries.length, 1, line);
     const e = entries[0]!;
-    const args = parseArgs(e.args);
-    const general = { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[0]), messages: [scmRights(args[1], false)], entry: true };
+    const general = sendEntry(e, SENDMSG);
     const hot = sendmsg(e, true);
     if (hot !== null) { taken++; assert.equal(hot, general, line); }
     assert.equal(decode(e), general, line);
@@ -169,11 +169,10 @@ test('every call of every fixture log: what the readers take, they read as the g
     for (const file of fs.readdirSync(path.join(dir, c)).filter((n) => n.endsWith('.log'))) {
       const where = `${c}/${file}`;
       const j = new Joiner((e) => {
-        if (e.type === 'entry' && (e.name === 'sendmsg')) {
+        if (e.type === 'entry' && e.name === 'sendmsg') {
           const hot = sendmsg(e, true);
           if (hot !== null) {
-            const args = parseArgs(e.args);
-            assert.equal(hot, { tid: e.tid, ts: e.ts, line: e.line, syscall: e.name, comm: null, op: 'send', socket: fdRef(args[0]), messages: [scmRights(args[1], false)], entry: true }, `${where}:${e.line}`);
+            assert.equal(hot, sendEntry(e, SENDMSG), `${where}:${e.line}`);
             taken.set('sendmsg entry', (taken.get('sendmsg entry') ?? 0) + 1);
           }
         }
